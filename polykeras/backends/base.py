@@ -1,0 +1,604 @@
+"""The backend protocol: the typed contract every tensor engine implements.
+
+An engine subclasses :class:`Backend` and implements every ``@abstractmethod``
+(the primitives). The concrete methods here are *composites*: portable
+definitions written with the primitives. An engine may override a composite with
+a native kernel; ``polykeras.backends.composite()`` forces the definitions below
+so the conformance suite can compare the two.
+
+Conventions, shared by every method:
+
+* Tensors in, tensors out. Inputs may also be NumPy arrays, Python scalars or
+  nested lists; an engine converts them with ``convert_to_tensor``. Python
+  scalars are "weak": they take the dtype of the tensor they meet.
+* dtypes are the strings of :mod:`polykeras.backends.dtypes` at this boundary.
+* Shapes are tuples of ints. ``axis`` may be an int, a tuple of ints or None
+  (all axes) and accepts negative values; ``keepdims`` as in NumPy.
+* Spatial ops are channels_last unless ``data_format="channels_first"``.
+  Kernels follow Keras 3: ``spatial... + (in_channels // groups, filters)``.
+  ``padding`` is ``"valid"`` or ``"same"`` (``"causal"`` is handled by
+  ``polykeras.ops``); "same" pads like TensorFlow (the extra cell at the end).
+* A ``seed`` is an engine tensor of two uint32 values (see
+  ``polykeras.random.SeedGenerator``); the same seed gives the same draw on the
+  same engine, and a traced seed works inside ``jit``.
+* Bad input raises ``ValueError``/``TypeError`` naming the op, what it expected
+  and what it received (see :func:`op_error`); never a silent wrong result.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+Tensor = Any
+Shape = tuple[int, ...]
+Axis = int | tuple[int, ...] | None
+
+
+def op_error(op: str, expected: str, received: str) -> ValueError:
+    """The one shape of an op's input error: what it expected, what it got."""
+    return ValueError(f"{op}: expected {expected}, received {received}.")
+
+
+class Backend(abc.ABC):
+    """A tensor engine. Subclass it, implement the abstract methods, and
+    register the class (built-in, or the entry-point group
+    ``polykeras.backends``).
+
+    Example:
+        >>> import polykeras.backends as B
+        >>> engine = B.get("numpy")
+        >>> engine.to_numpy(engine.add(engine.ones((2,)), 1.0))
+        array([2., 2.], dtype=float32)
+    """
+
+    #: The registry name ("torch", "jax", ...).
+    name: str = ""
+    #: ``True`` where ``value_and_grad`` and ``jit`` work.
+    differentiable: bool = True
+
+    # ------------------------------------------------------------------ meta
+    @abc.abstractmethod
+    def version(self) -> str:
+        """The framework's version string."""
+
+    @abc.abstractmethod
+    def list_devices(self) -> list[str]:
+        """Devices this engine can place tensors on, e.g. ``["cpu:0"]``."""
+
+    @abc.abstractmethod
+    def device_scope(self, device: str) -> contextlib.AbstractContextManager:
+        """Context manager placing new tensors on ``device`` ("cpu:0", "gpu:1")."""
+
+    # --------------------------------------------------------------- tensors
+    @abc.abstractmethod
+    def is_tensor(self, x: Any) -> bool:
+        """True when ``x`` is this engine's native tensor (or variable)."""
+
+    @abc.abstractmethod
+    def convert_to_tensor(self, x: Any, dtype: str | None = None) -> Tensor:
+        """An engine tensor from a tensor, array, scalar or nested list.
+        Python floats become float32, Python ints int32; NumPy arrays keep
+        their dtype unless ``dtype`` is given."""
+
+    @abc.abstractmethod
+    def to_numpy(self, x: Tensor) -> np.ndarray:
+        """A NumPy copy of ``x`` (host memory)."""
+
+    @abc.abstractmethod
+    def shape(self, x: Tensor) -> Shape:
+        """Static shape as a tuple of ints."""
+
+    @abc.abstractmethod
+    def dtype(self, x: Tensor) -> str:
+        """dtype as a canonical string."""
+
+    @abc.abstractmethod
+    def cast(self, x: Tensor, dtype: str) -> Tensor:
+        """``x`` converted to ``dtype``."""
+
+    @abc.abstractmethod
+    def zeros(self, shape: Shape, dtype: str = "float32") -> Tensor:
+        """A tensor of zeros."""
+
+    @abc.abstractmethod
+    def ones(self, shape: Shape, dtype: str = "float32") -> Tensor:
+        """A tensor of ones."""
+
+    @abc.abstractmethod
+    def full(self, shape: Shape, fill_value: Any, dtype: str = "float32") -> Tensor:
+        """A tensor filled with ``fill_value``."""
+
+    @abc.abstractmethod
+    def arange(self, start: Any, stop: Any = None, step: Any = 1, dtype: str | None = None) -> Tensor:
+        """Evenly spaced values, NumPy's ``arange`` (int32 for int arguments)."""
+
+    @abc.abstractmethod
+    def eye(self, n: int, m: int | None = None, dtype: str = "float32") -> Tensor:
+        """Identity matrix of shape ``(n, m or n)``."""
+
+    def zeros_like(self, x: Tensor, dtype: str | None = None) -> Tensor:
+        return self.zeros(self.shape(x), dtype or self.dtype(x))
+
+    def ones_like(self, x: Tensor, dtype: str | None = None) -> Tensor:
+        return self.ones(self.shape(x), dtype or self.dtype(x))
+
+    # ------------------------------------------------------------- variables
+    @abc.abstractmethod
+    def variable(self, value: Any, dtype: str, trainable: bool, name: str) -> Any:
+        """A native mutable handle holding ``value`` (tf.Variable, a torch tensor
+        with ``requires_grad=trainable``, a plain array for JAX/NumPy)."""
+
+    @abc.abstractmethod
+    def assign(self, handle: Any, value: Tensor) -> Any:
+        """Write ``value`` into ``handle``; returns the handle to keep (engines
+        with immutable arrays return the new array)."""
+
+    # ------------------------------------------------- elementwise: binary
+    @abc.abstractmethod
+    def add(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def subtract(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def multiply(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def divide(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """True division; integer inputs give float32 (float64 for int64)."""
+    @abc.abstractmethod
+    def floor_divide(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def mod(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """Python/NumPy modulo: the result has the sign of ``x2``."""
+    @abc.abstractmethod
+    def power(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def maximum(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def minimum(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def arctan2(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def equal(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def not_equal(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def less(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def less_equal(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def greater(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def greater_equal(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def logical_and(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def logical_or(self, x1: Tensor, x2: Tensor) -> Tensor: ...
+
+    def logical_xor(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return self.not_equal(self.cast(x1, "bool"), self.cast(x2, "bool"))
+
+    # -------------------------------------------------- elementwise: unary
+    @abc.abstractmethod
+    def negative(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def abs(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def sign(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def exp(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def log(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def log1p(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def expm1(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def sqrt(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def sin(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def cos(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def tan(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def arctan(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def sinh(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def cosh(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def tanh(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def floor(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def ceil(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def round(self, x: Tensor) -> Tensor:
+        """Round half to even, as NumPy."""
+    @abc.abstractmethod
+    def erf(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def logical_not(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def isnan(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def isinf(self, x: Tensor) -> Tensor: ...
+
+    def isfinite(self, x: Tensor) -> Tensor:
+        return self.logical_not(self.logical_or(self.isnan(x), self.isinf(x)))
+
+    def square(self, x: Tensor) -> Tensor:
+        return self.multiply(x, x)
+
+    def reciprocal(self, x: Tensor) -> Tensor:
+        return self.divide(1.0, x)
+
+    def rsqrt(self, x: Tensor) -> Tensor:
+        return self.reciprocal(self.sqrt(x))
+
+    @abc.abstractmethod
+    def where(self, condition: Tensor, x1: Tensor, x2: Tensor) -> Tensor:
+        """Elementwise select with broadcasting."""
+
+    def clip(self, x: Tensor, x_min: Any, x_max: Any) -> Tensor:
+        return self.minimum(self.maximum(x, x_min), x_max)
+
+    # ------------------------------------------------------------ reductions
+    @abc.abstractmethod
+    def sum(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def mean(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def max(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def min(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def prod(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def any(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def all(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def argmax(self, x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index (int32) of the first maximum; ``axis=None`` flattens."""
+    @abc.abstractmethod
+    def argmin(self, x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor: ...
+    @abc.abstractmethod
+    def cumsum(self, x: Tensor, axis: int | None = None) -> Tensor:
+        """Cumulative sum; ``axis=None`` flattens first."""
+    @abc.abstractmethod
+    def cumprod(self, x: Tensor, axis: int | None = None) -> Tensor: ...
+
+    def var(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        centred = self.subtract(x, self.mean(x, axis=axis, keepdims=True))
+        return self.mean(self.square(centred), axis=axis, keepdims=keepdims)
+
+    def std(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return self.sqrt(self.var(x, axis=axis, keepdims=keepdims))
+
+    def logsumexp(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        peak = self.stop_gradient(self.max(x, axis=axis, keepdims=True))
+        peak = self.where(self.isfinite(peak), peak, self.zeros_like(peak))
+        total = self.sum(self.exp(self.subtract(x, peak)), axis=axis, keepdims=True)
+        out = self.add(self.log(total), peak)
+        if not keepdims:
+            out = self.squeeze(out, axis=axis)
+        return out
+
+    # --------------------------------------------------------- sorting
+    @abc.abstractmethod
+    def sort(self, x: Tensor, axis: int = -1) -> Tensor: ...
+    @abc.abstractmethod
+    def argsort(self, x: Tensor, axis: int = -1) -> Tensor:
+        """Stable ascending order, int32 indices."""
+    @abc.abstractmethod
+    def top_k(self, x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
+        """Largest ``k`` along the last axis: ``(values, int32 indices)``;
+        ties go to the lower index."""
+
+    # --------------------------------------------------------- linear algebra
+    @abc.abstractmethod
+    def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """NumPy ``matmul`` (batched, broadcasting, 1-D promotion)."""
+    @abc.abstractmethod
+    def tensordot(self, x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor: ...
+    @abc.abstractmethod
+    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def inv(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def solve(self, a: Tensor, b: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def cholesky(self, x: Tensor) -> Tensor:
+        """Lower-triangular factor."""
+    @abc.abstractmethod
+    def qr(self, x: Tensor, mode: str = "reduced") -> tuple[Tensor, Tensor]: ...
+    @abc.abstractmethod
+    def svd(self, x: Tensor, full_matrices: bool = True, compute_uv: bool = True) -> Any: ...
+    @abc.abstractmethod
+    def det(self, x: Tensor) -> Tensor: ...
+
+    def dot(self, x1: Tensor, x2: Tensor) -> Tensor:
+        if len(self.shape(x1)) == 0 or len(self.shape(x2)) == 0:
+            return self.multiply(x1, x2)
+        if len(self.shape(x2)) <= 2:
+            return self.matmul(x1, x2)
+        return self.tensordot(x1, x2, axes=([-1], [-2]))
+
+    # ---------------------------------------------------------- shapes
+    @abc.abstractmethod
+    def reshape(self, x: Tensor, shape: Sequence[int]) -> Tensor:
+        """One entry may be -1."""
+    @abc.abstractmethod
+    def transpose(self, x: Tensor, axes: Sequence[int] | None = None) -> Tensor: ...
+    @abc.abstractmethod
+    def expand_dims(self, x: Tensor, axis: int) -> Tensor: ...
+    @abc.abstractmethod
+    def squeeze(self, x: Tensor, axis: Axis = None) -> Tensor: ...
+    @abc.abstractmethod
+    def concatenate(self, xs: Sequence[Tensor], axis: int = 0) -> Tensor: ...
+    @abc.abstractmethod
+    def stack(self, xs: Sequence[Tensor], axis: int = 0) -> Tensor: ...
+    @abc.abstractmethod
+    def split(self, x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+        """NumPy ``split``: a section count or split indices."""
+    @abc.abstractmethod
+    def pad(self, x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant", constant_values: Any = 0) -> Tensor:
+        """``mode`` in constant, reflect, symmetric; one (before, after) per axis."""
+    @abc.abstractmethod
+    def tile(self, x: Tensor, repeats: Sequence[int]) -> Tensor: ...
+    @abc.abstractmethod
+    def repeat(self, x: Tensor, repeats: int, axis: int | None = None) -> Tensor: ...
+    @abc.abstractmethod
+    def broadcast_to(self, x: Tensor, shape: Sequence[int]) -> Tensor: ...
+    @abc.abstractmethod
+    def flip(self, x: Tensor, axis: Axis = None) -> Tensor: ...
+
+    def moveaxis(self, x: Tensor, source: int, destination: int) -> Tensor:
+        order = list(range(len(self.shape(x))))
+        order.insert(destination % len(order), order.pop(source % len(order)))
+        return self.transpose(x, order)
+
+    # -------------------------------------------------------- indexing
+    @abc.abstractmethod
+    def take(self, x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
+        """NumPy ``take``; negative indices count from the end."""
+    @abc.abstractmethod
+    def take_along_axis(self, x: Tensor, indices: Tensor, axis: int) -> Tensor: ...
+    @abc.abstractmethod
+    def scatter(self, indices: Tensor, values: Tensor, shape: Sequence[int]) -> Tensor:
+        """Zeros of ``shape`` with ``values`` added at ``indices`` (shape
+        ``(n, len(shape))``); duplicates accumulate."""
+    @abc.abstractmethod
+    def scatter_update(self, x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
+        """``x`` with the entries at ``indices`` (``(n, ndim)``) replaced."""
+    @abc.abstractmethod
+    def slice(self, x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
+        """The block of ``shape`` at ``start_indices`` (which may be tensors,
+        so it works inside ``jit``)."""
+    @abc.abstractmethod
+    def slice_update(self, x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
+        """``x`` with the block at ``start_indices`` replaced by ``updates``."""
+
+    # ----------------------------------------------------------- nn
+    @abc.abstractmethod
+    def relu(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def sigmoid(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def softplus(self, x: Tensor) -> Tensor: ...
+    @abc.abstractmethod
+    def softmax(self, x: Tensor, axis: int = -1) -> Tensor: ...
+    @abc.abstractmethod
+    def log_softmax(self, x: Tensor, axis: int = -1) -> Tensor: ...
+
+    def relu6(self, x: Tensor) -> Tensor:
+        return self.clip(x, 0.0, 6.0)
+
+    def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
+        return self.where(self.greater_equal(x, 0.0), x, self.multiply(x, negative_slope))
+
+    def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
+        negative = self.multiply(self.expm1(self.minimum(x, 0.0)), alpha)
+        return self.where(self.greater(x, 0.0), x, negative)
+
+    def selu(self, x: Tensor) -> Tensor:
+        alpha, scale = 1.6732632423543772, 1.0507009873554805
+        return self.multiply(self.elu(x, alpha), scale)
+
+    def gelu(self, x: Tensor, approximate: bool = True) -> Tensor:
+        if approximate:
+            inner = self.multiply(
+                self.add(x, self.multiply(self.power(x, 3.0), 0.044715)), 0.7978845608028654
+            )
+            return self.multiply(self.multiply(x, 0.5), self.add(self.tanh(inner), 1.0))
+        return self.multiply(self.multiply(x, 0.5), self.add(self.erf(self.multiply(x, 0.7071067811865476)), 1.0))
+
+    def silu(self, x: Tensor) -> Tensor:
+        return self.multiply(x, self.sigmoid(x))
+
+    def mish(self, x: Tensor) -> Tensor:
+        return self.multiply(x, self.tanh(self.softplus(x)))
+
+    def hard_sigmoid(self, x: Tensor) -> Tensor:
+        return self.clip(self.add(self.divide(x, 6.0), 0.5), 0.0, 1.0)
+
+    def hard_silu(self, x: Tensor) -> Tensor:
+        return self.multiply(x, self.hard_sigmoid(x))
+
+    def softsign(self, x: Tensor) -> Tensor:
+        return self.divide(x, self.add(self.abs(x), 1.0))
+
+    def one_hot(self, x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:
+        x = self.convert_to_tensor(x)
+        hot = self.equal(self.expand_dims(x, -1), self.arange(num_classes, dtype=self.dtype(x)))
+        hot = self.cast(hot, dtype)
+        if axis != -1:
+            hot = self.moveaxis(hot, -1, axis)
+        return hot
+
+    def moments(self, x: Tensor, axes: Axis, keepdims: bool = False) -> tuple[Tensor, Tensor]:
+        """(mean, variance) over ``axes``."""
+        mean = self.mean(x, axis=axes, keepdims=True)
+        variance = self.mean(self.square(self.subtract(x, self.stop_gradient(mean))), axis=axes, keepdims=keepdims)
+        if not keepdims:
+            mean = self.squeeze(mean, axis=axes)
+        return mean, variance
+
+    def batch_normalization(
+        self, x: Tensor, mean: Tensor, variance: Tensor, axis: int,
+        offset: Tensor | None = None, scale: Tensor | None = None, epsilon: float = 1e-3,
+    ) -> Tensor:
+        """``(x - mean) / sqrt(variance + epsilon) * scale + offset``; the
+        statistics are vectors broadcast along ``axis``."""
+        ndim = len(self.shape(x))
+        shape = [1] * ndim
+        shape[axis] = -1
+
+        def along(v: Tensor) -> Tensor:
+            return self.reshape(v, shape)
+
+        inv = self.rsqrt(self.add(along(variance), epsilon))
+        if scale is not None:
+            inv = self.multiply(inv, along(scale))
+        out = self.multiply(self.subtract(x, along(mean)), inv)
+        if offset is not None:
+            out = self.add(out, along(offset))
+        return out
+
+    @abc.abstractmethod
+    def conv(
+        self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+        data_format: str, dilation_rate: Sequence[int],
+    ) -> Tensor:
+        """N-D convolution (cross-correlation as in Keras), N = kernel rank - 2.
+        ``strides``/``dilation_rate`` have one int per spatial axis; the group
+        count is ``in_channels // kernel.shape[-2]``."""
+
+    @abc.abstractmethod
+    def depthwise_conv(
+        self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+        data_format: str, dilation_rate: Sequence[int],
+    ) -> Tensor:
+        """Kernel ``spatial... + (in_channels, depth_multiplier)``; output
+        channels are ``in_channels * depth_multiplier`` (channel-major)."""
+
+    @abc.abstractmethod
+    def conv_transpose(
+        self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+        output_padding: Sequence[int] | None, data_format: str, dilation_rate: Sequence[int],
+    ) -> Tensor:
+        """The gradient of ``conv`` w.r.t. its input; kernel
+        ``spatial... + (filters, in_channels)`` as Keras' ConvTranspose.
+        Output length per axis, with ``output_padding`` None:
+        valid ``(n - 1) * s + k``, same ``n * s``; else
+        ``(n - 1) * s + k - 2 * pad + output_padding``."""
+
+    @abc.abstractmethod
+    def max_pool(
+        self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+        padding: str, data_format: str,
+    ) -> Tensor:
+        """N-D max pooling; "same" pads with -inf."""
+
+    @abc.abstractmethod
+    def average_pool(
+        self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+        padding: str, data_format: str,
+    ) -> Tensor:
+        """N-D average pooling; "same" averages over the valid cells only."""
+
+    def categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False, axis: int = -1) -> Tensor:
+        """Per-sample cross-entropy; probabilities are renormalised and clipped
+        to ``[1e-7, 1 - 1e-7]`` as in Keras."""
+        if from_logits:
+            log_prob = self.log_softmax(output, axis=axis)
+        else:
+            output = self.divide(output, self.sum(output, axis=axis, keepdims=True))
+            log_prob = self.log(self.clip(output, 1e-7, 1.0 - 1e-7))
+        return self.negative(self.sum(self.multiply(target, log_prob), axis=axis))
+
+    def sparse_categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False, axis: int = -1) -> Tensor:
+        target = self.convert_to_tensor(target)
+        if len(self.shape(target)) == len(self.shape(output)) and self.shape(target)[-1] == 1:
+            target = self.squeeze(target, axis=-1)
+        hot = self.one_hot(self.cast(target, "int32"), self.shape(output)[axis], axis=axis, dtype=self.dtype(output))
+        return self.categorical_crossentropy(hot, output, from_logits=from_logits, axis=axis)
+
+    def binary_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False) -> Tensor:
+        """Elementwise binary cross-entropy (no reduction)."""
+        if from_logits:
+            # max(x, 0) - x * z + log(1 + exp(-|x|)), stable for all x.
+            return self.add(
+                self.subtract(self.relu(output), self.multiply(output, target)),
+                self.log1p(self.exp(self.negative(self.abs(output)))),
+            )
+        output = self.clip(output, 1e-7, 1.0 - 1e-7)
+        return self.negative(
+            self.add(
+                self.multiply(target, self.log(output)),
+                self.multiply(self.subtract(1.0, target), self.log(self.subtract(1.0, output))),
+            )
+        )
+
+    # -------------------------------------------------------------- random
+    @abc.abstractmethod
+    def random_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0, dtype: str = "float32") -> Tensor: ...
+    @abc.abstractmethod
+    def random_uniform(self, shape: Shape, seed: Tensor, minval: float = 0.0, maxval: float = 1.0, dtype: str = "float32") -> Tensor: ...
+    @abc.abstractmethod
+    def truncated_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0, dtype: str = "float32") -> Tensor:
+        """Normal draws re-drawn (or equivalently bounded) within two stddevs."""
+    @abc.abstractmethod
+    def categorical(self, logits: Tensor, num_samples: int, seed: Tensor, dtype: str = "int32") -> Tensor:
+        """``(batch, num_samples)`` class draws from ``(batch, classes)`` logits."""
+    @abc.abstractmethod
+    def shuffle(self, x: Tensor, seed: Tensor, axis: int = 0) -> Tensor: ...
+
+    def dropout(self, x: Tensor, rate: float, seed: Tensor, noise_shape: Shape | None = None) -> Tensor:
+        """Zero entries with probability ``rate``, scale the rest by
+        ``1 / (1 - rate)``."""
+        keep = self.greater_equal(self.random_uniform(noise_shape or self.shape(x), seed, dtype=self.dtype(x)), rate)
+        return self.where(keep, self.divide(x, 1.0 - rate), self.zeros_like(x))
+
+    # ------------------------------------------------------------- autodiff
+    @abc.abstractmethod
+    def stop_gradient(self, x: Tensor) -> Tensor: ...
+
+    @abc.abstractmethod
+    def value_and_grad(self, fn: Callable[..., Any], has_aux: bool = False) -> Callable[..., Any]:
+        """Like ``jax.value_and_grad`` w.r.t. the first argument, a list of
+        tensors: ``value_and_grad(f)(params, *rest) -> (value, grads)`` or
+        ``((value, aux), grads)``; ``grads`` is a list shaped like ``params``.
+        ``value`` is a scalar tensor."""
+
+    # --------------------------------------------------------------- compile
+    @abc.abstractmethod
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+        """The engine's compiled form of a pure function of tensors (pytrees of
+        lists/tuples/dicts). Engines without a compiler return ``fn``."""
+
+    def __repr__(self) -> str:
+        return f"<polykeras engine {self.name!r} ({self.version()})>"
+
+
+def primitive_names() -> list[str]:
+    """Names every engine must implement."""
+    return sorted(Backend.__abstractmethods__)
+
+
+def composite_names() -> list[str]:
+    """Protocol methods with a portable definition in :class:`Backend`."""
+    return sorted(
+        name for name, value in vars(Backend).items()
+        if callable(value) and not name.startswith("_") and name not in Backend.__abstractmethods__
+    )
+
+
+@contextlib.contextmanager
+def _noop_scope() -> Iterator[None]:
+    yield

@@ -1,0 +1,101 @@
+"""Engine-free dtype names and promotion.
+
+Every engine speaks these strings at the protocol boundary; each maps them to its
+own native dtype objects. Promotion follows NumPy on the dtype strings, except
+that Python scalars are "weak" (they never widen a tensor's dtype), as in JAX and
+Keras 3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FLOATX = "float32"
+
+DTYPES: tuple[str, ...] = (
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+INT_DTYPES = frozenset({"uint8", "int8", "int16", "int32", "int64"})
+
+_ALIASES = {
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "int": "int32",
+    "long": "int64",
+    "boolean": "bool",
+}
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """Return the canonical dtype string for ``dtype`` (a string, NumPy dtype or
+    a framework dtype object).
+
+    Example:
+        >>> standardize_dtype("float")
+        'float32'
+        >>> standardize_dtype(np.int64)
+        'int64'
+    """
+    if dtype is None:
+        return FLOATX
+    if isinstance(dtype, str):
+        name = _ALIASES.get(dtype, dtype)
+    elif hasattr(dtype, "as_numpy_dtype"):  # tf.DType
+        name = dtype.name
+    else:
+        name = getattr(dtype, "name", None) or str(dtype)
+        name = name.removeprefix("torch.")
+        if name not in DTYPES:
+            try:
+                name = np.dtype(dtype).name
+            except TypeError:
+                pass
+    if name not in DTYPES:
+        raise ValueError(
+            f"Unknown dtype {dtype!r}. Expected one of: {', '.join(DTYPES)}."
+        )
+    return name
+
+
+def is_float(dtype: str) -> bool:
+    """True for floating-point dtype strings. Example: ``is_float("float16")``."""
+    return dtype in FLOAT_DTYPES
+
+
+def is_int(dtype: str) -> bool:
+    """True for integer dtype strings. Example: ``is_int("int32")``."""
+    return dtype in INT_DTYPES
+
+
+def result_type(*dtypes: str) -> str:
+    """The dtype NumPy would promote ``dtypes`` to (bfloat16 treated as a float
+    narrower than float32).
+
+    Example:
+        >>> result_type("int32", "float32")
+        'float32'
+    """
+    if len(set(dtypes)) == 1:
+        return dtypes[0]
+    if "bfloat16" in dtypes:
+        others = [d for d in dtypes if d != "bfloat16"]
+        widest = result_type(*others) if others else "bfloat16"
+        if widest in ("float32", "float64", "complex64", "complex128"):
+            return widest
+        return "bfloat16" if widest not in ("float16",) else "float32"
+    return np.result_type(*dtypes).name

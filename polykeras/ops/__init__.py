@@ -1,0 +1,33 @@
+"""The public op namespace: NumPy names and Keras 3 conventions, dispatched to
+the active engine.
+
+Example:
+    >>> from polykeras import ops
+    >>> ops.to_numpy(ops.add(ops.ones((2,)), 1.0))
+    array([2., 2.], dtype=float32)
+"""
+
+from polykeras.ops import linalg, random
+from polykeras.ops._dispatch import OpError
+from polykeras.ops.core import (
+    arange, cast, convert_to_tensor, dtype, eye, full, is_tensor, jit, ones, ones_like, shape,
+    stop_gradient, to_numpy, value_and_grad, zeros, zeros_like,
+)
+from polykeras.ops.nn import (
+    average_pool, batch_normalization, binary_crossentropy, categorical_crossentropy, conv,
+    conv_transpose, depthwise_conv, elu, gelu, hard_sigmoid, hard_silu, leaky_relu, log_softmax,
+    max_pool, mish, moments, one_hot, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
+    sparse_categorical_crossentropy,
+)
+from polykeras.ops.numpy import (
+    abs, add, all, any, arctan, arctan2, argmax, argmin, argsort, broadcast_to, ceil, clip,
+    concatenate, cos, cosh, cumprod, cumsum, divide, dot, einsum, equal, erf, exp, expand_dims, expm1,
+    flip, floor, floor_divide, greater, greater_equal, isfinite, isinf, isnan, less, less_equal, log,
+    log1p, logical_and, logical_not, logical_or, logical_xor, logsumexp, matmul, max, maximum, mean,
+    min, minimum, mod, moveaxis, multiply, negative, not_equal, pad, power, prod, reciprocal, repeat,
+    reshape, round, rsqrt, scatter, scatter_update, sign, sin, sinh, slice, slice_update, sort, split,
+    sqrt, square, squeeze, stack, std, subtract, sum, take, take_along_axis, tan, tanh, tensordot, tile,
+    top_k, transpose, var, where,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

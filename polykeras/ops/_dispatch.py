@@ -1,0 +1,101 @@
+"""The one mechanism behind every public op: dispatch to the active engine, and
+turn an engine's failure into an error that names the op, what it expected and
+what it received, the same on every engine.
+
+The happy path is one ``ContextVar`` read and one method call; the error text is
+only built when something went wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from polykeras.backends import active
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Passed through untouched: they already say what is wrong.
+_PASS_THROUGH = (NotImplementedError, KeyboardInterrupt, MemoryError)
+
+
+class OpError(ValueError):
+    """An op refused its input. The message names the op, what it expected
+    and what it received."""
+
+
+def describe(value: Any) -> str:
+    """A short, engine-neutral account of an argument: shape and dtype for
+    tensors, the value itself for small Python data."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, type):
+        dtype = getattr(value, "dtype", "?")
+        dtype = getattr(dtype, "name", None) or str(dtype).removeprefix("torch.").removeprefix("<dtype: '").removesuffix("'>")
+        return f"tensor(shape={tuple(int(d) if d is not None else None for d in shape)}, dtype={dtype})"
+    if isinstance(value, (list, tuple)) and value and any(hasattr(v, "shape") for v in value):
+        inner = ", ".join(describe(v) for v in value)
+        return f"[{inner}]"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _received(args: tuple, kwargs: dict) -> str:
+    parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def _broadcast_note(args: tuple) -> str:
+    shapes = [tuple(a.shape) for a in args if hasattr(a, "shape")]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return f"shapes {' and '.join(map(str, shapes))} do not broadcast together"
+    return ""
+
+
+def op(expects: str = "valid inputs", *, broadcast: bool = False, body: bool = False) -> Callable[[F], F]:
+    """Make a stub (signature + docstring) into a public op dispatching to the
+    engine method of the same name.
+
+    ``expects`` says, in words, what the op needs; it appears in the error.
+    With ``body=True`` the function's own body runs instead (an op that
+    normalises its arguments or composes other ops), under the same errors.
+    """
+
+    def decorate(stub: F) -> F:
+        name = stub.__name__
+
+        @functools.wraps(stub)
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            try:
+                if body:
+                    return stub(*args, **kwargs)
+                return getattr(active(), name)(*args, **kwargs)
+            except _PASS_THROUGH:
+                raise
+            except OpError:
+                raise
+            except Exception as err:  # noqa: BLE001 - re-raised with context
+                raise _failure(name, expects, broadcast, err, args, kwargs) from err
+
+        return dispatch  # type: ignore[return-value]
+
+    return decorate
+
+
+def _failure(name: str, expects: str, broadcast: bool, err: Exception, args: tuple, kwargs: dict) -> Exception:
+    detail = _broadcast_note(args) if broadcast else ""
+    reason = detail or f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+    message = f"{name}: expected {expects}, received {_received(args, kwargs)} ({reason})."
+    kind = TypeError if isinstance(err, TypeError) and not detail else OpError
+    return kind(message)
+
+
+def check(condition: bool, name: str, expects: str, received: str) -> None:
+    """Raise :class:`OpError` unless ``condition``; for checks an op does
+    itself before dispatching."""
+    if not condition:
+        raise OpError(f"{name}: expected {expects}, received {received}.")

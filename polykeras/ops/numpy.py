@@ -1,0 +1,452 @@
+"""NumPy-named math: elementwise, reductions, shapes, indexing, sorting.
+
+Each function dispatches to the active engine (see ``_dispatch.op``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from polykeras.ops._dispatch import op
+
+Tensor = Any
+Axis = int | tuple[int, ...] | None
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def add(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise sum. Example: ``ops.add(x, 1.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def subtract(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise difference. Example: ``ops.subtract(x, y)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def multiply(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise product. Example: ``ops.multiply(x, 2.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def divide(x1: Tensor, x2: Tensor) -> Tensor:
+    """True division (integers give floats). Example: ``ops.divide(x, 2.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def floor_divide(x1: Tensor, x2: Tensor) -> Tensor:
+    """Division rounded toward minus infinity. Example: ``ops.floor_divide(x, 2)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def mod(x1: Tensor, x2: Tensor) -> Tensor:
+    """Remainder with the sign of the divisor, as NumPy. Example: ``ops.mod(x, 3)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def power(x1: Tensor, x2: Tensor) -> Tensor:
+    """``x1 ** x2`` elementwise. Example: ``ops.power(x, 2.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def maximum(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise maximum. Example: ``ops.maximum(x, 0.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def minimum(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise minimum. Example: ``ops.minimum(x, 1.0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def arctan2(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``arctan(x1 / x2)`` with the quadrant. Example: ``ops.arctan2(y, x)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def equal(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``==``. Example: ``ops.equal(x, 0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def not_equal(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``!=``. Example: ``ops.not_equal(x, 0)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def less(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``<``. Example: ``ops.less(x, y)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def less_equal(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``<=``. Example: ``ops.less_equal(x, y)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def greater(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``>``. Example: ``ops.greater(x, y)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def greater_equal(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise ``>=``. Example: ``ops.greater_equal(x, y)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def logical_and(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise AND of truth values. Example: ``ops.logical_and(a, b)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def logical_or(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise OR of truth values. Example: ``ops.logical_or(a, b)``"""
+
+
+@op("two tensors whose shapes broadcast together", broadcast=True)
+def logical_xor(x1: Tensor, x2: Tensor) -> Tensor:
+    """Elementwise XOR of truth values. Example: ``ops.logical_xor(a, b)``"""
+
+
+@op("a tensor")
+def negative(x: Tensor) -> Tensor:
+    """``-x``. Example: ``ops.negative(x)``"""
+
+
+@op("a tensor")
+def abs(x: Tensor) -> Tensor:
+    """Absolute value. Example: ``ops.abs(x)``"""
+
+
+@op("a tensor")
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1. Example: ``ops.sign(x)``"""
+
+
+@op("a tensor")
+def exp(x: Tensor) -> Tensor:
+    """``e ** x``. Example: ``ops.exp(x)``"""
+
+
+@op("a tensor")
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm. Example: ``ops.log(x)``"""
+
+
+@op("a tensor")
+def log1p(x: Tensor) -> Tensor:
+    """``log(1 + x)``, accurate near 0. Example: ``ops.log1p(x)``"""
+
+
+@op("a tensor")
+def expm1(x: Tensor) -> Tensor:
+    """``exp(x) - 1``, accurate near 0. Example: ``ops.expm1(x)``"""
+
+
+@op("a tensor")
+def sqrt(x: Tensor) -> Tensor:
+    """Square root. Example: ``ops.sqrt(x)``"""
+
+
+@op("a tensor")
+def rsqrt(x: Tensor) -> Tensor:
+    """``1 / sqrt(x)``. Example: ``ops.rsqrt(x)``"""
+
+
+@op("a tensor")
+def square(x: Tensor) -> Tensor:
+    """``x * x``. Example: ``ops.square(x)``"""
+
+
+@op("a tensor")
+def reciprocal(x: Tensor) -> Tensor:
+    """``1 / x``. Example: ``ops.reciprocal(x)``"""
+
+
+@op("a tensor")
+def sin(x: Tensor) -> Tensor:
+    """Sine. Example: ``ops.sin(x)``"""
+
+
+@op("a tensor")
+def cos(x: Tensor) -> Tensor:
+    """Cosine. Example: ``ops.cos(x)``"""
+
+
+@op("a tensor")
+def tan(x: Tensor) -> Tensor:
+    """Tangent. Example: ``ops.tan(x)``"""
+
+
+@op("a tensor")
+def arctan(x: Tensor) -> Tensor:
+    """Inverse tangent. Example: ``ops.arctan(x)``"""
+
+
+@op("a tensor")
+def sinh(x: Tensor) -> Tensor:
+    """Hyperbolic sine. Example: ``ops.sinh(x)``"""
+
+
+@op("a tensor")
+def cosh(x: Tensor) -> Tensor:
+    """Hyperbolic cosine. Example: ``ops.cosh(x)``"""
+
+
+@op("a tensor")
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent. Example: ``ops.tanh(x)``"""
+
+
+@op("a tensor")
+def floor(x: Tensor) -> Tensor:
+    """Round down. Example: ``ops.floor(x)``"""
+
+
+@op("a tensor")
+def ceil(x: Tensor) -> Tensor:
+    """Round up. Example: ``ops.ceil(x)``"""
+
+
+@op("a tensor")
+def round(x: Tensor) -> Tensor:
+    """Round half to even. Example: ``ops.round(x)``"""
+
+
+@op("a tensor")
+def erf(x: Tensor) -> Tensor:
+    """Gauss error function. Example: ``ops.erf(x)``"""
+
+
+@op("a tensor")
+def logical_not(x: Tensor) -> Tensor:
+    """Elementwise NOT. Example: ``ops.logical_not(x)``"""
+
+
+@op("a tensor")
+def isnan(x: Tensor) -> Tensor:
+    """True where NaN. Example: ``ops.isnan(x)``"""
+
+
+@op("a tensor")
+def isinf(x: Tensor) -> Tensor:
+    """True where +-inf. Example: ``ops.isinf(x)``"""
+
+
+@op("a tensor")
+def isfinite(x: Tensor) -> Tensor:
+    """True where neither NaN nor inf. Example: ``ops.isfinite(x)``"""
+
+
+@op("a tensor and axes within its rank")
+def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (all axes when None). Example: ``ops.sum(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def mean(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (all axes when None). Example: ``ops.mean(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def max(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis`` (all axes when None). Example: ``ops.max(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis`` (all axes when None). Example: ``ops.min(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def prod(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis`` (all axes when None). Example: ``ops.prod(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def any(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Logical OR over ``axis`` (all axes when None). Example: ``ops.any(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def all(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Logical AND over ``axis`` (all axes when None). Example: ``ops.all(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def var(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Population variance over ``axis`` (all axes when None). Example: ``ops.var(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def std(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Population standard deviation over ``axis`` (all axes when None). Example: ``ops.std(x, axis=-1)``"""
+
+
+@op("a tensor and axes within its rank")
+def logsumexp(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))``, computed stably, over ``axis`` (all axes when None). Example: ``ops.logsumexp(x, axis=-1)``"""
+
+
+@op("a tensor and an axis within its rank")
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the first maximum (int32). Example: ``ops.argmax(logits, axis=-1)``"""
+
+
+@op("a tensor and an axis within its rank")
+def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the first minimum (int32). Example: ``ops.argmin(x, axis=0)``"""
+
+
+@op("a tensor and an axis within its rank")
+def cumsum(x: Tensor, axis: int | None = None) -> Tensor:
+    """Running sum (flattened when ``axis`` is None). Example: ``ops.cumsum(x, axis=1)``"""
+
+
+@op("a tensor and an axis within its rank")
+def cumprod(x: Tensor, axis: int | None = None) -> Tensor:
+    """Running product. Example: ``ops.cumprod(x, axis=1)``"""
+
+
+@op("a condition and two values whose shapes broadcast together", broadcast=True)
+def where(condition: Tensor, x1: Tensor, x2: Tensor) -> Tensor:
+    """``x1`` where ``condition`` holds, else ``x2``. Example: ``ops.where(x > 0, x, 0.0)``"""
+
+
+@op("a tensor and scalar or broadcastable bounds")
+def clip(x: Tensor, x_min: Any, x_max: Any) -> Tensor:
+    """``x`` limited to ``[x_min, x_max]``. Example: ``ops.clip(x, 0.0, 1.0)``"""
+
+
+@op("a tensor and an axis within its rank")
+def sort(x: Tensor, axis: int = -1) -> Tensor:
+    """Ascending sort. Example: ``ops.sort(x)``"""
+
+
+@op("a tensor and an axis within its rank")
+def argsort(x: Tensor, axis: int = -1) -> Tensor:
+    """Indices (int32) that sort ``x``, stable. Example: ``ops.argsort(x)``"""
+
+
+@op("a tensor with at least k entries on its last axis")
+def top_k(x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
+    """The ``k`` largest entries of the last axis and their indices.
+
+    Example: ``values, indices = ops.top_k(scores, 5)``
+    """
+
+
+@op("x1's last axis to match x2's second-to-last axis (NumPy matmul rules)")
+def matmul(x1: Tensor, x2: Tensor) -> Tensor:
+    """Matrix product, batched. Example: ``ops.matmul(x, w)``"""
+
+
+@op("x1's last axis to match x2's second-to-last axis")
+def dot(x1: Tensor, x2: Tensor) -> Tensor:
+    """NumPy's ``dot``. Example: ``ops.dot(x, w)``"""
+
+
+@op("tensors whose contracted axes have equal sizes")
+def tensordot(x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor:
+    """Contract ``axes`` of ``x1`` with those of ``x2``. Example: ``ops.tensordot(a, b, axes=([1], [0]))``"""
+
+
+@op("a subscripts string whose labels match the operands' ranks and sizes")
+def einsum(subscripts: str, *operands: Tensor) -> Tensor:
+    """Einstein summation. Example: ``ops.einsum("bi,ij->bj", x, w)``"""
+
+
+@op("a tensor and a shape with the same number of elements")
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """Same data, new shape (one entry may be -1). Example: ``ops.reshape(x, (-1, 4))``"""
+
+
+@op("a permutation of the tensor's axes")
+def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them when None). Example: ``ops.transpose(x, (0, 2, 1))``"""
+
+
+@op("a tensor and an axis within its rank + 1")
+def expand_dims(x: Tensor, axis: int) -> Tensor:
+    """Insert a length-1 axis. Example: ``ops.expand_dims(x, -1)``"""
+
+
+@op("a tensor whose squeezed axes have length 1")
+def squeeze(x: Tensor, axis: Axis = None) -> Tensor:
+    """Drop length-1 axes. Example: ``ops.squeeze(x, axis=-1)``"""
+
+
+@op("tensors of the same rank whose shapes agree except along axis")
+def concatenate(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join along an existing axis. Example: ``ops.concatenate([a, b], axis=-1)``"""
+
+
+@op("tensors of the same shape")
+def stack(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join along a new axis. Example: ``ops.stack([a, b])``"""
+
+
+@op("a section count dividing the axis, or increasing split indices")
+def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Cut into pieces. Example: ``a, b = ops.split(x, 2, axis=-1)``"""
+
+
+@op("one (before, after) pair of non-negative ints per axis and mode constant, reflect or symmetric")
+def pad(x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant", constant_values: Any = 0) -> Tensor:
+    """Pad each axis. Example: ``ops.pad(x, [(0, 0), (1, 1)])``"""
+
+
+@op("one repeat count per axis")
+def tile(x: Tensor, repeats: Sequence[int]) -> Tensor:
+    """Repeat the whole tensor. Example: ``ops.tile(x, (2, 1))``"""
+
+
+@op("a non-negative repeat count")
+def repeat(x: Tensor, repeats: int, axis: int | None = None) -> Tensor:
+    """Repeat each element. Example: ``ops.repeat(x, 2, axis=1)``"""
+
+
+@op("a target shape the tensor broadcasts to")
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """Broadcast to ``shape``. Example: ``ops.broadcast_to(b, (4, 3))``"""
+
+
+@op("a tensor and axes within its rank")
+def flip(x: Tensor, axis: Axis = None) -> Tensor:
+    """Reverse along ``axis``. Example: ``ops.flip(x, axis=1)``"""
+
+
+@op("source and destination axes within the tensor's rank")
+def moveaxis(x: Tensor, source: int, destination: int) -> Tensor:
+    """Move one axis. Example: ``ops.moveaxis(x, 1, -1)``"""
+
+
+@op("integer indices within the axis length")
+def take(x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
+    """Gather entries along ``axis``. Example: ``ops.take(table, ids, axis=0)``"""
+
+
+@op("integer indices of the tensor's rank, within the axis length")
+def take_along_axis(x: Tensor, indices: Tensor, axis: int) -> Tensor:
+    """Gather with per-position indices. Example: ``ops.take_along_axis(x, order, axis=-1)``"""
+
+
+@op("indices of shape (n, len(shape)) and n values")
+def scatter(indices: Tensor, values: Tensor, shape: Sequence[int]) -> Tensor:
+    """Zeros of ``shape`` with ``values`` added at ``indices``. Example: ``ops.scatter([[0], [2]], [1., 2.], (4,))``"""
+
+
+@op("indices of shape (n, x.ndim) and n updates")
+def scatter_update(x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
+    """``x`` with entries replaced. Example: ``ops.scatter_update(x, [[1]], [9.0])``"""
+
+
+@op("start indices and a block shape inside the tensor")
+def slice(x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
+    """The block of ``shape`` at ``start_indices``. Example: ``ops.slice(x, (0, 2), (4, 3))``"""
+
+
+@op("start indices and an update block inside the tensor")
+def slice_update(x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
+    """``x`` with a block replaced. Example: ``ops.slice_update(x, (0, 2), block)``"""

@@ -1,0 +1,54 @@
+"""One fixture runs every test on every installed engine.
+
+``engine`` is parametrised over ``polykeras.backends.installed()`` (narrowed by
+``--engines torch,jax`` or ``POLYKERAS_TEST_ENGINES``) and makes that engine the
+active one for the test.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import polykeras.backends as B  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--engines", default=None, help="comma-separated engine names to test (default: all installed)")
+
+
+def _engine_names(config) -> list[str]:
+    chosen = config.getoption("--engines") or os.environ.get("POLYKERAS_TEST_ENGINES")
+    return chosen.split(",") if chosen else B.installed()
+
+
+def pytest_generate_tests(metafunc):
+    names = _engine_names(metafunc.config)
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", names, indirect=True)
+    if "diff_engine" in metafunc.fixturenames:
+        diff = [n for n in names if B.get(n).differentiable]
+        metafunc.parametrize("diff_engine", diff, indirect=True)
+
+
+@pytest.fixture
+def engine(request):
+    """The engine under test, active for the whole test."""
+    with B.use(request.param) as active:
+        yield active
+
+
+@pytest.fixture
+def diff_engine(request):
+    """Like ``engine``, over the engines that differentiate and compile."""
+    with B.use(request.param) as active:
+        yield active
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
