@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up polykeras with every CPU engine in ./.venv, then run the main job.
+# Usage: bash scripts/setup.sh            (VENV=path to choose another place)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${VENV:-.venv}"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+# torch==2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
+"$venv/bin/python" -m pip install --quiet torch==2.13.0 -e '.[all,test]'
+if command -v apt-get >/dev/null && ! command -v dot >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq graphviz >/dev/null 2>&1 || echo "note: graphviz not installed; plot_model needs it"
+fi
+"$venv/bin/polykeras"
