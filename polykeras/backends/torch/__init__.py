@@ -1,0 +1,40 @@
+"""The PyTorch engine: :class:`TorchBackend`.
+
+One mixin per concern (``core``, ``math``, ``linalg``, ``shapes``, ``nn``,
+``random``, ``autodiff``), assembled here into the class the registry loads as
+``polykeras.backends.torch:TorchBackend``. Importing this package imports torch;
+``import polykeras`` alone never does.
+
+Example:
+    >>> import polykeras.backends as B
+    >>> engine = B.get("torch")
+    >>> engine.to_numpy(engine.add(engine.ones((2,)), 1.0))
+    array([2., 2.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from polykeras.backends.base import Backend
+from polykeras.backends.torch.autodiff import AutodiffMixin
+from polykeras.backends.torch.core import CoreMixin
+from polykeras.backends.torch.linalg import LinalgMixin
+from polykeras.backends.torch.math import MathMixin
+from polykeras.backends.torch.nn import NNMixin
+from polykeras.backends.torch.random import RandomMixin
+from polykeras.backends.torch.shapes import ShapesMixin
+
+__all__ = ["TorchBackend"]
+
+
+class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, Backend):
+    """The PyTorch engine: eager torch kernels, autograd for gradients, and
+    ``jit`` as the identity (eager is the fast path on CPU).
+
+    Example:
+        >>> engine = TorchBackend()
+        >>> engine.dtype(engine.convert_to_tensor([1, 2]))
+        'int32'
+    """
+
+    name = "torch"
+    differentiable = True

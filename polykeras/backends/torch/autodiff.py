@@ -1,0 +1,86 @@
+"""Gradients and compilation for the PyTorch engine.
+
+``value_and_grad`` runs ``fn`` eagerly under autograd and asks
+``torch.autograd.grad`` for the gradients of the parameters only: no ``.grad``
+fields are touched, no graph is kept afterwards (value, aux and grads come back
+detached). Parameters that already are leaf tensors requiring grad (the engine's
+variable handles) are used as they are, without a copy.
+
+``jit`` returns ``fn``: on CPU eager torch is the fast path (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from polykeras.backends.torch.core import INEXACT, FROM_TORCH, T, to_tensor
+
+
+def _prepare(param: Any) -> T:
+    """A leaf tensor requiring grad standing for ``param``."""
+    if type(param) is not T and not isinstance(param, T):
+        param = to_tensor(param)
+    if param.dtype not in INEXACT:
+        raise TypeError(
+            f"value_and_grad: expected parameters of a float dtype, received a parameter "
+            f"of shape {tuple(param.shape)} and dtype {FROM_TORCH[param.dtype]}"
+        )
+    if param.requires_grad and param.is_leaf:
+        return param
+    return param.detach().requires_grad_(True)
+
+
+def detach_tree(tree: Any) -> Any:
+    """``tree`` (tensors in lists, tuples and dicts) with every tensor detached."""
+    if isinstance(tree, T):
+        return tree.detach()
+    if isinstance(tree, list):
+        return [detach_tree(item) for item in tree]
+    if isinstance(tree, tuple):
+        items = [detach_tree(item) for item in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, dict):
+        return type(tree)((key, detach_tree(value)) for key, value in tree.items())
+    return tree
+
+
+class AutodiffMixin:
+    """Autodiff and compilation of :class:`TorchBackend`."""
+
+    def stop_gradient(self, x: Any) -> T:
+        if type(x) is not T:
+            x = to_tensor(x)
+        return x.detach()
+
+    def value_and_grad(self, fn: Callable[..., Any], has_aux: bool = False) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def value_and_grad_fn(params: Any, *args: Any, **kwargs: Any) -> Any:
+            leaves = [_prepare(p) for p in params]
+            with torch.enable_grad():
+                out = fn(leaves, *args, **kwargs)
+                value, aux = out if has_aux else (out, None)
+                if not isinstance(value, T):
+                    value = to_tensor(value)
+                if value.numel() != 1:
+                    raise ValueError(
+                        f"value_and_grad: expected fn to return a scalar, received a value of shape "
+                        f"{tuple(value.shape)}"
+                    )
+                if value.requires_grad:
+                    grads = torch.autograd.grad(value, leaves, allow_unused=True)
+                else:  # fn does not depend on the parameters
+                    grads = (None,) * len(leaves)
+            grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, leaves)]
+            value = value.detach()
+            if has_aux:
+                return (value, detach_tree(aux)), grads
+            return value, grads
+
+        return value_and_grad_fn
+
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+        return fn

@@ -1,0 +1,277 @@
+"""Activations, convolution, pooling and loss primitives for the PyTorch engine.
+
+torch's spatial kernels are channels_first with kernels ``(out, in / groups,
+*spatial)``; the protocol is channels_last by default with Keras 3 kernels
+``(*spatial, in / groups, out)``. A channels_last input permuted to
+channels_first is exactly torch's ``channels_last`` memory format, so the
+permutes cost no copy. "same" padding follows TensorFlow (the odd cell at the
+end), applied with an explicit ``F.pad`` when it is asymmetric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from polykeras.backends.torch.core import INEXACT, T, axes, floating, pair, to_tensor
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def _channels_first(x: T, data_format: str) -> T:
+    if data_format == "channels_last":
+        return x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+    return x
+
+
+def _restore(x: T, data_format: str) -> T:
+    if data_format == "channels_last":
+        return x.permute(0, *range(2, x.ndim), 1)
+    return x
+
+
+def same_pads(sizes: Sequence[int], window: Sequence[int], strides: Sequence[int],
+              dilations: Sequence[int]) -> list[tuple[int, int]]:
+    """TensorFlow's "same" padding per spatial axis: ``(before, after)`` with
+    the odd cell after.
+
+    Example: ``same_pads([5], [2], [2], [1])`` -> ``[(0, 1)]``
+    """
+    out = []
+    for n, k, s, d in zip(sizes, window, strides, dilations):
+        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        out.append((total // 2, total - total // 2))
+    return out
+
+
+def _pad_spatial(x: T, pads: Sequence[tuple[int, int]], value: float = 0.0) -> T:
+    """Pad the trailing spatial axes of a channels_first tensor."""
+    flat = [w for before_after in reversed(pads) for w in before_after]
+    return F.pad(x, flat, value=value)
+
+
+def _padding(x: T, padding: str, window: Sequence[int], strides: Sequence[int],
+             dilations: Sequence[int]) -> tuple[T, Any]:
+    """``x`` (padded when "same" is asymmetric) and the ``padding`` argument
+    for the torch kernel."""
+    if padding.lower() == "valid":
+        return x, 0
+    if padding.lower() != "same":
+        raise ValueError(f"expected padding 'valid' or 'same', received {padding!r}")
+    pads = same_pads(x.shape[2:], window, strides, dilations)
+    if all(before == after for before, after in pads):
+        return x, tuple(before for before, _ in pads)
+    return _pad_spatial(x, pads), 0
+
+
+def _operands(inputs: Any, kernel: Any) -> tuple[T, T]:
+    if type(inputs) is T and type(kernel) is T and inputs.dtype is kernel.dtype:
+        return inputs, kernel
+    return pair(inputs, kernel, scalars=False)
+
+
+def _deconv_length(n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
+    """Keras 3's transposed-convolution output length."""
+    k = (k - 1) * d + 1
+    if output_padding is None:
+        return n * s + max(k - s, 0) if padding == "valid" else n * s
+    pad = k // 2 if padding == "same" else 0
+    return (n - 1) * s + k - 2 * pad + output_padding
+
+
+class NNMixin:
+    """Neural-network ops of :class:`TorchBackend`."""
+
+    # -------------------------------------------------------------- activations
+    def relu(self, x: Any) -> T:
+        if type(x) is not T:
+            x = to_tensor(x)
+        return torch.relu(x)
+
+    def sigmoid(self, x: Any) -> T:
+        if type(x) is not T or x.dtype not in INEXACT:
+            x = floating(x)
+        return torch.sigmoid(x)
+
+    def softplus(self, x: Any) -> T:
+        return F.softplus(floating(x))
+
+    def softmax(self, x: Any, axis: Any = -1) -> T:
+        x = floating(x)
+        if isinstance(axis, int):
+            return torch.softmax(x, dim=axis)
+        return torch.exp(x - torch.logsumexp(x, dim=axes(axis, x.ndim), keepdim=True))
+
+    def log_softmax(self, x: Any, axis: Any = -1) -> T:
+        x = floating(x)
+        if isinstance(axis, int):
+            return torch.log_softmax(x, dim=axis)
+        return x - torch.logsumexp(x, dim=axes(axis, x.ndim), keepdim=True)
+
+    def relu6(self, x: Any) -> T:
+        return F.relu6(to_tensor(x))
+
+    def leaky_relu(self, x: Any, negative_slope: float = 0.2) -> T:
+        return F.leaky_relu(floating(x), negative_slope)
+
+    def elu(self, x: Any, alpha: float = 1.0) -> T:
+        return F.elu(floating(x), alpha)
+
+    def selu(self, x: Any) -> T:
+        return F.selu(floating(x))
+
+    def gelu(self, x: Any, approximate: bool = True) -> T:
+        return F.gelu(floating(x), approximate="tanh" if approximate else "none")
+
+    def silu(self, x: Any) -> T:
+        return F.silu(floating(x))
+
+    def mish(self, x: Any) -> T:
+        return F.mish(floating(x))
+
+    def softsign(self, x: Any) -> T:
+        return F.softsign(floating(x))
+
+    # ------------------------------------------------------------ normalisation
+    def moments(self, x: Any, axes: Any, keepdims: bool = False) -> tuple[T, T]:
+        x = floating(x)
+        dims = _dims(axes, x.ndim)
+        variance, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=keepdims)
+        return mean, variance
+
+    # ------------------------------------------------------------------- losses
+    def sparse_categorical_crossentropy(self, target: Any, output: Any, from_logits: bool = False,
+                                        axis: int = -1) -> T:
+        output = floating(output)
+        target = to_tensor(target)
+        if target.ndim == output.ndim and target.shape[-1] == 1:
+            target = target.squeeze(-1)
+        axis = axes(axis, output.ndim)[0]
+        if from_logits:
+            log_prob = torch.log_softmax(output, dim=axis)
+        else:
+            output = output / output.sum(dim=axis, keepdim=True)
+            log_prob = torch.log(torch.clamp(output, 1e-7, 1.0 - 1e-7))
+        classes = output.shape[axis]
+        index = target.long().unsqueeze(axis)
+        valid = (index >= 0) & (index < classes)  # other ids give a zero loss, as a one-hot of zeros
+        picked = torch.gather(log_prob, axis, index.clamp(0, max(classes - 1, 0)))
+        return -torch.where(valid, picked, torch.zeros((), dtype=picked.dtype)).squeeze(axis)
+
+    # --------------------------------------------------------------- convolution
+    def conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
+             data_format: str, dilation_rate: Sequence[int]) -> T:
+        x, k = _operands(inputs, kernel)
+        rank = k.ndim - 2
+        x = _channels_first(x, data_format)
+        groups = x.shape[1] // k.shape[-2]
+        weight = k.permute(rank + 1, rank, *range(rank))  # (filters, in / groups, *spatial)
+        x, pad = _padding(x, padding, k.shape[:rank], strides, dilation_rate)
+        out = _CONV[rank](x, weight, None, tuple(strides), pad, tuple(dilation_rate), groups)
+        return _restore(out, data_format)
+
+    def depthwise_conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
+                       data_format: str, dilation_rate: Sequence[int]) -> T:
+        x, k = _operands(inputs, kernel)
+        rank = k.ndim - 2
+        x = _channels_first(x, data_format)
+        channels, multiplier = k.shape[-2], k.shape[-1]
+        # Output channel c * multiplier + m is kernel[..., c, m]: channel-major.
+        weight = k.reshape(*k.shape[:rank], channels * multiplier).permute(rank, *range(rank)).unsqueeze(1)
+        x, pad = _padding(x, padding, k.shape[:rank], strides, dilation_rate)
+        out = _CONV[rank](x, weight, None, tuple(strides), pad, tuple(dilation_rate), channels)
+        return _restore(out, data_format)
+
+    def conv_transpose(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
+                       output_padding: Sequence[int] | None, data_format: str,
+                       dilation_rate: Sequence[int]) -> T:
+        x, k = _operands(inputs, kernel)
+        rank = k.ndim - 2
+        padding = padding.lower()
+        if padding not in ("valid", "same"):
+            raise ValueError(f"expected padding 'valid' or 'same', received {padding!r}")
+        x = _channels_first(x, data_format)
+        weight = k.permute(rank + 1, rank, *range(rank))  # (in_channels, filters, *spatial)
+        paddings, extras, lengths = [], [], []
+        for i in range(rank):
+            n, size, s, d = x.shape[2 + i], k.shape[i], strides[i], dilation_rate[i]
+            length = _deconv_length(n, size, s, d, padding,
+                                    None if output_padding is None else output_padding[i])
+            # TensorFlow cuts the forward conv's "before" padding off the full
+            # transposed output (length (n - 1) * s + k_eff), then keeps `length`.
+            before = same_pads([length], [size], [s], [d])[0][0] if padding == "same" else 0
+            natural = (n - 1) * s + (size - 1) * d + 1 - 2 * before
+            extra = length - natural
+            paddings.append(before)
+            extras.append(extra if 0 <= extra < max(s, d) else 0)
+            lengths.append(length)
+        out = _CONV_T[rank](x, weight, None, tuple(strides), tuple(paddings), tuple(extras), 1,
+                            tuple(dilation_rate))
+        out = _fit_spatial(out, lengths)
+        return _restore(out, data_format)
+
+    # ------------------------------------------------------------------ pooling
+    def max_pool(self, inputs: Any, pool_size: Sequence[int], strides: Sequence[int],
+                 padding: str, data_format: str) -> T:
+        x = _channels_first(to_tensor(inputs), data_format)
+        rank = x.ndim - 2
+        if padding.lower() == "same":
+            pads = same_pads(x.shape[2:], pool_size, strides, [1] * rank)
+            if any(before or after for before, after in pads):
+                low = -math.inf if x.dtype in INEXACT else torch.iinfo(x.dtype).min
+                x = _pad_spatial(x, pads, value=low)
+        elif padding.lower() != "valid":
+            raise ValueError(f"expected padding 'valid' or 'same', received {padding!r}")
+        out = _MAX_POOL[rank](x, tuple(pool_size), tuple(strides))
+        return _restore(out, data_format)
+
+    def average_pool(self, inputs: Any, pool_size: Sequence[int], strides: Sequence[int],
+                     padding: str, data_format: str) -> T:
+        x = _channels_first(floating(inputs), data_format)
+        rank = x.ndim - 2
+        pads = [(0, 0)] * rank
+        if padding.lower() == "same":
+            pads = same_pads(x.shape[2:], pool_size, strides, [1] * rank)
+        elif padding.lower() != "valid":
+            raise ValueError(f"expected padding 'valid' or 'same', received {padding!r}")
+        if not any(before or after for before, after in pads):
+            return _restore(_AVG_POOL[rank](x, tuple(pool_size), tuple(strides)), data_format)
+        # Average over the valid cells only: window sums over window counts.
+        mask = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        sums = _sum_pool(_pad_spatial(x, pads), pool_size, strides)
+        counts = _sum_pool(_pad_spatial(mask, pads), pool_size, strides)
+        return _restore(sums / counts, data_format)
+
+
+def _dims(axis: Any, ndim: int) -> Any:
+    dims = axes(axis, ndim)
+    return dims if dims else None
+
+
+def _sum_pool(x: T, window: Sequence[int], strides: Sequence[int]) -> T:
+    """Window sums of a channels_first tensor (1-D through the 2-D kernel)."""
+    if x.ndim == 3:
+        out = F.avg_pool2d(x.unsqueeze(-2), (1, *window), (1, *strides), divisor_override=1)
+        return out.squeeze(-2)
+    kernel = F.avg_pool2d if x.ndim == 4 else F.avg_pool3d
+    return kernel(x, tuple(window), tuple(strides), divisor_override=1)
+
+
+def _fit_spatial(x: T, lengths: Sequence[int]) -> T:
+    """Cut or zero-extend the trailing spatial axes of ``x`` to ``lengths``."""
+    pads = []
+    for i, length in enumerate(lengths):
+        axis = 2 + i
+        if x.shape[axis] > length:
+            x = x.narrow(axis, 0, length)
+        pads.append((0, max(length - x.shape[axis], 0)))
+    if any(after for _, after in pads):
+        x = _pad_spatial(x, pads)
+    return x
