@@ -1,0 +1,1 @@
+"""Engine registry, selection and protocol conformance."""
