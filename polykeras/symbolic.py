@@ -61,13 +61,14 @@ class Node:
     """One call of a layer in a graph: ``outputs = layer(inputs, **kwargs)``."""
 
     layer: Any
-    inputs: Any  # nested structure of SymbolicTensors, as passed to the call
-    kwargs: dict[str, Any]
+    args: tuple  # positional arguments of the call, SymbolicTensors at the leaves
+    kwargs: dict[str, Any]  # keyword arguments; may hold SymbolicTensors too
     outputs: list[SymbolicTensor] = field(default_factory=list)
 
     @property
     def input_tensors(self) -> list[SymbolicTensor]:
-        return [t for t in flatten(self.inputs) if isinstance(t, SymbolicTensor)]
+        """Every symbolic tensor the call consumed, args then kwargs."""
+        return [t for t in flatten((list(self.args), self.kwargs)) if isinstance(t, SymbolicTensor)]
 
 
 def flatten(structure: Any) -> list[Any]:
@@ -143,6 +144,36 @@ __all__ = [
     "any_symbolic",
     "flatten",
     "map_structure",
+    "nodes_of",
+    "symbolic_call",
     "shape_structure",
     "trace_output_spec",
 ]
+
+
+def nodes_of(layer: Any) -> list[Node]:
+    """The graph nodes where ``layer`` was called on symbolic tensors, in order
+    (kept outside attribute tracking)."""
+    return layer.__dict__.setdefault("_inbound_nodes", [])
+
+
+def symbolic_call(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """Call ``layer`` on symbolic inputs: build it, infer the outputs by
+    tracing, and record the :class:`Node`. Returns symbolic outputs shaped like
+    the layer's real outputs.
+
+    This is the hook ``Layer.__call__`` takes when any input is symbolic.
+    """
+    specs = trace_output_spec(lambda structure: layer(*structure[0], **structure[1]), (args, kwargs))
+    node = Node(layer, args, kwargs)
+    position = itertools.count()
+
+    def symbolic(spec: tuple[Shape, str]) -> SymbolicTensor:
+        index = next(position)
+        return SymbolicTensor(spec[0], spec[1], name=f"{layer.name}/{len(nodes_of(layer))}/{index}",
+                              node=node, index=index)
+
+    outputs = map_structure(symbolic, specs)
+    node.outputs = flatten(outputs)
+    nodes_of(layer).append(node)
+    return outputs
