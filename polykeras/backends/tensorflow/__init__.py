@@ -1,0 +1,43 @@
+"""The TensorFlow engine: the backend protocol on ``tf.raw_ops`` / ``tf.nn`` /
+``tf.linalg``, eager and inside ``tf.function`` alike.
+
+Modules: ``core`` (conversion, promotion, tensors, variables, autodiff, jit,
+devices), ``math`` (elementwise, reductions, sorting), ``linalg``, ``shapes``
+(shapes and indexing), ``nn`` (activations, convolution, pooling, losses),
+``random`` (stateless draws).
+
+Example:
+    >>> import polykeras.backends as B
+    >>> tf_engine = B.get("tensorflow")
+    >>> tf_engine.to_numpy(tf_engine.add(tf_engine.ones((2,)), 1.0))
+    array([2., 2.], dtype=float32)
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from polykeras.backends.base import Backend  # noqa: E402
+from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
+from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
+from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
+from polykeras.backends.tensorflow.nn import TensorflowNN  # noqa: E402
+from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
+from polykeras.backends.tensorflow.shapes import TensorflowShapes  # noqa: E402
+
+__all__ = ["TensorflowBackend"]
+
+
+class TensorflowBackend(
+    TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom, Backend
+):
+    """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
+    uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True)``.
+
+    Example:
+        >>> engine = TensorflowBackend()
+        >>> engine.dtype(engine.divide(engine.arange(3), 2))
+        'float32'
+    """
+
+    differentiable = True

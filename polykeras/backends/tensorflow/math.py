@@ -1,0 +1,293 @@
+"""TensorFlow engine, part 2: elementwise math, reductions and sorting.
+
+Each elementwise op first hands its inputs straight to the raw op (native
+tensors and Python scalars; the raw op converts a scalar to the tensor's dtype
+and raises on a dtype clash), and only on failure takes the slow path that
+promotes by the protocol's rules. Float-valued functions of int/bool inputs
+give float32 (float64 for int64); sums, products and cumulative ops of
+bool/int8/int16/uint8 give int32, as in the NumPy reference engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tensorflow as tf
+
+from polykeras.backends.base import Axis, Tensor
+from polykeras.backends.tensorflow.core import (
+    BOOL, DIRECT, ERRORS, FLOAT32, INEXACT, INT32, TENSORS, EagerTensor, R, accumulator_of, all_axes,
+    floating, ints, promote, tensor,
+)
+
+
+# ------------------------------------------------------------ factories
+def _binary(raw: Callable[..., Tensor], on_bool: Callable[..., Tensor] | None = None) -> Callable[..., Tensor]:
+    """A protocol method for a raw op ``raw(x=, y=)``; ``on_bool`` stands in
+    where TF has no bool kernel (add -> or, multiply -> and)."""
+
+    def method(self: Any, x1: Tensor, x2: Tensor) -> Tensor:
+        if type(x1) in DIRECT and type(x2) in DIRECT:
+            try:
+                return raw(x=x1, y=x2)
+            except ERRORS:
+                pass
+        x1, x2 = promote(x1, x2)
+        if on_bool is not None and x1.dtype == BOOL:
+            return on_bool(x=x1, y=x2)
+        return raw(x=x1, y=x2)
+
+    return method
+
+
+def _float_binary(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A float-valued binary op: int/bool operands are made floats first."""
+
+    def method(self: Any, x1: Tensor, x2: Tensor) -> Tensor:
+        if type(x1) is EagerTensor and x1.dtype in INEXACT and type(x2) in DIRECT:
+            try:
+                return raw(x1, x2)
+            except ERRORS:
+                pass
+        x1, x2 = promote(x1, x2)
+        if x1.dtype not in INEXACT:
+            x1, x2 = floating(x1), floating(x2)
+        return raw(x1, x2)
+
+    return method
+
+
+def _unary(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A dtype-preserving unary op ``raw(x=)``."""
+
+    def method(self: Any, x: Tensor) -> Tensor:
+        if type(x) in TENSORS:
+            return raw(x=x)
+        return raw(x=tensor(x))
+
+    return method
+
+
+def _float_unary(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A float-valued unary op ``raw(x=)``: int/bool inputs are made floats."""
+
+    def method(self: Any, x: Tensor) -> Tensor:
+        if type(x) in TENSORS:
+            try:
+                return raw(x=x)
+            except ERRORS:
+                pass
+        return raw(x=floating(x))
+
+    return method
+
+
+def _rounding(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """floor/ceil/round: integers are already whole and come back unchanged (as NumPy)."""
+
+    def method(self: Any, x: Tensor) -> Tensor:
+        x = tensor(x)
+        return raw(x=x) if x.dtype in INEXACT else x
+
+    return method
+
+
+def _test(raw: Callable[..., Tensor], on_exact: bool) -> Callable[..., Tensor]:
+    """isnan/isinf/isfinite: integers are never NaN nor infinite."""
+
+    def method(self: Any, x: Tensor) -> Tensor:
+        x = tensor(x)
+        return raw(x=x) if x.dtype in INEXACT else tf.fill(tf.shape(x), on_exact)
+
+    return method
+
+
+def _as_bool(x: Any) -> Tensor:
+    x = tensor(x)
+    return x if x.dtype == BOOL else R.NotEqual(x=x, y=tf.zeros((), x.dtype))
+
+
+def _real_div(x1: Tensor, x2: Tensor) -> Tensor:
+    return R.RealDiv(x=x1, y=x2)
+
+
+def _atan2(x1: Tensor, x2: Tensor) -> Tensor:
+    return R.Atan2(y=x1, x=x2)
+
+
+def _reduce(raw: Callable[..., Tensor], x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
+    if axis is None:
+        axis = all_axes(x)
+    elif type(axis) is not int:
+        axis = ints(x, axis)
+    return raw(input=x, axis=axis, keep_dims=keepdims)
+
+
+def _flat(x: Tensor) -> Tensor:
+    return R.Reshape(tensor=x, shape=ints(x, (-1,)))
+
+
+class TensorflowMath:
+    """Elementwise ops, reductions and sorting of the TensorFlow engine (see
+    :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
+
+    # ----------------------------------------------- binary elementwise
+    add = _binary(R.AddV2, on_bool=R.LogicalOr)
+    subtract = _binary(R.Sub)
+    multiply = _binary(R.Mul, on_bool=R.LogicalAnd)
+    floor_divide = _binary(R.FloorDiv)
+    mod = _binary(R.FloorMod)
+    power = _binary(R.Pow)
+    maximum = _binary(R.Maximum, on_bool=R.LogicalOr)
+    minimum = _binary(R.Minimum, on_bool=R.LogicalAnd)
+    equal = _binary(R.Equal)
+    not_equal = _binary(R.NotEqual)
+    less = _binary(R.Less)
+    less_equal = _binary(R.LessEqual)
+    greater = _binary(R.Greater)
+    greater_equal = _binary(R.GreaterEqual)
+    divide = _float_binary(_real_div)
+    arctan2 = _float_binary(_atan2)
+
+    def logical_and(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return R.LogicalAnd(x=_as_bool(x1), y=_as_bool(x2))
+
+    def logical_or(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return R.LogicalOr(x=_as_bool(x1), y=_as_bool(x2))
+
+    def logical_xor(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return R.NotEqual(x=_as_bool(x1), y=_as_bool(x2))
+
+    # ------------------------------------------------ unary elementwise
+    negative = _unary(R.Neg)
+    sign = _unary(R.Sign)
+    square = _unary(R.Square)
+    exp = _float_unary(R.Exp)
+    log = _float_unary(R.Log)
+    log1p = _float_unary(R.Log1p)
+    expm1 = _float_unary(R.Expm1)
+    sqrt = _float_unary(R.Sqrt)
+    rsqrt = _float_unary(R.Rsqrt)
+    sin = _float_unary(R.Sin)
+    cos = _float_unary(R.Cos)
+    tan = _float_unary(R.Tan)
+    arctan = _float_unary(R.Atan)
+    sinh = _float_unary(R.Sinh)
+    cosh = _float_unary(R.Cosh)
+    tanh = _float_unary(R.Tanh)
+    erf = _float_unary(R.Erf)
+    floor = _rounding(R.Floor)
+    ceil = _rounding(R.Ceil)
+    round = _rounding(R.Round)  # half to even, as NumPy
+    isnan = _test(R.IsNan, False)
+    isinf = _test(R.IsInf, False)
+    isfinite = _test(R.IsFinite, True)
+
+    def abs(self, x: Tensor) -> Tensor:
+        x = tensor(x)
+        return x if x.dtype == BOOL else R.Abs(x=x)
+
+    def reciprocal(self, x: Tensor) -> Tensor:
+        return R.Reciprocal(x=floating(x))
+
+    def logical_not(self, x: Tensor) -> Tensor:
+        return R.LogicalNot(x=_as_bool(x))
+
+    def where(self, condition: Tensor, x1: Tensor, x2: Tensor) -> Tensor:
+        if type(condition) is EagerTensor and type(x1) in DIRECT and type(x2) in DIRECT:
+            try:
+                return R.SelectV2(condition=condition, t=x1, e=x2)
+            except ERRORS:
+                pass
+        x1, x2 = promote(x1, x2)
+        return R.SelectV2(condition=_as_bool(condition), t=x1, e=x2)
+
+    # -------------------------------------------------------- reductions
+    def sum(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        x = tensor(x)
+        wide = accumulator_of(x.dtype)
+        if wide is not None:
+            x = R.Cast(x=x, DstT=wide)
+        return _reduce(R.Sum, x, axis, keepdims)
+
+    def prod(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        x = tensor(x)
+        wide = accumulator_of(x.dtype)
+        if wide is not None:
+            x = R.Cast(x=x, DstT=wide)
+        return _reduce(R.Prod, x, axis, keepdims)
+
+    def mean(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        x = tensor(x)
+        if x.dtype not in INEXACT:
+            # Summed in float64 so large ints average exactly, as the reference does.
+            out = _reduce(R.Mean, R.Cast(x=x, DstT=tf.float64), axis, keepdims)
+            return R.Cast(x=out, DstT=FLOAT32)
+        return _reduce(R.Mean, x, axis, keepdims)
+
+    def max(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        x = tensor(x)
+        return _reduce(R.Any if x.dtype == BOOL else R.Max, x, axis, keepdims)
+
+    def min(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        x = tensor(x)
+        return _reduce(R.All if x.dtype == BOOL else R.Min, x, axis, keepdims)
+
+    def any(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return _reduce(R.Any, _as_bool(x), axis, keepdims)
+
+    def all(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return _reduce(R.All, _as_bool(x), axis, keepdims)
+
+    def _arg(self, raw: Callable[..., Tensor], x: Tensor, axis: int | None, keepdims: bool) -> Tensor:
+        x = tensor(x)
+        if x.dtype == BOOL:
+            x = R.Cast(x=x, DstT=INT32)
+        if axis is None:
+            out = raw(input=_flat(x), dimension=0, output_type=INT32)
+            return R.Reshape(tensor=out, shape=[1] * x.shape.rank) if keepdims else out
+        out = raw(input=x, dimension=axis, output_type=INT32)
+        return R.ExpandDims(input=out, axis=axis) if keepdims else out
+
+    def argmax(self, x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return self._arg(R.ArgMax, x, axis, keepdims)
+
+    def argmin(self, x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return self._arg(R.ArgMin, x, axis, keepdims)
+
+    def _cumulative(self, raw: Callable[..., Tensor], x: Tensor, axis: int | None) -> Tensor:
+        x = tensor(x)
+        wide = accumulator_of(x.dtype)
+        if wide is not None:
+            x = R.Cast(x=x, DstT=wide)
+        if axis is None:
+            x, axis = _flat(x), 0
+        return raw(x=x, axis=axis, exclusive=False, reverse=False)
+
+    def cumsum(self, x: Tensor, axis: int | None = None) -> Tensor:
+        return self._cumulative(R.Cumsum, x, axis)
+
+    def cumprod(self, x: Tensor, axis: int | None = None) -> Tensor:
+        return self._cumulative(R.Cumprod, x, axis)
+
+    # ------------------------------------------------------------ sorting
+    def sort(self, x: Tensor, axis: int = -1) -> Tensor:
+        x = tensor(x)
+        if x.dtype == BOOL:
+            return R.Cast(x=tf.sort(R.Cast(x=x, DstT=INT32), axis=axis), DstT=BOOL)
+        return tf.sort(x, axis=axis)
+
+    def argsort(self, x: Tensor, axis: int = -1) -> Tensor:
+        x = tensor(x)
+        if x.dtype == BOOL:
+            x = R.Cast(x=x, DstT=INT32)
+        return tf.argsort(x, axis=axis, stable=True)
+
+    def top_k(self, x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
+        x = tensor(x)
+        if x.dtype == BOOL:
+            values, indices = tf.math.top_k(R.Cast(x=x, DstT=INT32), k=k, sorted=sorted)
+            return R.Cast(x=values, DstT=BOOL), indices
+        values, indices = tf.math.top_k(x, k=k, sorted=sorted)
+        return values, indices

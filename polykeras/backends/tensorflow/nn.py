@@ -1,0 +1,234 @@
+"""TensorFlow engine, part 5: activations, convolutions, pooling and the native
+cross-entropy kernels.
+
+Convolutions call the raw ``Conv2D``/``Conv3D``/``DepthwiseConv2dNative``
+kernels, which on CPU take strides and dilation together (``tf.nn.convolution``
+refuses that pair); 1-D inputs run as 2-D with a unit axis. The CPU kernels
+are channels_last only, so channels_first inputs are transposed in and out.
+Grouped 3-D convolution has no CPU kernel and runs group by group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from polykeras.backends.base import Tensor, op_error
+from polykeras.backends.tensorflow.core import (
+    INEXACT, INT32, TENSORS, R, floating, ints, promote, tensor, tf_dtype,
+)
+
+
+def _activation(raw: Any, argument: str = "features") -> Any:
+    """A float activation ``raw(features=)`` (int inputs become float32)."""
+
+    def method(self: Any, x: Tensor) -> Tensor:
+        if type(x) in TENSORS and x.dtype in INEXACT:
+            return raw(**{argument: x})
+        return raw(**{argument: floating(x)})
+
+    return method
+
+
+def _to_last(x: Tensor, data_format: str) -> Tensor:
+    """channels_first -> channels_last (no-op for channels_last)."""
+    if data_format != "channels_first":
+        return x
+    rank = x.shape.rank
+    return R.Transpose(x=x, perm=ints(x, [0, *range(2, rank), 1]))
+
+
+def _to_format(x: Tensor, data_format: str) -> Tensor:
+    """channels_last -> ``data_format``."""
+    if data_format != "channels_first":
+        return x
+    rank = x.shape.rank
+    return R.Transpose(x=x, perm=ints(x, [0, rank - 1, *range(1, rank - 1)]))
+
+
+def _pair(inputs: Any, kernel: Any) -> tuple[Tensor, Tensor]:
+    inputs, kernel = promote(inputs, kernel)
+    if inputs.dtype not in INEXACT:
+        inputs, kernel = floating(inputs), floating(kernel)
+    return inputs, kernel
+
+
+def _native_conv(x: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+                 dilation_rate: Sequence[int], depthwise: bool = False) -> Tensor:
+    """A channels_last convolution on the raw 2-D/3-D kernels (1-D as 2-D)."""
+    rank = kernel.shape.rank - 2
+    pad = padding.upper()
+    if rank == 1:
+        x = R.ExpandDims(input=x, axis=1)
+        kernel = R.ExpandDims(input=kernel, axis=0)
+        strides, dilation_rate = (1, *strides), (1, *dilation_rate)
+    strides, dilations = [1, *strides, 1], [1, *dilation_rate, 1]
+    if depthwise:
+        out = R.DepthwiseConv2dNative(input=x, filter=kernel, strides=strides, padding=pad, dilations=dilations)
+    elif rank == 3:
+        out = R.Conv3D(input=x, filter=kernel, strides=strides, padding=pad, dilations=dilations)
+    elif rank in (1, 2):
+        out = R.Conv2D(input=x, filter=kernel, strides=strides, padding=pad, dilations=dilations)
+    else:
+        raise op_error("conv", "a kernel with 1, 2 or 3 spatial axes", f"kernel shape {tuple(kernel.shape)}")
+    return R.Squeeze(input=out, axis=[1]) if rank == 1 else out
+
+
+def _grouped_conv(x: Tensor, kernel: Tensor, groups: int, strides: Sequence[int], padding: str,
+                  dilation_rate: Sequence[int]) -> Tensor:
+    """Group by group, for the kernels TF has no grouped CPU form of (3-D)."""
+    xs = tf.split(x, groups, axis=-1)
+    kernels = tf.split(kernel, groups, axis=-1)
+    outs = [_native_conv(a, k, strides, padding, dilation_rate) for a, k in zip(xs, kernels)]
+    return R.ConcatV2(values=outs, axis=-1)
+
+
+def _transpose_length(n: int, k: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> int:
+    """Keras 3 / TF output length of a transposed convolution along one axis."""
+    k = (k - 1) * dilation + 1
+    if output_padding is None:
+        return n * stride + max(k - stride, 0) if padding == "valid" else n * stride
+    pad = k // 2 if padding == "same" else 0
+    return (n - 1) * stride + k - 2 * pad + output_padding
+
+
+class TensorflowNN:
+    """Activations, convolutions, pooling and losses of the TensorFlow engine
+    (see :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
+
+    # --------------------------------------------------------- activations
+    relu = _activation(R.Relu)
+    relu6 = _activation(R.Relu6)
+    selu = _activation(R.Selu)
+    softplus = _activation(R.Softplus)
+    softsign = _activation(R.Softsign)
+    sigmoid = _activation(R.Sigmoid, "x")
+
+    def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
+        return R.LeakyRelu(features=floating(x), alpha=float(negative_slope))
+
+    def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
+        x = floating(x)
+        out = R.Elu(features=x)
+        if alpha == 1.0:
+            return out
+        return R.SelectV2(condition=R.Greater(x=x, y=tf.zeros((), x.dtype)), t=out,
+                          e=R.Mul(x=out, y=tf.constant(alpha, x.dtype)))
+
+    def softmax(self, x: Tensor, axis: int = -1) -> Tensor:
+        x = floating(x)
+        if axis == -1 or axis == x.shape.rank - 1:
+            return R.Softmax(logits=x)
+        return tf.nn.softmax(x, axis=axis)
+
+    def log_softmax(self, x: Tensor, axis: int = -1) -> Tensor:
+        x = floating(x)
+        if axis == -1 or axis == x.shape.rank - 1:
+            return R.LogSoftmax(logits=x)
+        return tf.nn.log_softmax(x, axis=axis)
+
+    def one_hot(self, x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:
+        x = tensor(x)
+        if x.dtype not in (tf.uint8, INT32, tf.int64):
+            x = R.Cast(x=x, DstT=tf.int64 if x.dtype.is_integer else INT32)
+        return tf.one_hot(x, int(num_classes), axis=axis, dtype=tf_dtype(dtype))
+
+    # ------------------------------------------------------ cross-entropy
+    def categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
+                                 axis: int = -1) -> Tensor:
+        if not from_logits:
+            return super().categorical_crossentropy(target, output, from_logits, axis)
+        target, output = promote(target, output)
+        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=floating(output), axis=axis)
+
+    def sparse_categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
+                                        axis: int = -1) -> Tensor:
+        output = tensor(output)
+        target = tensor(target)
+        rank = output.shape.rank
+        if not from_logits or axis not in (-1, rank - 1):
+            return super().sparse_categorical_crossentropy(target, output, from_logits, axis)
+        if target.shape.rank == rank and target.shape[-1] == 1:
+            target = R.Squeeze(input=target, axis=[-1])
+        if target.dtype not in (INT32, tf.int64):
+            target = R.Cast(x=target, DstT=INT32)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=floating(output))
+
+    def binary_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False) -> Tensor:
+        if not from_logits:
+            return super().binary_crossentropy(target, output, from_logits)
+        target, output = promote(target, output)
+        output = floating(output)
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels=R.Cast(x=target, DstT=output.dtype), logits=output)
+
+    # ------------------------------------------------------- convolutions
+    def conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+             data_format: str, dilation_rate: Sequence[int]) -> Tensor:
+        x, kernel = _pair(inputs, kernel)
+        x = _to_last(x, data_format)
+        rank = kernel.shape.rank - 2
+        channels, per_group = x.shape[-1], kernel.shape[-2]
+        if not per_group or channels % per_group:
+            raise op_error("conv", f"input channels divisible by the kernel's input channels {per_group}",
+                           f"{channels} input channels")
+        groups = channels // per_group
+        if groups > 1 and rank == 3:
+            out = _grouped_conv(x, kernel, groups, strides, padding, dilation_rate)
+        else:
+            out = _native_conv(x, kernel, strides, padding, dilation_rate)
+        return _to_format(out, data_format)
+
+    def depthwise_conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+                       data_format: str, dilation_rate: Sequence[int]) -> Tensor:
+        x, kernel = _pair(inputs, kernel)
+        x = _to_last(x, data_format)
+        rank = kernel.shape.rank - 2
+        if rank == 3:  # no depthwise 3-D kernel: a grouped conv, filter c * M + m reading channel c
+            shape = list(kernel.shape)
+            flat = R.Reshape(tensor=kernel, shape=shape[:-2] + [1, shape[-2] * shape[-1]])
+            out = _grouped_conv(x, flat, shape[-2], strides, padding, dilation_rate)
+        else:
+            out = _native_conv(x, kernel, strides, padding, dilation_rate, depthwise=True)
+        return _to_format(out, data_format)
+
+    def conv_transpose(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+                       output_padding: Sequence[int] | None, data_format: str,
+                       dilation_rate: Sequence[int]) -> Tensor:
+        x, kernel = _pair(inputs, kernel)
+        x = _to_last(x, data_format)
+        kernel_size = kernel.shape[:-2]
+        filters = kernel.shape[-2]
+        if x.shape[-1] != kernel.shape[-1]:
+            raise op_error("conv_transpose", f"inputs with {kernel.shape[-1]} channels (the kernel's last axis)",
+                           f"{x.shape[-1]} channels")
+        pads = [None] * len(kernel_size) if output_padding is None else list(output_padding)
+        lengths = [
+            _transpose_length(n, k, s, d, padding, p)
+            for n, k, s, d, p in zip(x.shape[1:-1], kernel_size, strides, dilation_rate, pads)
+        ]
+        batch = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+        out = tf.nn.conv_transpose(x, kernel, output_shape=[batch, *lengths, filters], strides=list(strides),
+                                   padding=padding.upper(), dilations=list(dilation_rate))
+        return _to_format(out, data_format)
+
+    # ------------------------------------------------------------ pooling
+    def _pool(self, kind: str, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+              padding: str, data_format: str) -> Tensor:
+        x = _to_last(tensor(inputs), data_format)
+        if kind == "AVG" and x.dtype not in INEXACT:
+            x = floating(x)
+        if kind == "MAX" and x.dtype == tf.bool:
+            out = self._pool(kind, R.Cast(x=x, DstT=INT32), pool_size, strides, padding, "channels_last")
+            return _to_format(R.Cast(x=out, DstT=tf.bool), data_format)
+        out = tf.nn.pool(x, list(pool_size), kind, strides=list(strides), padding=padding.upper())
+        return _to_format(out, data_format)
+
+    def max_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+                 padding: str, data_format: str) -> Tensor:
+        return self._pool("MAX", inputs, pool_size, strides, padding, data_format)
+
+    def average_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+                     padding: str, data_format: str) -> Tensor:
+        return self._pool("AVG", inputs, pool_size, strides, padding, data_format)

@@ -1,0 +1,66 @@
+"""TensorFlow engine, part 6: random draws from TF's stateless generators.
+
+The seed (two int32 values, or uint32 from ``SeedGenerator``) goes straight to
+``tf.random.stateless_*``: the same seed gives the same numbers, and a traced
+seed works inside ``tf.function``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from polykeras.backends.base import Shape, Tensor
+from polykeras.backends.tensorflow.core import INEXACT, INT32, R, floating, tensor, tf_dtype
+
+
+def _seed(seed: Any) -> Tensor:
+    seed = tensor(seed)
+    if seed.dtype not in (INT32, tf.int64):
+        seed = R.Cast(x=seed, DstT=tf.int64)  # uint32 values fit in int64
+    return seed
+
+
+def _float(dtype: str, op: str) -> tf.DType:
+    native = tf_dtype(dtype)
+    if native not in INEXACT or native.is_complex:
+        raise ValueError(f"{op}: expected a float dtype, received {dtype!r}.")
+    return native
+
+
+class TensorflowRandom:
+    """Random draws of the TensorFlow engine (see
+    :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
+
+    def random_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0,
+                      dtype: str = "float32") -> Tensor:
+        return tf.random.stateless_normal(tuple(shape), _seed(seed), mean, stddev,
+                                          dtype=_float(dtype, "random_normal"))
+
+    def random_uniform(self, shape: Shape, seed: Tensor, minval: float = 0.0, maxval: float = 1.0,
+                       dtype: str = "float32") -> Tensor:
+        native = tf_dtype(dtype)
+        if native in INEXACT:
+            return tf.random.stateless_uniform(tuple(shape), _seed(seed), minval, maxval, dtype=native)
+        # Integers: uniform over [minval, maxval) drawn as int32/int64, then cast.
+        work = tf.int64 if native in (tf.int64, tf.uint32, tf.uint64) else INT32
+        out = tf.random.stateless_uniform(tuple(shape), _seed(seed), int(minval), int(maxval), dtype=work)
+        return out if native == work else R.Cast(x=out, DstT=native)
+
+    def truncated_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0,
+                         dtype: str = "float32") -> Tensor:
+        return tf.random.stateless_truncated_normal(tuple(shape), _seed(seed), mean, stddev,
+                                                    dtype=_float(dtype, "truncated_normal"))
+
+    def categorical(self, logits: Tensor, num_samples: int, seed: Tensor, dtype: str = "int32") -> Tensor:
+        native = tf_dtype(dtype)
+        work = native if native in (INT32, tf.int64) else tf.int64
+        out = tf.random.stateless_categorical(floating(logits), int(num_samples), _seed(seed), dtype=work)
+        return out if native == work else R.Cast(x=out, DstT=native)
+
+    def shuffle(self, x: Tensor, seed: Tensor, axis: int = 0) -> Tensor:
+        x = tensor(x)
+        length = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+        order = tf.random.experimental.stateless_shuffle(tf.range(length), _seed(seed))
+        return R.GatherV2(params=x, indices=order, axis=axis, batch_dims=0)
