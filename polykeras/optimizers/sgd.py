@@ -1,0 +1,62 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from polykeras import ops
+from polykeras.optimizers.optimizer import Optimizer
+from polykeras.variables import Variable
+
+Tensor = Any
+
+
+class SGD(Optimizer):
+    """Gradient descent (Keras 3 rule). Without momentum ``w -= lr * g``;
+    with momentum ``m = momentum * m - lr * g`` then ``w += m`` (or, with
+    ``nesterov``, ``w += momentum * m - lr * g``).
+
+    Args:
+        learning_rate: float, schedule or callable; default 0.01.
+        momentum: float >= 0; default 0.0 (no ``momentum`` slots).
+        nesterov: Nesterov momentum; default False.
+        **kwargs: the :class:`Optimizer` arguments (clipping, weight decay, name).
+
+    Example:
+        >>> opt = SGD(learning_rate=0.1, momentum=0.9, nesterov=True)
+        >>> opt.apply(grads, model.trainable_variables)
+    """
+
+    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 name: str = "SGD", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if not isinstance(momentum, (int, float)) or isinstance(momentum, bool) or momentum < 0:
+            raise ValueError(f"SGD: expected `momentum` to be a float >= 0, received momentum={momentum!r}.")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def build(self, variables: Sequence[Variable]) -> None:
+        """Creates ``momentum`` slots when momentum > 0. Example: ``opt.build(vs)``"""
+        if self.built:
+            return
+        super().build(variables)
+        self.momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum else []
+
+    def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
+        """One variable's update. Example: ``opt.update_step(g, w, lr)``"""
+        lr = self._lr_for(learning_rate, variable.dtype)
+        step = ops.multiply(gradient, lr)
+        if not self.momentum:
+            self.assign_sub(variable, step)
+            return
+        m = self.momentums[self._get_variable_index(variable)]
+        new_m = ops.subtract(ops.multiply(m.value, self.momentum), step)
+        self.assign(m, new_m)
+        if self.nesterov:
+            self.assign_add(variable, ops.subtract(ops.multiply(new_m, self.momentum), step))
+        else:
+            self.assign_add(variable, new_m)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
