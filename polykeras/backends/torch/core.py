@@ -110,6 +110,21 @@ def _holds_tensor(items: Sequence[Any]) -> bool:
     return any(isinstance(item, T) or (isinstance(item, (list, tuple)) and _holds_tensor(item)) for item in items)
 
 
+#: The range of each integer dtype, to refuse Python ints that do not fit (as NumPy does).
+_INT_RANGE = {dtype: (torch.iinfo(dtype).min, torch.iinfo(dtype).max) for dtype in INTS}
+
+
+def _fit(dtype: torch.dtype, scalar: int, widen: bool) -> torch.dtype:
+    """``dtype``, or a wider one when ``widen`` and the Python int does not fit
+    it; raises ``OverflowError`` (NumPy's error) when it does not fit otherwise."""
+    low, high = _INT_RANGE[dtype]
+    if low <= scalar <= high:
+        return dtype
+    if widen:
+        return torch.int64 if -(2**63) <= scalar < 2**63 else torch.float64
+    raise OverflowError(f"Python integer {scalar} out of bounds for {FROM_TORCH[dtype]}")
+
+
 def _weak(dtype: torch.dtype, scalar: Any) -> torch.dtype:
     """The dtype a tensor of ``dtype`` takes when it meets a Python scalar."""
     kind = type(scalar)
@@ -131,11 +146,13 @@ def _scalar_pair(x1: Any, x2: Any) -> tuple[T, T]:
     return to_tensor(x1, dtype), to_tensor(x2, dtype)
 
 
-def pair(x1: Any, x2: Any, scalars: bool = True) -> tuple[Any, Any]:
+def pair(x1: Any, x2: Any, scalars: bool = True, widen: bool = False) -> tuple[Any, Any]:
     """Two operands ready for a torch binary kernel, following the protocol's
     promotion: a Python scalar is weak (the tensor keeps its dtype unless the
     scalar's kind is higher); two tensors promote with ``result_type``.
-    With ``scalars=False`` a Python scalar comes back as a tensor too.
+    With ``scalars=False`` a Python scalar comes back as a tensor too. A Python
+    int outside an integer tensor's range raises ``OverflowError`` as in NumPy,
+    or (``widen=True``, for comparisons) widens the tensor.
 
     Example: ``pair(torch.ones(2, dtype=torch.int32), 2.5)`` -> (float32 tensor, 2.5)
     """
@@ -145,6 +162,10 @@ def pair(x1: Any, x2: Any, scalars: bool = True) -> tuple[Any, Any]:
     if s1 or s2:
         tensor, scalar = (to_tensor(x2), x1) if s1 else (to_tensor(x1), x2)
         dtype = _weak(tensor.dtype, scalar)
+        if type(scalar) is bool and dtype is not torch.bool:
+            scalar = int(scalar)  # torch refuses bools in arithmetic; NumPy reads them as 0/1
+        if type(scalar) is int and dtype in INTS:
+            dtype = _fit(dtype, scalar, widen)
         if dtype is not tensor.dtype:
             tensor = tensor.to(dtype)
         if not scalars:

@@ -28,18 +28,31 @@ _ACC = {
 }
 
 
-def _binary(kernel: Callable[[Any, Any], T], name: str, scalar_ok: bool = True) -> Callable[..., T]:
-    """A protocol method for a torch binary kernel. With ``scalar_ok`` the
-    kernel takes a Python scalar as its second operand."""
+def _binary(kernel: Callable[[Any, Any], T], name: str, widen: bool = False) -> Callable[..., T]:
+    """A protocol method for a torch binary kernel that takes a Python scalar
+    as its second operand. ``widen``: see :func:`pair`."""
 
     def method(self: Any, x1: Any, x2: Any) -> T:
         if type(x1) is T and type(x2) is T and x1.dtype is x2.dtype:
             return kernel(x1, x2)
-        x1, x2 = pair(x1, x2, scalars=scalar_ok and type(x1) not in _SCALARS)
+        x1, x2 = pair(x1, x2, scalars=type(x1) not in _SCALARS, widen=widen)
         return kernel(x1, x2)
 
     method.__name__ = method.__qualname__ = name
     return method
+
+
+def _int_arithmetic(kernel: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    """``kernel`` with bool tensors read as int8 (NumPy's loop for bool // bool,
+    bool % bool, bool ** bool); torch has no bool kernel for these."""
+
+    def run(x1: T, x2: Any) -> T:
+        if x1.dtype is torch.bool:
+            x1 = x1.to(torch.int8)
+            x2 = x2.to(torch.int8) if type(x2) is T else int(x2)
+        return kernel(x1, x2)
+
+    return run
 
 
 def _unary(kernel: Callable[[T], T], name: str) -> Callable[..., T]:
@@ -64,6 +77,34 @@ def _unary_float(kernel: Callable[[T], T], name: str) -> Callable[..., T]:
 
     method.__name__ = method.__qualname__ = name
     return method
+
+
+def _exact_ints(kernel: Callable[[T], T]) -> Callable[[T], T]:
+    """A rounding kernel that leaves int and bool tensors as they are."""
+
+    def run(x: T) -> T:
+        return kernel(x) if x.dtype in INEXACT else x
+
+    return run
+
+
+def _float_operands(x1: Any, x2: Any) -> tuple[Any, Any]:
+    """Operands of a float-valued binary op: the weak-scalar promotion first
+    (an int tensor meeting a Python float becomes float32), then any integer
+    tensor left becomes a float (see ``float_dtype``)."""
+    s1, s2 = type(x1) in _SCALARS, type(x2) in _SCALARS
+    if s1 != s2:  # cast the tensor first, so no Python int is squeezed into an int dtype
+        tensor, scalar = (to_tensor(x2), x1) if s1 else (to_tensor(x1), x2)
+        if tensor.dtype not in INEXACT:
+            tensor = tensor.to(torch.float32 if type(scalar) is float else float_dtype(tensor.dtype))
+        x1, x2 = (scalar, tensor) if s1 else (tensor, scalar)
+    x1, x2 = pair(x1, x2, scalars=True)
+    dtype = x1.dtype if type(x1) is T else x2.dtype
+    if dtype not in INEXACT:
+        dtype = float_dtype(dtype)
+        x1 = x1.to(dtype) if type(x1) is T else x1
+        x2 = x2.to(dtype) if type(x2) is T else x2
+    return x1, x2
 
 
 def _bool_binary(kernel: Callable[[T, T], T], name: str) -> Callable[..., T]:
@@ -97,15 +138,15 @@ class MathMixin:
     add = _binary(torch.add, "add")
     subtract = _binary(torch.sub, "subtract")
     multiply = _binary(torch.mul, "multiply")
-    floor_divide = _binary(torch.floor_divide, "floor_divide")
-    mod = _binary(torch.remainder, "mod")
-    power = _binary(torch.pow, "power")
-    equal = _binary(torch.eq, "equal")
-    not_equal = _binary(torch.ne, "not_equal")
-    less = _binary(torch.lt, "less")
-    less_equal = _binary(torch.le, "less_equal")
-    greater = _binary(torch.gt, "greater")
-    greater_equal = _binary(torch.ge, "greater_equal")
+    floor_divide = _binary(_int_arithmetic(torch.floor_divide), "floor_divide")
+    mod = _binary(_int_arithmetic(torch.remainder), "mod")
+    power = _binary(_int_arithmetic(torch.pow), "power")
+    equal = _binary(torch.eq, "equal", widen=True)
+    not_equal = _binary(torch.ne, "not_equal", widen=True)
+    less = _binary(torch.lt, "less", widen=True)
+    less_equal = _binary(torch.le, "less_equal", widen=True)
+    greater = _binary(torch.gt, "greater", widen=True)
+    greater_equal = _binary(torch.ge, "greater_equal", widen=True)
     logical_and = _bool_binary(torch.logical_and, "logical_and")
     logical_or = _bool_binary(torch.logical_or, "logical_or")
     logical_xor = _bool_binary(torch.logical_xor, "logical_xor")
@@ -113,20 +154,14 @@ class MathMixin:
     def divide(self, x1: Any, x2: Any) -> T:
         if type(x1) is T and type(x2) is T and x1.dtype is x2.dtype and x1.dtype in INEXACT:
             return torch.div(x1, x2)
-        x1, x2 = pair(x1, x2, scalars=type(x1) not in _SCALARS)
-        dtype = x1.dtype if type(x1) is T else x2.dtype
-        if dtype not in INEXACT:
-            dtype = float_dtype(dtype)
-            x1 = x1.to(dtype) if type(x1) is T else x1
-            x2 = x2.to(dtype) if type(x2) is T else x2
-        return torch.div(x1, x2)
+        return torch.div(*_float_operands(x1, x2))
 
     def maximum(self, x1: Any, x2: Any) -> T:
         if type(x1) is T and type(x2) is T and x1.dtype is x2.dtype:
             return torch.maximum(x1, x2)
         if type(x1) in _SCALARS:  # commutative: keep the scalar second
             x1, x2 = x2, x1
-        x1, x2 = pair(x1, x2)
+        x1, x2 = pair(x1, x2, scalars=x1.dtype is not torch.bool if type(x1) is T else True)
         if type(x2) is T:
             return torch.maximum(x1, x2)
         return torch.clamp_min(x1, x2)
@@ -136,20 +171,24 @@ class MathMixin:
             return torch.minimum(x1, x2)
         if type(x1) in _SCALARS:
             x1, x2 = x2, x1
-        x1, x2 = pair(x1, x2)
+        x1, x2 = pair(x1, x2, scalars=x1.dtype is not torch.bool if type(x1) is T else True)
         if type(x2) is T:
             return torch.minimum(x1, x2)
         return torch.clamp_max(x1, x2)
 
     def arctan2(self, x1: Any, x2: Any) -> T:
-        x1, x2 = pair(x1, x2, scalars=False)
-        return torch.atan2(floating(x1), floating(x2))
+        x1, x2 = _float_operands(x1, x2)
+        if type(x1) is not T:
+            x1 = torch.tensor(x1, dtype=x2.dtype, device=x2.device)
+        elif type(x2) is not T:
+            x2 = torch.tensor(x2, dtype=x1.dtype, device=x1.device)
+        return torch.atan2(x1, x2)
 
     # ------------------------------------------------------- unary elementwise
     negative = _unary(torch.neg, "negative")
-    floor = _unary(torch.floor, "floor")
-    ceil = _unary(torch.ceil, "ceil")
-    round = _unary(torch.round, "round")  # half to even, as NumPy
+    floor = _unary(_exact_ints(torch.floor), "floor")
+    ceil = _unary(_exact_ints(torch.ceil), "ceil")
+    round = _unary(_exact_ints(torch.round), "round")  # half to even, as NumPy
     logical_not = _unary(torch.logical_not, "logical_not")
     isnan = _unary(torch.isnan, "isnan")
     isinf = _unary(torch.isinf, "isinf")
@@ -168,7 +207,6 @@ class MathMixin:
     cosh = _unary_float(torch.cosh, "cosh")
     tanh = _unary_float(torch.tanh, "tanh")
     erf = _unary_float(torch.erf, "erf")
-    reciprocal = _unary_float(torch.reciprocal, "reciprocal")
 
     def abs(self, x: Any) -> T:
         if type(x) is not T:
@@ -187,8 +225,15 @@ class MathMixin:
         if type(x) is not T:
             x = to_tensor(x)
         if x.dtype is torch.bool:
-            return x.clone()
+            x = x.to(torch.int8)  # NumPy's bool * bool loop
         return torch.square(x)
+
+    def reciprocal(self, x: Any) -> T:
+        if type(x) is not T:
+            x = to_tensor(x)
+        if x.dtype not in INEXACT:
+            x = x.to(torch.float32)  # 1.0 / x: a weak float makes ints float32
+        return torch.reciprocal(x)
 
     def where(self, condition: Any, x1: Any, x2: Any) -> T:
         if type(condition) is not T or condition.dtype is not torch.bool:
@@ -247,7 +292,7 @@ class MathMixin:
         dims = axes(axis, x.ndim)
         out = x.to(dtype) if dtype is not None else x
         for dim in sorted(dims, reverse=True):
-            out = torch.prod(out, dim=dim, keepdim=True)
+            out = torch.prod(out, dim=dim, keepdim=True, dtype=out.dtype)
         return out if keepdims else out.squeeze(dims) if dims else out
 
     def any(self, x: Any, axis: Any = None, keepdims: bool = False) -> T:
@@ -255,14 +300,16 @@ class MathMixin:
             x = to_tensor(x)
         if axis == ():
             return x.to(torch.bool)
-        return torch.any(x, dim=_reduce_dims(axis), keepdim=keepdims)
+        out = torch.any(x, dim=_reduce_dims(axis), keepdim=keepdims)
+        return out if x.dtype is not torch.uint8 else out.to(torch.bool)  # torch keeps uint8
 
     def all(self, x: Any, axis: Any = None, keepdims: bool = False) -> T:
         if type(x) is not T:
             x = to_tensor(x)
         if axis == ():
             return x.to(torch.bool)
-        return torch.all(x, dim=_reduce_dims(axis), keepdim=keepdims)
+        out = torch.all(x, dim=_reduce_dims(axis), keepdim=keepdims)
+        return out if x.dtype is not torch.uint8 else out.to(torch.bool)  # torch keeps uint8
 
     def _arg(self, kernel: Callable[..., T], x: Any, axis: Any, keepdims: bool) -> T:
         if type(x) is not T:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from polykeras.backends.numpy.nn import conv_transpose_padding, same_padding
 from polykeras.backends.torch.core import INEXACT, T, axes, floating, pair, to_tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -40,15 +41,11 @@ def _restore(x: T, data_format: str) -> T:
 def same_pads(sizes: Sequence[int], window: Sequence[int], strides: Sequence[int],
               dilations: Sequence[int]) -> list[tuple[int, int]]:
     """TensorFlow's "same" padding per spatial axis: ``(before, after)`` with
-    the odd cell after.
+    the odd cell after (the shared rule of ``polykeras.backends.numpy.nn``).
 
     Example: ``same_pads([5], [2], [2], [1])`` -> ``[(0, 1)]``
     """
-    out = []
-    for n, k, s, d in zip(sizes, window, strides, dilations):
-        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        out.append((total // 2, total - total // 2))
-    return out
+    return [same_padding(n, k, s, d) for n, k, s, d in zip(sizes, window, strides, dilations)]
 
 
 def _pad_spatial(x: T, pads: Sequence[tuple[int, int]], value: float = 0.0) -> T:
@@ -75,15 +72,6 @@ def _operands(inputs: Any, kernel: Any) -> tuple[T, T]:
     if type(inputs) is T and type(kernel) is T and inputs.dtype is kernel.dtype:
         return inputs, kernel
     return pair(inputs, kernel, scalars=False)
-
-
-def _deconv_length(n: int, k: int, s: int, d: int, padding: str, output_padding: int | None) -> int:
-    """Keras 3's transposed-convolution output length."""
-    k = (k - 1) * d + 1
-    if output_padding is None:
-        return n * s + max(k - s, 0) if padding == "valid" else n * s
-    pad = k // 2 if padding == "same" else 0
-    return (n - 1) * s + k - 2 * pad + output_padding
 
 
 class NNMixin:
@@ -116,7 +104,10 @@ class NNMixin:
         return x - torch.logsumexp(x, dim=axes(axis, x.ndim), keepdim=True)
 
     def relu6(self, x: Any) -> T:
-        return F.relu6(to_tensor(x))
+        x = to_tensor(x)
+        if x.dtype not in INEXACT:
+            x = x.to(torch.float32)  # clip(x, 0.0, 6.0): weak floats make ints float32
+        return F.relu6(x)
 
     def leaky_relu(self, x: Any, negative_slope: float = 0.2) -> T:
         return F.leaky_relu(floating(x), negative_slope)
@@ -202,14 +193,16 @@ class NNMixin:
         paddings, extras, lengths = [], [], []
         for i in range(rank):
             n, size, s, d = x.shape[2 + i], k.shape[i], strides[i], dilation_rate[i]
-            length = _deconv_length(n, size, s, d, padding,
-                                    None if output_padding is None else output_padding[i])
-            # TensorFlow cuts the forward conv's "before" padding off the full
-            # transposed output (length (n - 1) * s + k_eff), then keeps `length`.
-            before = same_pads([length], [size], [s], [d])[0][0] if padding == "same" else 0
-            natural = (n - 1) * s + (size - 1) * d + 1 - 2 * before
-            extra = length - natural
-            paddings.append(before)
+            effective = (size - 1) * d + 1
+            # Keras 3's pads of the stride-dilated input (shared with the NumPy
+            # engine) give the output length and the cells cut off the start of
+            # the full transposed output, which torch's `padding` removes.
+            before, after = conv_transpose_padding(size, s, d, padding,
+                                                   None if output_padding is None else output_padding[i])
+            length = (n - 1) * s + before + after - effective + 2
+            cut = effective - 1 - before
+            extra = length - ((n - 1) * s + effective - 2 * cut)
+            paddings.append(cut)
             extras.append(extra if 0 <= extra < max(s, d) else 0)
             lengths.append(length)
         out = _CONV_T[rank](x, weight, None, tuple(strides), tuple(paddings), tuple(extras), 1,

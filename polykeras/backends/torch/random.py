@@ -59,11 +59,8 @@ class RandomMixin:
 
     def random_uniform(self, shape: Any, seed: Any, minval: float = 0.0, maxval: float = 1.0,
                        dtype: str = "float32") -> T:
-        dtype = torch_dtype(dtype)
+        dtype = _float(dtype, "random_uniform")
         shape = shape_tuple(shape)
-        if dtype not in FLOATS:
-            return torch.randint(int(minval), int(maxval), shape, generator=generator(seed), dtype=dtype,
-                                 device=_device_of())
         work = torch.float64 if dtype is torch.float64 else torch.float32
         out = torch.rand(shape, generator=generator(seed), dtype=work, device=_device_of())
         out = (out * (maxval - minval) + minval).to(dtype)
