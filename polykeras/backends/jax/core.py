@@ -1,0 +1,136 @@
+"""JAX engine, part 1: what differs from the NumPy engine in tensors, variables,
+devices, autodiff, compilation and indexing.
+
+JAX arrays are immutable, so the in-place writes of the NumPy engine become
+``.at[...]`` updates and ``lax.dynamic_(update_)slice`` (which take traced start
+indices, so they work inside ``jit``). Without ``jax_enable_x64`` JAX has no
+64-bit types: float64/int64/complex128 requests map to float32/int32/complex64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from polykeras.backends.base import Shape, Tensor, op_error
+from polykeras.backends.numpy.core import WEAK_SCALARS, host_array, python_array
+
+ArrayImpl = type(jnp.zeros(()))
+_NARROW = {"float64": "float32", "int64": "int32", "complex128": "complex64"}
+
+
+class JaxCore:
+    """Tensors, variables, devices, autodiff, compile and indexing of the JAX
+    engine (see :class:`polykeras.backends.jax.JaxBackend`)."""
+
+    xp: Any = jnp
+    array_type: type = ArrayImpl
+    differentiable = True
+    _dtype_cache: dict[Any, Any] = {}
+
+    def _make_native_dtype(self, name: str) -> Any:
+        if not jax.config.jax_enable_x64:
+            name = _NARROW.get(name, name)
+        return jnp.dtype(name)
+
+    # ------------------------------------------------------------- meta
+    def version(self) -> str:
+        return jax.__version__
+
+    def list_devices(self) -> list[str]:
+        out = []
+        for platform in dict.fromkeys(d.platform for d in jax.devices()):
+            out.extend(f"{platform}:{i}" for i, _ in enumerate(jax.devices(platform)))
+        return out
+
+    def _device(self, device: str) -> Any:
+        platform, _, index = str(device).lower().lstrip("/").partition(":")
+        try:
+            return jax.devices(platform)[int(index or 0)]
+        except (RuntimeError, ValueError, IndexError) as err:
+            raise op_error("device_scope", f"one of this engine's devices {self.list_devices()}",
+                           repr(device)) from err
+
+    def device_scope(self, device: str) -> Any:
+        return jax.default_device(self._device(device))
+
+    # ---------------------------------------------------------- tensors
+    def is_tensor(self, x: Any) -> bool:
+        return isinstance(x, jax.Array)
+
+    def convert_to_tensor(self, x: Any, dtype: str | None = None) -> Tensor:
+        native = None if dtype is None else self._native_dtype(dtype)
+        if isinstance(x, jax.Array):
+            return x if native is None or x.dtype == native else x.astype(native)
+        if type(x) in WEAK_SCALARS or isinstance(x, (list, tuple)):
+            if isinstance(x, (list, tuple)) and any(isinstance(v, jax.Array) for v in x):
+                return jnp.asarray(x, dtype=native)  # may hold traced values
+            x = python_array(x) if native is None else np.asarray(x, dtype=native)
+        elif not isinstance(x, (np.ndarray, np.generic)):
+            x = host_array(x)
+        return jnp.asarray(x, dtype=native)
+
+    def shape(self, x: Tensor) -> Shape:
+        return tuple(self._tensor(x).shape)
+
+    # -------------------------------------------------------- variables
+    def assign(self, handle: Any, value: Tensor) -> Any:
+        value = self.convert_to_tensor(value, self._dtype_name(handle.dtype))
+        if value.shape != handle.shape:
+            raise op_error("assign", f"a value of the variable's shape {tuple(handle.shape)}",
+                           f"shape {tuple(value.shape)}")
+        return value
+
+    # ------------------------------------------------- autodiff, compile
+    def stop_gradient(self, x: Tensor) -> Tensor:
+        return jax.lax.stop_gradient(self._tensor(x))
+
+    def value_and_grad(self, fn: Callable[..., Any], has_aux: bool = False) -> Callable[..., Any]:
+        grad_fn = jax.value_and_grad(fn, has_aux=has_aux)
+
+        def value_and_grad_fn(params: Sequence[Tensor], *args: Any, **kwargs: Any) -> tuple[Any, list[Tensor]]:
+            return grad_fn(list(params), *args, **kwargs)
+
+        return value_and_grad_fn
+
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+        return jax.jit(fn, donate_argnums=tuple(donate_argnums))
+
+    # ------------------------------------------------------ math hooks
+    def _argsort(self, x: Tensor, axis: int) -> Tensor:
+        return jnp.argsort(x, axis=axis, stable=True)
+
+    def erf(self, x: Tensor) -> Tensor:
+        return jax.lax.erf(self._floating(x))
+
+    def top_k(self, x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
+        values, indices = jax.lax.top_k(self._tensor(x), k)
+        return values, indices.astype(jnp.int32)
+
+    # ---------------------------------------------------------- indexing
+    def _scatter_add(self, out: Tensor, index: tuple, values: Tensor) -> Tensor:
+        return out.at[index].add(values)
+
+    def _index_set(self, x: Tensor, index: tuple, updates: Tensor) -> Tensor:
+        return x.at[index].set(updates)
+
+    def _starts(self, x: Tensor, start_indices: Sequence[Any], block: Sequence[int], op: str) -> list[Any]:
+        if len(start_indices) != x.ndim or len(block) != x.ndim:
+            raise op_error(op, f"{x.ndim} start indices and block sizes (one per axis)",
+                           f"{len(start_indices)} start indices and block shape {tuple(block)}")
+        return [jnp.asarray(s, dtype=jnp.int32) if isinstance(s, jax.Array) else int(s) for s in start_indices]
+
+    def slice(self, x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
+        x = self._tensor(x)
+        shape = tuple(int(d) for d in shape)
+        return jax.lax.dynamic_slice(x, self._starts(x, start_indices, shape, "slice"), shape)
+
+    def slice_update(self, x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
+        x = self._tensor(x)
+        updates = self.cast(updates, self._dtype_name(x.dtype))
+        starts = self._starts(x, start_indices, updates.shape, "slice_update")
+        return jax.lax.dynamic_update_slice(x, updates, starts)

@@ -1,0 +1,162 @@
+"""JAX engine, part 2: native activations (``jax.nn``), convolutions
+(``lax.conv_general_dilated``) and pooling (``lax.reduce_window``).
+
+Pads are computed by the NumPy engine's engine-free rules
+(:func:`~polykeras.backends.numpy.conv_padding`,
+:func:`~polykeras.backends.numpy.conv_transpose_padding`) and handed to XLA
+explicitly, so both engines pad the same way by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from polykeras.backends.base import Axis, Tensor
+from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding
+
+
+def _layouts(rank: int, data_format: str, kernel: str = "IO") -> tuple[str, str, str]:
+    """lax dimension numbers: ``("NHWC", "HWIO", "NHWC")`` and its 1-D/3-D and
+    channels_first kin."""
+    spatial = "DHW"[3 - rank:]
+    lhs = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+    return lhs, spatial + kernel, lhs
+
+
+def _spatial_shape(x: Tensor, data_format: str) -> tuple[int, ...]:
+    return tuple(x.shape[1:-1] if data_format == "channels_last" else x.shape[2:])
+
+
+def _full_window(values: Sequence[Any], fill: Any, data_format: str) -> tuple:
+    """A per-spatial-axis tuple widened with ``fill`` for the batch and channel axes."""
+    values = tuple(values)
+    return (fill, *values, fill) if data_format == "channels_last" else (fill, fill, *values)
+
+
+class JaxNN:
+    """Activations, convolution and pooling of the JAX engine (see
+    :class:`polykeras.backends.jax.JaxBackend`)."""
+
+    # --------------------------------------------------------- activations
+    def relu(self, x: Tensor) -> Tensor:
+        return jax.nn.relu(self._tensor(x))
+
+    def relu6(self, x: Tensor) -> Tensor:
+        return jax.nn.relu6(self._tensor(x))
+
+    def sigmoid(self, x: Tensor) -> Tensor:
+        return jax.nn.sigmoid(self._floating(x))
+
+    def softplus(self, x: Tensor) -> Tensor:
+        return jax.nn.softplus(self._floating(x))
+
+    def softmax(self, x: Tensor, axis: int = -1) -> Tensor:
+        return jax.nn.softmax(self._floating(x), axis=axis)
+
+    def log_softmax(self, x: Tensor, axis: int = -1) -> Tensor:
+        return jax.nn.log_softmax(self._floating(x), axis=axis)
+
+    def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
+        return jax.nn.leaky_relu(self._floating(x), negative_slope)
+
+    def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
+        return jax.nn.elu(self._floating(x), alpha)
+
+    def selu(self, x: Tensor) -> Tensor:
+        return jax.nn.selu(self._floating(x))
+
+    def gelu(self, x: Tensor, approximate: bool = True) -> Tensor:
+        return jax.nn.gelu(self._floating(x), approximate=approximate)
+
+    def silu(self, x: Tensor) -> Tensor:
+        return jax.nn.silu(self._floating(x))
+
+    def logsumexp(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        axis = tuple(axis) if type(axis) is list else axis
+        return jax.nn.logsumexp(self._floating(x), axis=axis, keepdims=keepdims)
+
+    def one_hot(self, x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:
+        return jax.nn.one_hot(self._tensor(x), num_classes, dtype=self._native_dtype(dtype), axis=axis)
+
+    # ------------------------------------------------------- convolutions
+    def _conv_pair(self, inputs: Tensor, kernel: Tensor) -> tuple[Tensor, Tensor]:
+        inputs, kernel = self._tensor(inputs), self._tensor(kernel)
+        if inputs.dtype != kernel.dtype:
+            inputs, kernel = self._promote(inputs, kernel)
+        return inputs, kernel
+
+    def conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+             data_format: str, dilation_rate: Sequence[int]) -> Tensor:
+        inputs, kernel = self._conv_pair(inputs, kernel)
+        rank = kernel.ndim - 2
+        channels = inputs.shape[-1 if data_format == "channels_last" else 1]
+        pads = conv_padding(_spatial_shape(inputs, data_format), kernel.shape[:-2], strides, dilation_rate, padding)
+        return lax.conv_general_dilated(
+            inputs, kernel, window_strides=tuple(strides), padding=pads, rhs_dilation=tuple(dilation_rate),
+            dimension_numbers=_layouts(rank, data_format), feature_group_count=channels // kernel.shape[-2],
+        )
+
+    def depthwise_conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+                       data_format: str, dilation_rate: Sequence[int]) -> Tensor:
+        inputs, kernel = self._conv_pair(inputs, kernel)
+        # One group per channel: filter c * M + m reads channel c.
+        kernel = kernel.reshape(kernel.shape[:-2] + (1, kernel.shape[-2] * kernel.shape[-1]))
+        return self.conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+
+    def conv_transpose(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
+                       output_padding: Sequence[int] | None, data_format: str,
+                       dilation_rate: Sequence[int]) -> Tensor:
+        inputs, kernel = self._conv_pair(inputs, kernel)
+        rank = kernel.ndim - 2
+        pads = [
+            conv_transpose_padding(k, s, d, padding, None if output_padding is None else output_padding[i])
+            for i, (k, s, d) in enumerate(zip(kernel.shape[:-2], strides, dilation_rate))
+        ]
+        # A stride-dilated input convolved with the spatially flipped kernel,
+        # whose (filters, in_channels) axes read as (O, I).
+        flipped = jnp.flip(kernel, axis=tuple(range(rank)))
+        return lax.conv_general_dilated(
+            inputs, flipped, window_strides=(1,) * rank, padding=pads, lhs_dilation=tuple(strides),
+            rhs_dilation=tuple(dilation_rate), dimension_numbers=_layouts(rank, data_format, kernel="OI"),
+        )
+
+    # ------------------------------------------------------------ pooling
+    def _pool_geometry(self, x: Tensor, pool_size: Sequence[int], strides: Sequence[int], padding: str,
+                       data_format: str) -> tuple[tuple, tuple, list]:
+        pads = conv_padding(_spatial_shape(x, data_format), pool_size, strides, (1,) * len(pool_size), padding)
+        return (
+            _full_window(pool_size, 1, data_format),
+            _full_window(strides, 1, data_format),
+            list(_full_window(pads, (0, 0), data_format)),
+        )
+
+    def max_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+                 padding: str, data_format: str) -> Tensor:
+        x = self._tensor(inputs)
+        window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format)
+        if x.dtype.kind in "iu":
+            lowest = np.iinfo(x.dtype).min
+        elif x.dtype.kind == "b":
+            lowest = False
+        else:
+            lowest = -np.inf
+        return lax.reduce_window(x, jnp.asarray(lowest, x.dtype), lax.max, window, steps, pads)
+
+    def average_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
+                     padding: str, data_format: str) -> Tensor:
+        x = self._floating(inputs)
+        window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format)
+        zero = jnp.asarray(0, x.dtype)
+        total = lax.reduce_window(x, zero, lax.add, window, steps, pads)
+        if padding == "valid":
+            return total / int(np.prod(pool_size))
+        # "same": divide by the number of real (unpadded) cells in each window.
+        ones = jnp.ones(_full_window(_spatial_shape(x, data_format), 1, data_format), x.dtype)
+        count = lax.reduce_window(ones, zero, lax.add, window, steps, pads)
+        return total / count
