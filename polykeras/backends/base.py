@@ -60,6 +60,10 @@ class Backend(abc.ABC):
     name: str = ""
     #: ``True`` where ``value_and_grad`` and ``jit`` work.
     differentiable: bool = True
+    #: ``True`` where ``jit`` compiles functions that assign variables in place
+    #: (tf.function; torch eager). ``False`` where compiled functions must be
+    #: pure (JAX): the trainer then threads variable values through the step.
+    stateful_jit: bool = True
 
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod

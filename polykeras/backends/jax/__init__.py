@@ -36,3 +36,4 @@ class JaxBackend(JaxCore, JaxNN, JaxRandom, NumpyBackend):
 
     name = "jax"
     differentiable = True
+    stateful_jit = False
