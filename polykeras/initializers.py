@@ -1,0 +1,378 @@
+"""Initializers: Keras 3's set, names and defaults, drawn ON THE HOST.
+
+Every initializer computes its values with NumPy (:meth:`Initializer.host_values`)
+and only then hands them to the engine, so the same seed gives bit-identical
+initial weights on every engine. A seeded initializer draws from
+``np.random.default_rng(seed)`` (the same values at every call, as in Keras 3);
+an unseeded one draws from ``polykeras.random.global_rng()``, which
+``polykeras.random.set_seed`` reseeds.
+
+Example:
+    >>> from polykeras import initializers
+    >>> init = initializers.get("glorot_uniform")
+    >>> kernel = init((3, 4))                        # an engine tensor
+    >>> initializers.GlorotUniform(seed=1).host_values((3, 4)).dtype
+    dtype('float32')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from polykeras.backends.dtypes import FLOATX, standardize_dtype
+from polykeras.saving import registry
+
+__all__ = [
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
+    "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get", "serialize",
+]
+
+Shape = Sequence[int]
+
+
+def _np_dtype(dtype: str) -> np.dtype:
+    # NumPy has no bfloat16: draw float32 and let the engine cast.
+    return np.dtype("float32") if dtype == "bfloat16" else np.dtype(dtype)
+
+
+def _require_float(name: str, dtype: str) -> None:
+    if not dtype.startswith(("float", "bfloat")):
+        raise ValueError(f"{name}: expected a floating-point dtype, received dtype={dtype!r}.")
+
+
+class Initializer:
+    """Base class: subclasses implement :meth:`host_values` (NumPy) and
+    ``get_config``. Calling an initializer returns an engine tensor on the
+    active engine.
+
+    Example:
+        >>> class Halves(Initializer):
+        ...     def host_values(self, shape, dtype="float32"):
+        ...         return np.full(shape, 0.5, dtype=dtype)
+        >>> Halves()((2,))
+    """
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        """The initial values as a NumPy array (host memory)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement host_values(shape, dtype).")
+
+    def __call__(self, shape: Shape, dtype: Any = None) -> Any:
+        from polykeras import ops
+
+        dtype = standardize_dtype(dtype or FLOATX)
+        return ops.convert_to_tensor(self.host_values(tuple(shape), dtype), dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        return cls(**config)
+
+    def clone(self) -> Initializer:
+        return type(self).from_config(self.get_config())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+# ------------------------------------------------------------ constants
+class Zeros(Initializer):
+    """All zeros. Example: ``Zeros()((2, 3))``"""
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        return np.zeros(shape, _np_dtype(dtype))
+
+
+class Ones(Initializer):
+    """All ones. Example: ``Ones()((2, 3))``"""
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        return np.ones(shape, _np_dtype(dtype))
+
+
+class Constant(Initializer):
+    """A constant scalar ``value``. Example: ``Constant(0.1)((3,))``"""
+
+    def __init__(self, value: float = 0.0):
+        if np.ndim(value) != 0:
+            raise ValueError(f"Constant: expected a scalar value, received an array of shape {np.shape(value)}.")
+        self.value = value
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        return np.full(shape, self.value, _np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        value = self.value
+        return {"value": value.item() if isinstance(value, np.generic) else value}
+
+
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes only). Example: ``Identity()((3, 3))``"""
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = gain
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        if len(shape) != 2:
+            raise ValueError(f"Identity: expected a 2-D shape, received shape={tuple(shape)} of rank {len(shape)}.")
+        return (self.gain * np.eye(*shape)).astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}
+
+
+# --------------------------------------------------------------- random
+class RandomInitializer(Initializer):
+    """Base of the random initializers: ``seed`` (int or None) picks the host
+    generator."""
+
+    def __init__(self, seed: int | None = None):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"{type(self).__name__}: expected an int seed or None, received seed={seed!r}.")
+        self.seed = None if seed is None else int(seed)
+
+    def _rng(self) -> np.random.Generator:
+        if self.seed is None:
+            from polykeras.random import global_rng
+
+            return global_rng()
+        return np.random.default_rng(self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+
+def _truncated(rng: np.random.Generator, shape: Shape, mean: float, stddev: float) -> np.ndarray:
+    """Standard normals redrawn until within two standard deviations."""
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return mean + stddev * out
+
+
+class RandomNormal(RandomInitializer):
+    """Normal draws. Example: ``RandomNormal(stddev=0.1, seed=0)((2, 3))``"""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        self.mean, self.stddev = mean, stddev
+        super().__init__(seed)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        _require_float("RandomNormal", dtype)
+        return self._rng().normal(self.mean, self.stddev, shape).astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+
+
+class TruncatedNormal(RandomInitializer):
+    """Normal draws, redrawn beyond two standard deviations.
+    Example: ``TruncatedNormal(stddev=0.02, seed=0)((4, 4))``"""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        self.mean, self.stddev = mean, stddev
+        super().__init__(seed)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        _require_float("TruncatedNormal", dtype)
+        return _truncated(self._rng(), shape, self.mean, self.stddev).astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+
+
+class RandomUniform(RandomInitializer):
+    """Uniform draws in ``[minval, maxval)``. Example: ``RandomUniform(-1, 1, seed=0)((3,))``"""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+        self.minval, self.maxval = minval, maxval
+        super().__init__(seed)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        kind = _np_dtype(dtype)
+        if kind.kind in "iu":
+            return self._rng().integers(self.minval, self.maxval, shape).astype(kind)
+        _require_float("RandomUniform", dtype)
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(kind)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
+
+
+def compute_fans(shape: Shape, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape, as Keras 3: ``(in, out)`` for
+    matrices, ``receptive_field * channels`` for convolution kernels.
+
+    Example: ``compute_fans((3, 3, 16, 32))`` -> ``(144, 288)``
+    """
+    shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return int(np.prod([shape[a] for a in input_axes])), int(np.prod([shape[a] for a in output_axes]))
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class VarianceScaling(RandomInitializer):
+    """Draws scaled to the weight's fan: ``scale / n`` variance with ``n`` the
+    fan-in, fan-out or their average. ``distribution`` is
+    ``"truncated_normal"``, ``"untruncated_normal"`` or ``"uniform"``.
+
+    Example: ``VarianceScaling(2.0, "fan_in", "uniform", seed=0)((8, 4))``
+    """
+
+    MODES = ("fan_in", "fan_out", "fan_avg")
+    DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        name = type(self).__name__
+        if scale <= 0.0:
+            raise ValueError(f"{name}: expected a positive scale, received scale={scale!r}.")
+        if mode not in self.MODES:
+            raise ValueError(f"{name}: expected mode in {self.MODES}, received mode={mode!r}.")
+        distribution = distribution.lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in self.DISTRIBUTIONS:
+            raise ValueError(f"{name}: expected distribution in {self.DISTRIBUTIONS}, received {distribution!r}.")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
+        super().__init__(seed)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        _require_float(type(self).__name__, dtype)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        scale = self.scale / max(1.0, fan)
+        rng = self._rng()
+        if self.distribution == "truncated_normal":
+            # 0.8796... is the stddev of a standard normal truncated to (-2, 2).
+            values = _truncated(rng, shape, 0.0, math.sqrt(scale) / 0.87962566103423978)
+        elif self.distribution == "untruncated_normal":
+            values = rng.normal(0.0, math.sqrt(scale), shape)
+        else:
+            limit = math.sqrt(3.0 * scale)
+            values = rng.uniform(-limit, limit, shape)
+        return values.astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+            "input_axes": self.input_axes, "output_axes": self.output_axes, **super().get_config(),
+        }
+
+
+def _fixed(scale: float, mode: str, distribution: str, doc: str) -> type[VarianceScaling]:
+    class Fixed(VarianceScaling):
+        def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                     output_axes: Sequence[int] | None = None):
+            super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
+
+        def get_config(self) -> dict[str, Any]:
+            return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+
+    Fixed.__doc__ = doc
+    return Fixed
+
+
+GlorotUniform = _fixed(1.0, "fan_avg", "uniform", "Uniform in ``±sqrt(6 / (fan_in + fan_out))``. Example: ``GlorotUniform(seed=0)((3, 4))``")
+GlorotNormal = _fixed(1.0, "fan_avg", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / (fan_in + fan_out))``. Example: ``GlorotNormal()((3, 4))``")
+HeUniform = _fixed(2.0, "fan_in", "uniform", "Uniform in ``±sqrt(6 / fan_in)``. Example: ``HeUniform()((3, 4))``")
+HeNormal = _fixed(2.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / fan_in)``. Example: ``HeNormal()((3, 4))``")
+LecunUniform = _fixed(1.0, "fan_in", "uniform", "Uniform in ``±sqrt(3 / fan_in)``. Example: ``LecunUniform()((3, 4))``")
+LecunNormal = _fixed(1.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(1 / fan_in)``. Example: ``LecunNormal()((3, 4))``")
+for _name in ("GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"):
+    globals()[_name].__name__ = globals()[_name].__qualname__ = _name
+    globals()[_name].__module__ = __name__
+
+
+class Orthogonal(RandomInitializer):
+    """``gain`` times a random orthogonal matrix (QR of normal draws); shapes
+    of rank > 2 are flattened to ``(prod(shape[:-1]), shape[-1])``.
+
+    Example: ``Orthogonal(seed=0)((4, 4))``
+    """
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        self.gain = gain
+        super().__init__(seed)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        _require_float("Orthogonal", dtype)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: expected a shape of rank >= 2, received shape={tuple(shape)}.")
+        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
+        a = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain, **super().get_config()}
+
+
+# ------------------------------------------------------------ lookup
+ALL_OBJECTS: tuple[type[Initializer], ...] = (
+    Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal, LecunUniform,
+    Ones, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+ALL_OBJECTS_DICT: dict[str, type[Initializer]] = {cls.__name__: cls for cls in ALL_OBJECTS}
+ALL_OBJECTS_DICT.update({_snake(cls.__name__): cls for cls in ALL_OBJECTS})
+ALL_OBJECTS_DICT.update({
+    "normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
+    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
+})
+
+
+def serialize(initializer: Initializer) -> dict[str, Any]:
+    """JSON-safe config of an initializer. Example: ``serialize(Zeros())``"""
+    return registry.serialize(initializer)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Initializer:
+    """An initializer from :func:`serialize`'s output or a name."""
+    return registry.deserialize(config, custom_objects, ALL_OBJECTS_DICT, kind="initializer")
+
+
+def get(identifier: Any) -> Initializer | Callable[..., Any] | None:
+    """An initializer from a name (``"glorot_uniform"``, ``"GlorotUniform"``),
+    a config dict, an instance or a ``callable(shape, dtype)``; None stays None.
+
+    Example: ``get("he_normal")`` -> ``HeNormal(seed=None, ...)``
+    """
+    if identifier is None or isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        if isinstance(identifier, type):
+            return identifier()
+        return identifier
+    raise ValueError(f"initializers.get: expected a name, config dict, or callable, received {identifier!r}.")

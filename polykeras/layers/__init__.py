@@ -1,0 +1,28 @@
+"""Layers: the :class:`Layer` base and the built-in layers.
+
+Example:
+    >>> from polykeras import layers
+    >>> class Double(layers.Layer):
+    ...     def call(self, x):
+    ...         return x * 2
+"""
+
+from polykeras.layers.config import LAYER_CLASSES
+from polykeras.layers.input_spec import InputSpec
+from polykeras.layers.layer import Layer, set_symbolic_call_handler
+from polykeras.layers.masking import get_mask, set_mask
+from polykeras.saving import registry as _registry
+
+
+def serialize(layer: Layer) -> dict:
+    """A layer's config as JSON-safe data. Example: ``serialize(Dense(2))``"""
+    return _registry.serialize(layer)
+
+
+def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
+    """A layer from :func:`serialize`'s output; only built-in, registered or
+    ``custom_objects`` classes are allowed. Example: ``deserialize(cfg)``"""
+    return _registry.deserialize(config, custom_objects, LAYER_CLASSES, kind="layer")
+
+
+__all__ = ["InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask", "set_symbolic_call_handler"]

@@ -1,0 +1,451 @@
+"""State: :class:`Variable`, :class:`StatelessScope` and variable name scopes.
+
+A :class:`Variable` wraps an engine-native mutable handle (``engine.variable``)
+made on the engine active when it is created. Reading ``variable.value`` first
+asks the innermost :class:`StatelessScope`: inside one, reads return the values
+the scope was given and ``assign`` records the new value in the scope instead of
+writing the handle. That makes every layer usable inside a pure function
+``step(state, batch) -> (new_state, logs)``, the form ``jax.jit``,
+``tf.function`` and the torch eager step all run.
+
+Constraints: the optimizer calls :meth:`Variable.apply_constraint` after each
+update of a variable (``Layer.apply_constraints()`` does it for every weight of
+a layer); it writes ``constraint(value)`` back through ``assign``, so it works
+inside a :class:`StatelessScope` too.
+
+Example:
+    >>> from polykeras import ops
+    >>> v = Variable(initializer="zeros", shape=(2,), name="count", trainable=False)
+    >>> with StatelessScope([(v, ops.ones((2,)))]) as scope:
+    ...     v.assign_add(ops.ones((2,)))
+    ...     new = scope.get_current_value(v)          # [2., 2.]
+    >>> v.numpy()                                      # untouched: [0., 0.]
+    array([0., 0.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from polykeras import backends
+from polykeras.backends.dtypes import FLOATX, standardize_dtype
+
+__all__ = [
+    "StatelessScope",
+    "Variable",
+    "current_path",
+    "get_stateless_scope",
+    "in_stateless_scope",
+    "name_scope",
+]
+
+AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
+SYNCHRONIZATIONS = ("none", "on_read", "on_write", "auto")
+
+_scope: contextvars.ContextVar[StatelessScope | None] = contextvars.ContextVar("polykeras_stateless", default=None)
+_names: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("polykeras_name_scope", default=())
+
+
+# --------------------------------------------------------------- name scopes
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[str]:
+    """Prefix the paths of variables created inside the block with ``name``.
+    Layers open one around ``build`` and ``call``.
+
+    Example:
+        >>> with name_scope("encoder"):
+        ...     Variable(0.0, name="step").path
+        'encoder/step'
+    """
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"name_scope: expected a non-empty name without '/', received {name!r}.")
+    stack = _names.get()
+    # Re-entering the scope already innermost (build inside call) adds nothing.
+    token = _names.set(stack if stack and stack[-1] == name else stack + (name,))
+    try:
+        yield "/".join(_names.get())
+    finally:
+        _names.reset(token)
+
+
+def current_path() -> str:
+    """The active name-scope path, e.g. ``'encoder/dense_1'`` ('' at top level)."""
+    return "/".join(_names.get())
+
+
+# ---------------------------------------------------------- stateless scope
+class StatelessScope:
+    """A block where variables read given values and record assignments
+    instead of writing their handles.
+
+    Args:
+        state_mapping: ``(variable, value)`` pairs or a ``{variable: value}``
+            dict; reads of those variables return the values.
+        collect_losses: collect ``Layer.add_loss`` calls in ``scope.losses``.
+
+    Scopes nest: a read asks the innermost scope first, then the outer ones,
+    then the variable's handle. Updates go to the innermost scope.
+
+    Example:
+        >>> with StatelessScope({w: new_w}) as scope:
+        ...     y = layer(x)                 # uses new_w
+        ...     updates = scope.updates      # [(variable, value), ...]
+    """
+
+    def __init__(
+        self,
+        state_mapping: Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None = None,
+        collect_losses: bool = False,
+    ):
+        self.collect_losses = collect_losses
+        self.losses: list[Any] = []
+        self._values: dict[int, Any] = {}
+        self._updates: dict[int, tuple[Variable, Any]] = {}
+        self._keep: list[Variable] = []  # keeps ids valid for the scope's life
+        self._parent: StatelessScope | None = None
+        self._token: contextvars.Token | None = None
+        pairs = state_mapping.items() if isinstance(state_mapping, Mapping) else (state_mapping or ())
+        for variable, value in pairs:
+            if not isinstance(variable, Variable):
+                raise TypeError(
+                    f"StatelessScope: expected (Variable, value) pairs, received a key of type "
+                    f"{type(variable).__name__}: {variable!r}."
+                )
+            self._values[id(variable)] = variable._coerce(value, "StatelessScope")
+            self._keep.append(variable)
+
+    def __enter__(self) -> StatelessScope:
+        self._parent = _scope.get()
+        self._token = _scope.set(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _scope.reset(self._token)
+        self._token = None
+
+    def get_current_value(self, variable: Variable) -> Any | None:
+        """The value ``variable`` has in this scope (its latest update, else its
+        mapped value, else what outer scopes say), or None if no scope knows it."""
+        key = id(variable)
+        scope: StatelessScope | None = self
+        while scope is not None:
+            update = scope._updates.get(key)
+            if update is not None:
+                return update[1]
+            value = scope._values.get(key)
+            if value is not None:
+                return value
+            scope = scope._parent
+        return None
+
+    def add_update(self, variable: Variable, value: Any) -> None:
+        """Record ``variable``'s new value (what ``assign`` does inside a scope)."""
+        self._updates[id(variable)] = (variable, value)
+
+    @property
+    def updates(self) -> list[tuple[Variable, Any]]:
+        """``(variable, new value)`` for every variable assigned in the scope,
+        in first-assignment order."""
+        return list(self._updates.values())
+
+    def add_loss(self, loss: Any) -> None:
+        """Record a loss added by a layer inside the scope."""
+        self.losses.append(loss)
+
+
+def get_stateless_scope() -> StatelessScope | None:
+    """The innermost active :class:`StatelessScope`, or None."""
+    return _scope.get()
+
+
+def in_stateless_scope() -> bool:
+    """True inside a :class:`StatelessScope`."""
+    return _scope.get() is not None
+
+
+# ----------------------------------------------------------------- variable
+class Variable:
+    """A named, engine-native mutable tensor.
+
+    Args:
+        initializer: an initializer (name, instance or ``callable(shape,
+            dtype)``) or an initial value (array-like).
+        shape: required with an initializer; inferred from a value.
+        dtype: default: the value's dtype, else float32.
+        trainable: whether optimizers update it.
+        name: the last path component (default ``"variable"``).
+        constraint: ``callable(value) -> value`` applied by
+            :meth:`apply_constraint` after each optimizer update.
+        regularizer: ``callable(value) -> scalar`` loss on the value.
+        aggregation / synchronization: for distributed training
+            (``"none"``, ``"mean"``, ``"sum"``, ``"only_first_replica"`` /
+            ``"none"``, ``"on_read"``, ``"on_write"``, ``"auto"``).
+
+    Example:
+        >>> v = Variable("glorot_uniform", shape=(3, 2), name="kernel")
+        >>> v.shape, v.dtype, v.path
+        ((3, 2), 'float32', 'kernel')
+        >>> v.assign(np.ones((3, 2)))
+    """
+
+    __array_priority__ = 100  # NumPy defers ``ndarray + variable`` to us
+
+    def __init__(
+        self,
+        initializer: Any,
+        shape: Sequence[int] | None = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        name: str | None = None,
+        constraint: Any = None,
+        regularizer: Any = None,
+        aggregation: str | None = "none",
+        synchronization: str | None = "auto",
+    ):
+        name = "variable" if name is None else name
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"Variable: expected a non-empty name without '/', received name={name!r}.")
+        aggregation = "none" if aggregation is None else aggregation
+        synchronization = "none" if synchronization is None else synchronization
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"Variable {name!r}: expected aggregation in {AGGREGATIONS}, received {aggregation!r}.")
+        if synchronization not in SYNCHRONIZATIONS:
+            raise ValueError(
+                f"Variable {name!r}: expected synchronization in {SYNCHRONIZATIONS}, received {synchronization!r}."
+            )
+        if constraint is not None and not callable(constraint):
+            raise TypeError(f"Variable {name!r}: expected a callable constraint, received {constraint!r}.")
+        if regularizer is not None and not callable(regularizer):
+            raise TypeError(f"Variable {name!r}: expected a callable regularizer, received {regularizer!r}.")
+        self._name = name
+        prefix = current_path()
+        self._path = f"{prefix}/{name}" if prefix else name
+        self._engine = backends.active()
+        self._trainable = bool(trainable)
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self._aggregation = aggregation
+        self._synchronization = synchronization
+        value, self._dtype = _initial_value(initializer, shape, dtype, name)
+        self._shape: tuple[int, ...] = tuple(int(d) for d in np.shape(value))
+        if shape is not None and tuple(shape) != self._shape:
+            raise ValueError(
+                f"Variable {name!r}: expected an initial value of shape {tuple(shape)}, received shape {self._shape}."
+            )
+        self._handle = self._engine.variable(value, self._dtype, self._trainable, name)
+
+    # ---------------------------------------------------------- properties
+    @property
+    def name(self) -> str:
+        """The last path component, e.g. ``'kernel'``."""
+        return self._name
+
+    @property
+    def path(self) -> str:
+        """Unique path, e.g. ``'encoder/dense_1/kernel'`` (name scopes at creation)."""
+        return self._path
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def engine(self) -> backends.Backend:
+        """The engine holding the handle."""
+        return self._engine
+
+    @property
+    def handle(self) -> Any:
+        """The engine-native handle (tf.Variable, torch tensor, array)."""
+        return self._handle
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    @property
+    def aggregation(self) -> str:
+        return self._aggregation
+
+    @property
+    def synchronization(self) -> str:
+        return self._synchronization
+
+    @property
+    def value(self) -> Any:
+        """The current value: the innermost :class:`StatelessScope`'s, if one
+        maps this variable, else the handle."""
+        scope = _scope.get()
+        if scope is not None:
+            found = scope.get_current_value(self)
+            if found is not None:
+                return found
+        return self._handle
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of :attr:`value`. Example: ``v.numpy()``"""
+        return self._engine.to_numpy(self.value)
+
+    # ---------------------------------------------------------- assignment
+    def _coerce(self, value: Any, who: str) -> Any:
+        if isinstance(value, Variable):
+            value = value.value
+        engine = self._engine
+        if not engine.is_tensor(value) or engine.dtype(value) != self._dtype:
+            value = engine.convert_to_tensor(value, self._dtype)
+        shape = tuple(engine.shape(value))
+        if shape != self._shape:
+            raise ValueError(
+                f"{who}: variable {self._path!r} expected a value of shape {self._shape}, received shape {shape}."
+            )
+        return value
+
+    def assign(self, value: Any) -> Any:
+        """Set the value (recorded in the active :class:`StatelessScope`, if
+        any). Returns the new value. Example: ``v.assign(np.zeros(v.shape))``"""
+        value = self._coerce(value, "assign")
+        scope = _scope.get()
+        if scope is not None:
+            scope.add_update(self, value)
+        else:
+            self._handle = self._engine.assign(self._handle, value)
+        return value
+
+    def assign_add(self, value: Any) -> Any:
+        """``v.assign(v + value)``. Example: ``step.assign_add(1)``"""
+        return self.assign(self._engine.add(self.value, _unwrap(value)))
+
+    def assign_sub(self, value: Any) -> Any:
+        """``v.assign(v - value)``. Example: ``w.assign_sub(lr * grad)``"""
+        return self.assign(self._engine.subtract(self.value, _unwrap(value)))
+
+    def apply_constraint(self) -> None:
+        """Project the value with :attr:`constraint` (no-op without one).
+        Optimizers call it after each update. Example: ``kernel.apply_constraint()``"""
+        if self.constraint is not None:
+            self.assign(self.constraint(self.value))
+
+    # ------------------------------------------------------------ protocol
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        try:
+            shown = np.array2string(self.numpy(), threshold=6, edgeitems=2, separator=", ")
+        except Exception:  # noqa: BLE001 - e.g. a traced value: show no numbers
+            shown = "<traced>"
+        return (
+            f"<Variable path={self._path!r} shape={self._shape} dtype={self._dtype} "
+            f"trainable={self._trainable} engine={self._engine.name!r} value={shown}>"
+        )
+
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError(f"len() of the 0-d variable {self._path!r}.")
+        return self._shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self.numpy())
+
+    def __float__(self) -> float:
+        return float(self.numpy())
+
+    def __int__(self) -> int:
+        return int(self.numpy())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.value[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        value = self.value
+        return (value[i] for i in range(len(self)))
+
+
+def _unwrap(value: Any) -> Any:
+    return value.value if isinstance(value, Variable) else value
+
+
+def _binary(op_name: str, reflected: bool = False) -> Any:
+    def method(self: Variable, other: Any) -> Any:
+        from polykeras import ops
+
+        fn = getattr(ops, op_name)
+        return fn(_unwrap(other), self.value) if reflected else fn(self.value, _unwrap(other))
+
+    method.__name__ = op_name
+    return method
+
+
+def _unary(op_name: str) -> Any:
+    def method(self: Variable) -> Any:
+        from polykeras import ops
+
+        return getattr(ops, op_name)(self.value)
+
+    return method
+
+
+for _dunder, _op in {
+    "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide",
+    "floordiv": "floor_divide", "mod": "mod", "pow": "power", "matmul": "matmul",
+}.items():
+    setattr(Variable, f"__{_dunder}__", _binary(_op))
+    setattr(Variable, f"__r{_dunder}__", _binary(_op, reflected=True))
+for _dunder, _op in {
+    "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+    "eq": "equal", "ne": "not_equal", "and": "logical_and", "or": "logical_or",
+}.items():
+    setattr(Variable, f"__{_dunder}__", _binary(_op))
+for _dunder, _op in {"neg": "negative", "abs": "abs", "invert": "logical_not"}.items():
+    setattr(Variable, f"__{_dunder}__", _unary(_op))
+Variable.__pos__ = lambda self: self.value  # type: ignore[attr-defined]
+del _dunder, _op
+
+
+def _initial_value(initializer: Any, shape: Sequence[int] | None, dtype: Any, name: str) -> tuple[Any, str]:
+    """The initial value as host or engine data, and the dtype string."""
+    if isinstance(initializer, str):
+        from polykeras import initializers
+
+        initializer = initializers.get(initializer)
+    if isinstance(initializer, Variable):
+        initializer = initializer.numpy()
+    if callable(initializer):
+        if shape is None:
+            raise ValueError(
+                f"Variable {name!r}: expected a shape with initializer {initializer!r}, received shape=None."
+            )
+        dtype = standardize_dtype(dtype or FLOATX)
+        host = getattr(initializer, "host_values", None)
+        shape = tuple(int(d) for d in shape)
+        value = host(shape, dtype) if host is not None else initializer(shape, dtype=dtype)
+        return value, dtype
+    if dtype is None:
+        dtype = getattr(initializer, "dtype", None)
+        if dtype is None:
+            dtype = np.asarray(initializer).dtype
+            dtype = FLOATX if dtype.kind == "f" else ("int32" if dtype.kind in "iu" else dtype)
+    dtype = standardize_dtype(dtype)
+    if not backends.active().is_tensor(initializer):
+        initializer = np.asarray(initializer)
+    return initializer, dtype
