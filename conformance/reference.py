@@ -192,36 +192,48 @@ def top_k(x: Any, k: int) -> tuple[Array, Array]:
 
 
 # ----------------------------------------------------------------- losses
-def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False, axis: int = -1) -> Array:
+def _clip_bounds(dtype: str) -> tuple[float, float]:
+    # The bounds as the engine holds them: 1 - 1e-7 rounds to 1 - 1.19e-7 in
+    # float32, which moves -log(1 - p) at p = 1 from 16.12 to 15.94.
+    return float(np.asarray(EPSILON, dtype)), float(np.asarray(1.0 - EPSILON, dtype))
+
+
+def categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1, dtype: str = "float64",
+) -> Array:
     """Per-sample ``-sum(target * log p)``; probabilities renormalised and
-    clipped to ``[1e-7, 1 - 1e-7]`` (Keras). Example: ``categorical_crossentropy([[0, 1]], [[0.5, 0.5]])``"""
+    clipped to ``[1e-7, 1 - 1e-7]`` (Keras), the bounds rounded to ``dtype``
+    (the engine's). Example: ``categorical_crossentropy([[0, 1]], [[0.5, 0.5]])``"""
     target, output = _f64(target), _f64(output)
     if from_logits:
         log_p = log_softmax(output, axis=axis)
     else:
         output = output / np.sum(output, axis=axis, keepdims=True)
-        log_p = np.log(np.clip(output, EPSILON, 1.0 - EPSILON))
+        log_p = np.log(np.clip(output, *_clip_bounds(dtype)))
     return -np.sum(target * log_p, axis=axis)
 
 
-def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool = False, axis: int = -1) -> Array:
+def sparse_categorical_crossentropy(
+    target: Any, output: Any, from_logits: bool = False, axis: int = -1, dtype: str = "float64",
+) -> Array:
     """``categorical_crossentropy`` against integer class ids (a trailing
     size-1 axis on the ids is dropped). Example: ``sparse_categorical_crossentropy([1], [[0.5, 0.5]])``"""
     ids = np.asarray(target)
     output = _f64(output)
     if ids.ndim == output.ndim and ids.shape[-1] == 1:
         ids = ids[..., 0]
-    return categorical_crossentropy(one_hot(ids, output.shape[axis], axis=axis), output, from_logits, axis)
+    return categorical_crossentropy(one_hot(ids, output.shape[axis], axis=axis), output, from_logits, axis, dtype)
 
 
-def binary_crossentropy(target: Any, output: Any, from_logits: bool = False) -> Array:
+def binary_crossentropy(target: Any, output: Any, from_logits: bool = False, dtype: str = "float64") -> Array:
     """Elementwise binary cross-entropy; probabilities clipped to
-    ``[1e-7, 1 - 1e-7]``. Example: ``binary_crossentropy([1.0], [0.5])`` -> ``[0.693...]``"""
+    ``[1e-7, 1 - 1e-7]``, the bounds rounded to ``dtype`` (the engine's).
+    Example: ``binary_crossentropy([1.0], [0.5])`` -> ``[0.693...]``"""
     target, output = _f64(target), _f64(output)
     if from_logits:
         # -z log s(x) - (1 - z) log(1 - s(x)), with log s(x) = -softplus(-x).
         return target * softplus(-output) + (1.0 - target) * softplus(output)
-    p = np.clip(output, EPSILON, 1.0 - EPSILON)
+    p = np.clip(output, *_clip_bounds(dtype))
     return -(target * np.log(p) + (1.0 - target) * np.log(1.0 - p))
 
 
