@@ -34,6 +34,7 @@ import numpy as np
 
 from polykeras import backends
 from polykeras.backends.dtypes import FLOATX, standardize_dtype
+from polykeras.ops._dispatch import register_tensor_wrapper
 
 __all__ = [
     "StatelessScope",
@@ -420,6 +421,7 @@ for _dunder, _op in {"neg": "negative", "abs": "abs", "invert": "logical_not"}.i
     setattr(Variable, f"__{_dunder}__", _unary(_op))
 Variable.__pos__ = lambda self: self.value  # type: ignore[attr-defined]
 del _dunder, _op
+register_tensor_wrapper(Variable)
 
 
 def _initial_value(initializer: Any, shape: Sequence[int] | None, dtype: Any, name: str) -> tuple[Any, str]:

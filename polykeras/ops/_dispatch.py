@@ -56,6 +56,42 @@ def _broadcast_note(args: tuple) -> str:
     return ""
 
 
+#: Types whose instances stand for a tensor (``polykeras.Variable``): every op
+#: reads their ``.value`` first, so ``ops.matmul(x, layer.kernel)`` keeps the
+#: gradient path and works on traced values. Registered by the type's module.
+TENSOR_WRAPPERS: set[type] = set()
+_SEQUENCES = (list, tuple)
+
+
+def register_tensor_wrapper(cls: type) -> type:
+    """Let ops accept instances of ``cls`` wherever a tensor goes (they read
+    ``instance.value``). Example: ``register_tensor_wrapper(Variable)``"""
+    TENSOR_WRAPPERS.add(cls)
+    return cls
+
+
+def _needs_unwrap(args: tuple, kwargs: dict) -> bool:
+    wrappers = TENSOR_WRAPPERS
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(a)
+        if kind in wrappers:
+            return True
+        if kind is list or kind is tuple:
+            for item in a:
+                if type(item) in wrappers:
+                    return True
+    return False
+
+
+def _unwrap(x: Any) -> Any:
+    kind = type(x)
+    if kind in TENSOR_WRAPPERS:
+        return x.value
+    if kind in _SEQUENCES and any(type(i) in TENSOR_WRAPPERS for i in x):
+        return kind(_unwrap(i) for i in x)
+    return x
+
+
 def op(expects: str = "valid inputs", *, broadcast: bool = False, body: bool = False) -> Callable[[F], F]:
     """Make a stub (signature + docstring) into a public op dispatching to the
     engine method of the same name.
@@ -70,6 +106,9 @@ def op(expects: str = "valid inputs", *, broadcast: bool = False, body: bool = F
 
         @functools.wraps(stub)
         def dispatch(*args: Any, **kwargs: Any) -> Any:
+            if TENSOR_WRAPPERS and _needs_unwrap(args, kwargs):
+                args = tuple(_unwrap(a) for a in args)
+                kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
             try:
                 if body:
                     return stub(*args, **kwargs)
