@@ -156,7 +156,8 @@ class Adamax(Optimizer):
 
 class Nadam(Optimizer):
     """Nesterov Adam with the momentum schedule
-    ``u_t = beta_1 * (1 - 0.5 * 0.96 ** (0.004 * t))`` (Keras 3 rule); the
+    ``u_t = beta_1 * (1 - 0.5 * 0.96 ** t)`` (Keras 3's rule: no 0.004 factor
+    in the exponent, unlike the paper and Keras 2); the
     running product of ``u_t`` is the state variable ``nadam/u_product``.
 
     Example: ``Nadam(learning_rate=0.001)``
@@ -181,7 +182,7 @@ class Nadam(Optimizer):
         self._u_product = self.add_variable((), initializer=1.0, dtype=dtype, name="u_product")
 
     def _u(self, dtype: str, offset: int) -> Tensor:
-        decay = ops.power(ops.convert_to_tensor(0.96, dtype), ops.multiply(self._step_number(dtype, offset), 0.004))
+        decay = ops.power(ops.convert_to_tensor(0.96, dtype), self._step_number(dtype, offset))
         return ops.multiply(self.beta_1, ops.subtract(1.0, ops.multiply(0.5, decay)))
 
     def _update_step_all(self, grads: list[Tensor], variables: list[Variable], learning_rate: Tensor) -> None:

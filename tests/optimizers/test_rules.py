@@ -1,0 +1,99 @@
+"""Every optimizer's first updates on fixed gradients match the NumPy
+statement of its Keras 3 rule, on every engine; the Keras 3 defaults hold."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from conformance.tolerances import assert_close
+from polykeras import ops, optimizers
+from polykeras.variables import Variable
+
+from ._reference import CASES, SLOTS, run
+
+STEPS = 4
+SHAPES = [(3, 2), (2,)]
+
+
+def fixed_data(seed: int = 0) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-1.0, 1.0, s).astype("float32") for s in SHAPES]
+    # Entries kept away from 0 so that Lion's sign(...) is not decided by rounding.
+    grads = [[(rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 2.0, s)).astype("float32") for s in SHAPES]
+             for _ in range(STEPS)]
+    return weights, grads
+
+
+def make(name: str, kwargs: dict, weights: list[np.ndarray]) -> tuple[optimizers.Optimizer, list[Variable]]:
+    variables = [Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
+    return getattr(optimizers, name)(**kwargs), variables
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_updates_match_numpy_rule(engine, case):
+    _, name, kwargs = case
+    weights, grads = fixed_data()
+    opt, variables = make(name, kwargs, weights)
+    expected = run(name, kwargs, weights, grads)
+    for step, step_grads in enumerate(grads):
+        opt.apply([ops.convert_to_tensor(g) for g in step_grads], variables)
+        want_w, want_slots = expected[step]
+        for i, v in enumerate(variables):
+            assert v.dtype == "float32"
+            assert_close(v.numpy(), want_w[i], "transcendental", "float32", err_msg=f"{name} step {step + 1} w{i}")
+            slots = opt.slots_for(v)
+            assert sorted(slots) == sorted(SLOTS[name](kwargs))
+            for slot, value in want_slots[i].items():
+                assert_close(slots[slot].numpy(), value, "transcendental", "float32",
+                             err_msg=f"{name} step {step + 1} {slot} of w{i}")
+        assert int(opt.iterations.numpy()) == step + 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_apply_gradients_equals_apply(engine, case):
+    _, name, kwargs = case
+    weights, grads = fixed_data(1)
+    opt_a, vars_a = make(name, kwargs, weights)
+    opt_b, vars_b = make(name, kwargs, weights)
+    for step_grads in grads[:2]:
+        tensors = [ops.convert_to_tensor(g) for g in step_grads]
+        opt_a.apply(tensors, vars_a)
+        opt_b.apply_gradients(zip(tensors, vars_b))
+    for a, b in zip(vars_a, vars_b):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+KERAS_DEFAULTS = {
+    "SGD": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False, "name": "SGD"},
+    "Adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False,
+             "name": "adam"},
+    "AdamW": {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+              "amsgrad": False, "name": "adamw"},
+    "Adamax": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "name": "adamax"},
+    "Nadam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "name": "nadam"},
+    "RMSprop": {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False,
+                "name": "rmsprop"},
+    "Adagrad": {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7, "name": "adagrad"},
+    "Adadelta": {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7, "name": "adadelta"},
+    "Lion": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99, "name": "lion"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
+def test_keras3_defaults(name):
+    signature = inspect.signature(getattr(optimizers, name))
+    for arg, value in KERAS_DEFAULTS[name].items():
+        assert signature.parameters[arg].default == value, (name, arg)
+    for arg in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor"):
+        if name != "AdamW" or arg != "weight_decay":
+            assert getattr(getattr(optimizers, name)(), arg) is None
+
+
+def test_default_learning_rate_is_a_float32_variable(engine):
+    opt = optimizers.Adam()
+    assert isinstance(opt.learning_rate, Variable)
+    assert opt.learning_rate.dtype == "float32"
+    np.testing.assert_allclose(opt.learning_rate.numpy(), 0.001, rtol=1e-7)
