@@ -33,8 +33,13 @@ def _binary(kernel: Callable[[Any, Any], T], name: str, widen: bool = False) -> 
     as its second operand. ``widen``: see :func:`pair`."""
 
     def method(self: Any, x1: Any, x2: Any) -> T:
-        if type(x1) is T and type(x2) is T and x1.dtype is x2.dtype:
-            return kernel(x1, x2)
+        if type(x1) is T:
+            kind = type(x2)
+            if kind is T:
+                if x1.dtype is x2.dtype:
+                    return kernel(x1, x2)
+            elif (kind is float or kind is int) and x1.dtype in FLOATS:
+                return kernel(x1, x2)  # a weak scalar meeting a float tensor
         x1, x2 = pair(x1, x2, scalars=type(x1) not in _SCALARS, widen=widen)
         return kernel(x1, x2)
 
@@ -253,15 +258,20 @@ class MathMixin:
     def sum(self, x: Any, axis: Any = None, keepdims: bool = False) -> T:
         if type(x) is not T:
             x = to_tensor(x)
+        acc = _ACC.get(x.dtype)
+        if axis is None and not keepdims:
+            return torch.sum(x) if acc is None else torch.sum(x, dtype=acc)
         if axis == ():
-            return x.to(_ACC.get(x.dtype, x.dtype))
-        return torch.sum(x, dim=_reduce_dims(axis), keepdim=keepdims, dtype=_ACC.get(x.dtype))
+            return x if acc is None else x.to(acc)
+        return torch.sum(x, dim=_reduce_dims(axis), keepdim=keepdims, dtype=acc)
 
     def mean(self, x: Any, axis: Any = None, keepdims: bool = False) -> T:
         if type(x) is not T:
             x = to_tensor(x)
         if x.dtype not in INEXACT:
             x = x.to(torch.float32)
+        if axis is None and not keepdims:
+            return torch.mean(x)
         if axis == ():
             return x
         return torch.mean(x, dim=_reduce_dims(axis), keepdim=keepdims)

@@ -18,6 +18,8 @@ from polykeras.backends.torch.core import (
 )
 
 _SQRT2 = math.sqrt(2.0)
+_MASK32 = 0xFFFFFFFF
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 def generator(seed: Any, device: torch.device | None = None) -> torch.Generator:
@@ -28,10 +30,21 @@ def generator(seed: Any, device: torch.device | None = None) -> torch.Generator:
     values = seed.tolist() if isinstance(seed, T) else list(to_tensor(seed).tolist())
     if isinstance(values, int) or len(values) != 2:
         raise ValueError(f"expected a seed tensor of two int32 values, received {values!r}")
-    high, low = (int(v) & 0xFFFFFFFF for v in values)
+    high, low = (int(v) & _MASK32 for v in values)
     gen = torch.Generator(device=device or _device.get() or "cpu")
-    gen.manual_seed((high << 32) | low)
+    gen.manual_seed(_mix((high << 32) | low))
     return gen
+
+
+def _mix(word: int) -> int:
+    """SplitMix64's finaliser folded to 32 bits: torch's CPU generator
+    (mt19937) keeps only the low 32 bits of a seed, so both seed words must
+    reach them; nearby seeds give unrelated streams."""
+    word = (word + 0x9E3779B97F4A7C15) & _MASK64
+    word = ((word ^ (word >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    word = ((word ^ (word >> 27)) * 0x94D049BB133111EB) & _MASK64
+    word ^= word >> 31
+    return (word ^ (word >> 32)) & _MASK32
 
 
 def _float(dtype: Any, op: str) -> torch.dtype:
