@@ -56,6 +56,14 @@ class SymbolicTensor:
         )
 
 
+@dataclass(frozen=True)
+class Spec:
+    """The shape and dtype of a traced output (a leaf, unlike a tuple)."""
+
+    shape: Shape
+    dtype: str
+
+
 @dataclass(eq=False)
 class Node:
     """One call of a layer in a graph: ``outputs = layer(inputs, **kwargs)``."""
@@ -117,21 +125,21 @@ def trace_output_spec(fn: Callable[[Any], Any], inputs: Any) -> Any:
     running ``fn`` on zeros twice (unknown sizes as 2, then 3); output sizes
     that differ between the runs are unknown.
 
-    Returns the output structure with ``(shape, dtype)`` leaves.
+    Returns the output structure with :class:`Spec` leaves.
     """
     from polykeras import ops
 
     first = fn(_concrete(inputs, 2))
     if not any(d is None for t in flatten(inputs) if isinstance(t, SymbolicTensor) for d in t.shape):
-        return map_structure(lambda y: (tuple(ops.shape(y)), ops.dtype(y)), first)
+        return map_structure(lambda y: Spec(tuple(ops.shape(y)), ops.dtype(y)), first)
     second = fn(_concrete(inputs, 3))
 
-    def spec(pair: tuple[Any, Any]) -> tuple[Shape, str]:
+    def spec(pair: tuple[Any, Any]) -> Spec:
         a, b = pair
         sa, sb = tuple(ops.shape(a)), tuple(ops.shape(b))
         if len(sa) != len(sb):
             raise ValueError(f"The output rank depends on unknown input sizes ({sa} vs {sb}).")
-        return tuple(x if x == y else None for x, y in zip(sa, sb)), ops.dtype(a)
+        return Spec(tuple(x if x == y else None for x, y in zip(sa, sb)), ops.dtype(a))
 
     flat = [spec(pair) for pair in zip(flatten(first), flatten(second))]
     leaves = iter(flat)
@@ -140,6 +148,7 @@ def trace_output_spec(fn: Callable[[Any], Any], inputs: Any) -> Any:
 
 __all__ = [
     "Node",
+    "Spec",
     "SymbolicTensor",
     "any_symbolic",
     "flatten",
@@ -168,9 +177,9 @@ def symbolic_call(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     node = Node(layer, args, kwargs)
     position = itertools.count()
 
-    def symbolic(spec: tuple[Shape, str]) -> SymbolicTensor:
+    def symbolic(spec: Spec) -> SymbolicTensor:
         index = next(position)
-        return SymbolicTensor(spec[0], spec[1], name=f"{layer.name}/{len(nodes_of(layer))}/{index}",
+        return SymbolicTensor(spec.shape, spec.dtype, name=f"{layer.name}/{len(nodes_of(layer))}/{index}",
                               node=node, index=index)
 
     outputs = map_structure(symbolic, specs)

@@ -562,7 +562,7 @@ class Layer(metaclass=_LayerMeta):
                 return self(x)
 
         spec = trace_output_spec(run, inputs)
-        return map_structure(lambda leaf: leaf, _spec_shapes(spec))
+        return map_structure(lambda leaf: leaf.shape, spec)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if any_symbolic(args) or any_symbolic(list(kwargs.values())):
@@ -724,16 +724,6 @@ def _tuples(shape: Any) -> Any:
     if isinstance(shape, dict):
         return {k: _tuples(v) for k, v in shape.items()}
     return shape
-
-
-def _spec_shapes(spec: Any) -> Any:
-    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], str) and _is_shape(spec[0]):
-        return spec[0]
-    if isinstance(spec, (list, tuple)):
-        return type(spec)(_spec_shapes(s) for s in spec) if isinstance(spec, tuple) else [_spec_shapes(s) for s in spec]
-    if isinstance(spec, dict):
-        return {k: _spec_shapes(v) for k, v in spec.items()}
-    return spec
 
 
 def _masks_of(first: Any) -> Any:

@@ -1,0 +1,135 @@
+"""``Model``: a layer with training, saving and inspection.
+
+``Model(inputs, outputs)`` builds a functional graph (:class:`Functional`);
+subclass ``Model`` and write ``call`` for anything a graph cannot say.
+
+Example:
+    >>> class TwoLayer(Model):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.hidden = layers.Dense(16, activation="relu")
+    ...         self.out = layers.Dense(1)
+    ...     def call(self, x):
+    ...         return self.out(self.hidden(x))
+    >>> model = TwoLayer()
+    >>> model.build((None, 8))          # weights exist before any data
+    >>> model.count_params()
+    161
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from polykeras import ops
+from polykeras.layers.layer import Layer
+from polykeras.symbolic import SymbolicTensor, map_structure
+from polykeras.trainers.trainer import Trainer
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
+
+
+class Model(Trainer, Layer):
+    """A trainable, saveable stack of layers.
+
+    ``Model(inputs, outputs, name=None)`` makes a functional model; ``Model()``
+    in a subclass makes a subclassed one. See the module docstring.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from polykeras.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    # ------------------------------------------------------------- structure
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's direct sub-layers, in the order they were assigned."""
+        return self._flatten_layers(include_self=False, recursive=False)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A sub-layer by name or by position in :attr:`layers`.
+
+        Example: ``model.get_layer("dense_1")``
+        """
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer on model {self.name!r}: expected exactly one of name= or index=, "
+                             f"received name={name!r}, index={index!r}.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer on model {self.name!r}: expected an index below {len(layers)}, "
+                                 f"received {index}.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer on model {self.name!r}: no layer named {name!r}; "
+                         f"the layers are {[layer.name for layer in layers]}.")
+
+    @property
+    def input(self) -> Any:
+        """The model's input tensor(s) (functional and Sequential models)."""
+        inputs = self._symbolic("inputs")
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self) -> Any:
+        """The model's output tensor(s) (functional and Sequential models)."""
+        outputs = self._symbolic("outputs")
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    @property
+    def input_shape(self) -> Any:
+        """Shape of the input, or a list of shapes for several inputs."""
+        return map_structure(lambda t: t.shape, self.input)
+
+    @property
+    def output_shape(self) -> Any:
+        """Shape of the output, or a list of shapes for several outputs."""
+        return map_structure(lambda t: t.shape, self.output)
+
+    def _symbolic(self, which: str) -> list[SymbolicTensor]:
+        tensors = getattr(self, which, None)
+        if not tensors:
+            raise ValueError(f"Model {self.name!r} has no symbolic {which[:-1]}: it is a subclassed model, "
+                             "or a Sequential model not built yet")
+        return tensors
+
+    # ------------------------------------------------------------- building
+    def build(self, input_shape: Any = None) -> None:
+        """Create every weight by running the model once on zeros of
+        ``input_shape`` (unknown sizes as 1), so ``summary()`` and weight
+        saving work before any data is seen.
+
+        Example: ``model.build((None, 28, 28, 1))``
+        """
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError(f"Model {self.name!r}: build() needs input_shape, e.g. model.build((None, 8)).")
+        dummy = map_structure(lambda d: 1 if d is None else d, input_shape) if _is_shape(input_shape) else None
+        if dummy is None:
+            zeros = [ops.zeros(tuple(1 if d is None else d for d in shape)) for shape in input_shape]
+        else:
+            zeros = ops.zeros(tuple(dummy))
+        self(zeros)
+        self.built = True
+
+    # -------------------------------------------------------------- summary
+    def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None,
+                expand_nested: bool = False, show_trainable: bool = False) -> None:
+        """Print a table of the layers: name and type, output shape, parameter
+        count, and for graphs the layers each is connected to.
+
+        Example: ``model.summary(print_fn=lines.append)``
+        """
+        from polykeras.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
+                      show_trainable=show_trainable)
