@@ -1,0 +1,129 @@
+"""What ``compile(loss=..., metrics=...)`` becomes: one loss and one metric set
+per model output, matched by position (lists) or output name (dicts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polykeras import losses as losses_module
+from polykeras import metrics as metrics_module
+from polykeras import ops
+from polykeras.symbolic import flatten
+
+
+def _per_output(value: Any, names: list[str], what: str) -> list[Any]:
+    """``value`` spread over the outputs: one entry per output name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"compile: {what} names outputs {unknown}, but the model's outputs are {names}.")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and len(names) > 1:
+        if len(value) != len(names):
+            raise ValueError(f"compile: expected {len(names)} {what} (one per output: {names}), "
+                             f"received {len(value)}.")
+        return list(value)
+    return [value] * len(names)
+
+
+def _shape(x: Any) -> tuple[int | None, ...]:
+    return tuple(ops.shape(x))
+
+
+class CompileLoss:
+    """The weighted sum of one loss per output.
+
+    Example:
+        >>> total = CompileLoss({"label": "sparse_categorical_crossentropy"}, None, ["label"])
+    """
+
+    def __init__(self, loss: Any, loss_weights: Any, output_names: list[str]):
+        self.output_names = output_names
+        self._spec = _per_output(loss, output_names, "losses")
+        weights = _per_output(loss_weights, output_names, "loss_weights") if loss_weights is not None else None
+        self.weights = [1.0 if w is None else float(w) for w in (weights or [None] * len(output_names))]
+        self.losses: list[Any] | None = None
+
+    def build(self, y_true: Any, y_pred: Any) -> None:
+        trues, preds = flatten(y_true), flatten(y_pred)
+        self.losses = [None if spec is None else losses_module.resolve(spec, _shape(t), _shape(p))
+                       for spec, t, p in zip(self._spec, trues, preds)]
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, dict[str, Any]]:
+        """(total loss, per-output losses by ``<output>_loss`` when several)."""
+        if self.losses is None:
+            self.build(y_true, y_pred)
+        trues, preds = flatten(y_true), flatten(y_pred)
+        if len(trues) != len(preds):
+            raise ValueError(f"Expected one target per model output ({len(preds)}: {self.output_names}), "
+                             f"received {len(trues)} targets.")
+        weights = flatten(sample_weight) if sample_weight is not None else [None] * len(preds)
+        if len(weights) == 1 and len(preds) > 1:
+            weights = weights * len(preds)
+        total = None
+        parts: dict[str, Any] = {}
+        for name, loss, weight, t, p, sw in zip(self.output_names, self.losses, self.weights, trues, preds, weights):
+            if loss is None:
+                continue
+            value = loss(t, p, sw)
+            if len(preds) > 1:
+                parts[f"{name}_loss"] = value
+            value = value if weight == 1.0 else ops.multiply(value, weight)
+            total = value if total is None else ops.add(total, value)
+        if total is None:
+            raise ValueError("compile: no loss applies to any output; give loss= to compile().")
+        return total, parts
+
+
+class CompileMetrics:
+    """The metrics of every output, named ``<output>_<metric>`` when several."""
+
+    def __init__(self, metrics: Any, output_names: list[str], loss: CompileLoss):
+        self.output_names = output_names
+        self._loss = loss
+        if metrics is None:
+            self._spec: list[list[Any]] = [[] for _ in output_names]
+        elif isinstance(metrics, dict):
+            self._spec = [list(m) if isinstance(m, (list, tuple)) else ([] if m is None else [m])
+                          for m in _per_output(metrics, output_names, "metrics")]
+        elif len(output_names) > 1 and isinstance(metrics, (list, tuple)) and all(
+                isinstance(m, (list, tuple)) or m is None for m in metrics):
+            self._spec = [list(m or []) for m in _per_output(metrics, output_names, "metrics")]
+        else:
+            single = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+            self._spec = [single for _ in output_names]
+        self.metrics: list[list[Any]] | None = None
+
+    def build(self, y_true: Any, y_pred: Any) -> None:
+        trues, preds = flatten(y_true), flatten(y_pred)
+        losses = self._loss.losses or [None] * len(preds)
+        built = []
+        for name, specs, t, p, loss in zip(self.output_names, self._spec, trues, preds, losses):
+            row = []
+            for spec in specs:
+                metric = metrics_module.resolve(spec, loss=loss, y_true_shape=_shape(t), y_pred_shape=_shape(p))
+                if len(self.output_names) > 1:
+                    metric.name = f"{name}_{metric.name}"
+                row.append(metric)
+            built.append(row)
+        self.metrics = built
+
+    @property
+    def variables(self) -> list[Any]:
+        return [v for row in self.metrics or [] for m in row for v in m.variables]
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        weights = flatten(sample_weight) if sample_weight is not None else [None]
+        for index, (row, t, p) in enumerate(zip(self.metrics or [], flatten(y_true), flatten(y_pred))):
+            sw = weights[index] if len(weights) > 1 else weights[0]
+            for metric in row:
+                metric.update_state(t, p, sample_weight=sw)
+
+    def results(self) -> dict[str, Any]:
+        return {m.name: m.result() for row in self.metrics or [] for m in row}
+
+    def reset_state(self) -> None:
+        for row in self.metrics or []:
+            for metric in row:
+                metric.reset_state()

@@ -1,0 +1,200 @@
+"""Data adapters: whatever the user gives ``fit`` becomes batches of engine
+tensors ``(x, y, sample_weight)``.
+
+Accepted: NumPy arrays (or anything ``np.asarray`` takes) and lists/dicts of
+them for several inputs/outputs; Python generators and other iterables of
+batches; ``tf.data.Dataset`` and torch ``DataLoader`` (recognised through
+``sys.modules``, never imported here). Tensors of another framework are moved
+through NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from polykeras import ops
+from polykeras.symbolic import flatten, map_structure
+
+Batch = tuple[Any, Any, Any]
+
+
+def _is_array_like(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, list, tuple, dict, int, float)) or ops.is_tensor(value) or hasattr(value, "__array__")
+
+
+def _is_foreign_dataset(value: Any) -> bool:
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(value, tf.data.Dataset):
+        return True
+    torch_data = sys.modules.get("torch.utils.data")
+    return torch_data is not None and isinstance(value, torch_data.DataLoader)
+
+
+def _leaves_array(structure: Any) -> bool:
+    if structure is None:
+        return True
+    return all(hasattr(leaf, "shape") or isinstance(leaf, (list, np.ndarray)) for leaf in flatten(structure))
+
+
+def to_engine(structure: Any) -> Any:
+    """Every leaf as a tensor of the active engine (foreign tensors via NumPy)."""
+
+    def convert(leaf: Any) -> Any:
+        if leaf is None or ops.is_tensor(leaf):
+            return leaf
+        if hasattr(leaf, "numpy") and not isinstance(leaf, np.ndarray):
+            leaf = leaf.numpy()
+        array = np.asarray(leaf)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        return ops.convert_to_tensor(array)
+
+    return map_structure(convert, structure)
+
+
+def unpack(batch: Any) -> Batch:
+    """``(x, y, sample_weight)`` from a batch given as x, (x,), (x, y) or (x, y, sw).
+
+    Example: ``x, y, sw = unpack((images, labels))``
+    """
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        raise ValueError(f"Expected a batch of x, (x, y) or (x, y, sample_weight), received a tuple of {len(batch)}.")
+    return batch, None, None
+
+
+def num_samples(structure: Any, what: str) -> int:
+    """The common first-axis length of every array in ``structure``."""
+    lengths = {int(np.shape(leaf)[0]) for leaf in flatten(structure) if leaf is not None and np.ndim(leaf) > 0}
+    if len(lengths) > 1:
+        raise ValueError(f"Expected every array of {what} to have the same number of samples, received lengths "
+                         f"{sorted(lengths)}.")
+    if not lengths:
+        raise ValueError(f"Expected {what} with a batch axis, received {structure!r}.")
+    return lengths.pop()
+
+
+class ArrayData:
+    """In-memory arrays, batched (and shuffled per epoch) by index.
+
+    Example:
+        >>> data = ArrayData(x, y, batch_size=32, shuffle=True)
+        >>> for x_batch, y_batch, sw in data.epoch(): ...
+    """
+
+    def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int = 32,
+                 shuffle: bool = False, steps: int | None = None):
+        as_array = lambda leaf: None if leaf is None else np.asarray(leaf)  # noqa: E731
+        self.x = map_structure(as_array, x)
+        self.y = map_structure(as_array, y)
+        self.sample_weight = map_structure(as_array, sample_weight)
+        self.size = num_samples(self.x, "x")
+        if self.size == 0:
+            raise ValueError("Expected at least one sample, received an empty x.")
+        if y is not None and num_samples(self.y, "y") != self.size:
+            raise ValueError(f"Expected x and y with the same number of samples, received {self.size} samples in x "
+                             f"and {num_samples(self.y, 'y')} in y.")
+        if sample_weight is not None and num_samples(self.sample_weight, "sample_weight") != self.size:
+            raise ValueError(f"Expected sample_weight with one entry per sample ({self.size}), received "
+                             f"{num_samples(self.sample_weight, 'sample_weight')}.")
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"Expected a positive integer batch_size, received {batch_size!r}.")
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.steps = steps or math.ceil(self.size / batch_size)
+
+    def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
+        """(training, validation) with the last ``fraction`` of samples held out, as Keras."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"Expected validation_split in (0, 1), received {fraction!r}.")
+        cut = int(self.size * (1.0 - fraction))
+        if cut == 0 or cut == self.size:
+            raise ValueError(f"validation_split={fraction} leaves no samples for training or validation "
+                             f"({self.size} samples).")
+        head = lambda leaf: None if leaf is None else leaf[:cut]  # noqa: E731
+        tail = lambda leaf: None if leaf is None else leaf[cut:]  # noqa: E731
+        parts = []
+        for take in (head, tail):
+            parts.append(ArrayData(map_structure(take, self.x), map_structure(take, self.y),
+                                   map_structure(take, self.sample_weight), self.batch_size, self.shuffle))
+        return parts[0], parts[1]
+
+    def epoch(self) -> Iterator[Batch]:
+        order = np.random.permutation(self.size) if self.shuffle else None
+        for step in range(self.steps):
+            start = (step * self.batch_size) % self.size
+            index = slice(start, min(start + self.batch_size, self.size))
+            if order is not None:
+                index = order[index]
+            pick = lambda leaf: None if leaf is None else leaf[index]  # noqa: E731
+            yield (to_engine(map_structure(pick, self.x)), to_engine(map_structure(pick, self.y)),
+                   to_engine(map_structure(pick, self.sample_weight)))
+
+
+class IterableData:
+    """Batches from a generator, an iterable, a ``tf.data.Dataset`` or a torch
+    ``DataLoader``. A one-shot generator is read once; give ``steps`` to cut
+    each epoch short (the next epoch continues from where it stopped)."""
+
+    def __init__(self, source: Iterable[Any], steps: int | None = None):
+        self.source = source
+        self.steps = steps
+        self._iterator: Iterator[Any] | None = None
+        self.shuffle = False
+
+    def epoch(self) -> Iterator[Batch]:
+        reusable = not isinstance(self.source, Iterator)
+        if self._iterator is None or (reusable and self.steps is None):
+            self._iterator = iter(self.source)
+        produced = 0
+        while self.steps is None or produced < self.steps:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if produced == 0:
+                    raise ValueError("Expected at least one batch, received an empty dataset.") from None
+                return
+            produced += 1
+            if isinstance(batch, list) and len(batch) in (2, 3):
+                batch = tuple(batch)
+            if isinstance(batch, dict) and {"x", "y"} <= set(batch):
+                batch = (batch["x"], batch["y"])
+            x, y, sw = unpack(batch)
+            yield to_engine(x), to_engine(y), to_engine(sw)
+
+
+def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
+          shuffle: bool = False, steps: int | None = None) -> ArrayData | IterableData:
+    """The right adapter for ``x`` (and ``y``/``sample_weight`` with arrays).
+
+    Example: ``data = adapt(x_train, y_train, batch_size=64, shuffle=True)``
+    """
+    if x is None:
+        raise ValueError("Expected data (x), received None.")
+    if _is_foreign_dataset(x) or (not _leaves_array(x) and isinstance(x, Iterable) and not isinstance(x, dict)):
+        if y is not None:
+            raise ValueError("Expected y inside the dataset's batches, received a separate y with a "
+                             f"{type(x).__name__}.")
+        return IterableData(x, steps)
+    return ArrayData(x, y, sample_weight, batch_size or 32, shuffle, steps)
+
+
+def class_weights_to_sample_weights(y: Any, class_weight: dict[int, float]) -> Callable[[Any], Any]:
+    """Per-sample weights ``class_weight[label]`` for sparse or one-hot ``y``."""
+    y = np.asarray(y)
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype="float32")
+    for label, weight in class_weight.items():
+        table[int(label)] = weight
+    return table[labels.astype(int)]

@@ -1,0 +1,57 @@
+"""Compiling a step the engine's best way.
+
+A step reads and assigns :class:`~polykeras.Variable` s. Engines whose
+compiler handles in-place assignment (``Backend.stateful_jit``: tf.function,
+torch eager) run it as is, compiled by ``engine.jit``. Engines whose compiled
+functions must be pure (JAX) get the step *functionalised*: the variables'
+values go in as arguments, a :class:`~polykeras.variables.StatelessScope`
+redirects every read and assign, and the new values come out,
+
+    pure_step(state, batch) -> (new_state, logs)
+
+which ``engine.jit`` compiles with the old state donated; the new values are
+written back to the variables after each call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from polykeras import backends
+from polykeras.variables import StatelessScope, Variable
+
+
+def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: bool = False,
+                 jit_compile: Any = "auto") -> Callable[[Any], Any]:
+    """``step(batch) -> logs`` compiled for the active engine.
+
+    ``state`` lists every variable the step may read or assign. ``eager=True``
+    returns ``step`` untouched (for debugging).
+
+    Example: ``train = compile_step(model.train_step, model.variables + optimizer.variables)``
+    """
+    engine = backends.active()
+    if eager or not engine.differentiable:
+        return step
+    if engine.stateful_jit:
+        return engine.jit(step)
+    return _functionalised(step, list(state), engine)
+
+
+def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:
+    def pure_step(values: list[Any], batch: Any) -> tuple[list[Any], Any]:
+        with StatelessScope(zip(state, values)) as scope:
+            logs = step(batch)
+            new_values = [scope.get_current_value(v) for v in state]
+        return new_values, logs
+
+    compiled = engine.jit(pure_step, donate_argnums=(0,))
+
+    def run(batch: Any) -> Any:
+        new_values, logs = compiled([v.value for v in state], batch)
+        for variable, value in zip(state, new_values):
+            variable.assign(value)
+        return logs
+
+    return run

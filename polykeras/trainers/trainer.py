@@ -1,0 +1,408 @@
+"""``compile``/``fit``/``evaluate``/``predict``: one training loop for every
+engine.
+
+The step is written once, with ``ops`` and :class:`~polykeras.Variable` reads
+and assigns (``train_step``); :mod:`polykeras.trainers.step` compiles it the
+engine's best way. Users may override ``train_step``/``test_step``/
+``predict_step``; they run compiled the same way.
+
+Example:
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> history = model.fit(x, y, batch_size=64, epochs=5, validation_split=0.1)
+    >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from polykeras import ops
+from polykeras import optimizers as optimizers_module
+from polykeras.symbolic import flatten, map_structure
+from polykeras.trainers import data as data_module
+from polykeras.trainers.compile_utils import CompileLoss, CompileMetrics
+from polykeras.trainers.step import compile_step
+from polykeras.variables import StatelessScope
+
+
+def _to_float(value: Any) -> float:
+    return float(np.asarray(ops.to_numpy(value)))
+
+
+def _logs_to_floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {key: _to_float(value) for key, value in logs.items()}
+
+
+class Trainer:
+    """The training half of :class:`~polykeras.Model` (see the module docstring)."""
+
+    compiled = False
+
+    # ------------------------------------------------------------- compile
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
+                weighted_metrics: Any = None, run_eagerly: bool = False, jit_compile: Any = "auto",
+                steps_per_execution: int = 1) -> None:
+        """Choose the optimizer, loss(es) and metrics.
+
+        ``loss``/``metrics`` may be one value (every output), a list (by
+        output position) or a dict (by output name); the total loss is the
+        ``loss_weights``-weighted sum plus the model's own losses
+        (regularizers, ``add_loss``). ``run_eagerly=True`` skips compilation
+        (for debugging); ``jit_compile`` asks TensorFlow for XLA.
+
+        Example: ``model.compile("adam", "mse", metrics=["mae"])``
+        """
+        self.optimizer = optimizers_module.get(optimizer)
+        names = self._output_names()
+        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, names, self._compile_loss or CompileLoss(None, None, names))
+        self._weighted_metrics = weighted_metrics
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
+        self._compile_config = {"optimizer": optimizers_module.serialize(self.optimizer), "loss": loss,
+                                "loss_weights": loss_weights, "metrics": metrics, "run_eagerly": run_eagerly,
+                                "jit_compile": jit_compile}
+        self.compiled = True
+        self._functions: dict[str, Any] = {}
+        self.stop_training = False
+
+    def _output_names(self) -> list[str]:
+        outputs = getattr(self, "outputs", None) or []
+        if not outputs:
+            return ["output"]
+        names = [t.node.layer.name if t.node is not None else t.name for t in outputs]
+        struct = getattr(self, "_outputs_struct", None)
+        if isinstance(struct, dict):
+            by_tensor = {id(t): key for key, t in struct.items()}
+            names = [by_tensor.get(id(t), n) for t, n in zip(outputs, names)]
+        return names
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"Model {self.name!r}: call compile() before {what}().")
+
+    # ----------------------------------------------------------- the steps
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        """Total loss: compiled losses plus the model's own (``self.losses``).
+
+        Example: ``loss = model.compute_loss(x, y, model(x), None)``
+        """
+        total = None
+        if self._compile_loss is not None and y is not None:
+            total, self._loss_parts = self._compile_loss(y, y_pred, sample_weight)
+        else:
+            self._loss_parts = {}
+        for extra in self.losses:
+            total = extra if total is None else ops.add(total, extra)
+        if total is None:
+            raise ValueError(f"Model {self.name!r}: no loss to minimise: compile() got no loss and the model "
+                             "adds none.")
+        return total
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
+        """Update the compiled metrics and return every metric's result."""
+        if y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        logs = {"loss": self._loss_tracker.result()}
+        logs.update(self._compile_metrics.results())
+        return logs
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One optimisation step on a batch; returns the logs (tensors).
+
+        Written with ``ops`` and variable assigns only, so it runs on every
+        engine, compiled or eager. Override it for a custom step.
+        """
+        x, y, sample_weight = data_module.unpack(data)
+        trainable = self.trainable_variables
+
+        def loss_fn(values: list[Any]) -> tuple[Any, tuple[Any, list[tuple[Any, Any]], dict[str, Any]]]:
+            with StatelessScope(zip(trainable, values)) as scope:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(x, y, y_pred, sample_weight)
+            return loss, (y_pred, scope.updates, self._loss_parts)
+
+        (loss, (y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
+            [v.value for v in trainable])
+        for variable, value in updates:
+            variable.assign(value)
+        self.optimizer.apply(grads, trainable)
+        self._loss_tracker.update_state(loss)
+        for name, value in parts.items():
+            self._part_trackers[name].update_state(value)
+        logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
+        return logs
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step; returns the logs (tensors)."""
+        x, y, sample_weight = data_module.unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss)
+        for name, value in self._loss_parts.items():
+            self._part_trackers[name].update_state(value)
+        logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
+        return logs
+
+    def predict_step(self, data: Any) -> Any:
+        """The model's output for one batch."""
+        x, _, _ = data_module.unpack(data)
+        return self(x, training=False)
+
+    # ------------------------------------------------------------ plumbing
+    def _prepare(self, batch: tuple[Any, Any, Any], training: bool) -> None:
+        """Build everything that owns variables before the first compiled
+        step: the model, the optimizer slots, the metrics."""
+        from polykeras.metrics import Mean
+
+        x, y, sample_weight = batch
+        if not self.built or not getattr(self, "_prepared_outputs", False):
+            y_pred = self(x, training=False)
+            self._prepared_outputs = True
+            if y is not None:
+                if self._compile_loss is not None and self._compile_loss.losses is None:
+                    self._compile_loss.build(y, y_pred)
+                if self._compile_metrics.metrics is None:
+                    self._compile_metrics.build(y, y_pred)
+                    _check_labels(self, y, y_pred)
+        if self._compile_metrics.metrics is None:
+            self._compile_metrics.metrics = [[] for _ in self._compile_metrics.output_names]
+        if not hasattr(self, "_loss_tracker"):
+            self._loss_tracker = Mean(name="loss")
+            names = self._compile_loss.output_names if self._compile_loss is not None else []
+            self._part_trackers = {f"{n}_loss": Mean(name=f"{n}_loss") for n in names} if len(names) > 1 else {}
+        if training and not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _metric_variables(self) -> list[Any]:
+        trackers = [self._loss_tracker, *self._part_trackers.values()]
+        return [v for m in trackers for v in m.variables] + self._compile_metrics.variables
+
+    def _reset_metrics(self) -> None:
+        for tracker in (self._loss_tracker, *self._part_trackers.values()):
+            tracker.reset_state()
+        self._compile_metrics.reset_state()
+
+    def reset_metrics(self) -> None:
+        """Reset the loss tracker and every compiled metric."""
+        if hasattr(self, "_loss_tracker"):
+            self._reset_metrics()
+
+    def _function(self, kind: str) -> Any:
+        fn = self._functions.get(kind)
+        if fn is None:
+            step = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}[kind]
+            state = [*self.trainable_variables, *self.non_trainable_variables]
+            if kind != "predict":
+                state += self._metric_variables()
+            if kind == "train":
+                state += self.optimizer.variables
+            fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile)
+            self._functions[kind] = fn
+        return fn
+
+    def _adapt(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None, shuffle: bool,
+               steps: int | None, class_weight: dict[int, float] | None = None) -> Any:
+        if class_weight is not None:
+            if y is None or isinstance(y, (dict, list, tuple)) and len(flatten(y)) > 1:
+                raise ValueError("fit: class_weight needs a single array y.")
+            weights = data_module.class_weights_to_sample_weights(y, class_weight)
+            sample_weight = weights if sample_weight is None else np.asarray(sample_weight) * weights
+        return data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps)
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: Any = "auto",
+            callbacks: list[Any] | None = None, validation_split: float = 0.0, validation_data: Any = None,
+            shuffle: bool = True, class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None, validation_steps: int | None = None,
+            validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
+        """Train for ``epochs`` epochs; returns the :class:`~polykeras.callbacks.History`.
+
+        Example: ``model.fit(x, y, batch_size=32, epochs=10, validation_split=0.2)``
+        """
+        from polykeras.callbacks import CallbackList
+
+        self._require_compiled("fit")
+        data = self._adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
+        if validation_split and validation_data is None:
+            if not isinstance(data, data_module.ArrayData):
+                raise ValueError("fit: validation_split needs arrays; give validation_data for datasets.")
+            data, validation = data.split(validation_split)
+            validation.shuffle = False
+        elif validation_data is not None:
+            vx, vy, vsw = data_module.unpack(tuple(validation_data) if isinstance(validation_data, list)
+                                             else validation_data)
+            validation = self._adapt(vx, vy, vsw, validation_batch_size or batch_size, False, validation_steps)
+        else:
+            validation = None
+        verbose = 1 if verbose == "auto" else verbose
+        steps = getattr(data, "steps", None)
+        callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        callback_list.on_train_begin()
+        initial_epoch = max(initial_epoch, getattr(self, "_resume_epoch", 0) or 0)
+        self._resume_epoch = 0
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            logs = {}
+            for step, batch in enumerate(data.epoch()):
+                if step == 0 and not getattr(self, "_train_ready", False):
+                    self._prepare(batch, training=True)
+                    self._train_ready = True
+                callback_list.on_train_batch_begin(step)
+                logs = _logs_to_floats(self._function("train")(batch))
+                callback_list.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            if validation is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
+                val_logs = self._evaluate_data(validation, callback_list=None)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(logs)
+        return self.history
+
+    # ----------------------------------------------------------- evaluate
+    def _evaluate_data(self, data: Any, callback_list: Any) -> dict[str, float]:
+        self.reset_metrics()
+        logs: dict[str, float] = {}
+        for step, batch in enumerate(data.epoch()):
+            if step == 0:
+                self._prepare(batch, training=False)
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+            raw = self._function("test")(batch)
+            logs = _logs_to_floats(raw)
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, logs)
+        return logs
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
+                 return_dict: bool = False) -> Any:
+        """Loss and metrics on data: a list (``loss`` first) or a dict.
+
+        Example: ``loss, accuracy = model.evaluate(x_test, y_test)``
+        """
+        from polykeras.callbacks import CallbackList
+
+        self._require_compiled("evaluate")
+        data = self._adapt(x, y, sample_weight, batch_size, False, steps)
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=1, steps=getattr(data, "steps", None))
+        callback_list.on_test_begin()
+        logs = self._evaluate_data(data, callback_list)
+        callback_list.on_test_end(logs)
+        return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
+
+    # ------------------------------------------------------------ predict
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
+                callbacks: list[Any] | None = None) -> Any:
+        """The model's outputs for ``x``, batched, as NumPy arrays.
+
+        Example: ``probabilities = model.predict(x_test, batch_size=256)``
+        """
+        from polykeras.callbacks import CallbackList
+
+        data = self._adapt(x, None, None, batch_size, False, steps)
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=1, steps=getattr(data, "steps", None))
+        callback_list.on_predict_begin()
+        outputs: list[Any] = []
+        for step, batch in enumerate(data.epoch()):
+            callback_list.on_predict_batch_begin(step)
+            if not self.built:
+                self(batch[0], training=False)
+            predicted = self._predict_function()(batch)
+            outputs.append(map_structure(ops.to_numpy, predicted))
+            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        callback_list.on_predict_end()
+        return _concat(outputs)
+
+    def _predict_function(self) -> Any:
+        if not hasattr(self, "_functions"):
+            self._functions = {}
+            self.run_eagerly, self.jit_compile = False, "auto"
+        return self._function("predict")
+
+    # ---------------------------------------------------------- on batches
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       return_dict: bool = False) -> Any:
+        """One step on one batch. Example: ``loss = model.train_on_batch(x, y)``"""
+        self._require_compiled("train_on_batch")
+        batch = next(self._adapt(x, y, sample_weight, _batch_len(x), False, None, class_weight).epoch())
+        self._prepare(batch, training=True)
+        self.reset_metrics()
+        logs = _logs_to_floats(self._function("train")(batch))
+        return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Loss and metrics on one batch. Example: ``model.test_on_batch(x, y)``"""
+        self._require_compiled("test_on_batch")
+        batch = next(self._adapt(x, y, sample_weight, _batch_len(x), False, None).epoch())
+        self._prepare(batch, training=False)
+        self.reset_metrics()
+        logs = _logs_to_floats(self._function("test")(batch))
+        return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Outputs for one batch, as NumPy. Example: ``model.predict_on_batch(x)``"""
+        batch = next(self._adapt(x, None, None, _batch_len(x), False, None).epoch())
+        if not self.built:
+            self(batch[0], training=False)
+        return map_structure(ops.to_numpy, self._predict_function()(batch))
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """What ``compile`` was given, as JSON-safe data (for saving)."""
+        return getattr(self, "_compile_config", None)
+
+
+def _batch_len(x: Any) -> int:
+    return max(1, data_module.num_samples(x, "x"))
+
+
+def _concat(batches: list[Any]) -> Any:
+    if not batches:
+        raise ValueError("predict: the data gave no batches.")
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([b[k] for b in batches]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return [np.concatenate([b[i] for b in batches]) for i in range(len(first))]
+    return np.concatenate(batches)
+
+
+def _check_labels(model: Any, y: Any, y_pred: Any) -> None:
+    """Sparse labels must lie in [0, classes): stop a bad fit before its first step."""
+    losses = getattr(model._compile_loss, "losses", None) or []
+    for loss, t, p in zip(losses, flatten(y), flatten(y_pred)):
+        fn = getattr(loss, "fn", None)
+        if getattr(fn, "__name__", "") != "sparse_categorical_crossentropy":
+            continue
+        labels = np.asarray(ops.to_numpy(t))
+        classes = tuple(ops.shape(p))[-1]
+        bad = labels[(labels < 0) | (labels >= classes)]
+        ignore = (getattr(loss, "fn_kwargs", None) or {}).get("ignore_class")
+        if ignore is not None:
+            bad = bad[bad != ignore]
+        if bad.size:
+            raise ValueError(f"Model {model.name!r}: expected sparse labels in [0, {classes}) for output of shape "
+                             f"{tuple(ops.shape(p))}, received label {bad.flat[0]}.")
+
+
+__all__ = ["Trainer"]
