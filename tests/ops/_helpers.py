@@ -42,7 +42,7 @@ def supports(dtype: str) -> bool:
     key = (B.active().name, dtype)
     if key not in _SUPPORT:
         try:
-            _SUPPORT[key] = ops.dtype(ops.convert_to_tensor(np.zeros((1,), dtype))) == dtype
+            _SUPPORT[key] = ops.dtype(ops.zeros((1,), dtype)) == dtype
         except Exception:  # noqa: BLE001 - any refusal means "not supported"
             _SUPPORT[key] = False
     return _SUPPORT[key]
