@@ -89,7 +89,9 @@ class NNMixin:
         return torch.sigmoid(x)
 
     def softplus(self, x: Any) -> T:
-        return F.softplus(floating(x))
+        x = floating(x)
+        # torch returns x itself above `threshold`; 40 keeps float64 exact there.
+        return F.softplus(x, threshold=40.0 if x.dtype is torch.float64 else 20.0)
 
     def softmax(self, x: Any, axis: Any = -1) -> T:
         x = floating(x)

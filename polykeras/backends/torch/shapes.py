@@ -51,8 +51,8 @@ class ShapesMixin:
     def transpose(self, x: Any, axes: Sequence[int] | None = None) -> T:
         x = _tensor(x)
         if axes is None:
-            return x.permute(*range(x.ndim - 1, -1, -1))
-        return x.permute(*(to_int(a) for a in axes))
+            return x.permute(tuple(range(x.ndim - 1, -1, -1)))
+        return x.permute(tuple(to_int(a) for a in axes))
 
     def expand_dims(self, x: Any, axis: Any) -> T:
         x = _tensor(x)
