@@ -18,6 +18,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.saving import registry
+from polykeras.variables import Variable
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "serialize"]
 
@@ -26,7 +27,7 @@ Axis = int | list[int] | tuple[int, ...]
 
 
 def _value(x: Any) -> Any:
-    return x.value if hasattr(x, "assign") and hasattr(x, "value") else x
+    return x.value if isinstance(x, Variable) else x
 
 
 def _norms(w: Any, axis: Axis) -> Any:

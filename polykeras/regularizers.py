@@ -18,6 +18,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.saving import registry
+from polykeras.variables import Variable
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "serialize"]
 
@@ -31,7 +32,7 @@ def _penalty(owner: str, name: str, value: Any) -> float:
 
 
 def _value(x: Any) -> Any:
-    return getattr(x, "value", x) if hasattr(x, "assign") else x
+    return x.value if isinstance(x, Variable) else x
 
 
 class Regularizer:

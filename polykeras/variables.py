@@ -348,6 +348,12 @@ class Variable:
         out = self.numpy()
         return out if dtype is None else out.astype(dtype)
 
+    def __tf_tensor__(self, dtype: Any = None, name: Any = None) -> Any:
+        # TensorFlow's conversion protocol: ``tf_tensor + variable`` reads the
+        # value (keeping gradients) instead of copying through ``__array__``.
+        value = self.value
+        return value if dtype is None else self._engine.cast(value, standardize_dtype(dtype))
+
     def __repr__(self) -> str:
         try:
             shown = np.array2string(self.numpy(), threshold=6, edgeitems=2, separator=", ")

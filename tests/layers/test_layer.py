@@ -1,0 +1,549 @@
+"""The Layer base on every engine: lifecycle, tracking, weights, losses,
+masks, input specs, config capture, Keraflow's generic arguments."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from polykeras import constraints, initializers, ops, regularizers
+from polykeras.layers import InputSpec, Layer, get_mask, set_mask
+from polykeras.random import SeedGenerator
+from polykeras.saving.registry import SerializationError
+from polykeras.variables import StatelessScope
+
+from .helpers import check_layer
+
+
+# ------------------------------------------------------------- test layers
+class MyLayer(Layer):
+    """The seed-003 custom layer, Python 3 form, unchanged otherwise."""
+
+    def __init__(self, output_dim, **kwargs):
+        self.output_dim = output_dim
+        super(MyLayer, self).__init__(**kwargs)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[1], self.output_dim),
+                                      initializer="uniform", trainable=True)
+        super(MyLayer, self).build(input_shape)
+
+    def call(self, x):
+        return ops.dot(x, self.kernel)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+
+class Linear(Layer):
+    def __init__(self, units=3, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.use_bias = use_bias
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel",
+                                      regularizer=None)
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
+
+    def call(self, x):
+        y = ops.matmul(x, self.kernel)
+        return y + self.bias if self.use_bias else y
+
+
+class Counter(Layer):
+    """BatchNormalization-like state: counts calls and keeps a moving mean."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
+        self.moving_mean = self.add_weight(shape=(input_shape[-1],), initializer="zeros",
+                                           trainable=False, name="moving_mean")
+
+    def call(self, x, training=None):
+        if training:
+            self.count.assign_add(1.0)
+            mean = ops.mean(x, axis=0)
+            self.moving_mean.assign(self.moving_mean * 0.9 + mean * 0.1)
+        return x * self.scale
+
+
+class Block(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.parts = [Linear(4, name=None), Linear(2)]
+        self.table = {"extra": Linear(2, use_bias=False)}
+
+    def call(self, x, training=None):
+        h = self.parts[0](x)
+        return self.parts[1](h) + self.table["extra"](h)
+
+
+class TrainingProbe(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    def call(self, x, training=False):
+        self.seen.append(training)
+        return x
+
+
+class Outer(Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.probe = TrainingProbe()
+
+    def call(self, x, training=None):
+        return self.probe(x)
+
+
+def _x(shape=(2, 5), seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+# ------------------------------------------------------------- lifecycle
+def test_seed_003_layer_works_unchanged(engine):
+    layer = MyLayer(3)
+    assert not layer.built
+    y = layer(_x((2, 4)))
+    assert layer.built and ops.shape(y) == (2, 3)
+    assert [w.name for w in layer.trainable_weights] == ["kernel"]
+    expected = _x((2, 4)) @ layer.get_weights()[0]
+    np.testing.assert_allclose(ops.to_numpy(y), expected, rtol=1e-5, atol=1e-6)
+    assert layer.get_config()["output_dim"] == 3
+
+
+def test_check_layer_helper_runs(engine):
+    check_layer(lambda: Linear(3), (2, 5))
+    check_layer(lambda: MyLayer(2), (3, 4))
+
+
+def test_auto_names_are_unique_snake_case(engine):
+    a, b = Linear(), Linear()
+    assert a.name.startswith("linear") and b.name.startswith("linear") and a.name != b.name
+    assert Counter(name="c").name == "c"
+    with pytest.raises(ValueError, match="name"):
+        Linear(name="a/b")
+
+
+def test_build_at_construction_with_input_shape(engine):
+    layer = Linear(3, input_shape=(5,))
+    assert layer.built and layer.kernel.shape == (5, 3)
+    assert Linear(2, input_dim=4).kernel.shape == (4, 2)
+
+
+def test_unknown_kwarg_and_missing_super_init_are_errors(engine):
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Linear"):
+        Linear(3, unitz=4)
+
+    class Forgetful(Layer):
+        def __init__(self):
+            pass
+
+    with pytest.raises(TypeError, match="super"):
+        Forgetful()
+
+
+def test_add_weight_defaults_follow_keras(engine):
+    class Defaults(Layer):
+        def build(self, shape):
+            self.k = self.add_weight(shape=(4, 4))
+            self.i = self.add_weight(shape=(3,), dtype="int32")
+            self.s = self.add_weight()
+
+    layer = Defaults()
+    layer.build((None, 4))
+    k = layer.k.numpy()
+    limit = np.sqrt(6 / 8)
+    assert np.all(np.abs(k) <= limit) and np.any(k != 0)  # glorot_uniform
+    assert layer.i.dtype == "int32" and np.all(layer.i.numpy() == 0)
+    assert layer.s.shape == () and [v.name for v in layer.weights] == ["variable", "variable_1", "variable_2"]
+
+
+def test_duplicate_weight_names_are_an_error(engine):
+    layer = Linear()
+    layer.add_weight(shape=(1,), name="w")
+    with pytest.raises(ValueError, match=f"Layer '{layer.name}' already has a weight named 'w'"):
+        layer.add_weight(shape=(1,), name="w")
+
+
+# ---------------------------------------------------------------- tracking
+def test_nested_tracking_paths_and_order(engine):
+    block = Block(name="block")
+    block(_x())
+    paths = [v.path for v in block.weights]
+    inner = [block.parts[0].name, block.parts[1].name, block.table["extra"].name]
+    assert paths == [
+        f"block/{inner[0]}/kernel", f"block/{inner[0]}/bias",
+        f"block/{inner[1]}/kernel", f"block/{inner[1]}/bias",
+        f"block/{inner[2]}/kernel",
+    ]
+    assert len(set(paths)) == len(paths)
+    assert [l.name for l in block._flatten_layers(include_self=False)] == inner
+
+
+def test_keras_weight_order_trainable_first(engine):
+    class Mixed(Layer):
+        def build(self, shape):
+            self.stat = self.add_weight(shape=(2,), trainable=False, name="stat")
+            self.w = self.add_weight(shape=(2,), name="w")
+
+    layer = Mixed()
+    layer.build((None, 2))
+    assert [v.name for v in layer.weights] == ["w", "stat"]
+    assert [v.name for v in layer.non_trainable_weights] == ["stat"]
+
+
+def test_variables_assigned_as_attributes_and_in_containers(engine):
+    from polykeras.variables import Variable
+
+    class Holder(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.direct = Variable(np.zeros(2, "float32"), name="direct")
+            self.listed = [Variable(np.ones(1, "float32"), name="listed", trainable=False)]
+            self.seed = SeedGenerator(3)
+
+        def call(self, x):
+            return x
+
+    h = Holder()
+    assert [v.name for v in h.weights] == ["direct", "listed"]
+    assert len(h.variables) == 3  # + the seed generator's state
+    assert any(v is h.seed.state for v in h.non_trainable_variables)
+    assert all(v is not h.seed.state for v in h.weights)
+
+
+def test_embed_host_owns_weights_losses_and_constraints(engine):
+    shared = Linear(2, name="shared", regularizers={"kernel": regularizers.L2(0.5)})
+    shared.build((None, 3))
+
+    class Host(Layer):
+        def __init__(self, other, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+            self._other_ref = None
+            self.embed(other)
+            self._keep = other.name
+
+        def call(self, x):
+            return self.embed(shared)(x) * self.scale
+
+    host = Host(shared)
+    host(_x((2, 3)))
+    assert [v.path for v in host.weights][1:] == ["shared/kernel", "shared/bias"]
+    assert len(host.losses) == 1
+    expected = 0.5 * np.sum(shared.kernel.numpy() ** 2)
+    np.testing.assert_allclose(ops.to_numpy(host.losses[0]), expected, rtol=1e-5)
+
+
+def test_trainable_toggling_is_recursive(engine):
+    block = Block()
+    block(_x())
+    n = len(block.weights)
+    block.parts[1].trainable = False
+    assert len(block.trainable_weights) == n - 2
+    block.trainable = False
+    assert block.trainable_weights == [] and len(block.non_trainable_weights) == n
+    assert all(not v.trainable for v in block.weights)
+    block.trainable = True
+    assert len(block.trainable_weights) == n
+
+
+# ----------------------------------------------------------------- weights
+def test_set_weights_errors_assign_nothing(engine):
+    layer = Linear(3)
+    layer(_x())
+    before = layer.get_weights()
+    with pytest.raises(ValueError, match=rf"Layer '{layer.name}'.set_weights: expected 2 arrays"):
+        layer.set_weights([before[0]])
+    bad = [np.ones((5, 3), "float32"), np.ones((4,), "float32")]
+    with pytest.raises(ValueError) as info:
+        layer.set_weights(bad)
+    message = str(info.value)
+    assert layer.name in message and "bias" in message and "(3,)" in message and "(4,)" in message
+    for w, b in zip(layer.get_weights(), before):
+        np.testing.assert_array_equal(w, b)  # the kernel was NOT written
+
+
+def test_get_set_weights_round_trip_changes_outputs(engine):
+    a, b = Linear(3), Linear(3)
+    x = _x()
+    ya = ops.to_numpy(a(x))
+    b(x)
+    b.set_weights(a.get_weights())
+    np.testing.assert_allclose(ops.to_numpy(b(x)), ya, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ losses
+def test_add_loss_cleared_each_outer_call_and_nested(engine):
+    class Penalised(Layer):
+        def call(self, x):
+            self.add_loss(ops.sum(x))
+            return x
+
+    class Wrapper(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = Penalised()
+
+        def call(self, x):
+            return self.inner(self.inner(x))
+
+    w = Wrapper()
+    w(np.ones((2, 2), "float32"))
+    assert len(w.losses) == 2
+    w(np.ones((2, 2), "float32"))
+    assert len(w.losses) == 2  # cleared at the start of the outer call
+    assert [float(ops.to_numpy(l)) for l in w.inner.losses] == [4.0, 4.0]
+
+
+def test_regularization_losses_nested_and_on_demand(engine):
+    class Regularised(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.a = Linear(2, regularizers={"kernel": "l2"})
+            self.b = Linear(2, regularizers=[regularizers.L1(0.1), regularizers.L1(0.2)])
+
+        def call(self, x):
+            return self.b(self.a(x))
+
+    layer = Regularised()
+    layer(_x((2, 3)))
+    losses = [float(ops.to_numpy(l)) for l in layer.losses]
+    ka, kb, bb = layer.a.kernel.numpy(), layer.b.kernel.numpy(), layer.b.bias.numpy()
+    np.testing.assert_allclose(losses, [0.01 * np.sum(ka**2), 0.1 * np.sum(np.abs(kb)), 0.2 * np.sum(np.abs(bb))],
+                               rtol=1e-5)
+    layer.a.kernel.assign(np.zeros_like(ka))
+    assert float(ops.to_numpy(layer.losses[0])) == 0.0  # computed from the current value
+    layer.trainable = False
+    assert layer.losses == []
+
+
+def test_activity_regularizer_divides_by_batch(engine):
+    layer = Linear(2, activity_regularizer=regularizers.L1(1.0))
+    y = ops.to_numpy(layer(_x((4, 3))))
+    np.testing.assert_allclose(float(ops.to_numpy(layer.losses[0])), np.abs(y).sum() / 4, rtol=1e-5)
+
+
+# --------------------------------------------------------------- constraints
+@pytest.mark.parametrize("constraint, check", [
+    (constraints.MaxNorm(1.0), lambda w: np.all(np.linalg.norm(w, axis=0) <= 1.0 + 1e-5)),
+    (constraints.UnitNorm(), lambda w: np.allclose(np.linalg.norm(w, axis=0), 1.0, atol=1e-5)),
+    (constraints.NonNeg(), lambda w: np.all(w >= 0)),
+    (constraints.MinMaxNorm(0.5, 0.8), lambda w: np.all((np.linalg.norm(w, axis=0) >= 0.5 - 1e-5)
+                                                         & (np.linalg.norm(w, axis=0) <= 0.8 + 1e-5))),
+])
+def test_each_constraint_holds_after_an_update(engine, constraint, check):
+    layer = Linear(4, constraints={"kernel": constraint})
+    layer(_x((2, 3)))
+    assert layer.kernel.constraint is constraint
+    layer.kernel.assign(np.random.default_rng(1).standard_normal((3, 4)).astype("float32") * 3)
+    layer.apply_constraints()
+    assert check(layer.kernel.numpy())
+
+
+def test_custom_constraint_subclass(engine):
+    class Clip(constraints.Constraint):
+        def __init__(self, limit=0.1):
+            self.limit = limit
+
+        def __call__(self, w):
+            return ops.clip(w, -self.limit, self.limit)
+
+    layer = Linear(2, constraints=Clip(0.1))  # a single value: every trainable weight
+    layer(_x((2, 3)))
+    layer.kernel.assign(np.full((3, 2), 5.0, "float32"))
+    layer.bias.assign(np.full((2,), -5.0, "float32"))
+    layer.apply_constraints()
+    assert np.all(layer.kernel.numpy() == np.float32(0.1)) and np.all(layer.bias.numpy() == np.float32(-0.1))
+
+
+# ------------------------------------------------------------ keraflow args
+def test_initial_weights_list_and_dict(engine):
+    kernel = np.arange(6, dtype="float32").reshape(3, 2)
+    layer = Linear(2, initial_weights=[kernel, np.ones(2, "float32")], input_shape=(3,))
+    np.testing.assert_array_equal(layer.kernel.numpy(), kernel)
+    layer = Linear(2, initial_weights={"bias": np.full(2, 7.0, "float32")})
+    y = ops.to_numpy(layer(np.zeros((1, 3), "float32")))
+    np.testing.assert_array_equal(y, [[7.0, 7.0]])
+    with pytest.raises(ValueError, match="initial_weights name weight"):
+        Linear(2, initial_weights={"kernal": kernel}, input_shape=(3,))
+    with pytest.raises(ValueError, match="regularizers name weight"):
+        Linear(2, regularizers={"kernal": "l2"}, input_shape=(3,))
+
+
+# ------------------------------------------------------------------ training
+def test_training_flows_from_outer_call_and_defaults(engine):
+    outer = Outer()
+    outer(_x(), training=True)
+    outer(_x())
+    assert outer.probe.seen == [True, False]  # call's default when nobody says
+
+
+# ---------------------------------------------------------------- input_spec
+def test_input_spec_violation_names_the_layer(engine):
+    layer = Linear(3, name="proj")
+    with pytest.raises(ValueError, match=r"Input 0 of layer 'proj' is incompatible.*min_ndim=2, found ndim=1"):
+        layer(np.ones((4,), "float32"))
+    layer(_x((2, 5)))
+    with pytest.raises(ValueError, match=r"layer 'proj'.*axis -1 of size 5, received shape \(2, 4\)"):
+        layer(_x((2, 4)))
+
+
+def test_input_spec_forms():
+    spec = InputSpec(ndim=3, dtype="int32")
+    from polykeras.layers.input_spec import assert_input_compatibility
+
+    with pytest.raises(ValueError, match="dtype=int32"):
+        assert_input_compatibility(spec, [np.zeros((1, 2, 3), "float32")], "emb")
+    with pytest.raises(ValueError, match="expects 2 input"):
+        assert_input_compatibility([spec, spec], [np.zeros((1, 2, 3))], "merge")
+    assert InputSpec.from_config(json.loads(json.dumps(InputSpec(axes={-1: 4}).get_config()))).axes == {-1: 4}
+
+
+# ------------------------------------------------------------------- masks
+def test_mask_propagation(engine):
+    class MaskMaker(Layer):
+        def call(self, x):
+            return x
+
+        def compute_mask(self, inputs, previous_mask=None):
+            return ops.not_equal(inputs[..., 0], 0.0)
+
+    class MaskUser(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+            self.received = None
+
+        def call(self, x, mask=None):
+            self.received = mask
+            return x * 2.0
+
+    x = np.array([[[1.0], [0.0], [2.0]]], "float32")
+    y = MaskMaker()(x)
+    user = MaskUser()
+    z = user(y)
+    np.testing.assert_array_equal(ops.to_numpy(user.received), [[True, False, True]])
+    np.testing.assert_array_equal(ops.to_numpy(get_mask(z)), [[True, False, True]])
+    t = ops.ones((2,))
+    set_mask(t, None)
+    assert get_mask(t) is None
+
+
+# ------------------------------------------------------------------ config
+def test_config_capture_without_get_config(engine):
+    class Scale(Layer):
+        def __init__(self, factor, offsets=(1, 2), init="ones", **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor * 1.0
+            self.offsets = offsets
+
+        def call(self, x):
+            return x * self.factor
+
+    layer = Scale(2, init=initializers.Constant(3.0), name="s")
+    config = layer.get_config()
+    assert config["factor"] == 2 and config["name"] == "s" and "offsets" not in config  # as passed
+    assert config["init"]["class_name"] == "Constant"
+    json.dumps(config)
+    clone = Scale.from_config(json.loads(json.dumps(config)))
+    assert isinstance(clone.get_config()["init"], dict) and clone.name == "s"
+    assert clone.factor == 2.0
+
+
+def test_non_json_safe_argument_is_a_clear_error(engine):
+    class Holds(Layer):
+        def __init__(self, thing, **kwargs):
+            super().__init__(**kwargs)
+            self.thing = thing
+
+    layer = Holds(object(), name="holder")
+    with pytest.raises(SerializationError, match=r"layer 'holder' argument 'thing'"):
+        layer.get_config()
+
+
+def test_trainable_and_dtype_in_config(engine):
+    layer = Linear(2, trainable=False, dtype="float16", name="lin16")
+    config = layer.get_config()
+    assert config["trainable"] is False and config["dtype"] == "float16"
+    y = layer(_x((2, 3)))  # float32 inputs are cast to the layer's dtype
+    assert ops.dtype(y) == "float16" and layer.kernel.dtype == "float16"
+
+
+def test_layer_serialize_deserialize_with_custom_objects(engine):
+    from polykeras import layers
+
+    config = layers.serialize(Linear(5, name="lin"))
+    assert config["class_name"] == "Linear" and config["config"]["units"] == 5
+    with pytest.raises(SerializationError, match="Unknown layer 'Linear'"):
+        layers.deserialize(config)
+    clone = layers.deserialize(config, custom_objects={"Linear": Linear})
+    assert isinstance(clone, Linear) and clone.units == 5
+
+
+# ------------------------------------------------------- stateless + compile
+def test_stateless_call_records_state_updates(engine):
+    layer = Counter()
+    layer(_x(), training=False)
+    values = [ops.convert_to_tensor(v.numpy()) for v in layer.variables]
+    with StatelessScope(list(zip(layer.variables, values))) as scope:
+        layer(_x(), training=True)
+    assert float(layer.count.numpy()) == 0.0  # untouched
+    assert float(ops.to_numpy(scope.get_current_value(layer.count))) == 1.0
+    assert {id(v) for v, _ in scope.updates} == {id(layer.count), id(layer.moving_mean)}
+
+
+def test_stateless_scope_inside_jit(diff_engine):
+    layer = Counter()
+    x = _x((4, 3))
+    layer(x)
+    variables = layer.variables
+
+    def step(values, batch):
+        with StatelessScope(list(zip(variables, values))) as scope:
+            y = layer(batch, training=True)
+        return y, [scope.get_current_value(v) for v in variables]
+
+    compiled = ops.jit(step)
+    values = [ops.convert_to_tensor(v.numpy()) for v in variables]
+    for _ in range(3):
+        y, values = compiled(values, ops.convert_to_tensor(x))
+    by_name = {v.name: ops.to_numpy(val) for v, val in zip(variables, values)}
+    assert float(by_name["count"]) == 3.0
+    expected = np.zeros(3)
+    for _ in range(3):
+        expected = expected * 0.9 + x.mean(axis=0) * 0.1
+    np.testing.assert_allclose(by_name["moving_mean"], expected, rtol=1e-5)
+    assert float(layer.count.numpy()) == 0.0  # the layer's own state is untouched
+    np.testing.assert_allclose(ops.to_numpy(y), x, rtol=1e-6)
+
+
+def test_gradients_through_stateless_scope(diff_engine):
+    layer = Linear(2)
+    x = _x((3, 4))
+    layer(x)
+    trainable = layer.trainable_weights
+
+    def loss(values):
+        with StatelessScope(list(zip(trainable, values))):
+            return ops.sum(layer(x) ** 2)
+
+    value, grads = ops.value_and_grad(loss)([ops.convert_to_tensor(v.numpy()) for v in trainable])
+    kernel, bias = layer.get_weights()
+    y = x @ kernel + bias
+    np.testing.assert_allclose(ops.to_numpy(grads[0]), x.T @ (2 * y), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ops.to_numpy(grads[1]), (2 * y).sum(0), rtol=1e-4, atol=1e-5)
+
+
+def test_compute_output_shape_default_traces_without_state_change(engine):
+    layer = Counter()
+    assert layer.compute_output_shape((None, 3)) == (None, 3)
+    assert float(layer.count.numpy()) == 0.0 and layer.losses == []
