@@ -118,7 +118,7 @@ def convert(x: Any, dtype: tf.DType | None = None) -> Tensor:
             return tf.constant(x, (BOOL, INT32, FLOAT32, tf.complex64)[WEAK[kind]])
         if WEAK[kind] > KIND[dtype]:
             return R.Cast(x=convert(x), DstT=dtype)
-        return tf.constant(x, dtype)
+        return tf.constant(int(x) if kind is bool and dtype != BOOL else x, dtype)
     if isinstance(x, (np.ndarray, np.generic)):
         array = np.asarray(x)
     elif isinstance(x, (list, tuple)):

@@ -17,28 +17,68 @@ import tensorflow as tf
 
 from polykeras.backends.base import Axis, Tensor
 from polykeras.backends.tensorflow.core import (
-    BOOL, DIRECT, ERRORS, FLOAT32, INEXACT, INT32, TENSORS, EagerTensor, R, accumulator_of, all_axes,
+    BOOL, DIRECT, ERRORS, FLOAT32, INEXACT, INT32, KIND, TENSORS, EagerTensor, R, accumulator_of, all_axes,
     floating, ints, promote, tensor,
 )
 
 
 # ------------------------------------------------------------ factories
-def _binary(raw: Callable[..., Tensor], on_bool: Callable[..., Tensor] | None = None) -> Callable[..., Tensor]:
-    """A protocol method for a raw op ``raw(x=, y=)``; ``on_bool`` stands in
-    where TF has no bool kernel (add -> or, multiply -> and)."""
+Raw = Callable[..., Tensor]
+
+
+def _binary(raw: Raw, on_bool: Raw | None = None, on_int: Raw | None = None) -> Callable[..., Tensor]:
+    """A protocol method for a raw op ``raw(x=, y=)``. ``on_bool``/``on_int``
+    (same signature) stand in for bool/integer operands; with ``on_int`` the
+    fast path takes float tensors only (TF's integer kernels raise where NumPy
+    does not)."""
 
     def method(self: Any, x1: Tensor, x2: Tensor) -> Tensor:
-        if type(x1) in DIRECT and type(x2) in DIRECT:
+        if type(x1) in DIRECT and type(x2) in DIRECT and (
+            on_int is None or (type(x1) in TENSORS and x1.dtype in INEXACT)
+        ):
             try:
                 return raw(x=x1, y=x2)
             except ERRORS:
                 pass
         x1, x2 = promote(x1, x2)
-        if on_bool is not None and x1.dtype == BOOL:
+        kind = KIND[x1.dtype]
+        if kind == 0 and on_bool is not None:
             return on_bool(x=x1, y=x2)
+        if kind <= 1 and on_int is not None:
+            return on_int(x=x1, y=x2)
         return raw(x=x1, y=x2)
 
     return method
+
+
+def _in(dtype: tf.DType, raw: Raw, back: tf.DType | None = None) -> Raw:
+    """``raw`` computed with both operands cast to ``dtype`` (the result cast to ``back``)."""
+
+    def run(x: Tensor, y: Tensor) -> Tensor:
+        out = raw(x=R.Cast(x=x, DstT=dtype), y=R.Cast(x=y, DstT=dtype))
+        return out if back is None else R.Cast(x=out, DstT=back)
+
+    return run
+
+
+def _safe_int(raw: Raw) -> Raw:
+    """Integer ``//`` and ``%``: by zero they give 0, as NumPy (TF raises)."""
+
+    def run(x: Tensor, y: Tensor) -> Tensor:
+        if x.dtype == BOOL:
+            x, y = R.Cast(x=x, DstT=tf.int8), R.Cast(x=y, DstT=tf.int8)
+        is_zero = R.Equal(x=y, y=tf.zeros((), y.dtype))
+        out = raw(x=x, y=R.SelectV2(condition=is_zero, t=tf.ones((), y.dtype), e=y))
+        return R.SelectV2(condition=is_zero, t=tf.zeros((), out.dtype), e=out)
+
+    return run
+
+
+def _int_power(x: Tensor, y: Tensor) -> Tensor:
+    """TF has no uint8/bool ``Pow``: computed in int32, wrapped back like NumPy."""
+    if x.dtype in (tf.uint8, BOOL):
+        return _in(INT32, R.Pow, tf.uint8 if x.dtype == tf.uint8 else tf.int8)(x, y)
+    return R.Pow(x=x, y=y)
 
 
 def _float_binary(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -136,17 +176,17 @@ class TensorflowMath:
     add = _binary(R.AddV2, on_bool=R.LogicalOr)
     subtract = _binary(R.Sub)
     multiply = _binary(R.Mul, on_bool=R.LogicalAnd)
-    floor_divide = _binary(R.FloorDiv)
-    mod = _binary(R.FloorMod)
-    power = _binary(R.Pow)
+    floor_divide = _binary(R.FloorDiv, on_int=_safe_int(R.FloorDiv))
+    mod = _binary(R.FloorMod, on_int=_safe_int(R.FloorMod))
+    power = _binary(R.Pow, on_int=_int_power)
     maximum = _binary(R.Maximum, on_bool=R.LogicalOr)
     minimum = _binary(R.Minimum, on_bool=R.LogicalAnd)
     equal = _binary(R.Equal)
     not_equal = _binary(R.NotEqual)
-    less = _binary(R.Less)
-    less_equal = _binary(R.LessEqual)
-    greater = _binary(R.Greater)
-    greater_equal = _binary(R.GreaterEqual)
+    less = _binary(R.Less, on_bool=_in(INT32, R.Less))
+    less_equal = _binary(R.LessEqual, on_bool=_in(INT32, R.LessEqual))
+    greater = _binary(R.Greater, on_bool=_in(INT32, R.Greater))
+    greater_equal = _binary(R.GreaterEqual, on_bool=_in(INT32, R.GreaterEqual))
     divide = _float_binary(_real_div)
     arctan2 = _float_binary(_atan2)
 
@@ -160,8 +200,6 @@ class TensorflowMath:
         return R.NotEqual(x=_as_bool(x1), y=_as_bool(x2))
 
     # ------------------------------------------------ unary elementwise
-    negative = _unary(R.Neg)
-    sign = _unary(R.Sign)
     square = _unary(R.Square)
     exp = _float_unary(R.Exp)
     log = _float_unary(R.Log)
@@ -184,12 +222,28 @@ class TensorflowMath:
     isinf = _test(R.IsInf, False)
     isfinite = _test(R.IsFinite, True)
 
+    def negative(self, x: Tensor) -> Tensor:
+        if type(x) is not EagerTensor:
+            x = tensor(x)
+        if x.dtype == tf.uint8:  # wraps around, as NumPy
+            return R.Cast(x=R.Neg(x=R.Cast(x=x, DstT=INT32)), DstT=tf.uint8)
+        return R.Neg(x=x)
+
     def abs(self, x: Tensor) -> Tensor:
-        x = tensor(x)
-        return x if x.dtype == BOOL else R.Abs(x=x)
+        if type(x) is not EagerTensor:
+            x = tensor(x)
+        return x if x.dtype in (BOOL, tf.uint8) else R.Abs(x=x)
+
+    def sign(self, x: Tensor) -> Tensor:
+        if type(x) is not EagerTensor:
+            x = tensor(x)
+        if x.dtype == tf.uint8:
+            return R.Cast(x=R.Greater(x=x, y=tf.zeros((), tf.uint8)), DstT=tf.uint8)
+        return R.Sign(x=x)
 
     def reciprocal(self, x: Tensor) -> Tensor:
-        return R.Reciprocal(x=floating(x))
+        x = tensor(x)  # ``1.0 / x``: a weak float, so every int gives float32
+        return R.Reciprocal(x=x if x.dtype in INEXACT else R.Cast(x=x, DstT=FLOAT32))
 
     def logical_not(self, x: Tensor) -> Tensor:
         return R.LogicalNot(x=_as_bool(x))

@@ -16,6 +16,7 @@ from typing import Any
 import tensorflow as tf
 
 from polykeras.backends.base import Tensor, op_error
+from polykeras.backends.numpy import conv_transpose_padding
 from polykeras.backends.tensorflow.core import (
     INEXACT, INT32, TENSORS, R, floating, ints, promote, tensor, tf_dtype,
 )
@@ -48,11 +49,21 @@ def _to_format(x: Tensor, data_format: str) -> Tensor:
     return R.Transpose(x=x, perm=ints(x, [0, rank - 1, *range(1, rank - 1)]))
 
 
-def _pair(inputs: Any, kernel: Any) -> tuple[Tensor, Tensor]:
+def _pair(inputs: Any, kernel: Any) -> tuple[Tensor, Tensor, tf.DType | None]:
+    """Inputs and kernel in one dtype, and the dtype to cast the result back to
+    (integers convolve in float64, exact below 2**53, as TF has few int kernels)."""
     inputs, kernel = promote(inputs, kernel)
-    if inputs.dtype not in INEXACT:
-        inputs, kernel = floating(inputs), floating(kernel)
-    return inputs, kernel
+    if inputs.dtype in INEXACT:
+        return inputs, kernel, None
+    back = inputs.dtype
+    return R.Cast(x=inputs, DstT=tf.float64), R.Cast(x=kernel, DstT=tf.float64), back
+
+
+def _back(out: Tensor, back: tf.DType | None) -> Tensor:
+    if back is None:
+        return out
+    whole = R.Cast(x=R.Round(x=out), DstT=tf.int64)  # then wrap to narrow ints, as NumPy
+    return whole if back == tf.int64 else R.Cast(x=whole, DstT=back)
 
 
 def _native_conv(x: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
@@ -99,12 +110,16 @@ class TensorflowNN:
     (see :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
 
     # --------------------------------------------------------- activations
-    relu = _activation(R.Relu)
     relu6 = _activation(R.Relu6)
     selu = _activation(R.Selu)
     softplus = _activation(R.Softplus)
     softsign = _activation(R.Softsign)
     sigmoid = _activation(R.Sigmoid, "x")
+
+    def relu(self, x: Tensor) -> Tensor:
+        if type(x) not in TENSORS:
+            x = tensor(x)
+        return R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
         return R.LeakyRelu(features=floating(x), alpha=float(negative_slope))
@@ -166,7 +181,7 @@ class TensorflowNN:
     # ------------------------------------------------------- convolutions
     def conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
              data_format: str, dilation_rate: Sequence[int]) -> Tensor:
-        x, kernel = _pair(inputs, kernel)
+        x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
         rank = kernel.shape.rank - 2
         channels, per_group = x.shape[-1], kernel.shape[-2]
@@ -178,11 +193,11 @@ class TensorflowNN:
             out = _grouped_conv(x, kernel, groups, strides, padding, dilation_rate)
         else:
             out = _native_conv(x, kernel, strides, padding, dilation_rate)
-        return _to_format(out, data_format)
+        return _to_format(_back(out, back), data_format)
 
     def depthwise_conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
                        data_format: str, dilation_rate: Sequence[int]) -> Tensor:
-        x, kernel = _pair(inputs, kernel)
+        x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
         rank = kernel.shape.rank - 2
         if rank == 3:  # no depthwise 3-D kernel: a grouped conv, filter c * M + m reading channel c
@@ -191,39 +206,56 @@ class TensorflowNN:
             out = _grouped_conv(x, flat, shape[-2], strides, padding, dilation_rate)
         else:
             out = _native_conv(x, kernel, strides, padding, dilation_rate, depthwise=True)
-        return _to_format(out, data_format)
+        return _to_format(_back(out, back), data_format)
 
     def conv_transpose(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
                        output_padding: Sequence[int] | None, data_format: str,
                        dilation_rate: Sequence[int]) -> Tensor:
-        x, kernel = _pair(inputs, kernel)
+        x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
-        kernel_size = kernel.shape[:-2]
-        filters = kernel.shape[-2]
+        kernel_size, filters = list(kernel.shape[:-2]), kernel.shape[-2]
         if x.shape[-1] != kernel.shape[-1]:
             raise op_error("conv_transpose", f"inputs with {kernel.shape[-1]} channels (the kernel's last axis)",
                            f"{x.shape[-1]} channels")
-        pads = [None] * len(kernel_size) if output_padding is None else list(output_padding)
-        lengths = [
-            _transpose_length(n, k, s, d, padding, p)
-            for n, k, s, d, p in zip(x.shape[1:-1], kernel_size, strides, dilation_rate, pads)
-        ]
+        spatial = list(x.shape[1:-1])
         batch = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
-        out = tf.nn.conv_transpose(x, kernel, output_shape=[batch, *lengths, filters], strides=list(strides),
-                                   padding=padding.upper(), dilations=list(dilation_rate))
-        return _to_format(out, data_format)
+        strides, dilation_rate = list(strides), list(dilation_rate)
+        if output_padding is None:
+            # TF's own output shape rule is the Keras one here: one native call.
+            lengths = [_transpose_length(n, k, s, d, padding, None)
+                       for n, k, s, d in zip(spatial, kernel_size, strides, dilation_rate)]
+            out = tf.nn.conv_transpose(x, kernel, output_shape=[batch, *lengths, filters], strides=strides,
+                                       padding=padding.upper(), dilations=dilation_rate)
+            return _to_format(_back(out, back), data_format)
+        # With output_padding TF may refuse the shape: take the full ("valid")
+        # result, then crop it (or extend it with zeros) to the Keras window.
+        full = [(n - 1) * s + (k - 1) * d + 1 for n, s, k, d in zip(spatial, strides, kernel_size, dilation_rate)]
+        out = tf.nn.conv_transpose(x, kernel, output_shape=[batch, *full, filters], strides=strides,
+                                   padding="VALID", dilations=dilation_rate)
+        begin, size, extend = [0], [-1], [[0, 0]]
+        for n, k, s, d, p, total in zip(spatial, kernel_size, strides, dilation_rate, output_padding, full):
+            before, after = conv_transpose_padding(k, s, d, padding, p)
+            start = (k - 1) * d - before
+            length = (n - 1) * s + before + after - (k - 1) * d + 1
+            begin.append(start)
+            size.append(min(length, total - start))
+            extend.append([0, max(start + length - total, 0)])
+        begin.append(0), size.append(-1), extend.append([0, 0])
+        out = R.Slice(input=out, begin=begin, size=size)
+        if any(after for _, after in extend):
+            out = tf.pad(out, extend)
+        return _to_format(_back(out, back), data_format)
 
     # ------------------------------------------------------------ pooling
     def _pool(self, kind: str, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
               padding: str, data_format: str) -> Tensor:
         x = _to_last(tensor(inputs), data_format)
         if kind == "AVG" and x.dtype not in INEXACT:
-            x = floating(x)
-        if kind == "MAX" and x.dtype == tf.bool:
-            out = self._pool(kind, R.Cast(x=x, DstT=INT32), pool_size, strides, padding, "channels_last")
+            x = R.Cast(x=x, DstT=tf.float32)
+        if x.dtype == tf.bool:
+            out = _native_pool(kind, R.Cast(x=x, DstT=INT32), list(pool_size), list(strides), padding.upper())
             return _to_format(R.Cast(x=out, DstT=tf.bool), data_format)
-        out = tf.nn.pool(x, list(pool_size), kind, strides=list(strides), padding=padding.upper())
-        return _to_format(out, data_format)
+        return _to_format(_native_pool(kind, x, list(pool_size), list(strides), padding.upper()), data_format)
 
     def max_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
                  padding: str, data_format: str) -> Tensor:
@@ -232,3 +264,31 @@ class TensorflowNN:
     def average_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
                      padding: str, data_format: str) -> Tensor:
         return self._pool("AVG", inputs, pool_size, strides, padding, data_format)
+
+
+def _native_pool(kind: str, x: Tensor, pool_size: list[int], strides: list[int], padding: str) -> Tensor:
+    """Channels_last pooling on the raw kernels (which, unlike ``tf.nn.pool``,
+    take strides larger than the window). 1-D runs as 2-D; 3-D on dtypes
+    without a 3-D kernel runs as 2-D over (H, W) then along D: both max and
+    the valid-cell average are separable, padding included."""
+    rank = len(pool_size)
+    if rank == 1:
+        out = _native_pool(kind, R.ExpandDims(input=x, axis=1), [1, *pool_size], [1, *strides], padding)
+        return R.Squeeze(input=out, axis=[1])
+    ksize, stride = [1, *pool_size, 1], [1, *strides, 1]
+    if rank == 2:
+        if kind == "MAX":
+            return R.MaxPool(input=x, ksize=ksize, strides=stride, padding=padding)
+        return R.AvgPool(value=x, ksize=ksize, strides=stride, padding=padding)
+    if rank != 3:
+        raise op_error(f"{kind.lower()}_pool", "1, 2 or 3 spatial axes", f"shape {tuple(x.shape)}")
+    if x.dtype in (tf.float32, tf.bfloat16):
+        raw = R.MaxPool3D if kind == "MAX" else R.AvgPool3D
+        return raw(input=x, ksize=ksize, strides=stride, padding=padding)
+    _, depth, height, width, channels = x.shape
+    planes = _native_pool(kind, R.Reshape(tensor=x, shape=[-1, height, width, channels]),
+                          pool_size[1:], strides[1:], padding)
+    _, out_h, out_w, _ = planes.shape
+    columns = R.Reshape(tensor=planes, shape=[-1, depth, out_h * out_w, channels])
+    out = _native_pool(kind, columns, [pool_size[0], 1], [strides[0], 1], padding)
+    return R.Reshape(tensor=out, shape=[-1, out.shape[1], out_h, out_w, channels])
