@@ -172,9 +172,11 @@ class PolynomialDecay(LearningRateSchedule):
             decay_steps = ops.multiply(multiplier, decay_steps)
         else:
             x = ops.minimum(x, decay_steps)
-        p = ops.divide(x, decay_steps)
+        # 1 - step / decay_steps, written so that it is exactly 0 at the end even
+        # where a compiler turns the division into a multiply by the reciprocal.
+        remaining = ops.divide(ops.subtract(decay_steps, x), decay_steps)
         span = float(self.initial_learning_rate) - float(self.end_learning_rate)
-        return ops.add(ops.multiply(span, ops.power(ops.subtract(1.0, p), float(self.power))),
+        return ops.add(ops.multiply(span, ops.power(remaining, float(self.power))),
                        float(self.end_learning_rate))
 
     def get_config(self) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from polykeras import ops
 
 from ._reference import CASES
 from .test_rules import fixed_data, make
+from .test_schedules import CASES as SCHEDULES
+from .test_schedules import STEPS
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("keras") is None or importlib.util.find_spec("jax") is None,
@@ -46,6 +48,9 @@ SCRIPT = textwrap.dedent("""
             opt.apply([keras.ops.convert_to_tensor(data[f"g{t}_{i}"]) for i in range(n_vars)], variables)
         for i, v in enumerate(variables):
             out[f"{case_id}/{i}"] = np.asarray(v.numpy())
+    for case_id, name, config, steps in json.loads(sys.argv[4]):
+        schedule = getattr(keras.optimizers.schedules, name)(**config)
+        out[f"schedule/{case_id}"] = np.array([float(schedule(s)) for s in steps])
     np.savez(sys.argv[3], **out)
 """)
 
@@ -58,8 +63,10 @@ def keras_results(tmp_path_factory):
     arrays.update({f"g{t}_{i}": g for t, step in enumerate(grads) for i, g in enumerate(step)})
     np.savez(folder / "in.npz", n_vars=len(weights), steps=len(grads), **arrays)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    schedule_cases = [(name, type(s).__name__, s.get_config(), STEPS) for name, s, _ in SCHEDULES]
     subprocess.run([sys.executable, "-c", SCRIPT, str(folder / "in.npz"), json.dumps(CASES + EXTRA),
-                    str(folder / "out.npz")], check=True, env=env, capture_output=True, timeout=300)
+                    str(folder / "out.npz"), json.dumps(schedule_cases)],
+                   check=True, env=env, capture_output=True, timeout=300)
     return weights, grads, dict(np.load(folder / "out.npz"))
 
 
@@ -73,3 +80,11 @@ def test_matches_keras3(engine, keras_results, case):
     for i, v in enumerate(variables):
         assert_close(v.numpy(), expected[f"{case_id}/{i}"], "transcendental", "float32",
                      err_msg=f"{case_id} w{i} vs Keras 3")
+
+
+@pytest.mark.parametrize("case", SCHEDULES, ids=[c[0] for c in SCHEDULES])
+def test_schedule_matches_keras3(engine, keras_results, case):
+    name, schedule, _ = case
+    got = np.array([float(ops.to_numpy(schedule(ops.convert_to_tensor(np.int32(s))))) for s in STEPS])
+    assert_close(got.astype("float32"), keras_results[2][f"schedule/{name}"], "transcendental", "float32",
+                 err_msg=f"{name} vs Keras 3 at steps {STEPS}")
