@@ -166,7 +166,8 @@ def conv(
     channels = engine.shape(inputs)[-1 if data_format == "channels_last" else 1]
     per_group = engine.shape(kernel)[-2]
     check(per_group > 0 and channels % per_group == 0, "conv",
-          f"input channels divisible by the kernel's input channels {per_group}", f"{channels} input channels")
+          f"input channels divisible by the kernel's input channels {per_group}",
+          f"{channels} input channels (inputs {engine.shape(inputs)}, kernel {engine.shape(kernel)})")
     if padding == "causal":
         check(rank == 1, "conv", "causal padding with 1-D inputs only", f"{rank} spatial axes")
         inputs = _causal_pad(inputs, engine.shape(kernel)[0], dilation_rate[0], data_format)
