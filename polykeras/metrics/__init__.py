@@ -54,11 +54,16 @@ METRIC_FUNCTIONS: tuple[Callable[..., Any], ...] = (
     sparse_top_k_categorical_accuracy,
 )
 
+#: Per-sample functions by name (what ``MeanMetricWrapper`` configs name).
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    **{fn.__name__: fn for fn in _losses.LOSS_FUNCTIONS},
+    **{fn.__name__: fn for fn in METRIC_FUNCTIONS},
+}
+
 #: Names ``get``/``deserialize`` know: class names, their snake-case names and
 #: Keras 3's short names; then the loss functions (usable with MeanMetricWrapper).
 ALL_OBJECTS: dict[str, Any] = {
-    **{fn.__name__: fn for fn in _losses.LOSS_FUNCTIONS},
-    **{fn.__name__: fn for fn in METRIC_FUNCTIONS},
+    **FUNCTIONS,
     Metric.__name__: Metric,
     **{cls.__name__: cls for cls in METRIC_CLASSES},
     **{snake_case(cls.__name__): cls for cls in METRIC_CLASSES},

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import align_same_shape, same_shape
+from polykeras.losses.loss import LossInputError, align_same_shape, same_shape
 from polykeras.metrics.metric import Tensor, to_float, value_of
 from polykeras.metrics.reduction import MeanMetricWrapper
 
@@ -25,7 +25,7 @@ def _class_ids(name: str, y_true: Any, y_pred: Tensor) -> Tensor:
     if len(true_shape) == len(pred_shape) and true_shape and true_shape[-1] == 1:
         y_true = ops.squeeze(y_true, axis=-1)
     if not same_shape(tuple(ops.shape(y_true)), pred_shape[:-1]):
-        raise ValueError(
+        raise LossInputError(
             f"{name}: expected integer class ids y_true of shape {pred_shape[:-1]} (y_pred's shape without "
             f"its class axis), received y_true.shape={true_shape} and y_pred.shape={pred_shape}."
         )
@@ -35,7 +35,7 @@ def _class_ids(name: str, y_true: Any, y_pred: Tensor) -> Tensor:
 def _one_hot_ids(name: str, y_true: Any, y_pred: Tensor) -> Tensor:
     y_true = to_float(y_true)
     if not same_shape(tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))):
-        raise ValueError(
+        raise LossInputError(
             f"{name}: expected one-hot y_true of the same shape as y_pred, received "
             f"y_true.shape={tuple(ops.shape(y_true))} and y_pred.shape={tuple(ops.shape(y_pred))}. "
             "For integer class ids use the sparse_ variant."

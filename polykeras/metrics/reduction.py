@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import divide_no_nan, squeeze_or_expand_to_same_rank
+from polykeras.losses.loss import LossInputError, divide_no_nan, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 
 
@@ -113,7 +113,11 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         mask = getattr(y_pred, "_keras_mask", None)
-        values = self._fn(value_of(y_true), value_of(y_pred), **self._fn_kwargs)
+        try:
+            values = self._fn(value_of(y_true), value_of(y_pred), **self._fn_kwargs)
+        except LossInputError as err:
+            detail = str(err).split(": ", 1)[-1]
+            raise LossInputError(f"{type(self).__name__} (name={self.name!r}): {detail}") from None
         if mask is not None:
             mask = to_float(mask, self.dtype)
             sample_weight = mask if sample_weight is None else ops.multiply(to_float(sample_weight, self.dtype), mask)
@@ -130,8 +134,10 @@ class MeanMetricWrapper(Mean):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
         config = dict(config)
-        if isinstance(config.get("fn"), (str, dict)):
-            from polykeras.metrics import deserialize
+        fn = config.get("fn")
+        if isinstance(fn, (str, dict)):
+            from polykeras.metrics import FUNCTIONS, deserialize
 
-            config["fn"] = deserialize(config["fn"])
+            # A function name first: "binary_accuracy" also names a class.
+            config["fn"] = FUNCTIONS[fn] if isinstance(fn, str) and fn in FUNCTIONS else deserialize(fn)
         return cls(**config)
