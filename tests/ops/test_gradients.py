@@ -1,0 +1,123 @@
+"""Gradients of every differentiable op (see ``gradient_cases.py``) on every
+differentiating engine, against central finite differences of the float64
+reference; and, at kinks where finite differences say nothing, against each
+other."""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+import numpy as np
+import pytest
+
+import polykeras.backends as B
+from conformance import reference as ref
+from conformance.tolerances import assert_close
+from polykeras import ops
+
+from ._helpers import need, numpy, tensor
+from .gradient_cases import CASES, NOT_DIFFERENTIABLE
+
+COVERED_GRADIENTS = {case.op for case in CASES.values()} | {"random.dropout"}
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _weighted_loss(call, weights, dtype):
+    def loss(params):
+        total = None
+        for out, weight in zip(_as_tuple(call(*params)), weights):
+            term = ops.sum(ops.multiply(out, tensor(weight.astype(dtype))))
+            total = term if total is None else ops.add(total, term)
+        return total
+    return loss
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gradient_matches_finite_differences(diff_engine, name, dtype):
+    need(dtype)
+    case = CASES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [np.asarray(a).astype(dtype) for a in case.inputs(rng)]
+    exact = [a.astype(np.float64) for a in arrays]
+    weights = [rng.uniform(-1, 1, np.shape(out)).astype(dtype).astype(np.float64)
+               for out in _as_tuple(case.reference(*exact))]
+
+    def reference_loss(*xs):
+        return sum(np.sum(np.asarray(out) * w) for out, w in zip(_as_tuple(case.reference(*xs)), weights))
+
+    expected = ref.numeric_grad(reference_loss, exact)
+    value, grads = ops.value_and_grad(_weighted_loss(case.call, weights, dtype))([tensor(a) for a in arrays])
+    label = f"{name} on {diff_engine.name} ({dtype})"
+    assert_close(numpy(value), np.float64(reference_loss(*exact)), "gradient", dtype, err_msg=f"{label}: value")
+    assert len(grads) == len(arrays), f"{label}: {len(grads)} gradients for {len(arrays)} parameters"
+    for i, (grad, want) in enumerate(zip(grads, expected)):
+        assert ops.dtype(grad) == dtype, f"{label}: gradient {i} has dtype {ops.dtype(grad)}"
+        assert_close(numpy(grad), want, "gradient", dtype, err_msg=f"{label}: d/d(input {i})")
+
+
+def test_dropout_gradient_is_the_mask(diff_engine):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 2.0, (64,)).astype(np.float32)
+    w = rng.uniform(-1.0, 1.0, (64,)).astype(np.float32)
+    kept = numpy(ops.random.dropout(tensor(x), 0.4, seed=3))  # the same seed draws the same mask
+
+    def loss(params):
+        return ops.sum(ops.multiply(ops.random.dropout(params[0], 0.4, seed=3), tensor(w)))
+
+    _, (grad,) = ops.value_and_grad(loss)([tensor(x)])
+    assert_close(numpy(grad), w.astype(np.float64) * kept / x, "gradient", "float32", err_msg="dropout gradient")
+
+
+# ------------------------------------------------- kinks: engines must agree
+KINKS = {
+    "relu": (lambda x: ops.relu(x), [np.array([-1.0, 0.0, 2.0])]),
+    "abs": (lambda x: ops.abs(x), [np.array([-1.0, 0.0, 2.0])]),
+    "relu6": (lambda x: ops.relu6(x), [np.array([0.0, 3.0, 6.0])]),
+    "leaky_relu": (lambda x: ops.leaky_relu(x), [np.array([-1.0, 0.0, 1.0])]),
+    "hard_sigmoid": (lambda x: ops.hard_sigmoid(x), [np.array([-3.0, 0.0, 3.0])]),
+    "clip": (lambda x: ops.clip(x, -1.0, 1.0), [np.array([-1.0, 0.0, 1.0])]),
+    "maximum": (lambda a, b: ops.maximum(a, b), [np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])]),
+    "max": (lambda x: ops.max(x, axis=1), [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])]),
+    "sort": (lambda x: ops.sort(x), [np.array([[2.0, 1.0, 2.0, 1.0]])]),
+    "top_k": (lambda x: ops.top_k(x, 2)[0], [np.array([[2.0, 3.0, 3.0, 1.0]])]),
+    "max_pool": (lambda x: ops.max_pool(x, 2), [np.ones((1, 2, 2, 1))]),
+    "sqrt": (lambda x: ops.sqrt(x), [np.array([1.0, 4.0])]),
+}
+
+
+def _selected_engines(config) -> list[str]:
+    chosen = config.getoption("--engines") or os.environ.get("POLYKERAS_TEST_ENGINES")
+    return chosen.split(",") if chosen else B.installed()
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+def test_gradient_at_kinks_agrees_across_engines(request, name):
+    """Where finite differences are undefined (ties, kinks), a model moved
+    between engines must still train the same: the subgradients agree."""
+    engines = [n for n in _selected_engines(request.config) if B.get(n).differentiable]
+    if len(engines) < 2:
+        pytest.skip("needs two differentiating engines")
+    call, arrays = KINKS[name]
+    results = {}
+    for engine_name in engines:
+        with B.use(engine_name):
+            params = [tensor(a.astype("float32")) for a in arrays]
+            shape = ops.shape(call(*params))
+            weights = [np.linspace(1.0, 2.0, int(np.prod(shape))).reshape(shape)]
+            _, grads = ops.value_and_grad(_weighted_loss(call, weights, "float32"))(params)
+            results[engine_name] = [numpy(g) for g in grads]
+    first, *others = engines
+    for other in others:
+        for i, (a, b) in enumerate(zip(results[first], results[other])):
+            assert_close(b, a, "gradient", "float32",
+                         err_msg=f"{name}: d/d(input {i}) on {other} vs {first}: {b.tolist()} vs {a.tolist()}")
+
+
+def test_every_op_has_a_gradient_case_or_a_reason():
+    overlap = COVERED_GRADIENTS & NOT_DIFFERENTIABLE
+    assert not overlap, f"ops both tested and listed as not differentiable: {sorted(overlap)}"
