@@ -8,8 +8,10 @@ Example:
 """
 
 from polykeras.layers.config import LAYER_CLASSES
+from polykeras.layers.core import Dense
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer, set_symbolic_call_handler
+from polykeras.layers.input_layer import Input, InputLayer
 from polykeras.layers.masking import get_mask, set_mask
 from polykeras.saving import registry as _registry
 
@@ -25,4 +27,4 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     return _registry.deserialize(config, custom_objects, LAYER_CLASSES, kind="layer")
 
 
-__all__ = ["InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask", "set_symbolic_call_handler"]
+__all__ = ["Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask", "set_symbolic_call_handler"]
