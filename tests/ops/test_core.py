@@ -43,6 +43,15 @@ def test_convert_to_tensor_with_dtype(engine, source, dtype):
     check(ops.convert_to_tensor(x, dtype), x.astype(dtype), "elementwise", dtype, what=f"convert_to_tensor(..., {dtype})")
 
 
+@pytest.mark.parametrize("view", ["reversed", "transposed", "strided", "broadcast"])
+def test_convert_to_tensor_of_array_views(engine, view):
+    """Any NumPy array converts, whatever its memory layout."""
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = {"reversed": base[:, ::-1], "transposed": base.T, "strided": base[::2, 1::2],
+         "broadcast": np.broadcast_to(base[0], (2, 4))}[view]
+    check(ops.convert_to_tensor(x), np.array(x), "elementwise", "float32", what=f"convert_to_tensor({view} view)")
+
+
 def test_convert_to_tensor_passes_tensors_through(engine):
     x = ops.ones((2,))
     y = ops.convert_to_tensor(x)
