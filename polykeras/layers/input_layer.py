@@ -33,8 +33,7 @@ class InputLayer(Layer):
             raise ValueError(f"InputLayer {self.name!r}: expected shape= or batch_shape=, received both.")
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         node = Node(self, (), {})
-        self.output = SymbolicTensor(self.batch_shape, dtype or "float32", name=self.name, node=node)
-        node.outputs = [self.output]
+        node.outputs = [SymbolicTensor(self.batch_shape, dtype or "float32", name=self.name, node=node)]
         nodes_of(self).append(node)
         self.built = True
 
@@ -43,6 +42,10 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"batch_shape": list(self.batch_shape), "dtype": self.output.dtype, "name": self.name}
+
+    @property
+    def input(self) -> SymbolicTensor:
+        return self.output
 
 
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: Any = None,

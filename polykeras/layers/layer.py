@@ -498,6 +498,26 @@ class Layer(metaclass=_LayerMeta):
     def supports_masking(self, value: bool) -> None:
         self._supports_masking = bool(value)
 
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's first call in a graph."""
+        return self._first_node("input").args[0]
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's first call in a graph (Keras'
+        way to cut a feature extractor out of a model)."""
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _first_node(self, what: str) -> Any:
+        from polykeras.symbolic import nodes_of
+
+        nodes = nodes_of(self)
+        if not nodes:
+            raise ValueError(f"Layer '{self.name}' has no {what}: it has not been called on symbolic tensors.")
+        return nodes[0]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 

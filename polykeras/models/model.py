@@ -103,7 +103,7 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------- building
     def build(self, input_shape: Any = None) -> None:
-        """Create every weight by running the model once on zeros of
+        """Create every weight by running ``call`` once on zeros of
         ``input_shape`` (unknown sizes as 1), so ``summary()`` and weight
         saving work before any data is seen.
 
@@ -113,13 +113,11 @@ class Model(Trainer, Layer):
             return
         if input_shape is None:
             raise ValueError(f"Model {self.name!r}: build() needs input_shape, e.g. model.build((None, 8)).")
-        dummy = map_structure(lambda d: 1 if d is None else d, input_shape) if _is_shape(input_shape) else None
-        if dummy is None:
-            zeros = [ops.zeros(tuple(1 if d is None else d for d in shape)) for shape in input_shape]
+        concrete = lambda shape: ops.zeros(tuple(1 if d is None else d for d in shape))  # noqa: E731
+        if _is_shape(input_shape):
+            self.call(concrete(input_shape))
         else:
-            zeros = ops.zeros(tuple(dummy))
-        self(zeros)
-        self.built = True
+            self.call([concrete(shape) for shape in input_shape])
 
     # -------------------------------------------------------------- summary
     def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None,
