@@ -44,7 +44,7 @@ def pythonify_logs(logs: Mapping[str, Any] | None) -> Logs:
         if isinstance(value, Mapping):
             result.update(pythonify_logs(value))
             continue
-        if isinstance(value, (float, str)) or value is None or _has_many_elements(value):
+        if type(value) is float or isinstance(value, str) or value is None or _has_many_elements(value):
             result[key] = value  # floats as they are; batch outputs are never read
             continue
         try:

@@ -21,6 +21,20 @@ def _clock(seconds: float) -> str:
     return f"{seconds}s"
 
 
+_CONSOLE: Any = None
+
+
+def _console() -> Any:
+    """One rich Console for every bar (writing to whatever ``sys.stdout`` is
+    at the time), so a bar started inside another one nests instead of fighting it."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        _CONSOLE = Console()
+    return _CONSOLE
+
+
 class _LineDisplay:
     """Prints one line when the run finishes: ``Epoch 3/10 - 2s - loss: 0.1234``."""
 
@@ -46,7 +60,6 @@ class _LiveDisplay:
     left on screen with the final time and results when the run finishes."""
 
     def __init__(self, title: str | None, target: int | None) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
         from rich.text import Text
 
@@ -68,7 +81,7 @@ class _LiveDisplay:
         columns: list[Any] = [BarColumn(bar_width=30), MofNCompleteColumn(), TimeColumn(), LogsColumn()]
         if title:
             columns.insert(0, TextColumn("[bold]{task.description}"))
-        self.progress = Progress(*columns, console=Console(), transient=False, refresh_per_second=10)
+        self.progress = Progress(*columns, console=_console(), transient=False, refresh_per_second=10)
         self.progress.start()  # raises rich.errors.LiveError when another live display runs
         atexit.register(self.close)
         self.task = self.progress.add_task(title or "", total=target, logs={})
@@ -135,9 +148,7 @@ class ProgbarLogger(Callback):
             return False
         if self.interactive is not None:
             return self.interactive
-        from rich.console import Console
-
-        console = Console()
+        console = _console()
         return console.is_terminal and not console.is_dumb_terminal
 
     def _open(self, title: str | None) -> None:
