@@ -1,0 +1,144 @@
+"""BackupAndRestore: resume epoch, restored weights and optimizer state, atomic backups."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from polykeras.callbacks import BackupAndRestore, LambdaCallback, consume_resume_epoch
+
+from ._fakes import FakeModel, FakeVariable, SaveFailure, simulate_fit
+
+LOGS = [{"loss": 1.0}] * 6
+
+
+def metadata(folder) -> dict:
+    with open(os.path.join(folder, "training_metadata.json")) as handle:
+        return json.load(handle)
+
+
+def test_interrupted_fit_resumes_from_the_last_finished_epoch(tmp_path):
+    folder = tmp_path / "backup"
+    model = FakeModel()
+    model.optimizer.variables[1].assign([1.0, 2.0, 3.0])
+    with pytest.raises(KeyboardInterrupt):
+        simulate_fit(model, [BackupAndRestore(folder)], LOGS, steps=2, interrupt_at=3)
+    assert metadata(folder)["epoch"] == 3
+
+    fresh = FakeModel()  # a new process: new weights, new optimizer state
+    epochs_run = []
+    record = LambdaCallback(on_epoch_begin=lambda epoch, logs: epochs_run.append(epoch))
+    cbs_seen = {}
+    probe = LambdaCallback(on_epoch_begin=lambda epoch, logs: cbs_seen.setdefault(epoch, fresh.get_weights()))
+    history = simulate_fit(fresh, [BackupAndRestore(folder), record, probe], LOGS, steps=2)
+    assert epochs_run == [3, 4, 5] and history.epoch == [3, 4, 5]
+    np.testing.assert_array_equal(cbs_seen[3][0], np.arange(3) + 6)  # 3 epochs x 2 steps were restored
+    np.testing.assert_array_equal(fresh.optimizer.variables[1].numpy(), [1.0, 2.0, 3.0])
+    assert not folder.exists()  # deleted after a finished fit
+    assert getattr(fresh, "_resume_epoch", None) is None  # consumed by the trainer
+
+
+def test_no_backup_means_a_normal_start(tmp_path):
+    model = FakeModel()
+    history = simulate_fit(model, [BackupAndRestore(tmp_path / "b")], LOGS[:2])
+    assert history.epoch == [0, 1] and getattr(model, "_resume_epoch", None) is None
+
+
+def test_a_failed_backup_keeps_the_previous_one(tmp_path):
+    folder = tmp_path / "backup"
+    model = FakeModel()
+    fail_at_epoch_2 = LambdaCallback(on_epoch_begin=lambda epoch, logs: setattr(model, "fail_saves", int(epoch == 2)))
+    with pytest.raises(SaveFailure):
+        simulate_fit(model, [fail_at_epoch_2, BackupAndRestore(folder)], LOGS, steps=1)
+    assert metadata(folder)["epoch"] == 2  # the backup from the end of epoch 1
+    assert sorted(os.listdir(folder)) == sorted(["training_metadata.json", metadata(folder)["weights"],
+                                                 metadata(folder)["optimizer"]])
+    fresh = FakeModel()
+    simulate_fit(fresh, [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:2], steps=1)
+    np.testing.assert_array_equal(fresh.get_weights()[0], np.arange(3) + 2)  # restored, then no epoch left
+
+
+def test_batch_level_backups_record_the_epoch_in_progress(tmp_path):
+    folder = tmp_path / "backup"
+    model = FakeModel()
+    interrupt = LambdaCallback(on_train_batch_end=lambda batch, logs: _raise_at(model, 7))
+    with pytest.raises(KeyboardInterrupt):
+        simulate_fit(model, [BackupAndRestore(folder, save_freq=3), interrupt], LOGS, steps=4)
+    # batches 3 and 6 (counting from 1) were backed up; the 6th is batch 1 of epoch 1
+    assert metadata(folder)["epoch"] == 1 and metadata(folder)["batch"] == 1
+    fresh = FakeModel()
+    history = simulate_fit(fresh, [BackupAndRestore(folder)], LOGS[:3], steps=4)
+    assert history.epoch == [1, 2]
+
+
+def _raise_at(model: FakeModel, bumps: int) -> None:
+    if model.get_weights()[0][0] >= bumps:
+        raise KeyboardInterrupt
+
+
+def test_keep_checkpoint_and_never_delete_other_files(tmp_path):
+    folder = tmp_path / "backup"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    simulate_fit(FakeModel(), [BackupAndRestore(folder)], LOGS[:2])
+    assert sorted(os.listdir(folder)) == ["notes.txt"]
+    simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:2])
+    assert metadata(folder)["epoch"] == 2 and len(os.listdir(folder)) == 4
+
+
+def test_consume_resume_epoch():
+    model = FakeModel()
+    assert consume_resume_epoch(model, 2) == 2
+    model._resume_epoch = 4
+    assert consume_resume_epoch(model, 1) == 4 and model._resume_epoch is None
+    model._resume_epoch = 4
+    assert consume_resume_epoch(model, 6) == 6
+
+
+def test_optimizer_is_built_before_restoring_its_state(tmp_path):
+    folder = tmp_path / "b"
+    simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
+    fresh = FakeModel()
+    built_with = []
+    slots = fresh.optimizer.variables
+    fresh.optimizer.variables = []
+    fresh.optimizer.built = False
+    fresh.trainable_variables = ["kernel"]
+
+    def build(variables):
+        built_with.append(variables)
+        fresh.optimizer.variables = slots
+        fresh.optimizer.built = True
+
+    fresh.optimizer.build = build
+    simulate_fit(fresh, [BackupAndRestore(folder)], LOGS[:2])
+    assert built_with == [["kernel"]]
+
+
+def test_mismatched_optimizer_state_warns_and_restores_the_rest(tmp_path):
+    folder = tmp_path / "b"
+    simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
+    fresh = FakeModel()
+    fresh.optimizer.variables = [FakeVariable(0.0, "adam/iteration")]
+    with pytest.warns(UserWarning, match="does not match the optimizer.*sgd/iteration"):
+        history = simulate_fit(fresh, [BackupAndRestore(folder)], LOGS[:2])
+    assert history.epoch == [1]
+
+
+def test_bad_arguments_and_foreign_metadata(tmp_path):
+    with pytest.raises(ValueError, match="expected a folder path"):
+        BackupAndRestore("")
+    with pytest.raises(ValueError, match="received save_freq='batch'"):
+        BackupAndRestore(tmp_path, save_freq="batch")
+    (tmp_path / "training_metadata.json").write_text(json.dumps({"epoch": 3}))
+    with pytest.raises(ValueError, match="written by this callback"):
+        simulate_fit(FakeModel(), [BackupAndRestore(tmp_path)], LOGS[:1])
+    folder = tmp_path / "b"
+    simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
+    unbuilt = FakeModel()
+    unbuilt.built = False
+    with pytest.raises(ValueError, match="expected a built model"):
+        simulate_fit(unbuilt, [BackupAndRestore(folder)], LOGS[:1])
