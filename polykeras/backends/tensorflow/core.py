@@ -226,6 +226,23 @@ def ints(x: Any, values: Sequence[int]) -> Any:
     return cached
 
 
+_SCALARS: dict[tuple[Any, tf.DType], Tensor] = {}
+
+
+def scalar(value: Any, dtype: tf.DType) -> Tensor:
+    """A scalar constant of ``dtype``, cached on the eager path (``tf.zeros(())``
+    costs ~80 us there)."""
+    if not tf.executing_eagerly():
+        return tf.constant(value, dtype)
+    key = (value, dtype)
+    cached = _SCALARS.get(key)
+    if cached is None:
+        if len(_SCALARS) > 1024:
+            _SCALARS.clear()
+        cached = _SCALARS[key] = tf.constant(value, dtype)
+    return cached
+
+
 def all_axes(x: Tensor) -> Any:
     """Every axis of ``x``, for a reduction with ``axis=None``."""
     rank = x.shape.rank
@@ -383,4 +400,6 @@ class TensorflowCore:
 
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
         # ``donate_argnums`` has no TF counterpart: tf.function reuses buffers itself.
-        return tf.function(fn, reduce_retracing=True)
+        # No AutoGraph: Python control flow on traced values fails here as under
+        # jax.jit, so a step that compiles on one engine compiles on all.
+        return tf.function(fn, reduce_retracing=True, autograph=False)

@@ -18,7 +18,7 @@ import tensorflow as tf
 from polykeras.backends.base import Axis, Tensor
 from polykeras.backends.tensorflow.core import (
     BOOL, DIRECT, ERRORS, FLOAT32, INEXACT, INT32, KIND, TENSORS, EagerTensor, R, accumulator_of, all_axes,
-    floating, ints, promote, tensor,
+    floating, ints, promote, scalar, tensor,
 )
 
 
@@ -67,9 +67,9 @@ def _safe_int(raw: Raw) -> Raw:
     def run(x: Tensor, y: Tensor) -> Tensor:
         if x.dtype == BOOL:
             x, y = R.Cast(x=x, DstT=tf.int8), R.Cast(x=y, DstT=tf.int8)
-        is_zero = R.Equal(x=y, y=tf.zeros((), y.dtype))
-        out = raw(x=x, y=R.SelectV2(condition=is_zero, t=tf.ones((), y.dtype), e=y))
-        return R.SelectV2(condition=is_zero, t=tf.zeros((), out.dtype), e=out)
+        is_zero = R.Equal(x=y, y=scalar(0, y.dtype))
+        out = raw(x=x, y=R.SelectV2(condition=is_zero, t=scalar(1, y.dtype), e=y))
+        return R.SelectV2(condition=is_zero, t=scalar(0, out.dtype), e=out)
 
     return run
 
@@ -145,7 +145,7 @@ def _test(raw: Callable[..., Tensor], on_exact: bool) -> Callable[..., Tensor]:
 
 def _as_bool(x: Any) -> Tensor:
     x = tensor(x)
-    return x if x.dtype == BOOL else R.NotEqual(x=x, y=tf.zeros((), x.dtype))
+    return x if x.dtype == BOOL else R.NotEqual(x=x, y=scalar(0, x.dtype))
 
 
 def _real_div(x1: Tensor, x2: Tensor) -> Tensor:
@@ -238,7 +238,7 @@ class TensorflowMath:
         if type(x) is not EagerTensor:
             x = tensor(x)
         if x.dtype == tf.uint8:
-            return R.Cast(x=R.Greater(x=x, y=tf.zeros((), tf.uint8)), DstT=tf.uint8)
+            return R.Cast(x=R.Greater(x=x, y=scalar(0, tf.uint8)), DstT=tf.uint8)
         return R.Sign(x=x)
 
     def reciprocal(self, x: Tensor) -> Tensor:

@@ -18,7 +18,7 @@ import tensorflow as tf
 from polykeras.backends.base import Tensor, op_error
 from polykeras.backends.numpy import conv_transpose_padding
 from polykeras.backends.tensorflow.core import (
-    INEXACT, INT32, TENSORS, R, floating, ints, promote, tensor, tf_dtype,
+    INEXACT, INT32, TENSORS, R, floating, ints, promote, scalar, tensor, tf_dtype,
 )
 
 
@@ -129,8 +129,8 @@ class TensorflowNN:
         out = R.Elu(features=x)
         if alpha == 1.0:
             return out
-        return R.SelectV2(condition=R.Greater(x=x, y=tf.zeros((), x.dtype)), t=out,
-                          e=R.Mul(x=out, y=tf.constant(alpha, x.dtype)))
+        return R.SelectV2(condition=R.Greater(x=x, y=scalar(0, x.dtype)), t=out,
+                          e=R.Mul(x=out, y=scalar(float(alpha), x.dtype)))
 
     def softmax(self, x: Tensor, axis: int = -1) -> Tensor:
         x = floating(x)

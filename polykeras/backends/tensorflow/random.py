@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from polykeras.backends.base import Shape, Tensor
@@ -16,7 +17,8 @@ from polykeras.backends.tensorflow.core import INEXACT, INT32, R, floating, tens
 
 
 def _seed(seed: Any) -> Tensor:
-    seed = tensor(seed)
+    if not tf.is_tensor(seed):
+        seed = tf.constant(np.asarray(seed).astype(np.int64))  # uint32 values fit in int64
     if seed.dtype not in (INT32, tf.int64):
         seed = R.Cast(x=seed, DstT=tf.int64)  # uint32 values fit in int64
     return seed

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from polykeras.backends.base import Axis, Tensor, op_error
 from polykeras.backends.tensorflow.core import (
-    INT32, EagerTensor, R, all_axes, convert, ints, promote_all, tensor,
+    INT32, TENSORS, EagerTensor, R, all_axes, convert, ints, promote_all, scalar, tensor,
 )
 
 
@@ -32,14 +32,22 @@ def _wrap(indices: Tensor, length: Any) -> Tensor:
     """Negative indices counted from the end of an axis of ``length``."""
     if indices.dtype.is_unsigned:
         return indices
-    length = R.Cast(x=length, DstT=indices.dtype) if tf.is_tensor(length) else tf.constant(length, indices.dtype)
-    return R.SelectV2(condition=R.Less(x=indices, y=tf.zeros((), indices.dtype)),
+    length = R.Cast(x=length, DstT=indices.dtype) if tf.is_tensor(length) else scalar(length, indices.dtype)
+    return R.SelectV2(condition=R.Less(x=indices, y=scalar(0, indices.dtype)),
                       t=R.AddV2(x=indices, y=length), e=indices)
 
 
 def _length(x: Tensor, axis: int) -> Any:
     n = x.shape[axis]
     return n if n is not None else tf.shape(x)[axis]
+
+
+def _same_dtype(xs: Sequence[Any]) -> bool:
+    """All native tensors of one dtype (the raw op can take them as they are)."""
+    if not xs or any(type(x) not in TENSORS for x in xs):
+        return False
+    dtype = xs[0].dtype
+    return all(x.dtype == dtype for x in xs)
 
 
 def _starts(start_indices: Sequence[Any]) -> Any:
@@ -95,9 +103,13 @@ class TensorflowShapes:
         return R.Transpose(x=x, perm=ints(x, order))
 
     def concatenate(self, xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+        if _same_dtype(xs):
+            return R.ConcatV2(values=xs, axis=axis)
         return R.ConcatV2(values=promote_all(xs), axis=axis)
 
     def stack(self, xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+        if _same_dtype(xs):
+            return R.Pack(values=xs, axis=axis)
         return R.Pack(values=promote_all(xs), axis=axis)
 
     def split(self, x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
@@ -162,6 +174,11 @@ class TensorflowShapes:
 
     # ----------------------------------------------------------- indexing
     def take(self, x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
+        if type(x) is EagerTensor and type(indices) is EagerTensor and axis is not None:
+            try:  # TF's CPU gather refuses negative indices: wrap them only then
+                return R.GatherV2(params=x, indices=indices, axis=axis, batch_dims=0)
+            except tf.errors.InvalidArgumentError:
+                pass
         x, indices = tensor(x), _index(indices)
         if axis is None:
             x, axis = R.Reshape(tensor=x, shape=ints(x, (-1,))), 0
