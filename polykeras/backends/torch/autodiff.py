@@ -6,11 +6,17 @@ fields are touched, no graph is kept afterwards (value, aux and grads come back
 detached). Parameters that already are leaf tensors requiring grad (the engine's
 variable handles) are used as they are, without a copy.
 
-``jit`` returns ``fn``: on CPU eager torch is the fast path (see DESIGN.md).
+``jit`` keeps ``fn`` eager (on CPU eager torch is the fast path, see DESIGN.md)
+but runs it under ``torch.no_grad()``: like a JAX-compiled function, it never
+leaves an autograd graph behind, so predict/evaluate steps and optimizer
+updates on trainable variables record nothing. Gradients still flow where
+they are asked for: ``value_and_grad`` turns grad mode back on inside, and a
+jitted function called *inside* ``value_and_grad`` runs with grad mode as is.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +24,11 @@ from typing import Any
 import torch
 
 from polykeras.backends.torch.core import INEXACT, FROM_TORCH, T, to_tensor
+
+
+#: True while ``value_and_grad`` runs its function: jitted code must then keep
+#: recording the graph.
+_differentiating: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_torch_grad", default=False)
 
 
 def _prepare(param: Any) -> T:
@@ -60,20 +71,24 @@ class AutodiffMixin:
         @functools.wraps(fn)
         def value_and_grad_fn(params: Any, *args: Any, **kwargs: Any) -> Any:
             leaves = [_prepare(p) for p in params]
-            with torch.enable_grad():
-                out = fn(leaves, *args, **kwargs)
-                value, aux = out if has_aux else (out, None)
-                if not isinstance(value, T):
-                    value = to_tensor(value)
-                if value.numel() != 1:
-                    raise ValueError(
-                        f"value_and_grad: expected fn to return a scalar, received a value of shape "
-                        f"{tuple(value.shape)}"
-                    )
-                if value.requires_grad:
-                    grads = torch.autograd.grad(value, leaves, allow_unused=True)
-                else:  # fn does not depend on the parameters
-                    grads = (None,) * len(leaves)
+            token = _differentiating.set(True)
+            try:
+                with torch.enable_grad():
+                    out = fn(leaves, *args, **kwargs)
+            finally:
+                _differentiating.reset(token)
+            value, aux = out if has_aux else (out, None)
+            if not isinstance(value, T):
+                value = to_tensor(value)
+            if value.numel() != 1:
+                raise ValueError(
+                    f"value_and_grad: expected fn to return a scalar, received a value of shape "
+                    f"{tuple(value.shape)}"
+                )
+            if value.requires_grad:
+                grads = torch.autograd.grad(value, leaves, allow_unused=True)
+            else:  # fn does not depend on the parameters
+                grads = (None,) * len(leaves)
             grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, leaves)]
             value = value.detach()
             if has_aux:
@@ -83,4 +98,11 @@ class AutodiffMixin:
         return value_and_grad_fn
 
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
-        return fn
+        @functools.wraps(fn)
+        def compiled(*args: Any, **kwargs: Any) -> Any:
+            if _differentiating.get():
+                return fn(*args, **kwargs)
+            with torch.no_grad():
+                return fn(*args, **kwargs)
+
+        return compiled

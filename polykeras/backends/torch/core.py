@@ -74,7 +74,11 @@ def _from_numpy(array: np.ndarray) -> T:
         return torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16).to(device=_device.get())
     if array.dtype.kind not in "biufc":
         raise TypeError(f"expected numeric data, received an array of dtype {array.dtype}")
-    return torch.tensor(array, device=_device.get())
+    # A C-ordered copy: torch refuses negative strides, and the tensor must not
+    # share memory with an array the caller may still write.
+    out = torch.from_numpy(np.array(array, order="C", copy=True))
+    device = _device.get()
+    return out if device is None else out.to(device)
 
 
 def to_tensor(x: Any, dtype: Any = None) -> T:
