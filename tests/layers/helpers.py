@@ -209,3 +209,55 @@ def _check_gradients(layer: Any, inputs: Any, call_kwargs: dict, zero_grad_ok: S
         allowed_zero = v is not None and v.name in zero_grad_ok
         if not allowed_zero and name not in zero_grad_ok:
             assert np.any(g != 0), f"layer '{layer.name}': the gradient for {name} is all zeros"
+
+
+_KERAS_SCRIPT = """
+import json, sys
+import numpy as np
+import keras
+from keras import ops
+data = dict(np.load(sys.argv[1], allow_pickle=False))
+out = {}
+exec(compile(open(sys.argv[2]).read(), "keras_code", "exec"))
+arrays = {k: np.asarray(v) for k, v in out.items() if not isinstance(v, (dict, list, str))}
+plain = {k: v for k, v in out.items() if isinstance(v, (dict, list, str))}
+np.savez(sys.argv[3], **arrays)
+open(sys.argv[4], "w").write(json.dumps(plain))
+"""
+
+
+def run_keras(code: str, data: dict[str, np.ndarray] | None = None, backend: str = "jax") -> dict[str, Any]:
+    """Run ``code`` with Keras 3 in a subprocess (so Keras never shares this
+    process) and return its ``out`` dict: arrays come back as NumPy arrays,
+    dicts/lists/strings as JSON. ``data`` is available to the code as ``data``.
+    Skips the test when Keras is not installed.
+
+    Example:
+        >>> out = run_keras("out['y'] = keras.activations.gelu(data['x'])", {"x": x})
+    """
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import pytest
+
+    if importlib.util.find_spec("keras") is None or importlib.util.find_spec(backend) is None:
+        pytest.skip(f"needs keras and {backend}")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, name) for name in ("in.npz", "code.py", "out.npz", "out.json", "run.py")]
+        np.savez(paths[0], **(data or {}))
+        with open(paths[1], "w") as f:
+            f.write(code)
+        with open(paths[4], "w") as f:
+            f.write(_KERAS_SCRIPT)
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        result = subprocess.run([sys.executable, paths[4], *paths[:4]], env=env, capture_output=True, text=True,
+                                timeout=300)
+        if result.returncode != 0:
+            raise AssertionError(f"Keras reference failed:\n{result.stderr[-3000:]}")
+        out: dict[str, Any] = dict(np.load(paths[2]))
+        with open(paths[3]) as f:
+            out.update(json.load(f))
+    return out
