@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
 
 from polykeras.callbacks._utils import print_msg, remove_path, temp_path_beside
 from polykeras.callbacks.callback import Logs

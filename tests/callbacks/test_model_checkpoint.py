@@ -80,7 +80,8 @@ def test_saver_writes_to_a_temp_path_with_the_same_extension(tmp_path):
     model = FakeModel()
     simulate_fit(model, [ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)], [{"loss": 1.0}])
     (temp,) = model.saved_paths
-    assert os.path.dirname(temp) == str(tmp_path) and temp.endswith(".weights.h5") and temp != str(tmp_path / "w.weights.h5")
+    assert os.path.dirname(temp) == str(tmp_path) and temp.endswith(".weights.h5")
+    assert temp != str(tmp_path / "w.weights.h5")
 
 
 def test_integer_save_freq_counts_batches_across_epochs(tmp_path):
