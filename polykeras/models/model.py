@@ -28,6 +28,19 @@ from polykeras.symbolic import SymbolicTensor, map_structure
 from polykeras.trainers.trainer import Trainer
 
 
+_GRAPH_CLASSES: dict[type, type] = {}
+
+
+def _with_graph(cls: type) -> type:
+    """``cls`` with :class:`Functional` behind it in the MRO (made once per class)."""
+    from polykeras.models.functional import Functional
+
+    if cls not in _GRAPH_CLASSES:
+        _GRAPH_CLASSES[cls] = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                                    "__qualname__": cls.__qualname__})
+    return _GRAPH_CLASSES[cls]
+
+
 def _is_shape(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
 
@@ -40,10 +53,13 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from polykeras.models.functional import Functional
+        from polykeras.models.functional import Functional
 
-            return Functional.__new__(Functional)
+        graph_arguments = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
+        if graph_arguments and not issubclass(cls, Functional):
+            # Model(inputs, outputs), or a subclass that only overrides steps
+            # (train_step, ...) called the same way: a graph model of that class.
+            return super().__new__(Functional if cls is Model else _with_graph(cls))
         return super().__new__(cls)
 
     # ------------------------------------------------------------- structure

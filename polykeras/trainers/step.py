@@ -40,10 +40,16 @@ def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: b
 
 
 def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:
+    keys: list[Any] = []  # the logs' keys, in the step's order (compilers sort dict keys)
+
     def pure_step(values: list[Any], batch: Any) -> tuple[list[Any], Any]:
         with StatelessScope(zip(state, values)) as scope:
             logs = step(batch)
             new_values = [scope.get_current_value(v) for v in state]
+        if isinstance(logs, dict):
+            keys[:] = list(logs)
+            return new_values, [logs[k] for k in keys]
+        keys.clear()
         return new_values, logs
 
     compiled = engine.jit(pure_step, donate_argnums=(0,))
@@ -52,6 +58,6 @@ def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: A
         new_values, logs = compiled([v.value for v in state], batch)
         for variable, value in zip(state, new_values):
             variable.assign(value)
-        return logs
+        return dict(zip(keys, logs)) if keys else logs
 
     return run
