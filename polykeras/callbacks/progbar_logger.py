@@ -66,7 +66,7 @@ class _LiveDisplay:
         class TimeColumn(ProgressColumn):
             def render(self, task: Any) -> Text:
                 elapsed = task.finished_time if task.finished and task.finished_time else task.elapsed or 0.0
-                if task.finished:
+                if task.finished or task.stop_time is not None:
                     per_step = elapsed / task.completed if task.completed else 0.0
                     return Text(f"{format_duration(elapsed)} {format_duration(per_step)}/step", style="cyan")
                 remaining = task.time_remaining
@@ -90,7 +90,7 @@ class _LiveDisplay:
         self.progress.update(self.task, completed=seen, logs=logs or {})
 
     def finish(self, seen: int, target: int, logs: Logs | None) -> None:
-        self.progress.update(self.task, total=target, completed=target, logs=logs or {})
+        self.progress.update(self.task, total=target, completed=seen, logs=logs or {})
         self.progress.stop_task(self.task)
         self.close()
 
@@ -174,7 +174,9 @@ class ProgbarLogger(Callback):
     def _finish(self, logs: Logs | None) -> None:
         if self._display is not None:
             target = self.target if self.target is not None else self.seen
-            self._display.finish(self.seen, target, logs)
+            stopped = bool(getattr(self.model, "stop_training", False))
+            # a run stopped early (TerminateOnNaN) shows the steps it really ran
+            self._display.finish(self.seen if stopped else target, target, logs)
             self._display = None
 
     def _close(self) -> None:

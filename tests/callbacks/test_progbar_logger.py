@@ -91,3 +91,16 @@ def test_auto_verbose_means_1(verbose):
     progbar = ProgbarLogger()
     progbar.set_params({"verbose": verbose, "epochs": 3, "steps": 7})
     assert (progbar.verbose, progbar.epochs, progbar.target) == (1, 3, 7)
+
+
+def test_live_bar_of_a_stopped_epoch_shows_the_steps_run(capsys, monkeypatch):
+    from polykeras.callbacks import TerminateOnNaN
+
+    monkeypatch.setenv("COLUMNS", "200")
+    loss = lambda epoch, batch: float("nan") if batch == 1 else 0.5  # noqa: E731
+    simulate_fit(FakeModel(), [TerminateOnNaN(), ProgbarLogger(interactive=True)], [{"loss": 0.5}] * 2, steps=5,
+                 verbose=1, batch_loss=loss)
+    out = capsys.readouterr().out
+    assert "Epoch 1, batch 1: invalid loss nan" in out
+    (line,) = [line for line in out.splitlines() if line.startswith("Epoch 1/2")]
+    assert "2/5" in line and "/step" in line
