@@ -11,4 +11,5 @@ python3 -m venv "$venv"
 if command -v apt-get >/dev/null && ! command -v dot >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get install -y -qq graphviz >/dev/null 2>&1 || echo "note: graphviz not installed; plot_model needs it"
 fi
-"$venv/bin/polykeras"
+"$venv/bin/polykeras" info
+"$venv/bin/python" examples/train_digits.py --save "${DIGITS_MODEL:-digits.pkeras}"
