@@ -71,10 +71,10 @@ def _native_conv(x: Tensor, kernel: Tensor, strides: Sequence[int], padding: str
     """A channels_last convolution on the raw 2-D/3-D kernels (1-D as 2-D)."""
     rank = kernel.shape.rank - 2
     pad = padding.upper()
-    if rank == 1:
+    if rank == 1:  # the unit axis takes the same stride and rate: a 1-tap window over 1 cell
         x = R.ExpandDims(input=x, axis=1)
         kernel = R.ExpandDims(input=kernel, axis=0)
-        strides, dilation_rate = (1, *strides), (1, *dilation_rate)
+        strides, dilation_rate = (strides[0], *strides), (dilation_rate[0], *dilation_rate)
     strides, dilations = [1, *strides, 1], [1, *dilation_rate, 1]
     if depthwise:
         out = R.DepthwiseConv2dNative(input=x, filter=kernel, strides=strides, padding=pad, dilations=dilations)
@@ -85,6 +85,56 @@ def _native_conv(x: Tensor, kernel: Tensor, strides: Sequence[int], padding: str
     else:
         raise op_error("conv", "a kernel with 1, 2 or 3 spatial axes", f"kernel shape {tuple(kernel.shape)}")
     return R.Squeeze(input=out, axis=[1]) if rank == 1 else out
+
+
+_NATIVE_OK: dict[tf.DType, bool] = {}
+
+
+def _native_ok(dtype: tf.DType) -> bool:
+    """Whether TF's CPU kernels take dilation and groups in ``dtype``, forward
+    and backward. oneDNN's float32/bfloat16 kernels do; Eigen's (float16,
+    float64) refuse dilated or grouped gradients and some dilated forwards.
+    Probed once per dtype, eagerly even while tracing."""
+    ok = _NATIVE_OK.get(dtype)
+    if ok is None:
+        with tf.init_scope():
+            x, x3 = tf.ones((1, 4, 4, 2), dtype), tf.ones((1, 4, 4, 4, 1), dtype)
+            k, kd, k3 = tf.ones((2, 2, 1, 2), dtype), tf.ones((2, 2, 2, 1), dtype), tf.ones((2, 2, 2, 1, 1), dtype)
+            try:
+                with tf.GradientTape() as tape:
+                    tape.watch([x, x3, k, kd, k3])
+                    outs = [
+                        R.Conv2D(input=x, filter=k, strides=[1, 1, 1, 1], padding="SAME", dilations=[1, 2, 2, 1]),
+                        R.DepthwiseConv2dNative(input=x, filter=kd, strides=[1, 1, 1, 1], padding="SAME",
+                                                dilations=[1, 2, 2, 1]),
+                        R.Conv3D(input=x3, filter=k3, strides=[1] * 5, padding="SAME", dilations=[1, 2, 2, 2, 1]),
+                    ]
+                    total = tf.add_n([tf.reduce_sum(out) for out in outs])
+                tape.gradient(total, [x, x3, k, kd, k3])
+                ok = True
+            except (tf.errors.OpError, TypeError, ValueError):
+                ok = False
+        _NATIVE_OK[dtype] = ok
+    return ok
+
+
+def _dilate_kernel(kernel: Tensor, dilation_rate: Sequence[int]) -> Tensor:
+    """The kernel with ``d - 1`` zeros between taps along each spatial axis: a
+    dilated convolution as a plain one, for dtypes whose kernels refuse dilation."""
+    for axis, rate in enumerate(dilation_rate):
+        if rate == 1:
+            continue
+        shape = list(kernel.shape)
+        taps = shape[axis]
+        spread = R.ExpandDims(input=kernel, axis=axis + 1)
+        widths = [[0, 0]] * (len(shape) + 1)
+        widths[axis + 1] = [0, rate - 1]
+        spread = tf.pad(spread, widths)
+        spread = R.Reshape(tensor=spread, shape=shape[:axis] + [taps * rate] + shape[axis + 1:])
+        size = [-1] * len(shape)
+        size[axis] = (taps - 1) * rate + 1
+        kernel = R.Slice(input=spread, begin=[0] * len(shape), size=size)
+    return kernel
 
 
 def _grouped_conv(x: Tensor, kernel: Tensor, groups: int, strides: Sequence[int], padding: str,
@@ -151,13 +201,8 @@ class TensorflowNN:
         return tf.one_hot(x, int(num_classes), axis=axis, dtype=tf_dtype(dtype))
 
     # ------------------------------------------------------ cross-entropy
-    def categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
-                                 axis: int = -1) -> Tensor:
-        if not from_logits:
-            return super().categorical_crossentropy(target, output, from_logits, axis)
-        target, output = promote(target, output)
-        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=floating(output), axis=axis)
-
+    # categorical_crossentropy stays the composite: TF's fused kernel's gradient
+    # assumes targets that sum to 1.
     def sparse_categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
                                         axis: int = -1) -> Tensor:
         output = tensor(output)
@@ -189,7 +234,10 @@ class TensorflowNN:
             raise op_error("conv", f"input channels divisible by the kernel's input channels {per_group}",
                            f"{channels} input channels")
         groups = channels // per_group
-        if groups > 1 and rank == 3:
+        native = _native_ok(x.dtype)
+        if not native and any(d > 1 for d in dilation_rate):
+            kernel, dilation_rate = _dilate_kernel(kernel, dilation_rate), (1,) * rank
+        if groups > 1 and (rank == 3 or not native):
             out = _grouped_conv(x, kernel, groups, strides, padding, dilation_rate)
         else:
             out = _native_conv(x, kernel, strides, padding, dilation_rate)
@@ -200,7 +248,13 @@ class TensorflowNN:
         x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
         rank = kernel.shape.rank - 2
-        if rank == 3:  # no depthwise 3-D kernel: a grouped conv, filter c * M + m reading channel c
+        if any(d > 1 for d in dilation_rate):
+            # TF's dilated depthwise gradients are wrong or refused on CPU (oneDNN
+            # and Eigen alike): dilate the (small) kernel instead.
+            kernel, dilation_rate = _dilate_kernel(kernel, dilation_rate), (1,) * rank
+        if rank == 3 or (rank == 2 and strides[0] != strides[1] and not _native_ok(x.dtype)):
+            # No depthwise kernel (3-D, or unequal strides outside oneDNN): a grouped
+            # conv, filter c * M + m reading channel c.
             shape = list(kernel.shape)
             flat = R.Reshape(tensor=kernel, shape=shape[:-2] + [1, shape[-2] * shape[-1]])
             out = _grouped_conv(x, flat, shape[-2], strides, padding, dilation_rate)
@@ -220,6 +274,9 @@ class TensorflowNN:
         spatial = list(x.shape[1:-1])
         batch = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
         strides, dilation_rate = list(strides), list(dilation_rate)
+        if not _native_ok(x.dtype) and any(d > 1 for d in dilation_rate):
+            kernel = _dilate_kernel(kernel, dilation_rate)
+            kernel_size, dilation_rate = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation_rate)], [1] * len(spatial)
         if output_padding is None:
             # TF's own output shape rule is the Keras one here: one native call.
             lengths = [_transpose_length(n, k, s, d, padding, None)
