@@ -146,6 +146,16 @@ def _grouped_conv(x: Tensor, kernel: Tensor, groups: int, strides: Sequence[int]
     return R.ConcatV2(values=outs, axis=-1)
 
 
+def _check_window(op: str, x: Tensor, window: Sequence[int], dilation_rate: Sequence[int], padding: str) -> None:
+    """Refuse a "valid" window longer than the input (TF would return an empty tensor)."""
+    spatial = tuple(x.shape[1:-1])
+    if padding != "valid" or None in spatial:
+        return
+    if any(n < (k - 1) * d + 1 for n, k, d in zip(spatial, window, dilation_rate)):
+        raise op_error(op, "spatial axes at least as long as the (dilated) window",
+                       f"spatial shape {spatial} with window {tuple(window)} and dilation {tuple(dilation_rate)}")
+
+
 def _transpose_length(n: int, k: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> int:
     """Keras 3 / TF output length of a transposed convolution along one axis."""
     k = (k - 1) * dilation + 1
@@ -172,7 +182,11 @@ class TensorflowNN:
         return R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
-        return R.LeakyRelu(features=floating(x), alpha=float(negative_slope))
+        x = floating(x)
+        if x.dtype == tf.float64:  # the kernel's ``alpha`` is a float32 attribute
+            return R.SelectV2(condition=R.GreaterEqual(x=x, y=scalar(0.0, x.dtype)), t=x,
+                              e=R.Mul(x=x, y=scalar(float(negative_slope), x.dtype)))
+        return R.LeakyRelu(features=x, alpha=float(negative_slope))
 
     def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
         x = floating(x)
@@ -234,6 +248,7 @@ class TensorflowNN:
             raise op_error("conv", f"input channels divisible by the kernel's input channels {per_group}",
                            f"{channels} input channels")
         groups = channels // per_group
+        _check_window("conv", x, kernel.shape[:-2], dilation_rate, padding)
         native = _native_ok(x.dtype)
         if not native and any(d > 1 for d in dilation_rate):
             kernel, dilation_rate = _dilate_kernel(kernel, dilation_rate), (1,) * rank
@@ -248,6 +263,7 @@ class TensorflowNN:
         x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
         rank = kernel.shape.rank - 2
+        _check_window("depthwise_conv", x, kernel.shape[:-2], dilation_rate, padding)
         if any(d > 1 for d in dilation_rate):
             # TF's dilated depthwise gradients are wrong or refused on CPU (oneDNN
             # and Eigen alike): dilate the (small) kernel instead.
@@ -307,6 +323,7 @@ class TensorflowNN:
     def _pool(self, kind: str, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
               padding: str, data_format: str) -> Tensor:
         x = _to_last(tensor(inputs), data_format)
+        _check_window(f"{'max' if kind == 'MAX' else 'average'}_pool", x, pool_size, [1] * len(pool_size), padding)
         if kind == "AVG" and x.dtype not in INEXACT:
             x = R.Cast(x=x, DstT=tf.float32)
         if x.dtype == tf.bool:

@@ -103,6 +103,11 @@ class TensorflowShapes:
         return R.Transpose(x=x, perm=ints(x, order))
 
     def concatenate(self, xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+        if len(xs) == 1:  # ConcatV2 takes two or more
+            x = tensor(xs[0])
+            if not -x.shape.rank <= axis < x.shape.rank:
+                raise op_error("concatenate", f"an axis within the rank {x.shape.rank}", f"axis={axis}")
+            return R.Identity(input=x)
         if _same_dtype(xs):
             return R.ConcatV2(values=xs, axis=axis)
         return R.ConcatV2(values=promote_all(xs), axis=axis)
