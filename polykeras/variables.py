@@ -74,6 +74,17 @@ def name_scope(name: str) -> Iterator[str]:
         _names.reset(token)
 
 
+def enter_name_scope(name: str) -> contextvars.Token:
+    """:func:`name_scope` without a ``with`` block (the layer call's fast path);
+    undo with :func:`exit_name_scope`."""
+    stack = _names.get()
+    return _names.set(stack if stack and stack[-1] == name else stack + (name,))
+
+
+def exit_name_scope(token: contextvars.Token) -> None:
+    _names.reset(token)
+
+
 def current_path() -> str:
     """The active name-scope path, e.g. ``'encoder/dense_1'`` ('' at top level)."""
     return "/".join(_names.get())

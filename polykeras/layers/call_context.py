@@ -1,32 +1,35 @@
-"""The call context: which layer call is outermost and the ``training`` flag
-that flows from outer layer calls to inner ones.
+"""The call context: the ``training`` flag that flows from outer layer calls
+to inner ones, and the *generation* of the outermost call (a number that
+grows with every outermost call; losses added during a call carry it, which
+is how "losses are cleared at the start of each outer call" is done without
+visiting every layer).
 
 Example:
-    >>> with enter(layer, training=True):
-    ...     current().training
+    >>> token = push(training=True)
+    >>> current().training
     True
+    >>> pop(token)
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Iterator
+import itertools
 from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["CallContext", "current", "enter"]
+__all__ = ["CallContext", "current", "pop", "push"]
 
 
 @dataclass(frozen=True)
 class CallContext:
-    """The outermost layer being called (``entry``) and the training flag."""
+    """The training flag and the generation of the outermost call."""
 
-    entry: Any
     training: bool | None
+    generation: int
 
 
 _context: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar("polykeras_call", default=None)
+_generations = itertools.count(1)
 
 
 def current() -> CallContext | None:
@@ -34,13 +37,12 @@ def current() -> CallContext | None:
     return _context.get()
 
 
-@contextlib.contextmanager
-def enter(layer: Any, training: bool | None) -> Iterator[CallContext]:
-    """Enter ``layer``'s call; the outermost call's layer stays ``entry``."""
-    outer = _context.get()
-    context = CallContext(entry=outer.entry if outer is not None else layer, training=training)
-    token = _context.set(context)
-    try:
-        yield context
-    finally:
-        _context.reset(token)
+def push(training: bool | None, outer: CallContext | None = None) -> contextvars.Token:
+    """Enter a layer call (a new generation unless ``outer`` is given)."""
+    generation = outer.generation if outer is not None else next(_generations)
+    return _context.set(CallContext(training, generation))
+
+
+def pop(token: contextvars.Token) -> None:
+    """Leave the call entered with :func:`push`."""
+    _context.reset(token)

@@ -29,7 +29,7 @@ from typing import Any
 from polykeras.saving import registry
 
 __all__ = [
-    "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs", "json_safe_arguments",
+    "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs", "json_safe_arguments",
     "reset_names", "to_snake_case", "unique_name",
 ]
 
@@ -149,3 +149,57 @@ def deserialize_argument(value: Any, custom_objects: Mapping[str, Any] | None = 
     if isinstance(value, dict):
         return {k: deserialize_argument(v, custom_objects) for k, v in value.items()}
     return value
+
+
+class ConfigMixin:
+    """``get_config``/``from_config`` for :class:`~polykeras.layers.Layer`."""
+
+    def _auto_config(self) -> bool:
+        # Captured arguments are used when the class that defines __init__ is
+        # below the one that defines get_config (it did not write its own).
+        mro = type(self).__mro__
+        config_owner = next(c for c in mro if "get_config" in c.__dict__)
+        init_owner = next(c for c in mro if "__init__" in c.__dict__)
+        return init_owner is not config_owner and issubclass(init_owner, config_owner)
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-safe constructor arguments: ``cls.from_config(config)``
+        rebuilds the layer. Captured ``__init__`` arguments are used when the
+        class does not write its own ``get_config``.
+
+        Example: ``Dense(3).get_config()["units"]`` -> ``3``
+        """
+        from polykeras import regularizers
+
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        config.update(self._weight_options.get_config())
+        if not self._auto_config():
+            return config
+        captured = self.__dict__.get("_init_args", {})
+        if isinstance(captured, str):
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}) cannot be serialized automatically: {captured}. "
+                "Write get_config() returning its constructor arguments."
+            )
+        skip = {"name", "trainable", "dtype", "initial_weights"}
+        config.update(json_safe_arguments({k: v for k, v in captured.items() if k not in skip}, self.name))
+        if not accepts_kwargs(type(self)):
+            allowed = init_parameter_names(type(self))
+            config = {k: v for k, v in config.items() if k in allowed}
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Any:
+        """A new layer from :meth:`get_config`'s output; serialized objects in
+        it (initializers, layers...) are rebuilt from the allow-list.
+        Example: ``Dense.from_config(config)``"""
+        config = {k: deserialize_argument(v, custom_objects) for k, v in dict(config).items()}
+        if not accepts_kwargs(cls):
+            allowed = init_parameter_names(cls)
+            config = {k: v for k, v in config.items() if k in allowed}
+        try:
+            return cls(**config)
+        except TypeError as err:
+            raise TypeError(f"Could not rebuild {cls.__name__} from config {config!r}: {err}") from err

@@ -1,21 +1,23 @@
 """``Layer``: the base of every layer and model, with Keras 3's API.
 
 The class composes small modules: :mod:`.tracking` (sub-layers and variables
-found in attributes), :mod:`.config` (``__init__`` argument capture, names),
-:mod:`.input_spec`, :mod:`.masking`, :mod:`.weight_options` (Keraflow's
-``regularizers``/``constraints``/``initial_weights``) and
-:mod:`.call_context`.
+found in attributes, cached), :mod:`.config` (``__init__`` argument capture,
+``get_config``/``from_config``), :mod:`.lifecycle` (the build wrapper, the
+build at construction), :mod:`.input_spec`, :mod:`.masking`,
+:mod:`.weight_options` (Keraflow's ``regularizers``/``constraints``/
+``initial_weights``) and :mod:`.call_context`.
 
 Lifecycle: ``__init__`` -> (lazy) ``build(input_shape)`` on the first call, or
 right after construction when ``input_shape``/``input_dim`` is given ->
 ``call(inputs, training=None, mask=None)``. ``training`` and ``mask`` are passed
-only when ``call`` accepts them; ``training`` flows from outer layers to inner
-ones.
+only when ``call``'s signature names them; ``training`` flows from outer
+layers to inner ones.
 
 Symbolic inputs (``polykeras.Input``) are the graph's business: when any input
 is a :class:`polykeras.symbolic.SymbolicTensor`, ``__call__`` returns
-``self._symbolic_call(*args, **kwargs)``, which runs the handler the models
-package installs with :func:`set_symbolic_call_handler`.
+``self._symbolic_call(*args, **kwargs)``, which runs the handler installed with
+:func:`set_symbolic_call_handler` (default: ``polykeras.symbolic.symbolic_call``)
+inside a ``StatelessScope``, so tracing never changes the layer's state.
 
 Example:
     >>> class Linear(Layer):
@@ -32,112 +34,50 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from polykeras import ops
+from polykeras import backends, ops
 from polykeras import initializers as initializers_lib
 from polykeras import regularizers as regularizers_lib
 from polykeras.backends.dtypes import FLOATX, is_float, standardize_dtype
 from polykeras.layers import call_context, masking
-from polykeras.layers.config import (
-    LAYER_CLASSES, accepts_kwargs, capture_init_args, deserialize_argument, init_parameter_names,
-    json_safe_arguments, to_snake_case, unique_name,
-)
+from polykeras.layers.config import LAYER_CLASSES, ConfigMixin, to_snake_case, unique_name
 from polykeras.layers.input_spec import InputSpec, assert_input_compatibility
-from polykeras.layers.tracking import iter_tracked
+from polykeras.layers.lifecycle import (
+    SHAPE_KWARGS, LayerMeta, build_params, call_info, input_shape_from, is_shape, shape_of, spec_shapes, tuples,
+    wrap_build,
+)
+from polykeras.layers.tracking import TrackedDict, TrackedList, TrackingMixin, bump
 from polykeras.layers.weight_options import WeightOptions, as_array
-from polykeras.random import SeedGenerator
-from polykeras.symbolic import any_symbolic, flatten, map_structure
-from polykeras.variables import Variable, current_path, get_stateless_scope, name_scope
+from polykeras.symbolic import SymbolicTensor, any_symbolic, flatten, map_structure
+from polykeras.variables import (
+    StatelessScope, Variable, enter_name_scope, exit_name_scope, get_stateless_scope, name_scope,
+)
 
 __all__ = ["Layer", "set_symbolic_call_handler"]
 
 _symbolic_handler: Callable[..., Any] | None = None
-
-#: Layer attributes that hold bookkeeping, never searched for sub-layers.
-_BOOKKEEPING = frozenset({
-    "_own_variables", "_created_trainable", "_losses", "_loss_ids", "_weight_options", "_init_args",
-    "_input_spec", "activity_regularizer", "_build_shapes", "_path", "_dtype", "name", "_trainable",
-    "built", "autocast", "_building", "_pk_initialized", "_supports_masking", "_input_shape_arg",
-    "_inbound_nodes",
-})
-
-_KNOWN_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length")
+_CONTAINERS = (list, tuple, dict, TrackedList, TrackedDict)
 
 
-def set_symbolic_call_handler(handler: Callable[[Layer, tuple, dict], Any] | None) -> None:
+def set_symbolic_call_handler(handler: Callable[[Any, tuple, dict], Any] | None) -> None:
     """Install the function that calls layers on symbolic tensors
-    (``handler(layer, args, kwargs)``); the models package does it on import.
-    Example: ``set_symbolic_call_handler(my_graph_call)``"""
+    (``handler(layer, args, kwargs)``). Example: ``set_symbolic_call_handler(graph_call)``"""
     global _symbolic_handler
     _symbolic_handler = handler
 
 
-class _LayerMeta(type):
-    """Captures ``__init__`` arguments before construction and finishes it
-    after the most-derived ``__init__`` returns (build when an input shape was
-    given)."""
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        captured = capture_init_args(cls, args, kwargs)
-        layer = super().__call__(*args, **kwargs)
-        if "_pk_initialized" not in layer.__dict__:
-            raise TypeError(
-                f"{cls.__name__}.__init__ must call super().__init__(**kwargs) so the layer is set up."
-            )
-        layer._init_args = captured
-        layer._post_init()
-        return layer
+def _has_symbolic(args: tuple, kwargs: dict) -> bool:
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(a, SymbolicTensor) or (type(a) in _CONTAINERS and any_symbolic(a)):
+            return True
+    return False
 
 
-def _wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
-    if getattr(build, "_pk_wrapped", False):
-        return build
-
-    @functools.wraps(build)
-    def wrapped(self: Layer, *args: Any, **kwargs: Any) -> None:
-        if self.__dict__.get("_building"):
-            return build(self, *args, **kwargs)  # super().build() inside build
-        self._building = True
-        try:
-            with name_scope(self.name):
-                self._path = current_path()
-                build(self, *args, **kwargs)
-        finally:
-            self._building = False
-        self._build_shapes = args[0] if len(args) == 1 and not kwargs else {**dict(enumerate(args)), **kwargs}
-        self.built = True
-        self._weight_options.after_build(self)
-
-    wrapped._pk_wrapped = True  # type: ignore[attr-defined]
-    return wrapped
-
-
-@functools.lru_cache(maxsize=None)
-def _call_info(call: Callable[..., Any]) -> tuple[bool, bool, Any, str | None]:
-    """(accepts training, accepts mask, training default, first parameter)."""
-    params = list(inspect.signature(call).parameters.values())[1:]
-    names = {p.name: p for p in params}
-    has_kw = any(p.kind is p.VAR_KEYWORD for p in params)
-    training = names.get("training")
-    default = training.default if training is not None and training.default is not inspect.Parameter.empty else None
-    first = params[0].name if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD) else None
-    return ("training" in names or has_kw, "mask" in names or has_kw, default, first)
-
-
-def _shape(x: Any) -> Any:
-    if isinstance(x, Variable):
-        return x.shape
-    shape = getattr(x, "shape", None)
-    return tuple(None if d is None else int(d) for d in shape) if shape is not None else None
-
-
-class Layer(metaclass=_LayerMeta):
+class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     """The base layer: weights, lazy build, call, losses, masks, config.
 
     Args:
@@ -155,10 +95,18 @@ class Layer(metaclass=_LayerMeta):
         >>> layer.weights, layer.get_config()
     """
 
+    #: Attributes holding bookkeeping, never searched for sub-layers.
+    _untracked = frozenset({
+        "_own_variables", "_created_trainable", "_losses", "_loss_ids", "_weight_options", "_init_args",
+        "_input_spec", "activity_regularizer", "_build_shapes", "_path", "_dtype", "name", "_trainable",
+        "built", "autocast", "_building", "_pk_initialized", "_supports_masking", "_input_shape_arg",
+        "_inbound_nodes", "_tracking_cache", "_loss_generation", "_call_generation",
+    })
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
-            cls.build = _wrap_build(cls.__dict__["build"])
+            cls.build = wrap_build(cls.__dict__["build"])
         if cls.__module__.startswith("polykeras.") and not cls.__name__.startswith("_"):
             LAYER_CLASSES.setdefault(cls.__name__, cls)
 
@@ -176,7 +124,7 @@ class Layer(metaclass=_LayerMeta):
         **kwargs: Any,
     ):
         cls_name = type(self).__name__
-        unknown = sorted(set(kwargs) - set(_KNOWN_KWARGS))
+        unknown = sorted(set(kwargs) - set(SHAPE_KWARGS))
         if unknown:
             raise ValueError(f"Unrecognized keyword arguments passed to {cls_name}: {unknown}.")
         if not isinstance(trainable, bool):
@@ -185,143 +133,18 @@ class Layer(metaclass=_LayerMeta):
             name = unique_name(to_snake_case(cls_name))
         elif not isinstance(name, str) or not name or "/" in name:
             raise ValueError(f"{cls_name}: expected a non-empty name without '/', received name={name!r}.")
-        self.name = name
-        self._dtype = _standardize_layer_dtype(dtype, name)
-        self._trainable = trainable
-        self.autocast = autocast
-        self.built = False
-        self._building = False
-        self._path = name
-        self._input_spec: Any = None
-        self._supports_masking = type(self).compute_mask is not Layer.compute_mask
-        self.activity_regularizer = regularizers_lib.get(activity_regularizer)
-        self._own_variables: list[Variable] = []
-        self._created_trainable: set[int] = set()
-        self._losses: list[Any] = []
-        self._loss_ids: set[int] = set()
-        self._build_shapes: Any = None
-        self._weight_options = WeightOptions(name, regularizers, constraints, initial_weights)
-        self._input_shape_arg = _input_shape_from(kwargs)
-        self._pk_initialized = True
-
-    def _post_init(self) -> None:
-        if self._input_shape_arg is not None and not self.built:
-            self._maybe_build_from_shape(self._input_shape_arg)
-
-    # ----------------------------------------------------------- tracking
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, Variable) and "_own_variables" in self.__dict__:
-            self._track_variable(value)
-        object.__setattr__(self, name, value)
-
-    def _track_variable(self, variable: Variable) -> None:
-        if all(v is not variable for v in self._own_variables):
-            if any(variable is w for layer in self._sublayers() for w in layer.weights):
-                return  # owned by a sub-layer already
-            self._own_variables.append(variable)
-            if variable.trainable:
-                self._created_trainable.add(id(variable))
-
-    def _sublayers(self) -> list[Layer]:
-        return [x for x in iter_tracked(self.__dict__, _BOOKKEEPING, Layer) if isinstance(x, Layer) and x is not self]
-
-    def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list[Layer]:
-        """This layer (optionally) and its sub-layers, depth first, each once."""
-        out: list[Layer] = [self] if include_self else []
-        seen = {id(self)}
-        stack = list(reversed(self._sublayers()))
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            out.append(layer)
-            if recursive:
-                stack.extend(reversed(layer._sublayers()))
-        return out
-
-    def embed(self, layer: Layer) -> Layer:
-        """Use ``layer`` (and its weights) inside this one: its weights,
-        losses, regularizers and constraints become this layer's. Returns
-        ``layer``. Example: ``y = self.embed(self.shared_dense)(x)``"""
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Layer '{self.name}'.embed: expected a Layer, received {type(layer).__name__}.")
-        embedded = self.__dict__.setdefault("_embedded_layers", [])
-        if all(layer is not other for other in embedded):
-            embedded.append(layer)
-        return layer
-
-    def _own_state(self) -> tuple[list[Variable], list[SeedGenerator]]:
-        variables = list(self._own_variables)
-        seeds = []
-        sub_ids: set[int] | None = None
-        for found in iter_tracked(self.__dict__, _BOOKKEEPING, Layer):
-            if isinstance(found, SeedGenerator):
-                seeds.append(found)
-            elif isinstance(found, Variable) and all(found is not v for v in variables):
-                if sub_ids is None:
-                    sub_ids = {id(w) for layer in self._sublayers() for w in layer.variables}
-                if id(found) not in sub_ids:
-                    variables.append(found)
-        trainable = [v for v in variables if id(v) in self._created_trainable]
-        others = [v for v in variables if id(v) not in self._created_trainable]
-        return trainable + others, seeds
-
-    def _collect(self, with_seeds: bool) -> list[Variable]:
-        out: list[Variable] = []
-        seen: set[int] = set()
-        own, seeds = self._own_state()
-        for v in own + ([s.state for s in seeds] if with_seeds else []):
-            if id(v) not in seen:
-                seen.add(id(v))
-                out.append(v)
-        for layer in self._sublayers():
-            for v in layer._collect(with_seeds):
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    out.append(v)
-        return out
-
-    @property
-    def weights(self) -> list[Variable]:
-        """The layer's and its sub-layers' weights: own trainable, own
-        non-trainable, then each sub-layer's (Keras 3 order)."""
-        return self._collect(with_seeds=False)
-
-    @property
-    def variables(self) -> list[Variable]:
-        """Like :attr:`weights`, plus seed-generator states."""
-        return self._collect(with_seeds=True)
-
-    @property
-    def trainable_weights(self) -> list[Variable]:
-        return [v for v in self.weights if v.trainable] if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list[Variable]:
-        return [v for v in self.weights if not v.trainable] if self.trainable else self.weights
-
-    @property
-    def trainable_variables(self) -> list[Variable]:
-        return [v for v in self.variables if v.trainable] if self.trainable else []
-
-    @property
-    def non_trainable_variables(self) -> list[Variable]:
-        return [v for v in self.variables if not v.trainable] if self.trainable else self.variables
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        value = bool(value)
-        self._trainable = value
-        for v in self._own_variables:
-            if id(v) in self._created_trainable:
-                v.trainable = value
-        for layer in self._sublayers():
-            layer.trainable = value
+        state = self.__dict__
+        state.update(
+            name=name, _dtype=_layer_dtype(dtype, name), _trainable=trainable, autocast=autocast, built=False,
+            _building=False, _path=name, _input_spec=None, _build_shapes=None,
+            _supports_masking=type(self).compute_mask is not Layer.compute_mask,
+            activity_regularizer=regularizers_lib.get(activity_regularizer),
+            _own_variables=[], _created_trainable=set(), _losses=[], _loss_ids=set(),
+            _loss_generation=0, _call_generation=0,
+            _weight_options=WeightOptions(name, regularizers, constraints, initial_weights),
+            _input_shape_arg=input_shape_from(kwargs),
+        )
+        state["_pk_initialized"] = True
 
     # ------------------------------------------------------------ weights
     def add_weight(
@@ -374,6 +197,7 @@ class Layer(metaclass=_LayerMeta):
         self._own_variables.append(variable)
         if trainable:
             self._created_trainable.add(id(variable))
+        bump()
         return variable
 
     def add_variable(self, shape: Sequence[int], initializer: Any = "zeros", dtype: Any = None,
@@ -427,8 +251,12 @@ class Layer(metaclass=_LayerMeta):
 
     # ------------------------------------------------------------- losses
     def add_loss(self, loss: Any) -> None:
-        """Record a scalar loss during ``call``; cleared when the outermost
-        layer is called again. Example: ``self.add_loss(ops.mean(x ** 2))``"""
+        """Record a scalar loss during ``call``; the losses of a call replace
+        those of the previous outermost call. Example: ``self.add_loss(ops.mean(x ** 2))``"""
+        context = call_context.current()
+        generation = context.generation if context is not None else self._call_generation
+        if generation != self._loss_generation:
+            self.__dict__.update(_losses=[], _loss_ids=set(), _loss_generation=generation)
         scope = get_stateless_scope()
         for item in flatten(loss):
             if scope is not None and scope.collect_losses:
@@ -437,7 +265,9 @@ class Layer(metaclass=_LayerMeta):
             else:
                 self._losses.append(item)
 
-    def _own_losses(self) -> list[Any]:
+    def _own_losses(self, generation: int) -> list[Any]:
+        if self._loss_generation != generation:
+            return []
         scope = get_stateless_scope()
         if scope is not None and scope.collect_losses:
             return [x for x in scope.losses if id(x) in self._loss_ids]
@@ -445,16 +275,15 @@ class Layer(metaclass=_LayerMeta):
 
     def _clear_losses(self) -> None:
         for layer in self._flatten_layers():
-            layer._losses.clear()
-            layer._loss_ids.clear()
+            layer.__dict__.update(_losses=[], _loss_ids=set())
 
     @property
     def losses(self) -> list[Any]:
-        """Losses added during the last call (this layer and sub-layers), then
-        the regularization losses of the trainable weights, computed now."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer._own_losses())
+        """Losses added during this layer's last outermost call (by it and its
+        sub-layers), then the trainable weights' regularization losses,
+        computed now from their current values."""
+        generation = self._call_generation
+        out = [loss for layer in self._flatten_layers() for loss in layer._own_losses(generation)]
         for v in self.trainable_weights:
             if v.regularizer is not None:
                 out.append(v.regularizer(v.value))
@@ -526,23 +355,18 @@ class Layer(metaclass=_LayerMeta):
         """Create the weights for inputs of ``input_shape``. Called once,
         before the first ``call``; subclasses override it."""
 
-    def _maybe_build_from_shape(self, input_shape: Any) -> None:
-        self.build(input_shape)
-
     def _maybe_build(self, args: tuple, kwargs: dict) -> None:
-        build = type(self).build
-        params = [p for p in list(inspect.signature(build).parameters.values())[1:]
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        shapes = [map_structure(_shape, a) for a in args]
+        params = build_params(type(self).build)
+        shapes = [map_structure(shape_of, a) for a in args]
         if len(params) <= 1:
-            first = shapes[0] if shapes else map_structure(_shape, next(iter(kwargs.values()), None))
+            first = shapes[0] if shapes else map_structure(shape_of, next(iter(kwargs.values()), None))
             self.build(first) if params else self.build()
             return
-        call_params = list(inspect.signature(self.call).parameters)
-        named = dict(zip(call_params, shapes))
-        named.update({k: map_structure(_shape, v) for k, v in kwargs.items()})
-        build_args = {p.name: named.get(p.name.removesuffix("_shape")) for p in params}
-        self.build(**build_args)
+        import inspect
+
+        named = dict(zip(inspect.signature(self.call).parameters, shapes))
+        named.update({k: map_structure(shape_of, v) for k, v in kwargs.items()})
+        self.build(**{p: named.get(p.removesuffix("_shape")) for p in params})
 
     def get_build_config(self) -> dict[str, Any] | None:
         """What ``build`` was called with, for saving. Example: ``{"input_shape": [None, 8]}``"""
@@ -553,8 +377,7 @@ class Layer(metaclass=_LayerMeta):
     def build_from_config(self, config: dict[str, Any] | None) -> None:
         """Rebuild from :meth:`get_build_config`'s output."""
         if config and not self.built:
-            shape = config["input_shape"]
-            self.build(_tuples(shape))
+            self.build(tuples(config["input_shape"]))
 
     # ------------------------------------------------------------- call
     def call(self, *args: Any, **kwargs: Any) -> Any:
@@ -568,28 +391,26 @@ class Layer(metaclass=_LayerMeta):
     def compute_output_shape(self, *args: Any, **kwargs: Any) -> Any:
         """Output shape for ``input_shape`` (``None`` = unknown size). The
         default traces ``call`` on zeros without touching the layer's state."""
-        from polykeras.symbolic import SymbolicTensor, trace_output_spec
-        from polykeras.variables import StatelessScope
+        from polykeras.symbolic import trace_output_spec
 
         shape = args[0] if args else next(iter(kwargs.values()))
-        inputs = map_structure(
-            lambda s: SymbolicTensor(s, self.compute_dtype),
-            _tuples(shape),
-        ) if not _is_shape(shape) else SymbolicTensor(shape, self.compute_dtype)
+        inputs = SymbolicTensor(shape, self.compute_dtype) if is_shape(shape) else map_structure(
+            lambda s: SymbolicTensor(s, self.compute_dtype), tuples(shape))
 
         def run(x: Any) -> Any:
             with StatelessScope(collect_losses=True):
                 return self(x)
 
-        spec = trace_output_spec(run, inputs)
-        return map_structure(lambda leaf: leaf.shape, spec)
+        return spec_shapes(trace_output_spec(run, inputs))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if any_symbolic(args) or any_symbolic(list(kwargs.values())):
+        if _has_symbolic(args, kwargs):
             return self._symbolic_call(*args, **kwargs)
-        has_training, has_mask, training_default, first_name = _call_info(type(self).call)
-        args = tuple(self._convert(a) for a in args)
-        kwargs = {k: (v if k in ("training", "mask") else self._convert(v)) for k, v in kwargs.items()}
+        has_training, has_mask, training_default, first_name = call_info(type(self).call)
+        engine = backends.active()
+        args = tuple(self._convert(a, engine) for a in args)
+        if kwargs:
+            kwargs = {k: (v if k in ("training", "mask") else self._convert(v, engine)) for k, v in kwargs.items()}
         first = args[0] if args else kwargs.get(first_name) if first_name else None
         # training: explicit > outer call > call's default
         outer = call_context.current()
@@ -601,50 +422,52 @@ class Layer(metaclass=_LayerMeta):
         if has_training and training is not None:
             kwargs["training"] = training
         # masks ride beside the first input
-        explicit_mask = "mask" in kwargs
-        previous_mask = kwargs.pop("mask", None) if explicit_mask else _masks_of(first)
-        if has_mask and previous_mask is not None and "mask" in inspect.signature(self.call).parameters:
+        previous_mask = kwargs.pop("mask", None) if "mask" in kwargs else _masks_of(first)
+        if has_mask and previous_mask is not None:
             kwargs["mask"] = previous_mask
-        flat_inputs = flatten(first)
         if self._input_spec is not None:
-            assert_input_compatibility(self._input_spec, flat_inputs, self.name)
+            assert_input_compatibility(self._input_spec, flatten(first), self.name)
         if not self.built:
             with name_scope(self.name):
                 self._maybe_build(args, kwargs)
             if self._input_spec is not None:
-                assert_input_compatibility(self._input_spec, flat_inputs, self.name)
-        if outer is None:
-            self._clear_losses()
-        with call_context.enter(self, training), name_scope(self.name):
+                assert_input_compatibility(self._input_spec, flatten(first), self.name)
+        context = call_context.push(training, outer)
+        self.__dict__["_call_generation"] = call_context.current().generation
+        names = enter_name_scope(self.name)
+        try:
             outputs = self.call(*args, **kwargs)
-        if self.activity_regularizer is not None:
-            for out in flatten(outputs):
-                if ops.is_tensor(out):
-                    loss = self.activity_regularizer(out)
-                    if len(ops.shape(out)) > 0 and ops.shape(out)[0]:
-                        loss = ops.divide(loss, float(ops.shape(out)[0]))
-                    self.add_loss(loss)
+            if self.activity_regularizer is not None:
+                self._add_activity_losses(outputs)
+        finally:
+            exit_name_scope(names)
+            call_context.pop(context)
         if self._supports_masking or (previous_mask is not None and type(self).compute_mask is not Layer.compute_mask):
             self._set_output_masks(first, outputs, previous_mask)
         return outputs
 
-    def _convert(self, value: Any) -> Any:
-        if isinstance(value, Variable):
-            value = value.value
-        if isinstance(value, np.ndarray):
-            dtype = self.compute_dtype if self.autocast and value.dtype.kind == "f" else None
-            return ops.convert_to_tensor(value, dtype)
-        if isinstance(value, (list, tuple, dict)):
-            return map_structure(self._convert_leaf, value)
-        if self.autocast and ops.is_tensor(value):
-            dtype = ops.dtype(value)
-            if is_float(dtype) and dtype != self.compute_dtype:
-                return ops.cast(value, self.compute_dtype)
-        return value
+    def _add_activity_losses(self, outputs: Any) -> None:
+        for out in flatten(outputs):
+            if ops.is_tensor(out):
+                loss = self.activity_regularizer(out)
+                shape = ops.shape(out)
+                if len(shape) > 0 and shape[0]:
+                    loss = ops.divide(loss, float(shape[0]))
+                self.add_loss(loss)
 
-    def _convert_leaf(self, value: Any) -> Any:
-        if isinstance(value, (np.ndarray, Variable)) or (not isinstance(value, (int, float, str, bool)) and value is not None and ops.is_tensor(value)):
-            return self._convert(value)
+    def _convert(self, value: Any, engine: Any) -> Any:
+        kind = type(value)
+        if kind is Variable:
+            value = value.value
+        elif kind is np.ndarray:
+            cast = self.autocast and value.dtype.kind == "f"
+            return engine.convert_to_tensor(value, self._dtype if cast else None)
+        elif kind in _CONTAINERS:
+            return map_structure(lambda leaf: self._convert(leaf, engine), value)
+        if self.autocast and engine.is_tensor(value):
+            dtype = engine.dtype(value)
+            if dtype != self._dtype and is_float(dtype):
+                return engine.cast(value, self._dtype)
         return value
 
     def _set_output_masks(self, inputs: Any, outputs: Any, previous_mask: Any) -> None:
@@ -662,88 +485,13 @@ class Layer(metaclass=_LayerMeta):
                 masking.set_mask(x, m)
 
     def _symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
-        """Call on symbolic tensors: delegated to the models package's handler."""
-        from polykeras.variables import StatelessScope
-
+        """Call on symbolic tensors: delegated to the installed handler,
+        inside a ``StatelessScope`` so the tracing leaves state and losses alone."""
         handler = _symbolic_handler
         if handler is None:
             from polykeras.symbolic import symbolic_call as handler
-        # Tracing runs the layer on placeholder data: keep its state and losses untouched.
         with StatelessScope(collect_losses=True):
             return handler(self, args, kwargs)
-
-    # ----------------------------------------------------------- config
-    def _auto_config(self) -> bool:
-        mro = type(self).__mro__
-        config_owner = next(c for c in mro if "get_config" in c.__dict__)
-        init_owner = next(c for c in mro if "__init__" in c.__dict__)
-        return init_owner is not config_owner and issubclass(init_owner, config_owner)
-
-    def get_config(self) -> dict[str, Any]:
-        """JSON-safe constructor arguments: ``cls.from_config(config)``
-        rebuilds the layer. Captured ``__init__`` arguments are used when the
-        class does not write its own ``get_config``."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
-        if self.activity_regularizer is not None:
-            config["activity_regularizer"] = regularizers_lib.serialize(self.activity_regularizer)
-        config.update(self._weight_options.get_config())
-        if not self._auto_config():
-            return config
-        captured = self.__dict__.get("_init_args", {})
-        if isinstance(captured, str):
-            raise NotImplementedError(
-                f"Layer '{self.name}' ({type(self).__name__}) cannot be serialized automatically: {captured}. "
-                "Write get_config() returning its constructor arguments."
-            )
-        skip = {"name", "trainable", "dtype", "initial_weights"}
-        config.update(json_safe_arguments({k: v for k, v in captured.items() if k not in skip}, self.name))
-        if not accepts_kwargs(type(self)):
-            allowed = init_parameter_names(type(self))
-            config = {k: v for k, v in config.items() if k in allowed}
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
-        """A new layer from :meth:`get_config`'s output. Example: ``Dense.from_config(cfg)``"""
-        config = {k: deserialize_argument(v, custom_objects) for k, v in dict(config).items()}
-        if not accepts_kwargs(cls):
-            allowed = init_parameter_names(cls)
-            config = {k: v for k, v in config.items() if k in allowed}
-        try:
-            return cls(**config)
-        except TypeError as err:
-            raise TypeError(f"Could not rebuild {cls.__name__} from config {config!r}: {err}") from err
-
-
-def _input_shape_from(kwargs: dict[str, Any]) -> Any:
-    batch = kwargs.get("batch_size")
-    if kwargs.get("batch_input_shape") is not None:
-        return tuple(kwargs["batch_input_shape"])
-    if kwargs.get("input_dim") is not None:
-        shape: Any = (kwargs["input_dim"],)
-        if kwargs.get("input_length") is not None:
-            shape = (kwargs["input_length"], kwargs["input_dim"])
-    else:
-        shape = kwargs.get("input_shape")
-    if shape is None:
-        return None
-    if _is_shape(shape):
-        return (batch, *tuple(shape))
-    return [(batch, *tuple(s)) for s in shape]
-
-
-def _is_shape(value: Any) -> bool:
-    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
-
-
-def _tuples(shape: Any) -> Any:
-    if _is_shape(shape):
-        return tuple(shape)
-    if isinstance(shape, (list, tuple)):
-        return [_tuples(s) for s in shape]
-    if isinstance(shape, dict):
-        return {k: _tuples(v) for k, v in shape.items()}
-    return shape
 
 
 def _masks_of(first: Any) -> Any:
@@ -755,7 +503,7 @@ def _masks_of(first: Any) -> Any:
     return masking.get_mask(first)
 
 
-def _standardize_layer_dtype(dtype: Any, layer: str) -> str:
+def _layer_dtype(dtype: Any, layer: str) -> str:
     if isinstance(dtype, dict):  # Keras 3's serialized DTypePolicy
         dtype = (dtype.get("config") or {}).get("name", dtype)
     if dtype is None:
@@ -767,4 +515,4 @@ def _standardize_layer_dtype(dtype: Any, layer: str) -> str:
 
 
 # The base class's own build gets the same wrapper as subclasses'.
-Layer.build = _wrap_build(Layer.build)  # type: ignore[method-assign]
+Layer.build = wrap_build(Layer.build)  # type: ignore[method-assign]

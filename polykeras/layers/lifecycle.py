@@ -1,0 +1,151 @@
+"""A layer's lifecycle around the user's code: argument capture before
+``__init__``, the build after it when an input shape was given, the wrapper
+that every ``build`` gets (name scope, ``built = True``, Keraflow's
+``initial_weights``), and what ``__call__`` needs to know about ``call``'s
+signature.
+
+Example:
+    >>> class Probe(Layer):
+    ...     def build(self, input_shape):      # wrapped: sets built, opens the name scope
+    ...         self.w = self.add_weight(shape=(input_shape[-1],))
+    >>> Probe(input_shape=(3,)).built
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from polykeras.layers.config import capture_init_args
+from polykeras.variables import Variable, current_path, name_scope
+
+__all__ = ["LayerMeta", "call_info", "input_shape_from", "is_shape", "shape_of", "spec_shapes", "tuples", "wrap_build"]
+
+#: Keyword arguments every layer accepts to build right after construction.
+SHAPE_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length")
+
+
+class LayerMeta(type):
+    """Captures ``__init__`` arguments before construction, checks that
+    ``Layer.__init__`` ran, and builds right after the most-derived
+    ``__init__`` returns when an input shape was given."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        captured = capture_init_args(cls, args, kwargs)
+        layer = super().__call__(*args, **kwargs)
+        if "_pk_initialized" not in layer.__dict__:
+            raise TypeError(f"{cls.__name__}.__init__ must call super().__init__(**kwargs) so the layer is set up.")
+        layer.__dict__["_init_args"] = captured
+        shape = layer.__dict__.get("_input_shape_arg")
+        if shape is not None and not layer.built:
+            layer.build(shape)
+        return layer
+
+
+def wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
+    """``build`` inside the layer's name scope, then ``built = True``, the
+    build shapes recorded and Keraflow's weight arguments applied. A
+    ``super().build(...)`` inside ``build`` runs the parent's body only."""
+    if getattr(build, "_pk_wrapped", False):
+        return build
+
+    @functools.wraps(build)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        if self.__dict__.get("_building"):
+            return build(self, *args, **kwargs)
+        self.__dict__["_building"] = True
+        try:
+            with name_scope(self.name):
+                self.__dict__["_path"] = current_path()
+                build(self, *args, **kwargs)
+        finally:
+            self.__dict__["_building"] = False
+        self.__dict__["_build_shapes"] = args[0] if len(args) == 1 and not kwargs else {**dict(enumerate(args)), **kwargs}
+        self.built = True
+        self._weight_options.after_build(self)
+
+    wrapped._pk_wrapped = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+@functools.lru_cache(maxsize=None)
+def call_info(call: Callable[..., Any]) -> tuple[bool, bool, Any, str | None]:
+    """For a ``call`` function: (takes ``training``, takes ``mask``, the
+    default of ``training``, the name of the first parameter)."""
+    params = list(inspect.signature(call).parameters.values())[1:]
+    names = {p.name: p for p in params}
+    training = names.get("training")
+    default = training.default if training is not None and training.default is not inspect.Parameter.empty else None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    first = params[0].name if params and params[0].kind in positional else None
+    return "training" in names, "mask" in names, default, first
+
+
+@functools.lru_cache(maxsize=None)
+def build_params(build: Callable[..., Any]) -> tuple[str, ...]:
+    """The positional parameter names of a ``build`` function, less ``self``."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return tuple(p.name for p in list(inspect.signature(build).parameters.values())[1:] if p.kind in positional)
+
+
+def shape_of(x: Any) -> Any:
+    """A tensor's shape as a tuple (None for non-tensors)."""
+    if isinstance(x, Variable):
+        return x.shape
+    shape = getattr(x, "shape", None)
+    return tuple(None if d is None else int(d) for d in shape) if shape is not None else None
+
+
+def input_shape_from(kwargs: dict[str, Any]) -> Any:
+    """The build shape (with the batch axis) from ``input_shape``/``input_dim``/
+    ``batch_size``/``batch_input_shape``, or None."""
+    batch = kwargs.get("batch_size")
+    if kwargs.get("batch_input_shape") is not None:
+        return tuple(kwargs["batch_input_shape"])
+    if kwargs.get("input_dim") is not None:
+        shape: Any = (kwargs["input_dim"],)
+        if kwargs.get("input_length") is not None:
+            shape = (kwargs["input_length"], kwargs["input_dim"])
+    else:
+        shape = kwargs.get("input_shape")
+    if shape is None:
+        return None
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if is_shape(shape):
+        return (batch, *tuple(shape))
+    return [(batch, *tuple(s)) for s in shape]
+
+
+def is_shape(value: Any) -> bool:
+    """True for a tuple/list of ints and Nones."""
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def tuples(shape: Any) -> Any:
+    """Shapes (lists from JSON) as tuples, in the same structure."""
+    if is_shape(shape):
+        return tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return [tuples(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: tuples(v) for k, v in shape.items()}
+    return shape
+
+
+def spec_shapes(spec: Any) -> Any:
+    """Shapes from a traced output structure (``Spec`` leaves)."""
+    if hasattr(spec, "shape") and hasattr(spec, "dtype") and not isinstance(spec, (list, tuple, dict)):
+        return tuple(spec.shape)
+    if isinstance(spec, tuple):
+        return tuple(spec_shapes(s) for s in spec)
+    if isinstance(spec, list):
+        return [spec_shapes(s) for s in spec]
+    if isinstance(spec, dict):
+        return {k: spec_shapes(v) for k, v in spec.items()}
+    return spec
