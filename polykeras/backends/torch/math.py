@@ -60,6 +60,16 @@ def _int_arithmetic(kernel: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
     return run
 
 
+def _power(x1: T, x2: Any) -> T:
+    """``torch.pow`` refusing negative integer exponents of integers, as NumPy
+    (torch silently gives 0)."""
+    if x1.dtype in INTS:
+        negative = bool((x2 < 0).any()) if type(x2) is T else x2 < 0
+        if negative:
+            raise ValueError("integers to negative integer powers are not allowed; cast to a float dtype first")
+    return torch.pow(x1, x2)
+
+
 def _unary(kernel: Callable[[T], T], name: str) -> Callable[..., T]:
     """A dtype-preserving unary op."""
 
@@ -145,7 +155,7 @@ class MathMixin:
     multiply = _binary(torch.mul, "multiply")
     floor_divide = _binary(_int_arithmetic(torch.floor_divide), "floor_divide")
     mod = _binary(_int_arithmetic(torch.remainder), "mod")
-    power = _binary(_int_arithmetic(torch.pow), "power")
+    power = _binary(_int_arithmetic(_power), "power")
     equal = _binary(torch.eq, "equal", widen=True)
     not_equal = _binary(torch.ne, "not_equal", widen=True)
     less = _binary(torch.lt, "less", widen=True)
