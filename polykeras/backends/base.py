@@ -569,6 +569,101 @@ class Backend(abc.ABC):
         keep = self.greater_equal(self.random_uniform(noise_shape or self.shape(x), seed, dtype=self.dtype(x)), rate)
         return self.where(keep, self.divide(x, 1.0 - rate), self.zeros_like(x))
 
+    # ------------------------------------------------------------ optimizers
+    # Keras 3's update rules over lists of tensors: the optimizers' hot loop,
+    # one call per step. Scalars are Python floats except ``learning_rate``
+    # (float32, 0-d) and ``step`` (the 1-based step, 0-d). They return the new
+    # values; with ``inplace=True`` an engine may instead write them into the
+    # given tensors (the variables' own handles, outside any StatelessScope)
+    # and return those same objects. The definitions here never do.
+
+    def _as_dtype(self, x: Tensor, dtype: str, cache: dict[str, Tensor]) -> Tensor:
+        out = cache.get(dtype)
+        if out is None:
+            out = cache[dtype] = x if self.dtype(x) == dtype else self.cast(x, dtype)
+        return out
+
+    def sgd_update(
+        self, variables: Sequence[Tensor], grads: Sequence[Tensor], momentums: Sequence[Tensor],
+        learning_rate: Tensor, momentum: float = 0.0, nesterov: bool = False, inplace: bool = False,
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """SGD: ``w -= lr * g``; with ``momentum`` (one ``momentums`` entry
+        per variable) ``m = momentum * m - lr * g`` and ``w += m``, or with
+        ``nesterov`` ``w += momentum * m - lr * g``. Returns ``(w, m)`` lists."""
+        lrs: dict[str, Tensor] = {}
+        new_w, new_m = [], []
+        for i, (w, g) in enumerate(zip(variables, grads)):
+            step = self.multiply(g, self._as_dtype(learning_rate, self.dtype(w), lrs))
+            if not momentum:
+                new_w.append(self.subtract(w, step))
+                continue
+            m = self.subtract(self.multiply(momentums[i], momentum), step)
+            new_m.append(m)
+            new_w.append(self.add(w, self.subtract(self.multiply(m, momentum), step) if nesterov else m))
+        return new_w, new_m
+
+    def adam_update(
+        self, variables: Sequence[Tensor], grads: Sequence[Tensor], momentums: Sequence[Tensor],
+        velocities: Sequence[Tensor], learning_rate: Tensor, step: Tensor, beta_1: float = 0.9,
+        beta_2: float = 0.999, epsilon: float = 1e-7, velocity_hats: Sequence[Tensor] | None = None,
+        inplace: bool = False,
+    ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor] | None]:
+        """Adam: ``m += (g - m) * (1 - beta_1)``, ``v += (g**2 - v) * (1 - beta_2)``,
+        ``w -= m * alpha / (sqrt(v) + epsilon)`` with
+        ``alpha = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step)``; AMSGrad
+        (``velocity_hats`` given) divides by the running max of ``v``.
+        Returns ``(w, m, v, v_hat or None)`` lists."""
+        alphas: dict[str, Tensor] = {}
+        new_w, new_m, new_v, new_hat = [], [], [], []
+        for i, (w, g) in enumerate(zip(variables, grads)):
+            dtype = self.dtype(w)
+            alpha = alphas.get(dtype)
+            if alpha is None:
+                t = self.cast(step, dtype)
+                correction = self.divide(
+                    self.sqrt(self.subtract(1.0, self.power(self.convert_to_tensor(beta_2, dtype), t))),
+                    self.subtract(1.0, self.power(self.convert_to_tensor(beta_1, dtype), t)))
+                alpha = alphas[dtype] = self.multiply(self.cast(learning_rate, dtype), correction)
+            m = self.add(momentums[i], self.multiply(self.subtract(g, momentums[i]), 1.0 - beta_1))
+            v = self.add(velocities[i], self.multiply(self.subtract(self.square(g), velocities[i]), 1.0 - beta_2))
+            new_m.append(m)
+            new_v.append(v)
+            if velocity_hats is not None:
+                v = self.maximum(velocity_hats[i], v)
+                new_hat.append(v)
+            new_w.append(self.subtract(w, self.divide(self.multiply(m, alpha), self.add(self.sqrt(v), epsilon))))
+        return new_w, new_m, new_v, (new_hat if velocity_hats is not None else None)
+
+    def rmsprop_update(
+        self, variables: Sequence[Tensor], grads: Sequence[Tensor], velocities: Sequence[Tensor],
+        momentums: Sequence[Tensor], average_gradients: Sequence[Tensor], learning_rate: Tensor,
+        rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
+        inplace: bool = False,
+    ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+        """RMSprop: ``v = rho * v + (1 - rho) * g**2``; centered
+        ``a = rho * a + (1 - rho) * g``; ``d = lr * g / sqrt(v [- a**2] + epsilon)``;
+        with ``momentum`` ``m = momentum * m + d`` and ``w -= m``, else ``w -= d``.
+        ``momentums`` / ``average_gradients`` are empty when unused.
+        Returns ``(w, v, m, a)`` lists."""
+        lrs: dict[str, Tensor] = {}
+        new_w, new_v, new_m, new_a = [], [], [], []
+        for i, (w, g) in enumerate(zip(variables, grads)):
+            lr = self._as_dtype(learning_rate, self.dtype(w), lrs)
+            v = self.add(self.multiply(velocities[i], rho), self.multiply(self.square(g), 1.0 - rho))
+            new_v.append(v)
+            if centered:
+                a = self.add(self.multiply(average_gradients[i], rho), self.multiply(g, 1.0 - rho))
+                new_a.append(a)
+                denominator = self.add(self.subtract(v, self.square(a)), epsilon)
+            else:
+                denominator = self.add(v, epsilon)
+            increment = self.divide(self.multiply(g, lr), self.sqrt(denominator))
+            if momentum > 0:
+                increment = self.add(self.multiply(momentums[i], momentum), increment)
+                new_m.append(increment)
+            new_w.append(self.subtract(w, increment))
+        return new_w, new_v, new_m, new_a
+
     # ------------------------------------------------------------- autodiff
     @abc.abstractmethod
     def stop_gradient(self, x: Tensor) -> Tensor: ...

@@ -44,7 +44,6 @@ class Adam(Optimizer):
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.amsgrad = bool(amsgrad)
-        self._alphas: dict[str, Tensor] | None = None
 
     def build(self, variables: Sequence[Variable]) -> None:
         """Creates ``momentum`` and ``velocity`` (and ``velocity_hat``) slots."""
@@ -56,40 +55,21 @@ class Adam(Optimizer):
             self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat")
 
     def _update_step_all(self, grads: list[Tensor], variables: list[Variable], learning_rate: Tensor) -> None:
-        # The bias corrections depend on the step and dtype only: once per dtype.
-        self._alphas = {}
-        try:
-            super()._update_step_all(grads, variables, learning_rate)
-        finally:
-            self._alphas = None
-
-    def _alpha(self, learning_rate: Tensor, dtype: str) -> Tensor:
-        cache = self._alphas
-        alpha = None if cache is None else cache.get(dtype)
-        if alpha is None:
-            t = self._step_number(dtype)
-            beta_1_power = ops.power(ops.convert_to_tensor(self.beta_1, dtype), t)
-            beta_2_power = ops.power(ops.convert_to_tensor(self.beta_2, dtype), t)
-            alpha = ops.divide(ops.multiply(self._lr_for(learning_rate, dtype), ops.sqrt(ops.subtract(1.0, beta_2_power))),
-                               ops.subtract(1.0, beta_1_power))
-            if cache is not None:
-                cache[dtype] = alpha
-        return alpha
+        index = [self._get_variable_index(v) for v in variables]
+        momentums = [self._momentums[i] for i in index]
+        velocities = [self._velocities[i] for i in index]
+        hats = [self._velocity_hats[i] for i in index] if self.amsgrad else []
+        new_w, new_m, new_v, new_hat = self._engine_rule("adam")(
+            [v.value for v in variables], grads, [m.value for m in momentums], [v.value for v in velocities],
+            learning_rate, ops.add(self._iterations.value, 1), beta_1=self.beta_1, beta_2=self.beta_2,
+            epsilon=self.epsilon, velocity_hats=[h.value for h in hats] if self.amsgrad else None,
+            inplace=self._may_update_in_place())
+        self._write_back((variables, new_w), (momentums, new_m), (velocities, new_v), (hats, new_hat))
 
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
-        """One variable's update. Example: ``opt.update_step(g, w, lr)``"""
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
-        alpha = self._alpha(learning_rate, variable.dtype)
-        new_m = ops.add(m.value, ops.multiply(ops.subtract(gradient, m.value), 1.0 - self.beta_1))
-        new_v = ops.add(v.value, ops.multiply(ops.subtract(ops.square(gradient), v.value), 1.0 - self.beta_2))
-        self.assign(m, new_m)
-        self.assign(v, new_v)
-        if self.amsgrad:
-            v_hat = self._velocity_hats[index]
-            new_v = ops.maximum(v_hat.value, new_v)
-            self.assign(v_hat, new_v)
-        self.assign_sub(variable, ops.divide(ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon)))
+        """One variable's update (the engine's ``adam_update`` on one tensor).
+        Example: ``opt.update_step(g, w, lr)``"""
+        self._update_step_all([gradient], [variable], learning_rate)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from polykeras import ops
+from polykeras import backends, ops
 from polykeras.optimizers import schedules as schedules_module
-from polykeras.variables import StatelessScope, Variable, name_scope
+from polykeras.variables import StatelessScope, Variable, in_stateless_scope, name_scope
 
 Tensor = Any
 
@@ -403,6 +403,26 @@ class Optimizer:
         subclasses' overrides (see ``fused.py``)."""
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, learning_rate)
+
+    @staticmethod
+    def _engine_rule(rule: str) -> Any:
+        """The active engine's multi-tensor rule (``Backend.adam_update``...):
+        a protocol composite an engine may implement with fused kernels."""
+        return getattr(backends.active(), f"{rule}_update")
+
+    @staticmethod
+    def _may_update_in_place() -> bool:
+        """Engines may write the handles in place only outside a StatelessScope."""
+        return not in_stateless_scope()
+
+    @staticmethod
+    def _write_back(*pairs: tuple[Sequence[Variable], Sequence[Tensor] | None]) -> None:
+        """Assign each new value to its variable, skipping the values an
+        engine already wrote in place (it returns the handle itself)."""
+        for group, new_values in pairs:
+            for variable, value in zip(group, new_values or ()):
+                if value is not variable.value:
+                    variable.assign(value)
 
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
         """The rule for one variable. Subclasses implement it."""

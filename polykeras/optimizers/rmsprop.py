@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras import ops
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.variables import Variable
 
@@ -48,29 +47,21 @@ class RMSprop(Optimizer):
         self._average_gradients = (self.add_optimizer_variables(variables, "average_gradient")
                                    if self.centered else [])
 
+    def _update_step_all(self, grads: list[Tensor], variables: list[Variable], learning_rate: Tensor) -> None:
+        index = [self._get_variable_index(v) for v in variables]
+        velocities = [self._velocities[i] for i in index]
+        momentums = [self._momentums[i] for i in index] if self.momentum > 0 else []
+        averages = [self._average_gradients[i] for i in index] if self.centered else []
+        new_w, new_v, new_m, new_a = self._engine_rule("rmsprop")(
+            [v.value for v in variables], grads, [v.value for v in velocities], [m.value for m in momentums],
+            [a.value for a in averages], learning_rate, rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
+            centered=self.centered, inplace=self._may_update_in_place())
+        self._write_back((variables, new_w), (velocities, new_v), (momentums, new_m), (averages, new_a))
+
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
-        """One variable's update. Example: ``opt.update_step(g, w, lr)``"""
-        lr = self._lr_for(learning_rate, variable.dtype)
-        index = self._get_variable_index(variable)
-        rho = self.rho
-        velocity = self._velocities[index]
-        new_v = ops.add(ops.multiply(velocity.value, rho), ops.multiply(ops.square(gradient), 1.0 - rho))
-        self.assign(velocity, new_v)
-        if self.centered:
-            average = self._average_gradients[index]
-            new_a = ops.add(ops.multiply(average.value, rho), ops.multiply(gradient, 1.0 - rho))
-            self.assign(average, new_a)
-            denominator = ops.add(ops.subtract(new_v, ops.square(new_a)), self.epsilon)
-        else:
-            denominator = ops.add(new_v, self.epsilon)
-        increment = ops.divide(ops.multiply(gradient, lr), ops.sqrt(denominator))
-        if self.momentum > 0:
-            momentum = self._momentums[index]
-            new_m = ops.add(ops.multiply(momentum.value, self.momentum), increment)
-            self.assign(momentum, new_m)
-            self.assign_sub(variable, new_m)
-        else:
-            self.assign_sub(variable, increment)
+        """One variable's update (the engine's ``rmsprop_update`` on one tensor).
+        Example: ``opt.update_step(g, w, lr)``"""
+        self._update_step_all([gradient], [variable], learning_rate)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras import ops
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.variables import Variable
 
@@ -43,20 +42,17 @@ class SGD(Optimizer):
         super().build(variables)
         self.momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum else []
 
+    def _update_step_all(self, grads: list[Tensor], variables: list[Variable], learning_rate: Tensor) -> None:
+        momentums = [self.momentums[self._get_variable_index(v)] for v in variables] if self.momentum else []
+        new_w, new_m = self._engine_rule("sgd")(
+            [v.value for v in variables], grads, [m.value for m in momentums], learning_rate,
+            momentum=self.momentum, nesterov=self.nesterov, inplace=self._may_update_in_place())
+        self._write_back((variables, new_w), (momentums, new_m))
+
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
-        """One variable's update. Example: ``opt.update_step(g, w, lr)``"""
-        lr = self._lr_for(learning_rate, variable.dtype)
-        step = ops.multiply(gradient, lr)
-        if not self.momentum:
-            self.assign_sub(variable, step)
-            return
-        m = self.momentums[self._get_variable_index(variable)]
-        new_m = ops.subtract(ops.multiply(m.value, self.momentum), step)
-        self.assign(m, new_m)
-        if self.nesterov:
-            self.assign_add(variable, ops.subtract(ops.multiply(new_m, self.momentum), step))
-        else:
-            self.assign_add(variable, new_m)
+        """One variable's update (the engine's ``sgd_update`` on one tensor).
+        Example: ``opt.update_step(g, w, lr)``"""
+        self._update_step_all([gradient], [variable], learning_rate)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

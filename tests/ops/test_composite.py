@@ -55,6 +55,29 @@ CASES = {
     "var": ("reduction", lambda: ops.var(tensor(_X), axis=(0, 2))),
 }
 
+
+
+def _rules(out):
+    """An optimizer rule's outputs (lists of tensors, None for unused) as one flat tensor."""
+    return ops.concatenate([ops.reshape(t, (-1,)) for group in out if group for t in group])
+
+
+def _rule(name, *lists, **scalars):
+    """Run ``{name}_update`` on fresh tensors; ``inplace=True`` lets an engine's fused kernel run."""
+    args = [[tensor(a) for a in group] if isinstance(group, list) else tensor(group) for group in lists]
+    return _rules(getattr(B.active(), f"{name}_update")(*args, inplace=True, **scalars))
+
+
+_LR, _T = np.float32(0.1), np.int32(3)
+CASES.update({
+    "sgd_update": ("transcendental", lambda: _rule(
+        "sgd", [_X[0]], [_X[1]], [_X[2]], _LR, momentum=0.9, nesterov=True)),
+    "adam_update": ("transcendental", lambda: _rule(
+        "adam", [_X[0], _P], [_X[1], _P], [_X[2], _P], [_P, _P * 3], _LR, _T, velocity_hats=[_P * 2, _P])),
+    "rmsprop_update": ("transcendental", lambda: _rule(
+        "rmsprop", [_X[0]], [_X[1]], [_P], [_X[2]], [_P * 0], _LR, momentum=0.5, centered=True)),
+})
+
 COVERED_COMPOSITES = set(CASES)
 
 

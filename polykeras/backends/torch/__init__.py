@@ -1,6 +1,6 @@
 """The PyTorch engine: :class:`TorchBackend`.
 
-One mixin per concern (``core``, ``math``, ``linalg``, ``shapes``, ``nn``,
+One mixin per concern (``core``, ``math``, ``linalg``, ``shapes``, ``nn``, ``optimizers``,
 ``random``, ``autodiff``), assembled here into the class the registry loads as
 ``polykeras.backends.torch:TorchBackend``. Importing this package imports torch;
 ``import polykeras`` alone never does.
@@ -20,13 +20,15 @@ from polykeras.backends.torch.core import CoreMixin
 from polykeras.backends.torch.linalg import LinalgMixin
 from polykeras.backends.torch.math import MathMixin
 from polykeras.backends.torch.nn import NNMixin
+from polykeras.backends.torch.optimizers import OptimizerMixin
 from polykeras.backends.torch.random import RandomMixin
 from polykeras.backends.torch.shapes import ShapesMixin
 
 __all__ = ["TorchBackend"]
 
 
-class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, Backend):
+class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
+                   Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and
     ``jit`` as the identity (eager is the fast path on CPU).
 

@@ -1,0 +1,140 @@
+"""Fused optimizer rules for the PyTorch engine.
+
+The protocol's ``sgd_update`` / ``adam_update`` / ``rmsprop_update`` are
+Keras 3's rules over lists of tensors. When the optimizer allows it
+(``inplace=True``: eager, outside any StatelessScope, the values being the
+variables' own leaf tensors) and the tensors are uniform (one float dtype, one
+device), this engine runs them as ``torch._foreach_*`` in-place kernels under
+``no_grad``: a few passes over memory per tensor and no temporaries beyond two
+or three, instead of a dozen freshly allocated intermediates. Otherwise the
+portable definitions in :class:`~polykeras.backends.base.Backend` run.
+
+Example:
+    >>> engine = B.get("torch")
+    >>> w, g = [torch.ones(2)], [torch.ones(2)]
+    >>> engine.sgd_update(w, g, [], torch.tensor(0.5), inplace=True)[0][0]
+    tensor([0.5000, 0.5000])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from polykeras.backends.torch.core import FLOATS, T
+
+Tensors = Sequence[Any]
+
+
+def _uniform(*groups: Tensors | None) -> bool:
+    """True when every tensor in the groups is a torch tensor of the first
+    variable's float dtype and device."""
+    first = groups[0][0] if groups[0] else None
+    if first is None or type(first) is not T or first.dtype not in FLOATS:
+        return False
+    dtype, device = first.dtype, first.device
+    for group in groups:
+        for x in group or ():
+            if type(x) is not T or x.dtype is not dtype or x.device != device:
+                return False
+    return True
+
+
+def _scalar(x: Any, like: T) -> T:
+    """``x`` (a 0-d tensor or a number) as a 0-d tensor of ``like``'s dtype and device."""
+    if type(x) is T and x.dtype is like.dtype and x.device == like.device:
+        return x
+    return torch.as_tensor(x, dtype=like.dtype, device=like.device)
+
+
+class OptimizerMixin:
+    """In-place multi-tensor kernels for the protocol's optimizer rules."""
+
+    def sgd_update(self, variables: Tensors, grads: Tensors, momentums: Tensors, learning_rate: Any,
+                   momentum: float = 0.0, nesterov: bool = False, inplace: bool = False) -> Any:
+        if not (inplace and _uniform(variables, grads, momentums if momentum else None)):
+            return super().sgd_update(variables, grads, momentums, learning_rate, momentum=momentum,  # type: ignore[misc]
+                                      nesterov=nesterov, inplace=inplace)
+        variables, grads, momentums = list(variables), list(grads), list(momentums)
+        with torch.no_grad():
+            lr = _scalar(learning_rate, variables[0])
+            if not momentum and lr.device.type == "cpu":
+                torch._foreach_add_(variables, grads, alpha=-float(lr))
+                return variables, []
+            step = torch._foreach_mul(grads, lr)
+            if not momentum:
+                torch._foreach_sub_(variables, step)
+                return variables, []
+            torch._foreach_mul_(momentums, momentum)
+            torch._foreach_sub_(momentums, step)
+            if nesterov:
+                delta = torch._foreach_mul(momentums, momentum)
+                torch._foreach_sub_(delta, step)
+                torch._foreach_add_(variables, delta)
+            else:
+                torch._foreach_add_(variables, momentums)
+        return variables, momentums
+
+    def adam_update(self, variables: Tensors, grads: Tensors, momentums: Tensors, velocities: Tensors,
+                    learning_rate: Any, step: Any, beta_1: float = 0.9, beta_2: float = 0.999,
+                    epsilon: float = 1e-7, velocity_hats: Tensors | None = None, inplace: bool = False) -> Any:
+        if not (inplace and _uniform(variables, grads, momentums, velocities, velocity_hats)):
+            return super().adam_update(variables, grads, momentums, velocities, learning_rate, step,  # type: ignore[misc]
+                                       beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                                       velocity_hats=velocity_hats, inplace=inplace)
+        variables, grads = list(variables), list(grads)
+        momentums, velocities = list(momentums), list(velocities)
+        hats = list(velocity_hats) if velocity_hats is not None else None
+        like = variables[0]
+        with torch.no_grad():
+            t = _scalar(step, like)
+            beta_1_power = torch.pow(_scalar(beta_1, like), t)
+            beta_2_power = torch.pow(_scalar(beta_2, like), t)
+            alpha = _scalar(learning_rate, like) * torch.sqrt(1.0 - beta_2_power) / (1.0 - beta_1_power)
+            torch._foreach_lerp_(momentums, grads, 1.0 - beta_1)  # m + (g - m) * (1 - beta_1)
+            torch._foreach_lerp_(velocities, torch._foreach_mul(grads, grads), 1.0 - beta_2)
+            if hats is not None:
+                torch._foreach_maximum_(hats, velocities)
+            denominator = torch._foreach_sqrt(hats if hats is not None else velocities)
+            torch._foreach_add_(denominator, epsilon)
+            if like.device.type == "cpu":  # reading a CPU scalar costs no sync: one fused pass
+                torch._foreach_addcdiv_(variables, momentums, denominator, -float(alpha))
+            else:
+                update = torch._foreach_mul(momentums, alpha)
+                torch._foreach_div_(update, denominator)
+                torch._foreach_sub_(variables, update)
+        return variables, momentums, velocities, hats
+
+    def rmsprop_update(self, variables: Tensors, grads: Tensors, velocities: Tensors, momentums: Tensors,
+                       average_gradients: Tensors, learning_rate: Any, rho: float = 0.9, momentum: float = 0.0,
+                       epsilon: float = 1e-7, centered: bool = False, inplace: bool = False) -> Any:
+        groups = (variables, grads, velocities, momentums if momentum > 0 else None,
+                  average_gradients if centered else None)
+        if not (inplace and _uniform(*groups)):
+            return super().rmsprop_update(variables, grads, velocities, momentums,  # type: ignore[misc]
+                                          average_gradients, learning_rate, rho=rho, momentum=momentum,
+                                          epsilon=epsilon, centered=centered, inplace=inplace)
+        variables, grads, velocities = list(variables), list(grads), list(velocities)
+        momentums, averages = list(momentums), list(average_gradients)
+        with torch.no_grad():
+            torch._foreach_mul_(velocities, rho)
+            torch._foreach_add_(velocities, torch._foreach_mul(grads, grads), alpha=1.0 - rho)
+            if centered:
+                torch._foreach_mul_(averages, rho)
+                torch._foreach_add_(averages, grads, alpha=1.0 - rho)
+                denominator = torch._foreach_sub(velocities, torch._foreach_mul(averages, averages))
+                torch._foreach_add_(denominator, epsilon)
+            else:
+                denominator = torch._foreach_add(velocities, epsilon)
+            torch._foreach_sqrt_(denominator)
+            increment = torch._foreach_mul(grads, _scalar(learning_rate, variables[0]))
+            torch._foreach_div_(increment, denominator)
+            if momentum > 0:
+                torch._foreach_mul_(momentums, momentum)
+                torch._foreach_add_(momentums, increment)
+                torch._foreach_sub_(variables, momentums)
+            else:
+                torch._foreach_sub_(variables, increment)
+        return variables, velocities, momentums, averages
