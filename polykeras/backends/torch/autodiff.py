@@ -60,7 +60,10 @@ def detach_tree(tree: Any) -> Any:
 
 
 class AutodiffMixin:
-    """Autodiff and compilation of :class:`TorchBackend`."""
+    """Autodiff and compilation of :class:`TorchBackend`.
+
+    Example: ``value, grads = B.get("torch").value_and_grad(loss)([w, b], x)``
+    """
 
     def stop_gradient(self, x: Any) -> T:
         if type(x) is not T:

@@ -259,7 +259,10 @@ def parse_device(device: str) -> torch.device:
 
 
 class CoreMixin:
-    """Meta, tensors, creation and variables of :class:`TorchBackend`."""
+    """Meta, tensors, creation and variables of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").variable([1.0, 2.0], "float32", True, "w").requires_grad`` -> True
+    """
 
     def version(self) -> str:
         return torch.__version__

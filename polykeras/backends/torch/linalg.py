@@ -15,7 +15,10 @@ def _axes_list(value: Any, ndim: int) -> list[int]:
 
 
 class LinalgMixin:
-    """Matrix products and decompositions of :class:`TorchBackend`."""
+    """Matrix products and decompositions of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").einsum("ij,jk->ik", a, b)``
+    """
 
     def matmul(self, x1: Any, x2: Any) -> T:
         if type(x1) is T and type(x2) is T and x1.dtype is x2.dtype:

@@ -147,7 +147,10 @@ def _keep_all(out: T, ndim: int) -> T:
 
 
 class MathMixin:
-    """Elementwise math, reductions and sorting of :class:`TorchBackend`."""
+    """Elementwise math, reductions and sorting of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").top_k([1.0, 3.0, 3.0], 2)`` -> (values [3, 3], indices [1, 2])
+    """
 
     # ------------------------------------------------------ binary elementwise
     add = _binary(torch.add, "add")

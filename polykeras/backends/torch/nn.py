@@ -75,7 +75,10 @@ def _operands(inputs: Any, kernel: Any) -> tuple[T, T]:
 
 
 class NNMixin:
-    """Neural-network ops of :class:`TorchBackend`."""
+    """Neural-network ops of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").conv(images, kernel, (2, 2), "same", "channels_last", (1, 1))``
+    """
 
     # -------------------------------------------------------------- activations
     def relu(self, x: Any) -> T:

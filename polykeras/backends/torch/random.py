@@ -59,7 +59,10 @@ def _device_of() -> torch.device | None:
 
 
 class RandomMixin:
-    """Random draws of :class:`TorchBackend`."""
+    """Random draws of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").random_normal((2, 3), seed)`` (``seed``: two int32 values)
+    """
 
     def random_normal(self, shape: Any, seed: Any, mean: float = 0.0, stddev: float = 1.0,
                       dtype: str = "float32") -> T:

@@ -43,7 +43,10 @@ def _pad_widths(pad_width: Any, ndim: int) -> list[tuple[int, int]]:
 
 
 class ShapesMixin:
-    """Shapes and indexing of :class:`TorchBackend`."""
+    """Shapes and indexing of :class:`TorchBackend`.
+
+    Example: ``B.get("torch").take(table, [0, -1], axis=0)``
+    """
 
     def reshape(self, x: Any, shape: Sequence[int]) -> T:
         return torch.reshape(_tensor(x), shape_tuple(shape))
