@@ -146,13 +146,14 @@ class JaxNN:
             lowest = False
         else:
             lowest = -np.inf
-        return lax.reduce_window(x, jnp.asarray(lowest, x.dtype), lax.max, window, steps, pads)
+        # A host constant (not a traced jnp value) lets JAX see the max monoid, which is differentiable under jit.
+        return lax.reduce_window(x, np.asarray(lowest, x.dtype), lax.max, window, steps, pads)
 
     def average_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
                      padding: str, data_format: str) -> Tensor:
         x = self._floating(inputs)
         window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format)
-        zero = jnp.asarray(0, x.dtype)
+        zero = np.asarray(0, x.dtype)  # host constant: keeps the add monoid differentiable under jit
         total = lax.reduce_window(x, zero, lax.add, window, steps, pads)
         if padding == "valid":
             return total / int(np.prod(pool_size))
