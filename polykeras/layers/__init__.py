@@ -8,7 +8,16 @@ Example:
 """
 
 from polykeras.layers.config import LAYER_CLASSES
-from polykeras.layers.core import Dense
+from polykeras.layers.core import Activation, Dense, Embedding, Identity, Masking
+from polykeras.layers.convolutional import Conv1D, Conv2D, Conv3D
+from polykeras.layers.normalization import BatchNormalization
+from polykeras.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
+    MaxPooling2D, MaxPooling3D,
+)
+from polykeras.layers.regularization import Dropout
+from polykeras.layers.reshaping import Flatten
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer, set_symbolic_call_handler
 from polykeras.layers.input_layer import Input, InputLayer
@@ -27,4 +36,11 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     return _registry.deserialize(config, custom_objects, LAYER_CLASSES, kind="layer")
 
 
-__all__ = ["Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask", "set_symbolic_call_handler"]
+__all__ = [
+    "Activation", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization", "Conv1D",
+    "Conv2D", "Conv3D", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "Identity",
+    "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
+    "set_symbolic_call_handler",
+]

@@ -1,0 +1,76 @@
+"""Argument checks shared by the spatial layers (convolution, pooling,
+padding, up-sampling): tuples of ints, padding names, data formats and output
+lengths. Every error names the layer, what it expected and what it received.
+
+Example:
+    >>> standardize_tuple(3, 2, "kernel_size", "Conv2D 'conv2d'")
+    (3, 3)
+    >>> conv_output_length(7, 3, "same", stride=2)
+    4
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "DATA_FORMATS", "conv_output_length", "describe_layer", "standardize_data_format", "standardize_padding",
+    "standardize_tuple",
+]
+
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def describe_layer(layer: Any) -> str:
+    """``"Conv2D 'conv2d_1'"``: how errors name a layer."""
+    return f"{type(layer).__name__} '{getattr(layer, 'name', '?')}'"
+
+
+def standardize_tuple(value: Any, n: int, arg: str, who: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """``value`` (an int or ``n`` ints) as a tuple of ``n`` positive ints
+    (non-negative with ``allow_zero``)."""
+    if isinstance(value, bool):
+        values: Any = None
+    elif isinstance(value, int):
+        values = (value,) * n
+    elif isinstance(value, (list, tuple)) and len(value) == n and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        values = tuple(value)
+    else:
+        values = None
+    low = 0 if allow_zero else 1
+    if values is None or any(v < low for v in values):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{who}: expected {arg} as a {kind} int or a tuple of {n} {kind} ints, "
+                         f"received {arg}={value!r}.")
+    return tuple(int(v) for v in values)
+
+
+def standardize_padding(value: Any, allowed: Sequence[str], who: str) -> str:
+    """``value`` lower-cased, checked against ``allowed``."""
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in allowed:
+        raise ValueError(f"{who}: expected padding to be one of {tuple(allowed)}, received padding={value!r}.")
+    return padding
+
+
+def standardize_data_format(value: Any, who: str) -> str:
+    """``None`` -> ``"channels_last"``; otherwise one of :data:`DATA_FORMATS`."""
+    if value is None:
+        return "channels_last"
+    data_format = value.lower() if isinstance(value, str) else value
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"{who}: expected data_format to be one of {DATA_FORMATS}, received data_format={value!r}.")
+    return data_format
+
+
+def conv_output_length(length: int | None, kernel: int, padding: str, stride: int = 1, dilation: int = 1) -> int | None:
+    """Output size of a convolution or pooling window along one axis
+    (``None`` stays unknown)."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    span = dilation * (kernel - 1) + 1
+    return max(0, (length - span) // stride + 1)

@@ -1,0 +1,5 @@
+"""Normalization layers."""
+
+from polykeras.layers.normalization.batch_normalization import BatchNormalization
+
+__all__ = ["BatchNormalization"]

@@ -1,0 +1,140 @@
+"""``BatchNormalization``: normalise with the batch's statistics while
+training and with moving averages of them at inference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polykeras import constraints, initializers, ops, regularizers
+from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.input_spec import InputSpec
+from polykeras.layers.layer import Layer
+
+__all__ = ["BatchNormalization"]
+
+
+class BatchNormalization(Layer):
+    """Normalises ``axis`` (the features) to zero mean and unit variance, then
+    scales by ``gamma`` and shifts by ``beta``.
+
+    In training (``training=True`` and the layer trainable) the statistics
+    are the batch's (masked entries left out) and the non-trainable
+    ``moving_mean``/``moving_variance`` move towards them:
+    ``moving = moving * momentum + batch * (1 - momentum)``. The update is a
+    ``Variable.assign``, so inside a compiled step it is recorded as new
+    state. Otherwise the moving statistics are used.
+
+    Weights, in order: ``gamma`` (if ``scale``), ``beta`` (if ``center``),
+    ``moving_mean``, ``moving_variance``; each of shape ``(features,)``.
+
+    Example:
+        >>> bn = BatchNormalization()
+        >>> y = bn(np.random.rand(8, 4).astype("float32"), training=True)   # moves the statistics
+        >>> [w.name for w in bn.weights]
+        ['gamma', 'beta', 'moving_mean', 'moving_variance']
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, synchronized: bool = False, **kwargs: Any):
+        renorm = kwargs.pop("renorm", False)
+        for key in ("renorm_clipping", "renorm_momentum"):
+            kwargs.pop(key, None)
+        super().__init__(**kwargs)
+        who = describe_layer(self)
+        if renorm:
+            raise NotImplementedError(f"{who}: renorm=True is not supported; received renorm={renorm!r}.")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"{who}: expected axis to be an int, received axis={axis!r}.")
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.synchronized = synchronized
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        input_shape = tuple(input_shape)
+        ndim = len(input_shape)
+        who = describe_layer(self)
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"{who}: expected axis within the input's rank {ndim}, received axis={self.axis} "
+                             f"for input shape {input_shape}.")
+        dim = input_shape[self.axis]
+        if dim is None:
+            raise ValueError(f"{who}: expected a known size on axis {self.axis}, received input shape {input_shape}.")
+        self._axis = self.axis % ndim
+        self.input_spec = InputSpec(ndim=ndim, axes={self._axis: dim})
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight(shape=(dim,), initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
+                                         name="gamma")
+        if self.center:
+            self.beta = self.add_weight(shape=(dim,), initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint,
+                                        name="beta")
+        self.moving_mean = self.add_weight(shape=(dim,), initializer=self.moving_mean_initializer,
+                                           trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape=(dim,), initializer=self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
+        self._reduction_axes = tuple(i for i in range(ndim) if i != self._axis)
+
+    def _moments(self, inputs: Any, mask: Any) -> tuple[Any, Any]:
+        if mask is None:
+            return ops.moments(inputs, axes=self._reduction_axes)
+        weights = ops.cast(mask, ops.dtype(inputs))
+        while len(ops.shape(weights)) < len(ops.shape(inputs)):
+            weights = ops.expand_dims(weights, -1)
+        count = ops.sum(ops.multiply(weights, ops.ones_like(inputs)), axis=self._reduction_axes, keepdims=True)
+        count = ops.maximum(count, 1.0)
+        mean = ops.divide(ops.sum(ops.multiply(weights, inputs), axis=self._reduction_axes, keepdims=True), count)
+        centred = ops.subtract(inputs, mean)
+        variance = ops.divide(ops.sum(ops.multiply(weights, ops.square(centred)), axis=self._reduction_axes,
+                                      keepdims=True), count)
+        return ops.squeeze(mean, self._reduction_axes), ops.squeeze(variance, self._reduction_axes)
+
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        if training and self.trainable:
+            mean, variance = self._moments(inputs, mask)
+            keep = self.momentum
+            self.moving_mean.assign(ops.add(ops.multiply(self.moving_mean, keep), ops.multiply(mean, 1.0 - keep)))
+            self.moving_variance.assign(
+                ops.add(ops.multiply(self.moving_variance, keep), ops.multiply(variance, 1.0 - keep)))
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return ops.batch_normalization(inputs, mean, variance, axis=self._axis, offset=self.beta, scale=self.gamma,
+                                       epsilon=self.epsilon)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "synchronized": self.synchronized,
+        }
