@@ -547,3 +547,92 @@ def test_compute_output_shape_default_traces_without_state_change(engine):
     layer = Counter()
     assert layer.compute_output_shape((None, 3)) == (None, 3)
     assert float(layer.count.numpy()) == 0.0 and layer.losses == []
+
+
+# ---------------------------------------------------- tracking after changes
+def test_containers_changed_after_assignment_are_tracked(engine):
+    class Growing(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = []
+            self.named = {}
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    g = Growing()
+    g.blocks.append(Linear(3))
+    g(_x((2, 4)))
+    assert len(g.weights) == 2
+    g.blocks.append(Linear(3))
+    g.named["extra"] = Linear(1)
+    g(_x((2, 4)))
+    g.named["extra"](_x((2, 4)))
+    assert len(g.weights) == 6
+    g.blocks.pop()
+    del g.named["extra"]
+    assert len(g.weights) == 2
+    g.blocks = []
+    assert g.weights == []
+
+
+def test_losses_follow_the_last_outer_call(engine):
+    class Penalised(Layer):
+        def call(self, x):
+            self.add_loss(ops.mean(x))
+            return x
+
+    class Branchy(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.a, self.b = Penalised(), Penalised()
+
+        def call(self, x, use_b=False):
+            return self.b(x) if use_b else self.a(x)
+
+    generator, discriminator = Branchy(), Branchy()
+    generator(np.ones((2,), "float32"))
+    discriminator(np.ones((2,), "float32"), use_b=True)
+    assert len(generator.losses) == 1 and len(discriminator.losses) == 1  # independent models
+    generator(np.ones((2,), "float32"), use_b=True)
+    assert len(generator.losses) == 1  # a's loss from the previous call is gone
+    assert generator.a.losses != [] and generator.losses[0] is generator.b.losses[0]
+
+
+def test_symbolic_call_leaves_state_untouched(engine):
+    from polykeras.layers import Input
+
+    layer = Counter()
+    out = layer(Input((3,)), training=True)
+    assert tuple(out.shape) == (None, 3) and layer.built
+    assert float(layer.count.numpy()) == 0.0 and layer.losses == []
+
+
+def test_registry_allow_list_never_imports(engine):
+    import sys
+
+    from polykeras.saving import registry
+
+    @registry.register_serializable("tests_pkg")
+    class Shift(Layer):
+        def __init__(self, by=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.by = by
+
+        def call(self, x):
+            return x + self.by
+
+    config = registry.serialize(Shift(2.0, name="shift"))
+    assert config["registered_name"] == "tests_pkg>Shift"
+    clone = registry.deserialize(json.loads(json.dumps(config)))
+    assert isinstance(clone, Shift) and clone.by == 2.0 and clone.name == "shift"
+    evil = {"module": "antigravity", "class_name": "fly", "config": {}, "registered_name": None}
+    with pytest.raises(SerializationError, match="Unknown object 'fly'"):
+        registry.deserialize(evil)
+    assert "antigravity" not in sys.modules
+    with registry.custom_object_scope({"fly": Shift}):
+        assert isinstance(registry.deserialize(evil), Shift)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_serializable("tests_pkg", name="Shift")(Linear)
