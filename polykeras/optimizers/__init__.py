@@ -19,7 +19,8 @@ from polykeras.optimizers import schedules
 from polykeras.optimizers.adagrad import Adadelta, Adagrad
 from polykeras.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from polykeras.optimizers.lion import Lion
-from polykeras.optimizers.optimizer import Optimizer, clip_by_global_norm, clip_by_norm, global_norm
+from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm, global_norm
+from polykeras.optimizers.optimizer import Optimizer
 from polykeras.optimizers.rmsprop import RMSprop
 from polykeras.optimizers.schedules import LearningRateSchedule
 from polykeras.optimizers.sgd import SGD

@@ -25,6 +25,7 @@ import numpy as np
 
 from polykeras import backends, ops
 from polykeras.optimizers import schedules as schedules_module
+from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from polykeras.variables import StatelessScope, Variable, in_stateless_scope, name_scope
 
 Tensor = Any
@@ -326,12 +327,29 @@ class Optimizer:
             trainable_variables = list(trainable_variables)
             if not self.built:
                 self.build(trainable_variables)
+        grads, variables, indices = self._checked(grads, trainable_variables)
+        plan = self._plan if self._plan is not None else self._make_plan()
+        if self.loss_scale_factor is not None:
+            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
+        grads = self._clip_gradients(grads)
+        grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype) for g, v in zip(grads, variables)]
+        learning_rate = self._current_learning_rate()
+        if self.weight_decay:
+            self._apply_weight_decay([plan[i] for i in indices], learning_rate)
+        self._update_step_all(grads, variables, learning_rate)
+        for variable in variables:
+            if variable.constraint is not None:
+                variable.apply_constraint()
+        self._iterations.assign(ops.add(self._iterations.value, 1))
+
+    def _checked(self, grads: list[Tensor | None], trainable_variables: list[Variable]
+                 ) -> tuple[list[Tensor], list[Variable], list[int]]:
+        """The gradients that are not None, their variables and indices, after
+        checking counts, shapes and that every variable is known."""
         if len(grads) != len(trainable_variables):
             raise ValueError(f"{self.name}.apply: expected one gradient per variable "
                              f"({len(trainable_variables)} variables), received {len(grads)} gradients.")
-        plan = self._plan if self._plan is not None else self._make_plan()
-        pairs = []
-        missing = []
+        kept, indices, missing = [], [], []
         for g, v in zip(grads, trainable_variables):
             if g is None:
                 missing.append(v.path)
@@ -345,28 +363,14 @@ class Optimizer:
             if shape != v.shape:
                 raise ValueError(f"{self.name}.apply: expected a gradient of shape {v.shape} for variable "
                                  f"{v.path!r}, received a gradient of shape {shape}.")
-            pairs.append((g, index))
-        if not pairs:
+            kept.append(g)
+            indices.append(index)
+        if not kept:
             raise ValueError(f"{self.name}.apply: expected at least one gradient, received None for every "
                              f"variable ({', '.join(missing)}).")
         if missing:
-            warnings.warn(f"{self.name}: no gradients for variables {missing}; they are not updated.", stacklevel=2)
-        grads = [g for g, _ in pairs]
-        indices = [i for _, i in pairs]
-        variables = [self._trainable_variables[i] for i in indices]
-
-        if self.loss_scale_factor is not None:
-            grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
-        grads = self._clip_gradients(grads)
-        grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype) for g, v in zip(grads, variables)]
-        learning_rate = self._current_learning_rate()
-        if self.weight_decay:
-            self._apply_weight_decay([plan[i] for i in indices], learning_rate)
-        self._update_step_all(grads, variables, learning_rate)
-        for variable in variables:
-            if variable.constraint is not None:
-                variable.apply_constraint()
-        self._iterations.assign(ops.add(self._iterations.value, 1))
+            warnings.warn(f"{self.name}: no gradients for variables {missing}; they are not updated.", stacklevel=3)
+        return kept, [self._trainable_variables[i] for i in indices], indices
 
     def stateless_apply(self, optimizer_variables: Sequence[Tensor], grads: Sequence[Tensor | None],
                         trainable_variables: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
@@ -399,8 +403,9 @@ class Optimizer:
 
     def _update_step_all(self, grads: list[Tensor], variables: list[Variable], learning_rate: Tensor) -> None:
         """Update every variable; the default runs :meth:`update_step` per
-        variable. Engines with multi-tensor kernels get them through the
-        subclasses' overrides (see ``fused.py``)."""
+        variable. SGD, Adam and RMSprop override it with one call of the
+        engine's multi-tensor rule (``Backend.adam_update``...), which an
+        engine may run as fused in-place kernels."""
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, learning_rate)
 
@@ -510,44 +515,6 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
-
-
-# -------------------------------------------------------------------- clipping
-def clip_by_norm(grad: Tensor, clipnorm: float) -> Tensor:
-    """``grad * clipnorm / max(||grad||, clipnorm)`` (a zero gradient stays zero).
-
-    Example: ``clip_by_norm(g, 1.0)``
-    """
-    l2sum = ops.sum(ops.square(grad))
-    positive = ops.greater(l2sum, 0.0)
-    safe = ops.where(positive, l2sum, ops.ones_like(l2sum))
-    norm = ops.where(positive, ops.sqrt(safe), l2sum)
-    return ops.divide(ops.multiply(grad, clipnorm), ops.maximum(norm, clipnorm))
-
-
-def global_norm(grads: Sequence[Tensor]) -> Tensor:
-    """The L2 norm of all gradients together (float32).
-
-    Example: ``global_norm([g1, g2])``
-    """
-    squares = [ops.sum(ops.square(ops.cast(g, "float32") if ops.dtype(g) != "float32" else g)) for g in grads]
-    return ops.sqrt(ops.sum(ops.stack(squares)))
-
-
-def clip_by_global_norm(grads: Sequence[Tensor], clipnorm: float) -> list[Tensor]:
-    """Scale all gradients by ``clipnorm / max(global_norm, clipnorm)``; a
-    non-finite global norm makes every gradient NaN, as in Keras.
-
-    Example: ``clip_by_global_norm([g1, g2], 1.0)``
-    """
-    norm = global_norm(grads)
-    scale = ops.multiply(ops.minimum(ops.reciprocal(norm), 1.0 / clipnorm), clipnorm)
-    scale = ops.add(scale, ops.subtract(norm, norm))  # NaN for an inf/NaN norm
-    out = []
-    for g in grads:
-        dtype = ops.dtype(g)
-        out.append(ops.multiply(g, scale if dtype == "float32" else ops.cast(scale, dtype)))
-    return out
 
 
 # -------------------------------------------------------------------- helpers
