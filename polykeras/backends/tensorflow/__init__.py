@@ -4,7 +4,7 @@
 Modules: ``core`` (conversion, promotion, tensors, variables, autodiff, jit,
 devices), ``math`` (elementwise, reductions, sorting), ``linalg``, ``shapes``
 (shapes and indexing), ``nn`` (activations, convolution, pooling, losses),
-``random`` (stateless draws).
+``random`` (stateless draws), ``optimizers`` (fused ``ResourceApply*`` rules).
 
 Example:
     >>> import polykeras.backends as B
@@ -22,6 +22,7 @@ from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
 from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
 from polykeras.backends.tensorflow.nn import TensorflowNN  # noqa: E402
+from polykeras.backends.tensorflow.optimizers import TensorflowOptimizers  # noqa: E402
 from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
 from polykeras.backends.tensorflow.shapes import TensorflowShapes  # noqa: E402
 
@@ -29,7 +30,8 @@ __all__ = ["TensorflowBackend"]
 
 
 class TensorflowBackend(
-    TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom, Backend
+    TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
+    TensorflowOptimizers, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True)``.

@@ -392,7 +392,10 @@ class TensorflowCore:
                 out = fn(params, *args, **kwargs)
                 value = out[0] if has_aux else out
             grads = tape.gradient(value, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            grads = [tf.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+            grads = [
+                tf.zeros_like(p) if g is None else tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                for p, g in zip(params, grads)
+            ]  # a gather's gradient comes as IndexedSlices: dense, like every other engine's
             return out, grads
 
         value_and_grad_fn.__name__ = f"value_and_grad_{getattr(fn, '__name__', 'fn')}"
