@@ -250,6 +250,8 @@ class Variable:
                 f"Variable {name!r}: expected an initial value of shape {tuple(shape)}, received shape {self._shape}."
             )
         self._handle = self._engine.variable(value, self._dtype, self._trainable, name)
+        # The handle's own shape and dtype objects, for a cheap check of new values.
+        self._native = (getattr(self._handle, "shape", None), getattr(self._handle, "dtype", None))
 
     # ---------------------------------------------------------- properties
     @property
@@ -320,6 +322,12 @@ class Variable:
         if isinstance(value, Variable):
             value = value.value
         engine = self._engine
+        try:  # fast path: already an engine tensor of the right shape and dtype
+            native_shape, native_dtype = self._native
+            if value.shape == native_shape and value.dtype == native_dtype and engine.is_tensor(value):
+                return value
+        except (AttributeError, TypeError, ValueError):
+            pass
         if not engine.is_tensor(value) or engine.dtype(value) != self._dtype:
             value = engine.convert_to_tensor(value, self._dtype)
         shape = tuple(engine.shape(value))
