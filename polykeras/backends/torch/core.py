@@ -247,12 +247,18 @@ def shape_tuple(shape: Any) -> tuple[int, ...]:
 
 
 def parse_device(device: str) -> torch.device:
-    """A torch device from a polykeras device name ("cpu:0", "gpu:1", "cuda:0")."""
-    name = str(device).lower()
+    """A torch device from a polykeras device name ("cpu:0", "gpu:1", "cuda:0",
+    "/device:CPU:0"); refuses devices this machine does not have.
+
+    Example: ``parse_device("gpu:0")`` -> ``device(type='cuda', index=0)``
+    """
+    name = str(device).lower().removeprefix("/").removeprefix("device:")
     kind, _, index = name.partition(":")
     kind = {"gpu": "cuda"}.get(kind, kind)
-    if kind not in ("cpu", "cuda", "mps", "xpu"):
-        raise ValueError(f"Unknown device {device!r}. Expected one of: {', '.join(CoreMixin.list_devices(None))}.")
+    present = CoreMixin.list_devices(None)  # type: ignore[arg-type]
+    label = f"{'gpu' if kind == 'cuda' else kind}:{index or 0}"
+    if label not in present or not (index or "0").isdigit():
+        raise ValueError(f"Unknown device {device!r}. Expected one of: {', '.join(present)}.")
     if kind == "cpu":
         return torch.device("cpu")
     return torch.device(kind, int(index or 0))

@@ -159,7 +159,7 @@ class NNMixin:
         index = target.long().unsqueeze(axis)
         valid = (index >= 0) & (index < classes)  # other ids give a zero loss, as a one-hot of zeros
         picked = torch.gather(log_prob, axis, index.clamp(0, max(classes - 1, 0)))
-        return -torch.where(valid, picked, torch.zeros((), dtype=picked.dtype)).squeeze(axis)
+        return -torch.where(valid, picked, picked.new_zeros(())).squeeze(axis)
 
     # --------------------------------------------------------------- convolution
     def conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
