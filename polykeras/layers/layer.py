@@ -406,7 +406,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _has_symbolic(args, kwargs):
             return self._symbolic_call(*args, **kwargs)
-        has_training, has_mask, training_default, first_name = call_info(type(self).call)
+        has_training, has_mask, training_default, first_name, training_at, mask_at = call_info(type(self).call)
         engine = backends.active()
         args = tuple(self._convert(a, engine) for a in args)
         if kwargs:
@@ -414,17 +414,20 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         first = args[0] if args else kwargs.get(first_name) if first_name else None
         # training: explicit > outer call > call's default
         outer = call_context.current()
-        training = kwargs.pop("training", None)
+        training = args[training_at] if len(args) > training_at else kwargs.pop("training", None)
         if training is None and outer is not None:
             training = outer.training
         if training is None:
             training = training_default
-        if has_training and training is not None:
+        if has_training and training is not None and len(args) <= training_at:
             kwargs["training"] = training
         # masks ride beside the first input
-        previous_mask = kwargs.pop("mask", None) if "mask" in kwargs else _masks_of(first)
-        if has_mask and previous_mask is not None:
-            kwargs["mask"] = previous_mask
+        if len(args) > mask_at:
+            previous_mask = args[mask_at]
+        else:
+            previous_mask = kwargs.pop("mask", None) if "mask" in kwargs else _masks_of(first)
+            if has_mask and previous_mask is not None:
+                kwargs["mask"] = previous_mask
         if self._input_spec is not None:
             assert_input_compatibility(self._input_spec, flatten(first), self.name)
         if not self.built:

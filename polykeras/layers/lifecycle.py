@@ -74,16 +74,21 @@ def wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=None)
-def call_info(call: Callable[..., Any]) -> tuple[bool, bool, Any, str | None]:
+def call_info(call: Callable[..., Any]) -> tuple[bool, bool, Any, str | None, int, int]:
     """For a ``call`` function: (takes ``training``, takes ``mask``, the
-    default of ``training``, the name of the first parameter)."""
+    default of ``training``, the name of the first parameter, and the
+    positions of ``training`` and ``mask`` among the positional parameters,
+    or a large number when they cannot be passed by position)."""
     params = list(inspect.signature(call).parameters.values())[1:]
     names = {p.name: p for p in params}
     training = names.get("training")
     default = training.default if training is not None and training.default is not inspect.Parameter.empty else None
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    first = params[0].name if params and params[0].kind in positional else None
-    return "training" in names, "mask" in names, default, first
+    positional_kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p.name for p in params if p.kind in positional_kinds]
+    first = positional[0] if positional and params[0].kind in positional_kinds else None
+    never = 1 << 30
+    where = {name: positional.index(name) if name in positional else never for name in ("training", "mask")}
+    return "training" in names, "mask" in names, default, first, where["training"], where["mask"]
 
 
 @functools.lru_cache(maxsize=None)

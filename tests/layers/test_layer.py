@@ -636,3 +636,17 @@ def test_registry_allow_list_never_imports(engine):
         assert isinstance(registry.deserialize(evil), Shift)
     with pytest.raises(ValueError, match="already registered"):
         registry.register_serializable("tests_pkg", name="Shift")(Linear)
+
+
+def test_training_and_mask_passed_by_position(engine):
+    class Positional(Layer):
+        def call(self, x, training=None, mask=None):
+            self.got = (training, mask)
+            return x
+
+    layer = Positional()
+    layer(_x(), True)
+    assert layer.got == (True, None)
+    outer = Outer()
+    outer(_x(), True)
+    assert outer.probe.seen == [True]
