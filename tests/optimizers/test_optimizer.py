@@ -333,3 +333,18 @@ def test_empty_gradient_list_is_a_no_op(engine):
     opt = optimizers.SGD()
     opt.apply([], [])
     assert int(opt.iterations.numpy()) == 0
+
+
+# ------------------------------------------------------------ mixed dtypes
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Nadam", "Adagrad", "Lion"])
+def test_float16_variables_keep_their_dtype_beside_float32_ones(engine, name):
+    half = Variable(np.ones((3,), "float32"), dtype="float16", name="half")
+    full = Variable(np.ones((3,), "float32"), name="full")
+    opt = getattr(optimizers, name)(learning_rate=0.1)
+    grad = ops.convert_to_tensor(np.float32([0.5, -1.0, 2.0]))
+    for _ in range(2):
+        opt.apply([grad, grad], [half, full])
+    assert half.dtype == "float16" and ops.dtype(half.value) == "float16"
+    assert all(slot.dtype == "float16" for slot in opt.slots_for(half).values())
+    assert_close(half.numpy(), full.numpy().astype(np.float64), "transcendental", "float16",
+                 err_msg=f"{name}: float16 variable vs float32 variable")
