@@ -1,5 +1,6 @@
 """The Layer base on every engine: lifecycle, tracking, weights, losses,
-masks, input specs, config capture, Keraflow's generic arguments."""
+constraints, input specs, config capture, Keraflow's generic arguments
+(calls, masks and compiled steps: test_layer_calls.py)."""
 
 from __future__ import annotations
 
@@ -9,102 +10,13 @@ import numpy as np
 import pytest
 
 from polykeras import constraints, initializers, ops, regularizers
-from polykeras.layers import InputSpec, Layer, get_mask, set_mask
+from polykeras.layers import InputSpec, Layer
 from polykeras.random import SeedGenerator
 from polykeras.saving.registry import SerializationError
-from polykeras.variables import StatelessScope
 
+from ._toy_layers import Block, Counter, Linear, MyLayer
+from ._toy_layers import sample as _x
 from .helpers import check_layer
-
-
-# ------------------------------------------------------------- test layers
-class MyLayer(Layer):
-    """The seed-003 custom layer, Python 3 form, unchanged otherwise."""
-
-    def __init__(self, output_dim, **kwargs):
-        self.output_dim = output_dim
-        super(MyLayer, self).__init__(**kwargs)
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[1], self.output_dim),
-                                      initializer="uniform", trainable=True)
-        super(MyLayer, self).build(input_shape)
-
-    def call(self, x):
-        return ops.dot(x, self.kernel)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.output_dim)
-
-
-class Linear(Layer):
-    def __init__(self, units=3, use_bias=True, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.use_bias = use_bias
-        self.input_spec = InputSpec(min_ndim=2)
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel",
-                                      regularizer=None)
-        if self.use_bias:
-            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
-        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
-
-    def call(self, x):
-        y = ops.matmul(x, self.kernel)
-        return y + self.bias if self.use_bias else y
-
-
-class Counter(Layer):
-    """BatchNormalization-like state: counts calls and keeps a moving mean."""
-
-    def build(self, input_shape):
-        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
-        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
-        self.moving_mean = self.add_weight(shape=(input_shape[-1],), initializer="zeros",
-                                           trainable=False, name="moving_mean")
-
-    def call(self, x, training=None):
-        if training:
-            self.count.assign_add(1.0)
-            mean = ops.mean(x, axis=0)
-            self.moving_mean.assign(self.moving_mean * 0.9 + mean * 0.1)
-        return x * self.scale
-
-
-class Block(Layer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.parts = [Linear(4, name=None), Linear(2)]
-        self.table = {"extra": Linear(2, use_bias=False)}
-
-    def call(self, x, training=None):
-        h = self.parts[0](x)
-        return self.parts[1](h) + self.table["extra"](h)
-
-
-class TrainingProbe(Layer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.seen = []
-
-    def call(self, x, training=False):
-        self.seen.append(training)
-        return x
-
-
-class Outer(Layer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.probe = TrainingProbe()
-
-    def call(self, x, training=None):
-        return self.probe(x)
-
-
-def _x(shape=(2, 5), seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
 # ------------------------------------------------------------- lifecycle
@@ -379,14 +291,6 @@ def test_initial_weights_list_and_dict(engine):
         Linear(2, regularizers={"kernal": "l2"}, input_shape=(3,))
 
 
-# ------------------------------------------------------------------ training
-def test_training_flows_from_outer_call_and_defaults(engine):
-    outer = Outer()
-    outer(_x(), training=True)
-    outer(_x())
-    assert outer.probe.seen == [True, False]  # call's default when nobody says
-
-
 # ---------------------------------------------------------------- input_spec
 def test_input_spec_violation_names_the_layer(engine):
     layer = Linear(3, name="proj")
@@ -406,36 +310,6 @@ def test_input_spec_forms():
     with pytest.raises(ValueError, match="expects 2 input"):
         assert_input_compatibility([spec, spec], [np.zeros((1, 2, 3))], "merge")
     assert InputSpec.from_config(json.loads(json.dumps(InputSpec(axes={-1: 4}).get_config()))).axes == {-1: 4}
-
-
-# ------------------------------------------------------------------- masks
-def test_mask_propagation(engine):
-    class MaskMaker(Layer):
-        def call(self, x):
-            return x
-
-        def compute_mask(self, inputs, previous_mask=None):
-            return ops.not_equal(inputs[..., 0], 0.0)
-
-    class MaskUser(Layer):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.supports_masking = True
-            self.received = None
-
-        def call(self, x, mask=None):
-            self.received = mask
-            return x * 2.0
-
-    x = np.array([[[1.0], [0.0], [2.0]]], "float32")
-    y = MaskMaker()(x)
-    user = MaskUser()
-    z = user(y)
-    np.testing.assert_array_equal(ops.to_numpy(user.received), [[True, False, True]])
-    np.testing.assert_array_equal(ops.to_numpy(get_mask(z)), [[True, False, True]])
-    t = ops.ones((2,))
-    set_mask(t, None)
-    assert get_mask(t) is None
 
 
 # ------------------------------------------------------------------ config
@@ -487,66 +361,6 @@ def test_layer_serialize_deserialize_with_custom_objects(engine):
         layers.deserialize(config)
     clone = layers.deserialize(config, custom_objects={"Linear": Linear})
     assert isinstance(clone, Linear) and clone.units == 5
-
-
-# ------------------------------------------------------- stateless + compile
-def test_stateless_call_records_state_updates(engine):
-    layer = Counter()
-    layer(_x(), training=False)
-    values = [ops.convert_to_tensor(v.numpy()) for v in layer.variables]
-    with StatelessScope(list(zip(layer.variables, values))) as scope:
-        layer(_x(), training=True)
-    assert float(layer.count.numpy()) == 0.0  # untouched
-    assert float(ops.to_numpy(scope.get_current_value(layer.count))) == 1.0
-    assert {id(v) for v, _ in scope.updates} == {id(layer.count), id(layer.moving_mean)}
-
-
-def test_stateless_scope_inside_jit(diff_engine):
-    layer = Counter()
-    x = _x((4, 3))
-    layer(x)
-    variables = layer.variables
-
-    def step(values, batch):
-        with StatelessScope(list(zip(variables, values))) as scope:
-            y = layer(batch, training=True)
-        return y, [scope.get_current_value(v) for v in variables]
-
-    compiled = ops.jit(step)
-    values = [ops.convert_to_tensor(v.numpy()) for v in variables]
-    for _ in range(3):
-        y, values = compiled(values, ops.convert_to_tensor(x))
-    by_name = {v.name: ops.to_numpy(val) for v, val in zip(variables, values)}
-    assert float(by_name["count"]) == 3.0
-    expected = np.zeros(3)
-    for _ in range(3):
-        expected = expected * 0.9 + x.mean(axis=0) * 0.1
-    np.testing.assert_allclose(by_name["moving_mean"], expected, rtol=1e-5)
-    assert float(layer.count.numpy()) == 0.0  # the layer's own state is untouched
-    np.testing.assert_allclose(ops.to_numpy(y), x, rtol=1e-6)
-
-
-def test_gradients_through_stateless_scope(diff_engine):
-    layer = Linear(2)
-    x = _x((3, 4))
-    layer(x)
-    trainable = layer.trainable_weights
-
-    def loss(values):
-        with StatelessScope(list(zip(trainable, values))):
-            return ops.sum(layer(x) ** 2)
-
-    value, grads = ops.value_and_grad(loss)([ops.convert_to_tensor(v.numpy()) for v in trainable])
-    kernel, bias = layer.get_weights()
-    y = x @ kernel + bias
-    np.testing.assert_allclose(ops.to_numpy(grads[0]), x.T @ (2 * y), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ops.to_numpy(grads[1]), (2 * y).sum(0), rtol=1e-4, atol=1e-5)
-
-
-def test_compute_output_shape_default_traces_without_state_change(engine):
-    layer = Counter()
-    assert layer.compute_output_shape((None, 3)) == (None, 3)
-    assert float(layer.count.numpy()) == 0.0 and layer.losses == []
 
 
 # ---------------------------------------------------- tracking after changes
@@ -601,15 +415,6 @@ def test_losses_follow_the_last_outer_call(engine):
     assert generator.a.losses != [] and generator.losses[0] is generator.b.losses[0]
 
 
-def test_symbolic_call_leaves_state_untouched(engine):
-    from polykeras.layers import Input
-
-    layer = Counter()
-    out = layer(Input((3,)), training=True)
-    assert tuple(out.shape) == (None, 3) and layer.built
-    assert float(layer.count.numpy()) == 0.0 and layer.losses == []
-
-
 def test_registry_allow_list_never_imports(engine):
     import sys
 
@@ -636,17 +441,3 @@ def test_registry_allow_list_never_imports(engine):
         assert isinstance(registry.deserialize(evil), Shift)
     with pytest.raises(ValueError, match="already registered"):
         registry.register_serializable("tests_pkg", name="Shift")(Linear)
-
-
-def test_training_and_mask_passed_by_position(engine):
-    class Positional(Layer):
-        def call(self, x, training=None, mask=None):
-            self.got = (training, mask)
-            return x
-
-    layer = Positional()
-    layer(_x(), True)
-    assert layer.got == (True, None)
-    outer = Outer()
-    outer(_x(), True)
-    assert outer.probe.seen == [True]
