@@ -139,11 +139,16 @@ def broadcast_weights(owner: str, what: str, weights: Tensor, values: Tensor) ->
     return weights
 
 
-def _size(values: Tensor) -> int:
+def _count(values: Tensor, dtype: str) -> Tensor:
+    """The number of entries of ``values``: a constant when the shape is
+    known, counted when an axis is unknown (a traced batch axis)."""
+    shape = tuple(ops.shape(values))
+    if any(dim is None for dim in shape):
+        return ops.sum(ops.ones_like(values))
     count = 1
-    for dim in ops.shape(values):
+    for dim in shape:
         count *= int(dim)
-    return count
+    return ops.convert_to_tensor(float(count), dtype)
 
 
 def reduce_weighted_values(
@@ -177,7 +182,7 @@ def reduce_weighted_values(
         return total
     if reduction == "mean_with_sample_weight" and weight is not None:
         return divide_no_nan(total, ops.sum(ops.multiply(weight, ops.ones_like(values))))
-    count = valid if valid is not None else ops.convert_to_tensor(float(_size(values)), dtype)
+    count = valid if valid is not None else _count(values, dtype)
     return divide_no_nan(total, as_tensor(count, dtype))
 
 
@@ -201,7 +206,7 @@ class Loss:
     """
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size", dtype: str | None = None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction, type(self).__name__)
         self.dtype = dtype or "float32"
 
@@ -296,7 +301,11 @@ class LossFunctionWrapper(Loss):
         return f"<{type(self).__name__} fn={getattr(self.fn, '__name__', self.fn)} kwargs={self._fn_kwargs}>"
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
+    """``"MeanSquaredError"`` -> ``"mean_squared_error"``; ``"AUC"`` -> ``"auc"``.
+
+    Example: ``snake_case("KLDivergence")`` -> ``'kl_divergence'``
+    """
     out = []
     for i, char in enumerate(name):
         if char.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):

@@ -164,6 +164,8 @@ def resolve(
     give ``BinaryAccuracy``. Without shapes the ``loss`` decides (binary or
     sparse cross-entropy / hinge). Functions are wrapped in
     :class:`MeanMetricWrapper`; a string identifier becomes the metric's name.
+    Given both shapes, metrics whose state depends on them (``F1Score``) are
+    built, so ``metric.variables`` is complete before a compiled step.
 
     Example: ``resolve("acc", loss="binary_crossentropy")`` -> ``BinaryAccuracy(name="acc")``
     """
@@ -181,6 +183,8 @@ def resolve(
             found = MeanMetricWrapper(found, name=name or getattr(found, "__name__", None))
     elif name is not None:
         found.name = name
+    if not found.built and y_true_shape is not None and y_pred_shape is not None:
+        found.build(tuple(y_true_shape), tuple(y_pred_shape))  # state known before a compiled step
     return found
 
 

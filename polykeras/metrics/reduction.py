@@ -85,9 +85,10 @@ class Mean(Metric):
         self.total.assign(ops.add(self.total.value, ops.sum(values)))
         if weight is not None:
             count = ops.sum(weight)
-        else:
-            shape = ops.shape(values)
-            count = ops.convert_to_tensor(float(shape[0]) if len(shape) else 1.0, self.dtype)
+        elif len(ops.shape(values)) and ops.shape(values)[0] is not None:
+            count = ops.convert_to_tensor(float(ops.shape(values)[0]), self.dtype)
+        else:  # a scalar, or a batch axis unknown while tracing
+            count = ops.sum(ops.ones_like(values))
         self.count.assign(ops.add(self.count.value, count))
 
     def result(self) -> Tensor:

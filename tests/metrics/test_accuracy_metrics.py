@@ -11,7 +11,7 @@ from polykeras import losses, metrics
 from ._helpers import close, keras_metric
 
 
-def _batches(rng, n=3, batch=6, classes=5):
+def _batches(rng, n=2, batch=6, classes=4):
     return [(rng.integers(0, classes, size=(batch,)), rng.uniform(size=(batch, classes)).astype("float32"),
              rng.uniform(0, 1, size=(batch,)).astype("float32")) for _ in range(n)]
 
@@ -26,7 +26,7 @@ def test_sparse_and_categorical_accuracy(engine, rng):
     sparse, categorical = metrics.SparseCategoricalAccuracy(), metrics.CategoricalAccuracy()
     for ids, scores, weight in batches:
         sparse.update_state(ids[:, None], scores, sample_weight=weight)  # (batch, 1) ids work too
-        categorical.update_state(np.eye(5)[ids], scores, sample_weight=weight)
+        categorical.update_state(np.eye(4)[ids], scores, sample_weight=weight)
     expected = _weighted([s.argmax(-1) == i for i, s, _ in batches], [w for *_, w in batches])
     close(sparse.result(), expected)
     close(categorical.result(), expected)
@@ -34,13 +34,13 @@ def test_sparse_and_categorical_accuracy(engine, rng):
     close(sparse.result(), 0.0)
 
 
-@pytest.mark.parametrize("k", [1, 2, 5])
+@pytest.mark.parametrize("k", [1, 3])
 def test_top_k_accuracy(engine, rng, k):
     batches = _batches(rng)
     sparse, dense = metrics.SparseTopKCategoricalAccuracy(k=k), metrics.TopKCategoricalAccuracy(k=k)
     for ids, scores, weight in batches:
         sparse.update_state(ids, scores, sample_weight=weight)
-        dense.update_state(np.eye(5)[ids], scores, sample_weight=weight)
+        dense.update_state(np.eye(4)[ids], scores, sample_weight=weight)
     hits = [(s > s[np.arange(len(i)), i][:, None]).sum(-1) < k for i, s, _ in batches]
     expected = _weighted(hits, [w for *_, w in batches])
     close(sparse.result(), expected)
@@ -56,19 +56,19 @@ def test_top_k_from_sorted_ids_and_ties(engine):
 
 
 def test_binary_accuracy_and_accuracy(engine, rng):
-    labels = rng.integers(0, 2, size=(8, 1)).astype("float32")
-    scores = rng.uniform(size=(8, 1)).astype("float32")
+    labels = rng.integers(0, 2, size=(2, 6, 1)).astype("float32")
+    scores = rng.uniform(size=(2, 6, 1)).astype("float32")
     m = metrics.BinaryAccuracy(threshold=0.3)
-    m.update_state(labels[:4], scores[:4])
-    m.update_state(labels[4:, 0], scores[4:])  # (batch,) labels against (batch, 1) scores
+    m.update_state(labels[0], scores[0])
+    m.update_state(labels[1, :, 0], scores[1])  # (batch,) labels against (batch, 1) scores
     close(m.result(), ((scores > 0.3) == labels).mean())
     close(metrics.Accuracy()([1, 2, 3, 4], [0, 2, 3, 4]), 0.75)
     close(metrics.binary_accuracy([[1.0], [0.0]], [[0.7], [0.6]]), [[1.0], [0.0]])
 
 
 def test_accuracy_in_sequences(engine, rng):
-    ids = rng.integers(0, 3, size=(2, 4))
-    scores = rng.uniform(size=(2, 4, 3)).astype("float32")
+    ids = rng.integers(0, 4, size=(2, 3))
+    scores = rng.uniform(size=(2, 3, 4)).astype("float32")
     close(metrics.sparse_categorical_accuracy(ids, scores), (scores.argmax(-1) == ids).astype("float32"))
     close(metrics.SparseCategoricalAccuracy()(ids, scores), (scores.argmax(-1) == ids).mean())
 

@@ -14,6 +14,10 @@ from polykeras.variables import Variable
 from ._helpers import close
 
 
+def _normal(rng, shape=(6, 4)):
+    return rng.normal(size=shape).astype("float32")
+
+
 def _probs(rng, shape=(6, 4)):
     return rng.uniform(0.05, 0.95, size=shape).astype("float32")
 
@@ -33,23 +37,23 @@ def _ids(rng):
 #: (class, constructor kwargs, make(rng) -> update_state args)
 CASES = [
     (metrics.Mean, {}, lambda r: (r.normal(size=(6,)).astype("float32"),)),
-    (metrics.Sum, {}, lambda r: (r.normal(size=(6, 2)).astype("float32"),)),
+    (metrics.Sum, {}, lambda r: (r.normal(size=(6, 4)).astype("float32"),)),
     (metrics.MeanMetricWrapper, {"fn": metrics.binary_accuracy, "threshold": 0.4},
      lambda r: (_labels(r), _probs(r))),
-    (metrics.MeanSquaredError, {}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
-    (metrics.RootMeanSquaredError, {}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
-    (metrics.MeanAbsoluteError, {}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
-    (metrics.MeanAbsolutePercentageError, {}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
+    (metrics.MeanSquaredError, {}, lambda r: (_normal(r), _normal(r))),
+    (metrics.RootMeanSquaredError, {}, lambda r: (_normal(r), _normal(r))),
+    (metrics.MeanAbsoluteError, {}, lambda r: (_normal(r), _normal(r))),
+    (metrics.MeanAbsolutePercentageError, {}, lambda r: (_normal(r), _normal(r))),
     (metrics.MeanSquaredLogarithmicError, {}, lambda r: (_probs(r), _probs(r))),
-    (metrics.CosineSimilarity, {"axis": -1}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
-    (metrics.LogCoshError, {}, lambda r: (r.normal(size=(6, 4)), r.normal(size=(6, 4)))),
+    (metrics.CosineSimilarity, {"axis": -1}, lambda r: (_normal(r), _normal(r))),
+    (metrics.LogCoshError, {}, lambda r: (_normal(r), _normal(r))),
     (metrics.Accuracy, {}, lambda r: (_ids(r), _ids(r))),
     (metrics.BinaryAccuracy, {"threshold": 0.6}, lambda r: (_labels(r), _probs(r))),
     (metrics.CategoricalAccuracy, {}, lambda r: (_one_hot(r), _probs(r))),
     (metrics.SparseCategoricalAccuracy, {}, lambda r: (_ids(r), _probs(r))),
     (metrics.TopKCategoricalAccuracy, {"k": 2}, lambda r: (_one_hot(r), _probs(r))),
     (metrics.SparseTopKCategoricalAccuracy, {"k": 2}, lambda r: (_ids(r), _probs(r))),
-    (metrics.AUC, {"num_thresholds": 20, "curve": "PR"}, lambda r: (_labels(r), _probs(r))),
+    (metrics.AUC, {"curve": "PR"}, lambda r: (_labels(r), _probs(r))),
     (metrics.AUC, {"multi_label": True, "num_labels": 4}, lambda r: (_labels(r), _probs(r))),
     (metrics.Precision, {"thresholds": [0.3, 0.6]}, lambda r: (_labels(r), _probs(r))),
     (metrics.Recall, {"top_k": 2}, lambda r: (_labels(r), _probs(r))),
@@ -62,13 +66,13 @@ CASES = [
     (metrics.MeanIoU, {"num_classes": 4}, lambda r: (_ids(r), _ids(r))),
     (metrics.IoU, {"num_classes": 4, "target_class_ids": [0, 2], "sparse_y_pred": False},
      lambda r: (_ids(r), _probs(r))),
-    (metrics.BinaryCrossentropy, {"from_logits": True}, lambda r: (_labels(r), r.normal(size=(6, 4)))),
+    (metrics.BinaryCrossentropy, {"from_logits": True}, lambda r: (_labels(r), _normal(r))),
     (metrics.CategoricalCrossentropy, {"label_smoothing": 0.1}, lambda r: (_one_hot(r), _probs(r))),
     (metrics.SparseCategoricalCrossentropy, {}, lambda r: (_ids(r), _probs(r))),
     (metrics.KLDivergence, {}, lambda r: (_probs(r), _probs(r))),
     (metrics.Poisson, {}, lambda r: (_probs(r), _probs(r))),
-    (metrics.Hinge, {}, lambda r: (_labels(r), r.normal(size=(6, 4)))),
-    (metrics.SquaredHinge, {}, lambda r: (_labels(r), r.normal(size=(6, 4)))),
+    (metrics.Hinge, {}, lambda r: (_labels(r), _normal(r))),
+    (metrics.SquaredHinge, {}, lambda r: (_labels(r), _normal(r))),
     (metrics.CategoricalHinge, {}, lambda r: (_one_hot(r), _probs(r))),
 ]
 IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(CASES)]

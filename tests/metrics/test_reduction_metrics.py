@@ -27,9 +27,9 @@ def test_mean_and_sum_accumulate_and_reset(engine):
 
 
 def test_mean_folds_non_batch_axes_like_keras(engine, rng):
-    values = rng.normal(size=(4, 3)).astype("float32")
-    weight = rng.uniform(0, 1, size=(4,)).astype("float32")
-    weight_2d = rng.uniform(0, 1, size=(4, 3)).astype("float32")
+    values = rng.normal(size=(6, 4)).astype("float32")
+    weight = rng.uniform(0, 1, size=(6,)).astype("float32")
+    weight_2d = rng.uniform(0, 1, size=(6, 4)).astype("float32")
     m = metrics.Mean()
     m.update_state(values, sample_weight=weight)
     m.update_state(values, sample_weight=weight_2d)
@@ -38,7 +38,7 @@ def test_mean_folds_non_batch_axes_like_keras(engine, rng):
     close(m.result(), expected)
     per_sample = values.mean(1)
     total = (per_sample * weight).sum() + (values * weight_2d).mean(1).sum() + per_sample.sum()
-    count = weight.sum() + weight_2d.mean(1).sum() + 4
+    count = weight.sum() + weight_2d.mean(1).sum() + 6
     close(m.result(), total / count)
 
 
@@ -50,8 +50,8 @@ def test_mean_folds_non_batch_axes_like_keras(engine, rng):
     (metrics.CosineSimilarity, lambda t, p: (t * p).sum(-1) / np.linalg.norm(t, axis=-1) / np.linalg.norm(p, axis=-1)),
 ], ids=lambda x: getattr(x, "__name__", ""))
 def test_error_metrics_accumulate(engine, rng, cls, reference):
-    batches = [(rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32"),
-                rng.uniform(0, 1, size=(4,)).astype("float32")) for _ in range(3)]
+    batches = [(rng.normal(size=(6, 4)).astype("float32"), rng.normal(size=(6, 4)).astype("float32"),
+                rng.uniform(0, 1, size=(6,)).astype("float32")) for _ in range(2)]
     m = cls()
     for t, p, w in batches:
         m.update_state(t, p, sample_weight=w)
@@ -61,18 +61,18 @@ def test_error_metrics_accumulate(engine, rng, cls, reference):
 
 
 def test_root_mean_squared_error(engine, rng):
-    t, p = rng.normal(size=(6, 2)).astype("float32"), rng.normal(size=(6, 2)).astype("float32")
+    t, p = rng.normal(size=(2, 6, 4)).astype("float32"), rng.normal(size=(2, 6, 4)).astype("float32")
     m = metrics.RootMeanSquaredError()
-    m.update_state(t[:3], p[:3])
-    m.update_state(t[3:], p[3:])
+    m.update_state(t[0], p[0])
+    m.update_state(t[1], p[1])
     close(m.result(), np.sqrt(((t - p) ** 2).mean()))
-    close(m.result(), keras_metric("RootMeanSquaredError", [(t[:3], p[:3]), (t[3:], p[3:])]))
+    close(m.result(), keras_metric("RootMeanSquaredError", [(t[0], p[0]), (t[1], p[1])]))
 
 
 def test_loss_metrics_match_losses(engine, rng):
-    logits = rng.normal(size=(5, 4)).astype("float32")
-    ids = rng.integers(0, 4, size=(5,))
-    labels = rng.integers(0, 2, size=(5, 4)).astype("float32")
+    logits = rng.normal(size=(6, 4)).astype("float32")
+    ids = rng.integers(0, 4, size=(6,))
+    labels = rng.integers(0, 2, size=(6, 4)).astype("float32")
     close(metrics.SparseCategoricalCrossentropy(from_logits=True)(ids, logits),
           losses.SparseCategoricalCrossentropy(from_logits=True)(ids, logits))
     close(metrics.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)(np.eye(4)[ids], logits),
@@ -83,7 +83,7 @@ def test_loss_metrics_match_losses(engine, rng):
 
 
 def test_mean_metric_wrapper_passes_kwargs(engine, rng):
-    t, p = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    t, p = rng.normal(size=(6, 4)).astype("float32"), rng.normal(size=(6, 4)).astype("float32")
     m = metrics.MeanMetricWrapper(losses.huber, name="huber", delta=0.3)
     m.update_state(t, p)
     close(m.result(), losses.Huber(delta=0.3)(t, p))
