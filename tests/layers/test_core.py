@@ -1,0 +1,151 @@
+"""Core layers on every engine: Dense and Embedding against Keras 3 with
+Keras' weights, Activation, Identity, Masking, masks flowing into the next
+layer, configs and bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.tolerances import assert_close, tolerance
+from polykeras import activations, layers, ops
+
+from .helpers import check_layer, layer_outputs
+from .keras_reference import assert_matches_keras
+
+LAYER_TOL = dict(zip(("rtol", "atol"), tolerance("layer")))
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+class MaskProbe(layers.Layer):
+    """Records the mask it receives."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.received = None
+
+    def call(self, x, mask=None):
+        self.received = mask
+        return x
+
+
+# ------------------------------------------------------------------ Dense
+@pytest.mark.parametrize("kwargs, shape", [
+    (dict(units=3), (2, 4)),
+    (dict(units=2, activation="sigmoid", use_bias=False), (2, 3, 5)),
+], ids=str)
+def test_dense_matches_keras(engine, kwargs, shape):
+    assert_matches_keras(lambda: layers.Dense(**kwargs), "Dense", kwargs, _x(shape))
+
+
+# -------------------------------------------------------------- Activation
+def test_activation(engine):
+    x = _x((2, 5))
+    layer = check_layer(lambda: layers.Activation("tanh"), x.shape, **LAYER_TOL)
+    assert_close(layer_outputs(layer, x), np.tanh(x.astype(np.float64)), "transcendental")
+    assert layer.get_config()["activation"] == "tanh"
+    assert layers.Activation(activations.relu).get_config()["activation"] == "relu"
+    assert layers.Activation(None).get_config()["activation"] == "linear"
+    softmax = layer_outputs(layers.Activation("softmax"), x)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    assert_close(softmax, e / e.sum(-1, keepdims=True), "nn")
+    with pytest.raises(Exception, match="nope"):
+        layers.Activation("nope")
+
+
+# --------------------------------------------------------------- Identity
+def test_identity_passes_values_and_masks(engine):
+    x = _x((2, 3))
+    layer = check_layer(lambda: layers.Identity(), x.shape)
+    np.testing.assert_array_equal(layer_outputs(layer, x), x)
+    y = layers.Masking()(np.array([[[1.0], [0.0]]], "float32"))
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(layers.Identity()(y))), [[True, False]])
+
+
+# ---------------------------------------------------------------- Masking
+def test_masking_zeroes_masked_steps_and_masks_the_next_layer(engine):
+    x = _x((2, 4, 3))
+    x[0, 1] = 0.0
+    x[1, 3] = 0.0
+    check_layer(lambda: layers.Masking(), x.shape)
+    masking = layers.Masking(mask_value=0.0)
+    y = masking(ops.convert_to_tensor(x))
+    expected_mask = np.array([[True, False, True, True], [True, True, True, False]])
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(y)), expected_mask)
+    np.testing.assert_array_equal(ops.to_numpy(y), x * expected_mask[..., None])
+    probe = MaskProbe()
+    probe(y)
+    np.testing.assert_array_equal(ops.to_numpy(probe.received), expected_mask)
+    x2 = np.full((1, 3, 2), 5.0, "float32")
+    x2[0, 0, 0] = 1.0
+    masked = layers.Masking(mask_value=5.0)(x2)
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(masked)), [[True, False, False]])
+    np.testing.assert_array_equal(ops.to_numpy(masked), [[[1.0, 5.0], [0.0, 0.0], [0.0, 0.0]]])
+    assert layers.Masking(mask_value=-1.0).get_config()["mask_value"] == -1.0
+
+
+# -------------------------------------------------------------- Embedding
+def test_embedding_checks_and_lookup(engine):
+    layer = check_layer(lambda: layers.Embedding(5, 3), (2, 4), input_dtype="int32", check_gradients=False)
+    ids = np.array([[0, 4, 2], [1, 1, 3]])
+    table = layer.get_weights()[0]
+    np.testing.assert_array_equal(layer_outputs(layer, ids), table[ids])
+    assert table.shape == (5, 3) and np.all(np.abs(table) <= 0.05)  # "uniform": +-0.05
+    assert layer.compute_output_shape((None, 7)) == (None, 7, 3)
+    config = layer.get_config()
+    assert config["input_dim"] == 5 and config["output_dim"] == 3 and config["mask_zero"] is False
+    assert config["embeddings_initializer"]["class_name"] == "RandomUniform"
+
+
+def test_embedding_gradient_reaches_the_looked_up_rows(diff_engine):
+    layer = layers.Embedding(4, 2)
+    ids = ops.convert_to_tensor(np.array([[1, 1, 3]]))
+    layer_outputs(layer, ids)
+    from polykeras.variables import StatelessScope
+
+    def loss(params):
+        with StatelessScope([(layer.embeddings, params[0])]):
+            return ops.sum(layer(ids))
+
+    _, grads = ops.value_and_grad(loss)([layer.embeddings.value])
+    np.testing.assert_allclose(ops.to_numpy(grads[0]), [[0, 0], [2, 2], [0, 0], [1, 1]])
+
+
+@pytest.mark.parametrize("kwargs", [dict(input_dim=6, output_dim=3), dict(input_dim=6, output_dim=2, mask_zero=True)],
+                         ids=str)
+def test_embedding_matches_keras(engine, kwargs):
+    ids = np.array([[0, 5, 2, 2], [1, 3, 0, 4]], "int32")
+    assert_matches_keras(lambda: layers.Embedding(**kwargs), "Embedding", kwargs, ids)
+
+
+def test_embedding_mask_zero_reaches_the_next_layers(engine):
+    ids = np.array([[3, 1, 0], [2, 0, 0]])
+    emb = layers.Embedding(4, 2, mask_zero=True)
+    y = emb(ids)
+    expected = ids != 0
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(y)), expected)
+    probe = MaskProbe()
+    z = probe(layers.Activation("relu")(y))
+    np.testing.assert_array_equal(ops.to_numpy(probe.received), expected)
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(z)), expected)
+    assert layers.get_mask(layers.Embedding(4, 2)(ids)) is None
+
+
+def test_embedding_initial_weights_and_float_ids(engine):
+    table = np.arange(6, dtype="float32").reshape(3, 2)
+    emb = layers.Embedding(3, 2, weights=[table])
+    assert emb.built
+    np.testing.assert_array_equal(layer_outputs(emb, np.array([[2.0, 0.0]], "float32")), table[[[2, 0]]])
+
+
+def test_core_bad_arguments_name_the_layer(engine):
+    with pytest.raises(ValueError, match=r"Embedding 'e'.*input_dim.*0"):
+        layers.Embedding(0, 3, name="e")
+    with pytest.raises(ValueError, match=r"Embedding.*output_dim.*2.5"):
+        layers.Embedding(3, 2.5)
+    with pytest.raises(ValueError, match=r"'emb_w'.*shape \(3, 2\).*\(2, 2\)"):
+        layers.Embedding(3, 2, weights=[np.zeros((2, 2), "float32")], name="emb_w")
