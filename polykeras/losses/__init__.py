@@ -164,7 +164,9 @@ def resolve(
     return LossFunctionWrapper(found, name=name)
 
 
-def is_binary_or_sparse_categorical(y_true_shape: Sequence[int | None] | None, y_pred_shape: Sequence[int | None] | None) -> tuple[bool, bool]:
+def is_binary_or_sparse_categorical(
+    y_true_shape: Sequence[int | None] | None, y_pred_shape: Sequence[int | None] | None
+) -> tuple[bool, bool]:
     """Keras 3's rule: binary when y_pred's last axis is 1; sparse when y_true
     has a lower rank, or a last axis of 1 against several classes."""
     if y_true_shape is None or y_pred_shape is None:

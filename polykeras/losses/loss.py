@@ -205,7 +205,9 @@ class Loss:
         >>> Cubic()([[0.0, 2.0]], [[1.0, 0.0]])   # (1 + 8) / 2 = 4.5
     """
 
-    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size", dtype: str | None = None):
+    def __init__(
+        self, name: str | None = None, reduction: str | None = "sum_over_batch_size", dtype: str | None = None
+    ):
         self.name = name or snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction, type(self).__name__)
         self.dtype = dtype or "float32"

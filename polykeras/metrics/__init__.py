@@ -79,10 +79,17 @@ for _fn in METRIC_FUNCTIONS:
 for _cls in (Metric, *METRIC_CLASSES):
     _cls.__module__ = __name__  # the public path, as configs show it
 
-__all__ = sorted(
-    {cls.__name__ for cls in (Metric, *METRIC_CLASSES)} | {fn.__name__ for fn in METRIC_FUNCTIONS}
-    | {"deserialize", "get", "in_top_k", "resolve", "serialize"}
-)
+__all__ = [
+    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy",
+    "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity", "F1Score", "FBetaScore",
+    "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError", "Mean",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU", "MeanMetricWrapper", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "Metric", "Poisson", "Precision", "Recall", "RootMeanSquaredError",
+    "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy",
+    "SquaredHinge", "Sum", "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives", "accuracy",
+    "binary_accuracy", "categorical_accuracy", "deserialize", "get", "in_top_k", "resolve", "serialize",
+    "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
+]
 
 
 def serialize(metric: Metric | Callable[..., Any]) -> Any:

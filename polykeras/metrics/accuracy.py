@@ -113,7 +113,8 @@ def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5, from
     if from_sorted_ids:
         y_pred = ops.cast(y_pred if ops.is_tensor(y_pred) else ops.convert_to_tensor(y_pred), "int32")
         ids = _class_ids("sparse_top_k_categorical_accuracy", y_true, y_pred)
-        best = ops.slice(y_pred, (0,) * len(ops.shape(y_pred)), tuple(ops.shape(y_pred)[:-1]) + (min(k, ops.shape(y_pred)[-1]),))
+        shape = tuple(ops.shape(y_pred))
+        best = ops.slice(y_pred, (0,) * len(shape), shape[:-1] + (min(k, shape[-1]),))
         return ops.cast(ops.any(ops.equal(ops.expand_dims(ids, -1), best), axis=-1), "float32")
     y_pred = to_float(y_pred)
     ids = _class_ids("sparse_top_k_categorical_accuracy", y_true, y_pred)

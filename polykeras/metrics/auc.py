@@ -53,7 +53,8 @@ class AUC(Metric):
         method = str(summation_method).lower()
         if method not in SUMMATION_METHODS:
             raise ValueError(
-                f"AUC: expected summation_method in {SUMMATION_METHODS}, received summation_method={summation_method!r}."
+                f"AUC: expected summation_method in {SUMMATION_METHODS}, "
+                f"received summation_method={summation_method!r}."
             )
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
@@ -62,7 +63,9 @@ class AUC(Metric):
             self._evenly = evenly_spaced([0.0, *inner, 1.0])
         else:
             if not isinstance(num_thresholds, int) or num_thresholds <= 1:
-                raise ValueError(f"AUC: expected an int num_thresholds > 1, received num_thresholds={num_thresholds!r}.")
+                raise ValueError(
+                    f"AUC: expected an int num_thresholds > 1, received num_thresholds={num_thresholds!r}."
+                )
             self.num_thresholds = num_thresholds
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             self._evenly = True
@@ -100,7 +103,8 @@ class AUC(Metric):
             return
         if len(y_pred_shape) != 2 or y_pred_shape[-1] is None:
             raise ValueError(
-                f"AUC(multi_label=True): expected y_pred of shape (batch, labels), received shape {tuple(y_pred_shape)}."
+                "AUC(multi_label=True): expected y_pred of shape (batch, labels), "
+                f"received shape {tuple(y_pred_shape)}."
             )
         self._make_state(int(y_pred_shape[-1]))
 

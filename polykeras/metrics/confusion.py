@@ -103,7 +103,8 @@ def confusion_counts(
         with_epsilon = thresholds[0] < 0.0 or thresholds[-1] > 1.0
         tp, fp = _bucket_counts(y_pred, pos_w, neg_w, len(thresholds), multi_label, with_epsilon)
     else:
-        t = ops.convert_to_tensor(np.asarray(thresholds, dtype="float32").reshape((-1,) + (1,) * len(ops.shape(y_pred))))
+        column = (-1,) + (1,) * len(ops.shape(y_pred))
+        t = ops.convert_to_tensor(np.asarray(thresholds, dtype="float32").reshape(column))
         above = ops.cast(ops.greater(ops.expand_dims(y_pred, 0), t), "float32")  # (T, n[, labels])
         tp = ops.sum(ops.multiply(above, pos_w), axis=1)
         fp = ops.sum(ops.multiply(above, neg_w), axis=1)

@@ -61,7 +61,8 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        y_true, y_pred = align_same_shape("RootMeanSquaredError", to_float(y_true, self.dtype), to_float(y_pred, self.dtype))
+        y_true, y_pred = to_float(y_true, self.dtype), to_float(y_pred, self.dtype)
+        y_true, y_pred = align_same_shape("RootMeanSquaredError", y_true, y_pred)
         super().update_state(ops.square(ops.subtract(y_pred, y_true)), sample_weight=sample_weight)
 
     def result(self) -> Tensor:
