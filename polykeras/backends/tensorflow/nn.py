@@ -69,7 +69,7 @@ def _back(out: Tensor, back: tf.DType | None) -> Tensor:
 def _native_conv(x: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
                  dilation_rate: Sequence[int], depthwise: bool = False) -> Tensor:
     """A channels_last convolution on the raw 2-D/3-D kernels (1-D as 2-D)."""
-    rank = kernel.shape.rank - 2
+    rank = len(kernel.shape) - 2
     pad = padding.upper()
     if rank == 1:  # the unit axis takes the same stride and rate: a 1-tap window over 1 cell
         x = R.ExpandDims(input=x, axis=1)
@@ -146,9 +146,9 @@ def _grouped_conv(x: Tensor, kernel: Tensor, groups: int, strides: Sequence[int]
     return R.ConcatV2(values=outs, axis=-1)
 
 
-def _check_window(op: str, x: Tensor, window: Sequence[int], dilation_rate: Sequence[int], padding: str) -> None:
+def _check_window(op: str, spatial: tuple, window: Sequence[int], dilation_rate: Sequence[int],
+                  padding: str) -> None:
     """Refuse a "valid" window longer than the input (TF would return an empty tensor)."""
-    spatial = tuple(x.shape[1:-1])
     if padding != "valid" or None in spatial:
         return
     if any(n < (k - 1) * d + 1 for n, k, d in zip(spatial, window, dilation_rate)):
@@ -242,13 +242,14 @@ class TensorflowNN:
              data_format: str, dilation_rate: Sequence[int]) -> Tensor:
         x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
-        rank = kernel.shape.rank - 2
-        channels, per_group = x.shape[-1], kernel.shape[-2]
+        x_shape, k_shape = tuple(x.shape), tuple(kernel.shape)
+        rank = len(k_shape) - 2
+        channels, per_group = x_shape[-1], k_shape[-2]
         if not per_group or channels % per_group:
             raise op_error("conv", f"input channels divisible by the kernel's input channels {per_group}",
                            f"{channels} input channels")
         groups = channels // per_group
-        _check_window("conv", x, kernel.shape[:-2], dilation_rate, padding)
+        _check_window("conv", x_shape[1:-1], k_shape[:-2], dilation_rate, padding)
         native = _native_ok(x.dtype)
         if not native and any(d > 1 for d in dilation_rate):
             kernel, dilation_rate = _dilate_kernel(kernel, dilation_rate), (1,) * rank
@@ -263,7 +264,7 @@ class TensorflowNN:
         x, kernel, back = _pair(inputs, kernel)
         x = _to_last(x, data_format)
         rank = kernel.shape.rank - 2
-        _check_window("depthwise_conv", x, kernel.shape[:-2], dilation_rate, padding)
+        _check_window("depthwise_conv", tuple(x.shape)[1:-1], tuple(kernel.shape)[:-2], dilation_rate, padding)
         if any(d > 1 for d in dilation_rate):
             # TF's dilated depthwise gradients are wrong or refused on CPU (oneDNN
             # and Eigen alike): dilate the (small) kernel instead.
@@ -323,7 +324,8 @@ class TensorflowNN:
     def _pool(self, kind: str, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
               padding: str, data_format: str) -> Tensor:
         x = _to_last(tensor(inputs), data_format)
-        _check_window(f"{'max' if kind == 'MAX' else 'average'}_pool", x, pool_size, [1] * len(pool_size), padding)
+        _check_window(f"{'max' if kind == 'MAX' else 'average'}_pool", tuple(x.shape)[1:-1], pool_size,
+                      [1] * len(pool_size), padding)
         if kind == "AVG" and x.dtype not in INEXACT:
             x = R.Cast(x=x, DstT=tf.float32)
         if x.dtype == tf.bool:
