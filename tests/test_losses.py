@@ -338,3 +338,28 @@ def test_ignored_entries_get_no_gradient(diff_engine, rng):
     _, (grad,) = ops.value_and_grad(lambda params: loss(np.array([1, -1, 2, 0, 3, 1]), params[0]))([logits])
     grad = ops.to_numpy(grad)
     assert np.all(grad[1] == 0) and np.all(np.isfinite(grad)) and np.any(grad[0] != 0)
+
+
+# -------------------------------------------------------------- custom losses
+class _Cubic(losses.Loss):
+    def __init__(self, power: float = 3.0, **kwargs):
+        super().__init__(**kwargs)
+        self.power = power
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.power(ops.abs(ops.subtract(y_pred, y_true)), self.power), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "power": self.power}
+
+
+def test_custom_loss_subclass(engine, rng):
+    t, p = rng.normal(size=SHAPE).astype("float32"), rng.normal(size=SHAPE).astype("float32")
+    weight = rng.uniform(size=(6,)).astype("float32")
+    loss = _Cubic(power=3.0, reduction="sum")
+    assert loss.name.endswith("cubic")  # the snake-case class name
+    close(loss(t, p, sample_weight=weight), ((np.abs(p - t) ** 3).mean(-1) * weight).sum())
+    restored = losses.deserialize(json.loads(json.dumps(losses.serialize(loss))), custom_objects={"_Cubic": _Cubic})
+    assert type(restored) is _Cubic and restored.power == 3.0 and restored.reduction == "sum"
+    with pytest.raises(ValueError, match="_Cubic"):
+        losses.deserialize(losses.serialize(loss))
