@@ -298,11 +298,19 @@ class TensorflowMath:
         x = tensor(x)
         if x.dtype == BOOL:
             x = R.Cast(x=x, DstT=INT32)
+        rank = x.shape.rank
         if axis is None:
-            out = raw(input=_flat(x), dimension=0, output_type=INT32)
-            return R.Reshape(tensor=out, shape=[1] * x.shape.rank) if keepdims else out
+            x, axis = _flat(x), 0
         out = raw(input=x, dimension=axis, output_type=INT32)
-        return R.ExpandDims(input=out, axis=axis) if keepdims else out
+        if x.dtype in INEXACT:  # NumPy: the first NaN wins (TF's kernels skip NaNs)
+            nan = R.IsNan(x=x)
+            out = R.SelectV2(condition=R.Any(input=nan, axis=axis, keep_dims=False),
+                             t=R.ArgMax(input=nan, dimension=axis, output_type=INT32), e=out)
+        if not keepdims:
+            return out
+        if rank is not None and x.shape.rank != rank:  # axis=None: one entry per original axis
+            return R.Reshape(tensor=out, shape=[1] * rank)
+        return R.ExpandDims(input=out, axis=axis)
 
     def argmax(self, x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return self._arg(R.ArgMax, x, axis, keepdims)
