@@ -8,16 +8,22 @@ Example:
 """
 
 from polykeras.layers.config import LAYER_CLASSES
-from polykeras.layers.core import Activation, Dense, Embedding, Identity, Masking
+from polykeras.layers.core import Activation, Dense, EinsumDense, Embedding, Identity, Lambda, Masking
 from polykeras.layers.convolutional import Conv1D, Conv2D, Conv3D
-from polykeras.layers.normalization import BatchNormalization
+from polykeras.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from polykeras.layers.normalization import (
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+)
 from polykeras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
     MaxPooling2D, MaxPooling3D,
 )
 from polykeras.layers.regularization import Dropout
-from polykeras.layers.reshaping import Flatten
+from polykeras.layers.reshaping import (
+    Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+    ZeroPadding3D,
+)
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer, set_symbolic_call_handler
 from polykeras.layers.input_layer import Input, InputLayer
@@ -37,10 +43,13 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
 
 
 __all__ = [
-    "Activation", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization", "Conv1D",
-    "Conv2D", "Conv3D", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "Identity",
-    "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Conv3D", "Dot", "Dropout", "EinsumDense",
+    "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "Identity", "Lambda",
+    "LayerNormalization", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
+    "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract", "UnitNormalization", "UpSampling1D",
+    "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
     "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
     "set_symbolic_call_handler",
 ]

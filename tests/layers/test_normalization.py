@@ -130,3 +130,93 @@ def test_batch_normalization_bad_inputs_name_the_layer(engine):
         bn(_x((2, 4)))
     with pytest.raises(ValueError, match=r"bn2.*ndim=2.*\(2, 3, 3\)"):
         bn(_x((2, 3, 3)))
+
+
+# ------------------------------------------------------ LayerNormalization
+def numpy_layer_norm(x, axes, gamma=None, beta=None, epsilon=1e-3):
+    x = x.astype(np.float64)
+    mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    shape = [x.shape[a] if a in axes else 1 for a in range(x.ndim)]
+    out = (x - mean) / np.sqrt(var + epsilon)
+    if gamma is not None:
+        out = out * gamma.reshape(shape)
+    return out if beta is None else out + beta.reshape(shape)
+
+
+@pytest.mark.parametrize("kwargs, shape, axes", [
+    (dict(), (2, 3, 6), (2,)),
+    (dict(axis=[1, 2], epsilon=0.01), (2, 3, 4), (1, 2)),
+    (dict(axis=1, center=False), (2, 5, 3), (1,)),
+], ids=str)
+def test_layer_normalization_checks_and_numpy(engine, kwargs, shape, axes):
+    layer = check_layer(lambda: layers.LayerNormalization(**kwargs), shape, **LAYER_TOL)
+    x = _x(shape, seed=3, scale=2.0, shift=1.0)
+    rng = np.random.default_rng(4)
+    layer.set_weights([rng.standard_normal(w.shape).astype("float32") for w in layer.weights])
+    weights = dict(zip([w.name for w in layer.weights], layer.get_weights()))
+    expected = numpy_layer_norm(x, axes, weights.get("gamma"), weights.get("beta"), kwargs.get("epsilon", 1e-3))
+    assert_close(layer_outputs(layer, x), expected, "nn")
+
+
+@pytest.mark.parametrize("kwargs, shape", [(dict(), (2, 3, 6)), (dict(axis=[1, 2], scale=False), (2, 3, 4))],
+                         ids=str)
+def test_layer_normalization_matches_keras(engine, kwargs, shape):
+    assert_matches_keras(lambda: layers.LayerNormalization(**kwargs), "LayerNormalization", kwargs,
+                         _x(shape, shift=1.0))
+
+
+# ------------------------------------------------------ GroupNormalization
+def numpy_group_norm(x, groups, gamma, beta, epsilon=1e-3, axis=-1):
+    x = np.moveaxis(x.astype(np.float64), axis, -1)
+    c = x.shape[-1]
+    g = x.reshape(*x.shape[:-1], groups, c // groups)
+    axes = tuple(range(1, g.ndim - 2)) + (g.ndim - 1,)
+    out = ((g - g.mean(axes, keepdims=True)) / np.sqrt(g.var(axes, keepdims=True) + epsilon)).reshape(x.shape)
+    return np.moveaxis(out * gamma + beta, -1, axis)
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    (dict(groups=2), (2, 3, 4)),
+    (dict(groups=-1, epsilon=0.01), (2, 4, 3, 3)),
+    (dict(groups=3, axis=1), (2, 6, 2, 2)),
+], ids=str)
+def test_group_normalization_checks_numpy_and_keras(engine, kwargs, shape):
+    layer = check_layer(lambda: layers.GroupNormalization(**kwargs), shape, **LAYER_TOL)
+    x = _x(shape, seed=5, shift=1.0)
+    gamma, beta = layer.get_weights()
+    gamma, beta = gamma + 0.5, beta - 0.25
+    layer.set_weights([gamma, beta])
+    axis = kwargs.get("axis", -1)
+    groups = shape[axis] if kwargs["groups"] == -1 else kwargs["groups"]
+    expected = numpy_group_norm(x, groups, gamma, beta, kwargs.get("epsilon", 1e-3), axis)
+    assert_close(layer_outputs(layer, x), expected, "nn")
+    assert_matches_keras(lambda: layers.GroupNormalization(**kwargs), "GroupNormalization", kwargs, x)
+
+
+def test_group_normalization_bad_groups_name_the_layer(engine):
+    with pytest.raises(ValueError, match=r"GroupNormalization 'gn'.*divisible by groups=4.*\(2, 3, 6\)"):
+        layers.GroupNormalization(groups=4, name="gn")(_x((2, 3, 6)))
+    with pytest.raises(ValueError, match=r"GroupNormalization 'gn2'.*at most 6 groups.*groups=32"):
+        layers.GroupNormalization(name="gn2")(_x((2, 3, 6)))
+    with pytest.raises(ValueError, match=r"GroupNormalization.*groups.*0"):
+        layers.GroupNormalization(groups=0)
+
+
+# ------------------------------------------------------- UnitNormalization
+@pytest.mark.parametrize("axis, shape", [(-1, (2, 5)), ([1, 2], (2, 3, 4))], ids=str)
+def test_unit_normalization(engine, axis, shape):
+    x = _x(shape)
+    layer = check_layer(lambda: layers.UnitNormalization(axis=axis), shape, **LAYER_TOL)
+    axes = (len(shape) - 1,) if axis == -1 else tuple(axis)
+    expected = x / np.sqrt(np.sum(x.astype(np.float64) ** 2, axis=axes, keepdims=True))
+    assert_close(layer_outputs(layer, x), expected, "nn")
+    np.testing.assert_array_equal(layer_outputs(layers.UnitNormalization(), np.zeros((1, 3), "float32")),
+                                  np.zeros((1, 3)))
+
+
+def test_per_sample_normalizations_pass_masks(engine):
+    y = layers.Masking()(np.array([[[1.0, 2.0], [0.0, 0.0]]], "float32"))
+    for layer in (layers.LayerNormalization(), layers.UnitNormalization(), layers.BatchNormalization()):
+        np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(layer(y))), [[True, False]])
+    with pytest.raises(ValueError, match=r"LayerNormalization 'ln'.*axis.*rank 2"):
+        layers.LayerNormalization(axis=2, name="ln")(_x((2, 3)))

@@ -1,7 +1,9 @@
 """Core layers."""
 
 from polykeras.layers.core.dense import Dense
+from polykeras.layers.core.einsum_dense import EinsumDense
 from polykeras.layers.core.embedding import Embedding
+from polykeras.layers.core.lambda_layer import Lambda
 from polykeras.layers.core.passthrough import Activation, Identity, Masking
 
-__all__ = ["Activation", "Dense", "Embedding", "Identity", "Masking"]
+__all__ = ["Activation", "Dense", "EinsumDense", "Embedding", "Identity", "Lambda", "Masking"]

@@ -1,5 +1,12 @@
 """Reshaping layers."""
 
 from polykeras.layers.reshaping.flatten import Flatten
+from polykeras.layers.reshaping.padding_sampling import (
+    UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D,
+)
+from polykeras.layers.reshaping.reshape import Permute, RepeatVector, Reshape
 
-__all__ = ["Flatten"]
+__all__ = [
+    "Flatten", "Permute", "RepeatVector", "Reshape", "UpSampling1D", "UpSampling2D", "ZeroPadding1D",
+    "ZeroPadding2D", "ZeroPadding3D",
+]

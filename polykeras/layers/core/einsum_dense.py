@@ -1,0 +1,160 @@
+"""``EinsumDense``: a dense layer whose contraction is an einsum equation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from polykeras import activations, constraints, initializers, ops, regularizers
+from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.input_spec import InputSpec
+from polykeras.layers.layer import Layer
+
+__all__ = ["EinsumDense", "analyze_einsum"]
+
+_FORMS = (
+    (re.compile(r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$"), "none"),
+    (re.compile(r"^\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)$"), "left"),
+    (re.compile(r"^([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.$"), "right"),
+)
+
+
+def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[int | None],
+                   output_shape: int | Sequence[int | None], who: str = "EinsumDense"
+                   ) -> tuple[tuple, tuple | None, tuple]:
+    """``(kernel_shape, bias_shape, full_output_shape)`` for an input of
+    ``input_shape``, as Keras 3 derives them. ``output_shape`` leaves out the
+    batch axis and the axes ``...`` stands for."""
+    for pattern, elision in _FORMS:
+        match = pattern.match(equation.replace(" ", ""))
+        if match:
+            break
+    else:
+        raise ValueError(f"{who}: expected an equation of the form 'X,Y->Z', '...X,Y->...Z' or 'X...,Y->Z...', "
+                         f"received equation={equation!r}.")
+    in_spec, w_spec, out_spec = match.groups()
+    input_shape = tuple(input_shape)
+    elided = len(input_shape) - len(in_spec)
+    if (elision == "none" and elided != 0) or elided < 0:
+        raise ValueError(f"{who}: the equation {equation!r} expects inputs of rank {len(in_spec)}"
+                         f"{' or more' if elision != 'none' else ''}, received input shape {input_shape}.")
+    partial = [output_shape] if isinstance(output_shape, int) else list(output_shape)
+    full = [input_shape[0], *partial]
+    if elision == "left":
+        full = [input_shape[0], *input_shape[1:elided], *partial]
+        in_pos = {c: i + elided for i, c in enumerate(in_spec)}
+        out_pos = {c: i + elided for i, c in enumerate(out_spec)}
+    else:
+        if elision == "right":
+            full += list(input_shape[len(input_shape) - elided:])
+        in_pos = {c: i for i, c in enumerate(in_spec)}
+        out_pos = {c: i for i, c in enumerate(out_spec)}
+    if len(full) != len(out_spec) + max(elided, 0):
+        raise ValueError(f"{who}: expected output_shape with {len(out_spec) - (1 if elision != 'left' else 0)} "
+                         f"entries for equation {equation!r}, received output_shape={output_shape!r}.")
+    for c in in_spec:
+        if c in out_pos and full[out_pos[c]] is not None and full[out_pos[c]] != input_shape[in_pos[c]]:
+            raise ValueError(f"{who}: input and output sizes differ on the shared axis {c!r}: input shape "
+                             f"{input_shape}, output shape {tuple(full)}.")
+        if c in out_pos:
+            full[out_pos[c]] = input_shape[in_pos[c]]
+    for c in out_spec:
+        if c not in in_spec and c not in w_spec:
+            raise ValueError(f"{who}: output axis {c!r} of {equation!r} appears in neither the input nor the weight.")
+    kernel = []
+    for c in w_spec:
+        if c in out_pos:
+            kernel.append(full[out_pos[c]])
+        elif c in in_pos:
+            kernel.append(input_shape[in_pos[c]])
+        else:
+            raise ValueError(f"{who}: weight axis {c!r} of {equation!r} appears in neither the input nor the output.")
+    bias = None
+    if bias_axes:
+        missing = [c for c in bias_axes if c not in out_spec]
+        if missing:
+            raise ValueError(f"{who}: bias_axes {bias_axes!r} name axes {missing} that are not in the output "
+                             f"{out_spec!r}.")
+        offset = elided if elision == "left" else 0
+        first = min(out_spec.index(c) for c in bias_axes)
+        bias = [full[out_spec.index(c) + offset] if c in bias_axes else 1 for c in out_spec[first:]]
+        if elision == "right":
+            bias += [1] * elided
+        bias = tuple(bias)
+    if any(d is None for d in kernel) or (bias is not None and any(d is None for d in bias)):
+        raise ValueError(f"{who}: the weights' sizes must be known, received input shape {input_shape} and "
+                         f"output_shape={output_shape!r} (kernel {tuple(kernel)}).")
+    return tuple(kernel), bias, tuple(full)
+
+
+class EinsumDense(Layer):
+    """``activation(einsum(equation, inputs, kernel) + bias)``: a dense layer
+    over any axes. ``output_shape`` gives the output's sizes without the batch
+    axis (and without the axes ``...`` stands for); ``bias_axes`` names the
+    output axes the bias spans.
+
+    Example:
+        >>> layer = EinsumDense("abc,cde->abde", output_shape=(None, 4, 8), bias_axes="de")
+        >>> ops.shape(layer(np.ones((2, 5, 16), "float32")))
+        (2, 5, 4, 8)
+        >>> [w.shape for w in layer.weights]
+        [(16, 4, 8), (4, 8)]
+    """
+
+    def __init__(self, equation: str, output_shape: int | Sequence[int | None], activation: Any = None,
+                 bias_axes: str | None = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not isinstance(equation, str):
+            raise ValueError(f"{describe_layer(self)}: expected equation as a string, received {equation!r}.")
+        self.equation = equation
+        self.partial_output_shape = output_shape if isinstance(output_shape, int) else tuple(output_shape)
+        self.activation = activations.get(activation)
+        self.bias_axes = bias_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape: Any) -> None:
+        kernel_shape, bias_shape, _ = analyze_einsum(self.equation, self.bias_axes, input_shape,
+                                                     self.partial_output_shape, describe_layer(self))
+        self.input_spec = InputSpec(ndim=len(tuple(input_shape)))
+        self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      name="kernel")
+        self.bias = None
+        if bias_shape is not None:
+            self.bias = self.add_weight(shape=bias_shape, initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                        name="bias")
+
+    def call(self, inputs: Any) -> Any:
+        outputs = ops.einsum(self.equation, inputs, self.kernel)
+        if self.bias is not None:
+            outputs = ops.add(outputs, self.bias)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return analyze_einsum(self.equation, self.bias_axes, input_shape, self.partial_output_shape,
+                              describe_layer(self))[2]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "output_shape": self.partial_output_shape,
+            "equation": self.equation,
+            "activation": activations.serialize(self.activation),
+            "bias_axes": self.bias_axes,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }

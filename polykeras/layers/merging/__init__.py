@@ -1,0 +1,5 @@
+"""Merge layers."""
+
+from polykeras.layers.merging.merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+
+__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
