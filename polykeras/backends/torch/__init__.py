@@ -29,8 +29,8 @@ __all__ = ["TorchBackend"]
 
 class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
                    Backend):
-    """The PyTorch engine: eager torch kernels, autograd for gradients, and
-    ``jit`` as the identity (eager is the fast path on CPU).
+    """The PyTorch engine: eager torch kernels, autograd for gradients, and a
+    ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 
     Example:
         >>> engine = TorchBackend()
