@@ -184,5 +184,7 @@ def _block(shape: torch.Size, start_indices: Sequence[Any], size: tuple[int, ...
         )
     for begin, length, extent in zip(start, size, shape):
         if begin < 0 or length < 0 or begin + length > extent:
-            raise ValueError(f"expected a block inside shape {tuple(shape)}, received start {start} and block shape {size}")
+            raise ValueError(
+                f"expected a block inside shape {tuple(shape)}, received start {start} and block shape {size}"
+            )
     return tuple(slice(begin, begin + length) for begin, length in zip(start, size))
