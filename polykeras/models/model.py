@@ -135,6 +135,61 @@ class Model(Trainer, Layer):
         else:
             self.call([concrete(shape) for shape in input_shape])
 
+    # --------------------------------------------------------------- saving
+    def save(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save config, weights, optimizer state and compile config to one
+        archive (``.pkeras``), atomically. Example: ``model.save("model.pkeras")``"""
+        from polykeras.saving.archive import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save the weights to HDF5 by layer path. Example: ``model.save_weights("model.weights.h5")``"""
+        from polykeras.saving.weights import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False) -> None:
+        """Load weights saved by :meth:`save_weights` (or a Keras 3
+        ``.weights.h5``); nothing is assigned unless everything fits.
+        Example: ``model.load_weights("model.weights.h5")``"""
+        from polykeras.saving.weights import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON. Example: ``text = model.to_json()``"""
+        from polykeras.saving.serialization import to_json
+
+        return to_json(self, **kwargs)
+
+    def to_yaml(self) -> str:
+        """The architecture as YAML. Example: ``text = model.to_yaml()``"""
+        from polykeras.saving.serialization import to_yaml
+
+        return to_yaml(self)
+
+    def save_to_file(self, arch_fname: Any, weight_fname: Any = None) -> None:
+        """Architecture to JSON/YAML (by extension) and optionally weights to HDF5.
+        Example: ``model.save_to_file("arch.json", "weights.h5")``"""
+        from polykeras.saving.serialization import save_to_file
+
+        save_to_file(self, arch_fname, weight_fname)
+
+    def to_backend(self, name: str) -> Model:
+        """The same model (config, weights, compile config and optimizer state)
+        on another engine, without a file. Example: ``jax_model = model.to_backend("jax")``"""
+        import tempfile
+
+        from polykeras import backends
+        from polykeras.saving.archive import load_model, save_model
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = f"{folder}/model.pkeras"
+            save_model(self, path)
+            with backends.use(name):
+                return load_model(path)
+
     # -------------------------------------------------------------- summary
     def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None,
                 expand_nested: bool = False, show_trainable: bool = False) -> None:

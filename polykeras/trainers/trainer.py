@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from polykeras import losses as losses_module
+from polykeras import metrics as metrics_module
 from polykeras import ops
 from polykeras import optimizers as optimizers_module
 from polykeras.symbolic import flatten, map_structure
@@ -62,12 +64,25 @@ class Trainer:
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
-        self._compile_config = {"optimizer": optimizers_module.serialize(self.optimizer), "loss": loss,
-                                "loss_weights": loss_weights, "metrics": metrics, "run_eagerly": run_eagerly,
-                                "jit_compile": jit_compile}
+        self._compile_config = {"optimizer": optimizers_module.serialize(self.optimizer),
+                                "loss": _serialize_structure(loss, losses_module.serialize),
+                                "loss_weights": loss_weights,
+                                "metrics": _serialize_structure(metrics, metrics_module.serialize),
+                                "run_eagerly": run_eagerly, "jit_compile": jit_compile}
         self.compiled = True
         self._functions: dict[str, Any] = {}
         self.stop_training = False
+        self._prepared_outputs = self._train_ready = False
+        self.__dict__.pop("_loss_tracker", None)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """``compile`` with what :meth:`get_compile_config` returned (used by
+        ``load_model``). Example: ``model.compile_from_config(config)``"""
+        self.compile(optimizer=optimizers_module.get(config["optimizer"]),
+                     loss=_deserialize_structure(config.get("loss"), losses_module.get),
+                     loss_weights=config.get("loss_weights"),
+                     metrics=_deserialize_structure(config.get("metrics"), metrics_module.get),
+                     run_eagerly=config.get("run_eagerly", False), jit_compile=config.get("jit_compile", "auto"))
 
     def _output_names(self) -> list[str]:
         outputs = getattr(self, "outputs", None) or []
@@ -88,20 +103,29 @@ class Trainer:
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
                      training: bool = True) -> Any:
         """Total loss: compiled losses plus the model's own (``self.losses``).
+        Override it for a custom loss; ``train_step`` and ``test_step`` use it.
 
         Example: ``loss = model.compute_loss(x, y, model(x), None)``
         """
-        total = None
+        return self._loss_and_parts(y, y_pred, sample_weight)[0]
+
+    def _loss_and_parts(self, y: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, dict[str, Any]]:
+        """(total loss, per-output losses) from the compiled losses and ``self.losses``."""
+        total, parts = None, {}
         if self._compile_loss is not None and y is not None:
-            total, self._loss_parts = self._compile_loss(y, y_pred, sample_weight)
-        else:
-            self._loss_parts = {}
+            total, parts = self._compile_loss(y, y_pred, sample_weight)
         for extra in self.losses:
             total = extra if total is None else ops.add(total, extra)
         if total is None:
             raise ValueError(f"Model {self.name!r}: no loss to minimise: compile() got no loss and the model "
                              "adds none.")
-        return total
+        return total, parts
+
+    def _step_loss(self, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool) -> tuple[Any, dict]:
+        # A user's compute_loss wins; the per-output parts come only from the built-in one.
+        if type(self).compute_loss is not Trainer.compute_loss:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training), {}
+        return self._loss_and_parts(y, y_pred, sample_weight)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict[str, Any]:
         """Update the compiled metrics and return every metric's result."""
@@ -126,8 +150,8 @@ class Trainer:
         def loss_fn(values: list[Any]) -> tuple[Any, tuple[Any, list[tuple[Any, Any]], dict[str, Any]]]:
             with StatelessScope(zip(trainable, values)) as scope:
                 y_pred = self(x, training=True)
-                loss = self.compute_loss(x, y, y_pred, sample_weight)
-            return loss, (y_pred, scope.updates, self._loss_parts)
+                loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=True)
+            return loss, (y_pred, scope.updates, parts)
 
         (loss, (y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
             [v.value for v in trainable])
@@ -145,9 +169,9 @@ class Trainer:
         """One evaluation step; returns the logs (tensors)."""
         x, y, sample_weight = data_module.unpack(data)
         y_pred = self(x, training=False)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
         self._loss_tracker.update_state(loss)
-        for name, value in self._loss_parts.items():
+        for name, value in parts.items():
             self._part_trackers[name].update_state(value)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
@@ -370,6 +394,27 @@ class Trainer:
     def get_compile_config(self) -> dict[str, Any] | None:
         """What ``compile`` was given, as JSON-safe data (for saving)."""
         return getattr(self, "_compile_config", None)
+
+
+def _serialize_structure(value: Any, serialize: Any) -> Any:
+    """Losses or metrics (one, a list, a dict) as JSON-safe data; names stay names."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_structure(v, serialize) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_structure(v, serialize) for v in value]
+    return serialize(value)
+
+
+def _deserialize_structure(value: Any, get: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _deserialize_structure(v, get) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deserialize_structure(v, get) for v in value]
+    return get(value)
 
 
 def _batch_len(x: Any) -> int:
