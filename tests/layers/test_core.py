@@ -9,6 +9,8 @@ import pytest
 
 from conformance.tolerances import assert_close, tolerance
 from polykeras import activations, layers, ops
+from polykeras.saving.registry import SerializationError, register_serializable
+from polykeras.saving.safe_mode import in_safe_mode, safe_mode
 
 from .helpers import check_layer, layer_outputs
 from .keras_reference import assert_matches_keras
@@ -149,3 +151,98 @@ def test_core_bad_arguments_name_the_layer(engine):
         layers.Embedding(3, 2.5)
     with pytest.raises(ValueError, match=r"'emb_w'.*shape \(3, 2\).*\(2, 2\)"):
         layers.Embedding(3, 2, weights=[np.zeros((2, 2), "float32")], name="emb_w")
+
+
+# ------------------------------------------------------------- EinsumDense
+EINSUM_CASES = [
+    dict(equation="ab,bc->ac", output_shape=4, bias_axes="c"),
+    dict(equation="abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de", activation="relu"),
+    dict(equation="abc,cd->abd", output_shape=(3, 5)),
+    dict(equation="...b,bc->...c", output_shape=4, bias_axes="c"),
+    dict(equation="abc,cd->adb", output_shape=(2, 3), bias_axes="d"),
+]
+
+
+@pytest.mark.parametrize("kwargs", EINSUM_CASES, ids=lambda k: k["equation"])
+def test_einsum_dense_checks_numpy_and_keras(engine, kwargs):
+    shape = (2, 4) if kwargs["equation"] == "ab,bc->ac" else (2, 3, 4)
+    layer = check_layer(lambda: layers.EinsumDense(**kwargs), shape, **LAYER_TOL)
+    x = _x(shape, seed=1)
+    kernel, *bias = layer.get_weights()
+    expected = np.einsum(kwargs["equation"], x.astype(np.float64), kernel)
+    if bias:
+        expected = expected + bias[0]
+    if kwargs.get("activation") == "relu":
+        expected = np.maximum(expected, 0)
+    assert_close(layer_outputs(layer, x), expected, "matmul")
+    assert_matches_keras(lambda: layers.EinsumDense(**kwargs), "EinsumDense", kwargs, x)
+
+
+def test_einsum_dense_shapes_and_errors(engine):
+    layer = layers.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="e")
+    layer_outputs(layer, _x((2, 5, 4)))
+    assert [(w.name, w.shape) for w in layer.weights] == [("kernel", (4, 2, 3)), ("bias", (3,))]
+    assert layer.compute_output_shape((None, 7, 4)) == (None, 7, 2, 3)
+    assert layer.get_config()["output_shape"] == (None, 2, 3) and layer.get_config()["bias_axes"] == "e"
+    with pytest.raises(ValueError, match=r"EinsumDense 'ed'.*equation.*'ab->b'"):
+        layers.EinsumDense("ab->b", 3, name="ed")(_x((2, 3)))
+    with pytest.raises(ValueError, match=r"EinsumDense 'ed2'.*bias_axes 'z'"):
+        layers.EinsumDense("ab,bc->ac", 3, bias_axes="z", name="ed2")(_x((2, 3)))
+    with pytest.raises(ValueError, match=r"EinsumDense 'ed3'.*rank 2.*\(2, 3, 4\)"):
+        layers.EinsumDense("ab,bc->ac", 3, name="ed3")(_x((2, 3, 4)))
+
+
+# ------------------------------------------------------------------ Lambda
+@register_serializable("polykeras_tests")
+def scale_by(x, factor=2.0):
+    return ops.multiply(x, factor)
+
+
+@register_serializable("polykeras_tests")
+def keep_positive_steps(inputs, previous_mask):
+    return ops.greater(ops.sum(inputs, axis=-1), 0.0)
+
+
+def test_lambda_calls_and_round_trips_outside_safe_mode(engine):
+    x = _x((2, 3))
+    with safe_mode(False):
+        layer = check_layer(lambda: layers.Lambda(scale_by, arguments={"factor": 3.0}), x.shape)
+    assert_close(layer_outputs(layer, x), 3.0 * x.astype(np.float64), "elementwise")
+    config = layer.get_config()
+    assert config["function"] == "polykeras_tests>scale_by" and config["arguments"] == {"factor": 3.0}
+    assert layers.Lambda(scale_by, output_shape=(3,)).compute_output_shape((None, 3)) == (None, 3)
+    assert layers.Lambda(ops.relu).compute_output_shape((4, 3)) == (4, 3)  # traced
+    builtin = layers.Lambda(activations.relu).get_config()
+    with safe_mode(False):
+        np.testing.assert_array_equal(layer_outputs(layers.Lambda.from_config(builtin), x), np.maximum(x, 0))
+
+
+def test_lambda_from_config_refused_in_safe_mode(engine):
+    config = layers.Lambda(scale_by, name="scaler").get_config()
+    with pytest.raises(ValueError, match=r"Lambda 'scaler'.*safe mode.*safe_mode\(False\)"):
+        layers.Lambda.from_config(config)
+    with pytest.raises(ValueError, match=r"safe mode"):
+        layers.deserialize(layers.serialize(layers.Lambda(scale_by)))
+    with safe_mode(False):
+        assert in_safe_mode() is False
+        with pytest.raises(SerializationError, match=r"Lambda 'l'.*unknown function 'nowhere>fn'"):
+            layers.Lambda.from_config({**config, "name": "l", "function": "nowhere>fn"})
+        with pytest.raises(SerializationError, match=r"never loaded"):
+            layers.Lambda.from_config({**config, "function": {"class_name": "__lambda__", "config": {"code": "x"}}})
+    assert in_safe_mode() is True
+
+
+def test_lambda_with_python_lambda_cannot_be_saved(engine):
+    layer = layers.Lambda(lambda x: x + 1.0, name="adder")
+    np.testing.assert_array_equal(layer_outputs(layer, np.zeros((1, 2), "float32")), np.ones((1, 2)))
+    with pytest.raises(SerializationError, match=r"Lambda 'adder' cannot be saved.*<lambda>.*register_serializable"):
+        layer.get_config()
+
+
+def test_lambda_masks(engine):
+    x = np.array([[[1.0], [-1.0], [2.0]]], "float32")
+    y = layers.Lambda(scale_by, mask=keep_positive_steps)(x)
+    np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(y)), [[True, False, True]])
+    masked = layers.Masking()(np.array([[[1.0], [0.0]]], "float32"))
+    assert layers.get_mask(layers.Lambda(scale_by)(masked)) is None  # like Keras: no mask argument, no mask
+    assert layers.Lambda(scale_by, mask=keep_positive_steps).get_config()["mask"] == "polykeras_tests>keep_positive_steps"
