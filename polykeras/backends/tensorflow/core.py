@@ -215,7 +215,7 @@ def ints(x: Any, values: Sequence[int]) -> Any:
     """``values`` (a shape, axes, a permutation) ready for a raw op on ``x``:
     on the eager path a cached int32 tensor (turning a Python list into a tensor
     costs a raw op ~20 us), while tracing the list itself (static shapes)."""
-    if type(x) is not EagerTensor:
+    if type(x) is not EagerTensor and (type(x) is GraphTensor or not tf.executing_eagerly()):
         return list(values)
     key = tuple(values)
     cached = _CONSTANTS.get(key)
@@ -249,11 +249,6 @@ def all_axes(x: Tensor) -> Any:
     if rank is None:
         return R.Range(start=0, limit=R.Rank(input=x), delta=1)
     return ints(x, range(rank))
-
-
-def static_shape(x: Tensor) -> tuple[int, ...]:
-    """The static shape of ``x`` (``None`` where unknown while tracing)."""
-    return tuple(x.shape)
 
 
 # ------------------------------------------------------------- devices

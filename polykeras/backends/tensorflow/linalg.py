@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from polykeras.backends.base import Tensor
 from polykeras.backends.tensorflow.core import (
-    BOOL, ERRORS, INEXACT, INT32, EagerTensor, R, floating, promote, promote_all,
+    BOOL, ERRORS, INEXACT, INT32, TENSORS, R, floating, promote, promote_all,
 )
 
 
@@ -29,7 +29,7 @@ class TensorflowLinalg:
     :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
 
     def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
-        if type(x1) is EagerTensor and type(x2) is EagerTensor and x1.shape.rank == 2 == x2.shape.rank:
+        if type(x1) in TENSORS and type(x2) in TENSORS and x1.shape.rank == 2 == x2.shape.rank:
             try:
                 return R.MatMul(a=x1, b=x2)
             except ERRORS:
