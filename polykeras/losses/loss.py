@@ -11,8 +11,8 @@ minimises (``__call__``):
 4. the reduction sums or averages it.
 
 Masks come from three places, combined with AND: the ``mask=`` argument of
-``__call__``, a ``_keras_mask`` attribute of ``y_pred`` (Keras 3's way; only
-engines whose tensors take attributes carry one), and ``compute_mask`` of the
+``__call__``, the mask a layer attached to ``y_pred`` (``layers.get_mask``, the
+side table every engine's tensors use), and ``compute_mask`` of the
 loss itself (``SparseCategoricalCrossentropy(ignore_class=...)``). A masked-out
 entry weighs 0 and, for ``"sum_over_batch_size"``/``"mean"``, is left out of
 the count as well, so the result is the mean over the valid entries.
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polykeras import ops
+from polykeras.layers.masking import get_mask
 
 Tensor = Any
 
@@ -217,7 +218,7 @@ class Loss:
     ) -> Tensor:
         """The reduced loss. ``mask`` (bool, shaped like the per-sample loss or
         broadcasting from the batch axis) leaves entries out."""
-        masks = [m for m in (mask, getattr(y_pred, "_keras_mask", None)) if m is not None]
+        masks = [m for m in (mask, get_mask(y_pred)) if m is not None]
         y_pred = as_tensor(y_pred, self.dtype)
         y_true = as_tensor(y_true, self.dtype)
         values = self.call(y_true, y_pred)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polykeras import ops
+from polykeras.layers.masking import get_mask
 from polykeras.losses.loss import LossInputError, divide_no_nan, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 
@@ -97,7 +98,7 @@ class Mean(Metric):
 
 class MeanMetricWrapper(Mean):
     """The running mean of a per-sample function ``fn(y_true, y_pred, **kwargs)``.
-    A ``_keras_mask`` attribute on ``y_pred`` (Keras 3's mask) weighs entries.
+    The mask a layer attached to ``y_pred`` (``layers.get_mask``) weighs entries.
 
     Example:
         >>> from polykeras import losses
@@ -113,7 +114,7 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        mask = getattr(y_pred, "_keras_mask", None)
+        mask = get_mask(y_pred)
         try:
             values = self._fn(value_of(y_true), value_of(y_pred), **self._fn_kwargs)
         except LossInputError as err:
