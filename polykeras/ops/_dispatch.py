@@ -103,26 +103,49 @@ def op(expects: str = "valid inputs", *, broadcast: bool = False, body: bool = F
 
     def decorate(stub: F) -> F:
         name = stub.__name__
+        wrappers = TENSOR_WRAPPERS
 
-        @functools.wraps(stub)
-        def dispatch(*args: Any, **kwargs: Any) -> Any:
-            if TENSOR_WRAPPERS and _needs_unwrap(args, kwargs):
-                args = tuple(_unwrap(a) for a in args)
-                kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
-            try:
-                if body:
+        def failure(err: Exception, args: tuple, kwargs: dict) -> Exception:
+            if isinstance(err, (*_PASS_THROUGH, OpError)):
+                return err
+            return _failure(name, expects, broadcast, err, args, kwargs)
+
+        if body:
+            @functools.wraps(stub)
+            def dispatch(*args: Any, **kwargs: Any) -> Any:
+                for a in args:
+                    if a.__class__ in wrappers or a.__class__ in _SEQUENCES:
+                        args, kwargs = _unwrap_all(args, kwargs)
+                        break
+                try:
                     return stub(*args, **kwargs)
-                return getattr(active(), name)(*args, **kwargs)
-            except _PASS_THROUGH:
-                raise
-            except OpError:
-                raise
-            except Exception as err:  # noqa: BLE001 - re-raised with context
-                raise _failure(name, expects, broadcast, err, args, kwargs) from err
+                except Exception as err:  # noqa: BLE001 - re-raised with context
+                    raise failure(err, args, kwargs) from err
+        else:
+            @functools.wraps(stub)
+            def dispatch(*args: Any, **kwargs: Any) -> Any:
+                # The hot path: one scan for Variables, one ContextVar read, one call.
+                for a in args:
+                    if a.__class__ in wrappers or a.__class__ in _SEQUENCES:
+                        args, kwargs = _unwrap_all(args, kwargs)
+                        break
+                else:
+                    if kwargs:
+                        args, kwargs = _unwrap_all(args, kwargs)
+                try:
+                    return getattr(active(), name)(*args, **kwargs)
+                except Exception as err:  # noqa: BLE001 - re-raised with context
+                    raise failure(err, args, kwargs) from err
 
         return dispatch  # type: ignore[return-value]
 
     return decorate
+
+
+def _unwrap_all(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    if not _needs_unwrap(args, kwargs):
+        return args, kwargs
+    return tuple(_unwrap(a) for a in args), {k: _unwrap(v) for k, v in kwargs.items()}
 
 
 def _failure(name: str, expects: str, broadcast: bool, err: Exception, args: tuple, kwargs: dict) -> Exception:
