@@ -435,6 +435,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
                 self._maybe_build(args, kwargs)
             if self._input_spec is not None:
                 assert_input_compatibility(self._input_spec, flatten(first), self.name)
+        if self._weight_options.pending:
+            self._build_sublayers_then_set_initial_weights(args, kwargs, training, outer)
         context = call_context.push(training, outer)
         self.__dict__["_call_generation"] = call_context.current().generation
         names = enter_name_scope(self.name)
@@ -448,6 +450,19 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         if self._supports_masking or (previous_mask is not None and type(self).compute_mask is not Layer.compute_mask):
             self._set_output_masks(first, outputs, previous_mask)
         return outputs
+
+    def _build_sublayers_then_set_initial_weights(self, args: tuple, kwargs: dict, training: Any, outer: Any) -> None:
+        # Sub-layers that build lazily need one call first; run it without
+        # touching state, so the real first call already uses initial_weights.
+        context = call_context.push(training, outer)
+        names = enter_name_scope(self.name)
+        try:
+            with StatelessScope(collect_losses=True):
+                self.call(*args, **kwargs)
+        finally:
+            exit_name_scope(names)
+            call_context.pop(context)
+        self._weight_options.apply_initial_weights(self)
 
     def _add_activity_losses(self, outputs: Any) -> None:
         for out in flatten(outputs):

@@ -4,7 +4,9 @@
   or a single regularizer for every trainable weight of the layer;
 * ``constraints``: the same forms, with constraints;
 * ``initial_weights``: a list of arrays in ``get_weights()`` order, or
-  ``{"kernel": array}``; applied right after ``build``.
+  ``{"kernel": array}``; applied right after ``build`` (when sub-layers build
+  lazily, the first call first traces ``call`` without touching state so they
+  exist, so that call already uses the given weights).
 
 Values set here override the layer's own arguments (``kernel_regularizer``)
 for the weights they name. Names that match no weight are an error after
@@ -55,6 +57,8 @@ class WeightOptions:
             initial_weights = [initial_weights]
         self.initial_weights = initial_weights
         self._used: dict[str, set[str]] = {"regularizers": set(), "constraints": set()}
+        #: True while ``initial_weights`` waits for the first call to build sub-layers.
+        self.pending = False
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.regularizers, self.constraints, self.initial_weights))
@@ -96,9 +100,16 @@ class WeightOptions:
                     f"Layer '{self.layer_name}': expected at most {len(own)} {kind} (one per weight: {own}), "
                     f"received {len(table)}."
                 )
-        initial = self.initial_weights
-        if initial is None:
+        if self.initial_weights is None:
             return
+        if any(not sub.built for sub in layer._flatten_layers(include_self=False)):
+            self.pending = True  # sub-layers build during the first call: apply after it
+            return
+        self.apply_initial_weights(layer)
+
+    def apply_initial_weights(self, layer: Any) -> None:
+        """Assign ``initial_weights`` (once)."""
+        initial, self.initial_weights, self.pending = self.initial_weights, None, False
         if isinstance(initial, Mapping):
             by_name = {v.name: v for v in layer.weights}
             by_name.update({v.path: v for v in layer.weights})

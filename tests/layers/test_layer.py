@@ -441,3 +441,15 @@ def test_registry_allow_list_never_imports(engine):
         assert isinstance(registry.deserialize(evil), Shift)
     with pytest.raises(ValueError, match="already registered"):
         registry.register_serializable("tests_pkg", name="Shift")(Linear)
+
+
+def test_initial_weights_wait_for_lazily_built_sub_layers(engine):
+    reference = Block()
+    reference(_x((2, 5)))
+    arrays = [np.full(w.shape, i, "float32") for i, w in enumerate(reference.get_weights())]
+    block = Block(initial_weights=arrays)
+    y = block(_x((2, 5)))
+    for got, want in zip(block.get_weights(), arrays):
+        np.testing.assert_array_equal(got, want)
+    reference.set_weights(arrays)
+    np.testing.assert_allclose(ops.to_numpy(y), ops.to_numpy(reference(_x((2, 5)))), rtol=1e-6)
