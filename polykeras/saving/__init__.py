@@ -1,24 +1,45 @@
 """Saving: architectures (JSON/YAML), weights (HDF5), whole-model archives,
-Keras 3 files, safe loading and atomic writes.
+Keras 3 files, safe loading and atomic writes. See README.md.
 
 Example:
     >>> model.save("model.pkeras")
     >>> model = polykeras.saving.load_model("model.pkeras")
 """
 
-from polykeras.saving.archive import ArchiveError, load_model, save_model
+from polykeras.saving.archive import archive_bytes, load_model, load_model_bytes, save_model
 from polykeras.saving.registry import (
-    custom_object_scope, deserialize, get_registered_name, get_registered_object, register_serializable, serialize,
+    SerializationError, custom_object_scope, deserialize, get_registered_name, get_registered_object,
+    register_serializable, serialize,
 )
-from polykeras.saving.safe_mode import in_safe_mode, safe_mode
+from polykeras.saving import safe_mode  # the module: safe_mode.safe_mode(False), safe_mode.in_safe_mode()
+from polykeras.saving.safe_mode import in_safe_mode
+from polykeras.saving.safety import ArchiveError, WeightsError
 from polykeras.saving.serialization import (
     load_from_file, model_from_config, model_from_json, model_from_yaml, save_to_file, to_json, to_yaml,
 )
-from polykeras.saving.weights import WeightsError, load_weights, save_weights
+from polykeras.saving.weights import load_weights, save_weights
+
+
+def load_keras_weights(model, filepath, skip_mismatch=False):  # type: ignore[no-untyped-def]
+    """Load a Keras 3 ``.weights.h5`` into ``model`` (see :mod:`.keras_files`).
+    Example: ``load_keras_weights(model, "keras.weights.h5")``"""
+    from polykeras.saving.keras_files import load_keras_weights as load
+
+    return load(model, filepath, skip_mismatch=skip_mismatch)
+
+
+def load_keras_model(filepath, custom_objects=None, safe_mode=True, compile=True):  # type: ignore[no-untyped-def]
+    """Load a Keras 3 ``.keras`` archive as a polykeras model (see :mod:`.keras_files`).
+    Example: ``model = load_keras_model("model.keras")``"""
+    from polykeras.saving.keras_files import load_keras_model as load
+
+    return load(filepath, custom_objects=custom_objects, safe_mode=safe_mode, compile=compile)
+
 
 __all__ = [
-    "ArchiveError", "WeightsError", "custom_object_scope", "deserialize", "get_registered_name",
-    "get_registered_object", "in_safe_mode", "load_from_file", "load_model", "load_weights", "model_from_config",
-    "model_from_json", "model_from_yaml", "register_serializable", "safe_mode", "save_model", "save_to_file",
-    "save_weights", "serialize", "to_json", "to_yaml",
+    "ArchiveError", "SerializationError", "WeightsError", "archive_bytes", "custom_object_scope", "deserialize",
+    "get_registered_name", "get_registered_object", "in_safe_mode", "load_from_file", "load_keras_model",
+    "load_keras_weights", "load_model", "load_model_bytes", "model_from_config", "model_from_json",
+    "model_from_yaml", "register_serializable", "safe_mode", "save_model", "save_to_file", "save_weights",
+    "serialize", "to_json", "to_yaml",
 ]

@@ -1,14 +1,18 @@
 """The whole-model archive (``.pkeras``): one zip file holding
 
-* ``metadata.json``: polykeras version, the engine it was saved from, the date;
+* ``metadata.json``: format, polykeras version, the engine it was saved from, the date;
 * ``config.json``: the model's config, its build and compile configs;
-* ``model.weights.h5``: weights by layer path, and the optimizer's variables.
+* ``model.weights.h5``: weights by layer path, the optimizer's variables and
+  the random-seed states (so training resumes exactly where it stopped).
 
 Loading is safe by default: only those three members are accepted (no others,
 no duplicates, no paths), their sizes are bounded before they are read (the
 weights by what the rebuilt model needs), the config constructs only
-allow-listed classes, code-carrying layers need ``safe_mode=False``, and the
-HDF5 part refuses links, external storage and virtual datasets.
+allow-listed classes and never imports a module, code-carrying layers need
+``safe_mode=False``, and the HDF5 part refuses links, external storage,
+virtual datasets and non-numeric data. A Keras 3 ``.keras`` archive (told
+apart by its metadata, whatever the file is called) is translated by
+:mod:`polykeras.saving.keras_files`.
 
 Example:
     >>> model.save("classifier.pkeras")
@@ -29,169 +33,220 @@ import h5py
 import numpy as np
 
 from polykeras import backends
-from polykeras.saving.atomic import atomic_path
+from polykeras.saving.atomic import atomic_write
 from polykeras.saving.safe_mode import safe_mode as safe_mode_scope
-from polykeras.saving.weights import WeightsError, assign_all, check_safe, read_weights, write_variables, write_weights
+from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, \
+    string_list_attr
+from polykeras.saving.serialization import check_config, parse_json
+from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, seed_variables, \
+    write_variables, write_weights
 
+__all__ = ["ArchiveError", "archive_bytes", "load_model", "load_model_bytes", "save_model"]
+
+FORMAT = "polykeras.model"
 MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
-JSON_LIMIT = 64 * 2**20  # bytes of config or metadata
+JSON_LIMIT = 64 * 2**20  # bytes of config
+METADATA_LIMIT = 2**16
+OPTIMIZER, SEEDS = "__optimizer__", "__seeds__"
 #: The weights member may be at most this factor of what the model needs (float64
-#: everywhere, optimizer slots included), plus a fixed allowance for HDF5's own data.
-WEIGHTS_FACTOR, WEIGHTS_OVERHEAD = 1.25, 2**20
+#: everywhere, optimizer slots included), plus HDF5's own bookkeeping.
+WEIGHTS_FACTOR, WEIGHTS_OVERHEAD, PER_DATASET = 1.25, 2**20, 4096
+MAX_SLOTS = 3  # state variables an optimizer keeps per weight (Adam with amsgrad)
 
 
-class ArchiveError(ValueError):
-    """A model archive is malformed or unsafe to load."""
+def archive_bytes(model: Any) -> bytes:
+    """``model`` (config, weights, optimizer state, compile config) as the
+    bytes of a ``.pkeras`` archive. A model whose config is not JSON-safe
+    fails here, before any file is touched.
 
-
-def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Write ``model`` (config, weights, optimizer state, compile config) to
-    one zip archive, atomically: a failure leaves any previous file intact.
-
-    Example: ``save_model(model, "model.pkeras")``
+    Example: ``data = archive_bytes(model)``
     """
     from polykeras import __version__
     from polykeras.saving.registry import serialize
 
-    filepath = Path(filepath)
-    if filepath.exists() and not overwrite:
-        raise FileExistsError(f"save: {filepath} exists; pass overwrite=True to replace it.")
     config = {
         "model": serialize(model, where=f"model {model.name!r}"),
         "build_config": _json_safe(model.get_build_config() if hasattr(model, "get_build_config") else None),
         "compile_config": model.get_compile_config() if getattr(model, "compiled", False) else None,
     }
-    metadata = {"polykeras_version": __version__, "engine": backends.active().name,
+    metadata = {"format": FORMAT, "format_version": 1, "polykeras_version": __version__,
+                "engine": backends.active().name,
                 "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    config_text = json.dumps(config)  # fails here, before any file is touched, if not JSON-safe
+    config_text = json.dumps(config)
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         write_weights(f, model)
+        if OPTIMIZER in f or SEEDS in f:
+            raise ArchiveError(f"save: model {model.name!r} has a layer named {OPTIMIZER!r} or {SEEDS!r}, names "
+                               "the archive keeps for itself; rename the layer.")
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and getattr(optimizer, "built", False):
-            write_variables(f.create_group("optimizer"), optimizer.variables)
-    with atomic_path(filepath) as temp:
-        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("metadata.json", json.dumps(metadata, indent=2))
-            archive.writestr("config.json", config_text)
-            archive.writestr("model.weights.h5", weights.getvalue())
-    return filepath
+            write_variables(f.create_group(OPTIMIZER), optimizer.variables)
+        seeds = seed_variables(model)
+        if seeds:
+            write_variables(f.create_group(SEEDS), seeds)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", json.dumps(metadata, indent=2))
+        archive.writestr("config.json", config_text)
+        archive.writestr("model.weights.h5", weights.getvalue())
+    return buffer.getvalue()
+
+
+def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write ``model`` to one zip archive, atomically: a failure (an error in
+    ``get_config``, a full disk, a crash) leaves any previous file intact and
+    no partial file behind.
+
+    Example: ``save_model(model, "model.pkeras")``
+    """
+    filepath = Path(filepath)
+    if filepath.exists() and not overwrite:
+        raise FileExistsError(f"save: {filepath} exists; pass overwrite=True to replace it.")
+    if filepath.is_dir():
+        raise IsADirectoryError(f"save: {filepath} is a folder; expected a file path such as 'model.pkeras'.")
+    return atomic_write(filepath, archive_bytes(model))
 
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
 
 
-def _open(filepath: Path) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
-    where = str(filepath)
-    if not zipfile.is_zipfile(filepath):
-        raise ArchiveError(f"{where}: not a model archive (not a zip file).")
-    archive = zipfile.ZipFile(filepath)
-    infos: dict[str, zipfile.ZipInfo] = {}
-    for info in archive.infolist():
-        name = info.filename
-        if name not in MEMBERS:
-            archive.close()
-            reason = "a path outside the archive" if (".." in name or name.startswith("/") or "\\" in name) else \
-                "not one of " + ", ".join(MEMBERS)
-            raise ArchiveError(f"{where}: member {name!r} is refused ({reason}).")
-        if name in infos:
-            archive.close()
-            raise ArchiveError(f"{where}: member {name!r} appears twice; refused.")
-        infos[name] = info
-    missing = [m for m in MEMBERS if m not in infos]
-    if missing:
-        archive.close()
-        raise ArchiveError(f"{where}: missing member(s) {missing}.")
-    return archive, infos
-
-
-def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, where: str) -> bytes:
-    """A member's bytes, refusing more than ``limit`` (declared or actual)."""
-    if info.file_size > limit:
-        raise ArchiveError(f"{where}: member {info.filename!r} declares {info.file_size} bytes; "
-                           f"at most {limit} are expected.")
-    with archive.open(info) as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise ArchiveError(f"{where}: member {info.filename!r} decompresses past {limit} bytes; refused.")
-    return data
-
-
-def _expected_weight_bytes(model: Any) -> int:
-    total = sum(int(np.prod(v.shape)) * 8 for v in model.variables)
-    if getattr(model, "optimizer", None) is not None:
-        total *= 4  # at most three slots per variable (Adam with amsgrad)
-    return int(total * WEIGHTS_FACTOR) + WEIGHTS_OVERHEAD
+def _expected_weight_bytes(model: Any, with_optimizer: bool) -> int:
+    variables = model.variables
+    total = sum(int(np.prod(v.shape)) * 8 for v in variables)
+    count = len(variables)
+    if with_optimizer:
+        total *= 1 + MAX_SLOTS
+        count = count * (1 + MAX_SLOTS) + 2
+    return int(total * WEIGHTS_FACTOR) + WEIGHTS_OVERHEAD + PER_DATASET * count
 
 
 def load_model(filepath: str | os.PathLike, compile: bool = True, custom_objects: dict[str, Any] | None = None,
                safe_mode: bool = True) -> Any:
     """Rebuild a model saved by ``model.save`` on the active engine: same
-    config, weights, and (with ``compile=True``) optimizer state, so training
-    resumes where it stopped.
+    config, weights, and (with ``compile=True``) compile config and optimizer
+    state, so training resumes where it stopped. Keras 3 ``.keras`` files load
+    too. ``safe_mode=False`` (for files you trust) lets ``Lambda`` layers load.
 
     Example: ``model = load_model("model.pkeras", custom_objects={"MyLayer": MyLayer})``
     """
-    from polykeras.saving.registry import custom_object_scope, deserialize
-
     filepath = Path(filepath)
-    where = str(filepath)
     if not filepath.is_file():
         raise FileNotFoundError(f"load_model: no file at {filepath}.")
-    if filepath.name.endswith(".keras"):
-        from polykeras.saving.keras_files import load_keras_model
+    return _load(filepath, str(filepath), compile, custom_objects, safe_mode)
 
-        return load_keras_model(filepath, custom_objects=custom_objects, safe_mode=safe_mode)
-    archive, infos = _open(filepath)
+
+def load_model_bytes(data: bytes, compile: bool = True, custom_objects: dict[str, Any] | None = None,
+                     safe_mode: bool = True, where: str = "<archive bytes>") -> Any:
+    """:func:`load_model` from the bytes :func:`archive_bytes` made.
+    Example: ``twin = load_model_bytes(archive_bytes(model))``"""
+    return _load(data, where, compile, custom_objects, safe_mode)
+
+
+def _load(source: Path | bytes, where: str, compile: bool, custom_objects: dict[str, Any] | None,
+          safe_mode: bool) -> Any:
+    if not isinstance(safe_mode, bool):
+        raise TypeError(f"load_model: expected safe_mode to be a bool, received {safe_mode!r}.")
+    archive, infos = open_archive(source, MEMBERS, where)
     with archive:
-        try:
-            json.loads(_read(archive, infos["metadata.json"], JSON_LIMIT, where))
-            config = json.loads(_read(archive, infos["config.json"], JSON_LIMIT, where))
-        except (ValueError, UnicodeDecodeError) as err:
-            if isinstance(err, ArchiveError):
-                raise
-            raise ArchiveError(f"{where}: config.json or metadata.json is not valid JSON ({err}).") from err
-        if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
-            raise ArchiveError(f"{where}: config.json has no model config.")
-        from polykeras.layers.config import LAYER_CLASSES
+        metadata = parse_json(read_member(archive, infos["metadata.json"], METADATA_LIMIT, where),
+                              f"{where}: member 'metadata.json'", ArchiveError)
+        if not isinstance(metadata, dict):
+            raise ArchiveError(f"{where}: member 'metadata.json' holds a {type(metadata).__name__}; "
+                               "expected an object.")
+        if metadata.get("format") != FORMAT:
+            if "keras_version" in metadata:
+                from polykeras.saving.keras_files import load_keras_archive
 
+                return load_keras_archive(archive, infos, where, compile=compile, custom_objects=custom_objects,
+                                          safe_mode=safe_mode)
+            raise ArchiveError(f"{where}: member 'metadata.json' field 'format' is {metadata.get('format')!r}; "
+                               f"expected {FORMAT!r} (or a Keras 3 archive with 'keras_version').")
+        config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
+                            f"{where}: member 'config.json'", ArchiveError)
+        model = _rebuild(config, where, compile, custom_objects, safe_mode)
+        compiled_state = isinstance(config.get("compile_config"), dict)
+        weights = read_member(archive, infos["model.weights.h5"], _expected_weight_bytes(model, compiled_state), where,
+                              why="what the model's weights and optimizer state need")
+    _load_weights(weights, model, where, compile)
+    return model
+
+
+def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, Any] | None, safe_mode: bool) -> Any:
+    from polykeras.layers.config import LAYER_CLASSES
+    from polykeras.models.model import Model
+    from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
+
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise ArchiveError(f"{where}: member 'config.json' has no field 'model' holding a model config.")
+    check_config(config, f"{where}: member 'config.json'", ArchiveError)
+    try:
         with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
             model = deserialize(config["model"], module_objects=LAYER_CLASSES, kind="model")
+            if not isinstance(model, Model):
+                raise ArchiveError(f"{where}: member 'config.json' field 'model' describes a "
+                                   f"{type(model).__name__}; expected a Model.")
             build_config = config.get("build_config")
-            if build_config and not model.built and hasattr(model, "build_from_config"):
+            if build_config and not model.built:
                 model.build_from_config(build_config)
             compile_config = config.get("compile_config")
             if compile and compile_config:
                 model.compile_from_config(compile_config)
-        weights = _read(archive, infos["model.weights.h5"], _expected_weight_bytes(model), where)
-    with h5py.File(io.BytesIO(weights), "r") as f:
-        check_safe(f, where)
-        pairs = read_weights(f, model, where)
-        optimizer = getattr(model, "optimizer", None) if compile else None
-        if optimizer is not None and "optimizer" in f:
-            optimizer.build(model.trainable_variables)
-            pairs += _optimizer_pairs(f["optimizer"], optimizer, where)
-    assign_all(pairs)
+    except (SerializationError, TypeError, KeyError) as err:
+        raise ArchiveError(f"{where}: member 'config.json' cannot be rebuilt: {err}") from err
     return model
 
 
-def _optimizer_pairs(group: h5py.Group, optimizer: Any, where: str) -> list[tuple[Any, np.ndarray]]:
-    saved = [str(p) for p in group.attrs.get("paths", [])]
-    ours = {v.path: v for v in optimizer.variables}
-    missing = sorted(set(ours) - set(saved))
-    extra = sorted(set(saved) - set(ours))
-    if missing or extra:
-        raise WeightsError(f"{where}: the optimizer state does not fit: missing {missing}, unexpected {extra}.")
+def _load_weights(data: bytes, model: Any, where: str, compile: bool) -> None:
+    member = f"{where}: member 'model.weights.h5'"
+    try:
+        f = h5py.File(io.BytesIO(data), "r")
+    except OSError as err:
+        raise ArchiveError(f"{member} is not a readable HDF5 file ({err}).") from None
+    with f:
+        check_hdf5(f, member)
+        pairs = read_weights(f, model, member)
+        optimizer = getattr(model, "optimizer", None) if compile else None
+        if optimizer is not None and OPTIMIZER in f:
+            if not optimizer.built:
+                optimizer.build(model.trainable_variables)
+            pairs += _ordered_pairs(f[OPTIMIZER], optimizer.variables, member, "optimizer", _slot_kind)
+        if SEEDS in f:
+            pairs += _ordered_pairs(f[SEEDS], seed_variables(model), member, "seed state", lambda path: "seed")
+    assign_all(pairs)
+
+
+def _slot_kind(path: str) -> str:
+    """``"adam/momentum/dense/kernel"`` -> ``"momentum"``: what a state variable is,
+    whatever the optimizer and the layers are called."""
+    parts = path.split("/")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _ordered_pairs(group: Any, ours: list[Any], where: str, what: str, kind: Any) -> list[tuple[Any, np.ndarray]]:
+    """Variables saved in order (``0``, ``1``, ...), matched to ``ours`` by position."""
+    if not isinstance(group, h5py.Group):
+        raise WeightsError(f"{where}: the {what} entry is not a group.")
+    saved = string_list_attr(group, "paths", where)
+    if len(saved) != len(ours):
+        raise WeightsError(f"{where}: the {what} does not fit: the file has {len(saved)} variables, the model "
+                           f"needs {len(ours)} ({[v.path for v in ours][:8]}...); nothing was loaded.")
     pairs = []
-    for path in saved:
-        dataset = group[path]
-        if tuple(dataset.shape) != tuple(ours[path].shape):
-            raise WeightsError(f"{where}: optimizer variable {path!r} expected shape {tuple(ours[path].shape)}, "
-                               f"received {tuple(dataset.shape)}.")
-        pairs.append((ours[path], np.asarray(dataset[()])))
-    return pairs
+    for index, (path, variable) in enumerate(zip(saved, ours)):
+        dataset = group.get(str(index))
+        label = f"{what} variable {index} ({variable.path!r})"
+        if not isinstance(dataset, h5py.Dataset):
+            raise WeightsError(f"{where}: {label} is missing from the file; nothing was loaded.")
+        if kind(path) != kind(variable.path):
+            raise WeightsError(f"{where}: {label} expected a {kind(variable.path)!r} variable, received "
+                               f"{path!r}; nothing was loaded.")
+        problem = check_pair(variable, dataset, label)
+        if problem:
+            raise WeightsError(f"{where}: {problem}; nothing was loaded.")
+        pairs.append((variable, dataset))
+    return read_arrays(pairs, where)

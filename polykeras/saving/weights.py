@@ -5,46 +5,57 @@ Layout (``format = "polykeras.weights"``)::
     /                     attrs: format, version, layers (ordered layer paths)
     /<layer path>/        attrs: class_name, weight_names (ordered)
         <weight name>     one dataset per weight
-    /optimizer/...        (archives only) optimizer variables by their path
+    /__optimizer__/<i>    (archives only) optimizer variables in order, attrs paths
+    /__seeds__/<i>        (archives only) random-seed states in order
 
 A layer path is the chain of layer names from the model down (``"encoder/dense"``).
 ``load_weights`` matches layers by structure (the model's layers in order, each
-checked for class, weight names and shapes) or, with ``by_name=True``, by layer
-path, so a different-but-compatible model takes what fits. Every mismatch is
-reported with the layer, the weight, the expected and the received shapes, and
-nothing is assigned unless everything fits (``skip_mismatch=True`` leaves the
-misfits alone instead).
+checked for class, weight names, shapes and dtypes) or, with ``by_name=True``,
+by layer path, so a different-but-compatible model takes what fits. Every
+mismatch is reported with the layer, the weight, what was expected and what
+was received, and nothing is assigned unless everything fits
+(``skip_mismatch=True`` leaves the misfit layers alone instead, with a warning).
 
-Reading is defensive: soft/external links, external storage and virtual
-datasets are refused, and each dataset's declared shape and dtype are checked
-against the model before any data is read.
+Reading is defensive (:mod:`polykeras.saving.safety`): links, external
+storage, virtual datasets and non-numeric dtypes are refused, and each
+dataset's declared shape and dtype are checked against the model before any
+data is read.
+
+Example:
+    >>> save_weights(model, "model.weights.h5")
+    >>> load_weights(other_model, "model.weights.h5", by_name=True)
 """
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterator
+import warnings
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from polykeras.saving.atomic import atomic_path
+from polykeras.saving.atomic import atomic_write
+from polykeras.saving.safety import WeightsError, check_hdf5, string_attr, string_list_attr
+
+__all__ = ["WeightsError", "load_weights", "save_weights"]
 
 FORMAT = "polykeras.weights"
 VERSION = 1
 OWN = "_self"  # the group of a model's own (layer-less) variables
 
-
-class WeightsError(ValueError):
-    """A weights file does not fit the model, or is unsafe to read."""
+Pair = tuple[Any, Any]  # (variable, h5py dataset or array)
 
 
 # ------------------------------------------------------------------ walking
 def layer_paths(model: Any) -> list[tuple[str, Any]]:
     """``(path, layer)`` for every layer under ``model`` that owns weights,
-    depth first in model order; the model itself is ``"_self"``."""
+    depth first in model order; the model itself is ``"_self"``.
+
+    Example: ``[p for p, _ in layer_paths(model)]`` -> ``['dense', 'encoder/dense']``
+    """
     out: list[tuple[str, Any]] = []
     seen: set[int] = set()
 
@@ -69,134 +80,202 @@ def own_weights(layer: Any) -> list[Any]:
     return list(layer._own_state()[0])
 
 
+def seed_variables(model: Any) -> list[Any]:
+    """The random-seed state variables under ``model``, in model order."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
 # ------------------------------------------------------------------ writing
 def write_weights(group: h5py.Group, model: Any) -> None:
     """Write ``model``'s weights into an open HDF5 group."""
     group.attrs["format"] = FORMAT
     group.attrs["version"] = VERSION
     paths = layer_paths(model)
+    taken: dict[str, Any] = {}
+    for path, layer in paths:
+        if path in taken:
+            raise WeightsError(f"save_weights: model {model.name!r} has two layers at path {path!r} "
+                               f"({type(taken[path]).__name__} and {type(layer).__name__}); give them unique "
+                               "names so their weights can be told apart.")
+        taken[path] = layer
     group.attrs["layers"] = [path for path, _ in paths]
     for path, layer in paths:
         layer_group = group.create_group(path)
         weights = own_weights(layer)
+        names = [w.name for w in weights]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise WeightsError(f"save_weights: layer {path!r} has several weights named {duplicates}; "
+                               "give each weight a unique name (add_weight(name=...)).")
         layer_group.attrs["class_name"] = type(layer).__name__
-        layer_group.attrs["weight_names"] = [w.name for w in weights]
+        layer_group.attrs["weight_names"] = names
         for weight in weights:
             layer_group.create_dataset(weight.name, data=weight.numpy())
 
 
 def write_variables(group: h5py.Group, variables: list[Any]) -> None:
-    """Write variables keyed by their full paths (optimizer state)."""
+    """Write variables in order as ``<i>`` datasets, each with its path (optimizer state, seeds)."""
     group.attrs["paths"] = [v.path for v in variables]
-    for variable in variables:
-        group.create_dataset(variable.path, data=variable.numpy())
+    for index, variable in enumerate(variables):
+        group.create_dataset(str(index), data=variable.numpy())
+
+
+def weights_bytes(model: Any) -> bytes:
+    """The weights file of ``model`` as bytes (nothing touches the disk)."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        write_weights(f, model)
+    return buffer.getvalue()
 
 
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
-    """Save ``model``'s weights to an HDF5 file, atomically.
+    """Save ``model``'s weights to an HDF5 file, atomically: a failure leaves
+    any previous file intact and no partial file.
 
     Example: ``save_weights(model, "model.weights.h5")``
     """
     filepath = Path(filepath)
     if filepath.exists() and not overwrite:
         raise FileExistsError(f"save_weights: {filepath} exists; pass overwrite=True to replace it.")
-    with atomic_path(filepath) as temp:
-        with h5py.File(temp, "w") as f:
-            write_weights(f, model)
-    return filepath
+    return atomic_write(filepath, weights_bytes(model))
 
 
 # ------------------------------------------------------------------ reading
-def check_safe(group: h5py.Group, where: str) -> None:
-    """Refuse links, external storage and virtual datasets anywhere under ``group``."""
-    for name in group:
-        link = group.get(name, getlink=True)
-        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
-            kind = "an external link" if isinstance(link, h5py.ExternalLink) else "a soft link"
-            raise WeightsError(f"{where}: member {group.name.rstrip('/')}/{name} is {kind}; links are refused.")
-        item = group[name]
-        if isinstance(item, h5py.Group):
-            check_safe(item, where)
-        elif isinstance(item, h5py.Dataset):
-            if item.is_virtual:
-                raise WeightsError(f"{where}: dataset {item.name} is a virtual dataset; refused.")
-            if item.external:
-                raise WeightsError(f"{where}: dataset {item.name} uses external storage; refused.")
-            if item.dtype.kind not in "biuf":
-                raise WeightsError(f"{where}: dataset {item.name} has dtype {item.dtype}; expected numbers.")
+def fits_dtype(variable_dtype: Any, dataset_dtype: np.dtype) -> bool:
+    """Whether a dataset of ``dataset_dtype`` may be assigned to a variable of
+    ``variable_dtype``: the same kind (float widths may differ)."""
+    name = str(variable_dtype)
+    if name == "bool":
+        return dataset_dtype.kind == "b"
+    if name.startswith(("float", "bfloat")):
+        return dataset_dtype.kind == "f"
+    if name.startswith(("int", "uint")):
+        return dataset_dtype.kind in "iu"
+    return False
 
 
-def _datasets(group: h5py.Group, path: str) -> Iterator[tuple[str, h5py.Dataset]]:
-    names = [str(n) for n in group[path].attrs.get("weight_names", [])]
+def check_pair(variable: Any, dataset: h5py.Dataset, label: str) -> str | None:
+    """Why ``dataset`` cannot fill ``variable`` (shape, then dtype), else None.
+    Only the declared shape and dtype are looked at: no data is read."""
+    if tuple(dataset.shape) != tuple(variable.shape):
+        return f"{label} expected shape {tuple(variable.shape)}, received {tuple(dataset.shape)}"
+    if not fits_dtype(variable.dtype, dataset.dtype):
+        return f"{label} expected dtype {variable.dtype}, received {dataset.dtype}"
+    return None
+
+
+def _layer_pairs(group: h5py.Group, source: str, path: str, layer: Any, where: str,
+                 check_class: bool) -> tuple[list[Pair], list[str]]:
+    """Pairs for one layer, or the problems that stop it."""
+    node = group[source]
+    if not isinstance(node, h5py.Group):
+        return [], [f"layer {path!r}: the file's entry {source!r} is not a group"]
+    file_class = string_attr(node, "class_name", where)
+    if check_class and file_class is not None and file_class != type(layer).__name__:
+        return [], [f"layer {path!r} is a {type(layer).__name__} but the file's layer {source!r} is a {file_class}"]
+    names = string_list_attr(node, "weight_names", where)
+    datasets = {}
     for name in names:
-        if name not in group[path]:
-            raise WeightsError(f"weights file: layer {path!r} lists weight {name!r} but has no such dataset.")
-        yield name, group[path][name]
+        item = node.get(name)
+        if not isinstance(item, h5py.Dataset):
+            return [], [f"layer {source!r} lists weight {name!r} but the file has no such dataset"]
+        datasets[name] = item
+    problems: list[str] = []
+    pairs: list[Pair] = []
+    for variable in own_weights(layer):
+        dataset = datasets.pop(variable.name, None)
+        if dataset is None:
+            problems.append(f"layer {path!r}: weight {variable.name!r} (shape {tuple(variable.shape)}) is not in "
+                            f"the file (it has {names})")
+            continue
+        problem = check_pair(variable, dataset, f"layer {path!r}: weight {variable.name!r}")
+        if problem:
+            problems.append(problem)
+            continue
+        pairs.append((variable, dataset))
+    if datasets:
+        extra = {n: tuple(d.shape) for n, d in datasets.items()}
+        problems.append(f"layer {path!r}: the file has weights the layer lacks: {extra}")
+    return pairs, problems
 
 
 def read_weights(group: h5py.Group, model: Any, where: str, by_name: bool = False,
                  skip_mismatch: bool = False) -> list[tuple[Any, np.ndarray]]:
     """Match the file's weights to ``model``'s; returns ``(variable, array)``
-    pairs to assign, after checking every shape. Raises :class:`WeightsError`
-    on any misfit unless ``skip_mismatch``."""
-    if group.attrs.get("format") != FORMAT:
-        raise WeightsError(f"{where}: not a polykeras weights file (format {group.attrs.get('format')!r}). "
-                           "Keras 3 files load with polykeras.saving.load_keras_weights.")
-    check_safe(group, where)
-    saved = [str(p) for p in group.attrs["layers"]]
+    pairs to assign, after checking every shape and dtype. Raises
+    :class:`WeightsError` on any misfit unless ``skip_mismatch`` (then the
+    misfit layers are left out, with a warning)."""
+    if string_attr(group, "format", where) != FORMAT:
+        raise WeightsError(f"{where}: not a polykeras weights file (format {group.attrs.get('format')!r}).")
+    check_hdf5(group, where)
+    saved = string_list_attr(group, "layers", where)
     for path in saved:
         if path not in group:
             raise WeightsError(f"{where}: the layer list names {path!r}, which the file does not hold.")
     ours = layer_paths(model)
     problems: list[str] = []
-    pairs: list[tuple[Any, np.ndarray]] = []
+    if not ours and saved:
+        hint = "" if getattr(model, "built", True) else " The model is not built: call model.build(input_shape) first."
+        raise WeightsError(f"{where}: model {model.name!r} has no weights to load into; the file has "
+                           f"{len(saved)} layer(s) with weights.{hint}")
     if by_name:
-        matches = [(path, layer, path if path in group else None) for path, layer in ours]
-        for path, _, found in matches:
-            if found is None and not skip_mismatch:
-                problems.append(f"layer {path!r} is not in the file")
-        extra = sorted(set(saved) - {p for p, _ in ours})
-        if extra and not skip_mismatch:
+        names = {p for p, _ in ours}
+        matches = [(path, layer, path if path in saved else None) for path, layer in ours]
+        problems += [f"layer {path!r} is not in the file" for path, _, found in matches if found is None]
+        extra = [p for p in saved if p not in names]
+        if extra:
             problems.append(f"the file has layers the model lacks: {extra}")
     else:
-        if len(saved) != len(ours) and not skip_mismatch:
+        if len(saved) != len(ours):
             problems.append(f"the model has {len(ours)} layers with weights ({[p for p, _ in ours]}), the file "
                             f"{len(saved)} ({saved})")
         matches = [(path, layer, saved[i] if i < len(saved) else None) for i, (path, layer) in enumerate(ours)]
+    pairs: list[Pair] = []
     for path, layer, source in matches:
         if source is None:
             continue
-        file_class = group[source].attrs.get("class_name")
-        if not by_name and file_class != type(layer).__name__:
-            problems.append(f"layer {path!r} is a {type(layer).__name__} but the file's layer {source!r} is a {file_class}")
-            continue
-        datasets = dict(_datasets(group, source))
-        for variable in own_weights(layer):
-            dataset = datasets.pop(variable.name, None)
-            if dataset is None:
-                problems.append(f"layer {path!r}: weight {variable.name!r} is not in the file")
-                continue
-            if tuple(dataset.shape) != tuple(variable.shape):
-                problems.append(f"layer {path!r}: weight {variable.name!r} expected shape {tuple(variable.shape)}, "
-                                f"received {tuple(dataset.shape)}")
-                continue
-            pairs.append((variable, dataset))
-        if datasets:
-            problems.append(f"layer {path!r}: the file has weights the layer lacks: {sorted(datasets)}")
-    if problems and not skip_mismatch:
-        raise WeightsError(f"{where} does not fit model {model.name!r}; nothing was loaded:\n  - "
-                           + "\n  - ".join(problems))
-    return [(variable, np.asarray(dataset[()])) for variable, dataset in pairs]
+        layer_pairs, layer_problems = _layer_pairs(group, source, path, layer, where, check_class=not by_name)
+        problems += layer_problems
+        if not layer_problems:
+            pairs += layer_pairs
+    if problems:
+        if not skip_mismatch:
+            raise WeightsError(f"{where} does not fit model {model.name!r}; nothing was loaded:\n  - "
+                               + "\n  - ".join(problems))
+        warnings.warn(f"{where}: skip_mismatch=True left these alone:\n  - " + "\n  - ".join(problems),
+                      stacklevel=3)
+    return read_arrays(pairs, where)
+
+
+def read_arrays(pairs: list[Pair], where: str) -> list[tuple[Any, np.ndarray]]:
+    """Read every dataset of ``pairs`` (already checked); a corrupt one stops all."""
+    out = []
+    for variable, dataset in pairs:
+        try:
+            out.append((variable, np.asarray(dataset[()])))
+        except (OSError, ValueError, TypeError) as err:
+            raise WeightsError(f"{where}: dataset {dataset.name} cannot be read ({err}); nothing was loaded.") \
+                from None
+    return out
 
 
 def assign_all(pairs: list[tuple[Any, np.ndarray]]) -> None:
-    """Assign every ``(variable, array)`` (shapes already checked)."""
+    """Assign every ``(variable, array)`` (shapes and dtypes already checked)."""
     for variable, value in pairs:
         variable.assign(value.astype(variable.dtype, copy=False) if variable.dtype != "bfloat16" else value)
 
 
+def _open_hdf5(filepath: Path, who: str) -> h5py.File:
+    try:
+        return h5py.File(filepath, "r")
+    except OSError as err:
+        raise WeightsError(f"{who}: {filepath} is not a readable HDF5 file ({err}).") from None
+
+
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False) -> None:
-    """Load weights saved by :func:`save_weights` into ``model``.
+    """Load weights saved by :func:`save_weights` (or Keras 3's
+    ``.weights.h5``) into ``model``; nothing is assigned unless all fits.
 
     Example: ``load_weights(model, "model.weights.h5", by_name=True, skip_mismatch=True)``
     """
@@ -204,16 +283,13 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     if not filepath.is_file():
         raise FileNotFoundError(f"load_weights: no file at {filepath}.")
     if filepath.name.endswith(".keras") or filepath.suffix == ".pkeras":
-        raise WeightsError(f"load_weights: {filepath.name} is a whole-model archive; use load_model.")
-    try:
-        f = h5py.File(filepath, "r")
-    except OSError as err:
-        raise WeightsError(f"load_weights: {filepath} is not an HDF5 file ({err}).") from err
-    with f:
-        keras_file = f.attrs.get("format") != FORMAT and ("layers" in f or "vars" in f)
-    if keras_file:
-        from polykeras.saving.keras_files import load_keras_weights
+        raise WeightsError(f"load_weights: {filepath.name} is a whole-model archive; use "
+                           "polykeras.saving.load_model.")
+    with _open_hdf5(filepath, "load_weights") as f:
+        keras_file = "format" not in f.attrs and ("layers" in f or "vars" in f)
+        if not keras_file:
+            assign_all(read_weights(f, model, str(filepath), by_name=by_name, skip_mismatch=skip_mismatch))
+            return
+    from polykeras.saving.keras_files import load_keras_weights
 
-        return load_keras_weights(model, filepath, skip_mismatch=skip_mismatch)
-    with h5py.File(filepath, "r") as f:
-        assign_all(read_weights(f, model, str(filepath), by_name=by_name, skip_mismatch=skip_mismatch))
+    load_keras_weights(model, filepath, skip_mismatch=skip_mismatch)
