@@ -41,7 +41,6 @@ def test_batch_normalization_checks(engine):
 @pytest.mark.parametrize("kwargs, shape, params", [
     (dict(), (4, 5), 20),
     (dict(axis=1, epsilon=0.01, scale=False), (3, 4, 2, 2), 12),
-    (dict(momentum=0.9, center=False), (2, 3, 4), 12),
 ], ids=str)
 def test_batch_normalization_matches_keras(engine, kwargs, shape, params):
     layer = assert_matches_keras(lambda: layers.BatchNormalization(**kwargs), "BatchNormalization", kwargs,
@@ -144,9 +143,8 @@ def numpy_layer_norm(x, axes, gamma=None, beta=None, epsilon=1e-3):
 
 
 @pytest.mark.parametrize("kwargs, shape, axes", [
-    (dict(), (2, 3, 6), (2,)),
-    (dict(axis=[1, 2], epsilon=0.01), (2, 3, 4), (1, 2)),
-    (dict(axis=1, center=False), (2, 5, 3), (1,)),
+    (dict(), (2, 3, 4), (2,)),
+    (dict(axis=[1, 2], epsilon=0.01, center=False), (2, 3, 4), (1, 2)),
 ], ids=str)
 def test_layer_normalization_checks_and_numpy(engine, kwargs, shape, axes):
     layer = check_layer(lambda: layers.LayerNormalization(**kwargs), shape, **LAYER_TOL)
@@ -177,8 +175,7 @@ def numpy_group_norm(x, groups, gamma, beta, epsilon=1e-3, axis=-1):
 
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(groups=2), (2, 3, 4)),
-    (dict(groups=-1, epsilon=0.01), (2, 4, 3, 3)),
-    (dict(groups=3, axis=1), (2, 6, 2, 2)),
+    (dict(groups=-1, epsilon=0.01, axis=1), (2, 4, 3, 3)),
 ], ids=str)
 def test_group_normalization_checks_numpy_and_keras(engine, kwargs, shape):
     layer = check_layer(lambda: layers.GroupNormalization(**kwargs), shape, **LAYER_TOL)
@@ -203,7 +200,7 @@ def test_group_normalization_bad_groups_name_the_layer(engine):
 
 
 # ------------------------------------------------------- UnitNormalization
-@pytest.mark.parametrize("axis, shape", [(-1, (2, 5)), ([1, 2], (2, 3, 4))], ids=str)
+@pytest.mark.parametrize("axis, shape", [([1, 2], (2, 3, 4))], ids=str)
 def test_unit_normalization(engine, axis, shape):
     x = _x(shape)
     layer = check_layer(lambda: layers.UnitNormalization(axis=axis), shape, **LAYER_TOL)

@@ -48,7 +48,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, kwargs, shape, mode", CASES, ids=str)
+@pytest.mark.parametrize("cls, kwargs, shape, mode", CASES, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_pooling_checks_and_numpy_reference(engine, cls, kwargs, shape, mode):
     x = _x(shape)
     layer = check_layer(lambda: cls(**kwargs), shape, **POOL_TOL)
@@ -76,7 +76,7 @@ GLOBAL = [
 ]
 
 
-@pytest.mark.parametrize("cls, shape, reduce, keepdims", GLOBAL, ids=str)
+@pytest.mark.parametrize("cls, shape, reduce, keepdims", GLOBAL, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_global_pooling(engine, cls, shape, reduce, keepdims):
     x = _x(shape)
     layer = check_layer(lambda: cls(keepdims=keepdims), shape, **POOL_TOL)
