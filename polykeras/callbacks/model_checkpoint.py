@@ -11,11 +11,12 @@ from polykeras.callbacks.callback import Logs
 from polykeras.callbacks.monitor_callback import MonitorCallback
 
 MODEL_SUFFIX = ".keras"
+MODEL_SUFFIXES = (".pkeras", ".keras")  # both hold a polykeras archive when saved by polykeras
 WEIGHTS_SUFFIX = ".weights.h5"
 
 
 class ModelCheckpoint(MonitorCallback):
-    """Save the model (``.keras``) or its weights (``.weights.h5``) every epoch
+    """Save the model (``.pkeras`` or ``.keras``) or its weights (``.weights.h5``) every epoch
     or every ``save_freq`` batches, optionally only when ``monitor`` improves.
 
     ``filepath`` is formatted with ``epoch`` (1-based), ``batch`` (1-based,
@@ -27,7 +28,7 @@ class ModelCheckpoint(MonitorCallback):
     that path stays as it was, ``best`` is unchanged, and the error propagates.
 
     Args:
-        filepath: where to save; must end in ``.keras``, or in
+        filepath: where to save; must end in ``.pkeras`` or ``.keras``, or in
             ``.weights.h5`` with ``save_weights_only=True``.
         monitor: the log key judged by ``save_best_only``. Default ``"val_loss"``.
         verbose: 1 prints a message at each save decision.
@@ -49,11 +50,12 @@ class ModelCheckpoint(MonitorCallback):
                  save_freq: str | int = "epoch", initial_value_threshold: float | None = None) -> None:
         super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.filepath = os.fspath(filepath)
-        suffix = WEIGHTS_SUFFIX if save_weights_only else MODEL_SUFFIX
-        if not self.filepath.endswith(suffix):
+        suffixes = (WEIGHTS_SUFFIX,) if save_weights_only else MODEL_SUFFIXES
+        suffix = next((s for s in suffixes if self.filepath.endswith(s)), None)
+        if suffix is None:
             what = "with `save_weights_only=True`" if save_weights_only else "to save the whole model"
-            raise ValueError(f"ModelCheckpoint: {what}, expected a filepath ending in `{suffix}`, "
-                             f"received filepath={self.filepath!r}.")
+            raise ValueError(f"ModelCheckpoint: {what}, expected a filepath ending in "
+                             f"{' or '.join(f'`{s}`' for s in suffixes)}, received filepath={self.filepath!r}.")
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
                                      or save_freq < 1):
             raise ValueError(f"ModelCheckpoint: expected save_freq='epoch' or a positive number of batches, "

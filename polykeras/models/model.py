@@ -177,18 +177,19 @@ class Model(Trainer, Layer):
         save_to_file(self, arch_fname, weight_fname)
 
     def to_backend(self, name: str) -> Model:
-        """The same model (config, weights, compile config and optimizer state)
-        on another engine, without a file. Example: ``jax_model = model.to_backend("jax")``"""
-        import tempfile
+        """The same model (config, weights, compile config, optimizer state)
+        rebuilt on engine ``name``, without a file: it computes the same
+        predictions and resumes training where this one stopped. The new
+        model belongs to ``name``; use it inside ``backends.use(name)``.
 
+        Example: ``jax_model = model.to_backend("jax")``
+        """
         from polykeras import backends
-        from polykeras.saving.archive import load_model, save_model
+        from polykeras.saving.archive import archive_bytes, load_model_bytes
 
-        with tempfile.TemporaryDirectory() as folder:
-            path = f"{folder}/model.pkeras"
-            save_model(self, path)
-            with backends.use(name):
-                return load_model(path)
+        data = archive_bytes(self)
+        with backends.use(name):
+            return load_model_bytes(data, where=f"model {self.name!r} moving to {name!r}")
 
     # -------------------------------------------------------------- summary
     def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None,

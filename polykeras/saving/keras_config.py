@@ -1,0 +1,319 @@
+"""Keras 3 configs -> polykeras configs (pure data to pure data).
+
+polykeras follows Keras 3's class names, argument names and weight layout,
+so translating is mostly checking: each Keras class must have a polykeras
+twin (a built-in layer, or a class passed in ``custom_objects`` /
+registered), dtype policies become dtype names, Keras tensors
+(``__keras_tensor__`` with ``keras_history``) become polykeras tensor
+references, and every argument must be one the twin accepts. Keras-only
+arguments are dropped only when they are switched off (``None``/``False``
+or the inert values in :data:`INERT`); any other is an error naming the
+layer and the argument, so a translated model never silently computes
+something else. Layer names are kept.
+
+Nothing here constructs an object or imports a module: the output goes
+through the same allow-listed deserializer as polykeras' own files.
+
+Example:
+    >>> ours, build_config = translate_model(json.loads(config_text), "model.keras")
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["KerasConfigError", "translate_compile_config", "translate_model"]
+
+#: Keras-only arguments and the values for which they change nothing.
+INERT: dict[str, tuple[Any, ...]] = {
+    "quantization_config": (None,), "lora_rank": (None, 0), "lora_alpha": (None,), "sparse": (False,),
+    "ragged": (False,), "optional": (False,), "synchronized": (False,), "renorm": (False,),
+    "input_axes": (None,), "output_axes": (None,), "loss_scale_factor": (None, 1, 1.0),
+    "gradient_accumulation_steps": (None, 1), "groups": (1,), "seed": (None,),
+}
+#: Keys of Keras' serialized objects that carry no meaning for us.
+_DROP_KEYS = ("shared_object_id", "build_config", "compile_config")
+_MODELS = ("Functional", "Sequential", "Model")
+
+
+class KerasConfigError(ValueError):
+    """A Keras config that has no faithful polykeras translation."""
+
+
+def _layer_table() -> dict[str, type]:
+    from polykeras.layers.config import LAYER_CLASSES
+
+    import polykeras.layers  # noqa: F401 - registers the built-in layers
+    import polykeras.models  # noqa: F401 - registers Functional and Sequential
+
+    return LAYER_CLASSES
+
+
+def accepted_arguments(cls: type) -> set[str] | None:
+    """Every keyword ``cls(...)`` accepts, following ``**kwargs`` up the bases;
+    None when some ``__init__`` cannot be read (then anything is passed on)."""
+    from polykeras.layers.lifecycle import SHAPE_KWARGS
+
+    names: set[str] = set(SHAPE_KWARGS)
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return None
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+        if klass is object:
+            break
+    names.discard("self")
+    return names
+
+
+def _inert(key: str, value: Any) -> bool:
+    return value is None or value is False or value in INERT.get(key, ()) and type(value) is not bool
+
+
+def _keep_arguments(config: Mapping[str, Any], cls: type, label: str) -> dict[str, Any]:
+    allowed = accepted_arguments(cls)
+    out = {}
+    for key, value in config.items():
+        if key in _DROP_KEYS:
+            continue
+        if allowed is None or key in allowed:
+            out[key] = value
+        elif not _inert(key, value):
+            raise KerasConfigError(f"{label}: argument {key}={value!r} has no polykeras equivalent in "
+                                   f"{cls.__name__}; the model cannot be translated faithfully.")
+    return out
+
+
+def _dtype(value: Any, label: str) -> Any:
+    if isinstance(value, dict) and "DTypePolicy" in str(value.get("class_name", "")):
+        name = (value.get("config") or {}).get("name")
+        if not isinstance(name, str):
+            raise KerasConfigError(f"{label}: field 'dtype' holds a dtype policy without a name: {value!r}.")
+        return name
+    return value
+
+
+class Translator:
+    """Translates one Keras model config; ``custom_objects`` may supply
+    twins for Keras classes polykeras lacks."""
+
+    def __init__(self, where: str, custom_objects: Mapping[str, Any] | None = None):
+        self.where = where
+        self.custom_objects = dict(custom_objects or {})
+        self.layers = _layer_table()
+
+    # ------------------------------------------------------------ objects
+    def _family(self, module: str) -> tuple[str, dict[str, Any]]:
+        from polykeras import activations, constraints, initializers, regularizers
+
+        for marker, table in (("initializers", initializers.ALL_OBJECTS_DICT),
+                              ("regularizers", regularizers.ALL_OBJECTS_DICT),
+                              ("constraints", constraints.ALL_OBJECTS_DICT),
+                              ("activations", activations.ALL_OBJECTS_DICT)):
+            if marker in module:
+                return marker, table
+        return "layers", self.layers
+
+    def value(self, value: Any, label: str) -> Any:
+        """A config value with nested Keras objects translated."""
+        if isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value:
+            return self.obj(value, label)
+        if isinstance(value, dict):
+            return {k: self.value(v, f"{label}.{k}") for k, v in value.items() if k not in _DROP_KEYS}
+        if isinstance(value, list):
+            return [self.value(v, f"{label}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def obj(self, value: dict[str, Any], label: str) -> Any:
+        """A nested serialized object (initializer, regularizer, constraint, activation)."""
+        name = value["class_name"]
+        if name == "__lambda__" or name == "__keras_tensor__":
+            raise KerasConfigError(f"{self.where}: {label} is a {name} entry (Python bytecode or a tensor); "
+                                   "polykeras never loads code from a file.")
+        if name == "function":  # a named function: Keras stores its name as the config
+            function = value.get("registered_name") or value.get("config")
+            if not isinstance(function, str):
+                raise KerasConfigError(f"{self.where}: {label} names a function without a name: {value!r}.")
+            return function.split(">")[-1] if function not in self.custom_objects else function
+        family, table = self._family(str(value.get("module") or ""))
+        registered = value.get("registered_name")
+        cls = self.custom_objects.get(registered) or self.custom_objects.get(name) or table.get(name)
+        if cls is None:
+            raise KerasConfigError(f"{self.where}: {label} is a Keras {family[:-1]} {name!r} with no polykeras "
+                                   "equivalent; pass one in custom_objects.")
+        inner = value["config"]
+        if inspect.isclass(cls) and isinstance(inner, dict):
+            inner = _keep_arguments({k: self.value(v, f"{label}.{k}") for k, v in inner.items()}, cls,
+                                    f"{self.where}: {label} ({name})")
+        return {"module": f"polykeras.{family}", "class_name": name, "config": inner,
+                "registered_name": registered if name in self.custom_objects or registered in self.custom_objects
+                else None}
+
+    # ------------------------------------------------------------- layers
+    def layer(self, entry: dict[str, Any], label: str) -> dict[str, Any]:
+        """One layer entry (a nested model included) of a Keras config."""
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str) \
+                or not isinstance(entry.get("config"), dict):
+            raise KerasConfigError(f"{self.where}: {label}: expected a layer entry with 'class_name' and "
+                                   f"'config', received {str(entry)[:80]!r}.")
+        name = entry["class_name"]
+        layer_name = entry["config"].get("name", entry.get("name", "?"))
+        where = f"{self.where}: layer {layer_name!r} (Keras class {name})"
+        if name in _MODELS:
+            return self.model(entry, where)
+        registered = entry.get("registered_name")
+        cls = self.custom_objects.get(registered) or self.custom_objects.get(name) or self.layers.get(name)
+        if cls is None:
+            raise KerasConfigError(f"{where} has no polykeras twin; pass one in custom_objects="
+                                   f"{{{name!r}: ...}} or rebuild the model from built-in layers.")
+        config = {k: (_dtype(v, where) if k == "dtype" else self.value(v, f"{where} argument {k!r}"))
+                  for k, v in entry["config"].items()}
+        if name == "Lambda":
+            config = self._lambda(config, where)
+        config = _keep_arguments(config, cls, where)
+        custom = name in self.custom_objects or registered in self.custom_objects
+        return {"module": "polykeras.layers", "class_name": name, "config": config,
+                "registered_name": registered if custom else None}
+
+    def _lambda(self, config: dict[str, Any], where: str) -> dict[str, Any]:
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if isinstance(value, dict):
+                raise KerasConfigError(f"{where}: its {key} is stored as Python bytecode; polykeras never loads "
+                                       "code from a file. Register a function and rebuild the layer instead.")
+        return config
+
+    # ------------------------------------------------------------- models
+    def model(self, entry: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+        """A Keras Functional or Sequential config (top level or nested)."""
+        where = where or self.where
+        name = entry["class_name"]
+        config = entry.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise KerasConfigError(f"{where}: field 'config.layers' is missing; expected a Functional or "
+                                   f"Sequential model, received class {name!r}.")
+        layers = config["layers"]
+        if name == "Sequential":
+            ours: dict[str, Any] = {"name": config.get("name"), "trainable": config.get("trainable", True),
+                                    "layers": [self.layer(e, f"layer {i}") for i, e in enumerate(layers)]}
+            shape = config.get("build_input_shape")
+            built = {"input_shape": shape} if isinstance(shape, list) else None
+            return {"module": "polykeras.models", "class_name": "Sequential", "config": ours,
+                    "registered_name": None, "build": built}
+        if name == "Model" and "input_layers" not in config:
+            raise KerasConfigError(f"{where}: a subclassed Keras model has no polykeras twin (its code is not in "
+                                   "the file); rebuild it in polykeras and load the weights.")
+        out_layers = []
+        for i, e in enumerate(layers):
+            translated = self.layer(e, f"layer {i}")
+            translated.pop("build", None)
+            nodes = e.get("inbound_nodes", []) if isinstance(e, dict) else []
+            if not isinstance(nodes, list):
+                raise KerasConfigError(f"{where}: layer {i} field 'inbound_nodes' is not a list.")
+            translated["name"] = translated["config"].get("name", e.get("name"))
+            translated["inbound_nodes"] = [self._node(n, f"{where}: layer {translated['name']!r} call {j}")
+                                           for j, n in enumerate(nodes)]
+            out_layers.append(translated)
+        ours = {"name": config.get("name"), "trainable": config.get("trainable", True), "layers": out_layers,
+                "input_layers": self._endpoints(config.get("input_layers"), f"{where}: field 'input_layers'"),
+                "output_layers": self._endpoints(config.get("output_layers"), f"{where}: field 'output_layers'")}
+        return {"module": "polykeras.models", "class_name": "Functional", "config": ours, "registered_name": None}
+
+    def _node(self, node: Any, label: str) -> dict[str, Any]:
+        if not isinstance(node, dict):
+            raise KerasConfigError(f"{label}: expected {{'args', 'kwargs'}}, received {str(node)[:80]!r}.")
+        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
+                  if not (k in ("training", "mask") and (v is None or isinstance(v, bool)))}
+        return {"args": self._tensors(node.get("args", []), label), "kwargs": self._tensors(kwargs, label)}
+
+    def _tensors(self, value: Any, label: str) -> Any:
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            history = (value.get("config") or {}).get("keras_history")
+            return {"__tensor__": self._reference(history, label)}
+        if isinstance(value, dict):
+            return {k: self._tensors(v, label) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._tensors(v, label) for v in value]
+        return value
+
+    @staticmethod
+    def _reference(history: Any, label: str) -> list[Any]:
+        if (isinstance(history, list) and len(history) == 3 and isinstance(history[0], str)
+                and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in history[1:])):
+            return list(history)
+        raise KerasConfigError(f"{label}: expected a tensor reference [layer name, node index, tensor index], "
+                               f"received {history!r}.")
+
+    def _endpoints(self, value: Any, label: str) -> Any:
+        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+            return {"__tensor__": self._reference(value, label)}
+        if isinstance(value, list):
+            return [self._endpoints(v, label) for v in value]
+        if isinstance(value, dict):
+            return {k: self._endpoints(v, label) for k, v in value.items()}
+        raise KerasConfigError(f"{label}: expected tensor references, received {value!r}.")
+
+
+def translate_model(config: dict[str, Any], where: str,
+                    custom_objects: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+    """``(polykeras model config, build input shape or None)`` for a Keras
+    model config (``config.json`` of a ``.keras`` archive).
+
+    Example: ``ours, build = translate_model(json.loads(text), "model.keras")``
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise KerasConfigError(f"{where}: member 'config.json' is not a Keras model config (no 'class_name').")
+    if config["class_name"] not in _MODELS:
+        raise KerasConfigError(f"{where}: member 'config.json' describes a {config['class_name']!r}; expected a "
+                               "Keras Functional or Sequential model.")
+    translated = Translator(where, custom_objects).model(config)
+    build = translated.pop("build", None)
+    top_build = config.get("build_config")
+    if build is None and isinstance(top_build, dict) and isinstance(top_build.get("input_shape"), list):
+        build = top_build
+    return translated, build
+
+
+def translate_compile_config(config: Any, where: str) -> dict[str, Any] | None:
+    """A Keras ``compile_config`` as polykeras' (optimizer arguments checked
+    like layer arguments); None when there is none.
+
+    Example: ``translate_compile_config(keras["compile_config"], "model.keras")``
+    """
+    from polykeras import optimizers
+
+    if not isinstance(config, dict) or not config:
+        return None
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
+        cls = optimizers.BUILTINS.get(optimizer["class_name"])
+        if cls is None:
+            raise KerasConfigError(f"{where}: compile config optimizer {optimizer['class_name']!r} has no "
+                                   "polykeras twin.")
+        inner = _keep_arguments(optimizer.get("config") or {}, cls, f"{where}: optimizer {cls.__name__}")
+        optimizer = {"module": "polykeras.optimizers", "class_name": cls.__name__, "config": inner,
+                     "registered_name": None}
+    return {"optimizer": optimizer, "loss": _plain(config.get("loss")), "loss_weights": config.get("loss_weights"),
+            "metrics": _plain(config.get("metrics")), "run_eagerly": bool(config.get("run_eagerly", False)),
+            "jit_compile": "auto"}
+
+
+def _plain(value: Any) -> Any:
+    """Losses/metrics: names stay names; Keras objects keep class and config, minus Keras-only keys."""
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        return {"module": "polykeras", "class_name": value["class_name"],
+                "config": {k: v for k, v in (value.get("config") or {}).items() if k not in _DROP_KEYS},
+                "registered_name": None}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,303 @@
+"""Keras 3 files: ``.keras`` archives and ``.weights.h5``, for models built
+from built-in layers.
+
+A Keras 3 archive holds ``metadata.json`` (with ``keras_version``),
+``config.json`` and ``model.weights.h5``. The config is translated to
+polykeras' (:mod:`.keras_config`: same class and argument names, layer names
+kept) and built with the same allow-listed deserializer as polykeras' own
+files. Keras' weights file keeps each layer under a key made from its class
+(``layers/dense_1/vars/0``, with the layer's name as an attribute of
+``vars``), nested models under ``layers/<key>/layers/...``, and the optimizer
+under ``optimizer/vars/<i>``. Layers are matched by name when the file
+records names (Keras 3.x does), otherwise by Keras' keys (class names
+numbered in model order); each layer's variables are taken in order, and
+every count, shape and dtype is checked before anything is assigned.
+
+The same safety rules hold as for ``.pkeras``: plain, bounded members; no
+code (Keras ``Lambda`` bytecode is refused always); only allow-listed
+classes; HDF5 links, external storage, virtual datasets and object dtypes
+refused.
+
+Example:
+    >>> model = load_keras_model("keras_model.keras")       # a polykeras model
+    >>> load_keras_weights(polykeras_model, "keras.weights.h5")
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from polykeras.saving.keras_config import KerasConfigError, translate_compile_config, translate_model
+from polykeras.saving.safe_mode import safe_mode as safe_mode_scope
+from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, string_attr
+from polykeras.saving.serialization import check_config, parse_json
+from polykeras.saving.weights import Pair, assign_all, check_pair, own_weights, read_arrays
+
+__all__ = ["KerasConfigError", "load_keras_archive", "load_keras_model", "load_keras_weights"]
+
+MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
+JSON_LIMIT = 64 * 2**20
+
+
+def keras_snake_case(name: str) -> str:
+    """Keras' key for a class name: ``"MaxPooling2D"`` -> ``"max_pooling2d"``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# ----------------------------------------------------------------- archives
+def load_keras_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
+                     safe_mode: bool = True, compile: bool = True) -> Any:
+    """A polykeras model from a Keras 3 ``.keras`` archive, on the active engine.
+
+    Example: ``model = load_keras_model("model.keras")``
+    """
+    filepath = Path(filepath)
+    if not filepath.is_file():
+        raise FileNotFoundError(f"load_keras_model: no file at {filepath}.")
+    where = str(filepath)
+    archive, infos = open_archive(filepath, MEMBERS, where)
+    with archive:
+        return load_keras_archive(archive, infos, where, compile=compile, custom_objects=custom_objects,
+                                  safe_mode=safe_mode)
+
+
+def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], where: str, compile: bool = True,
+                       custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:
+    """Translate and load an opened (already vetted) Keras 3 archive."""
+    from polykeras.layers.config import LAYER_CLASSES
+    from polykeras.saving.archive import _expected_weight_bytes
+    from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
+
+    config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
+                        f"{where}: member 'config.json'", ArchiveError)
+    check_config(config, f"{where}: member 'config.json'", ArchiveError)
+    ours, build_config = translate_model(config, where, custom_objects)
+    try:
+        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+            model = deserialize(ours, module_objects=LAYER_CLASSES, kind="model")
+            if build_config and not model.built:
+                model.build_from_config(build_config)
+    except (SerializationError, TypeError, KeyError) as err:
+        raise ArchiveError(f"{where}: the translated Keras config cannot be built: {err}") from err
+    compiled = False
+    if compile:
+        compiled = _compile(model, config.get("compile_config"), where)
+    weights = read_member(archive, infos["model.weights.h5"], _expected_weight_bytes(model, True), where,
+                          why="what the model's weights and optimizer state need")
+    try:
+        f = h5py.File(io.BytesIO(weights), "r")
+    except OSError as err:
+        raise ArchiveError(f"{where}: member 'model.weights.h5' is not a readable HDF5 file ({err}).") from None
+    member = f"{where}: member 'model.weights.h5'"
+    with f:
+        check_hdf5(f, member)
+        pairs = keras_weight_pairs(f, model, member)
+        if compiled:
+            pairs += _optimizer_pairs(f, model, member)
+    assign_all(pairs)
+    return model
+
+
+def _compile(model: Any, compile_config: Any, where: str) -> bool:
+    try:
+        ours = translate_compile_config(compile_config, where)
+        if ours is None:
+            return False
+        model.compile_from_config(ours)
+    except (ValueError, TypeError, KeyError) as err:
+        warnings.warn(f"{where}: the Keras compile config could not be restored ({err}); the model is loaded "
+                      "uncompiled. Call compile() before training.", stacklevel=4)
+        return False
+    return True
+
+
+def _optimizer_pairs(f: h5py.File, model: Any, where: str) -> list[tuple[Any, Any]]:
+    """Keras' optimizer state (iterations, learning rate, then slots per
+    variable in Keras 3's order) matched by position; a misfit leaves the
+    optimizer fresh, with a warning."""
+    group = f.get("optimizer/vars")
+    if not isinstance(group, h5py.Group) or len(group) == 0:
+        return []
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    ours = optimizer.variables
+    problems = [] if len(group) == len(ours) else [f"the file has {len(group)} variables, ours {len(ours)}"]
+    pairs: list[Pair] = []
+    for index, variable in enumerate(ours if not problems else []):
+        dataset = group.get(str(index))
+        problem = "missing" if not isinstance(dataset, h5py.Dataset) else \
+            check_pair(variable, dataset, f"optimizer variable {index} ({variable.path!r})")
+        if problem:
+            problems.append(problem)
+        else:
+            pairs.append((variable, dataset))
+    if problems:
+        warnings.warn(f"{where}: the Keras optimizer state does not fit ({problems[0]}); the optimizer starts "
+                      "fresh.", stacklevel=4)
+        return []
+    return read_arrays(pairs, where)
+
+
+# ------------------------------------------------------------------ weights
+def load_keras_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False) -> None:
+    """Load a Keras 3 ``.weights.h5`` into a polykeras ``model`` of the same
+    architecture; nothing is assigned unless every layer fits (or, with
+    ``skip_mismatch=True``, the misfit layers are left alone with a warning).
+
+    Example: ``load_keras_weights(model, "keras.weights.h5")``
+    """
+    filepath = Path(filepath)
+    where = str(filepath)
+    try:
+        f = h5py.File(filepath, "r")
+    except OSError as err:
+        raise WeightsError(f"load_weights: {filepath} is not a readable HDF5 file ({err}).") from None
+    with f:
+        check_hdf5(f, where)
+        pairs = keras_weight_pairs(f, model, where, skip_mismatch=skip_mismatch)
+    assign_all(pairs)
+
+
+def _children(container: Any) -> list[Any]:
+    from polykeras.models.model import Model
+
+    layers = container.layers if isinstance(container, Model) else []
+    return [layer for layer in layers if layer is not container]
+
+
+def _has_weights(layer: Any) -> bool:
+    return bool(layer.weights)
+
+
+def keras_weight_pairs(root: h5py.Group, model: Any, where: str, skip_mismatch: bool = False) -> list[tuple[Any, Any]]:
+    """``(variable, array)`` for every weight of ``model`` from a Keras weights
+    tree, every shape and dtype checked first."""
+    problems: list[str] = []
+    pairs: list[Pair] = []
+    _match_container(root, model, "", where, problems, pairs)
+    if problems:
+        if not skip_mismatch:
+            raise WeightsError(f"{where} (Keras 3 weights) does not fit model {model.name!r}; nothing was "
+                               "loaded:\n  - " + "\n  - ".join(problems))
+        warnings.warn(f"{where}: skip_mismatch=True left these alone:\n  - " + "\n  - ".join(problems),
+                      stacklevel=3)
+    return read_arrays(pairs, where)
+
+
+def _vars_name(group: Any, where: str) -> str | None:
+    variables = group.get("vars") if isinstance(group, h5py.Group) else None
+    return string_attr(variables, "name", where) if isinstance(variables, h5py.Group) else None
+
+
+def _key_map(group: h5py.Group | None, layers: list[Any], where: str) -> dict[int, str]:
+    """id(layer) -> its key in the file: by recorded name when every layer's
+    name is recorded once, else by Keras' class-name keys in model order."""
+    if group is None:
+        return {}
+    names: dict[str, str] = {}
+    repeated = set()
+    for key in group:
+        name = _vars_name(group[key], where)
+        if name is not None:
+            if name in names:
+                repeated.add(name)
+            names[name] = key
+    if layers and all(layer.name in names and layer.name not in repeated for layer in layers):
+        return {id(layer): names[layer.name] for layer in layers}
+    counts: dict[str, int] = {}
+    keys = {}
+    for layer in layers:
+        base = keras_snake_case(type(layer).__name__)
+        count = counts.get(base, 0)
+        counts[base] = count + 1
+        keys[id(layer)] = base if count == 0 else f"{base}_{count}"
+    return keys
+
+
+def _datasets(group: h5py.Group, where: str) -> list[h5py.Dataset] | str:
+    """``vars/0``, ``vars/1``, ... in order, or why not."""
+    variables = group.get("vars")
+    if variables is None:
+        return []
+    if not isinstance(variables, h5py.Group):
+        return "its 'vars' entry is not a group"
+    out = []
+    for index in range(len(variables)):
+        item = variables.get(str(index))
+        if not isinstance(item, h5py.Dataset):
+            return f"its variables are not numbered 0..{len(variables) - 1}"
+        out.append(item)
+    return out
+
+
+def _match_container(group: h5py.Group, container: Any, prefix: str, where: str, problems: list[str],
+                     pairs: list[Pair]) -> None:
+    from polykeras.models.model import Model
+
+    _match_own(group, container, prefix.rstrip("/") or container.name, where, problems, pairs)
+    layers = _children(container)
+    layers_group = group.get("layers")
+    if layers_group is not None and not isinstance(layers_group, h5py.Group):
+        problems.append(f"{prefix or '/'}layers is not a group")
+        return
+    keys = _key_map(layers_group, layers, where)
+    used = set()
+    for layer in layers:
+        key = keys.get(id(layer))
+        path = f"{prefix}{layer.name}"
+        child = layers_group.get(key) if layers_group is not None and key is not None else None
+        if child is None:
+            if _has_weights(layer):
+                problems.append(f"layer {path!r} ({type(layer).__name__}, weights "
+                                f"{[tuple(v.shape) for v in layer.weights]}) is not in the file")
+            continue
+        used.add(key)
+        if isinstance(layer, Model):
+            _match_container(child, layer, path + "/", where, problems, pairs)
+        else:
+            nested = [sub for sub in layer._flatten_layers(include_self=False) if sub.weights]
+            if nested:
+                problems.append(f"layer {path!r} keeps weights in sub-layers, which Keras files do not map")
+                continue
+            _match_own(child, layer, path, where, problems, pairs)
+    if layers_group is not None:
+        for key in layers_group:
+            if key in used:
+                continue
+            leftover = _datasets(layers_group[key], where) if isinstance(layers_group[key], h5py.Group) else []
+            has_data = bool(leftover) if not isinstance(leftover, str) else True
+            if has_data or (isinstance(layers_group[key], h5py.Group) and "layers" in layers_group[key]):
+                name = _vars_name(layers_group[key], where) or key
+                problems.append(f"the file has layer {name!r} (key {prefix}{key}) with weights the model lacks")
+
+
+def _match_own(group: h5py.Group, layer: Any, path: str, where: str, problems: list[str], pairs: list[Pair]) -> None:
+    datasets = _datasets(group, where)
+    ours = own_weights(layer)
+    if isinstance(datasets, str):
+        problems.append(f"layer {path!r}: {datasets}")
+        return
+    if len(datasets) != len(ours):
+        received = [tuple(d.shape) for d in datasets]
+        problems.append(f"layer {path!r} ({type(layer).__name__}) expected {len(ours)} weights "
+                        f"{[tuple(v.shape) for v in ours]}, received {len(datasets)} {received}")
+        return
+    layer_pairs = []
+    for index, (variable, dataset) in enumerate(zip(ours, datasets)):
+        problem = check_pair(variable, dataset, f"layer {path!r}: weight {variable.name!r} (Keras vars/{index})")
+        if problem:
+            problems.append(problem)
+            return
+        layer_pairs.append((variable, dataset))
+    pairs += layer_pairs
