@@ -32,7 +32,7 @@ from .helpers import layer_outputs, run_keras
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 
-__all__ = ["assert_matches_keras", "keras_reference"]
+__all__ = ["assert_matches_keras", "import_keras", "keras_reference"]
 
 #: Runs with ``keras``, ``np``, ``data`` (inputs ``x0, x1, ...``), ``spec`` and
 #: ``out`` defined; fills ``out``.
@@ -60,6 +60,12 @@ out["count"] = [int(layer.count_params())]
 """
 
 _CACHE: dict[str, dict[str, Any]] = {}
+
+
+def import_keras() -> Any:
+    """Keras 3, for what does not depend on its backend (configs); skips
+    the test where Keras is not installed."""
+    return pytest.importorskip("keras")
 
 
 def keras_reference(class_name: str, kwargs: dict[str, Any], inputs: Any, seed: int = 0,

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "DATA_FORMATS", "conv_output_length", "describe_layer", "standardize_data_format", "standardize_padding",
+    "DATA_FORMATS", "conv_output_length", "describe_layer", "refuse_unsupported", "standardize_data_format",
+    "standardize_padding",
     "standardize_tuple",
 ]
 
@@ -74,3 +75,12 @@ def conv_output_length(length: int | None, kernel: int, padding: str, stride: in
         return -(-length // stride)
     span = dilation * (kernel - 1) + 1
     return max(0, (length - span) // stride + 1)
+
+
+def refuse_unsupported(layer: Any, **arguments: Any) -> None:
+    """Accept Keras 3 arguments polykeras does not implement (LoRA,
+    quantization, ...) only at their off values, so Keras configs load."""
+    for arg, value in arguments.items():
+        if value not in (None, False):
+            raise NotImplementedError(f"{describe_layer(layer)}: {arg} is not supported; expected {arg}=None, "
+                                      f"received {arg}={value!r}.")

@@ -41,7 +41,8 @@ class _Conv(Layer):
         if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"{who}: expected groups to be a positive int, received groups={groups!r}.")
         if filters % groups:
-            raise ValueError(f"{who}: expected filters divisible by groups, received filters={filters}, groups={groups}.")
+            raise ValueError(f"{who}: expected filters divisible by groups, received filters={filters}, "
+                             f"groups={groups}.")
         self.filters = filters
         self.groups = groups
         self.kernel_size = standardize_tuple(kernel_size, self.rank, "kernel_size", who)

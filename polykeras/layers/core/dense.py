@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import activations, constraints, initializers, ops, regularizers
+from polykeras.layers.convolutional.arguments import refuse_unsupported
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -22,8 +23,10 @@ class Dense(Layer):
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any):
+                 kernel_constraint: Any = None, bias_constraint: Any = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, quantization_config: Any = None, **kwargs: Any):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha, quantization_config=quantization_config)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: expected a positive integer units, received units={units!r}.")
         self.units = units

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import activations, constraints, initializers, ops, regularizers
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -105,8 +105,13 @@ class EinsumDense(Layer):
     def __init__(self, equation: str, output_shape: int | Sequence[int | None], activation: Any = None,
                  bias_axes: str | None = None, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any):
+                 kernel_constraint: Any = None, bias_constraint: Any = None, lora_rank: int | None = None,
+                 lora_alpha: float | None = None, gptq_unpacked_column_size: int | None = None,
+                 quantization_config: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
+        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                           gptq_unpacked_column_size=gptq_unpacked_column_size,
+                           quantization_config=quantization_config)
         if not isinstance(equation, str):
             raise ValueError(f"{describe_layer(self)}: expected equation as a string, received {equation!r}.")
         self.equation = equation

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import constraints, initializers, ops, regularizers
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.layer import Layer
 
 __all__ = ["Embedding"]
@@ -33,9 +33,11 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
-                 weights: Any = None, activity_regularizer: Any = None, **kwargs: Any):
+                 weights: Any = None, lora_rank: int | None = None, lora_alpha: float | None = None,
+                 quantization_config: Any = None, activity_regularizer: Any = None, **kwargs: Any):
         kwargs.pop("input_length", None)  # Keras 2's argument, not needed to build
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha, quantization_config=quantization_config)
         who = describe_layer(self)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

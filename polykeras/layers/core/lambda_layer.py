@@ -133,8 +133,9 @@ class Lambda(Layer):
                     "(Python code in a config is never loaded).")
             found = registry.get_registered_object(value, custom_objects, activations.ALL_OBJECTS_DICT)
             if found is None or not callable(found):
+                what = key if key == "function" else f"{key} function"
                 raise registry.SerializationError(
-                    f"Lambda '{name}': unknown {key if key == 'function' else key + ' function'} {value!r}: it is neither a polykeras built-in "
+                    f"Lambda '{name}': unknown {what} {value!r}: it is neither a polykeras built-in "
                     "nor registered. Register it with @register_serializable(package) or pass "
                     "custom_objects={...}.")
             config[key] = found

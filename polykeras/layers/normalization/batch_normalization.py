@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import constraints, initializers, ops, regularizers
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -38,14 +38,12 @@ class BatchNormalization(Layer):
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
                  beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, synchronized: bool = False, **kwargs: Any):
-        renorm = kwargs.pop("renorm", False)
-        for key in ("renorm_clipping", "renorm_momentum"):
-            kwargs.pop(key, None)
+                 gamma_constraint: Any = None, renorm: bool = False, renorm_clipping: Any = None,
+                 renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         who = describe_layer(self)
-        if renorm:
-            raise NotImplementedError(f"{who}: renorm=True is not supported; received renorm={renorm!r}.")
+        refuse_unsupported(self, renorm=renorm, renorm_clipping=renorm_clipping)
+        self.renorm_momentum = renorm_momentum
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(f"{who}: expected axis to be an int, received axis={axis!r}.")
         self.axis = axis
@@ -136,5 +134,8 @@ class BatchNormalization(Layer):
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "renorm": False,
+            "renorm_clipping": None,
+            "renorm_momentum": self.renorm_momentum,
             "synchronized": self.synchronized,
         }

@@ -44,13 +44,13 @@ class _ScaleCenter(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
 
-    def _add_scale_center(self, shape: tuple[int, ...]) -> None:
+    def _add_scale_center(self, shape: tuple[int, ...], scale: bool | None = None, center: bool | None = None) -> None:
         self.gamma = self.beta = None
-        if self.scale:
+        if self.scale if scale is None else scale:
             self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer,
                                          regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
                                          name="gamma")
-        if self.center:
+        if self.center if center is None else center:
             self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer,
                                         regularizer=self.beta_regularizer, constraint=self.beta_constraint,
                                         name="beta")
@@ -78,6 +78,8 @@ class LayerNormalization(_ScaleCenter):
     """Normalises each sample over ``axis`` (the last by default, or several)
     to zero mean and unit variance: ``(x - mean) / sqrt(var + epsilon) * gamma
     + beta``, with ``gamma``/``beta`` of the normalised axes' shape.
+    Keras' deprecated ``rms_scaling=True`` (a keyword argument) gives
+    ``x / sqrt(var + epsilon) * gamma`` with no ``beta``.
 
     Example:
         >>> ln = LayerNormalization()
@@ -90,8 +92,10 @@ class LayerNormalization(_ScaleCenter):
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any):
+        rms_scaling = bool(kwargs.pop("rms_scaling", False))
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                          gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
+        self.rms_scaling = rms_scaling
 
     def build(self, input_shape: Any) -> None:
         input_shape = tuple(input_shape)
@@ -101,7 +105,8 @@ class LayerNormalization(_ScaleCenter):
         if any(d is None for d in shape):
             raise ValueError(f"{who}: expected known sizes on axis {self.axis}, received input shape {input_shape}.")
         self._broadcast = tuple(input_shape[a] if a in self._norm_axes else 1 for a in range(len(input_shape)))
-        self._add_scale_center(shape)
+        self._add_scale_center(shape, scale=self.scale or self.rms_scaling,
+                               center=self.center and not self.rms_scaling)
 
     def _param(self, weight: Any) -> Any:
         return weight if len(self._norm_axes) == 1 and self._norm_axes[0] == len(self._broadcast) - 1 \
@@ -109,12 +114,16 @@ class LayerNormalization(_ScaleCenter):
 
     def call(self, inputs: Any) -> Any:
         mean, variance = ops.moments(inputs, axes=self._norm_axes, keepdims=True)
-        outputs = ops.multiply(ops.subtract(inputs, mean), ops.rsqrt(ops.add(variance, self.epsilon)))
+        centred = inputs if self.rms_scaling else ops.subtract(inputs, mean)
+        outputs = ops.multiply(centred, ops.rsqrt(ops.add(variance, self.epsilon)))
         if self.gamma is not None:
             outputs = ops.multiply(outputs, self._param(self.gamma))
         if self.beta is not None:
             outputs = ops.add(outputs, self._param(self.beta))
         return outputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rms_scaling": self.rms_scaling}
 
 
 class GroupNormalization(_ScaleCenter):
