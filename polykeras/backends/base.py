@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from polykeras.backends import recurrent as _recurrent
+
 Tensor = Any
 Shape = tuple[int, ...]
 Axis = int | tuple[int, ...] | None
@@ -568,6 +570,13 @@ class Backend(abc.ABC):
         ``1 / (1 - rate)``."""
         keep = self.greater_equal(self.random_uniform(noise_shape or self.shape(x), seed, dtype=self.dtype(x)), rate)
         return self.where(keep, self.divide(x, 1.0 - rate), self.zeros_like(x))
+
+    # ------------------------------------------------------------ recurrent
+    # The time loop and the LSTM/GRU sequence kernels on it; written in
+    # polykeras/backends/recurrent.py, bound here as composites.
+    scan = _recurrent.scan
+    lstm = _recurrent.lstm
+    gru = _recurrent.gru
 
     # ------------------------------------------------------------ optimizers
     # Keras 3's update rules over lists of tensors: the optimizers' hot loop,

@@ -1,6 +1,7 @@
 """The JAX engine: the NumPy engine with ``xp = jax.numpy``, plus what JAX does
 its own way (immutable updates, ``lax`` convolutions and pooling, threefry keys,
-``jax.value_and_grad``, ``jax.jit``, devices).
+``jax.value_and_grad``, ``jax.jit``, devices, ``jax.lax.scan`` for traced
+time loops).
 
 JAX is imported here only, when the registry first asks for this engine.
 Without ``jax_enable_x64`` (polykeras never turns it on) 64-bit dtypes are not
@@ -19,12 +20,13 @@ from __future__ import annotations
 from polykeras.backends.jax.core import JaxCore
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
+from polykeras.backends.jax.rnn import JaxRecurrent
 from polykeras.backends.numpy import NumpyBackend
 
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxCore, JaxNN, JaxRandom, NumpyBackend):
+class JaxBackend(JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

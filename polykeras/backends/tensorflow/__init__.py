@@ -4,7 +4,8 @@
 Modules: ``core`` (conversion, promotion, tensors, variables, autodiff, jit,
 devices), ``math`` (elementwise, reductions, sorting), ``linalg``, ``shapes``
 (shapes and indexing), ``nn`` (activations, convolution, pooling, losses),
-``random`` (stateless draws), ``optimizers`` (fused ``ResourceApply*`` rules).
+``random`` (stateless draws), ``optimizers`` (fused ``ResourceApply*`` rules),
+``rnn`` (``scan`` as ``tf.while_loop`` in graphs).
 
 Example:
     >>> import polykeras.backends as B
@@ -24,6 +25,7 @@ from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
 from polykeras.backends.tensorflow.nn import TensorflowNN  # noqa: E402
 from polykeras.backends.tensorflow.optimizers import TensorflowOptimizers  # noqa: E402
 from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
+from polykeras.backends.tensorflow.rnn import TensorflowRecurrent  # noqa: E402
 from polykeras.backends.tensorflow.shapes import TensorflowShapes  # noqa: E402
 
 __all__ = ["TensorflowBackend"]
@@ -31,7 +33,7 @@ __all__ = ["TensorflowBackend"]
 
 class TensorflowBackend(
     TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
-    TensorflowOptimizers, Backend,
+    TensorflowOptimizers, TensorflowRecurrent, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True)``.

@@ -1,7 +1,7 @@
 """The PyTorch engine: :class:`TorchBackend`.
 
 One mixin per concern (``core``, ``math``, ``linalg``, ``shapes``, ``nn``, ``optimizers``,
-``random``, ``autodiff``), assembled here into the class the registry loads as
+``random``, ``autodiff``, ``rnn``), assembled here into the class the registry loads as
 ``polykeras.backends.torch:TorchBackend``. Importing this package imports torch;
 ``import polykeras`` alone never does.
 
@@ -22,13 +22,14 @@ from polykeras.backends.torch.math import MathMixin
 from polykeras.backends.torch.nn import NNMixin
 from polykeras.backends.torch.optimizers import OptimizerMixin
 from polykeras.backends.torch.random import RandomMixin
+from polykeras.backends.torch.rnn import RecurrentMixin
 from polykeras.backends.torch.shapes import ShapesMixin
 
 __all__ = ["TorchBackend"]
 
 
 class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
-                   Backend):
+                   RecurrentMixin, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 

@@ -1,0 +1,170 @@
+"""The protocol's recurrent composites: ``scan`` (the time loop) and the
+``lstm`` / ``gru`` sequence kernels written on it.
+
+They are plain functions taking the engine as ``self``; :class:`~polykeras.
+backends.base.Backend` binds them as methods, so they are composites like any
+other (``polykeras.backends.composite()`` forces them). Engines override them
+where they do better: JAX with ``jax.lax.scan`` and TensorFlow with
+``tf.while_loop`` when traced, PyTorch's ``lstm``/``gru`` with its own fused
+sequence kernels.
+
+Nested structures (``init``, ``xs``, the step's outputs) are tensors inside
+lists and tuples, flattened with :func:`tree_flatten`.
+
+Example:
+    >>> import polykeras.backends as B
+    >>> engine = B.get("numpy")
+    >>> total, running = engine.scan(lambda c, x: (c + x, c + x), engine.zeros(()), engine.arange(1.0, 4.0))
+    >>> engine.to_numpy(running)
+    array([1., 3., 6.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["gru", "lstm", "scan", "tree_flatten", "tree_unflatten"]
+
+Tensor = Any
+_LEAF = object()
+
+
+def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
+    """The leaves of nested lists/tuples (in order) and the structure to
+    rebuild them with :func:`tree_unflatten`. ``None`` is a leaf.
+
+    Example: ``tree_flatten([a, (b, c)])`` -> ``([a, b, c], <structure>)``
+    """
+    leaves: list[Any] = []
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, (list, tuple)):
+            return (type(node), [walk(item) for item in node])
+        leaves.append(node)
+        return _LEAF
+
+    return leaves, walk(tree)
+
+
+def tree_unflatten(structure: Any, leaves: list[Any]) -> Any:
+    """Inverse of :func:`tree_flatten`. Example: ``tree_unflatten(s, [a, b, c])``"""
+    it = iter(leaves)
+
+    def build(node: Any) -> Any:
+        if node is _LEAF:
+            return next(it)
+        kind, items = node
+        return kind(build(item) for item in items)
+
+    return build(structure)
+
+
+def _error(op: str, expected: str, received: str) -> ValueError:
+    return ValueError(f"{op}: expected {expected}, received {received}.")
+
+
+def scan(self: Any, fn: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, reverse: bool = False,
+         unroll: bool = False) -> tuple[Any, Any]:
+    """Loop ``carry, y_t = fn(carry, x_t)`` over the leading axis of ``xs``,
+    as ``jax.lax.scan``.
+
+    ``init`` (and every carry ``fn`` returns) is a tensor or nested
+    lists/tuples of tensors keeping one structure, shapes and dtypes;
+    ``xs`` is a tensor or nested lists/tuples of tensors sharing their
+    leading (time) length; ``y_t`` is a tensor, a nested structure or None.
+    Returns ``(final carry, ys)``: ``ys`` stacks the ``y_t`` on a new leading
+    axis in the order of ``xs`` (``ys[t]`` comes from ``xs[t]``, also with
+    ``reverse=True``, which runs from the last step to the first); None when
+    ``fn`` returns None. ``unroll`` asks compiling engines to unroll the
+    loop; this portable definition is a Python loop, unrolled by nature.
+    """
+    leaves, structure = tree_flatten(xs)
+    if not leaves:
+        raise _error("scan", "xs holding at least one tensor", repr(xs))
+    length = self.shape(leaves[0])[0] if self.shape(leaves[0]) else None
+    if not length:
+        raise _error("scan", "xs with a known, non-zero leading (time) length",
+                     f"shape {self.shape(leaves[0])}")
+    for leaf in leaves[1:]:
+        if self.shape(leaf)[:1] != (length,):
+            raise _error("scan", f"every tensor of xs with leading length {length}", f"shape {self.shape(leaf)}")
+    steps = [[self.squeeze(part, 0) for part in self.split(leaf, length, axis=0)] for leaf in leaves]
+    carry = init
+    ys: list[Any] = [None] * length
+    for t in (range(length - 1, -1, -1) if reverse else range(length)):
+        carry, ys[t] = fn(carry, tree_unflatten(structure, [step[t] for step in steps]))
+    if ys[0] is None:
+        return carry, None
+    flat = [tree_flatten(y)[0] for y in ys]
+    stacked = [self.stack([row[i] for row in flat], axis=0) for i in range(len(flat[0]))]
+    return carry, tree_unflatten(tree_flatten(ys[0])[1], stacked)
+
+
+def _time_major(self: Any, inputs: Tensor, go_backwards: bool) -> Tensor:
+    rank = len(self.shape(inputs))
+    if rank != 3:
+        raise _error("lstm/gru", "inputs of shape (batch, time, features)", f"shape {self.shape(inputs)}")
+    x = self.transpose(inputs, (1, 0, 2))
+    return self.flip(x, axis=0) if go_backwards else x
+
+
+def lstm(self: Any, inputs: Tensor, initial_h: Tensor, initial_c: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
+         bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """Keras 3's LSTM (tanh cell, sigmoid gates, gate order i, f, c, o) over
+    ``inputs`` ``(batch, time, features)``: ``kernel`` ``(features, 4 * units)``,
+    ``recurrent_kernel`` ``(units, 4 * units)``, ``bias`` ``(4 * units,)`` or
+    None. ``go_backwards`` reads the steps last to first.
+
+    Returns ``(outputs, h, c)``: ``outputs`` ``(batch, time, units)`` in
+    processing order (reversed when ``go_backwards``), then the last states.
+    """
+    x = _time_major(self, inputs, go_backwards)
+    projected = self.matmul(x, kernel)  # every step's input projection at once
+    if bias is not None:
+        projected = self.add(projected, bias)
+
+    def step(carry: tuple[Tensor, Tensor], z: Tensor) -> tuple[tuple[Tensor, Tensor], Tensor]:
+        h, c = carry
+        z = self.add(z, self.matmul(h, recurrent_kernel))
+        i, f, g, o = self.split(z, 4, axis=-1)
+        c = self.add(self.multiply(self.sigmoid(f), c), self.multiply(self.sigmoid(i), self.tanh(g)))
+        h = self.multiply(self.sigmoid(o), self.tanh(c))
+        return (h, c), h
+
+    (h, c), ys = self.scan(step, (initial_h, initial_c), projected, unroll=unroll)
+    return self.transpose(ys, (1, 0, 2)), h, c
+
+
+def gru(self: Any, inputs: Tensor, initial_h: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
+        bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False) -> tuple[Tensor, Tensor]:
+    """Keras 3's GRU with ``reset_after=True`` (tanh candidate, sigmoid
+    gates, gate order z, r, h; the reset gate multiplies the recurrent
+    projection after its bias): ``kernel`` ``(features, 3 * units)``,
+    ``recurrent_kernel`` ``(units, 3 * units)``, ``bias`` ``(2, 3 * units)``
+    (input bias, recurrent bias) or None.
+
+    Returns ``(outputs, h)``: ``outputs`` ``(batch, time, units)`` in
+    processing order, then the last state.
+    """
+    x = _time_major(self, inputs, go_backwards)
+    projected = self.matmul(x, kernel)
+    recurrent_bias = None
+    if bias is not None:
+        input_bias, recurrent_bias = (self.squeeze(b, 0) for b in self.split(bias, 2, axis=0))
+        projected = self.add(projected, input_bias)
+
+    def step(h: Tensor, x_t: Tensor) -> tuple[Tensor, Tensor]:
+        inner = self.matmul(h, recurrent_kernel)
+        if recurrent_bias is not None:
+            inner = self.add(inner, recurrent_bias)
+        x_z, x_r, x_h = self.split(x_t, 3, axis=-1)
+        h_z, h_r, h_h = self.split(inner, 3, axis=-1)
+        z = self.sigmoid(self.add(x_z, h_z))
+        r = self.sigmoid(self.add(x_r, h_r))
+        candidate = self.tanh(self.add(x_h, self.multiply(r, h_h)))
+        h = self.add(self.multiply(z, h), self.multiply(self.subtract(1.0, z), candidate))
+        return h, h
+
+    h, ys = self.scan(step, initial_h, projected, unroll=unroll)
+    return self.transpose(ys, (1, 0, 2)), h

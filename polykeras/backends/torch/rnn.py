@@ -1,0 +1,67 @@
+"""Fused LSTM and GRU sequence kernels for the PyTorch engine.
+
+``lstm`` and ``gru`` run ``torch._VF.lstm`` / ``torch._VF.gru``, the kernels
+behind ``torch.nn.LSTM`` / ``torch.nn.GRU``: the whole time loop runs in
+ATen (on CPU with every step's input projection computed at once), with
+autograd through it. Only Keras' weight layout has to be mapped:
+
+* LSTM: torch's gate order i, f, g, o is Keras' i, f, c, o, so
+  ``weight_ih = kernel.T`` and ``weight_hh = recurrent_kernel.T`` (views, no
+  copy); Keras has one bias, torch two (the second is given as zeros).
+* GRU: torch's equations are Keras' ``reset_after=True`` ones, with the gates
+  in the order r, z, n against Keras' z, r, h: the columns are permuted.
+
+The time loop itself (``scan``) stays the protocol's Python loop: eager torch
+runs it as fast as anything would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from polykeras.backends.torch.core import T, to_tensor
+
+
+def _prepare(inputs: Any, go_backwards: bool) -> T:
+    x = to_tensor(inputs)
+    if x.ndim != 3:
+        raise ValueError(f"lstm/gru: expected inputs of shape (batch, time, features), received shape {tuple(x.shape)}.")
+    return x.flip(1) if go_backwards else x
+
+
+def _zr_to_rz(w: T, units: int) -> T:
+    """Keras' gate blocks z, r, h along the last axis, reordered r, z, h."""
+    return torch.cat([w[..., units:2 * units], w[..., :units], w[..., 2 * units:]], dim=-1)
+
+
+class RecurrentMixin:
+    """Fused ``lstm``/``gru`` of :class:`TorchBackend`.
+
+    Example: ``outputs, h, c = B.get("torch").lstm(x, h0, c0, kernel, recurrent_kernel, bias)``
+    """
+
+    def lstm(self, inputs: Any, initial_h: Any, initial_c: Any, kernel: Any, recurrent_kernel: Any,
+             bias: Any = None, go_backwards: bool = False, unroll: bool = False) -> tuple[T, T, T]:
+        x = _prepare(inputs, go_backwards)
+        kernel, recurrent_kernel = to_tensor(kernel), to_tensor(recurrent_kernel)
+        params = [kernel.t(), recurrent_kernel.t()]
+        if bias is not None:
+            bias = to_tensor(bias)
+            params += [bias, torch.zeros_like(bias)]
+        hidden = (to_tensor(initial_h).unsqueeze(0), to_tensor(initial_c).unsqueeze(0))
+        outputs, h, c = torch._VF.lstm(x, hidden, params, bias is not None, 1, 0.0, False, False, True)
+        return outputs, h[0], c[0]
+
+    def gru(self, inputs: Any, initial_h: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
+            go_backwards: bool = False, unroll: bool = False) -> tuple[T, T]:
+        x = _prepare(inputs, go_backwards)
+        units = int(to_tensor(recurrent_kernel).shape[0])
+        params = [_zr_to_rz(to_tensor(kernel), units).t(), _zr_to_rz(to_tensor(recurrent_kernel), units).t()]
+        if bias is not None:
+            bias = _zr_to_rz(to_tensor(bias), units)
+            params += [bias[0], bias[1]]
+        outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0, False,
+                                   False, True)
+        return outputs, h[0]
