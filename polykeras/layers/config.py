@@ -43,7 +43,7 @@ _signatures: dict[type, inspect.Signature | None] = {}
 def to_snake_case(name: str) -> str:
     """``"Conv2DTranspose"`` -> ``"conv2d_transpose"``, as Keras names layers."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
