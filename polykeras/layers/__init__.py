@@ -9,15 +9,16 @@ Example:
 
 from polykeras.layers.config import LAYER_CLASSES
 from polykeras.layers.core import Activation, Dense, EinsumDense, Embedding, Identity, Lambda, Masking
-from polykeras.layers.convolutional import Conv1D, Conv2D, Conv3D
+from polykeras.layers.convolutional import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D, Convolution3D
 from polykeras.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from polykeras.layers.normalization import (
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 )
 from polykeras.layers.pooling import (
-    AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-    GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D,
-    MaxPooling2D, MaxPooling3D,
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D,
+    GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+    MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D, MaxPooling3D,
 )
 from polykeras.layers.regularization import Dropout
 from polykeras.layers.reshaping import (
@@ -50,6 +51,9 @@ __all__ = [
     "LayerNormalization", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
     "Multiply", "Permute", "RepeatVector", "Reshape", "Subtract", "UnitNormalization", "UpSampling1D",
     "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    "AvgPool1D", "AvgPool2D", "AvgPool3D", "Convolution1D", "Convolution2D", "Convolution3D", "GlobalAvgPool1D",
+    "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "MaxPool1D",
+    "MaxPool2D", "MaxPool3D",
     "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
     "set_symbolic_call_handler",
 ]

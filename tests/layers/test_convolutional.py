@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
+from conformance import reference as ref
+from conformance import strategies as cs
 from conformance.tolerances import assert_close, tolerance
 from polykeras.layers import Conv1D, Conv2D, Conv3D
 
@@ -94,6 +97,25 @@ def test_conv2d_channels_first_equals_channels_last(engine):
     y_first = layer_outputs(first, np.transpose(x, (0, 3, 1, 2)))
     assert_close(np.transpose(y_first, (0, 2, 3, 1)), y_last, "conv")
     assert first.compute_output_shape((None, 3, 5, 6)) == (None, 4, 5, 6)
+
+
+@settings(max_examples=6)
+@given(config=cs.conv_configs("conv", ranks=(1, 2, 3)))
+def test_conv_layers_match_the_reference_on_random_geometries(engine, config):
+    cls = {1: Conv1D, 2: Conv2D, 3: Conv3D}[config.rank]
+    layer = cls(config.filters, config.kernel_size, strides=config.strides, padding=config.padding,
+                data_format=config.data_format, dilation_rate=config.dilation_rate, groups=config.groups,
+                bias_initializer="glorot_uniform")
+    x = _x(config.input_shape, seed=7)
+    out = layer_outputs(layer, x)
+    assert out.shape == layer.compute_output_shape(config.input_shape), str(config)
+    kernel, bias = layer.get_weights()
+    channel_axis = -1 if config.data_format == "channels_last" else 1
+    bias_shape = [1] * out.ndim
+    bias_shape[channel_axis] = -1
+    expected = ref.conv(x.astype(np.float64), kernel.astype(np.float64), config.strides, config.padding,
+                        config.data_format, config.dilation_rate) + bias.reshape(bias_shape)
+    assert_close(out, expected, "conv", err_msg=str(config))
 
 
 def test_conv3d_checks(engine):

@@ -5,6 +5,7 @@ layer, configs and bad inputs."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -266,10 +267,13 @@ KERAS_CONFIG_LAYERS = {
 }
 
 
-def test_keras_configs_load_and_round_trip(engine):
+def test_keras_configs_and_names_load_and_round_trip(engine):
     keras = import_keras()
     for name, kwargs in KERAS_CONFIG_LAYERS.items():
-        config = json.loads(json.dumps(getattr(keras.layers, name)(**kwargs).get_config()))
+        keras_layer = getattr(keras.layers, name)(**kwargs)
+        auto_name = getattr(layers, name)(**kwargs).name
+        assert re.sub(r"_\d+$", "", auto_name) == re.sub(r"_\d+$", "", keras_layer.name), (auto_name, keras_layer.name)
+        config = json.loads(json.dumps(keras_layer.get_config()))
         config["dtype"] = "float32"  # Keras writes a DTypePolicy object here
         ours = json.loads(json.dumps(getattr(layers, name).from_config(config).get_config()))
         assert set(ours) <= set(config), f"{name}: keys Keras 3 does not write: {set(ours) - set(config)}"

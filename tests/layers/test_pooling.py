@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conformance import reference as ref
+from conformance import strategies as cs
 from conformance.tolerances import assert_close, tolerance
 from polykeras import layers
 
@@ -53,6 +57,19 @@ def test_pooling_checks_and_numpy_reference(engine, cls, kwargs, shape, mode):
     x = _x(shape)
     layer = check_layer(lambda: cls(**kwargs), shape, **POOL_TOL)
     assert_close(layer_outputs(layer, x), numpy_pool(x, layer.pool_size, layer.strides, layer.padding, mode), "pool")
+
+
+@settings(max_examples=6)
+@given(config=cs.pool_configs(ranks=(1, 2, 3)), mode=st.sampled_from(["max", "average"]))
+def test_pooling_layers_match_the_reference_on_random_geometries(engine, config, mode):
+    name = f"{'Max' if mode == 'max' else 'Average'}Pooling{config.rank}D"
+    layer = getattr(layers, name)(config.pool_size, strides=config.strides, padding=config.padding,
+                                  data_format=config.data_format)
+    x = _x(config.input_shape, seed=7)
+    out = layer_outputs(layer, x)
+    assert out.shape == layer.compute_output_shape(config.input_shape), f"{name} {config}"
+    expected = getattr(ref, f"{mode}_pool")(x.astype(np.float64), **config.kwargs())
+    assert_close(out, expected, "pool", err_msg=f"{name} {config}")
 
 
 def test_pooling_defaults_config_and_channels_first(engine):
