@@ -36,7 +36,8 @@ class TensorflowBackend(
     TensorflowOptimizers, TensorflowRecurrent, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
-    uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True)``.
+    uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,
+    autograph=False)``.
 
     Example:
         >>> engine = TensorflowBackend()
