@@ -106,7 +106,8 @@ def test_batch_normalization_updates_inside_a_compiled_stateless_step(diff_engin
 
 def test_batch_normalization_moves_in_fit_not_in_evaluate(diff_engine):
     polykeras.random.set_seed(0)
-    model = polykeras.Sequential([layers.Input((4,)), layers.Dense(4), layers.BatchNormalization(), layers.Dense(1)])
+    model = polykeras.Sequential([layers.Input((4,)), layers.Dense(4), layers.BatchNormalization(),
+                                  layers.Dropout(0.25, seed=1), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     x, y = _x((32, 4), shift=2.0), _x((32, 1), seed=1)
     bn = model.layers[1]
@@ -118,6 +119,7 @@ def test_batch_normalization_moves_in_fit_not_in_evaluate(diff_engine):
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     moved = bn.get_weights()[2:]
     assert all(np.all(np.abs(a - b) > 0) for a, b in zip(moved, start))
+    np.testing.assert_array_equal(model.layers[2].seed_generator.state.numpy(), [1, 4])  # a new mask each step
 
 
 def test_batch_normalization_bad_inputs_name_the_layer(engine):
