@@ -57,3 +57,28 @@ __all__ = [
     "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
     "set_symbolic_call_handler",
 ]
+
+# Attention, more convolutions, cropping, noise, TimeDistributed (issue 8).
+from polykeras.layers.attention import (  # noqa: E402
+    AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention, MultiHeadAttention,
+)
+from polykeras.layers.convolutional import (  # noqa: E402
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution1DTranspose, Convolution2DTranspose,
+    Convolution3DTranspose, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+    SeparableConvolution1D, SeparableConvolution2D,
+)
+from polykeras.layers.core import TimeDistributed  # noqa: E402
+from polykeras.layers.regularization import (  # noqa: E402
+    ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+    SpatialDropout3D,
+)
+from polykeras.layers.reshaping import Cropping1D, Cropping2D, Cropping3D, UpSampling3D  # noqa: E402
+
+__all__ += [
+    "ActivityRegularization", "AdditiveAttention", "AlphaDropout", "Attention", "Conv1DTranspose", "Conv2DTranspose",
+    "Conv3DTranspose", "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose", "Cropping1D",
+    "Cropping2D", "Cropping3D", "DepthwiseConv1D", "DepthwiseConv2D", "GaussianDropout", "GaussianNoise",
+    "GroupQueryAttention", "GroupedQueryAttention", "MultiHeadAttention", "SeparableConv1D", "SeparableConv2D",
+    "SeparableConvolution1D", "SeparableConvolution2D", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "TimeDistributed", "UpSampling3D",
+]

@@ -7,3 +7,7 @@ from polykeras.layers.core.lambda_layer import Lambda
 from polykeras.layers.core.passthrough import Activation, Identity, Masking
 
 __all__ = ["Activation", "Dense", "EinsumDense", "Embedding", "Identity", "Lambda", "Masking"]
+
+from polykeras.layers.core.wrappers import TimeDistributed
+
+__all__ += ["TimeDistributed"]

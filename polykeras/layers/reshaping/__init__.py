@@ -10,3 +10,8 @@ __all__ = [
     "Flatten", "Permute", "RepeatVector", "Reshape", "UpSampling1D", "UpSampling2D", "ZeroPadding1D",
     "ZeroPadding2D", "ZeroPadding3D",
 ]
+
+from polykeras.layers.reshaping.cropping import Cropping1D, Cropping2D, Cropping3D
+from polykeras.layers.reshaping.padding3d import UpSampling3D
+
+__all__ += ["Cropping1D", "Cropping2D", "Cropping3D", "UpSampling3D"]
