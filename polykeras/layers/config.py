@@ -195,7 +195,8 @@ class ConfigMixin:
         """A new layer from :meth:`get_config`'s output; serialized objects in
         it (initializers, layers...) are rebuilt from the allow-list.
         Example: ``Dense.from_config(config)``"""
-        config = {k: deserialize_argument(v, custom_objects) for k, v in dict(config).items()}
+        # dtype stays as given: the constructor reads names and Keras' dtype-policy dicts itself.
+        config = {k: v if k == "dtype" else deserialize_argument(v, custom_objects) for k, v in dict(config).items()}
         if not accepts_kwargs(cls):
             allowed = init_parameter_names(cls)
             config = {k: v for k, v in config.items() if k in allowed}
