@@ -25,6 +25,9 @@ from polykeras.layers.reshaping import (
     Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
     ZeroPadding3D,
 )
+from polykeras.layers.rnn import (
+    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells,
+)
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer, set_symbolic_call_handler
 from polykeras.layers.input_layer import Input, InputLayer
@@ -56,6 +59,7 @@ __all__ = [
     "MaxPool2D", "MaxPool3D",
     "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
     "set_symbolic_call_handler",
+    "Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
 ]
 
 # Attention, more convolutions, cropping, noise, TimeDistributed (issue 8).
