@@ -35,7 +35,9 @@ TENSORS = frozenset({EagerTensor, GraphTensor, Variable})
 #: Python scalar types that are "weak", with their kind (bool < int < float < complex).
 WEAK = {bool: 0, int: 1, float: 2, complex: 3}
 #: What a raw op may be handed directly: it raises on a dtype clash, then the slow path promotes.
-DIRECT = frozenset(TENSORS | {bool, int, float})
+#: Python ints are not among them: TF wraps an int outside the tensor's dtype (int8 + 300)
+#: where NumPy raises, so they take the checked path (:func:`promote`).
+DIRECT = frozenset(TENSORS | {bool, float})
 #: A raw op's complaint about its inputs' dtypes (eager, traced, or a missing kernel).
 ERRORS = (TypeError, ValueError, tf.errors.InvalidArgumentError, tf.errors.NotFoundError)
 
@@ -50,6 +52,7 @@ KIND: dict[tf.DType, int] = {
 INEXACT = frozenset(native for native, kind in KIND.items() if kind >= 2)
 FLOAT32, INT32, BOOL = tf.float32, tf.int32, tf.bool
 _SMALL_INTS = frozenset({tf.bool, tf.int8, tf.int16, tf.uint8})
+_INT_BOUNDS = {native: (native.min, native.max) for native, kind in KIND.items() if kind == 1}
 _INT32 = np.iinfo(np.int32)
 
 
@@ -159,16 +162,27 @@ def floating(x: Any) -> Tensor:
     return R.Cast(x=x, DstT=float_of(x.dtype))
 
 
-def _meet(x: Tensor, scalar: Any) -> tuple[Tensor, Tensor]:
+def _check_bounds(value: int, native: tf.DType) -> None:
+    """NumPy's refusal of a Python int outside an integer dtype (TF would wrap it)."""
+    bounds = _INT_BOUNDS.get(native)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise OverflowError(f"Python integer {value} out of bounds for {name_of(native)}")
+
+
+def _meet(x: Tensor, value: Any) -> tuple[Tensor, Tensor]:
     """A tensor and a weak Python scalar, both in the dtype they meet at."""
     native = x.dtype
-    scalar_kind, kind = WEAK[type(scalar)], KIND[native]
+    scalar_kind, kind = WEAK[type(value)], KIND[native]
     if scalar_kind > kind:
         native = (BOOL, INT32, FLOAT32, tf.complex64)[scalar_kind]
         if scalar_kind == 3 and x.dtype == tf.float64:
             native = tf.complex128
         x = R.Cast(x=x, DstT=native)
-    return x, convert(scalar, native)
+    if scalar_kind == 1:
+        _check_bounds(value, native)
+    if scalar_kind == 3:
+        return x, convert(value, native)
+    return x, scalar(int(value) if scalar_kind == 0 and native != BOOL else value, native)
 
 
 def promote(x1: Any, x2: Any) -> tuple[Tensor, Tensor]:
@@ -259,6 +273,8 @@ def _fill(shape: Sequence[Any], value: Any, native: tf.DType) -> Tensor:
     except TypeError:  # a traced dimension
         dims = tf.stack([convert(d, INT32) for d in shape])
     kind = type(value)
+    if kind is int:
+        _check_bounds(value, native)
     if kind in WEAK and kind is not complex and WEAK[kind] <= KIND[native]:
         value = scalar(int(value) if kind is bool and native != BOOL else value, native)
     else:

@@ -85,7 +85,7 @@ def _float_binary(raw: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """A float-valued binary op: int/bool operands are made floats first."""
 
     def method(self: Any, x1: Tensor, x2: Tensor) -> Tensor:
-        if type(x1) is EagerTensor and x1.dtype in INEXACT and type(x2) in DIRECT:
+        if type(x1) is EagerTensor and x1.dtype in INEXACT and (type(x2) in DIRECT or type(x2) is int):
             try:
                 return raw(x1, x2)
             except ERRORS:
