@@ -5,7 +5,11 @@ Convolutions call the raw ``Conv2D``/``Conv3D``/``DepthwiseConv2dNative``
 kernels, which on CPU take strides and dilation together (``tf.nn.convolution``
 refuses that pair); 1-D inputs run as 2-D with a unit axis. The CPU kernels
 are channels_last only, so channels_first inputs are transposed in and out.
-Grouped 3-D convolution has no CPU kernel and runs group by group.
+Grouped 3-D convolution has no CPU kernel and runs group by group. Outside
+oneDNN's dtypes (float64, and integers, which convolve in float64) TF refuses
+dilated or grouped gradients: there the kernel is dilated explicitly and groups
+run one by one (see :func:`_native_ok`); dilated depthwise always takes the
+explicit kernel, as TF's dilated depthwise gradients are wrong on CPU.
 """
 
 from __future__ import annotations
