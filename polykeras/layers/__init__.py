@@ -86,3 +86,11 @@ __all__ += [
     "SeparableConvolution1D", "SeparableConvolution2D", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "TimeDistributed", "UpSampling3D",
 ]
+from polykeras.layers.preprocessing import (  # noqa: E402
+    CategoryEncoding, CenterCrop, Discretization, IntegerLookup, Normalization, Rescaling, Resizing, StringLookup,
+)
+
+__all__ += [
+    "CategoryEncoding", "CenterCrop", "Discretization", "IntegerLookup", "Normalization", "Rescaling", "Resizing",
+    "StringLookup",
+]

@@ -1,0 +1,20 @@
+"""Preprocessing layers that live in the model: ``Rescaling``,
+``Normalization``, ``CenterCrop``, ``Resizing``, ``CategoryEncoding``,
+``Discretization``, ``IntegerLookup`` (all computed with ``ops``, so they run
+on every engine and save with the model) and ``StringLookup`` (eager, on host
+data: the engines have no strings). Learned state (``adapt``) is kept in
+non-trainable weights (Normalization) or in the config (bin boundaries,
+vocabularies), never in side files.
+"""
+
+from polykeras.layers.preprocessing.category_encoding import CategoryEncoding
+from polykeras.layers.preprocessing.discretization import Discretization
+from polykeras.layers.preprocessing.image import CenterCrop, Resizing
+from polykeras.layers.preprocessing.lookup import IntegerLookup, StringLookup
+from polykeras.layers.preprocessing.normalization import Normalization
+from polykeras.layers.preprocessing.rescaling import Rescaling
+
+__all__ = [
+    "CategoryEncoding", "CenterCrop", "Discretization", "IntegerLookup", "Normalization", "Rescaling", "Resizing",
+    "StringLookup",
+]
