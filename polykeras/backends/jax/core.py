@@ -10,6 +10,7 @@ indices, so they work inside ``jit``). Without ``jax_enable_x64`` JAX has no
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import jax
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from polykeras.backends.base import Shape, Tensor, op_error
-from polykeras.backends.numpy.core import WEAK_SCALARS, host_array, python_array
+from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, python_array
 
 ArrayImpl = type(jnp.zeros(()))
 _NARROW = {"float64": "float32", "int64": "int32", "complex128": "complex64"}
@@ -111,26 +112,115 @@ class JaxCore:
         values, indices = jax.lax.top_k(self._tensor(x), k)
         return values, indices.astype(jnp.int32)
 
+    # ------------------------------------------------- creation, einsum
+    def zeros(self, shape: Shape, dtype: str = "float32") -> Tensor:
+        return _full(tuple(shape), 0, self._native_dtype(dtype))
+
+    def ones(self, shape: Shape, dtype: str = "float32") -> Tensor:
+        return _full(tuple(shape), 1, self._native_dtype(dtype))
+
+    def full(self, shape: Shape, fill_value: Any, dtype: str = "float32") -> Tensor:
+        return _full(tuple(shape), fill_value, self._native_dtype(dtype))
+
+    def zeros_like(self, x: Tensor, dtype: str | None = None) -> Tensor:
+        x = self._tensor(x)
+        return _full(x.shape, 0, x.dtype if dtype is None else self._native_dtype(dtype))
+
+    def ones_like(self, x: Tensor, dtype: str | None = None) -> Tensor:
+        x = self._tensor(x)
+        return _full(x.shape, 1, x.dtype if dtype is None else self._native_dtype(dtype))
+
+    def arange(self, start: Any, stop: Any = None, step: Any = 1, dtype: str | None = None) -> Tensor:
+        # NumPy's own arange on the host (the reference numbers), then one transfer.
+        return jnp.asarray(NumpyCore.arange(_HOST, start, stop, step, dtype), dtype=None if dtype is None else self._native_dtype(dtype))
+
+    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor:
+        return _einsum(subscripts, *self._promote(*(self._tensor(x) for x in operands)))
+
     # ---------------------------------------------------------- indexing
-    def _scatter_add(self, out: Tensor, index: tuple, values: Tensor) -> Tensor:
-        return out.at[index].add(values)
+    def _check_bounds(self, op: str, indices: Tensor, length: int) -> None:
+        """Refuse out-of-range indices where their values are known (outside
+        ``jit``; inside, JAX fills out-of-range gathers)."""
+        if isinstance(indices, jax.core.Tracer) or indices.size == 0:
+            return
+        low, high = (int(v) for v in np.asarray(_extremes(indices)))
+        if low < -length or high >= length:
+            raise op_error(op, f"indices in [-{length}, {length})", f"indices from {low} to {high}")
 
-    def _index_set(self, x: Tensor, index: tuple, updates: Tensor) -> Tensor:
-        return x.at[index].set(updates)
+    def take(self, x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
+        x, indices = self._tensor(x), self._tensor(indices)
+        self._check_bounds("take", indices, x.size if axis is None else x.shape[axis])
+        return _take(x, indices, axis)
 
-    def _starts(self, x: Tensor, start_indices: Sequence[Any], block: Sequence[int], op: str) -> list[Any]:
+    def take_along_axis(self, x: Tensor, indices: Tensor, axis: int) -> Tensor:
+        x, indices = self._tensor(x), self._tensor(indices)
+        self._check_bounds("take_along_axis", indices, x.shape[axis])
+        return _take_along_axis(x, indices, axis)
+
+    def scatter(self, indices: Tensor, values: Tensor, shape: Sequence[int]) -> Tensor:
+        shape = tuple(int(d) for d in shape)
+        indices = self._indices(indices, len(shape), "scatter")
+        return _scatter_add(indices, self._tensor(values), shape)
+
+    def scatter_update(self, x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
+        x = self._tensor(x)
+        indices = self._indices(indices, x.ndim, "scatter_update")
+        return _scatter_set(x, indices, self.cast(updates, self._dtype_name(x.dtype)))
+
+    def _starts(self, x: Tensor, start_indices: Sequence[Any], block: Sequence[int], op: str) -> tuple:
         if len(start_indices) != x.ndim or len(block) != x.ndim:
             raise op_error(op, f"{x.ndim} start indices and block sizes (one per axis)",
                            f"{len(start_indices)} start indices and block shape {tuple(block)}")
-        return [jnp.asarray(s, dtype=jnp.int32) if isinstance(s, jax.Array) else int(s) for s in start_indices]
+        return tuple(s.astype(jnp.int32) if isinstance(s, jax.Array) else int(s) for s in start_indices)
 
     def slice(self, x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
         x = self._tensor(x)
         shape = tuple(int(d) for d in shape)
-        return jax.lax.dynamic_slice(x, self._starts(x, start_indices, shape, "slice"), shape)
+        return _dynamic_slice(x, self._starts(x, start_indices, shape, "slice"), shape)
 
     def slice_update(self, x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
         x = self._tensor(x)
         updates = self.cast(updates, self._dtype_name(x.dtype))
-        starts = self._starts(x, start_indices, updates.shape, "slice_update")
-        return jax.lax.dynamic_update_slice(x, updates, starts)
+        return _dynamic_update_slice(x, updates, self._starts(x, start_indices, updates.shape, "slice_update"))
+
+
+# Kernels compiled once per static argument set: an eager call is one XLA
+# dispatch instead of several, and inside an enclosing jit they inline.
+_HOST = NumpyCore()
+_einsum = jax.jit(jnp.einsum, static_argnums=0)
+_take = jax.jit(jnp.take, static_argnums=2)
+_take_along_axis = jax.jit(jnp.take_along_axis, static_argnums=2)
+
+
+@jax.jit
+def _extremes(indices: Tensor) -> Tensor:
+    return jnp.stack([jnp.min(indices), jnp.max(indices)])
+
+
+@partial(jax.jit, static_argnums=(0, 2))
+def _full(shape: Shape, fill_value: Any, dtype: Any) -> Tensor:
+    return jnp.full(shape, fill_value, dtype)
+
+
+def _index(indices: Tensor) -> tuple:
+    return tuple(indices[..., i] for i in range(indices.shape[-1]))
+
+
+@partial(jax.jit, static_argnums=2)
+def _scatter_add(indices: Tensor, values: Tensor, shape: Shape) -> Tensor:
+    return jnp.zeros(shape, values.dtype).at[_index(indices)].add(values)
+
+
+@jax.jit
+def _scatter_set(x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
+    return x.at[_index(indices)].set(updates)
+
+
+@partial(jax.jit, static_argnums=2)
+def _dynamic_slice(x: Tensor, starts: tuple, shape: Shape) -> Tensor:
+    return jax.lax.dynamic_slice(x, starts, shape)
+
+
+@jax.jit
+def _dynamic_update_slice(x: Tensor, updates: Tensor, starts: tuple) -> Tensor:
+    return jax.lax.dynamic_update_slice(x, updates, starts)

@@ -10,6 +10,7 @@ explicitly, so both engines pad the same way by construction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import jax
@@ -18,7 +19,7 @@ import numpy as np
 from jax import lax
 
 from polykeras.backends.base import Axis, Tensor
-from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding
+from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding, output_sizes
 
 
 def _layouts(rank: int, data_format: str, kernel: str = "IO") -> tuple[str, str, str]:
@@ -39,16 +40,27 @@ def _full_window(values: Sequence[Any], fill: Any, data_format: str) -> tuple:
     return (fill, *values, fill) if data_format == "channels_last" else (fill, fill, *values)
 
 
+# jax.nn functions with a custom gradient re-trace on every eager call (hundreds
+# of microseconds); compiled once here, they dispatch in microseconds and inline
+# into an enclosing jit.
+_relu = jax.jit(jax.nn.relu)
+_relu6 = jax.jit(jax.nn.relu6)
+_gelu = jax.jit(jax.nn.gelu, static_argnames="approximate")
+_softmax = jax.jit(jax.nn.softmax, static_argnames="axis")
+_logsumexp = jax.jit(jax.nn.logsumexp, static_argnames=("axis", "keepdims"))
+_one_hot = jax.jit(jax.nn.one_hot, static_argnames=("num_classes", "dtype", "axis"))
+
+
 class JaxNN:
     """Activations, convolution and pooling of the JAX engine (see
     :class:`polykeras.backends.jax.JaxBackend`)."""
 
     # --------------------------------------------------------- activations
     def relu(self, x: Tensor) -> Tensor:
-        return jax.nn.relu(self._tensor(x))
+        return _relu(self._tensor(x))
 
     def relu6(self, x: Tensor) -> Tensor:
-        return jax.nn.relu6(self._tensor(x))
+        return _relu6(self._tensor(x))
 
     def sigmoid(self, x: Tensor) -> Tensor:
         return jax.nn.sigmoid(self._floating(x))
@@ -57,7 +69,7 @@ class JaxNN:
         return jax.nn.softplus(self._floating(x))
 
     def softmax(self, x: Tensor, axis: int = -1) -> Tensor:
-        return jax.nn.softmax(self._floating(x), axis=axis)
+        return _softmax(self._floating(x), axis=axis)
 
     def log_softmax(self, x: Tensor, axis: int = -1) -> Tensor:
         return jax.nn.log_softmax(self._floating(x), axis=axis)
@@ -72,17 +84,17 @@ class JaxNN:
         return jax.nn.selu(self._floating(x))
 
     def gelu(self, x: Tensor, approximate: bool = True) -> Tensor:
-        return jax.nn.gelu(self._floating(x), approximate=approximate)
+        return _gelu(self._floating(x), approximate=bool(approximate))
 
     def silu(self, x: Tensor) -> Tensor:
         return jax.nn.silu(self._floating(x))
 
     def logsumexp(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
         axis = tuple(axis) if type(axis) is list else axis
-        return jax.nn.logsumexp(self._floating(x), axis=axis, keepdims=keepdims)
+        return _logsumexp(self._floating(x), axis=axis, keepdims=bool(keepdims))
 
     def one_hot(self, x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:
-        return jax.nn.one_hot(self._tensor(x), num_classes, dtype=self._native_dtype(dtype), axis=axis)
+        return _one_hot(self._tensor(x), int(num_classes), dtype=self._native_dtype(dtype), axis=axis)
 
     # ------------------------------------------------------- convolutions
     def _conv_pair(self, inputs: Tensor, kernel: Tensor) -> tuple[Tensor, Tensor]:
@@ -94,13 +106,13 @@ class JaxNN:
     def conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
              data_format: str, dilation_rate: Sequence[int]) -> Tensor:
         inputs, kernel = self._conv_pair(inputs, kernel)
-        rank = kernel.ndim - 2
+        strides, dilation_rate = tuple(strides), tuple(dilation_rate)
+        spatial = _spatial_shape(inputs, data_format)
+        pads = conv_padding(spatial, kernel.shape[:-2], strides, dilation_rate, padding)
+        padded = [n + before + after for n, (before, after) in zip(spatial, pads)]
+        output_sizes("conv", padded, kernel.shape[:-2], strides, dilation_rate)
         channels = inputs.shape[-1 if data_format == "channels_last" else 1]
-        pads = conv_padding(_spatial_shape(inputs, data_format), kernel.shape[:-2], strides, dilation_rate, padding)
-        return lax.conv_general_dilated(
-            inputs, kernel, window_strides=tuple(strides), padding=pads, rhs_dilation=tuple(dilation_rate),
-            dimension_numbers=_layouts(rank, data_format), feature_group_count=channels // kernel.shape[-2],
-        )
+        return _conv(inputs, kernel, strides, tuple(pads), dilation_rate, data_format, channels // kernel.shape[-2])
 
     def depthwise_conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
                        data_format: str, dilation_rate: Sequence[int]) -> Tensor:
@@ -113,51 +125,80 @@ class JaxNN:
                        output_padding: Sequence[int] | None, data_format: str,
                        dilation_rate: Sequence[int]) -> Tensor:
         inputs, kernel = self._conv_pair(inputs, kernel)
-        rank = kernel.ndim - 2
-        pads = [
+        strides, dilation_rate = tuple(strides), tuple(dilation_rate)
+        pads = tuple(
             conv_transpose_padding(k, s, d, padding, None if output_padding is None else output_padding[i])
             for i, (k, s, d) in enumerate(zip(kernel.shape[:-2], strides, dilation_rate))
-        ]
-        # A stride-dilated input convolved with the spatially flipped kernel,
-        # whose (filters, in_channels) axes read as (O, I).
-        flipped = jnp.flip(kernel, axis=tuple(range(rank)))
-        return lax.conv_general_dilated(
-            inputs, flipped, window_strides=(1,) * rank, padding=pads, lhs_dilation=tuple(strides),
-            rhs_dilation=tuple(dilation_rate), dimension_numbers=_layouts(rank, data_format, kernel="OI"),
         )
+        return _conv_transpose(inputs, kernel, strides, pads, dilation_rate, data_format)
 
     # ------------------------------------------------------------ pooling
     def _pool_geometry(self, x: Tensor, pool_size: Sequence[int], strides: Sequence[int], padding: str,
-                       data_format: str) -> tuple[tuple, tuple, list]:
-        pads = conv_padding(_spatial_shape(x, data_format), pool_size, strides, (1,) * len(pool_size), padding)
+                       data_format: str, op: str) -> tuple[tuple, tuple, tuple]:
+        ones = (1,) * len(pool_size)
+        spatial = _spatial_shape(x, data_format)
+        pads = conv_padding(spatial, pool_size, strides, ones, padding)
+        output_sizes(op, [n + a + b for n, (a, b) in zip(spatial, pads)], pool_size, strides, ones)
         return (
             _full_window(pool_size, 1, data_format),
             _full_window(strides, 1, data_format),
-            list(_full_window(pads, (0, 0), data_format)),
+            _full_window(pads, (0, 0), data_format),
         )
 
     def max_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
                  padding: str, data_format: str) -> Tensor:
         x = self._tensor(inputs)
-        window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format)
-        if x.dtype.kind in "iu":
-            lowest = np.iinfo(x.dtype).min
-        elif x.dtype.kind == "b":
-            lowest = False
-        else:
-            lowest = -np.inf
-        # A host constant (not a traced jnp value) lets JAX see the max monoid, which is differentiable under jit.
-        return lax.reduce_window(x, np.asarray(lowest, x.dtype), lax.max, window, steps, pads)
+        return _max_pool(x, *self._pool_geometry(x, pool_size, strides, padding, data_format, "max_pool"))
 
     def average_pool(self, inputs: Tensor, pool_size: Sequence[int], strides: Sequence[int],
                      padding: str, data_format: str) -> Tensor:
         x = self._floating(inputs)
-        window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format)
-        zero = np.asarray(0, x.dtype)  # host constant: keeps the add monoid differentiable under jit
-        total = lax.reduce_window(x, zero, lax.add, window, steps, pads)
-        if padding == "valid":
-            return total / int(np.prod(pool_size))
-        # "same": divide by the number of real (unpadded) cells in each window.
-        ones = jnp.ones(_full_window(_spatial_shape(x, data_format), 1, data_format), x.dtype)
-        count = lax.reduce_window(ones, zero, lax.add, window, steps, pads)
-        return total / count
+        window, steps, pads = self._pool_geometry(x, pool_size, strides, padding, data_format, "average_pool")
+        return _average_pool(x, window, steps, pads, padding == "same")
+
+
+# Kernels: compiled once per static geometry, so an eager call is one XLA
+# dispatch; inside an enclosing jit they inline.
+@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+def _conv(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
+          data_format: str, groups: int) -> Tensor:
+    return lax.conv_general_dilated(
+        inputs, kernel, window_strides=strides, padding=pads, rhs_dilation=dilation,
+        dimension_numbers=_layouts(kernel.ndim - 2, data_format), feature_group_count=groups,
+    )
+
+
+@partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def _conv_transpose(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
+                    data_format: str) -> Tensor:
+    # A stride-dilated input convolved with the spatially flipped kernel, whose
+    # (filters, in_channels) axes read as (O, I).
+    rank = kernel.ndim - 2
+    return lax.conv_general_dilated(
+        inputs, jnp.flip(kernel, axis=tuple(range(rank))), window_strides=(1,) * rank, padding=pads,
+        lhs_dilation=strides, rhs_dilation=dilation, dimension_numbers=_layouts(rank, data_format, kernel="OI"),
+    )
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _max_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple) -> Tensor:
+    if x.dtype.kind in "iu":
+        lowest = np.iinfo(x.dtype).min
+    elif x.dtype.kind == "b":
+        lowest = False
+    else:
+        lowest = -np.inf
+    # A concrete (NumPy) init value lets JAX use its differentiable max-window rule.
+    return lax.reduce_window(x, np.asarray(lowest, x.dtype), lax.max, window, steps, pads)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _average_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple, same: bool) -> Tensor:
+    zero = np.asarray(0, x.dtype)
+    total = lax.reduce_window(x, zero, lax.add, window, steps, pads)
+    if not same:
+        return total / int(np.prod(window))
+    # "same": divide by the number of real (unpadded) cells in each window.
+    ones = jnp.ones((1,) + x.shape[1:], x.dtype)
+    count = lax.reduce_window(ones, zero, lax.add, window, steps, pads)
+    return total / count

@@ -10,14 +10,13 @@ argsort/top_k indices are int32.
 from __future__ import annotations
 
 import math as _math
+import sys
 from typing import Any
 
 import numpy as np
 
-from polykeras.backends.base import Axis, Tensor
+from polykeras.backends.base import Axis, Tensor, op_error
 from polykeras.backends.numpy.core import WEAK_SCALARS
-
-_SMALL_INTS = frozenset({"bool", "int8", "int16", "uint8"})
 
 
 def _axis(axis: Axis | list[int]) -> Axis:
@@ -48,7 +47,9 @@ class NumpyMath:
 
     def _accumulator(self, x: Tensor) -> Any:
         """The dtype sums/products of ``x`` accumulate in (None: its own)."""
-        return self._native_dtype("int32") if x.dtype.name in _SMALL_INTS else None
+        if x.dtype.kind not in "biu":
+            return None
+        return x.dtype if x.dtype.name == "int64" else self._native_dtype("int32")
 
     # ----------------------------------------------- binary elementwise
     def add(self, x1: Tensor, x2: Tensor) -> Tensor:
@@ -250,12 +251,18 @@ class NumpyMath:
     def top_k(self, x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
         xp = self.xp
         x = self._tensor(x)
-        n = x.shape[-1]
+        n = self._check_top_k(x, k)
         # Stable ascending order of the reversed axis, reversed again: values
         # descending, ties in increasing index order.
         order = xp.flip(self._argsort(xp.flip(x, -1), -1), -1)[..., :k]
         indices = (n - 1 - order).astype(self._native_dtype("int32"))
         return xp.take_along_axis(x, indices, axis=-1), indices
+
+    def _check_top_k(self, x: Tensor, k: int) -> int:
+        n = x.shape[-1] if x.ndim else 0
+        if not 0 <= k <= n:
+            raise op_error("top_k", f"k between 0 and the last axis' length {n}", f"k={k} for shape {tuple(x.shape)}")
+        return n
 
     # ------------------------------------------------------ linear algebra
     def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
@@ -296,10 +303,13 @@ class NumpyMath:
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """The Gauss error function in float64: SciPy's kernel when installed, else
-    the standard library's, elementwise."""
-    try:
-        from scipy.special import erf
-    except ImportError:
-        return np.vectorize(_math.erf, otypes=[np.float64])(x)
-    return erf(x)
+    """The Gauss error function in float64: SciPy's kernel when SciPy is already
+    loaded, else the C library's ``erf`` elementwise (SciPy's import alone costs
+    more than most reference computations)."""
+    special = sys.modules.get("scipy.special")
+    if special is not None:
+        return special.erf(x)
+    return np.asarray(_ERF(x), dtype=np.float64)
+
+
+_ERF = np.frompyfunc(_math.erf, 1, 1)

@@ -90,8 +90,13 @@ def _window(offset: Sequence[int], dilation: Sequence[int], out: Sequence[int], 
     ) + (slice(None),)
 
 
-def _output_sizes(op: str, padded: Sequence[int], kernel_size: Sequence[int], strides: Sequence[int],
-                  dilation: Sequence[int]) -> list[int]:
+def output_sizes(op: str, padded: Sequence[int], kernel_size: Sequence[int], strides: Sequence[int],
+                 dilation: Sequence[int]) -> list[int]:
+    """Output length per spatial axis of a window op over already padded axes;
+    refuses windows longer than their axis.
+
+    Example: ``output_sizes("conv", (7,), (3,), (2,), (1,))`` -> ``[3]``
+    """
     sizes = [(n - (k - 1) * d - 1) // s + 1 for n, k, s, d in zip(padded, kernel_size, strides, dilation)]
     if min(sizes, default=1) <= 0:
         raise op_error(op, "spatial axes at least as long as the (dilated) window",
@@ -118,7 +123,7 @@ def reference_conv(inputs: np.ndarray, kernel: np.ndarray, strides: Sequence[int
     groups = channels // per_group
     pads = conv_padding(x.shape[1:-1], kernel_size, strides, dilation_rate, padding)
     x = np.pad(x, [(0, 0), *pads, (0, 0)])
-    out_sizes = _output_sizes("conv", x.shape[1:-1], kernel_size, strides, dilation_rate)
+    out_sizes = output_sizes("conv", x.shape[1:-1], kernel_size, strides, dilation_rate)
     x = x.reshape(x.shape[:-1] + (groups, per_group))
     kernel = kernel.reshape(tuple(kernel_size) + (per_group, groups, filters // groups))
     out = np.zeros((x.shape[0], *out_sizes, groups, filters // groups), dtype=work)
@@ -145,7 +150,7 @@ def reference_pool(inputs: np.ndarray, pool_size: Sequence[int], strides: Sequen
         out_dtype = x.dtype if x.dtype.kind in "fV" else np.dtype(np.float32)
         count = np.pad(np.ones((1, *x.shape[1:-1], 1)), pads)
         x = np.pad(x.astype(np.float64), pads)
-    out_sizes = _output_sizes(f"{kind}_pool", x.shape[1:-1], pool_size, strides, ones)
+    out_sizes = output_sizes(f"{kind}_pool", x.shape[1:-1], pool_size, strides, ones)
     out = None
     total = None
     for offset in itertools.product(*(range(k) for k in pool_size)):

@@ -35,12 +35,17 @@ class NumpyShapes:
         out[index] = updates
         return out
 
-    def _index_tuple(self, indices: Tensor, ndim: int, op: str) -> tuple:
+    def _indices(self, indices: Tensor, ndim: int, op: str) -> Tensor:
+        """Scatter indices ``(..., k)`` checked: integers, ``1 <= k <= ndim``."""
         indices = self._tensor(indices)
         if indices.dtype.kind not in "iu":
             raise op_error(op, "integer indices", f"dtype {indices.dtype}")
         if indices.ndim == 0 or not 0 < indices.shape[-1] <= ndim:
             raise op_error(op, f"indices of shape (n, k) with 1 <= k <= {ndim}", f"shape {tuple(indices.shape)}")
+        return indices
+
+    def _index_tuple(self, indices: Tensor, ndim: int, op: str) -> tuple:
+        indices = self._indices(indices, ndim, op)
         return tuple(indices[..., i] for i in range(indices.shape[-1]))
 
     # ------------------------------------------------------------- shapes
