@@ -46,7 +46,67 @@ def op_error(op: str, expected: str, received: str) -> ValueError:
     return ValueError(f"{op}: expected {expected}, received {received}.")
 
 
-class Backend(abc.ABC):
+class DistributionHooks:
+    """Data-parallel hooks an engine may implement (``polykeras.distribution``
+    calls them; the trainer calls :meth:`distribute_step` and
+    :meth:`all_reduce_gradients`). Kept out of :class:`Backend`'s own namespace
+    so they are not listed as op composites. The defaults mean "one process,
+    no distribution": identity hooks, and a clear ``NotImplementedError`` for
+    what the engine cannot do.
+    """
+
+    name: str = ""
+
+    def distribution_devices(self, device_type: str | None = None) -> list[str]:
+        """Devices a data-parallel run may use, e.g. ``["cpu:0", "cpu:1"]``."""
+        devices = self.list_devices()  # type: ignore[attr-defined]
+        return [d for d in devices if device_type is None or d.split(":")[0] == device_type.lower()]
+
+    def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
+                                timeout: float) -> None:
+        """Join a multi-process run (blocks until every peer joined or ``timeout`` seconds)."""
+        raise NotImplementedError(f"The {self.name!r} engine does not support multi-process distribution "
+                                  "(polykeras.distribution.initialize); use the jax or torch engine.")
+
+    def distribution_shutdown(self) -> None:
+        """Leave the multi-process run joined by :meth:`distribution_initialize`."""
+
+    def process_index(self) -> int:
+        """This process's rank in a multi-process run (0 when alone)."""
+        return 0
+
+    def process_count(self) -> int:
+        """The number of processes in the run (1 when alone)."""
+        return 1
+
+    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+        """Make data-parallel training over ``devices`` active; returns a token for
+        :meth:`exit_data_parallel`."""
+        raise NotImplementedError(f"The {self.name!r} engine does not support data-parallel training "
+                                  "(polykeras.distribution.DataParallel); use the jax or torch engine.")
+
+    def exit_data_parallel(self, token: Any) -> None:
+        """Undo :meth:`enter_data_parallel` (restore what ``token`` names)."""
+
+    def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
+                        refresh_logs: Callable[[Any], Any] | None = None,
+                        split_batch: bool = True) -> Callable[[Any], Any]:
+        """``fn(batch) -> logs`` wrapped to run data-parallel while a distribution
+        is active: the batch (the global batch) split or sharded over replicas,
+        ``state`` kept replicated, metric state (``aggregation="sum"``) summed and
+        other non-trainable state averaged across replicas, then the logs passed
+        through ``refresh_logs``. ``split_batch=False`` (predict) keeps the whole
+        batch on every process. Identity by default."""
+        return fn
+
+    def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
+        """Gradients of the loss averaged over the *global* batch, from this
+        replica's gradients of its local mean loss. Identity by default (and
+        where the compiler already reduces, as JAX's sharded ``jit``)."""
+        return grads
+
+
+class Backend(DistributionHooks, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

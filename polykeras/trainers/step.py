@@ -23,20 +23,27 @@ from polykeras.variables import StatelessScope, Variable
 
 
 def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: bool = False,
-                 jit_compile: Any = "auto") -> Callable[[Any], Any]:
+                 jit_compile: Any = "auto", refresh_logs: Callable[[Any], Any] | None = None,
+                 split_batch: bool = True) -> Callable[[Any], Any]:
     """``step(batch) -> logs`` compiled for the active engine.
 
     ``state`` lists every variable the step may read or assign. ``eager=True``
-    returns ``step`` untouched (for debugging).
+    runs ``step`` uncompiled (for debugging). The result runs data-parallel
+    while a ``polykeras.distribution`` distribution is active
+    (``Backend.distribute_step``: ``refresh_logs`` recomputes the logs after
+    the replicas' metric state is reduced; ``split_batch=False`` keeps the
+    whole batch on every process, for predict).
 
     Example: ``train = compile_step(model.train_step, model.variables + optimizer.variables)``
     """
     engine = backends.active()
     if eager or not engine.differentiable:
-        return step
-    if engine.stateful_jit:
-        return engine.jit(step)
-    return _functionalised(step, list(state), engine)
+        compiled = step
+    elif engine.stateful_jit:
+        compiled = engine.jit(step)
+    else:
+        compiled = _functionalised(step, list(state), engine)
+    return engine.distribute_step(compiled, list(state), refresh_logs=refresh_logs, split_batch=split_batch)
 
 
 def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:

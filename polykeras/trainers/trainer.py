@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from polykeras import backends
 from polykeras import losses as losses_module
 from polykeras import metrics as metrics_module
 from polykeras import ops
@@ -155,6 +156,7 @@ class Trainer:
 
         (loss, (y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
             [v.value for v in trainable])
+        grads = backends.active().all_reduce_gradients(grads)  # identity unless data-parallel
         for variable, value in updates:
             variable.assign(value)
         self.optimizer.apply(grads, trainable)
@@ -230,9 +232,20 @@ class Trainer:
                 state += self._metric_variables()
             if kind == "train":
                 state += self.optimizer.variables
-            fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile)
+            fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
+                              refresh_logs=None if kind == "predict" else self._replica_logs,
+                              split_batch=kind != "predict")
             self._functions[kind] = fn
         return fn
+
+    def _replica_logs(self, logs: Any) -> Any:
+        """``logs`` with every metric re-read (after data-parallel replicas
+        reduced their metric state)."""
+        if not isinstance(logs, dict):
+            return logs
+        fresh = self.get_metrics_result()
+        fresh.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
+        return {key: fresh.get(key, value) for key, value in logs.items()}
 
     def _adapt(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None, shuffle: bool,
                steps: int | None, class_weight: dict[int, float] | None = None) -> Any:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from polykeras.backends.jax.core import JaxCore
+from polykeras.backends.jax.distribution import JaxDistribution
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
 from polykeras.backends.jax.rnn import JaxRecurrent
@@ -26,7 +27,7 @@ from polykeras.backends.numpy import NumpyBackend
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
+class JaxBackend(JaxDistribution, JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

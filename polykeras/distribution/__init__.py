@@ -1,0 +1,45 @@
+"""One data-parallel API mapped onto each engine's own distributed runtime.
+
+Data parallelism means the same everywhere: the user gives the *global* batch
+size; each replica (a device, or a process) computes on its part of the batch;
+the loss is averaged over the global batch; parameters and optimizer state stay
+replicated; metrics are reduced across replicas; only the chief (rank 0) logs
+and writes checkpoints.
+
+* JAX: a 1-D ``Mesh`` with a ``"batch"`` axis; variables replicated, batches
+  sharded on axis 0; the jitted step reduces across devices itself.
+* PyTorch: ``torch.distributed`` (gloo on CPU, one process per replica, as
+  torchrun starts them): each rank takes its slice of the global batch and the
+  gradients are all-reduced before the optimizer update.
+* TensorFlow: not yet supported (``NotImplementedError``).
+
+Example:
+    >>> import polykeras.distribution as dist
+    >>> dist.initialize()                      # reads torchrun / TF_CONFIG / JAX env
+    >>> with dist.DataParallel():
+    ...     model.fit(x, y, batch_size=256)    # 256 = the global batch
+"""
+
+from polykeras.distribution.data_parallel import DataParallel, distribution, set_distribution
+from polykeras.distribution.launch import (
+    all_reduce_gradients,
+    initialize,
+    is_chief,
+    list_devices,
+    process_count,
+    rank,
+    shutdown,
+)
+
+__all__ = [
+    "DataParallel",
+    "all_reduce_gradients",
+    "distribution",
+    "initialize",
+    "is_chief",
+    "list_devices",
+    "process_count",
+    "rank",
+    "set_distribution",
+    "shutdown",
+]
