@@ -197,7 +197,9 @@ def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, A
             compile_config = config.get("compile_config")
             if compile and compile_config:
                 model.compile_from_config(compile_config)
-    except (SerializationError, TypeError, KeyError) as err:
+    except ArchiveError:
+        raise
+    except (SerializationError, ValueError, TypeError, KeyError) as err:
         raise ArchiveError(f"{where}: member 'config.json' cannot be rebuilt: {err}") from err
     return model
 

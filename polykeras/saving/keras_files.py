@@ -87,7 +87,9 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
             model = deserialize(ours, module_objects=LAYER_CLASSES, kind="model")
             if build_config and not model.built:
                 model.build_from_config(build_config)
-    except (SerializationError, TypeError, KeyError) as err:
+    except ArchiveError:
+        raise
+    except (SerializationError, ValueError, TypeError, KeyError) as err:
         raise ArchiveError(f"{where}: the translated Keras config cannot be built: {err}") from err
     compiled = False
     if compile:
