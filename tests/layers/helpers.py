@@ -115,13 +115,13 @@ def check_layer(
     assert layer.built, f"layer '{layer.name}' is not built after its first call"
     shape_arg = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else tuple(input_shape)
     predicted = layer.compute_output_shape(shape_arg)
-    predicted_flat = _flat(predicted) if not _is_shape(predicted) else [predicted]
+    predicted_flat = _flat_shapes(predicted)
     for i, (o, p) in enumerate(zip(_flat(out), predicted_flat)):
         assert _shape_matches(o.shape, p), (
             f"layer '{layer.name}': output {i} has shape {o.shape}, compute_output_shape says {tuple(p)}"
         )
     if expected_output_shape is not None:
-        expected_flat = [expected_output_shape] if _is_shape(expected_output_shape) else _flat(expected_output_shape)
+        expected_flat = _flat_shapes(expected_output_shape)
         for o, e in zip(_flat(out), expected_flat):
             assert _shape_matches(o.shape, e), f"layer '{layer.name}': output shape {o.shape}, expected {e}"
     for a in _flat(out):
@@ -174,6 +174,13 @@ def check_layer(
 
 def _same_but_name(a: dict, b: dict) -> bool:
     return {k: v for k, v in a.items() if k != "name"} == {k: v for k, v in b.items() if k != "name"}
+
+
+def _flat_shapes(value: Any) -> list[Any]:
+    """A shape, or nested lists/tuples of shapes (a multi-output layer), as a list of shapes."""
+    if _is_shape(value):
+        return [value]
+    return [shape for item in value for shape in _flat_shapes(item)]
 
 
 def _is_shape(value: Any) -> bool:

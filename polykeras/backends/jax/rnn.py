@@ -1,10 +1,10 @@
-"""The time loop of the JAX engine: ``jax.lax.scan`` when traced.
+"""The time loop of the JAX engine: ``jax.lax.scan`` when staged.
 
-Inside ``jax.jit`` (or any transformation that hands the loop traced
-sequences) ``scan`` is ``jax.lax.scan``: the step is traced once, whatever
-the number of steps, so compiling stays fast. On concrete arrays the
+Inside ``jax.jit`` ``scan`` is ``jax.lax.scan``: the step is traced once,
+whatever the number of steps, so compiling stays fast. Eagerly (concrete
+arrays, or eager ``grad``/``vmap`` tracers wrapping concrete values) the
 protocol's Python loop runs instead: ``lax.scan`` would compile its body on
-every eager call.
+every call, which costs more than the loop it saves.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ import jax
 from polykeras.backends.recurrent import tree_flatten
 
 
+def _staged(leaf: Any) -> bool:
+    """True when ``leaf`` is (or wraps) a value being staged out for
+    compilation rather than a concrete array."""
+    while isinstance(leaf, jax.core.Tracer):
+        inner = getattr(leaf, "primal", getattr(leaf, "val", None))
+        if inner is None:
+            return True
+        leaf = inner
+    return False
+
+
 class JaxRecurrent:
     """``scan`` of the JAX engine (see :class:`polykeras.backends.jax.JaxBackend`).
 
@@ -26,6 +37,6 @@ class JaxRecurrent:
     def scan(self, fn: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, reverse: bool = False,
              unroll: bool = False) -> tuple[Any, Any]:
         leaves = tree_flatten(xs)[0] + tree_flatten(init)[0]
-        if not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+        if not any(_staged(leaf) for leaf in leaves):
             return super().scan(fn, init, xs, reverse=reverse, unroll=unroll)  # type: ignore[misc]
         return jax.lax.scan(fn, init, xs, reverse=reverse, unroll=bool(unroll) or 1)
