@@ -1,0 +1,259 @@
+"""The layer table: for each built-in layer class (by registry name), one or
+more small cases: constructor arguments, input shapes, how to call it.
+
+A class of ``polykeras.layers.config.LAYER_CLASSES`` without an entry here is
+a failing "no conformance case" row, never skipped. Entries for classes not
+(yet) registered are ignored. Adding a layer = adding a line.
+
+Example:
+    >>> CASES["Dense"][0].input_shape
+    (2, 4)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from polykeras import ops
+from polykeras.saving.registry import register_serializable
+
+__all__ = ["CASES", "LayerCase"]
+
+Shape = tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerCase:
+    """One way to build and call a layer class.
+
+    ``kwargs`` go to the class (or ``make(cls, dtype)`` builds the layer, for
+    layers wrapping others and for models); ``input_shape`` is a shape or a
+    list of shapes (several inputs); ``invoke(layer, inputs, **call_kwargs)``
+    replaces ``layer(inputs)`` for layers called another way (cells,
+    attention). ``mask`` feeds a ``(batch, steps)`` mask with each input;
+    ``int_inputs`` draws ids in ``[0, high)``; ``prepare`` edits the drawn
+    inputs; ``input_grad=False`` where the inputs are not differentiable
+    points (ids, masks computed from values); ``unsafe`` loads the config
+    outside safe mode (Lambda); ``called=False`` for layers never called on
+    tensors (InputLayer); ``fd_step`` is the finite-difference step of the
+    float64 reference (larger where the reference cannot compute in float64).
+
+    Example: ``LayerCase({"units": 3}, (2, 4))``
+    """
+
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    input_shape: Shape | list[Shape] = (2, 3)
+    call_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    make: Callable[[type, str], Any] | None = None
+    invoke: Callable[..., Any] | None = None
+    mask: bool = False
+    int_inputs: int | None = None
+    prepare: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None
+    input_grad: bool = True
+    unsafe: bool = False
+    called: bool = True
+    check_shape: bool = True
+    fd_step: float = 1e-6
+
+    def build(self, cls: type, dtype: str = "float32") -> Any:
+        """A new layer of ``cls`` computing in ``dtype``."""
+        if self.make is not None:
+            return self.make(cls, dtype)
+        return cls(**self.kwargs, dtype=dtype)
+
+
+@register_serializable("polykeras_conformance")
+def scale_and_shift(x: Any, factor: float = 2.0) -> Any:
+    """``x * factor + 1`` (the Lambda case's function, registered so its config loads)."""
+    return ops.add(ops.multiply(x, factor), 1.0)
+
+
+def _with_zero_steps(xs: list[np.ndarray]) -> list[np.ndarray]:
+    x = xs[0].copy()
+    x[0, 1] = 0.0
+    x[-1, -1] = 0.0
+    return [x]
+
+
+def _wrapped(inner: str, **inner_kwargs: Any) -> Callable[[type, str], Any]:
+    def make(cls: type, dtype: str) -> Any:
+        from polykeras.layers.config import LAYER_CLASSES
+
+        return cls(LAYER_CLASSES[inner](**inner_kwargs, dtype=dtype), dtype=dtype)
+    return make
+
+
+def _sequential(cls: type, dtype: str) -> Any:
+    from polykeras import layers
+    from polykeras.models import Input
+
+    return cls([Input((4,), dtype=dtype), layers.Dense(3, activation="tanh", dtype=dtype),
+                layers.Dense(2, dtype=dtype)], dtype=dtype)
+
+
+def _functional(cls: type, dtype: str) -> Any:
+    from polykeras import layers
+    from polykeras.models import Input
+
+    a, b = Input((3,), dtype=dtype), Input((2,), dtype=dtype)
+    joined = layers.Concatenate(dtype=dtype)([layers.Dense(4, activation="relu", dtype=dtype)(a), b])
+    return cls([a, b], layers.Dense(2, dtype=dtype)(layers.LayerNormalization(dtype=dtype)(joined)), dtype=dtype)
+
+
+def _subclassed(cls: type, dtype: str) -> Any:
+    return _two_dense_model_class(cls)(units=3, dtype=dtype)
+
+
+_SUBCLASSES: dict[type, type] = {}
+
+
+def _two_dense_model_class(base: type) -> type:
+    """A subclassed model of ``base`` (``Model``): two Dense layers in ``call``."""
+    if base not in _SUBCLASSES:
+        from polykeras import layers
+
+        class TwoDense(base):  # type: ignore[misc, valid-type]
+            def __init__(self, units: int = 3, **kwargs: Any):
+                super().__init__(**kwargs)
+                self.units = units
+                self.hidden = layers.Dense(units, activation="sigmoid", dtype=kwargs.get("dtype"))
+                self.out = layers.Dense(2, dtype=kwargs.get("dtype"))
+
+            def call(self, x: Any) -> Any:
+                return self.out(self.hidden(x))
+
+        _SUBCLASSES[base] = TwoDense
+    return _SUBCLASSES[base]
+
+
+def _cell(layer: Any, xs: list[Any], **kwargs: Any) -> Any:
+    out, states = layer(xs[0], list(xs[1:]), **kwargs)
+    return [out, *states]
+
+
+def _stacked_cells(cls: type, dtype: str) -> Any:
+    from polykeras.layers.config import LAYER_CLASSES
+
+    return cls([LAYER_CLASSES["SimpleRNNCell"](2, dtype=dtype), LAYER_CLASSES["GRUCell"](3, dtype=dtype)], dtype=dtype)
+
+
+def _rnn(cls: type, dtype: str) -> Any:
+    from polykeras.layers.config import LAYER_CLASSES
+
+    return cls(LAYER_CLASSES["LSTMCell"](3, dtype=dtype), return_sequences=True, go_backwards=True, dtype=dtype)
+
+
+def _query_value(layer: Any, xs: list[Any], **kwargs: Any) -> Any:
+    return layer(xs[0], xs[1], **kwargs)
+
+
+def _input_layer(cls: type, dtype: str) -> Any:
+    return cls(shape=(3,), dtype=dtype)
+
+
+C = LayerCase
+_SEQ = (2, 4, 3)  # (batch, steps, features)
+
+CASES: dict[str, list[LayerCase]] = {
+    # ---------------------------------------------------------------- core
+    "Dense": [C({"units": 3, "activation": "tanh"}, (2, 4)), C({"units": 2, "use_bias": False}, (2, 3, 4))],
+    "EinsumDense": [C({"equation": "ab,bc->ac", "output_shape": 3, "bias_axes": "c"}, (2, 4)),
+                    C({"equation": "abc,cd->abd", "output_shape": (None, 2), "activation": "relu"}, (2, 3, 4))],
+    "Embedding": [C({"input_dim": 6, "output_dim": 3, "mask_zero": True}, (2, 4), int_inputs=6, input_grad=False)],
+    "Lambda": [C({"function": scale_and_shift, "arguments": {"factor": 1.5}}, (2, 3), unsafe=True)],
+    "Activation": [C({"activation": "gelu"}, (2, 5)), C({"activation": "softmax"}, (2, 4))],
+    "Identity": [C({}, _SEQ, mask=True)],
+    "Masking": [C({"mask_value": 0.0}, _SEQ, prepare=_with_zero_steps, input_grad=False)],
+    "TimeDistributed": [C(input_shape=_SEQ, make=_wrapped("Dense", units=2), mask=True)],
+    # -------------------------------------------------------- convolution
+    "Conv1D": [C({"filters": 3, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}, (2, 5, 2)),
+               C({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"}, (1, 6, 3))],
+    "Conv2D": [C({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"}, (1, 5, 5, 2)),
+               C({"filters": 4, "kernel_size": 2, "groups": 2, "data_format": "channels_first"}, (1, 4, 3, 3))],
+    "Conv3D": [C({"filters": 2, "kernel_size": 2}, (1, 3, 3, 3, 2))],
+    "DepthwiseConv1D": [C({"kernel_size": 2, "depth_multiplier": 2}, (1, 5, 2))],
+    "DepthwiseConv2D": [C({"kernel_size": 3, "padding": "same"}, (1, 4, 4, 2))],
+    "SeparableConv1D": [C({"filters": 3, "kernel_size": 2, "depth_multiplier": 2}, (1, 5, 2))],
+    "SeparableConv2D": [C({"filters": 3, "kernel_size": 2}, (1, 4, 4, 2))],
+    "Conv1DTranspose": [C({"filters": 2, "kernel_size": 3, "strides": 2}, (1, 4, 2))],
+    "Conv2DTranspose": [C({"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (1, 3, 3, 2))],
+    "Conv3DTranspose": [C({"filters": 2, "kernel_size": 2, "strides": 2}, (1, 2, 2, 2, 2))],
+    # ------------------------------------------------------------ pooling
+    "MaxPooling1D": [C({"pool_size": 2}, (2, 6, 3))],
+    "MaxPooling2D": [C({"pool_size": 2, "strides": 1, "padding": "same"}, (1, 4, 4, 2))],
+    "MaxPooling3D": [C({"pool_size": 2}, (1, 4, 4, 4, 2))],
+    "AveragePooling1D": [C({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 6, 3))],
+    "AveragePooling2D": [C({"pool_size": 2, "data_format": "channels_first"}, (1, 2, 4, 4))],
+    "AveragePooling3D": [C({"pool_size": 2, "padding": "same"}, (1, 3, 3, 3, 2))],
+    "GlobalMaxPooling1D": [C({}, _SEQ)],
+    "GlobalMaxPooling2D": [C({"keepdims": True}, (2, 3, 3, 2))],
+    "GlobalMaxPooling3D": [C({}, (1, 2, 2, 2, 2))],
+    "GlobalAveragePooling1D": [C({}, _SEQ, mask=True)],
+    "GlobalAveragePooling2D": [C({}, (2, 3, 3, 2))],
+    "GlobalAveragePooling3D": [C({"keepdims": True}, (1, 2, 2, 2, 2))],
+    # ------------------------------------------------------ normalization
+    "BatchNormalization": [C({}, (4, 3)), C({"axis": 1, "momentum": 0.9}, (4, 3, 2), call_kwargs={"training": True})],
+    "LayerNormalization": [C({}, _SEQ, mask=True), C({"axis": (1, 2), "scale": False}, _SEQ)],
+    "GroupNormalization": [C({"groups": 2}, (2, 3, 4))],
+    "UnitNormalization": [C({}, (2, 5))],
+    # ------------------------------------------------------------ merging
+    "Add": [C({}, [_SEQ, _SEQ], mask=True)],
+    "Subtract": [C({}, [(2, 3), (2, 3)])],
+    "Multiply": [C({}, [(2, 3), (2, 3), (2, 3)])],
+    "Average": [C({}, [(2, 3), (2, 3)])],
+    "Maximum": [C({}, [_SEQ, _SEQ], mask=True)],
+    "Minimum": [C({}, [(2, 3), (2, 3)])],
+    "Concatenate": [C({"axis": -1}, [(2, 3), (2, 2)]), C({"axis": 1}, [_SEQ, (2, 2, 3)], mask=True)],
+    "Dot": [C({"axes": 1}, [(2, 3), (2, 3)]), C({"axes": (2, 2), "normalize": True}, [(2, 3, 4), (2, 2, 4)])],
+    # ----------------------------------------------------- regularization
+    "Dropout": [C({"rate": 0.5}, (2, 3))],
+    "SpatialDropout1D": [C({"rate": 0.3}, _SEQ)],
+    "SpatialDropout2D": [C({"rate": 0.3}, (1, 3, 3, 2))],
+    "SpatialDropout3D": [C({"rate": 0.3}, (1, 2, 2, 2, 2))],
+    "GaussianNoise": [C({"stddev": 0.1}, (2, 3))],
+    "GaussianDropout": [C({"rate": 0.3}, (2, 3))],
+    "AlphaDropout": [C({"rate": 0.2}, (2, 3))],
+    "ActivityRegularization": [C({"l1": 0.01, "l2": 0.02}, (2, 3))],
+    # ---------------------------------------------------------- reshaping
+    "Flatten": [C({}, (2, 3, 2))],
+    "Reshape": [C({"target_shape": (3, 2)}, (2, 6)), C({"target_shape": (-1, 2)}, (2, 2, 2))],
+    "Permute": [C({"dims": (2, 1)}, (2, 3, 4))],
+    "RepeatVector": [C({"n": 3}, (2, 4))],
+    "ZeroPadding1D": [C({"padding": 2}, (2, 3, 2))],
+    "ZeroPadding2D": [C({"padding": ((1, 0), (2, 1))}, (1, 3, 3, 2))],
+    "ZeroPadding3D": [C({"padding": 1}, (1, 2, 2, 2, 1))],
+    "UpSampling1D": [C({"size": 2}, (2, 3, 2))],
+    "UpSampling2D": [C({"size": (2, 2)}, (1, 3, 3, 2)), C({"size": 2, "interpolation": "bilinear"}, (1, 3, 3, 2))],
+    "UpSampling3D": [C({"size": 2}, (1, 2, 2, 2, 1))],
+    "Cropping1D": [C({"cropping": (1, 1)}, (2, 5, 2))],
+    "Cropping2D": [C({"cropping": ((1, 0), (0, 1))}, (1, 4, 4, 2))],
+    "Cropping3D": [C({"cropping": 1}, (1, 4, 4, 4, 1))],
+    # ---------------------------------------------------------- recurrent
+    "SimpleRNN": [C({"units": 3}, _SEQ)],
+    "LSTM": [C({"units": 3, "return_sequences": True}, _SEQ, mask=True)],
+    "GRU": [C({"units": 3, "return_state": True}, _SEQ)],
+    "SimpleRNNCell": [C({"units": 3}, [(2, 2), (2, 3)], invoke=_cell, check_shape=False)],
+    "LSTMCell": [C({"units": 3}, [(2, 2), (2, 3), (2, 3)], invoke=_cell, check_shape=False)],
+    "GRUCell": [C({"units": 3}, [(2, 2), (2, 3)], invoke=_cell, check_shape=False)],
+    "Bidirectional": [C(input_shape=_SEQ, make=_wrapped("LSTM", units=2))],
+    "RNN": [C(input_shape=_SEQ, make=_rnn, mask=True)],
+    "StackedRNNCells": [C(input_shape=[(2, 2), (2, 2), (2, 3)], make=_stacked_cells, invoke=_cell, check_shape=False)],
+    # ---------------------------------------------------------- attention
+    "MultiHeadAttention": [C({"num_heads": 2, "key_dim": 3}, [(2, 3, 4), (2, 2, 4)], invoke=_query_value)],
+    "GroupedQueryAttention": [C({"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1},
+                                [(2, 3, 4), (2, 2, 4)], invoke=_query_value)],
+    "Attention": [C({}, [(2, 3, 4), (2, 2, 4)])],
+    "AdditiveAttention": [C({}, [(2, 3, 4), (2, 2, 4)])],
+    # ------------------------------------------------------------- models
+    "InputLayer": [C(make=_input_layer, called=False)],
+    # Sequential computes its input in float32 whatever its dtype (its inner
+    # graph is a float32 Functional), so its float64 reference is float32-
+    # rounded: a 1e-3 step keeps that noise (~1e-8 / 1e-3) below the tolerance.
+    "Sequential": [C(input_shape=(2, 4), make=_sequential, fd_step=1e-3)],
+    "Functional": [C(input_shape=[(2, 3), (2, 2)], make=_functional)],
+    "Model": [C(input_shape=(2, 3), make=_subclassed)],
+}
