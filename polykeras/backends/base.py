@@ -99,6 +99,13 @@ class DistributionHooks:
         batch on every process. Identity by default."""
         return fn
 
+    def replica_weight(self) -> float | None:
+        """Inside a data-parallel step, this replica's share of the global batch
+        times the number of replicas: the weight that makes per-replica means
+        (the loss tracker's) sum to the global batch's mean. None (weight 1) by
+        default and where the compiler reduces."""
+        return None
+
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         """Gradients of the loss averaged over the *global* batch, from this
         replica's gradients of its local mean loss. Identity by default (and

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import warnings
 
+from polykeras import backends
+
 from polykeras.callbacks._utils import print_msg, remove_path, temp_path_beside
 from polykeras.callbacks.callback import Logs
 from polykeras.callbacks.monitor_callback import MonitorCallback
@@ -141,9 +143,10 @@ class ModelCheckpoint(MonitorCallback):
             raise IsADirectoryError(f"ModelCheckpoint: expected a file path to save to, but {filepath!r} is a "
                                     "directory. Pass a filepath such as 'ckpt/model-{epoch:02d}.keras'.")
         folder = os.path.dirname(filepath)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        self._write_atomically(filepath)
+        if backends.active().process_index() == 0:  # in a multi-process run only the chief writes
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            self._write_atomically(filepath)
         if new_best is not None:
             self.best = new_best
 

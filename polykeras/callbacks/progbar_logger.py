@@ -7,6 +7,7 @@ import atexit
 import time
 from typing import Any
 
+from polykeras import backends
 from polykeras.callbacks._utils import format_duration, format_logs, print_msg
 from polykeras.callbacks.callback import Callback, Logs
 
@@ -138,6 +139,8 @@ class ProgbarLogger(Callback):
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else int(verbose)
+        if backends.active().process_index() != 0:  # in a multi-process run only the chief prints
+            self.verbose = 0
         self.epochs = int(params.get("epochs") or 1)
         steps = params.get("steps")
         self.target = None if steps is None else int(steps)

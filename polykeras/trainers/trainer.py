@@ -160,9 +160,7 @@ class Trainer:
         for variable, value in updates:
             variable.assign(value)
         self.optimizer.apply(grads, trainable)
-        self._loss_tracker.update_state(loss)
-        for name, value in parts.items():
-            self._part_trackers[name].update_state(value)
+        self._track_losses(loss, parts)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return logs
@@ -172,9 +170,7 @@ class Trainer:
         x, y, sample_weight = data_module.unpack(data)
         y_pred = self(x, training=False)
         loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss)
-        for name, value in parts.items():
-            self._part_trackers[name].update_state(value)
+        self._track_losses(loss, parts)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return logs
@@ -237,6 +233,13 @@ class Trainer:
                               split_batch=kind != "predict")
             self._functions[kind] = fn
         return fn
+
+    def _track_losses(self, loss: Any, parts: dict[str, Any]) -> None:
+        # A data-parallel replica weighs its local mean loss by its share of the global batch.
+        weight = backends.active().replica_weight()
+        self._loss_tracker.update_state(loss, sample_weight=weight)
+        for name, value in parts.items():
+            self._part_trackers[name].update_state(value, sample_weight=weight)
 
     def _replica_logs(self, logs: Any) -> Any:
         """``logs`` with every metric re-read (after data-parallel replicas

@@ -17,6 +17,7 @@ from __future__ import annotations
 from polykeras.backends.base import Backend
 from polykeras.backends.torch.autodiff import AutodiffMixin
 from polykeras.backends.torch.core import CoreMixin
+from polykeras.backends.torch.distribution import TorchDistribution
 from polykeras.backends.torch.linalg import LinalgMixin
 from polykeras.backends.torch.math import MathMixin
 from polykeras.backends.torch.nn import NNMixin
@@ -28,7 +29,7 @@ from polykeras.backends.torch.shapes import ShapesMixin
 __all__ = ["TorchBackend"]
 
 
-class TorchBackend(CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
+class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
                    RecurrentMixin, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.

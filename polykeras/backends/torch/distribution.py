@@ -1,0 +1,196 @@
+"""PyTorch data parallelism: ``torch.distributed`` with one process per replica
+(gloo on CPU, NCCL where CUDA is available), as torchrun starts them.
+
+Each rank takes its contiguous slice of the global batch. The trainer's step
+calls :meth:`all_reduce_gradients`, which weighs each rank's gradients of its
+local mean loss by its share of the global batch and sums them: the gradients
+of the loss averaged over the global batch. After each step, metric state
+(``aggregation="sum"``) is summed across ranks and other non-trainable state
+(BatchNormalization's moving statistics) averaged, so every rank holds the same
+values. The first distributed call of a step broadcasts its state from rank 0.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.distributed as torch_dist
+
+
+def _world() -> tuple[int, int]:
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        return torch_dist.get_rank(), torch_dist.get_world_size()
+    return 0, 1
+
+
+def _flat_all_reduce(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Sum ``tensors`` over ranks with one collective."""
+    if not tensors:
+        return []
+    dtype = tensors[0].dtype
+    if any(t.dtype != dtype for t in tensors):
+        return [_flat_all_reduce([t])[0] for t in tensors]
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
+    out, start = [], 0
+    for t in tensors:
+        out.append(flat[start:start + t.numel()].reshape(t.shape))
+        start += t.numel()
+    return out
+
+
+def _broadcast_from_chief(variables: list[Any]) -> None:
+    """Every rank takes rank 0's values (replicas start from the same state)."""
+    with torch.no_grad():
+        for variable in variables:
+            value = variable.value.detach().clone()
+            torch_dist.broadcast(value, src=0)
+            variable.assign(value)
+
+
+class _Replicas:
+    def __init__(self, devices: list[str]):
+        self.devices = devices
+        self.share: float | None = None  # this rank's part of the current global batch
+        self.synced: set[int] = set()  # ids of the steps whose state was broadcast from rank 0
+
+
+class TorchDistribution:
+    """The ``DistributionHooks`` of the torch engine."""
+
+    _replicas: _Replicas | None = None
+
+    def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
+                                timeout: float) -> None:
+        if torch_dist.is_initialized():
+            raise RuntimeError("initialize: the torch engine already joined a run; call shutdown() first.")
+        host, _, port = coordinator_address.rpartition(":")
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        try:
+            torch_dist.init_process_group(backend, init_method=f"tcp://{host}:{port}", rank=process_id,
+                                          world_size=num_processes,
+                                          timeout=datetime.timedelta(seconds=timeout))
+            # Every rank checks it agrees with the others on the world size.
+            sizes = torch.zeros(num_processes, dtype=torch.int64)
+            sizes[process_id] = num_processes
+            torch_dist.all_reduce(sizes)
+        except Exception as error:  # noqa: BLE001 - re-raised with the context the user needs
+            if torch_dist.is_initialized():
+                torch_dist.destroy_process_group()
+            raise RuntimeError(
+                f"initialize: the torch engine could not join the run at {coordinator_address} as rank "
+                f"{process_id} of {num_processes} within {timeout:g}s (a peer missing, a wrong world size, "
+                f"or the port taken?): {type(error).__name__}: {error}") from error
+        if sorted(set(sizes.tolist())) != [num_processes]:
+            torch_dist.destroy_process_group()
+            raise RuntimeError(f"initialize: the ranks disagree on the world size: rank {process_id} expected "
+                               f"{num_processes}, the ranks gave {sizes.tolist()}.")
+
+    def distribution_shutdown(self) -> None:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+
+    def process_index(self) -> int:
+        return _world()[0]
+
+    def process_count(self) -> int:
+        return _world()[1]
+
+    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+        previous = self._replicas
+        self._replicas = _Replicas(list(devices))
+        return previous
+
+    def exit_data_parallel(self, token: Any) -> None:
+        self._replicas = token
+
+    def replica_weight(self) -> float | None:
+        replicas = self._replicas
+        if replicas is None or replicas.share is None:
+            return None
+        return replicas.share * _world()[1]
+
+    def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
+        replicas = self._replicas
+        rank, world = _world()
+        if replicas is None or world == 1:
+            return grads
+        share = replicas.share if replicas.share is not None else 1.0 / world
+        present = [i for i, g in enumerate(grads) if g is not None]
+        reduced = _flat_all_reduce([grads[i] * share for i in present])
+        out = list(grads)
+        for i, g in zip(present, reduced):
+            out[i] = g
+        return out
+
+    def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
+                        refresh_logs: Callable[[Any], Any] | None = None,
+                        split_batch: bool = True) -> Callable[[Any], Any]:
+        state = list(state)
+        summed = [v for v in state if not v.trainable and v.aggregation == "sum"]
+        averaged = [v for v in state if not v.trainable and v.aggregation in ("none", "mean")
+                    and v.synchronization != "on_write"]
+
+        def run(batch: Any) -> Any:
+            replicas = self._replicas
+            rank, world = _world()
+            if replicas is None or world == 1:
+                return fn(batch)
+            if id(run) not in replicas.synced:
+                _broadcast_from_chief(state)
+                replicas.synced.add(id(run))
+            if split_batch:
+                batch, replicas.share = _local_slice(batch, rank, world)
+            before = [v.value.detach().clone() for v in summed]
+            try:
+                logs = fn(batch)
+            finally:
+                replicas.share = None
+            with torch.no_grad():
+                deltas = _flat_all_reduce([v.value - b for v, b in zip(summed, before)])
+                for variable, b, delta in zip(summed, before, deltas):
+                    variable.assign(b + delta)
+                for variable, total in zip(averaged, _flat_all_reduce([v.value for v in averaged])):
+                    variable.assign(total / world)
+            return refresh_logs(logs) if refresh_logs is not None else logs
+
+        return run
+
+
+def _local_slice(batch: Any, rank: int, world: int) -> tuple[Any, float]:
+    """This rank's contiguous rows of every batch leaf, and its share of the rows."""
+    sizes = {int(leaf.shape[0]) for leaf in _leaves(batch) if getattr(leaf, "ndim", 0) > 0}
+    if len(sizes) != 1:
+        raise ValueError(f"DataParallel: expected every batch leaf to have the same first dimension, "
+                         f"received sizes {sorted(sizes)}.")
+    total = sizes.pop()
+    if total < world:
+        raise ValueError(f"DataParallel: a global batch of {total} rows cannot be split over {world} ranks; "
+                         f"use a batch size of at least {world}.")
+    start, stop = total * rank // world, total * (rank + 1) // world
+
+    def cut(leaf: Any) -> Any:
+        return leaf[start:stop] if getattr(leaf, "ndim", 0) > 0 else leaf
+
+    return _map(cut, batch), (stop - start) / total
+
+
+def _leaves(tree: Any) -> list[Any]:
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in _leaves(item)]
+    return [] if tree is None else [tree]
+
+
+def _map(fn: Callable[[Any], Any], tree: Any) -> Any:
+    if isinstance(tree, tuple):
+        return tuple(_map(fn, item) for item in tree)
+    if isinstance(tree, list):
+        return [_map(fn, item) for item in tree]
+    if isinstance(tree, dict):
+        return {key: _map(fn, item) for key, item in tree.items()}
+    return None if tree is None else fn(tree)
