@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from polykeras.backends.base import Backend  # noqa: E402
 from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
+from polykeras.backends.tensorflow.distribution import TensorflowDistribution  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
 from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
 from polykeras.backends.tensorflow.nn import TensorflowNN  # noqa: E402
@@ -32,7 +33,7 @@ __all__ = ["TensorflowBackend"]
 
 
 class TensorflowBackend(
-    TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
+    TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
     TensorflowOptimizers, TensorflowRecurrent, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``

@@ -1,0 +1,81 @@
+"""The distribution API in one process, on every engine."""
+
+import json
+
+import pytest
+
+import polykeras.backends as B
+import polykeras.distribution as dist
+
+PARALLEL = {"jax", "torch"}  # engines with a data-parallel runtime
+
+
+def test_alone_the_process_is_the_chief(engine):
+    assert dist.rank() == 0 and dist.process_count() == 1 and dist.is_chief()
+    dist.initialize()  # nothing to join: no-op
+    assert dist.distribution() is None
+
+
+def test_list_devices(engine):
+    devices = dist.list_devices()
+    assert devices and all(":" in d for d in devices), devices
+    assert dist.list_devices("cpu") == [d for d in devices if d.startswith("cpu:")]
+
+
+def test_identity_gradients_without_a_distribution(engine):
+    grads = [engine.ones((2,)), engine.zeros((3,))]
+    assert dist.all_reduce_gradients(grads) == grads
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"num_processes": 0}, "world size"),
+    ({"num_processes": 2, "process_id": 2, "coordinator_address": "127.0.0.1:1"}, "[0, 2)"),
+    ({"num_processes": 2, "process_id": -1, "coordinator_address": "127.0.0.1:1"}, "[0, 2)"),
+    ({"num_processes": 2, "process_id": 0}, "coordinator address"),
+    ({"num_processes": 2, "process_id": 0, "coordinator_address": "127.0.0.1:1", "timeout": 0}, "timeout"),
+])
+def test_initialize_rejects_impossible_arguments(engine, args, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
+        dist.initialize(**args)
+
+
+def test_initialize_reads_tf_config(engine, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+                                                "task": {"type": "worker", "index": 5}}))
+    with pytest.raises(ValueError, match="5"):  # index 5 of 2 workers
+        dist.initialize()
+
+
+def test_data_parallel_scope_and_default(engine):
+    if engine.name not in PARALLEL:
+        pytest.skip("pinned in test_engines_without_data_parallel_say_so")
+    dp = dist.DataParallel()
+    with dp as active:
+        assert active is dp and dist.distribution() is dp
+    assert dist.distribution() is None
+    dist.set_distribution(dp)
+    try:
+        assert dist.distribution() is dp
+    finally:
+        dist.set_distribution(None)
+    assert dist.distribution() is None
+
+
+@pytest.mark.parametrize("name", sorted(set(B.installed()) - PARALLEL))
+def test_engines_without_data_parallel_say_so(name):
+    """numpy has no distributed runtime; TensorFlow's MirroredStrategy /
+    MultiWorkerMirroredStrategy are not mapped yet."""
+    with B.use(name):
+        with pytest.raises(NotImplementedError, match=f"'{name}' engine"):
+            dist.DataParallel().__enter__()
+        with pytest.raises(NotImplementedError, match=f"'{name}' engine"):
+            dist.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=1)
+        assert dist.distribution() is None
+
+
+def test_tensorflow_names_the_missing_strategy():
+    if "tensorflow" not in B.installed():
+        pytest.skip("tensorflow not installed")
+    with B.use("tensorflow"):
+        with pytest.raises(NotImplementedError, match="MultiWorkerMirroredStrategy"):
+            dist.DataParallel().__enter__()
