@@ -39,7 +39,7 @@ def load_keras_model(filepath, custom_objects=None, safe_mode=True, compile=True
 __all__ = [
     "ArchiveError", "SerializationError", "WeightsError", "archive_bytes", "custom_object_scope", "deserialize",
     "get_registered_name", "get_registered_object", "in_safe_mode", "load_from_file", "load_keras_model",
-    "load_keras_weights", "load_model", "load_model_bytes", "model_from_config", "model_from_json",
+    "load_keras_weights", "load_model", "load_model_bytes", "load_weights", "model_from_config", "model_from_json",
     "model_from_yaml", "register_serializable", "safe_mode", "save_model", "save_to_file", "save_weights",
     "serialize", "to_json", "to_yaml",
 ]

@@ -116,7 +116,10 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _expected_weight_bytes(model: Any, with_optimizer: bool) -> int:
+def weight_bytes_limit(model: Any, with_optimizer: bool) -> int:
+    """The most bytes a weights member for ``model`` may hold: every variable
+    in float64 (and, ``with_optimizer``, three slots each) plus HDF5's own
+    bookkeeping. Example: ``weight_bytes_limit(model, True)``"""
     variables = model.variables
     total = sum(int(np.prod(v.shape)) * 8 for v in variables)
     count = len(variables)
@@ -171,7 +174,7 @@ def _load(source: Path | bytes, where: str, compile: bool, custom_objects: dict[
                             f"{where}: member 'config.json'", ArchiveError)
         model = _rebuild(config, where, compile, custom_objects, safe_mode)
         compiled_state = isinstance(config.get("compile_config"), dict)
-        weights = read_member(archive, infos["model.weights.h5"], _expected_weight_bytes(model, compiled_state), where,
+        weights = read_member(archive, infos["model.weights.h5"], weight_bytes_limit(model, compiled_state), where,
                               why="what the model's weights and optimizer state need")
     _load_weights(weights, model, where, compile)
     return model

@@ -43,11 +43,12 @@ class KerasConfigError(ValueError):
 
 
 def _layer_table() -> dict[str, type]:
+    import importlib
+
     from polykeras.layers.config import LAYER_CLASSES
 
-    import polykeras.layers  # noqa: F401 - registers the built-in layers
-    import polykeras.models  # noqa: F401 - registers Functional and Sequential
-
+    for package in ("polykeras.layers", "polykeras.models"):  # importing them registers the built-in classes
+        importlib.import_module(package)
     return LAYER_CLASSES
 
 

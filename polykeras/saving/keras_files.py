@@ -75,7 +75,7 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
                        custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:
     """Translate and load an opened (already vetted) Keras 3 archive."""
     from polykeras.layers.config import LAYER_CLASSES
-    from polykeras.saving.archive import _expected_weight_bytes
+    from polykeras.saving.archive import weight_bytes_limit
     from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
 
     config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
@@ -94,7 +94,7 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
     compiled = False
     if compile:
         compiled = _compile(model, config.get("compile_config"), where)
-    weights = read_member(archive, infos["model.weights.h5"], _expected_weight_bytes(model, True), where,
+    weights = read_member(archive, infos["model.weights.h5"], weight_bytes_limit(model, True), where,
                           why="what the model's weights and optimizer state need")
     try:
         f = h5py.File(io.BytesIO(weights), "r")

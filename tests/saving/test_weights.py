@@ -10,7 +10,7 @@ import pytest
 
 from conformance.tolerances import assert_close
 from polykeras import Input, Model, Sequential, layers
-from polykeras.saving import WeightsError, load_weights, save_weights
+from polykeras.saving import WeightsError, save_weights
 
 from ._models import KINDS, build, data, weights
 
