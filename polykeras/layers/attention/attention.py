@@ -75,7 +75,12 @@ class Attention(Layer):
         if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
             raise ValueError(f"{who}: expected mask as a list [query_mask, value_mask], received mask={mask!r}.")
 
-    def _check_shapes(self, shapes: list[tuple]) -> None:
+    def _check_shapes(self, shapes: Any) -> None:
+        if not isinstance(shapes, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in shapes):
+            raise ValueError(f"{describe_layer(self)}: expected a list of inputs [query, value] or [query, value, "
+                             f"key], received one input of shape {tuple(shapes)}.")
+        self._validate(shapes)
+        shapes = [tuple(s) for s in shapes]
         query, value = shapes[0], shapes[1]
         key = shapes[2] if len(shapes) > 2 else value
         who = describe_layer(self)
@@ -90,8 +95,7 @@ class Attention(Layer):
 
     # ------------------------------------------------------------- build
     def build(self, input_shape: Any) -> None:
-        self._validate(input_shape)
-        self._check_shapes([tuple(s) for s in input_shape])
+        self._check_shapes(input_shape)
         self.scale = None
         self.concat_score_weight = None
         if self.use_scale:
@@ -137,7 +141,7 @@ class Attention(Layer):
         return previous_mask[0]
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
-        self._validate(input_shape)
+        self._check_shapes(input_shape)
         query, value = tuple(input_shape[0]), tuple(input_shape[1])
         return (*query[:-1], value[-1])
 
@@ -163,8 +167,7 @@ class AdditiveAttention(Attention):
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
 
     def build(self, input_shape: Any) -> None:
-        self._validate(input_shape)
-        self._check_shapes([tuple(s) for s in input_shape])
+        self._check_shapes(input_shape)
         dim = tuple(input_shape[0])[-1]
         if dim is None and self.use_scale:
             raise ValueError(f"{describe_layer(self)}: expected a known query feature size, received query shape "
