@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from conformance.checks.base import (
     FAMILIES, PROFILES, Check, Context, Meter, Profile, Result, Skip, execute, run_checks, supports,
@@ -38,8 +38,9 @@ _BUILDERS = {
 }
 
 
-def collect(families: Iterable[str] = FAMILIES) -> list[Check]:
-    """Every check of the given families, family by family.
+def collect(families: Iterable[str] = FAMILIES, engines: Sequence[str] | None = None) -> list[Check]:
+    """Every check of the given families, family by family. ``engines`` (the
+    engines of the run) makes the saving family's rows (one per saving engine).
 
     Example: ``len(collect(["ops"]))``
     """
@@ -48,5 +49,6 @@ def collect(families: Iterable[str] = FAMILIES) -> list[Check]:
         if family not in _BUILDERS:
             raise ValueError(f"Unknown check family {family!r}. Expected some of: {', '.join(FAMILIES)}.")
         module, function = _BUILDERS[family]
-        checks += getattr(importlib.import_module(module), function)()
+        build = getattr(importlib.import_module(module), function)
+        checks += build(engines) if family == "saving" else build()
     return checks

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -266,10 +267,15 @@ def run_checks(checks: Sequence[Check], engines: Sequence[str], profile: Profile
     """
     cache: dict[Any, Any] = {}
     results = []
-    for check in checks:
-        for engine in engines:
-            result = execute(check, Context(engine, profile, seed, tuple(engines), cache))
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+    try:
+        for check in checks:
+            for engine in engines:
+                result = execute(check, Context(engine, profile, seed, tuple(engines), cache))
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+    finally:
+        folder = cache.get("saving_dir")
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     return results
