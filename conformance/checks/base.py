@@ -69,9 +69,10 @@ class Skip(Exception):
 class Result:
     """One cell of the matrix: a check on one engine.
 
-    ``error`` is the largest absolute difference seen (None where nothing
-    numeric was compared); ``ratio`` the largest difference as a fraction of
-    the tolerance allowed there (``<= 1`` passes).
+    ``error`` is the largest difference seen, ``|actual - expected| /
+    max(1, |expected|)`` (absolute below 1, relative above; None where
+    nothing numeric was compared); ``ratio`` the largest difference as a
+    fraction of the tolerance allowed there (``<= 1`` passes).
 
     Example: ``Result("abs", "ops", "jax", True, 0.0, 0.0, "")``
     """
@@ -114,7 +115,8 @@ class Check:
 
 class Meter:
     """Compares engine results with expected numbers through the tolerance
-    table, keeping the largest absolute error and tolerance ratio.
+    table, keeping the largest error (``|a - e| / max(1, |e|)``) and
+    tolerance ratio.
 
     Example:
         >>> meter = Meter()
@@ -149,8 +151,8 @@ class Meter:
             return
         if tol is None:
             assert_close(a, e, family, name, err_msg=what)  # raises with the table's words
-        raise AssertionError(f"{what}: largest difference {error:.3g} exceeds atol={atol:g} + rtol={rtol:g} * |expected|"
-                             f" (ratio {ratio:.3g})")
+        raise AssertionError(f"{what}: difference {error:.3g} exceeds atol={atol:g} + rtol={rtol:g} * |expected| "
+                             f"(ratio {ratio:.3g})")
 
     def exact(self, actual: Any, expected: Any, *, what: str = "") -> None:
         """Raise unless the arrays are equal (shapes, values, NaNs placed alike)."""
@@ -162,8 +164,8 @@ class Meter:
 
 
 def _measure(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
-    """(largest |a - e|, largest |a - e| / (atol + rtol |e|)); mismatched
-    NaN/inf positions count as infinite."""
+    """(largest |a - e| / max(1, |e|), largest |a - e| / (atol + rtol |e|));
+    mismatched NaN/inf positions count as infinite."""
     if a.size == 0:
         return 0.0, 0.0
     if a.dtype == bool or e.dtype == bool:
@@ -175,7 +177,8 @@ def _measure(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> tuple[fl
         diff = np.nan_to_num(diff, nan=np.inf, posinf=np.inf)
         allowed = atol + rtol * np.abs(np.where(np.isfinite(e64), e64, 0.0))
         ratio = np.where(diff == 0, 0.0, np.divide(diff, allowed, out=np.full_like(diff, np.inf), where=allowed > 0))
-    return float(diff.max()), float(ratio.max())
+        scaled = diff / np.maximum(1.0, np.abs(np.where(np.isfinite(e64), e64, 0.0)))
+    return float(scaled.max()), float(ratio.max())
 
 
 @dataclasses.dataclass

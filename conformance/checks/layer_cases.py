@@ -40,7 +40,9 @@ class LayerCase:
     points (ids, masks computed from values); ``unsafe`` loads the config
     outside safe mode (Lambda); ``called=False`` for layers never called on
     tensors (InputLayer); ``fd_step`` is the finite-difference step of the
-    float64 reference (larger where the reference cannot compute in float64).
+    float64 reference (larger where the reference cannot compute in float64);
+    ``data(rng)`` draws the inputs instead of ``input_shape`` (vocabularies),
+    ``raw`` passes them as NumPy arrays (string inputs: no engine holds strings).
 
     Example: ``LayerCase({"units": 3}, (2, 4))``
     """
@@ -58,6 +60,8 @@ class LayerCase:
     called: bool = True
     check_shape: bool = True
     fd_step: float = 1e-6
+    data: Callable[[np.random.Generator], list[np.ndarray]] | None = None
+    raw: bool = False
 
     def build(self, cls: type, dtype: str = "float32") -> Any:
         """A new layer of ``cls`` computing in ``dtype``."""
@@ -155,6 +159,20 @@ def _input_layer(cls: type, dtype: str) -> Any:
     return cls(shape=(3,), dtype=dtype)
 
 
+def _adapted_normalization(cls: type, dtype: str) -> Any:
+    layer = cls(axis=-1, dtype=dtype)
+    layer.adapt(np.random.default_rng(5).standard_normal((20, 3)) * [1.0, 3.0, 0.5] + [0.0, 1.0, -2.0])
+    return layer
+
+
+def _tokens(rng: np.random.Generator) -> list[np.ndarray]:
+    return [rng.choice(np.array(["a", "b", "c", "zz", ""]), (2, 4))]
+
+
+def _integer_tokens(rng: np.random.Generator) -> list[np.ndarray]:
+    return [rng.choice(np.array([12, 36, 1138, 42, 7], np.int32), (2, 4))]
+
+
 C = LayerCase
 _SEQ = (2, 4, 3)  # (batch, steps, features)
 
@@ -248,6 +266,19 @@ CASES: dict[str, list[LayerCase]] = {
                                 [(2, 3, 4), (2, 2, 4)], invoke=_query_value)],
     "Attention": [C({}, [(2, 3, 4), (2, 2, 4)])],
     "AdditiveAttention": [C({}, [(2, 3, 4), (2, 2, 4)])],
+    # ------------------------------------------------------- preprocessing
+    "CategoryEncoding": [C({"num_tokens": 5, "output_mode": "multi_hot"}, (2, 3), int_inputs=5, input_grad=False),
+                         C({"num_tokens": 4, "output_mode": "count"}, (3, 4), int_inputs=4, input_grad=False)],
+    "Discretization": [C({"bin_boundaries": [-0.5, 0.0, 0.5]}, (2, 3), input_grad=False)],
+    "Normalization": [C({"mean": [0.1, -0.2, 0.3], "variance": [1.0, 2.0, 0.5]}, (2, 3)),
+                      C(input_shape=(4, 3), make=_adapted_normalization)],
+    "Rescaling": [C({"scale": 1.0 / 255, "offset": -1.0}, (2, 3))],
+    "Resizing": [C({"height": 4, "width": 5}, (1, 3, 3, 2)),
+                 C({"height": 2, "width": 2, "interpolation": "nearest"}, (2, 4, 4, 1))],
+    "CenterCrop": [C({"height": 2, "width": 3}, (1, 4, 5, 2))],
+    "IntegerLookup": [C({"vocabulary": [12, 36, 1138, 42]}, data=_integer_tokens, input_grad=False)],
+    "StringLookup": [C({"vocabulary": ["a", "b", "c"], "mask_token": ""}, data=_tokens, raw=True, input_grad=False,
+                       check_shape=False)],
     # ------------------------------------------------------------- models
     "InputLayer": [C(make=_input_layer, called=False)],
     # Sequential computes its input in float32 whatever its dtype (its inner

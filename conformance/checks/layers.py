@@ -59,6 +59,8 @@ def _flat(x: Any) -> list[Any]:
 
 
 def _inputs(case: LayerCase, rng: np.random.Generator) -> list[np.ndarray]:
+    if case.data is not None:
+        return case.data(rng)
     shapes = case.input_shape if isinstance(case.input_shape, list) else [case.input_shape]
     if case.int_inputs is not None:
         arrays = [rng.integers(0, case.int_inputs, s).astype("int32") for s in shapes]
@@ -82,7 +84,7 @@ def _call(layer: Any, case: LayerCase, arrays: Sequence[Any], masks: list[np.nda
           building: bool = False) -> list[Any]:
     """The layer's outputs (a flat list) on the active engine; ``building``
     calls in inference mode (the first call must not move any state)."""
-    xs = [ops.convert_to_tensor(a) for a in arrays]
+    xs = list(arrays) if case.raw else [ops.convert_to_tensor(a) for a in arrays]
     kwargs = {k: v for k, v in case.call_kwargs.items() if not (building and k == "training")}
     if masks is not None:
         converted = [ops.convert_to_tensor(m) for m in masks]
