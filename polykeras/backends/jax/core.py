@@ -44,8 +44,8 @@ class JaxCore:
 
     def list_devices(self) -> list[str]:
         out = []
-        for platform in dict.fromkeys(d.platform for d in jax.devices()):
-            out.extend(f"{platform}:{i}" for i, _ in enumerate(jax.devices(platform)))
+        for platform in dict.fromkeys([jax.default_backend(), "cpu"]):
+            out.extend(f"{platform}:{i}" for i in range(len(jax.devices(platform))))
         return out
 
     def _device(self, device: str) -> Any:
@@ -109,7 +109,9 @@ class JaxCore:
         return jax.lax.erf(self._floating(x))
 
     def top_k(self, x: Tensor, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:
-        values, indices = jax.lax.top_k(self._tensor(x), k)
+        x = self._tensor(x)
+        self._check_top_k(x, k)
+        values, indices = jax.lax.top_k(x, k)
         return values, indices.astype(jnp.int32)
 
     # ------------------------------------------------- creation, einsum
@@ -134,8 +136,24 @@ class JaxCore:
         # NumPy's own arange on the host (the reference numbers), then one transfer.
         return jnp.asarray(NumpyCore.arange(_HOST, start, stop, step, dtype), dtype=None if dtype is None else self._native_dtype(dtype))
 
+    # Matrix products in full float32 precision (no TF32 on GPUs), unless the
+    # user chose a default with jax.config's jax_default_matmul_precision.
+    def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
+        if not (type(x1) is ArrayImpl and type(x2) is ArrayImpl and x1.dtype == x2.dtype):
+            x1, x2 = self._operands(x1, x2)
+        return jnp.matmul(x1, x2, precision=precision())
+
+    def dot(self, x1: Tensor, x2: Tensor) -> Tensor:
+        x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))
+        return jnp.dot(x1, x2, precision=precision())
+
+    def tensordot(self, x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor:
+        x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))
+        return jnp.tensordot(x1, x2, axes=axes, precision=precision())
+
     def einsum(self, subscripts: str, *operands: Tensor) -> Tensor:
-        return _einsum(subscripts, *self._promote(*(self._tensor(x) for x in operands)))
+        operands = self._promote(*(self._tensor(x) for x in operands))
+        return _einsum(subscripts, *operands, precision=precision())
 
     # ---------------------------------------------------------- indexing
     def _check_bounds(self, op: str, indices: Tensor, length: int) -> None:
@@ -187,7 +205,17 @@ class JaxCore:
 # Kernels compiled once per static argument set: an eager call is one XLA
 # dispatch instead of several, and inside an enclosing jit they inline.
 _HOST = NumpyCore()
-_einsum = jax.jit(jnp.einsum, static_argnums=0)
+_einsum = jax.jit(jnp.einsum, static_argnums=0, static_argnames="precision")
+
+
+def precision() -> Any:
+    """The precision of matrix products and convolutions: HIGHEST (true
+    float32, as the other engines compute) unless the user set JAX's
+    ``jax_default_matmul_precision``, which then rules.
+
+    Example: ``jnp.matmul(a, b, precision=precision())``
+    """
+    return None if jax.config.jax_default_matmul_precision else jax.lax.Precision.HIGHEST
 _take = jax.jit(jnp.take, static_argnums=2)
 _take_along_axis = jax.jit(jnp.take_along_axis, static_argnums=2)
 

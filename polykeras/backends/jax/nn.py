@@ -19,6 +19,7 @@ import numpy as np
 from jax import lax
 
 from polykeras.backends.base import Axis, Tensor
+from polykeras.backends.jax.core import precision
 from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding, output_sizes
 
 
@@ -112,7 +113,8 @@ class JaxNN:
         padded = [n + before + after for n, (before, after) in zip(spatial, pads)]
         output_sizes("conv", padded, kernel.shape[:-2], strides, dilation_rate)
         channels = inputs.shape[-1 if data_format == "channels_last" else 1]
-        return _conv(inputs, kernel, strides, tuple(pads), dilation_rate, data_format, channels // kernel.shape[-2])
+        return _conv(inputs, kernel, strides, tuple(pads), dilation_rate, data_format,
+                     channels // kernel.shape[-2], precision())
 
     def depthwise_conv(self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,
                        data_format: str, dilation_rate: Sequence[int]) -> Tensor:
@@ -130,7 +132,7 @@ class JaxNN:
             conv_transpose_padding(k, s, d, padding, None if output_padding is None else output_padding[i])
             for i, (k, s, d) in enumerate(zip(kernel.shape[:-2], strides, dilation_rate))
         )
-        return _conv_transpose(inputs, kernel, strides, pads, dilation_rate, data_format)
+        return _conv_transpose(inputs, kernel, strides, pads, dilation_rate, data_format, precision())
 
     # ------------------------------------------------------------ pooling
     def _pool_geometry(self, x: Tensor, pool_size: Sequence[int], strides: Sequence[int], padding: str,
@@ -159,24 +161,26 @@ class JaxNN:
 
 # Kernels: compiled once per static geometry, so an eager call is one XLA
 # dispatch; inside an enclosing jit they inline.
-@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
 def _conv(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
-          data_format: str, groups: int) -> Tensor:
+          data_format: str, groups: int, precision: Any) -> Tensor:
     return lax.conv_general_dilated(
         inputs, kernel, window_strides=strides, padding=pads, rhs_dilation=dilation,
         dimension_numbers=_layouts(kernel.ndim - 2, data_format), feature_group_count=groups,
+        precision=precision,
     )
 
 
-@partial(jax.jit, static_argnums=(2, 3, 4, 5))
+@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
 def _conv_transpose(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
-                    data_format: str) -> Tensor:
+                    data_format: str, precision: Any) -> Tensor:
     # A stride-dilated input convolved with the spatially flipped kernel, whose
     # (filters, in_channels) axes read as (O, I).
     rank = kernel.ndim - 2
     return lax.conv_general_dilated(
         inputs, jnp.flip(kernel, axis=tuple(range(rank))), window_strides=(1,) * rank, padding=pads,
         lhs_dilation=strides, rhs_dilation=dilation, dimension_numbers=_layouts(rank, data_format, kernel="OI"),
+        precision=precision,
     )
 
 

@@ -27,6 +27,7 @@ from polykeras.backends.dtypes import DTYPES, FLOATX, result_type, standardize_d
 WEAK_SCALARS = frozenset({bool, int, float, complex})
 _KNOWN = frozenset(DTYPES)
 _INT32 = np.iinfo(np.int32)
+_NAMES: dict[Any, str] = {}  # native dtype -> protocol name
 _NO_AUTODIFF = (
     "the numpy engine is for inference and reference only: {} needs an engine with "
     "autodiff, e.g. torch, jax or tensorflow"
@@ -117,8 +118,12 @@ class NumpyCore:
         return np.dtype(name)
 
     def _dtype_name(self, native: Any) -> str:
-        name = native.name
-        return name if name in _KNOWN else standardize_dtype(native)
+        try:
+            return _NAMES[native]
+        except KeyError:
+            name = native.name
+            name = _NAMES[native] = name if name in _KNOWN else standardize_dtype(native)
+            return name
 
     # ------------------------------------------------------ conversion
     def _tensor(self, x: Any) -> Tensor:
