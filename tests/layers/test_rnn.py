@@ -157,18 +157,19 @@ def outputs_list(layer: Any, x: Any, **kwargs: Any) -> list[np.ndarray]:
 
 
 # ------------------------------------------------------------- tests
-CASES = [
-    ("SimpleRNN", {}),
-    ("LSTM", {}),
-    ("GRU", {}),
-    ("GRU", {"reset_after": False}),
-    ("LSTM", {"use_bias": False}),
-    ("GRU", {"use_bias": False}),
+CASES = [  # (kind, extra arguments, go_backwards)
+    ("SimpleRNN", {}, False),
+    ("SimpleRNN", {}, True),
+    ("LSTM", {}, False),
+    ("LSTM", {"use_bias": False}, True),
+    ("GRU", {}, True),
+    ("GRU", {"reset_after": False}, False),
+    ("GRU", {"use_bias": False}, False),
 ]
 
 
-@pytest.mark.parametrize("go_backwards", [False, True], ids=["forward", "backward"])
-@pytest.mark.parametrize("kind, extra", CASES, ids=[f"{k}{e}" for k, e in CASES])
+@pytest.mark.parametrize("kind, extra, go_backwards", CASES,
+                         ids=[f"{k}{e}{'-backwards' if b else ''}" for k, e, b in CASES])
 def test_layers_follow_keras_equations(engine, kind, extra, go_backwards):
     x = sequences()
     layer = KINDS[kind](3, return_sequences=True, return_state=True, go_backwards=go_backwards, **extra)

@@ -47,8 +47,7 @@ def filled(reference: Any, shape: tuple[int, ...], value: float, dtype: str) -> 
 
 def _along(mask_t: Any, like: Any) -> Any:
     """A ``(batch,)`` mask shaped to broadcast against ``like`` ``(batch, ...)``."""
-    rank = len(ops.shape(like))
-    return mask_t if rank == 2 else ops.reshape(mask_t, (-1,) + (1,) * (rank - 1))
+    return ops.reshape(mask_t, (-1,) + (1,) * (len(ops.shape(like)) - 1))
 
 
 def rnn_loop(step: Step, sequences: Any, initial_states: Any, *, go_backwards: bool = False, mask: Any = None,

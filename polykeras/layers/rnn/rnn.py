@@ -197,16 +197,18 @@ class RNN(Layer):
             raise ValueError(f"{who}: unroll=True needs a known number of timesteps, received shape {shape}.")
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        if self.stateful and shape[0] is not None and self._state_slots:
+            expected = self._state_slots[0].state.shape[0]
+            if shape[0] != expected:
+                raise ValueError(f"{who}: a stateful RNN needs a fixed batch size: batches of {expected} sequences "
+                                 f"(as when it was built), received {shape[0]}. In a model, give "
+                                 f"Input(batch_size={expected}) and fit/predict with batch_size={expected}.")
         if initial_state is None:
             if self.stateful:
                 initial_state = tree_unflatten(self.__dict__["_state_structure"],
                                                [ops.add(slot.state.value, 0) for slot in self._state_slots])
             else:
                 initial_state = self._zero_states(sequences)
-        elif self.stateful and shape[0] is not None and self._state_slots:
-            expected = self._state_slots[0].state.shape[0]
-            if shape[0] != expected:
-                raise ValueError(f"{who}: a stateful RNN needs batches of {expected} sequences, received {shape[0]}.")
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
         initial_state = list(initial_state)
