@@ -83,19 +83,26 @@ def is_int(dtype: str) -> bool:
 
 
 def result_type(*dtypes: str) -> str:
-    """The dtype NumPy would promote ``dtypes`` to (bfloat16 treated as a float
-    narrower than float32).
+    """The dtype two or more tensors promote to: NumPy's rules, except that an
+    integer or bool meeting a float takes that float (as JAX and Keras 3), so
+    float32 stays float32; bfloat16 counts as a float narrower than float32.
 
     Example:
         >>> result_type("int32", "float32")
         'float32'
+        >>> result_type("float16", "float32")
+        'float32'
     """
     if len(set(dtypes)) == 1:
         return dtypes[0]
-    if "bfloat16" in dtypes:
-        others = [d for d in dtypes if d != "bfloat16"]
-        widest = result_type(*others) if others else "bfloat16"
-        if widest in ("float32", "float64", "complex64", "complex128"):
-            return widest
-        return "bfloat16" if widest not in ("float16",) else "float32"
+    floats = [d for d in dtypes if d in FLOAT_DTYPES]
+    complexes = [d for d in dtypes if d.startswith("complex")]
+    if floats and not complexes:
+        if "bfloat16" in floats:
+            others = [d for d in floats if d != "bfloat16"]
+            if not others:
+                return "bfloat16"
+            widest = np.result_type(*others).name
+            return "float32" if widest == "float16" else widest
+        return np.result_type(*floats).name
     return np.result_type(*dtypes).name
