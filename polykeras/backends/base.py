@@ -567,8 +567,9 @@ class Backend(DistributionHooks, abc.ABC):
     ) -> Tensor:
         """The gradient of ``conv`` w.r.t. its input; kernel
         ``spatial... + (filters, in_channels)`` as Keras' ConvTranspose.
-        Output length per axis, with ``output_padding`` None:
-        valid ``(n - 1) * s + k``, same ``n * s``; else
+        Output length per axis, with ``output_padding`` None and the
+        effective kernel ``k = (kernel - 1) * dilation + 1``: valid
+        ``(n - 1) * s + max(k, s)``, same ``n * s`` (Keras 3's rules); else
         ``(n - 1) * s + k - 2 * pad + output_padding``."""
 
     @abc.abstractmethod
@@ -754,8 +755,9 @@ class Backend(DistributionHooks, abc.ABC):
     # --------------------------------------------------------------- compile
     @abc.abstractmethod
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
-        """The engine's compiled form of a pure function of tensors (pytrees of
-        lists/tuples/dicts). Engines without a compiler return ``fn``."""
+        """The engine's compiled form of a function of tensors (pytrees of
+        lists/tuples/dicts). It must be pure unless ``stateful_jit``; engines
+        without autodiff (NumPy) raise ``NotImplementedError``."""
 
     def __repr__(self) -> str:
         return f"<polykeras engine {self.name!r} ({self.version()})>"
