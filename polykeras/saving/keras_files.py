@@ -187,7 +187,10 @@ def keras_weight_pairs(root: h5py.Group, model: Any, where: str, skip_mismatch: 
     tree, every shape and dtype checked first."""
     problems: list[str] = []
     pairs: list[Pair] = []
-    _match_container(root, model, "", where, problems, pairs)
+    if _is_graph(model):
+        _match_container(root, model, "", where, problems, pairs)
+    else:
+        _match_layer(root, model, model.name, where, problems, pairs)
     if problems:
         if not skip_mismatch:
             raise WeightsError(f"{where} (Keras 3 weights) does not fit model {model.name!r}; nothing was "
@@ -217,6 +220,12 @@ def _key_map(group: h5py.Group | None, layers: list[Any], where: str) -> dict[in
             names[name] = key
     if layers and all(layer.name in names and layer.name not in repeated for layer in layers):
         return {id(layer): names[layer.name] for layer in layers}
+    return derived_keys(layers)
+
+
+def derived_keys(layers: list[Any]) -> dict[int, str]:
+    """id(layer) -> Keras' key: the class name in snake case, numbered from
+    the second of a class on (``dense``, ``dense_1``...), in ``layers`` order."""
     counts: dict[str, int] = {}
     keys = {}
     for layer in layers:
@@ -243,10 +252,16 @@ def _datasets(group: h5py.Group, where: str) -> list[h5py.Dataset] | str:
     return out
 
 
+def _is_graph(layer: Any) -> bool:
+    from polykeras.models.functional import Functional
+    from polykeras.models.sequential import Sequential
+
+    return isinstance(layer, (Functional, Sequential))
+
+
 def _match_container(group: h5py.Group, container: Any, prefix: str, where: str, problems: list[str],
                      pairs: list[Pair]) -> None:
-    from polykeras.models.model import Model
-
+    """A Functional or Sequential model: its layers under ``layers/<key>``."""
     _match_own(group, container, prefix.rstrip("/") or container.name, where, problems, pairs)
     layers = _children(container)
     layers_group = group.get("layers")
@@ -257,31 +272,95 @@ def _match_container(group: h5py.Group, container: Any, prefix: str, where: str,
     used = set()
     for layer in layers:
         key = keys.get(id(layer))
-        path = f"{prefix}{layer.name}"
         child = layers_group.get(key) if layers_group is not None and key is not None else None
-        if child is None:
-            if _has_weights(layer):
-                problems.append(f"layer {path!r} ({type(layer).__name__}, weights "
-                                f"{[tuple(v.shape) for v in layer.weights]}) is not in the file")
+        if child is None or not isinstance(child, h5py.Group):
+            _missing(layer, f"{prefix}{layer.name}", problems)
             continue
         used.add(key)
-        if isinstance(layer, Model):
-            _match_container(child, layer, path + "/", where, problems, pairs)
-        else:
-            nested = [sub for sub in layer._flatten_layers(include_self=False) if sub.weights]
-            if nested:
-                problems.append(f"layer {path!r} keeps weights in sub-layers, which Keras files do not map")
-                continue
-            _match_own(child, layer, path, where, problems, pairs)
+        _match_layer(child, layer, f"{prefix}{layer.name}", where, problems, pairs)
     if layers_group is not None:
         for key in layers_group:
-            if key in used:
-                continue
-            leftover = _datasets(layers_group[key], where) if isinstance(layers_group[key], h5py.Group) else []
-            has_data = bool(leftover) if not isinstance(leftover, str) else True
-            if has_data or (isinstance(layers_group[key], h5py.Group) and "layers" in layers_group[key]):
+            if key not in used and _holds_data(layers_group[key]):
                 name = _vars_name(layers_group[key], where) or key
                 problems.append(f"the file has layer {name!r} (key {prefix}{key}) with weights the model lacks")
+
+
+def _match_layer(group: h5py.Group, layer: Any, path: str, where: str, problems: list[str],
+                 pairs: list[Pair]) -> None:
+    """One layer: its own ``vars``, then each sub-layer under the attribute
+    name that holds it (Keras' layout: ``lstm/cell/vars``), found by the
+    recorded name when the attribute names differ."""
+    if _is_graph(layer):
+        _match_container(group, layer, path + "/", where, problems, pairs)
+        return
+    _match_own(group, layer, path, where, problems, pairs)
+    subs = [sub for sub in layer._sublayers() if sub.weights]
+    if not subs:
+        return
+    found = _sublayer_groups(group, layer, where)
+    for sub in subs:
+        child = found.get(id(sub))
+        if child is None:
+            _missing(sub, f"{path}/{sub.name}", problems)
+            continue
+        _match_layer(child, sub, f"{path}/{sub.name}", where, problems, pairs)
+
+
+def _sublayer_groups(group: h5py.Group, layer: Any, where: str) -> dict[int, h5py.Group]:
+    from polykeras.layers.layer import Layer
+
+    found: dict[int, h5py.Group] = {}
+    for attribute, value in vars(layer).items():
+        if isinstance(value, Layer) and isinstance(group.get(attribute), h5py.Group):
+            found.setdefault(id(value), group[attribute])
+        elif isinstance(value, (list, tuple)) and isinstance(group.get(attribute), h5py.Group):
+            items = [v for v in value if isinstance(v, Layer)]
+            for item, key in _key_map(group[attribute], items, where).items():
+                if isinstance(group[attribute].get(key), h5py.Group):
+                    found.setdefault(item, group[attribute][key])
+    listed = group.get("layers") if isinstance(group.get("layers"), h5py.Group) else None
+    by_name = {}
+    for parent in (group, listed):
+        for key in parent if parent is not None else ():
+            child = parent[key]
+            if key != "vars" and isinstance(child, h5py.Group):
+                name = _vars_name(child, where)
+                if name is not None:
+                    by_name.setdefault(name, child)
+    subs = layer._sublayers()
+    keys = derived_keys(subs)
+    for sub in subs:
+        if id(sub) in found:
+            continue
+        if sub.name in by_name:
+            found[id(sub)] = by_name[sub.name]
+        elif listed is not None and isinstance(listed.get(keys[id(sub)]), h5py.Group):
+            found[id(sub)] = listed[keys[id(sub)]]  # a subclassed model's layers walked as `layers`
+    return found
+
+
+def _missing(layer: Any, path: str, problems: list[str]) -> None:
+    if layer.weights:
+        problems.append(f"layer {path!r} ({type(layer).__name__}, weights "
+                        f"{[tuple(v.shape) for v in layer.weights]}) is not in the file")
+
+
+def _holds_data(node: Any) -> bool:
+    if isinstance(node, h5py.Dataset):
+        return True
+    if not isinstance(node, h5py.Group):
+        return False
+    stack, seen = [node], 0
+    while stack and seen < 10_000:
+        current = stack.pop()
+        seen += 1
+        for key in current:
+            item = current.get(key)
+            if isinstance(item, h5py.Dataset):
+                return True
+            if isinstance(item, h5py.Group):
+                stack.append(item)
+    return False
 
 
 def _match_own(group: h5py.Group, layer: Any, path: str, where: str, problems: list[str], pairs: list[Pair]) -> None:

@@ -112,3 +112,23 @@ def test_overwrite_false_and_missing_files(engine, tmp_path):
         model.save(tmp_path / "m.pkeras", overwrite=False)
     with pytest.raises(FileNotFoundError, match="no file at"):
         load_model(tmp_path / "absent.pkeras")
+
+
+def test_custom_objects_are_needed_for_unregistered_classes(engine, tmp_path):
+    from polykeras import Model
+
+    class Offset(layers.Layer):
+        def __init__(self, offset=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.offset = offset
+
+        def call(self, x):
+            return x + self.offset
+
+    x = Input((2,))
+    Model(x, Offset(2.5, name="offset")(layers.Dense(2, name="d")(x))).save(tmp_path / "c.pkeras")
+    with pytest.raises(ValueError, match=r"c\.pkeras: member 'config\.json' cannot be rebuilt: Unknown layer "
+                                         r"'Offset'.*custom_objects"):
+        load_model(tmp_path / "c.pkeras")
+    model = load_model(tmp_path / "c.pkeras", custom_objects={"Offset": Offset})
+    assert model.get_layer("offset").offset == 2.5
