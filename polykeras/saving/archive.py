@@ -35,8 +35,7 @@ import numpy as np
 from polykeras import backends
 from polykeras.saving.atomic import atomic_write
 from polykeras.saving.safe_mode import safe_mode as safe_mode_scope
-from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, \
-    string_list_attr
+from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_member, string_list_attr
 from polykeras.saving.serialization import check_config, parse_json
 from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, seed_variables, \
     write_variables, write_weights
@@ -214,8 +213,7 @@ def _load_weights(data: bytes, model: Any, where: str, compile: bool) -> None:
     except OSError as err:
         raise ArchiveError(f"{member} is not a readable HDF5 file ({err}).") from None
     with f:
-        check_hdf5(f, member)
-        pairs = read_weights(f, model, member)
+        pairs = read_weights(f, model, member)  # checks the whole file first (check_hdf5)
         optimizer = getattr(model, "optimizer", None) if compile else None
         if optimizer is not None and OPTIMIZER in f:
             if not optimizer.built:

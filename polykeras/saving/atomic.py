@@ -116,6 +116,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
     temp = Path(name)
+    temp.chmod(0o644)  # mkstemp's 0600 would make saved models private by accident
     try:
         yield temp
         with open(temp, "rb+") as written:

@@ -76,7 +76,10 @@ def accepted_arguments(cls: type) -> set[str] | None:
 
 
 def _inert(key: str, value: Any) -> bool:
-    return value is None or value is False or value in INERT.get(key, ()) and type(value) is not bool
+    """Whether a Keras-only argument is switched off (so dropping it changes nothing)."""
+    if value is None or value is False:
+        return True
+    return type(value) is not bool and value in INERT.get(key, ())
 
 
 def _keep_arguments(config: Mapping[str, Any], cls: type, label: str) -> dict[str, Any]:
