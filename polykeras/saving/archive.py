@@ -34,7 +34,7 @@ import numpy as np
 
 from polykeras import backends
 from polykeras.saving.atomic import atomic_write
-from polykeras.saving.safe_mode import safe_mode as safe_mode_scope
+from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_member, string_list_attr
 from polykeras.saving.serialization import check_config, parse_json
 from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, seed_variables, \
@@ -133,7 +133,8 @@ def load_model(filepath: str | os.PathLike, compile: bool = True, custom_objects
     """Rebuild a model saved by ``model.save`` on the active engine: same
     config, weights, and (with ``compile=True``) compile config and optimizer
     state, so training resumes where it stopped. Keras 3 ``.keras`` files load
-    too. ``safe_mode=False`` (for files you trust) lets ``Lambda`` layers load.
+    too. ``safe_mode=False`` (for files you trust), or a surrounding
+    ``with polykeras.saving.safe_mode.safe_mode(False):``, lets ``Lambda`` layers load.
 
     Example: ``model = load_model("model.pkeras", custom_objects={"MyLayer": MyLayer})``
     """
@@ -188,7 +189,7 @@ def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, A
         raise ArchiveError(f"{where}: member 'config.json' has no field 'model' holding a model config.")
     check_config(config, f"{where}: member 'config.json'", ArchiveError)
     try:
-        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+        with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}):
             model = deserialize(config["model"], module_objects=LAYER_CLASSES, kind="model")
             if not isinstance(model, Model):
                 raise ArchiveError(f"{where}: member 'config.json' field 'model' describes a "

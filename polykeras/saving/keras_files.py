@@ -36,7 +36,7 @@ from typing import Any
 import h5py
 
 from polykeras.saving.keras_config import KerasConfigError, translate_compile_config, translate_model
-from polykeras.saving.safe_mode import safe_mode as safe_mode_scope
+from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, string_attr
 from polykeras.saving.serialization import check_config, parse_json
 from polykeras.saving.weights import Pair, assign_all, check_pair, own_weights, read_arrays
@@ -83,7 +83,7 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
     check_config(config, f"{where}: member 'config.json'", ArchiveError)
     ours, build_config = translate_model(config, where, custom_objects)
     try:
-        with safe_mode_scope(safe_mode), custom_object_scope(custom_objects or {}):
+        with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}):
             model = deserialize(ours, module_objects=LAYER_CLASSES, kind="model")
             if build_config and not model.built:
                 model.build_from_config(build_config)

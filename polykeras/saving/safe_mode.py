@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-__all__ = ["in_safe_mode", "safe_mode"]
+__all__ = ["effective", "in_safe_mode", "safe_mode"]
 
 _SAFE_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_safe_mode", default=True)
 
@@ -36,3 +36,12 @@ def safe_mode(enabled: bool) -> Iterator[None]:
 def in_safe_mode() -> bool:
     """Whether safe mode is on here (default True). Example: ``in_safe_mode()``"""
     return _SAFE_MODE.get()
+
+
+def effective(requested: bool) -> bool:
+    """Safe mode for one load: on unless the caller passed ``False`` or the
+    surrounding code turned it off with :func:`safe_mode`. Example:
+    ``with safe_mode(effective(safe_mode_argument)): ...``"""
+    if not isinstance(requested, bool):
+        raise TypeError(f"safe_mode: expected a bool, received {requested!r}.")
+    return requested and in_safe_mode()

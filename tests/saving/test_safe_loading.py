@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
+import polykeras.saving
 from polykeras import Input, Model, layers
 from polykeras.saving import ArchiveError, SerializationError, WeightsError, load_model, register_serializable
 from polykeras.saving.keras_config import KerasConfigError
@@ -156,6 +157,9 @@ def test_lambda_layers_load_only_with_safe_mode_off_for_that_call(engine, tmp_pa
     np.testing.assert_allclose(model.predict(np.ones((1, 2), "float32"), verbose=0), [[0.5, 0.5]])
     with pytest.raises(ArchiveError, match="refusing to load"):
         load_model(tmp_path / "lam.pkeras")  # the next call is safe again
+    with polykeras.saving.safe_mode.safe_mode(False):  # or turned off for a block, as the error suggests
+        assert load_model(tmp_path / "lam.pkeras").get_layer("halver").function is halve
+    assert polykeras.saving.safe_mode.in_safe_mode()
 
 
 # ------------------------------------------------------------ size bombs
