@@ -67,11 +67,17 @@ def resize_images(images: Any, height: int, width: int, interpolation: str, data
         pad_h = max(in_h, int(float(in_w * height) / width))
         pad_w = max(in_w, int(float(in_h * width) / height))
         top, left = int(float(pad_h - in_h) / 2), int(float(pad_w - in_w) / 2)
+        # As Keras 3: the same margin on both sides, rows first (an odd
+        # difference loses one row or column).
         widths = [(0, 0)] * rank
-        widths[axes[0]], widths[axes[1]] = (top, pad_h - in_h - top), (left, pad_w - in_w - left)
-        if any(w != (0, 0) for w in widths):
+        if top > 0:
+            widths[axes[0]] = (top, top)
+            in_h += 2 * top
+        elif left > 0:
+            widths[axes[1]] = (left, left)
+            in_w += 2 * left
+        if top > 0 or left > 0:
             images = ops.pad(images, widths, constant_values=fill_value)
-        in_h, in_w = pad_h, pad_w
     for axis, in_size, out_size in ((axes[0], in_h, height), (axes[1], in_w, width)):
         if in_size == out_size:
             continue
