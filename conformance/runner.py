@@ -206,8 +206,10 @@ def _engines(chosen: list[str]) -> list[str]:
     return chosen or B.installed()
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """Run the checks ``args`` select and print the matrix; the exit status."""
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the checks ``args`` select and print the matrix to ``out``
+    (default: standard output); the exit status."""
+    out = out or sys.stdout
     _quiet_frameworks()
     import polykeras.backends as B
     from conformance.checks import collect, run_checks
