@@ -39,7 +39,14 @@ _MODELS = ("Functional", "Sequential", "Model")
 
 
 class KerasConfigError(ValueError):
-    """A Keras config that has no faithful polykeras translation."""
+    """A Keras config that has no faithful polykeras translation.
+
+    Example:
+        >>> try:
+        ...     load_model("lstm_model.keras")
+        ... except KerasConfigError as err:
+        ...     print(err)   # "...: layer 'lstm' (Keras class LSTM) has no polykeras twin; ..."
+    """
 
 
 def _layer_table() -> dict[str, type]:
@@ -54,7 +61,8 @@ def _layer_table() -> dict[str, type]:
 
 def accepted_arguments(cls: type) -> set[str] | None:
     """Every keyword ``cls(...)`` accepts, following ``**kwargs`` up the bases;
-    None when some ``__init__`` cannot be read (then anything is passed on)."""
+    None when some ``__init__`` cannot be read (then anything is passed on).
+    Example: ``"units" in accepted_arguments(Dense)`` -> ``True``"""
     from polykeras.layers.lifecycle import SHAPE_KWARGS
 
     names: set[str] = set(SHAPE_KWARGS)
@@ -107,7 +115,11 @@ def _dtype(value: Any, label: str) -> Any:
 
 class Translator:
     """Translates one Keras model config; ``custom_objects`` may supply
-    twins for Keras classes polykeras lacks."""
+    twins for Keras classes polykeras lacks.
+
+    Example:
+        >>> ours = Translator("model.keras", {"MyKerasLayer": MyLayer}).model(keras_config)
+    """
 
     def __init__(self, where: str, custom_objects: Mapping[str, Any] | None = None):
         self.where = where

@@ -48,7 +48,7 @@ JSON_LIMIT = 64 * 2**20
 
 
 def keras_snake_case(name: str) -> str:
-    """Keras' key for a class name: ``"MaxPooling2D"`` -> ``"max_pooling2d"``."""
+    """Keras' key for a class name. Example: ``keras_snake_case("MaxPooling2D")`` -> ``'max_pooling2d'``"""
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -73,7 +73,8 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: dict[str, Any]
 
 def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], where: str, compile: bool = True,
                        custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:
-    """Translate and load an opened (already vetted) Keras 3 archive."""
+    """Translate and load an opened (already vetted by :func:`open_archive`)
+    Keras 3 archive. Example: ``load_keras_archive(archive, infos, "m.keras")``"""
     from polykeras.layers.config import LAYER_CLASSES
     from polykeras.saving.archive import weight_bytes_limit
     from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
@@ -184,7 +185,8 @@ def _has_weights(layer: Any) -> bool:
 
 def keras_weight_pairs(root: h5py.Group, model: Any, where: str, skip_mismatch: bool = False) -> list[tuple[Any, Any]]:
     """``(variable, array)`` for every weight of ``model`` from a Keras weights
-    tree, every shape and dtype checked first."""
+    tree, every shape and dtype checked first.
+    Example: ``assign_all(keras_weight_pairs(h5file, model, "k.weights.h5"))``"""
     problems: list[str] = []
     pairs: list[Pair] = []
     if _is_graph(model):
@@ -225,7 +227,8 @@ def _key_map(group: h5py.Group | None, layers: list[Any], where: str) -> dict[in
 
 def derived_keys(layers: list[Any]) -> dict[int, str]:
     """id(layer) -> Keras' key: the class name in snake case, numbered from
-    the second of a class on (``dense``, ``dense_1``...), in ``layers`` order."""
+    the second of a class on (``dense``, ``dense_1``...), in ``layers`` order.
+    Example: ``derived_keys([dense_a, dense_b])`` -> ``{id(dense_a): 'dense', id(dense_b): 'dense_1'}``"""
     counts: dict[str, int] = {}
     keys = {}
     for layer in layers:

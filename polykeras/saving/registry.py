@@ -64,7 +64,8 @@ _CONFIG_KEYS = frozenset({"module", "class_name", "config", "registered_name"})
 
 class SerializationError(ValueError):
     """An object or a config value cannot be turned into JSON-safe data, or a
-    config names something that is not on the allow-list."""
+    config names something that is not on the allow-list.
+    Example: ``deserialize({"class_name": "Popen", "config": {}})`` raises it."""
 
 
 def register_serializable(package: str = "Custom", name: str | None = None) -> Callable[[Any], Any]:
@@ -147,7 +148,8 @@ def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
 
 
 def is_serialized_object(value: Any) -> bool:
-    """True for a dict shaped like :func:`serialize`'s output for an object."""
+    """True for a dict shaped like :func:`serialize`'s output for an object.
+    Example: ``is_serialized_object({"class_name": "Zeros", "config": {}})`` -> ``True``"""
     return (
         isinstance(value, dict) and "class_name" in value and "config" in value
         and set(value) <= _CONFIG_KEYS and isinstance(value["class_name"], str)

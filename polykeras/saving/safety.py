@@ -45,11 +45,15 @@ MAX_LIST = 200_000
 
 
 class ArchiveError(ValueError):
-    """A model archive is malformed or unsafe to load."""
+    """A model archive is malformed or unsafe to load; the message names the
+    file, the member and the reason.
+    Example: ``ArchiveError("m.pkeras: member '../x' is refused (a path that escapes the archive).")``"""
 
 
 class WeightsError(ValueError):
-    """A weights file does not fit the model, or is unsafe to read."""
+    """A weights file does not fit the model, or is unsafe to read; the
+    message names the file, the layer and weight, expected and received.
+    Example: ``WeightsError("w.h5 does not fit model 'm'; nothing was loaded: ...")``"""
 
 
 # ---------------------------------------------------------------- zip files
@@ -190,7 +194,7 @@ def _check_dataset(dataset: h5py.Dataset, member: str, where: str) -> None:
 
 def string_attr(node: h5py.HLObject, key: str, where: str, default: str | None = None) -> str | None:
     """Attribute ``key`` of ``node`` as a string (bytes decoded), else ``default``;
-    any other type is refused."""
+    any other type is refused. Example: ``string_attr(f, "format", "w.h5")``"""
     if key not in node.attrs:
         return default
     value = node.attrs[key]
@@ -203,7 +207,8 @@ def string_attr(node: h5py.HLObject, key: str, where: str, default: str | None =
 
 
 def string_list_attr(node: h5py.HLObject, key: str, where: str) -> list[str]:
-    """Attribute ``key`` of ``node`` as a list of strings (empty when absent)."""
+    """Attribute ``key`` of ``node`` as a list of strings (empty when absent).
+    Example: ``string_list_attr(f, "layers", "w.h5")`` -> ``['dense', 'dense_1']``"""
     if key not in node.attrs:
         return []
     value = node.attrs[key]

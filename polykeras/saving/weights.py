@@ -76,19 +76,22 @@ def layer_paths(model: Any) -> list[tuple[str, Any]]:
 
 
 def own_weights(layer: Any) -> list[Any]:
-    """The variables a layer holds itself (not through sub-layers)."""
+    """The variables a layer holds itself (not through sub-layers).
+    Example: ``[v.name for v in own_weights(dense)]`` -> ``['kernel', 'bias']``"""
     return list(layer._own_state()[0])
 
 
 def seed_variables(model: Any) -> list[Any]:
-    """The random-seed state variables under ``model``, in model order."""
+    """The random-seed state variables under ``model``, in model order.
+    Example: ``seed_variables(model_with_dropout)`` -> ``[<Variable .../seed_generator_state>]``"""
     weights = {id(v) for v in model.weights}
     return [v for v in model.variables if id(v) not in weights]
 
 
 # ------------------------------------------------------------------ writing
 def write_weights(group: h5py.Group, model: Any) -> None:
-    """Write ``model``'s weights into an open HDF5 group."""
+    """Write ``model``'s weights into an open HDF5 group.
+    Example: ``with h5py.File(buffer, "w") as f: write_weights(f, model)``"""
     group.attrs["format"] = FORMAT
     group.attrs["version"] = VERSION
     paths = layer_paths(model)
@@ -115,14 +118,16 @@ def write_weights(group: h5py.Group, model: Any) -> None:
 
 
 def write_variables(group: h5py.Group, variables: list[Any]) -> None:
-    """Write variables in order as ``<i>`` datasets, each with its path (optimizer state, seeds)."""
+    """Write variables in order as ``<i>`` datasets, with their paths (optimizer state, seeds).
+    Example: ``write_variables(f.create_group("__optimizer__"), optimizer.variables)``"""
     group.attrs["paths"] = [v.path for v in variables]
     for index, variable in enumerate(variables):
         group.create_dataset(str(index), data=variable.numpy())
 
 
 def weights_bytes(model: Any) -> bytes:
-    """The weights file of ``model`` as bytes (nothing touches the disk)."""
+    """The weights file of ``model`` as bytes (nothing touches the disk).
+    Example: ``atomic_write("m.weights.h5", weights_bytes(model))``"""
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
         write_weights(f, model)
@@ -144,7 +149,8 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
 # ------------------------------------------------------------------ reading
 def fits_dtype(variable_dtype: Any, dataset_dtype: np.dtype) -> bool:
     """Whether a dataset of ``dataset_dtype`` may be assigned to a variable of
-    ``variable_dtype``: the same kind (float widths may differ)."""
+    ``variable_dtype``: the same kind (float widths may differ).
+    Example: ``fits_dtype("float32", np.dtype("float64"))`` -> ``True``"""
     name = str(variable_dtype)
     if name == "bool":
         return dataset_dtype.kind == "b"
@@ -157,7 +163,8 @@ def fits_dtype(variable_dtype: Any, dataset_dtype: np.dtype) -> bool:
 
 def check_pair(variable: Any, dataset: h5py.Dataset, label: str) -> str | None:
     """Why ``dataset`` cannot fill ``variable`` (shape, then dtype), else None.
-    Only the declared shape and dtype are looked at: no data is read."""
+    Only the declared shape and dtype are looked at: no data is read.
+    Example: ``check_pair(dense.kernel, f["dense/kernel"], "layer 'dense'")`` -> ``None``"""
     if tuple(dataset.shape) != tuple(variable.shape):
         return f"{label} expected shape {tuple(variable.shape)}, received {tuple(dataset.shape)}"
     if not fits_dtype(variable.dtype, dataset.dtype):
@@ -205,7 +212,8 @@ def read_weights(group: h5py.Group, model: Any, where: str, by_name: bool = Fals
     """Match the file's weights to ``model``'s; returns ``(variable, array)``
     pairs to assign, after checking every shape and dtype. Raises
     :class:`WeightsError` on any misfit unless ``skip_mismatch`` (then the
-    misfit layers are left out, with a warning)."""
+    misfit layers are left out, with a warning).
+    Example: ``assign_all(read_weights(f, model, "w.h5", by_name=True))``"""
     if string_attr(group, "format", where) != FORMAT:
         raise WeightsError(f"{where}: not a polykeras weights file (format {group.attrs.get('format')!r}).")
     check_hdf5(group, where)
@@ -249,7 +257,8 @@ def read_weights(group: h5py.Group, model: Any, where: str, by_name: bool = Fals
 
 
 def read_arrays(pairs: list[Pair], where: str) -> list[tuple[Any, np.ndarray]]:
-    """Read every dataset of ``pairs`` (already checked); a corrupt one stops all."""
+    """Read every dataset of ``pairs`` (already checked); a corrupt one stops all.
+    Example: ``arrays = read_arrays([(dense.kernel, f["dense/kernel"])], "w.h5")``"""
     out = []
     for variable, dataset in pairs:
         try:
@@ -261,7 +270,8 @@ def read_arrays(pairs: list[Pair], where: str) -> list[tuple[Any, np.ndarray]]:
 
 
 def assign_all(pairs: list[tuple[Any, np.ndarray]]) -> None:
-    """Assign every ``(variable, array)`` (shapes and dtypes already checked)."""
+    """Assign every ``(variable, array)`` (shapes and dtypes already checked).
+    Example: ``assign_all([(dense.bias, np.zeros(2, "float32"))])``"""
     for variable, value in pairs:
         variable.assign(value.astype(variable.dtype, copy=False) if variable.dtype != "bfloat16" else value)
 
