@@ -9,6 +9,15 @@ reference computed from the *same* (already rounded) inputs, so only the op's ow
 rounding counts. A comparison passes where ``|actual - expected| <= atol + rtol *
 |expected|`` (NumPy's ``isclose``), NaNs and infinities matching exactly.
 
+Where a gradient is undefined the engines agree on one subgradient (abs and
+leaky_relu at 0, clip and relu6 at their bounds, max/sort/top_k/max_pool on
+ties), with one documented exception: at a tie of ``maximum``/``minimum``
+TensorFlow's kernel gives the whole gradient to the first input while PyTorch
+and JAX split it in half; every engine passes on the whole upstream gradient
+(tests/ops/test_gradients.py pins both facts). Matching them would put a
+custom gradient on every TensorFlow ``maximum``; a model trains the same unless
+its inputs tie exactly.
+
 Example:
     >>> import numpy as np
     >>> assert_close(np.float32([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]), "elementwise")

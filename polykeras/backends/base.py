@@ -318,7 +318,12 @@ class Backend(DistributionHooks, abc.ABC):
         """Elementwise select with broadcasting."""
 
     def clip(self, x: Tensor, x_min: Any, x_max: Any) -> Tensor:
-        return self.minimum(self.maximum(x, x_min), x_max)
+        """``x`` limited to ``[x_min, x_max]``; at a bound the gradient passes
+        through (1), as TensorFlow and PyTorch."""
+        x = self.convert_to_tensor(x)
+        clipped = self.minimum(self.maximum(x, x_min), x_max)
+        inside = self.logical_and(self.greater_equal(x, x_min), self.less_equal(x, x_max))
+        return self.where(inside, x, clipped)
 
     # ------------------------------------------------------------ reductions
     @abc.abstractmethod
@@ -473,7 +478,8 @@ class Backend(DistributionHooks, abc.ABC):
         return self.clip(x, 0.0, 6.0)
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
-        return self.where(self.greater_equal(x, 0.0), x, self.multiply(x, negative_slope))
+        # At 0 the gradient is negative_slope, as TensorFlow and PyTorch.
+        return self.where(self.greater(x, 0.0), x, self.multiply(x, negative_slope))
 
     def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
         negative = self.multiply(self.expm1(self.minimum(x, 0.0)), alpha)

@@ -78,6 +78,40 @@ class JaxCore:
     def shape(self, x: Tensor) -> Shape:
         return tuple(self._tensor(x).shape)
 
+    # ----------------------------------------------- NumPy's integer rules
+    def _with_scalar(self, x: Tensor, scalar: Any) -> tuple[Tensor, Any]:
+        # JAX would wrap a Python int that the tensor's dtype cannot hold.
+        if type(scalar) is int and x.dtype.kind in "iu" and not _fits(scalar, x.dtype):
+            raise OverflowError(f"Python integer {scalar} out of bounds for {x.dtype.name}")
+        return super()._with_scalar(x, scalar)
+
+    def _compare(self, fn: Callable[[Any, Any], Tensor], x1: Any, x2: Any) -> Tensor:
+        # NumPy compares a narrow int tensor with a Python int outside its range.
+        if type(x2) is int and type(x1) is not int:
+            x1 = self._widen_for(self._tensor(x1), x2)
+        elif type(x1) is int and type(x2) is not int:
+            x2 = self._widen_for(self._tensor(x2), x1)
+        return self._binary(fn, x1, x2)
+
+    def _widen_for(self, x: Tensor, scalar: int) -> Tensor:
+        if x.dtype.kind in "iu" and not _fits(scalar, x.dtype) and _fits(scalar, np.dtype(np.int32)):
+            return x.astype(jnp.int32)
+        return x
+
+    def power(self, x1: Tensor, x2: Tensor) -> Tensor:
+        x1, x2 = self._operands(x1, x2)
+        if isinstance(x2, jax.Array) and x2.dtype.kind in "iu" and not isinstance(x2, jax.core.Tracer) \
+                and x2.size and int(_extremes(x2)[0]) < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+        return jnp.power(x1, x2)
+
+    def floor_divide(self, x1: Tensor, x2: Tensor) -> Tensor:
+        x1, x2 = self._operands(x1, x2)
+        out = jnp.floor_divide(x1, x2)
+        if out.dtype.kind in "iu":  # NumPy gives 0 for an integer division by zero
+            out = jnp.where(x2 == 0, jnp.zeros((), out.dtype), out)
+        return out
+
     # -------------------------------------------------------- variables
     def assign(self, handle: Any, value: Tensor) -> Any:
         value = self.convert_to_tensor(value, self._dtype_name(handle.dtype))
@@ -104,6 +138,12 @@ class JaxCore:
     # ------------------------------------------------------ math hooks
     def _argsort(self, x: Tensor, axis: int) -> Tensor:
         return jnp.argsort(x, axis=axis, stable=True)
+
+    def abs(self, x: Tensor) -> Tensor:
+        x = self._tensor(x)
+        if jnp.issubdtype(x.dtype, jnp.floating):
+            return x * jnp.sign(x)  # gradient sign(x): 0 at 0, as on the other engines
+        return jnp.abs(x)
 
     def erf(self, x: Tensor) -> Tensor:
         return jax.lax.erf(self._floating(x))
@@ -218,6 +258,16 @@ def precision() -> Any:
     return None if jax.config.jax_default_matmul_precision else jax.lax.Precision.HIGHEST
 _take = jax.jit(jnp.take, static_argnums=2)
 _take_along_axis = jax.jit(jnp.take_along_axis, static_argnums=2)
+
+
+def _fits(value: int, dtype: Any) -> bool:
+    info = _IINFO.get(dtype)
+    if info is None:
+        info = _IINFO[dtype] = np.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
+_IINFO: dict[Any, Any] = {}
 
 
 @jax.jit

@@ -76,7 +76,8 @@ class JaxNN:
         return jax.nn.log_softmax(self._floating(x), axis=axis)
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
-        return jax.nn.leaky_relu(self._floating(x), negative_slope)
+        x = self._floating(x)  # the slope at 0 is negative_slope, as on the other engines
+        return jnp.where(x > 0, x, x * jnp.asarray(negative_slope, x.dtype))
 
     def elu(self, x: Tensor, alpha: float = 1.0) -> Tensor:
         return jax.nn.elu(self._floating(x), alpha)
