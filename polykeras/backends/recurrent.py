@@ -110,7 +110,8 @@ def _time_major(self: Any, inputs: Tensor, go_backwards: bool) -> Tensor:
 
 
 def lstm(self: Any, inputs: Tensor, initial_h: Tensor, initial_c: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
-         bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+         bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False,
+         return_sequences: bool = True) -> tuple[Tensor, Tensor, Tensor]:
     """Keras 3's LSTM (tanh cell, sigmoid gates, gate order i, f, c, o) over
     ``inputs`` ``(batch, time, features)``: ``kernel`` ``(features, 4 * units)``,
     ``recurrent_kernel`` ``(units, 4 * units)``, ``bias`` ``(4 * units,)`` or
@@ -118,6 +119,8 @@ def lstm(self: Any, inputs: Tensor, initial_h: Tensor, initial_c: Tensor, kernel
 
     Returns ``(outputs, h, c)``: ``outputs`` ``(batch, time, units)`` in
     processing order (reversed when ``go_backwards``), then the last states.
+    With ``return_sequences=False`` the loop keeps no per-step outputs and
+    ``outputs`` is the last one, ``(batch, 1, units)``.
     """
     x = _time_major(self, inputs, go_backwards)
     projected = self.matmul(x, kernel)  # every step's input projection at once
@@ -130,14 +133,15 @@ def lstm(self: Any, inputs: Tensor, initial_h: Tensor, initial_c: Tensor, kernel
         i, f, g, o = self.split(z, 4, axis=-1)
         c = self.add(self.multiply(self.sigmoid(f), c), self.multiply(self.sigmoid(i), self.tanh(g)))
         h = self.multiply(self.sigmoid(o), self.tanh(c))
-        return (h, c), h
+        return (h, c), (h if return_sequences else None)
 
     (h, c), ys = self.scan(step, (initial_h, initial_c), projected, unroll=unroll)
-    return self.transpose(ys, (1, 0, 2)), h, c
+    return _batch_major(self, ys, h), h, c
 
 
 def gru(self: Any, inputs: Tensor, initial_h: Tensor, kernel: Tensor, recurrent_kernel: Tensor,
-        bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False) -> tuple[Tensor, Tensor]:
+        bias: Tensor | None = None, go_backwards: bool = False, unroll: bool = False,
+        return_sequences: bool = True) -> tuple[Tensor, Tensor]:
     """Keras 3's GRU with ``reset_after=True`` (tanh candidate, sigmoid
     gates, gate order z, r, h; the reset gate multiplies the recurrent
     projection after its bias): ``kernel`` ``(features, 3 * units)``,
@@ -145,7 +149,8 @@ def gru(self: Any, inputs: Tensor, initial_h: Tensor, kernel: Tensor, recurrent_
     (input bias, recurrent bias) or None.
 
     Returns ``(outputs, h)``: ``outputs`` ``(batch, time, units)`` in
-    processing order, then the last state.
+    processing order (``(batch, 1, units)`` with ``return_sequences=False``),
+    then the last state.
     """
     x = _time_major(self, inputs, go_backwards)
     projected = self.matmul(x, kernel)
@@ -164,7 +169,13 @@ def gru(self: Any, inputs: Tensor, initial_h: Tensor, kernel: Tensor, recurrent_
         r = self.sigmoid(self.add(x_r, h_r))
         candidate = self.tanh(self.add(x_h, self.multiply(r, h_h)))
         h = self.add(self.multiply(z, h), self.multiply(self.subtract(1.0, z), candidate))
-        return h, h
+        return h, (h if return_sequences else None)
 
     h, ys = self.scan(step, initial_h, projected, unroll=unroll)
-    return self.transpose(ys, (1, 0, 2)), h
+    return _batch_major(self, ys, h), h
+
+
+def _batch_major(self: Any, ys: Tensor | None, last: Tensor) -> Tensor:
+    """Stacked step outputs ``(time, batch, units)`` as ``(batch, time, units)``;
+    the last output as ``(batch, 1, units)`` when none were kept."""
+    return self.expand_dims(last, 1) if ys is None else self.transpose(ys, (1, 0, 2))

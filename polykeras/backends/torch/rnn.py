@@ -43,7 +43,8 @@ class RecurrentMixin:
     """
 
     def lstm(self, inputs: Any, initial_h: Any, initial_c: Any, kernel: Any, recurrent_kernel: Any,
-             bias: Any = None, go_backwards: bool = False, unroll: bool = False) -> tuple[T, T, T]:
+             bias: Any = None, go_backwards: bool = False, unroll: bool = False,
+             return_sequences: bool = True) -> tuple[T, T, T]:
         x = _prepare(inputs, go_backwards)
         kernel, recurrent_kernel = to_tensor(kernel), to_tensor(recurrent_kernel)
         params = [kernel.t(), recurrent_kernel.t()]
@@ -52,10 +53,10 @@ class RecurrentMixin:
             params += [bias, torch.zeros_like(bias)]
         hidden = (to_tensor(initial_h).unsqueeze(0), to_tensor(initial_c).unsqueeze(0))
         outputs, h, c = torch._VF.lstm(x, hidden, params, bias is not None, 1, 0.0, False, False, True)
-        return outputs, h[0], c[0]
+        return (outputs if return_sequences else h[0].unsqueeze(1)), h[0], c[0]
 
     def gru(self, inputs: Any, initial_h: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
-            go_backwards: bool = False, unroll: bool = False) -> tuple[T, T]:
+            go_backwards: bool = False, unroll: bool = False, return_sequences: bool = True) -> tuple[T, T]:
         x = _prepare(inputs, go_backwards)
         units = int(to_tensor(recurrent_kernel).shape[0])
         params = [_zr_to_rz(to_tensor(kernel), units).t(), _zr_to_rz(to_tensor(recurrent_kernel), units).t()]
@@ -64,4 +65,4 @@ class RecurrentMixin:
             params += [bias[0], bias[1]]
         outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0, False,
                                    False, True)
-        return outputs, h[0]
+        return (outputs if return_sequences else h[0].unsqueeze(1)), h[0]

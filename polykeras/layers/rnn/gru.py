@@ -167,7 +167,8 @@ class GRU(RNN):
             h0 = initial_state[0]
             bias = None if cell.bias is None else cell.bias.value
             outputs, h = backends.active().gru(sequences, h0, cell.kernel.value, cell.recurrent_kernel.value, bias,
-                                               go_backwards=self.go_backwards, unroll=self.unroll)
+                                               go_backwards=self.go_backwards, unroll=self.unroll,
+                                               return_sequences=self.return_sequences)
             return h, outputs, [h]
         return super().inner_loop(sequences, initial_state, mask, training=training)
 

@@ -174,7 +174,8 @@ class LSTM(RNN):
             bias = None if self.cell.bias is None else self.cell.bias.value
             outputs, h, c = backends.active().lstm(
                 sequences, initial_state[0], initial_state[1], self.cell.kernel.value,
-                self.cell.recurrent_kernel.value, bias, go_backwards=self.go_backwards, unroll=self.unroll)
+                self.cell.recurrent_kernel.value, bias, go_backwards=self.go_backwards, unroll=self.unroll,
+                return_sequences=self.return_sequences)
             return h, outputs, [h, c]
         return super().inner_loop(sequences, initial_state, mask, training=training)
 
