@@ -219,7 +219,8 @@ def test_multi_head_attention_masks_and_causal(engine):
     assert_close(riding_out, explicit_out, "layer")
     assert_close(riding_scores, explicit_scores, "layer")
     padded = ids != 0
-    expected, _ = np_mha(layer.get_weights(), ops.to_numpy(x), ops.to_numpy(x), mask=padded[:, :, None] & padded[:, None])
+    pair_mask = padded[:, :, None] & padded[:, None]
+    expected, _ = np_mha(layer.get_weights(), ops.to_numpy(x), ops.to_numpy(x), mask=pair_mask)
     assert_close(riding_out, expected, "layer")
     assert np.all(riding_scores[1, :, 2:] == 0)  # padded queries attend to nothing
     np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(layer(x, x))), padded)

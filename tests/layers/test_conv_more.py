@@ -1,9 +1,14 @@
 """Transposed, depthwise and separable convolutions, cropping, UpSampling3D
 and the 3-D global pooling layers on every engine: the standard layer checks,
 the NumPy reference (``conformance.reference``) in both data formats, Keras 3's
-numbers with Keras' weights, weight names/shapes/order, bad arguments."""
+numbers with Keras' weights, weight names/shapes/order, bad arguments. Also:
+Keras 3 configs of every layer of this group (attention, noise, wrappers,
+preprocessing too) load and keep Keras' values and auto names."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import numpy as np
 import pytest
@@ -13,7 +18,7 @@ from conformance.tolerances import assert_close, tolerance
 from polykeras import layers
 
 from .helpers import check_layer, layer_outputs
-from .keras_reference import assert_matches_keras
+from .keras_reference import assert_matches_keras, import_keras
 
 LAYER_TOL = dict(zip(("rtol", "atol"), tolerance("layer")))
 
@@ -221,3 +226,54 @@ def test_global_pooling_3d(engine, cls, reduce, data_format):
     axes = (1, 2, 3) if data_format == "channels_last" else (2, 3, 4)
     layer = check_layer(lambda: cls(data_format=data_format), shape, rtol=1e-5, atol=1e-6)
     assert_close(layer_outputs(layer, x), reduce(x.astype(np.float64), axis=axes), "pool")
+
+
+# ------------------------------------------------------------ Keras 3 configs
+KERAS_CONFIGS = {
+    "Conv1DTranspose": dict(filters=2, kernel_size=3, strides=2, output_padding=1),
+    "Conv2DTranspose": dict(filters=2, kernel_size=3, padding="same"), "Conv3DTranspose": dict(filters=2, kernel_size=2),
+    "DepthwiseConv1D": dict(kernel_size=3, depth_multiplier=2), "DepthwiseConv2D": dict(kernel_size=3),
+    "SeparableConv1D": dict(filters=2, kernel_size=3),
+    "SeparableConv2D": dict(filters=2, kernel_size=3, depth_multiplier=2),
+    "Cropping1D": dict(cropping=(1, 2)), "Cropping2D": dict(cropping=((1, 0), (2, 2))), "Cropping3D": {},
+    "UpSampling3D": dict(size=(1, 2, 3)),
+    "MultiHeadAttention": dict(num_heads=2, key_dim=3, output_shape=4, attention_axes=1),
+    "Attention": dict(use_scale=True, score_mode="concat"), "AdditiveAttention": {},
+    "GroupQueryAttention": dict(head_dim=2, num_query_heads=4, num_key_value_heads=2),
+    "SpatialDropout1D": dict(rate=0.2, seed=1), "SpatialDropout2D": dict(rate=0.3, data_format="channels_first"),
+    "SpatialDropout3D": dict(rate=0.1), "GaussianNoise": dict(stddev=0.1, seed=2), "GaussianDropout": dict(rate=0.2),
+    "AlphaDropout": dict(rate=0.2, noise_shape=(None, 1)), "ActivityRegularization": dict(l1=0.1),
+    "Rescaling": dict(scale=0.5, offset=1.0), "Normalization": dict(mean=[1.0, 2.0], variance=[1.0, 4.0]),
+    "CenterCrop": dict(height=2, width=3), "Resizing": dict(height=4, width=5, interpolation="nearest"),
+    "CategoryEncoding": dict(num_tokens=4, output_mode="count"), "Discretization": dict(bin_boundaries=[0.0, 1.0]),
+    "StringLookup": dict(vocabulary=["a", "b"], mask_token=""),
+    "IntegerLookup": dict(vocabulary=[3, 5], num_oov_indices=2),
+}
+
+
+def _compare_configs(name, ours, theirs):
+    assert set(ours) <= set(theirs), f"{name}: keys Keras 3 does not write: {set(ours) - set(theirs)}"
+    for key, value in ours.items():
+        if key in ("name", "dtype"):
+            continue
+        if isinstance(value, dict) and "class_name" in value:  # an object: same class (and config, but a layer's)
+            assert value["class_name"] == theirs[key]["class_name"], f"{name}.{key}"
+            assert key == "layer" or value["config"] == theirs[key]["config"], f"{name}.{key}"
+        else:
+            assert value == theirs[key], f"{name}.{key}: ours {value!r}, Keras 3 {theirs[key]!r}"
+
+
+def test_keras_configs_load_and_keep_their_values(engine):
+    keras = import_keras()
+    for name, kwargs in KERAS_CONFIGS.items():
+        keras_layer = getattr(keras.layers, name)(**kwargs)
+        assert re.sub(r"_\d+$", "", getattr(layers, name)(**kwargs).name) == re.sub(r"_\d+$", "", keras_layer.name)
+        config = json.loads(json.dumps(keras_layer.get_config()))
+        config["dtype"] = "float32"  # Keras writes a DTypePolicy object here
+        _compare_configs(name, json.loads(json.dumps(getattr(layers, name).from_config(config).get_config())), config)
+    wrapped = keras.layers.TimeDistributed(keras.layers.Dense(2))
+    config = json.loads(json.dumps(wrapped.get_config()))
+    config["dtype"] = "float32"
+    ours = layers.TimeDistributed.from_config(config)
+    assert isinstance(ours.layer, layers.Dense) and ours.layer.units == 2
+    _compare_configs("TimeDistributed", json.loads(json.dumps(ours.get_config())), config)

@@ -153,8 +153,10 @@ class Discretization(Layer):
         return (input_shape[0], *input_shape[2:], depth) if len(input_shape) >= 2 else (depth,)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
-                "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse}
+        config = {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,
+                  "epsilon": self.epsilon, "output_mode": self.output_mode, "sparse": self.sparse}
+        config.pop("trainable", None)  # as Keras 3: no weights to train
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Discretization:

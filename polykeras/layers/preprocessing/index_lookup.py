@@ -8,9 +8,10 @@ Index layout for ``output_mode="int"``: ``[mask] [oov x num_oov_indices]
 then the vocabulary. In the other modes there is no mask slot (masked inputs
 encode as zeros).
 
-The vocabulary is always plain data in the config (a list with the special
-tokens first, given or learned; TF-IDF weights likewise), so a saved model
-rebuilds it without reading any file; a path is refused.
+The vocabulary is always plain data in the config: the list given (as
+Keras 3 stores it) or, after ``adapt``, the learned tokens (Keras would write
+them to an asset file instead), with the TF-IDF weights likewise; so a saved
+model rebuilds it without reading any file, and a path is refused.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class _IndexLookup(Layer):
         self._index: dict[Any, int] = {}
         self._idf: np.ndarray | None = None
         self._learned = False
+        self._config_vocabulary: list[Any] | None = None
+        self._config_idf: list[float] | None = None
         if vocabulary is not None:
             if output_mode == "tf_idf" and idf_weights is None:
                 raise ValueError(f"{who}: output_mode='tf_idf' with a vocabulary needs idf_weights too.")
@@ -156,6 +159,8 @@ class _IndexLookup(Layer):
                 idf = np.concatenate([np.full(start, idf.mean()), idf])
         self._set_tokens(tokens, idf)
         self._learned = False
+        self._config_vocabulary = [self._as_token(t) for t in host_array(vocabulary).reshape(-1).tolist()]
+        self._config_idf = None if idf_weights is None else host_array(idf_weights, np.float64).reshape(-1).tolist()
 
     def _set_tokens(self, tokens: list[Any], idf: np.ndarray | None) -> None:
         start = self._token_start_index()
@@ -210,6 +215,8 @@ class _IndexLookup(Layer):
             idf = np.concatenate([np.full(self._token_start_index(), fill), learned])
         self._set_tokens(tokens, idf)
         self._learned = True
+        self._config_vocabulary = list(tokens)
+        self._config_idf = None if idf is None else idf[self._token_start_index():].tolist()
 
     def _host_tokens(self, data: Any) -> np.ndarray:
         """Data as a NumPy array of tokens (subclasses convert)."""
@@ -251,7 +258,7 @@ class _IndexLookup(Layer):
             "output_mode": self.output_mode,
             "sparse": self.sparse,
             "pad_to_max_tokens": self.pad_to_max_tokens,
-            "vocabulary": None if self._tokens is None else self.get_vocabulary(),
-            "idf_weights": None if self._idf is None else self._idf[:self.vocabulary_size()].tolist(),
+            "vocabulary": self._config_vocabulary,
+            "idf_weights": self._config_idf,
             "vocabulary_size": None if self._tokens is None else self.vocabulary_size(),
         }

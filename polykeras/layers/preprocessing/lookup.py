@@ -59,7 +59,7 @@ class StringLookup(_IndexLookup):
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: str | None = None,
                  oov_token: str = "[UNK]", vocabulary: Any = None, idf_weights: Any = None, invert: bool = False,
                  output_mode: str = "int", pad_to_max_tokens: bool = False, sparse: bool = False,
-                 encoding: str = "utf-8", salt: Any = None, **kwargs: Any):
+                 encoding: str = "utf-8", salt: Any = None, oov_method: str = "floormod", **kwargs: Any):
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode, sparse=sparse,
@@ -72,6 +72,10 @@ class StringLookup(_IndexLookup):
         if salt is not None:
             raise NotImplementedError(f"{who}: salt applies to hashed OOV buckets, which are not supported; "
                                       f"expected salt=None, received salt={salt!r}.")
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(f"{who}: expected oov_method 'floormod' or 'farmhash', received "
+                             f"oov_method={oov_method!r}.")
+        self.oov_method = oov_method  # no effect with at most one OOV index
 
     def _as_token(self, value: Any) -> str:
         if isinstance(value, bytes):
@@ -137,7 +141,7 @@ class StringLookup(_IndexLookup):
         return self._encode(ops.convert_to_tensor(indices.astype(np.int32)))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "encoding": self.encoding}
+        return {**super().get_config(), "encoding": self.encoding, "oov_method": self.oov_method}
 
 
 class IntegerLookup(_IndexLookup):

@@ -84,7 +84,9 @@ class _SpatialDropout(_Noise):
                                   seed=self.seed_generator)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "data_format": self.data_format}
+        config = {**super().get_config(), "rate": self.rate, "seed": self.seed, "data_format": self.data_format}
+        config.pop("trainable", None)  # as Keras 3: no weights to train
+        return config
 
 
 class SpatialDropout1D(_SpatialDropout):
