@@ -11,4 +11,15 @@ from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.models.sequential import Sequential
 
-__all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential"]
+
+def __getattr__(name: str):
+    # Keras' spellings: polykeras.models.load_model / model_from_json / ...
+    if name in ("load_model", "save_model", "model_from_json", "model_from_yaml", "model_from_config"):
+        from polykeras import saving
+
+        return getattr(saving, name)
+    raise AttributeError(f"module 'polykeras.models' has no attribute {name!r}")
+
+
+__all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "load_model", "model_from_config",
+           "model_from_json", "model_from_yaml", "save_model"]
