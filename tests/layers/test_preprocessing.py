@@ -16,7 +16,7 @@ import pytest
 import polykeras
 from conformance.tolerances import assert_close, tolerance
 from polykeras import layers, ops
-from polykeras.saving import model_from_json
+from polykeras.saving import load_model, model_from_json
 
 from .helpers import check_layer, layer_outputs, run_keras
 from .keras_reference import import_keras  # also selects Keras' NumPy backend for in-process runs
@@ -170,19 +170,28 @@ def test_normalization_errors(engine):
         layer_outputs(layers.Normalization(axis=5, name="n4"), _x((2, 3)))
 
 
-def test_preprocessing_inside_a_saved_model(engine):
+def test_preprocessing_inside_a_saved_model(engine, tmp_path):
     polykeras.random.set_seed(3)
     data = _x((8, 3)) * 5 + 2
+    ids = np.array([[10, 30, 99], [20, 20, 10], [30, 10, 10], [20, 99, 30]] * 2)
     normalization = layers.Normalization()
     normalization.adapt(data)
-    inputs = layers.Input((3,))
-    outputs = layers.Dense(2)(normalization(layers.Rescaling(0.5)(inputs)))
-    model = polykeras.Model(inputs, outputs)
-    before = model.predict(data, verbose=0)
-    clone = model_from_json(model.to_json())
-    clone.set_weights(model.get_weights())
-    assert_close(clone.predict(data, verbose=0), before, "layer")
-    assert [w.name for w in clone.get_layer(normalization.name).weights] == ["mean", "variance", "count"]
+    lookup = layers.IntegerLookup(output_mode="multi_hot")
+    lookup.adapt(ids)
+    buckets = layers.Discretization(num_bins=3, output_mode="one_hot")
+    buckets.adapt(data)
+    numbers, tokens = layers.Input((3,)), layers.Input((3,), dtype="int32")
+    features = layers.Concatenate()([normalization(layers.Rescaling(0.5)(numbers)), lookup(tokens),
+                                     layers.Flatten()(buckets(numbers))])
+    model = polykeras.Model([numbers, tokens], layers.Dense(2)(features))
+    before = model.predict([data, ids], verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = load_model(tmp_path / "model.keras")
+    assert_close(loaded.predict([data, ids], verbose=0), before, "layer")
+    restored = loaded.get_layer(normalization.name)
+    assert [w.name for w in restored.weights] == ["mean", "variance", "count"]
+    assert loaded.get_layer(lookup.name).get_vocabulary() == lookup.get_vocabulary()
+    assert loaded.get_layer(buckets.name).bin_boundaries == buckets.bin_boundaries
 
 
 # ------------------------------------------------------------ image layers
