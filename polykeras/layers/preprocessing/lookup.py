@@ -28,6 +28,12 @@ __all__ = ["IntegerLookup", "StringLookup"]
 class StringLookup(_IndexLookup):
     """Maps strings to integer indices of a vocabulary, on the host.
 
+    It runs eagerly on host data (lists or NumPy arrays of ``str``/``bytes``;
+    the engines have no string tensors) and returns an engine tensor of int64
+    indices (float vectors in the encoding modes; NumPy strings when
+    inverted). Use it on the data before the model or in the input pipeline:
+    it cannot be called on symbolic inputs or inside a compiled step.
+
     Args:
         max_tokens: the largest vocabulary size (with the special tokens).
         num_oov_indices: OOV buckets: 1 (default) maps every unknown string to
