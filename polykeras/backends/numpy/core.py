@@ -185,6 +185,9 @@ class NumpyCore:
         x1, x2 = self._operands(x1, x2)
         return fn(x1, x2)
 
+    #: Comparisons: NumPy itself compares a narrow int tensor with any Python int.
+    _compare = _binary
+
     # ------------------------------------------------------------- meta
     def version(self) -> str:
         return np.__version__

@@ -86,22 +86,22 @@ class NumpyMath:
         return self._float_binary(self.xp.arctan2, x1, x2)
 
     def equal(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.equal, x1, x2)
+        return self._compare(self.xp.equal, x1, x2)
 
     def not_equal(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.not_equal, x1, x2)
+        return self._compare(self.xp.not_equal, x1, x2)
 
     def less(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.less, x1, x2)
+        return self._compare(self.xp.less, x1, x2)
 
     def less_equal(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.less_equal, x1, x2)
+        return self._compare(self.xp.less_equal, x1, x2)
 
     def greater(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.greater, x1, x2)
+        return self._compare(self.xp.greater, x1, x2)
 
     def greater_equal(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.greater_equal, x1, x2)
+        return self._compare(self.xp.greater_equal, x1, x2)
 
     def logical_and(self, x1: Tensor, x2: Tensor) -> Tensor:
         return self._binary(self.xp.logical_and, x1, x2)
