@@ -13,19 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import numpy as np
 
 from polykeras.backends.recurrent import tree_flatten
 
 
 def _staged(leaf: Any) -> bool:
-    """True when ``leaf`` is (or wraps) a value being staged out for
-    compilation rather than a concrete array."""
+    """True when ``leaf`` is a tracer of a computation being staged out for
+    compilation (``jit``), not one wrapping a concrete array (eager
+    ``grad``/``vmap``)."""
+    if not isinstance(leaf, jax.core.Tracer):
+        return False
     while isinstance(leaf, jax.core.Tracer):
-        inner = getattr(leaf, "primal", getattr(leaf, "val", None))
-        if inner is None:
-            return True
-        leaf = inner
-    return False
+        leaf = getattr(leaf, "primal", getattr(leaf, "val", None))
+    return not isinstance(leaf, (jax.Array, np.ndarray))
 
 
 class JaxRecurrent:
