@@ -253,7 +253,7 @@ def run_keras(code: str, data: dict[str, np.ndarray] | None = None, backend: str
     if importlib.util.find_spec("keras") is None or importlib.util.find_spec(backend) is None:
         pytest.skip(f"needs keras and {backend}")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [os.path.join(tmp, name) for name in ("in.npz", "code.py", "out.npz", "out.json", "run.py")]
+        paths = [os.path.join(tmp, name) for name in ("in.npz", "keras_case.py", "out.npz", "out.json", "run.py")]
         np.savez(paths[0], **(data or {}))
         with open(paths[1], "w") as f:
             f.write(code)
