@@ -6,13 +6,16 @@ ATen (on CPU with every step's input projection computed at once), with
 autograd through it. Only Keras' weight layout has to be mapped:
 
 * LSTM: torch's gate order i, f, g, o is Keras' i, f, c, o, so
-  ``weight_ih = kernel.T`` and ``weight_hh = recurrent_kernel.T`` (views, no
-  copy); Keras has one bias, torch two (the second is given as zeros).
+  ``weight_ih = kernel.T`` and ``weight_hh = recurrent_kernel.T``; Keras has
+  one bias, torch two (the second is given as zeros).
 * GRU: torch's equations are Keras' ``reset_after=True`` ones, with the gates
   in the order r, z, n against Keras' z, r, h: the columns are permuted.
 
-The time loop itself (``scan``) stays the protocol's Python loop: eager torch
-runs it as fast as anything would.
+The transposed weights are made contiguous (a small copy, through which the
+gradients flow) and ``train`` is set while autograd records: then torch may
+pick its oneDNN kernel, which keeps what its backward pass needs, as
+``nn.LSTM`` does. The time loop itself (``scan``) stays the protocol's
+Python loop: eager torch runs it as fast as anything would.
 """
 
 from __future__ import annotations
@@ -47,22 +50,24 @@ class RecurrentMixin:
              return_sequences: bool = True) -> tuple[T, T, T]:
         x = _prepare(inputs, go_backwards)
         kernel, recurrent_kernel = to_tensor(kernel), to_tensor(recurrent_kernel)
-        params = [kernel.t(), recurrent_kernel.t()]
+        params = [kernel.t().contiguous(), recurrent_kernel.t().contiguous()]
         if bias is not None:
             bias = to_tensor(bias)
             params += [bias, torch.zeros_like(bias)]
         hidden = (to_tensor(initial_h).unsqueeze(0), to_tensor(initial_c).unsqueeze(0))
-        outputs, h, c = torch._VF.lstm(x, hidden, params, bias is not None, 1, 0.0, False, False, True)
+        outputs, h, c = torch._VF.lstm(x, hidden, params, bias is not None, 1, 0.0, torch.is_grad_enabled(), False,
+                                       True)
         return (outputs if return_sequences else h[0].unsqueeze(1)), h[0], c[0]
 
     def gru(self, inputs: Any, initial_h: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None,
             go_backwards: bool = False, unroll: bool = False, return_sequences: bool = True) -> tuple[T, T]:
         x = _prepare(inputs, go_backwards)
         units = int(to_tensor(recurrent_kernel).shape[0])
-        params = [_zr_to_rz(to_tensor(kernel), units).t(), _zr_to_rz(to_tensor(recurrent_kernel), units).t()]
+        params = [_zr_to_rz(to_tensor(kernel), units).t().contiguous(),
+                  _zr_to_rz(to_tensor(recurrent_kernel), units).t().contiguous()]
         if bias is not None:
             bias = _zr_to_rz(to_tensor(bias), units)
             params += [bias[0], bias[1]]
-        outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0, False,
-                                   False, True)
+        outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0,
+                                   torch.is_grad_enabled(), False, True)
         return (outputs if return_sequences else h[0].unsqueeze(1)), h[0]
