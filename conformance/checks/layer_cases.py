@@ -260,6 +260,11 @@ CASES: dict[str, list[LayerCase]] = {
     "Bidirectional": [C(input_shape=_SEQ, make=_wrapped("LSTM", units=2))],
     "RNN": [C(input_shape=_SEQ, make=_rnn, mask=True)],
     "StackedRNNCells": [C(input_shape=[(2, 2), (2, 2), (2, 3)], make=_stacked_cells, invoke=_cell, check_shape=False)],
+    "ConvLSTM1D": [C({"filters": 2, "kernel_size": 2, "return_sequences": True}, (2, 3, 5, 2), mask=True)],
+    "ConvLSTM2D": [C({"filters": 2, "kernel_size": 2, "padding": "same", "return_state": True}, (1, 3, 3, 3, 2))],
+    "ConvLSTM3D": [C({"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 3, 1))],
+    "ConvLSTMCell": [C({"rank": 1, "filters": 2, "kernel_size": 2, "padding": "same"}, [(2, 4, 2), (2, 4, 2), (2, 4, 2)],
+                       invoke=_cell, check_shape=False)],
     # ---------------------------------------------------------- attention
     "MultiHeadAttention": [C({"num_heads": 2, "key_dim": 3}, [(2, 3, 4), (2, 2, 4)], invoke=_query_value)],
     "GroupedQueryAttention": [C({"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1},

@@ -26,7 +26,8 @@ from polykeras.layers.reshaping import (
     ZeroPadding3D,
 )
 from polykeras.layers.rnn import (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells,
+    GRU, LSTM, RNN, Bidirectional, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell, GRUCell, LSTMCell, SimpleRNN,
+    SimpleRNNCell, StackedRNNCells,
 )
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer, set_symbolic_call_handler
@@ -60,6 +61,7 @@ __all__ = [
     "Dense", "Input", "InputLayer", "InputSpec", "Layer", "deserialize", "get_mask", "serialize", "set_mask",
     "set_symbolic_call_handler",
     "Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell",
 ]
 
 # Attention, more convolutions, cropping, noise, TimeDistributed (issue 8).

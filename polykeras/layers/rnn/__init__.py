@@ -1,6 +1,7 @@
 """Recurrent layers: cells (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``,
 ``StackedRNNCells``), the ``RNN`` layer that runs a cell over time, the
-ready-made ``SimpleRNN``/``LSTM``/``GRU`` and ``Bidirectional``.
+ready-made ``SimpleRNN``/``LSTM``/``GRU``, ``ConvLSTM1D``/``2D``/``3D`` and
+``Bidirectional``.
 
 Example:
     >>> from polykeras import layers
@@ -8,6 +9,7 @@ Example:
 """
 
 from polykeras.layers.rnn.bidirectional import Bidirectional
+from polykeras.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
 from polykeras.layers.rnn.gru import GRU, GRUCell
 from polykeras.layers.rnn.lstm import LSTM, LSTMCell
@@ -16,6 +18,6 @@ from polykeras.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
 from polykeras.layers.rnn.stacked_cells import StackedRNNCells
 
 __all__ = [
-    "Bidirectional", "DropoutRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell",
+    "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell", "DropoutRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell",
     "StackedRNNCells",
 ]

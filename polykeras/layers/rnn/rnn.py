@@ -136,11 +136,11 @@ class RNN(Layer):
         batch = ops.shape(sequences)[0]
         if batch is not None:
             return self.get_initial_state(batch)
-        # Unknown batch size (a relaxed trace): zeros broadcast from the sequences.
-        sizes = [s if isinstance(s, (list, tuple)) else [s] for s in self.state_size]
-        states = [[filled(sequences, (size,), 0.0, self.compute_dtype) for size in group] for group in sizes]
-        return [group if isinstance(self.state_size[i], (list, tuple)) else group[0]
-                for i, group in enumerate(states)]
+        # Unknown batch size (a relaxed trace): one sequence's initial state,
+        # broadcast to the batch of the sequences.
+        flat, structure = tree_flatten(self.get_initial_state(1))
+        return tree_unflatten(structure, [
+            ops.add(filled(sequences, tuple(ops.shape(s)[1:]), 0.0, self.compute_dtype), s) for s in flat])
 
     def reset_state(self, states: Any = None) -> None:
         """Zero the stateful layer's states, or set them to ``states`` (arrays
@@ -242,9 +242,11 @@ class RNN(Layer):
                         return_all_outputs=self.return_sequences, zero_output=zero_output, who=describe_layer(self))
 
     def _zero_output(self, sequences: Any, initial_state: list[Any]) -> Any:
-        size = cell_output_size(self.cell)
+        """Zeros shaped like one step's output: like the first state unless
+        the cell's ``output_size`` says otherwise."""
         first = tree_flatten(initial_state)[0][0]
-        if ops.shape(first)[-1] == size:
+        size = getattr(self.cell, "output_size", None)
+        if size is None or ops.shape(first)[-1] == size:
             return ops.zeros_like(first)
         return filled(sequences, (size,), 0.0, self.compute_dtype)
 

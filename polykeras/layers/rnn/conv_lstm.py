@@ -1,0 +1,276 @@
+"""Convolutional LSTMs (Shi et al. 2015): ``ConvLSTM1D``/``2D``/``3D`` and
+their ``ConvLSTMCell``: an LSTM whose input and recurrent transformations
+are convolutions, over sequences of 1-, 2- or 3-D feature maps.
+
+Weights as Keras 3: ``kernel`` ``(*kernel_size, channels, 4 * filters)``,
+``recurrent_kernel`` ``(*kernel_size, filters, 4 * filters)``, ``bias``
+``(4 * filters,)``, gates i, f, c, o along the last axis. The recurrent
+convolution is "same" with stride 1, so the state keeps the shape of the
+input convolution's output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polykeras import activations, constraints, initializers, ops, regularizers
+from polykeras.layers.convolutional.arguments import (
+    conv_output_length, describe_layer, standardize_data_format, standardize_padding, standardize_tuple,
+)
+from polykeras.layers.input_spec import InputSpec
+from polykeras.layers.layer import Layer
+from polykeras.layers.rnn.cell_base import forward_to_cell
+from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
+from polykeras.layers.rnn.lstm import _UnitForgetBias
+from polykeras.layers.rnn.rnn import RNN
+from polykeras.random import SeedGenerator
+
+__all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell"]
+
+_SHARED = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
+           "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+           "unit_forget_bias", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+           "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout")
+
+
+class ConvLSTMCell(DropoutRNNCell, Layer):
+    """One ConvLSTM step over a ``rank``-D feature map: the LSTM equations
+    with ``conv(inputs, kernel)`` and ``conv(h, recurrent_kernel)`` in place
+    of the matrix products; returns ``h', [h', c']``.
+
+    Args:
+        rank: 1, 2 or 3 spatial axes.
+        filters, kernel_size, strides, padding (``"valid"``/``"same"``),
+        data_format, dilation_rate: the input convolution's, as ``Conv*D``.
+        Others as :class:`LSTMCell`; dropout masks are drawn per gate.
+
+    Example:
+        >>> y = RNN(ConvLSTMCell(2, 4, 3, padding="same"))(np.ones((1, 5, 8, 8, 3), "float32"))   # (1, 8, 8, 4)
+    """
+
+    _pk_direct_call = True
+
+    def __init__(self, rank: int, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
+                 bias_initializer: Any = "zeros", unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        who = describe_layer(self)
+        if rank not in (1, 2, 3):
+            raise ValueError(f"{who}: expected rank 1, 2 or 3, received rank={rank!r}.")
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"{who}: expected filters to be a positive int, received filters={filters!r}.")
+        self.rank = rank
+        self.filters = filters
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", who)
+        self.strides = standardize_tuple(strides, rank, "strides", who)
+        self.padding = standardize_padding(padding, ("valid", "same"), who)
+        self.data_format = standardize_data_format(data_format, who)
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", who)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{who}: strides > 1 and dilation_rate > 1 cannot be combined, received "
+                             f"strides={self.strides} and dilation_rate={self.dilation_rate}.")
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.unit_forget_bias = unit_forget_bias
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        self.dropout_mask_count = 4
+        self.seed = seed
+        self.seed_generator = (SeedGenerator(seed, name="seed_generator")
+                               if self.dropout or self.recurrent_dropout else None)
+        self.state_size = [filters, filters]
+
+    @property
+    def _channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    def build(self, input_shape: Any) -> None:
+        spatial = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
+        channels = input_shape[self._channel_axis]
+        if len(spatial) != self.rank or None in spatial or channels is None:
+            raise ValueError(f"{describe_layer(self)}: expected steps of shape (batch, {self.rank} known spatial "
+                             f"sizes, channels) ({self.data_format}), received step shape {tuple(input_shape)}.")
+        self.spatial_dims = tuple(spatial)
+        self.input_dim = channels
+        self.kernel = self.add_weight(shape=(*self.kernel_size, channels, 4 * self.filters),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(*self.kernel_size, self.filters, 4 * self.filters),
+                                                initializer=self.recurrent_initializer,
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint, name="recurrent_kernel")
+        self.bias = None
+        if self.use_bias:
+            initializer = _UnitForgetBias(self.bias_initializer, self.filters) if self.unit_forget_bias \
+                else self.bias_initializer
+            self.bias = self.add_weight(shape=(4 * self.filters,), initializer=initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                        name="bias")
+
+    def _input_conv(self, x: Any, kernel: Any, bias: Any) -> Any:
+        out = ops.conv(x, kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
+                       dilation_rate=self.dilation_rate)
+        if bias is None:
+            return out
+        if self.data_format == "channels_first":
+            bias = ops.reshape(bias, (-1,) + (1,) * self.rank)
+        return ops.add(out, bias)
+
+    def _recurrent_conv(self, h: Any, kernel: Any) -> Any:
+        return ops.conv(h, kernel, strides=1, padding="same", data_format=self.data_format)
+
+    def call(self, inputs: Any, states: Any, training: Any = False) -> tuple[Any, list[Any]]:
+        h, c = states[0], states[1]
+        masks = self.get_dropout_mask(inputs) if training and 0.0 < self.dropout < 1.0 else None
+        recurrent_masks = (self.get_recurrent_dropout_mask(h)
+                           if training and 0.0 < self.recurrent_dropout < 1.0 else None)
+        axis = self._channel_axis
+        if masks is None and recurrent_masks is None:  # all four gates in one convolution each
+            z = ops.add(self._input_conv(inputs, self.kernel, self.bias),
+                        self._recurrent_conv(h, self.recurrent_kernel))
+            gates = ops.split(z, 4, axis=axis)
+        else:
+            kernels = ops.split(self.kernel, 4, axis=-1)
+            recurrent = ops.split(self.recurrent_kernel, 4, axis=-1)
+            biases = ops.split(self.bias, 4) if self.bias is not None else [None] * 4
+            gates = []
+            for k in range(4):
+                x = inputs if masks is None else ops.multiply(inputs, masks[k])
+                state = h if recurrent_masks is None else ops.multiply(h, recurrent_masks[k])
+                gates.append(ops.add(self._input_conv(x, kernels[k], biases[k]),
+                                     self._recurrent_conv(state, recurrent[k])))
+        i, f, g, o = gates
+        gate = self.recurrent_activation
+        c = ops.add(ops.multiply(gate(f), c), ops.multiply(gate(i), self.activation(g)))
+        h = ops.multiply(gate(o), self.activation(c))
+        return h, [h, c]
+
+    def compute_output_shape(self, inputs_shape: Any, states_shape: Any = None) -> Any:
+        spatial = inputs_shape[1:-1] if self.data_format == "channels_last" else inputs_shape[2:]
+        out = tuple(conv_output_length(n, k, self.padding, s, d)
+                    for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        shape = (inputs_shape[0], *out, self.filters) if self.data_format == "channels_last" \
+            else (inputs_shape[0], self.filters, *out)
+        return shape, [shape, shape]
+
+    def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
+        """Zero ``h`` and ``c`` shaped like the input convolution's output."""
+        step = (batch_size, *self.spatial_dims, self.input_dim) if self.data_format == "channels_last" \
+            else (batch_size, self.input_dim, *self.spatial_dims)
+        shape = self.compute_output_shape(step)[0]
+        return [ops.zeros(shape, self.compute_dtype), ops.zeros(shape, self.compute_dtype)]
+
+    def _cell_config(self) -> dict[str, Any]:
+        return {
+            "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
+            "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+            "activation": activations.serialize(self.activation),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+        }
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rank": self.rank, **self._cell_config()}
+
+
+@forward_to_cell(*_SHARED)
+class _ConvLSTM(RNN):
+    """A :class:`ConvLSTMCell` of a fixed rank run by :class:`RNN`."""
+
+    rank = 2
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
+                 bias_initializer: Any = "zeros", unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, **kwargs: Any):
+        cell = ConvLSTMCell(
+            self.rank, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, seed=seed, name="conv_lstm_cell", dtype=kwargs.get("dtype"),
+        )
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, activity_regularizer=activity_regularizer,
+                         **kwargs)
+        self.input_spec = InputSpec(ndim=self.rank + 3)
+
+    def compute_output_shape(self, sequences_shape: Any, initial_state_shape: Any = None) -> Any:
+        batch, steps = sequences_shape[0], sequences_shape[1]
+        state = self.cell.compute_output_shape((batch, *sequences_shape[2:]))[0]
+        output = (batch, steps, *state[1:]) if self.return_sequences else state
+        return (output, state, state) if self.return_state else output
+
+    def get_config(self) -> dict[str, Any]:
+        return {**Layer.get_config(self), **self._rnn_config(), **self.cell._cell_config()}
+
+
+class ConvLSTM1D(_ConvLSTM):
+    """1-D convolutional LSTM over ``(batch, time, steps, channels)``
+    (channels_last). Arguments as :class:`ConvLSTMCell` plus ``RNN``'s.
+
+    Example:
+        >>> ops.shape(ConvLSTM1D(4, 3, padding="same")(np.ones((2, 5, 8, 3), "float32")))
+        (2, 8, 4)
+    """
+
+    rank = 1
+
+
+class ConvLSTM2D(_ConvLSTM):
+    """2-D convolutional LSTM over ``(batch, time, rows, cols, channels)``
+    (channels_last). Arguments as :class:`ConvLSTMCell` plus ``RNN``'s.
+
+    Example:
+        >>> ops.shape(ConvLSTM2D(4, 3)(np.ones((2, 5, 8, 8, 3), "float32")))
+        (2, 6, 6, 4)
+    """
+
+    rank = 2
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """3-D convolutional LSTM over ``(batch, time, d1, d2, d3, channels)``
+    (channels_last). Arguments as :class:`ConvLSTMCell` plus ``RNN``'s.
+
+    Example:
+        >>> ops.shape(ConvLSTM3D(2, 3, padding="same")(np.ones((1, 3, 4, 4, 4, 1), "float32")))
+        (1, 4, 4, 4, 2)
+    """
+
+    rank = 3
