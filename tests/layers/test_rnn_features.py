@@ -347,3 +347,28 @@ def test_lstm_learns_a_toy_sequence_task(diff_engine):
     history = model.fit(x, y, batch_size=16, epochs=12, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.3 * losses[0], losses
+
+
+# ----------------------------------------------------------------- saving
+def test_recurrent_models_save_and_load(engine, tmp_path):
+    """A model archive brings back the weights by path and a stateful
+    layer's states; the states stay out of the weights file."""
+    x = sequences()
+    inputs = pk.Input((4, 3), batch_size=2)
+    h = layers.Bidirectional(layers.GRU(3, return_sequences=True))(inputs)
+    h = layers.RNN([layers.LSTMCell(3), layers.SimpleRNNCell(2)], return_sequences=True)(h)
+    model = pk.Model(inputs, layers.LSTM(3, stateful=True)(h))
+    model(x)  # the stateful layer's states move away from zero
+    model.save(tmp_path / "model.keras")
+    loaded = pk.saving.load_model(tmp_path / "model.keras")
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
+    for a, b in zip(loaded.layers[-1].states, model.layers[-1].states):
+        assert np.any(b.numpy() != 0)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert_close(ops.to_numpy(loaded(x)), ops.to_numpy(model(x)), "layer")
+    model.save_weights(tmp_path / "model.weights.h5")
+    fresh = type(model).from_config(model.get_config())
+    fresh.load_weights(tmp_path / "model.weights.h5")
+    assert all(np.all(v.numpy() == 0) for v in fresh.layers[-1].states), "states are not weights"
+    model.layers[-1].reset_state()
+    assert_close(ops.to_numpy(fresh(x)), ops.to_numpy(model(x)), "layer")
