@@ -15,6 +15,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import polykeras.backends as B  # noqa: E402
+from conformance import load_profile  # noqa: E402
+
+load_profile()  # hypothesis: the "quick" profile unless HYPOTHESIS_PROFILE says otherwise
 
 
 def pytest_addoption(parser):
