@@ -37,7 +37,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick",
                         help="quick: few small examples (CI); full: many, larger ones (default: quick)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every draw (default: 0)")
-    parser.add_argument("--report", default=None, help="also write the results to report.md or report.json")
+    parser.add_argument("--report", default=None,
+                        help="also write the results to report.md and/or report.json (comma-separated)")
     parser.add_argument("--only", default=None, help=f"comma-separated families among {', '.join(FAMILIES)}")
     parser.add_argument("--select", default=None,
                         help="comma-separated shell patterns on check names, e.g. 'conv*,Dense,mlp'")
@@ -250,12 +251,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write(f"FAIL {r.name} ({r.family}) on {r.engine}: {r.message}\n")
     out.write(f"{len(results)} results, {len(failures)} failures, profile {profile.name}, seed {args.seed}, "
               f"{elapsed:.1f} s\n")
-    if args.report:
+    for path in _split(args.report):
         meta = {"profile": profile.name, "seed": args.seed, "engines": ", ".join(
             f"{e} ({B.get(e).version()})" for e in engines), "families": ", ".join(families),
             "runtime": f"{elapsed:.1f} s", "python": platform.python_version(), "machine": platform.machine()}
-        _write_report(args.report, results, engines, meta)
-        out.write(f"report written to {args.report}\n")
+        _write_report(path, results, engines, meta)
+        out.write(f"report written to {path}\n")
     return 1 if failures else 0
 
 

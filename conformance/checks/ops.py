@@ -17,9 +17,10 @@ import zlib
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, reporting, settings
+from hypothesis import HealthCheck, Phase, assume, given, reporting, settings
 from hypothesis import seed as hypothesis_seed
 
+import polykeras.backends as B
 from conformance import reference as ref
 from conformance.checks import ops_arrays, ops_core, ops_gradients, ops_math
 from conformance.checks.base import Check, Context, Meter, Skip, supports
@@ -72,6 +73,9 @@ def _dtype_of(x: Any) -> str:
 def check_example(case: OpCase, dtype: str, example: Example, meter: Meter) -> None:
     """Run ``case`` on one example on the active engine and compare every
     output's dtype, shape and numbers with the reference."""
+    wanted_dtypes = case.out_dtypes(dtype, 1, example.kwargs) if case.out == "$dtype" else []
+    if any(not supports(B.active().name, d) for d in wanted_dtypes):
+        assume(False)  # e.g. cast to float64 on an engine without float64: not this engine's business
     raw = case.op in ops_core.RAW_INPUTS
     args = list(example.arrays) if raw else [ops.convert_to_tensor(a) for a in example.arrays]
     result = case.call(*args, **example.kwargs)
