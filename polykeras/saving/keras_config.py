@@ -160,6 +160,8 @@ class Translator:
                 raise KerasConfigError(f"{self.where}: {label} names a function without a name: {value!r}.")
             return function.split(">")[-1] if function not in self.custom_objects else function
         family, table = self._family(str(value.get("module") or ""))
+        if family == "layers" and isinstance(value.get("config"), dict):  # a wrapped layer, a cell
+            return self.layer(value, label)
         registered = value.get("registered_name")
         cls = self.custom_objects.get(registered) or self.custom_objects.get(name) or table.get(name)
         if cls is None:

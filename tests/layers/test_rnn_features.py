@@ -372,3 +372,50 @@ def test_recurrent_models_save_and_load(engine, tmp_path):
     assert all(np.all(v.numpy() == 0) for v in fresh.layers[-1].states), "states are not weights"
     model.layers[-1].reset_state()
     assert_close(ops.to_numpy(fresh(x)), ops.to_numpy(model(x)), "layer")
+
+
+_KERAS_WRITER = r'''
+import sys, numpy as np, keras
+from keras import layers
+out = sys.argv[1]
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(2, 4, 3)).astype("float32")
+x[0, 3:] = 0.0
+model = keras.Sequential([keras.Input((4, 3)), layers.Masking(0.0),
+                          layers.Bidirectional(layers.LSTM(3, return_sequences=True), name="bi"),
+                          layers.GRU(3, return_sequences=True, go_backwards=True, name="gru"),
+                          layers.RNN([layers.SimpleRNNCell(2), layers.LSTMCell(2)], name="stacked")])
+for w in model.weights:
+    w.assign(rng.normal(size=w.shape).astype("float32") * 0.5)
+model.save(f"{out}/rnn.keras")
+np.savez(f"{out}/io.npz", x=x, y=np.asarray(model.predict(x, verbose=0)))
+'''
+
+
+@pytest.fixture(scope="module")
+def keras_rnn_file(tmp_path_factory):
+    """A .keras archive of recurrent layers written by Keras 3 (JAX backend)."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("keras") is None or importlib.util.find_spec("jax") is None:
+        pytest.skip("needs keras and jax")
+    folder = tmp_path_factory.mktemp("keras_rnn")
+    script = folder / "write.py"
+    script.write_text(_KERAS_WRITER)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, str(script), str(folder)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def test_keras_saved_recurrent_model_loads(engine, keras_rnn_file):
+    io = np.load(keras_rnn_file / "io.npz")
+    model = pk.saving.load_model(keras_rnn_file / "rnn.keras")
+    assert [w.path for w in model.weights][:2] == ["bi/forward_lstm/lstm_cell/kernel",
+                                                   "bi/forward_lstm/lstm_cell/recurrent_kernel"]
+    assert_close(ops.to_numpy(model(io["x"])), io["y"], "model", err_msg="Keras 3 model's predictions")
