@@ -30,7 +30,8 @@ from polykeras.backends.torch.core import T, to_tensor
 def _prepare(inputs: Any, go_backwards: bool) -> T:
     x = to_tensor(inputs)
     if x.ndim != 3:
-        raise ValueError(f"lstm/gru: expected inputs of shape (batch, time, features), received shape {tuple(x.shape)}.")
+        raise ValueError(f"lstm/gru: expected inputs of shape (batch, time, features), "
+                         f"received shape {tuple(x.shape)}.")
     return x.flip(1) if go_backwards else x
 
 

@@ -18,6 +18,6 @@ from polykeras.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
 from polykeras.layers.rnn.stacked_cells import StackedRNNCells
 
 __all__ = [
-    "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell", "DropoutRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell",
-    "StackedRNNCells",
+    "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell", "DropoutRNNCell", "GRU", "GRUCell",
+    "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
 ]
