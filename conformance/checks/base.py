@@ -62,7 +62,10 @@ PROFILES: dict[str, Profile] = {
 
 
 class Skip(Exception):
-    """The engine cannot run this check (say why); shown as ``skip``, never a pass."""
+    """The engine cannot run this check (say why); shown as ``skip``, never a pass.
+
+    Example: ``raise Skip("the numpy engine does not differentiate")``
+    """
 
 
 @dataclasses.dataclass

@@ -30,7 +30,10 @@ NUMERIC = ("float32", "float64", "int32")
 
 @dataclasses.dataclass(frozen=True)
 class Example:
-    """One drawn input: ``arrays`` become engine tensors (positional), ``kwargs`` stay Python values."""
+    """One drawn input: ``arrays`` become engine tensors (positional), ``kwargs`` stay Python values.
+
+    Example: ``Example((np.ones((2, 3), "float32"),), {"axis": -1})``
+    """
 
     arrays: tuple[np.ndarray, ...]
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -15,14 +15,19 @@ import pytest
 import polykeras.backends as B
 from conformance.runner import main
 
-#: One or more checks of each kind: elementwise, contraction, reduction, nn,
-#: conv/pool, indexing, random; gradients; dense, conv, normalization,
-#: recurrent, attention, embedding layers and a model; two trained models.
+#: Checks of each kind: elementwise, contraction, reduction, sorting, nn,
+#: conv/pool, indexing, linalg, random; gradients; dense, conv, normalization,
+#: recurrent, attention, embedding, resizing layers and two models as layers;
+#: three trained models.
 JAX_SLICE = ",".join([
-    "add", "exp", "matmul", "einsum", "mean", "softmax", "conv", "max_pool", "take", "where", "random.normal",
-    "add:grad", "matmul:grad", "softmax:grad", "conv:grad",
-    "Dense", "Conv2D", "BatchNormalization", "LSTM", "MultiHeadAttention", "Embedding", "Functional",
-    "mlp", "cnn",
+    "add", "exp", "matmul", "einsum", "mean", "cumsum", "sort", "top_k", "softmax", "one_hot", "batch_normalization",
+    "categorical_crossentropy", "conv", "conv_transpose", "max_pool", "take", "where", "linalg.inv",
+    "random.normal", "random.dropout",
+    "add:grad", "exp:grad", "mean:grad", "matmul:grad", "softmax:grad", "conv:grad", "max_pool:grad",
+    "linalg.inv:grad",
+    "Dense", "Conv2D", "Conv1DTranspose", "BatchNormalization", "GroupNormalization", "LSTM", "GRU",
+    "MultiHeadAttention", "Attention", "Embedding", "UpSampling2D", "Resizing", "Functional", "Sequential",
+    "mlp", "cnn", "recurrent",
 ])
 
 
