@@ -50,6 +50,18 @@ class TensorflowRandom:
         out = tf.random.stateless_uniform(tuple(shape), _seed(seed), int(minval), int(maxval), dtype=work)
         return out if native == work else R.Cast(x=out, DstT=native)
 
+    def dropout(self, x: Tensor, rate: float, seed: Tensor, noise_shape: Shape | None = None) -> Tensor:
+        """The portable dropout, with the noise shaped at run time so a step
+        traced for an unknown batch size works."""
+        x = floating(tensor(x))
+        dynamic = tf.shape(x)
+        if noise_shape is None:
+            shape = dynamic
+        else:
+            shape = tf.stack([dynamic[i] if d is None else d for i, d in enumerate(noise_shape)])
+        keep = tf.random.stateless_uniform(shape, _seed(seed), dtype=x.dtype) >= rate
+        return tf.where(keep, x / tf.cast(1.0 - rate, x.dtype), tf.zeros_like(x))
+
     def truncated_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0,
                          dtype: str = "float32") -> Tensor:
         return tf.random.stateless_truncated_normal(tuple(shape), _seed(seed), mean, stddev,
