@@ -23,13 +23,15 @@ def _clock(seconds: float) -> str:
 
 
 _CONSOLE: Any = None
+_OPEN_BARS = 0  # live bars showing now on _CONSOLE
 
 
 def _console() -> Any:
-    """One rich Console for every bar (writing to whatever ``sys.stdout`` is
-    at the time), so a bar started inside another one nests instead of fighting it."""
+    """The rich Console bars draw on: the one in use while a bar is showing, so
+    a bar started inside another nests instead of fighting it; otherwise a new
+    one, which reads the terminal (and ``sys.stdout``) as they are now."""
     global _CONSOLE
-    if _CONSOLE is None:
+    if _CONSOLE is None or _OPEN_BARS == 0:
         from rich.console import Console
 
         _CONSOLE = Console()
@@ -82,8 +84,10 @@ class _LiveDisplay:
         columns: list[Any] = [BarColumn(bar_width=30), MofNCompleteColumn(), TimeColumn(), LogsColumn()]
         if title:
             columns.insert(0, TextColumn("[bold]{task.description}"))
+        global _OPEN_BARS
         self.progress = Progress(*columns, console=_console(), transient=False, refresh_per_second=10)
         self.progress.start()  # raises rich.errors.LiveError when another live display runs
+        _OPEN_BARS += 1
         atexit.register(self.close)
         self.task = self.progress.add_task(title or "", total=target, logs={})
 
@@ -96,6 +100,9 @@ class _LiveDisplay:
         self.close()
 
     def close(self) -> None:
+        global _OPEN_BARS
+        if self.progress.live.is_started:
+            _OPEN_BARS -= 1
         self.progress.stop()
         atexit.unregister(self.close)
 
