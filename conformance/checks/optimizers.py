@@ -79,11 +79,10 @@ def _trajectory(label: str, engine: str, seed: int, compiled: bool) -> list[dict
         variables = [Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
         opt = _make(label)
         opt.build(variables)
-        step = None
-        if compiled:
-            def step(opt_values: list[Any], grads: list[Any], values: list[Any]) -> tuple[list[Any], list[Any]]:
-                return opt.stateless_apply(opt_values, grads, values)
-            step = ops.jit(step)
+        def pure_step(opt_values: list[Any], grads: list[Any], values: list[Any]) -> tuple[list[Any], list[Any]]:
+            return opt.stateless_apply(opt_values, grads, values)
+
+        step = ops.jit(pure_step) if compiled else None
         for step_grads in grads:
             tensors = [ops.convert_to_tensor(g) for g in step_grads]
             if step is None:
