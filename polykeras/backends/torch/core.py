@@ -359,6 +359,8 @@ class CoreMixin:
         dtype = torch_dtype(dtype)
         # Computed in float64 (as NumPy does) then cast, so lengths and values match NumPy.
         work = torch.float64 if dtype in FLOATS else torch.int64
+        if step != 0 and (stop - start) * step <= 0:  # an empty range, as NumPy (torch raises)
+            return torch.empty((0,), dtype=dtype, device=_device.get())
         out = torch.arange(start, stop, step, dtype=work, device=_device.get())
         return out.to(dtype)
 
