@@ -14,14 +14,9 @@ engine at import), warms up, then times ``--steps`` steps; the median of
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
-import sys
-import time
 
 import numpy as np
+from _harness import add_worker_arguments, measure, print_header, print_row, timed, worker
 
 BATCH = 128
 
@@ -30,20 +25,6 @@ def data(model: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     shape = (BATCH, 784) if model == "mlp" else (BATCH, 28, 28, 1)
     return rng.standard_normal(shape).astype("float32"), rng.integers(0, 10, BATCH).astype("int32")
-
-
-def timed(step, steps: int, rounds: int, sync=lambda: None) -> float:
-    for _ in range(10):
-        step()
-    sync()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        samples.append((time.perf_counter() - start) / steps * 1e3)
-    return statistics.median(samples)
 
 
 # ----------------------------------------------------------------- polykeras
@@ -241,55 +222,22 @@ def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float:
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
-def worker(args: argparse.Namespace) -> None:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if args.impl == "keras":
-        os.environ["KERAS_BACKEND"] = args.engine
-    ms = RUNNERS[args.impl](args.engine, args.model, args.steps, args.rounds)
-    print(json.dumps({"ms": ms}))
-
-
-def measure(engine: str, impl: str, model: str, steps: int, rounds: int) -> float | None:
-    command = [sys.executable, __file__, "--worker", "--engine", engine, "--impl", impl, "--model", model,
-               "--steps", str(steps), "--rounds", str(rounds)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)["ms"]
-    print(f"  {engine}/{impl}/{model} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="torch,jax,tensorflow")
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--engine", help=argparse.SUPPRESS)
-    parser.add_argument("--impl", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
+    add_worker_arguments(parser)
     args = parser.parse_args()
     if args.worker:
-        worker(args)
+        worker(RUNNERS, args)
         return
-    print(f"{'model':<5} {'engine':<11} {'native ms':>10} {'polykeras ms':>13} {'keras3 ms':>10} "
-          f"{'pk/native':>10} {'keras/native':>13} {'pk/keras':>9}")
+    print_header()
     for model in args.models.split(","):
         for engine in args.engines.split(","):
-            times = {impl: measure(engine, impl, model, args.steps, args.rounds) for impl in RUNNERS}
-            native, ours, keras = times["native"], times["polykeras"], times["keras"]
-
-            def ratio(a, b):
-                return f"{a / b:.2f}x" if a and b else "-"
-
-            def ms(value):
-                return f"{value:.2f}" if value else "-"
-
-            print(f"{model:<5} {engine:<11} {ms(native):>10} {ms(ours):>13} {ms(keras):>10} "
-                  f"{ratio(ours, native):>10} {ratio(keras, native):>13} {ratio(ours, keras):>9}", flush=True)
+            times = {impl: measure(__file__, engine, impl, model, args.steps, args.rounds) for impl in RUNNERS}
+            print_row(model, engine, times)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,80 @@
+"""What the benchmark scripts share: timing, one process per implementation
+(Keras 3 fixes its engine at import), and the results table.
+
+Example (inside a script with ``RUNNERS = {"native": ..., "polykeras": ..., "keras": ...}``):
+    >>> ms = measure(__file__, "torch", "polykeras", "mlp", steps=20, rounds=5)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+
+def timed(step: Callable[[], object], steps: int, rounds: int, sync: Callable[[], object] = lambda: None) -> float:
+    """Median milliseconds per ``step`` over ``rounds`` rounds, after 10 warm-up calls."""
+    for _ in range(10):
+        step()
+    sync()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        samples.append((time.perf_counter() - start) / steps * 1e3)
+    return statistics.median(samples)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The hidden arguments a script passes to itself to run one measurement."""
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", help=argparse.SUPPRESS)
+    parser.add_argument("--impl", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+
+
+def worker(runners: dict[str, Callable[[str, str, int, int], float]], args: argparse.Namespace) -> None:
+    """Run one implementation in this process and print its figure as JSON."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if args.impl == "keras":
+        os.environ["KERAS_BACKEND"] = args.engine
+    print(json.dumps({"ms": runners[args.impl](args.engine, args.model, args.steps, args.rounds)}))
+
+
+def measure(script: str, engine: str, impl: str, model: str, steps: int, rounds: int) -> float | None:
+    """Milliseconds per step of one implementation, measured in a fresh process."""
+    command = [sys.executable, script, "--worker", "--engine", engine, "--impl", impl, "--model", model,
+               "--steps", str(steps), "--rounds", str(rounds)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)["ms"]
+    print(f"  {engine}/{impl}/{model} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def print_header() -> None:
+    print(f"{'model':<5} {'engine':<11} {'native ms':>10} {'polykeras ms':>13} {'keras3 ms':>10} "
+          f"{'pk/native':>10} {'keras/native':>13} {'pk/keras':>9}")
+
+
+def print_row(model: str, engine: str, times: dict[str, float | None]) -> None:
+    """One table row with the ratios (``-`` where a figure is missing)."""
+    native, ours, keras = times.get("native"), times.get("polykeras"), times.get("keras")
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}x" if a and b else "-"
+
+    def ms(value: float | None) -> str:
+        return f"{value:.2f}" if value else "-"
+
+    print(f"{model:<5} {engine:<11} {ms(native):>10} {ms(ours):>13} {ms(keras):>10} "
+          f"{ratio(ours, native):>10} {ratio(keras, native):>13} {ratio(ours, keras):>9}", flush=True)
