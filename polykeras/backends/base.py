@@ -90,13 +90,15 @@ class DistributionHooks:
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,
-                        split_batch: bool = True) -> Callable[[Any], Any]:
+                        gather_outputs: bool = False) -> Callable[[Any], Any]:
         """``fn(batch) -> logs`` wrapped to run data-parallel while a distribution
         is active: the batch (the global batch) split or sharded over replicas,
         ``state`` kept replicated, metric state (``aggregation="sum"``) summed and
         other non-trainable state averaged across replicas, then the logs passed
-        through ``refresh_logs``. ``split_batch=False`` (predict) keeps the whole
-        batch on every process. Identity by default."""
+        through ``refresh_logs``. ``gather_outputs=True`` (predict): ``fn``
+        returns rows of the batch; the replicas' rows are concatenated in batch
+        order, and every process gets the whole batch's outputs. Identity by
+        default."""
         return fn
 
     def replica_weight(self) -> float | None:

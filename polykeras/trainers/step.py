@@ -24,15 +24,15 @@ from polykeras.variables import StatelessScope, Variable
 
 def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: bool = False,
                  jit_compile: Any = "auto", refresh_logs: Callable[[Any], Any] | None = None,
-                 split_batch: bool = True) -> Callable[[Any], Any]:
+                 gather_outputs: bool = False) -> Callable[[Any], Any]:
     """``step(batch) -> logs`` compiled for the active engine.
 
     ``state`` lists every variable the step may read or assign. ``eager=True``
     runs ``step`` uncompiled (for debugging). The result runs data-parallel
     while a ``polykeras.distribution`` distribution is active
     (``Backend.distribute_step``: ``refresh_logs`` recomputes the logs after
-    the replicas' metric state is reduced; ``split_batch=False`` keeps the
-    whole batch on every process, for predict).
+    the replicas' metric state is reduced; ``gather_outputs=True``, for
+    predict, concatenates the replicas' output rows).
 
     Example: ``train = compile_step(model.train_step, model.variables + optimizer.variables)``
     """
@@ -43,7 +43,7 @@ def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: b
         compiled = engine.jit(step)
     else:
         compiled = _functionalised(step, list(state), engine)
-    return engine.distribute_step(compiled, list(state), refresh_logs=refresh_logs, split_batch=split_batch)
+    return engine.distribute_step(compiled, list(state), refresh_logs=refresh_logs, gather_outputs=gather_outputs)
 
 
 def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:

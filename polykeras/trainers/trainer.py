@@ -230,7 +230,7 @@ class Trainer:
                 state += self.optimizer.variables
             fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
                               refresh_logs=None if kind == "predict" else self._replica_logs,
-                              split_batch=kind != "predict")
+                              gather_outputs=kind == "predict")
             self._functions[kind] = fn
         return fn
 

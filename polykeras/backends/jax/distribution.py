@@ -90,7 +90,7 @@ class JaxDistribution:
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,
-                        split_batch: bool = True) -> Callable[[Any], Any]:
+                        gather_outputs: bool = False) -> Callable[[Any], Any]:
         state = list(state)
 
         def run(batch: Any) -> Any:

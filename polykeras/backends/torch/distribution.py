@@ -128,7 +128,7 @@ class TorchDistribution:
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,
-                        split_batch: bool = True) -> Callable[[Any], Any]:
+                        gather_outputs: bool = False) -> Callable[[Any], Any]:
         state = list(state)
         summed = [v for v in state if not v.trainable and v.aggregation == "sum"]
         averaged = [v for v in state if not v.trainable and v.aggregation in ("none", "mean")
@@ -142,7 +142,7 @@ class TorchDistribution:
             if id(run) not in replicas.synced:
                 _broadcast_from_chief(state)
                 replicas.synced.add(id(run))
-            if split_batch:
+            if not gather_outputs:  # (predict still runs the whole batch on every rank)
                 batch, replicas.share = _local_slice(batch, rank, world)
             before = [v.value.detach().clone() for v in summed]
             try:
