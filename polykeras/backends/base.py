@@ -46,6 +46,27 @@ def op_error(op: str, expected: str, received: str) -> ValueError:
     return ValueError(f"{op}: expected {expected}, received {received}.")
 
 
+def replica_reduced_state(state: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """The step state that data-parallel replicas reduce after each step:
+    ``(summed, averaged)``. Metric state (``aggregation="sum"``) is summed;
+    other non-trainable float state that is not kept equal by identical
+    updates (``synchronization="on_write"``, as optimizer slots), such as
+    BatchNormalization's moving statistics, is averaged.
+
+    Example: ``summed, averaged = replica_reduced_state(model.variables)``
+    """
+    summed, averaged = [], []
+    for v in state:
+        if v.trainable:
+            continue
+        if v.aggregation == "sum":
+            summed.append(v)
+        elif (v.aggregation in ("none", "mean") and v.synchronization != "on_write"
+              and v.dtype.startswith(("float", "bfloat"))):
+            averaged.append(v)
+    return summed, averaged
+
+
 class DistributionHooks:
     """Data-parallel hooks an engine may implement (``polykeras.distribution``
     calls them; the trainer calls :meth:`distribute_step` and

@@ -141,8 +141,11 @@ class Optimizer:
         """A non-trainable Variable whose path is exactly ``"/".join(parts)``."""
         *scopes, last = parts
         with _nested_scopes(scopes):
+            # Replicas apply identical updates to their copies: "on_write" tells
+            # data parallelism there is nothing to average after a step.
             variable = Variable(value, shape=np.shape(value), dtype=dtype, trainable=False, name=last,
-                                aggregation="only_first_replica" if last == "iteration" else "none")
+                                aggregation="only_first_replica" if last == "iteration" else "none",
+                                synchronization="on_write")
         expected = "/".join(parts)
         if variable.path != expected:  # created inside an outer scope, or a repeated component
             variable._path = expected

@@ -7,7 +7,7 @@ import pytest
 import polykeras.backends as B
 import polykeras.distribution as dist
 
-PARALLEL = {"jax", "torch"}  # engines with a data-parallel runtime
+PARALLEL = {"jax", "torch", "tensorflow"}  # engines with a data-parallel runtime
 
 
 def test_alone_the_process_is_the_chief(engine):
@@ -63,8 +63,7 @@ def test_data_parallel_scope_and_default(engine):
 
 @pytest.mark.parametrize("name", sorted(set(B.installed()) - PARALLEL))
 def test_engines_without_data_parallel_say_so(name):
-    """numpy has no distributed runtime; TensorFlow's MirroredStrategy /
-    MultiWorkerMirroredStrategy are not mapped yet."""
+    """numpy has no distributed runtime."""
     with B.use(name):
         with pytest.raises(NotImplementedError, match=f"'{name}' engine"):
             dist.DataParallel().__enter__()
@@ -73,9 +72,29 @@ def test_engines_without_data_parallel_say_so(name):
         assert dist.distribution() is None
 
 
-def test_tensorflow_names_the_missing_strategy():
+def test_tensorflow_multi_worker_needs_tf_config(monkeypatch):
     if "tensorflow" not in B.installed():
         pytest.skip("tensorflow not installed")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with B.use("tensorflow"), pytest.raises(ValueError, match="TF_CONFIG is not set"):
+        dist.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=1)
+
+
+def test_tensorflow_variables_made_outside_the_scope_are_named():
+    """tf.distribute mirrors only the variables created in its scope."""
+    if "tensorflow" not in B.installed():
+        pytest.skip("tensorflow not installed")
+    import numpy as np
+
+    import polykeras as pk
+
     with B.use("tensorflow"):
-        with pytest.raises(NotImplementedError, match="MultiWorkerMirroredStrategy"):
-            dist.DataParallel().__enter__()
+        model = pk.Sequential([pk.layers.Input((2,)), pk.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        with dist.DataParallel(), pytest.raises(ValueError, match=r"created inside the DataParallel scope.*kernel"):
+            model.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0)
+        with dist.DataParallel():
+            inside = pk.Sequential([pk.layers.Input((2,)), pk.layers.Dense(1)])
+            inside.compile("sgd", "mse")
+            history = inside.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0)
+        assert np.isfinite(history.history["loss"][0])

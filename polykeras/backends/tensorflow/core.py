@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops.resource_variable_ops import ResourceVariable
 
 from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.dtypes import DTYPES, result_type, standardize_dtype
@@ -26,10 +28,13 @@ from polykeras.backends.dtypes import DTYPES, result_type, standardize_dtype
 R = tf.raw_ops
 
 # ----------------------------------------------------------------- types
-EagerTensor = type(tf.constant(0))
-with tf.Graph().as_default():
-    GraphTensor = type(tf.constant(0))
-Variable = type(tf.Variable(0, trainable=False))
+# Named, not probed with ``type(tf.constant(0))``: importing the engine must not
+# start TensorFlow's runtime, which multi-worker training configures first.
+EagerTensor = tf_ops.EagerTensor
+GraphTensor = tf_ops.SymbolicTensor
+Variable = ResourceVariable
+#: Mirrored variables (``tf.distribute``) and per-replica values.
+DistributedValues = tf.distribute.DistributedValues
 #: Native values the raw ops take as they are.
 TENSORS = frozenset({EagerTensor, GraphTensor, Variable})
 #: Python scalar types that are "weak", with their kind (bool < int < float < complex).
@@ -152,6 +157,18 @@ def tensor(x: Any) -> Tensor:
     if type(x) in TENSORS:
         return x
     return convert(x)
+
+
+def in_replica_function() -> bool:
+    """True inside ``strategy.run``: there a mirrored variable's ``handle`` is
+    this replica's own copy, which kernels may update in place (outside, an
+    update must go through ``assign`` to reach every copy)."""
+    return tf.distribute.has_strategy() and tf.distribute.get_replica_context() is not None
+
+
+def in_place(variable: Any) -> bool:
+    """True when kernels may update ``variable`` through its handle."""
+    return not isinstance(variable, DistributedValues) or in_replica_function()
 
 
 def floating(x: Any) -> Tensor:
@@ -405,7 +422,10 @@ class TensorflowCore:
         if value.shape.is_fully_defined() and handle.shape != value.shape:
             raise op_error("assign", f"a value of the variable's shape {tuple(handle.shape)}",
                            f"shape {tuple(value.shape)}")
-        handle.assign(value, read_value=False)
+        if isinstance(handle, DistributedValues) and in_replica_function():
+            R.AssignVariableOp(resource=handle.handle, value=value)  # this replica's copy
+        else:
+            handle.assign(value, read_value=False)
         return handle
 
     # ------------------------------------------------- autodiff, compile

@@ -23,7 +23,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from polykeras.backends.tensorflow.core import R, convert
+from polykeras.backends.tensorflow.core import R, convert, in_place
 
 Tensors = Sequence[Any]
 #: dtypes TF's CPU training kernels are registered for.
@@ -32,14 +32,14 @@ _FUSED = frozenset({tf.float16, tf.bfloat16, tf.float32, tf.float64})
 
 def _handles(*groups: Tensors | None) -> bool:
     """True when every entry of the groups is a ``tf.Variable`` of the first
-    one's float dtype."""
+    one's float dtype that a kernel may update in place (see :func:`in_place`)."""
     first = groups[0][0] if groups[0] else None
     if not isinstance(first, tf.Variable) or first.dtype not in _FUSED:
         return False
     dtype = first.dtype
     for group in groups:
         for v in group or ():
-            if not isinstance(v, tf.Variable) or v.dtype != dtype or not hasattr(v, "handle"):
+            if not isinstance(v, tf.Variable) or v.dtype != dtype or not in_place(v) or not hasattr(v, "handle"):
                 return False
     return True
 

@@ -1,5 +1,6 @@
-"""Only join a run (env as torchrun / JAX set it); print JSON with the error, if any.
-argv[1]: engine, argv[2]: timeout seconds."""
+"""Only join a run (env as torchrun / JAX / TF_CONFIG set it); print JSON with
+the error, if any. argv[1]: engine, argv[2]: timeout seconds, argv[3]
+(optional) ``late``: run an op before joining."""
 
 import json
 import os
@@ -12,6 +13,10 @@ import polykeras.distribution as dist  # noqa: E402
 
 start = time.monotonic()
 try:
+    if sys.argv[3:] == ["late"]:
+        from polykeras import ops
+
+        ops.to_numpy(ops.add(1.0, 1.0))
     dist.initialize(timeout=float(sys.argv[2]))
     result = {"ok": True, "rank": dist.rank(), "world": dist.process_count()}
     dist.shutdown()

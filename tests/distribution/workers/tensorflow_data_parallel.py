@@ -1,0 +1,115 @@
+"""TensorFlow data parallel vs one device; prints JSON.
+
+Without arguments: ``MirroredStrategy`` over two logical CPU devices (set up
+before TensorFlow starts). With TF_CONFIG set: one worker of a
+``MultiWorkerMirroredStrategy`` run (``initialize()`` first thing). argv[1]: a
+scratch folder.
+"""
+
+import json
+import os
+import sys
+
+os.environ["POLYKERAS_BACKEND"] = "tensorflow"
+
+import numpy as np  # noqa: E402
+
+import polykeras as pk  # noqa: E402
+import polykeras.distribution as dist  # noqa: E402
+from polykeras import ops  # noqa: E402
+from polykeras.trainers.step import compile_step  # noqa: E402
+
+multi_worker = "TF_CONFIG" in os.environ
+if multi_worker:
+    dist.initialize(timeout=60)
+else:
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+scratch = sys.argv[1]
+rank = dist.rank()
+
+
+def make(bn=False):
+    layers = [pk.layers.Input((8,))] + ([pk.layers.BatchNormalization()] if bn else [])
+    model = pk.Sequential(layers + [pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
+    model.compile("adam", "mse", metrics=["mae"])
+    return model
+
+
+def seeded(model):
+    draw = np.random.default_rng(42)
+    model.set_weights([draw.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in model.get_weights()])
+    return model
+
+
+def diff(a, b):
+    return float(max(np.abs(np.asarray(p) - np.asarray(q)).max() for p, q in zip(a, b)))
+
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(61, 8)).astype("float32") * 3 + 1  # batches 16, 16, 16, 13 (split 8/8 and 6/7)
+y = rng.normal(size=(61, 3)).astype("float32")
+out = {"rank": rank, "world": dist.process_count(), "chief": dist.is_chief(), "devices": dist.list_devices()}
+
+reference = seeded(make())
+h_ref = reference.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False).history
+checkpoint = os.path.join(scratch, f"ckpt-rank{rank}-{{epoch}}.weights.h5")
+with dist.DataParallel() as dp:
+    out["replicas"] = dp.engine._replicas.strategy.num_replicas_in_sync
+    model = make()
+    if rank == 0:
+        seeded(model)  # the other workers start from their own weights: the chief's are broadcast
+    h_dp = model.fit(x, y, batch_size=16, epochs=3, verbose=1, shuffle=False,
+                     callbacks=[pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss")]
+                     ).history
+    out["eval_dp"] = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    predicted = model.predict(x, batch_size=16, verbose=0)
+out["weights_diff"] = diff(reference.get_weights(), model.get_weights())
+out["history_ref"], out["history_dp"] = h_ref, h_dp
+out["eval_ref"] = reference.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+out["predict_shape"] = list(predicted.shape)
+out["predict_diff"] = float(np.abs(predicted - reference.predict(x, batch_size=16, verbose=0)).max())
+out["predict_outside"] = float(np.abs(model.predict(x, batch_size=16, verbose=0) - predicted).max())
+
+# BatchNormalization: one step; the moving mean is the global batch's.
+bn_ref = seeded(make(bn=True))
+bn_ref.train_on_batch(x[:32], y[:32])
+with dist.DataParallel():
+    bn = seeded(make(bn=True))
+    bn.train_on_batch(x[:32], y[:32])
+out["bn_mean_diff"] = diff([bn_ref.layers[0].moving_mean.value], [bn.layers[0].moving_mean.value])
+out["bn_variance"] = ops.to_numpy(bn.layers[0].moving_variance.value).tolist()
+
+
+def custom_loop(model, steps):
+    """A user's own step (value_and_grad + all_reduce_gradients + apply), compiled by compile_step."""
+    optimizer = pk.optimizers.SGD(0.1)
+    optimizer.build(model.trainable_variables)
+    trainable = model.trainable_variables
+
+    def step(batch):
+        bx, by = batch
+
+        def loss_fn(values):
+            with pk.variables.StatelessScope(zip(trainable, values)):
+                return ops.mean(ops.square(model(bx, training=True) - by))
+
+        loss, grads = ops.value_and_grad(loss_fn)([v.value for v in trainable])
+        optimizer.apply(dist.all_reduce_gradients(grads), trainable)
+        return {"loss": loss}
+
+    run = compile_step(step, model.variables + optimizer.variables)
+    for _ in range(steps):
+        run((x[:32], y[:32]))
+    return model.get_weights()
+
+
+ref = custom_loop(seeded(make()), 5)
+with dist.DataParallel():
+    got = custom_loop(seeded(make()), 5)
+out["custom_loop_diff"] = diff(ref, got)
+out["files"] = sorted(os.listdir(scratch))
+print(json.dumps(out))
