@@ -11,7 +11,9 @@ and writes checkpoints.
 * PyTorch: ``torch.distributed`` (gloo on CPU, one process per replica, as
   torchrun starts them): each rank takes its slice of the global batch and the
   gradients are all-reduced before the optimizer update.
-* TensorFlow: not yet supported (``NotImplementedError``).
+* TensorFlow: ``MirroredStrategy`` over the devices on one host,
+  ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG`` across hosts; build the
+  model inside the scope (TensorFlow mirrors only variables created there).
 
 Example:
     >>> import polykeras.distribution as dist
