@@ -1,5 +1,6 @@
 """Small helpers shared by the callbacks: log conversion, messages, learning
-rates and atomic file writes. Private: nothing here is public API."""
+rates, atomic file writes and who may write in a multi-process run. Private:
+nothing here is public API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from polykeras.distribution import data_parallel, launch
 
 Logs = dict[str, Any]
 
@@ -54,9 +57,22 @@ def pythonify_logs(logs: Mapping[str, Any] | None) -> Logs:
     return result
 
 
+def is_chief() -> bool:
+    """True on the process that prints and writes files (rank 0; True when alone)."""
+    return launch.is_chief()
+
+
+def in_parallel_run() -> bool:
+    """True inside a data-parallel scope spanning several processes (whose
+    replicas hold the same state and run the same callbacks)."""
+    return data_parallel.distribution() is not None and launch.process_count() > 1
+
+
 def print_msg(message: str) -> None:
-    """Print a callback's message on stdout (shown above a live progress bar)."""
-    print(message, file=sys.stdout, flush=True)
+    """Print a callback's message on stdout (shown above a live progress bar);
+    in a multi-process run only the chief prints."""
+    if is_chief():
+        print(message, file=sys.stdout, flush=True)
 
 
 def format_value(value: Any) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from polykeras.callbacks._utils import atomic_write_text, remove_path
+from polykeras.callbacks._utils import atomic_write_text, in_parallel_run, is_chief, remove_path
 from polykeras.callbacks.callback import Callback, Logs
+from polykeras.distribution.launch import barrier
 
 METADATA_FILE = "training_metadata.json"
 _FORMAT = 1
@@ -80,6 +81,12 @@ class BackupAndRestore(Callback):
     ``delete_checkpoint``; after an exception they stay for the next run.
     Only this callback's own files are ever deleted.
 
+    In a multi-process data-parallel run every rank holds the same state, so
+    only the chief (rank 0) writes and deletes files in ``backup_dir``; every
+    rank restores from it (a folder all ranks share). The ranks wait for each
+    other before and after restoring, so all of them resume at the same epoch
+    and none reads a backup the chief is replacing or deleting.
+
     Args:
         backup_dir: the folder for the backup (created when needed).
         save_freq: ``"epoch"``, a number of batches, or False (restore only).
@@ -127,6 +134,14 @@ class BackupAndRestore(Callback):
         self._current_epoch = 0
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = None
+        if not in_parallel_run():
+            self._restore()
+            return
+        barrier()  # the chief finished anything before this fit (a previous fit's delete)
+        self._restore()
+        barrier()  # every rank has read the backup before the chief may replace or delete it
+
+    def _restore(self) -> None:
         metadata = self._read_metadata()
         if metadata is None:
             return
@@ -186,6 +201,8 @@ class BackupAndRestore(Callback):
         return False
 
     def _save(self, batch: int | None) -> None:
+        if not is_chief():  # the replicas hold the same state: rank 0 writes it
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         stem = f"backup-{uuid.uuid4().hex[:16]}"
         weights = f"{stem}.weights.h5"
@@ -218,7 +235,7 @@ class BackupAndRestore(Callback):
                 remove_path(os.path.join(self.backup_dir, name))
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        if not self.delete_checkpoint or not os.path.isdir(self.backup_dir):
+        if not self.delete_checkpoint or not is_chief() or not os.path.isdir(self.backup_dir):
             return
         remove_path(self._metadata_path)
         self._remove_own_files(keep=set())

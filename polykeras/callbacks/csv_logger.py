@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from polykeras.callbacks._utils import is_chief
 from polykeras.callbacks.callback import Callback, Logs
 
 
@@ -27,7 +28,8 @@ class CSVLogger(Callback):
     ``val_`` keys, ``val_`` columns are added for every key so that
     validation run on later epochs only (``validation_freq``) still has a
     place (they read ``NA`` until then). Keys that appear later and have no
-    column are left out. The file is flushed after every row.
+    column are left out. The file is flushed after every row. In a
+    multi-process run only the chief (rank 0) opens and writes the file.
 
     Args:
         filename: the CSV file.
@@ -52,14 +54,18 @@ class CSVLogger(Callback):
         self.append_header = True
         self.csv_file: IO[str] | None = None
         self.writer: csv.DictWriter[str] | None = None
+        self._silent = False  # True on a non-chief rank: nothing is opened or written
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._close()
+        self._silent = not is_chief()
+        if self._silent:
+            return
         if self.append and os.path.exists(self.filename):
             with open(self.filename, encoding="utf-8") as existing:
                 self.append_header = not existing.readline()
         else:
             self.append_header = True
-        self._close()
         folder = os.path.dirname(self.filename)
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -69,6 +75,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
+        if self._silent:
+            return
         if self.csv_file is None:
             raise RuntimeError("CSVLogger: expected on_train_begin to open the file before on_epoch_end; "
                                "use the callback through model.fit.")

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from polykeras import backends
-
-from polykeras.callbacks._utils import print_msg, remove_path, temp_path_beside
+from polykeras.callbacks._utils import is_chief, print_msg, remove_path, temp_path_beside
 from polykeras.callbacks.callback import Logs
 from polykeras.callbacks.monitor_callback import MonitorCallback
 
@@ -28,6 +26,8 @@ class ModelCheckpoint(MonitorCallback):
     beside the target, which then replaces the target in one rename. If
     saving raises, the temporary file is removed, the previous checkpoint at
     that path stays as it was, ``best`` is unchanged, and the error propagates.
+    In a multi-process run only the chief (rank 0) writes and prints; every
+    rank keeps the same ``best`` (the logs are reduced across ranks).
 
     Args:
         filepath: where to save; must end in ``.pkeras`` or ``.keras``, or in
@@ -143,7 +143,7 @@ class ModelCheckpoint(MonitorCallback):
             raise IsADirectoryError(f"ModelCheckpoint: expected a file path to save to, but {filepath!r} is a "
                                     "directory. Pass a filepath such as 'ckpt/model-{epoch:02d}.keras'.")
         folder = os.path.dirname(filepath)
-        if backends.active().process_index() == 0:  # in a multi-process run only the chief writes
+        if is_chief():  # in a multi-process run only the chief writes (and prints)
             if folder:
                 os.makedirs(folder, exist_ok=True)
             self._write_atomically(filepath)

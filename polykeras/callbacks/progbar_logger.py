@@ -7,8 +7,7 @@ import atexit
 import time
 from typing import Any
 
-from polykeras import backends
-from polykeras.callbacks._utils import format_duration, format_logs, print_msg
+from polykeras.callbacks._utils import format_duration, format_logs, is_chief, print_msg
 from polykeras.callbacks.callback import Callback, Logs
 
 
@@ -146,7 +145,7 @@ class ProgbarLogger(Callback):
         super().set_params(params)
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else int(verbose)
-        if backends.active().process_index() != 0:  # in a multi-process run only the chief prints
+        if not is_chief():  # in a multi-process run only the chief prints
             self.verbose = 0
         self.epochs = int(params.get("epochs") or 1)
         steps = params.get("steps")

@@ -118,3 +118,18 @@ def all_reduce_gradients(grads: list[Any]) -> list[Any]:
         >>> optimizer.apply(all_reduce_gradients(grads), model.trainable_variables)
     """
     return backends.active().all_reduce_gradients(grads)
+
+
+def barrier() -> None:
+    """Wait until every process of the run reaches this call. A no-op when
+    alone, and on engines without a barrier (``distribution_barrier``).
+
+    Example:
+        >>> if is_chief():
+        ...     write_shared_file()
+        >>> barrier()            # every rank now sees the file
+    """
+    engine = backends.active()
+    wait = getattr(engine, "distribution_barrier", None)
+    if wait is not None and engine.process_count() > 1:
+        wait()

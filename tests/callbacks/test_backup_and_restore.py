@@ -142,3 +142,42 @@ def test_bad_arguments_and_foreign_metadata(tmp_path):
     unbuilt.built = False
     with pytest.raises(ValueError, match="expected a built model"):
         simulate_fit(unbuilt, [BackupAndRestore(folder)], LOGS[:1])
+
+
+def test_resumed_fit_ends_as_an_uninterrupted_one(diff_engine, tmp_path):
+    from polykeras import layers
+    from polykeras.models import Sequential
+
+    def make():
+        # named layers: the optimizer state is keyed by variable path, as in a relaunched process
+        model = Sequential([layers.Input((4,)), layers.Dense(3, activation="relu", name="hidden"),
+                            layers.Dense(1, name="out")])
+        model.compile(optimizer="adam", loss="mse")
+        draw = np.random.default_rng(7)
+        model.set_weights([draw.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
+        return model
+
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+
+    def fit(model, callbacks):
+        return model.fit(x, y, epochs=4, batch_size=16, shuffle=False, verbose=0, callbacks=callbacks)
+
+    reference = make()
+    fit(reference, None)
+    folder = tmp_path / "backup"
+    crash = LambdaCallback(on_epoch_begin=lambda epoch, logs: _raise_at_epoch(epoch, 2))
+    with pytest.raises(KeyboardInterrupt):
+        fit(make(), [BackupAndRestore(folder), crash])
+    assert metadata(folder)["epoch"] == 2 and len(os.listdir(folder)) == 3  # metadata, weights, optimizer
+    resumed = make()
+    resumed.set_weights([w * 0 for w in resumed.get_weights()])  # a new process: other weights
+    history = fit(resumed, [BackupAndRestore(folder)])
+    assert history.epoch == [2, 3] and not folder.exists()
+    for got, want in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def _raise_at_epoch(epoch: int, at: int) -> None:
+    if epoch == at:
+        raise KeyboardInterrupt

@@ -8,11 +8,16 @@ of the loss averaged over the global batch. After each step, metric state
 (``aggregation="sum"``) is summed across ranks and other non-trainable state
 (BatchNormalization's moving statistics) averaged, so every rank holds the same
 values. The first distributed call of a step broadcasts its state from rank 0.
+
+Predict (``gather_outputs=True``) splits the batch the same way; each rank's
+output rows are padded to the largest slice, all-gathered, cut and
+concatenated in rank order, so every rank returns the whole batch's outputs.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,6 +94,11 @@ class TorchDistribution:
             raise RuntimeError(f"initialize: the ranks disagree on the world size: rank {process_id} expected "
                                f"{num_processes}, the ranks gave {sizes.tolist()}.")
 
+    def distribution_barrier(self) -> None:
+        """Block until every rank reached this call (no-op when alone)."""
+        if _world()[1] > 1:
+            torch_dist.barrier()
+
     def distribution_shutdown(self) -> None:
         if torch_dist.is_initialized():
             torch_dist.destroy_process_group()
@@ -142,8 +152,9 @@ class TorchDistribution:
             if id(run) not in replicas.synced:
                 _broadcast_from_chief(state)
                 replicas.synced.add(id(run))
-            if not gather_outputs:  # (predict still runs the whole batch on every rank)
-                batch, replicas.share = _local_slice(batch, rank, world)
+            if gather_outputs:
+                return _predict_rows(fn, batch, rank, world)
+            batch, replicas.share = _local_slice(batch, rank, world)
             before = [v.value.detach().clone() for v in summed]
             try:
                 logs = fn(batch)
@@ -160,22 +171,79 @@ class TorchDistribution:
         return run
 
 
-def _local_slice(batch: Any, rank: int, world: int) -> tuple[Any, float]:
-    """This rank's contiguous rows of every batch leaf, and its share of the rows."""
+def _batch_rows(batch: Any) -> int:
+    """The number of rows (first dimension) every batch leaf shares."""
     sizes = {int(leaf.shape[0]) for leaf in _leaves(batch) if getattr(leaf, "ndim", 0) > 0}
     if len(sizes) != 1:
         raise ValueError(f"DataParallel: expected every batch leaf to have the same first dimension, "
                          f"received sizes {sorted(sizes)}.")
-    total = sizes.pop()
+    return sizes.pop()
+
+
+def _bounds(total: int, rank: int, world: int) -> tuple[int, int]:
+    """Rank ``rank``'s contiguous rows ``[start, stop)`` of a batch of ``total`` rows."""
+    return total * rank // world, total * (rank + 1) // world
+
+
+def _local_slice(batch: Any, rank: int, world: int) -> tuple[Any, float]:
+    """This rank's contiguous rows of every batch leaf, and its share of the rows."""
+    total = _batch_rows(batch)
     if total < world:
         raise ValueError(f"DataParallel: a global batch of {total} rows cannot be split over {world} ranks; "
                          f"use a batch size of at least {world}.")
-    start, stop = total * rank // world, total * (rank + 1) // world
+    start, stop = _bounds(total, rank, world)
 
     def cut(leaf: Any) -> Any:
         return leaf[start:stop] if getattr(leaf, "ndim", 0) > 0 else leaf
 
     return _map(cut, batch), (stop - start) / total
+
+
+def _predict_rows(fn: Callable[[Any], Any], batch: Any, rank: int, world: int) -> Any:
+    """``fn`` (predict) on this rank's rows of ``batch``; every rank returns the
+    whole batch's outputs, gathered in rank (= batch) order. A batch with fewer
+    rows than ranks runs whole on every rank (the state is replicated)."""
+    total = _batch_rows(batch)
+    if total < world:
+        return fn(batch)
+    local, _ = _local_slice(batch, rank, world)
+    outputs = fn(local)
+    counts = [stop - start for start, stop in (_bounds(total, r, world) for r in range(world))]
+    leaves = [torch.as_tensor(leaf).detach() for leaf in _leaves(outputs)]
+    for leaf in leaves:
+        if leaf.ndim == 0 or leaf.shape[0] != counts[rank]:
+            raise ValueError(f"predict (DataParallel): expected every output to have this rank's "
+                             f"{counts[rank]} rows of the batch on axis 0, received an output of shape "
+                             f"{tuple(leaf.shape)}.")
+    gathered = iter(_gather_rows(leaves, counts))
+    return _map(lambda _: next(gathered), outputs)
+
+
+def _gather_rows(leaves: list[torch.Tensor], counts: list[int]) -> list[torch.Tensor]:
+    """Every rank's rows of each leaf, concatenated in rank order: one
+    ``all_gather`` per dtype, each rank's rows padded to the largest slice."""
+    most = max(counts)
+    out: list[torch.Tensor | None] = [None] * len(leaves)
+    for dtype in dict.fromkeys(leaf.dtype for leaf in leaves):
+        group = [i for i, leaf in enumerate(leaves) if leaf.dtype == dtype]
+        padded = []
+        for i in group:
+            leaf = leaves[i]
+            if leaf.shape[0] < most:
+                leaf = torch.cat([leaf, leaf.new_zeros((most - leaf.shape[0], *leaf.shape[1:]))])
+            padded.append(leaf.reshape(-1))
+        flat = torch.cat(padded)
+        parts = [torch.empty_like(flat) for _ in counts]
+        torch_dist.all_gather(parts, flat)
+        start = 0
+        for i in group:
+            leaf = leaves[i]
+            size = most * math.prod(leaf.shape[1:])
+            rows = [part[start:start + size].reshape(most, *leaf.shape[1:])[:count]
+                    for part, count in zip(parts, counts)]
+            out[i] = torch.cat(rows)
+            start += size
+    return out  # type: ignore[return-value]
 
 
 def _leaves(tree: Any) -> list[Any]:

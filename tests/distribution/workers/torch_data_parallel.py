@@ -54,10 +54,11 @@ model = dense()  # rank 1 starts from other weights: the first step broadcasts r
 if rank == 0:
     seeded(model)
 checkpoint = os.path.join(scratch, f"ckpt-rank{rank}-{{epoch}}.weights.h5")
+writers = [pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss", verbose=1),
+           pk.callbacks.CSVLogger(os.path.join(scratch, f"log-rank{rank}.csv")),
+           pk.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9, verbose=1)]  # stops after epoch 2
 with dist.DataParallel():
-    h_dp = model.fit(x, y, batch_size=16, epochs=3, verbose=1, shuffle=False,
-                     callbacks=[pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss")]
-                     ).history
+    h_dp = model.fit(x, y, batch_size=16, epochs=3, verbose=1, shuffle=False, callbacks=writers[:2]).history
     out["eval_dp"] = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     predicted = model.predict(x, batch_size=16, verbose=0)
 out["weights_diff"] = diff(reference.get_weights(), model.get_weights())
@@ -65,6 +66,47 @@ out["history_ref"], out["history_dp"] = h_ref, h_dp
 out["eval_ref"] = reference.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
 out["predict_diff"] = float(np.abs(predicted - reference.predict(x, batch_size=16, verbose=0)).max())
 out["weights_sum"] = float(sum(np.abs(w).sum() for w in model.get_weights()))
+with dist.DataParallel():  # EarlyStopping's message: printed by the chief only
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False, callbacks=writers[2:])
+
+
+# Predict split over the ranks: a two-output functional model (list and dict outputs).
+class RowCounter(pk.layers.Layer):
+    """Records how many rows each call sees (the torch engine runs steps eagerly)."""
+
+    seen = []
+
+    def call(self, inputs):
+        if isinstance(inputs.shape[0], int):
+            RowCounter.seen.append(inputs.shape[0])
+        return inputs
+
+
+def two_outputs(structure):
+    inputs = pk.layers.Input((8,))
+    hidden = pk.layers.Dense(16, activation="relu")(RowCounter()(inputs))
+    first, second = pk.layers.Dense(3)(hidden), pk.layers.Dense(1, activation="sigmoid")(hidden)
+    return seeded(pk.Model(inputs, structure(first, second)))
+
+
+def rows_diff(ref, got):
+    assert type(ref) is type(got), (type(ref), type(got))
+    pairs = zip(ref.values(), got.values()) if isinstance(ref, dict) else zip(ref, got)
+    return diff(*zip(*[(np.asarray(p), np.asarray(q)) for p, q in pairs]))
+
+
+out["predict_multi"] = {}
+for name, structure in {"list": lambda a, b: [a, b], "dict": lambda a, b: {"scores": a, "gate": b}}.items():
+    multi = two_outputs(structure)
+    ref_multi = multi.predict(x, batch_size=16, verbose=0)
+    RowCounter.seen.clear()
+    with dist.DataParallel():
+        got_multi = multi.predict(x, batch_size=16, verbose=0)
+        got_one = multi.predict(x[:1], verbose=0)  # fewer rows than ranks: whole on every rank
+    gate = got_multi[1] if name == "list" else got_multi["gate"]
+    out["predict_multi"][name] = {"diff": rows_diff(ref_multi, got_multi), "rows_seen": RowCounter.seen[:4],
+                                  "rows": int(np.asarray(gate).shape[0]),
+                                  "one_diff": rows_diff(multi.predict(x[:1], verbose=0), got_one)}
 
 # BatchNormalization on the inputs: one step; the moving mean is the global batch's.
 bn_ref, bn = seeded(make()), seeded(make())
