@@ -92,6 +92,9 @@ class DistributionHooks:
     def distribution_shutdown(self) -> None:
         """Leave the multi-process run joined by :meth:`distribution_initialize`."""
 
+    def distribution_barrier(self) -> None:
+        """Block until every process of the run reached this call (no-op when alone)."""
+
     def process_index(self) -> int:
         """This process's rank in a multi-process run (0 when alone)."""
         return 0

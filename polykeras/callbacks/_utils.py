@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from polykeras.distribution import data_parallel, launch
+from polykeras import backends
 
 Logs = dict[str, Any]
 
@@ -59,13 +59,12 @@ def pythonify_logs(logs: Mapping[str, Any] | None) -> Logs:
 
 def is_chief() -> bool:
     """True on the process that prints and writes files (rank 0; True when alone)."""
-    return launch.is_chief()
+    return backends.active().process_index() == 0
 
 
-def in_parallel_run() -> bool:
-    """True inside a data-parallel scope spanning several processes (whose
-    replicas hold the same state and run the same callbacks)."""
-    return data_parallel.distribution() is not None and launch.process_count() > 1
+def barrier() -> None:
+    """Wait until every process of a multi-process run gets here (no-op when alone)."""
+    backends.active().distribution_barrier()
 
 
 def print_msg(message: str) -> None:

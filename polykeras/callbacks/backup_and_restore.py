@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from polykeras.callbacks._utils import atomic_write_text, in_parallel_run, is_chief, remove_path
+from polykeras.callbacks._utils import atomic_write_text, barrier, is_chief, remove_path
 from polykeras.callbacks.callback import Callback, Logs
-from polykeras.distribution.launch import barrier
 
 METADATA_FILE = "training_metadata.json"
 _FORMAT = 1
@@ -134,9 +133,6 @@ class BackupAndRestore(Callback):
         self._current_epoch = 0
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = None
-        if not in_parallel_run():
-            self._restore()
-            return
         barrier()  # the chief finished anything before this fit (a previous fit's delete)
         self._restore()
         barrier()  # every rank has read the backup before the chief may replace or delete it

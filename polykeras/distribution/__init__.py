@@ -25,6 +25,7 @@ Example:
 from polykeras.distribution.data_parallel import DataParallel, distribution, set_distribution
 from polykeras.distribution.launch import (
     all_reduce_gradients,
+    barrier,
     initialize,
     is_chief,
     list_devices,
@@ -36,6 +37,7 @@ from polykeras.distribution.launch import (
 __all__ = [
     "DataParallel",
     "all_reduce_gradients",
+    "barrier",
     "distribution",
     "initialize",
     "is_chief",

@@ -121,15 +121,11 @@ def all_reduce_gradients(grads: list[Any]) -> list[Any]:
 
 
 def barrier() -> None:
-    """Wait until every process of the run reaches this call. A no-op when
-    alone, and on engines without a barrier (``distribution_barrier``).
+    """Wait until every process of the run reaches this call (no-op when alone).
 
     Example:
         >>> if is_chief():
         ...     write_shared_file()
         >>> barrier()            # every rank now sees the file
     """
-    engine = backends.active()
-    wait = getattr(engine, "distribution_barrier", None)
-    if wait is not None and engine.process_count() > 1:
-        wait()
+    backends.active().distribution_barrier()

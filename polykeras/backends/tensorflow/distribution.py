@@ -54,6 +54,8 @@ class _Cluster:
 
     def __init__(self, strategy: tf.distribute.Strategy, workers: list[str], index: int):
         self.strategy, self.workers, self.index = strategy, workers, index
+        # A barrier: one tiny all-reduce that every worker must join.
+        self.barrier = _function(strategy.run, lambda: tf.distribute.get_replica_context().all_reduce(SUM, 1.0))
 
 
 class TensorflowDistribution:
@@ -86,6 +88,10 @@ class TensorflowDistribution:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
                                                              communication_options=options)
         self._cluster = _Cluster(strategy, workers, index)
+
+    def distribution_barrier(self) -> None:
+        if self._cluster is not None:
+            self._cluster.barrier()
 
     def process_index(self) -> int:
         return self._cluster.index if self._cluster is not None else 0

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 import torch.distributed as torch_dist
 
+from polykeras.backends.base import replica_reduced_state
+
 
 def _world() -> tuple[int, int]:
     if torch_dist.is_available() and torch_dist.is_initialized():
@@ -140,9 +142,7 @@ class TorchDistribution:
                         refresh_logs: Callable[[Any], Any] | None = None,
                         gather_outputs: bool = False) -> Callable[[Any], Any]:
         state = list(state)
-        summed = [v for v in state if not v.trainable and v.aggregation == "sum"]
-        averaged = [v for v in state if not v.trainable and v.aggregation in ("none", "mean")
-                    and v.synchronization != "on_write"]
+        summed, averaged = replica_reduced_state(state)
 
         def run(batch: Any) -> Any:
             replicas = self._replicas

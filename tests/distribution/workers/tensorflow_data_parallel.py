@@ -63,8 +63,8 @@ with dist.DataParallel() as dp:
     if rank == 0:
         seeded(model)  # the other workers start from their own weights: the chief's are broadcast
     h_dp = model.fit(x, y, batch_size=16, epochs=3, verbose=1, shuffle=False,
-                     callbacks=[pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss")]
-                     ).history
+                     callbacks=[pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss"),
+                                pk.callbacks.BackupAndRestore(os.path.join(scratch, "backup"))]).history
     out["eval_dp"] = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     predicted = model.predict(x, batch_size=16, verbose=0)
 out["weights_diff"] = diff(reference.get_weights(), model.get_weights())
@@ -111,5 +111,6 @@ ref = custom_loop(seeded(make()), 5)
 with dist.DataParallel():
     got = custom_loop(seeded(make()), 5)
 out["custom_loop_diff"] = diff(ref, got)
+dist.barrier()  # every worker has listed nothing yet: the chief's files are all written
 out["files"] = sorted(os.listdir(scratch))
 print(json.dumps(out))
