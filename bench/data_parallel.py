@@ -1,17 +1,29 @@
-"""Data-parallel training-step time on TensorFlow: polykeras's ``DataParallel``
-vs a hand-written ``MirroredStrategy`` loop vs Keras 3 under the same strategy.
+"""Data-parallel training-step time: polykeras's ``DataParallel`` vs the
+engine's own data parallelism written by hand vs Keras 3.
 
 The MLP of ``train_step.py`` (784-512-256-10, Adam, sparse cross-entropy from
-logits) on a global batch of 256 split over two logical CPU devices. Each
-implementation runs in its own process; the median of ``--rounds`` rounds of
-``--steps`` steps is reported with the ratio to the native loop.
+logits) on a global batch of 256 split over two replicas:
 
-    python bench/data_parallel.py [--steps 30] [--rounds 5]
+* tensorflow: two logical CPU devices; native = a ``MirroredStrategy`` loop,
+  Keras 3 = ``fit`` under the same strategy;
+* torch: two gloo processes (one thread each); native =
+  ``DistributedDataParallel`` + ``torch.optim.Adam``; Keras 3 has no torch
+  data parallelism (``-``).
+
+Each implementation runs in its own process (torch: its own pair); the median
+of ``--rounds`` rounds of ``--steps`` steps is reported with the ratio to the
+native loop.
+
+    python bench/data_parallel.py [--engines tensorflow,torch] [--steps 30] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import subprocess
+import sys
 
 import numpy as np
 from _harness import add_worker_arguments, measure, print_header, print_row, timed, worker
@@ -36,6 +48,8 @@ def strategy():
 
 # ----------------------------------------------------------------- polykeras
 def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> float:
+    if engine == "torch":
+        return _two_ranks(_polykeras_torch, steps, rounds)
     strategy()  # only to split the CPU; polykeras makes its own strategy
     import polykeras as pk
     import polykeras.distribution as dist
@@ -60,6 +74,8 @@ def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> floa
 
 # -------------------------------------------------------------------- native
 def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
+    if engine == "torch":
+        return _two_ranks(_native_torch, steps, rounds)
     mirrored = strategy()
     import tensorflow as tf
 
@@ -106,7 +122,9 @@ def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
 
 
 # -------------------------------------------------------------------- keras 3
-def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float:
+def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float | None:
+    if engine == "torch":
+        return None  # Keras 3 has no data parallelism on torch
     mirrored = strategy()
     import keras
 
@@ -123,22 +141,95 @@ def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float:
     return timed(step, steps, rounds)
 
 
+# --------------------------------------------------------------------- torch
+def _two_ranks(run, steps: int, rounds: int) -> float:
+    """Run ``run`` as rank 0 of two gloo processes (this process starts rank 1,
+    the same command); rank 0's figure is the result."""
+    import torch
+
+    torch.set_num_threads(1)
+    rank = int(os.environ.get("RANK", "0"))
+    peer = None
+    if rank == 0:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2")
+        peer = subprocess.Popen([sys.executable, *sys.argv], env=dict(os.environ, RANK="1"),
+                                stdout=subprocess.DEVNULL)
+    try:
+        return run(rank, steps, rounds)
+    finally:
+        if peer is not None:
+            peer.wait(timeout=600)
+
+
+def _polykeras_torch(rank: int, steps: int, rounds: int) -> float:
+    os.environ["POLYKERAS_BACKEND"] = "torch"
+    import polykeras as pk
+    import polykeras.distribution as dist
+    from polykeras import layers
+
+    dist.initialize(timeout=120)
+    x, y = data()
+    with dist.DataParallel():
+        pk.random.set_seed(0)
+        model = pk.Sequential([pk.Input((784,)), layers.Dense(512, activation="relu"),
+                               layers.Dense(256, activation="relu"), layers.Dense(10)])
+        model.compile(pk.optimizers.Adam(1e-3), pk.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.train_on_batch(x, y)
+        batch = next(model._adapt(x, y, None, BATCH, False, None).epoch())
+        train = model._function("train")
+        ms = timed(lambda: train(batch), steps, rounds)
+    dist.shutdown()
+    return ms
+
+
+def _native_torch(rank: int, steps: int, rounds: int) -> float:
+    import torch
+    import torch.distributed as torch_dist
+    from torch import nn
+
+    torch_dist.init_process_group("gloo", rank=rank, world_size=2)
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(
+        nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3, foreach=True)
+    x, y = data()
+    rows = slice(rank * BATCH // 2, (rank + 1) * BATCH // 2)
+    xb, yb = torch.from_numpy(x[rows]), torch.from_numpy(y[rows]).long()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(xb), yb).backward()
+        optimizer.step()
+
+    ms = timed(step, steps, rounds)
+    torch_dist.destroy_process_group()
+    return ms
+
+
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", default="tensorflow,torch")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     add_worker_arguments(parser)
     args = parser.parse_args()
     if args.worker:
+        if os.environ.get("RANK", "0") != "0":  # the second torch rank: runs, reports nothing
+            RUNNERS[args.impl](args.engine, args.model, args.steps, args.rounds)
+            return
         worker(RUNNERS, args)
         return
-    print(f"global batch {BATCH} over {REPLICAS} logical CPU devices (tf.distribute.MirroredStrategy)")
+    print(f"global batch {BATCH} over {REPLICAS} replicas")
     print_header()
-    times = {impl: measure(__file__, "tensorflow", impl, "mlp", args.steps, args.rounds) for impl in RUNNERS}
-    print_row("mlp", "tensorflow", times)
+    for engine in args.engines.split(","):
+        times = {impl: measure(__file__, engine, impl, "mlp", args.steps, args.rounds) for impl in RUNNERS}
+        print_row("mlp", engine, times)
 
 
 if __name__ == "__main__":

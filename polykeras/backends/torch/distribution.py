@@ -33,19 +33,23 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _flat_all_reduce(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Sum ``tensors`` over ranks with one collective."""
-    if not tensors:
-        return []
-    dtype = tensors[0].dtype
-    if any(t.dtype != dtype for t in tensors):
-        return [_flat_all_reduce([t])[0] for t in tensors]
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
-    out, start = [], 0
-    for t in tensors:
-        out.append(flat[start:start + t.numel()].reshape(t.shape))
-        start += t.numel()
+def _flat_all_reduce(tensors: list[torch.Tensor], scale: float | None = None) -> list[torch.Tensor]:
+    """Sum ``tensors`` (each first multiplied by ``scale``) over ranks: one
+    collective per dtype, on one flat buffer."""
+    out: list[Any] = [None] * len(tensors)
+    by_dtype: dict[torch.dtype, list[int]] = {}
+    for i, t in enumerate(tensors):
+        by_dtype.setdefault(t.dtype, []).append(i)
+    for indices in by_dtype.values():
+        flat = torch.cat([tensors[i].reshape(-1) for i in indices])
+        if scale is not None:
+            flat.mul_(scale)
+        torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
+        start = 0
+        for i in indices:
+            size = tensors[i].numel()
+            out[i] = flat[start:start + size].view(tensors[i].shape)
+            start += size
     return out
 
 
@@ -132,7 +136,7 @@ class TorchDistribution:
             return grads
         share = replicas.share if replicas.share is not None else 1.0 / world
         present = [i for i, g in enumerate(grads) if g is not None]
-        reduced = _flat_all_reduce([grads[i] * share for i in present])
+        reduced = _flat_all_reduce([grads[i] for i in present], scale=share)
         out = list(grads)
         for i, g in zip(present, reduced):
             out[i] = g
