@@ -57,6 +57,11 @@ def test_fit_matches_one_device_on_the_global_batch(results):
             np.testing.assert_allclose(result["history_dp"][key], values, rtol=1e-5, atol=1e-6)
 
 
+def test_training_outside_the_scope_keeps_the_copies_equal(mirrored):
+    [(result, _)] = mirrored
+    assert result["copies_apart"] == 0.0
+
+
 def test_metrics_reduced_and_predict_gathered(results):
     for result, _ in results:
         for key, value in result["eval_ref"].items():

@@ -187,9 +187,11 @@ class TensorflowDistribution:
             try:
                 return compiled[id(strategy)](batch)
             except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as error:
+                reason = next((line.strip() for line in error.message.splitlines() if "aborted by" in line),
+                              type(error).__name__)
                 raise RuntimeError(f"DataParallel: a replica of the run failed, left or timed out during a step "
-                                   f"({type(error).__name__}); restart every worker (BackupAndRestore resumes "
-                                   f"the training): {error.message.splitlines()[-1]}") from error
+                                   f"({reason}); restart every worker (BackupAndRestore resumes the training).") \
+                    from error
 
         return run
 

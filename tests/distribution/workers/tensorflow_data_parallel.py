@@ -73,6 +73,10 @@ out["eval_ref"] = reference.evaluate(x, y, batch_size=16, verbose=0, return_dict
 out["predict_shape"] = list(predicted.shape)
 out["predict_diff"] = float(np.abs(predicted - reference.predict(x, batch_size=16, verbose=0)).max())
 out["predict_outside"] = float(np.abs(model.predict(x, batch_size=16, verbose=0) - predicted).max())
+if not multi_worker:  # trained outside the scope, every copy of a mirrored variable moves together
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    out["copies_apart"] = max(float(np.abs(np.asarray(c) - np.asarray(v.handle.values[0])).max())
+                              for v in model.variables + model.optimizer.variables for c in v.handle.values)
 
 # BatchNormalization: one step; the moving mean is the global batch's.
 bn_ref = seeded(make(bn=True))
