@@ -1,6 +1,7 @@
 """Argument checks shared by the spatial layers (convolution, pooling,
-padding, up-sampling): tuples of ints, padding names, data formats and output
-lengths. Every error names the layer, what it expected and what it received.
+padding, up-sampling) and the attention layers: positive ints, tuples of ints,
+padding names, data formats and output lengths. Every error names the layer,
+what it expected and what it received.
 
 Example:
     >>> standardize_tuple(3, 2, "kernel_size", "Conv2D 'conv2d'")
@@ -15,9 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
-    "DATA_FORMATS", "conv_output_length", "describe_layer", "refuse_unsupported", "standardize_data_format",
-    "standardize_padding",
-    "standardize_tuple",
+    "DATA_FORMATS", "conv_output_length", "describe_layer", "positive_int", "refuse_unsupported",
+    "standardize_data_format", "standardize_padding", "standardize_tuple",
 ]
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -26,6 +26,17 @@ DATA_FORMATS = ("channels_last", "channels_first")
 def describe_layer(layer: Any) -> str:
     """``"Conv2D 'conv2d_1'"``: how errors name a layer."""
     return f"{type(layer).__name__} '{getattr(layer, 'name', '?')}'"
+
+
+def positive_int(value: Any, arg: str, who: str, allow_none: bool = False) -> Any:
+    """``value`` checked to be a positive int (not a bool); ``None`` passes
+    with ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{who}: expected {arg} to be a positive int{' or None' if allow_none else ''}, "
+                         f"received {arg}={value!r}.")
+    return value
 
 
 def standardize_tuple(value: Any, n: int, arg: str, who: str, allow_zero: bool = False) -> tuple[int, ...]:

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from polykeras import activations, constraints, initializers, ops, regularizers
-from polykeras.layers.convolutional.arguments import (
-    describe_layer, standardize_data_format, standardize_padding, standardize_tuple,
-)
-from polykeras.layers.input_spec import InputSpec
-from polykeras.layers.layer import Layer
+from polykeras import ops
+from polykeras.layers.convolutional.arguments import describe_layer, positive_int, standardize_tuple
+from polykeras.layers.convolutional.base import _BaseConv
 
 __all__ = ["Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "deconv_output_length"]
 
@@ -41,14 +38,16 @@ def deconv_output_length(length: int | None, kernel: int, padding: str, output_p
     return (length - 1) * stride + span - 2 * pad + output_padding
 
 
-class _ConvTranspose(Layer):
+class _ConvTranspose(_BaseConv):
     """The N-D transposed convolution shared by ``Conv1D/2D/3DTranspose``.
 
     Example:
         >>> Conv2DTranspose(8, 3, strides=2)   # see the subclasses
     """
 
-    rank = 2
+    strided_dilation = True
+    config_keys = ("filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate")
+    get_config = _BaseConv.get_config  # this class's own config, not captured arguments: see there
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = 1,
@@ -58,94 +57,33 @@ class _ConvTranspose(Layer):
                  **kwargs: Any):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         who = describe_layer(self)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"{who}: expected filters to be a positive int, received filters={filters!r}.")
-        self.filters = filters
-        self.kernel_size = standardize_tuple(kernel_size, self.rank, "kernel_size", who)
-        self.strides = standardize_tuple(strides, self.rank, "strides", who)
-        self.dilation_rate = standardize_tuple(dilation_rate, self.rank, "dilation_rate", who)
-        self.padding = standardize_padding(padding, ("valid", "same"), who)
+        self.filters = positive_int(filters, "filters", who)
+        self._init_arguments(
+            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+            kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.output_padding = None if output_padding is None else standardize_tuple(
             output_padding, self.rank, "output_padding", who, allow_zero=True)
         if self.output_padding is not None:
             if any(p >= s for p, s in zip(self.output_padding, self.strides)):
                 raise ValueError(f"{who}: expected each output_padding strictly smaller than its stride, "
                                  f"received output_padding={self.output_padding}, strides={self.strides}.")
-        self.data_format = standardize_data_format(data_format, who)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
 
-    @property
-    def _channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
-
-    def build(self, input_shape: Any) -> None:
-        channels = input_shape[self._channel_axis]
-        if channels is None:
-            raise ValueError(f"{describe_layer(self)}: expected a known channel axis, received input shape "
-                             f"{tuple(input_shape)}.")
+    def _build_kernels(self, input_shape: Any, channels: int) -> None:
         self.kernel = self.add_weight(shape=(*self.kernel_size, self.filters, channels),
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                        name="bias")
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
 
-    def call(self, inputs: Any) -> Any:
-        outputs = ops.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
-                                     output_padding=self.output_padding, data_format=self.data_format,
-                                     dilation_rate=self.dilation_rate)
-        if self.bias is not None:
-            bias = self.bias
-            if self.data_format == "channels_first":
-                bias = ops.reshape(bias, (self.filters,) + (1,) * self.rank)
-            outputs = ops.add(outputs, bias)
-        return self.activation(outputs) if self.activation is not None else outputs
+    def _convolve(self, inputs: Any) -> Any:
+        return ops.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
+                                  output_padding=self.output_padding, data_format=self.data_format,
+                                  dilation_rate=self.dilation_rate)
 
-    def compute_output_shape(self, input_shape: Any) -> tuple:
-        input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{describe_layer(self)}: expected an input shape of rank {self.rank + 2}, "
-                             f"received {input_shape}.")
-        first = 1 if self.data_format == "channels_last" else 2
-        paddings = self.output_padding or (None,) * self.rank
-        spatial = [deconv_output_length(input_shape[first + i], k, self.padding, p, s, d)
-                   for i, (k, p, s, d) in enumerate(zip(self.kernel_size, paddings, self.strides,
-                                                        self.dilation_rate))]
-        if self.data_format == "channels_last":
-            return (input_shape[0], *spatial, self.filters)
-        return (input_shape[0], self.filters, *spatial)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "output_padding": self.output_padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        }
+    def _output_length(self, length: int | None, axis: int) -> int | None:
+        output_padding = None if self.output_padding is None else self.output_padding[axis]
+        return deconv_output_length(length, self.kernel_size[axis], self.padding, output_padding,
+                                    self.strides[axis], self.dilation_rate[axis])
 
 
 class Conv1DTranspose(_ConvTranspose):
