@@ -4,16 +4,33 @@ Variables are replicated (``NamedSharding(mesh, P())``), every batch leaf is
 sharded on axis 0 (``P("batch")``); the trainer's jitted step then runs SPMD and
 XLA inserts the cross-device reductions, so means over the batch (the loss,
 BatchNormalization's moments, metrics) are over the global batch already.
+
+Across processes (after :meth:`JaxDistribution.distribution_initialize`) the
+mesh spans every process's devices. Every process holds the same global batch
+and gives each of its devices that device's rows; a batch whose size the
+device count does not divide runs replicated (every device computes the whole
+batch, so the numbers are the same). Predict's sharded outputs are gathered so
+that every process gets all rows. On CPU the cross-process reductions use
+JAX's gloo collectives.
 """
 
 from __future__ import annotations
 
+import json
+import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.extend.backend
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+#: In a multi-process run, wait for every ``SYNC_EVERY``-th step: JAX on CPU can
+#: stall a cross-process rendezvous when hundreds of steps are queued unwaited.
+SYNC_EVERY = 8
 
 
 class _Layout:
@@ -22,6 +39,49 @@ class _Layout:
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
         self.sharded = NamedSharding(self.mesh, PartitionSpec("batch"))
         self.size = len(devices)
+        self.multi_process = len({d.process_index for d in devices}) > 1
+        self._gather: Callable[[Any], Any] | None = None
+
+    def put(self, value: Any, sharding: NamedSharding) -> jax.Array:
+        """``value`` (the same on every process) as a global array with ``sharding``."""
+        if not self.multi_process:
+            return jax.device_put(value, sharding)
+        if isinstance(value, jax.Array) and not value.is_fully_addressable:
+            return jax.device_put(value, sharding)  # a global array, resharded
+        host = np.asarray(value)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    def replicate(self, variables: list[Any]) -> None:
+        """Place every variable replicated on the mesh. Across processes, a
+        variable holding a process-local value takes process 0's value (the
+        replicas start from the same state, as torch's engine does)."""
+        stale = [v for v in variables if not _placed(v.value, self.replicated)]
+        if not stale:
+            return
+        values = [v.value for v in stale]
+        if self.multi_process:
+            local = [i for i, value in enumerate(values) if _is_local(value)]
+            for i, value in zip(local, multihost_utils.broadcast_one_to_all([np.asarray(values[i]) for i in local])):
+                values[i] = value
+        for variable, value in zip(stale, values):
+            variable.assign(self.put(value, self.replicated))
+
+    def gather(self, tree: Any) -> Any:
+        """``tree``'s arrays replicated on every device (an all-gather across processes)."""
+        if self._gather is None:
+            self._gather = jax.jit(lambda t: t, out_shardings=self.replicated)
+        return self._gather(tree)
+
+
+def _placed(value: Any, sharding: NamedSharding) -> bool:
+    """True when ``value`` already lies as ``sharding`` says."""
+    current = getattr(value, "sharding", None)
+    return current == sharding or (current is not None and current.is_equivalent_to(sharding, value.ndim))
+
+
+def _is_local(value: Any) -> bool:
+    """True for a value only this process holds (not an array spanning processes)."""
+    return not isinstance(value, jax.Array) or value.is_fully_addressable
 
 
 def _device_name(device: Any) -> str:
@@ -39,15 +99,38 @@ class JaxDistribution:
 
     def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
                                 timeout: float) -> None:
+        """A bounded rendezvous of every process on the coordinator's port
+        (JAX aborts the process when a peer is missing, so it is checked
+        first), then ``jax.distributed.initialize``. Call it before any array
+        is made: arrays made before belong to the single-process client it
+        replaces."""
+        if jax.distributed.is_initialized():
+            raise RuntimeError(f"initialize: expected one call per process, received a second one (this process "
+                               f"already joined a run as process {jax.process_index()} of {jax.process_count()}).")
+        if jax.config.jax_cpu_collectives_implementation is None:
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU cross-process reductions
+        where = f"the run at {coordinator_address} as process {process_id} of {num_processes}"
+        end = time.monotonic() + timeout
+        _rendezvous(coordinator_address, num_processes, process_id, end, where, timeout)
+        seconds = max(1, int(round(end - time.monotonic())))
         try:
+            if not jax.distributed.is_initialized():
+                # Importing the engine made a (single-process) client; the run needs a new one.
+                jax.extend.backend.clear_backends()
             jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                                       process_id=process_id, initialization_timeout=max(1, int(timeout)))
+                                       process_id=process_id, initialization_timeout=seconds)
+            count = len({d.process_index for d in jax.devices()})
         except Exception as error:  # noqa: BLE001 - re-raised with the context the user needs
-            raise RuntimeError(f"initialize: the jax engine could not join the run at {coordinator_address} "
-                               f"as process {process_id} of {num_processes} within {timeout:g}s: {error}") from error
+            _leave()
+            raise RuntimeError(f"initialize: the jax engine could not join {where} within {timeout:g}s: "
+                               f"{error}") from error
+        if count != num_processes:
+            _leave()
+            raise RuntimeError(f"initialize: expected devices of {num_processes} processes at "
+                               f"{coordinator_address}, received devices of {count}.")
 
     def distribution_shutdown(self) -> None:
-        jax.distributed.shutdown()
+        _leave()
 
     def process_index(self) -> int:
         return jax.process_index()
@@ -60,8 +143,13 @@ class JaxDistribution:
         unknown = [d for d in devices if d not in by_name]
         if unknown:
             raise ValueError(f"DataParallel: expected devices among {sorted(by_name)}, received {unknown}.")
+        chosen = [by_name[d] for d in devices]
+        if jax.process_count() > 1 and not any(d.process_index == jax.process_index() for d in chosen):
+            raise ValueError(f"DataParallel: expected at least one device of process {jax.process_index()} "
+                             f"(its devices: {[_device_name(d) for d in jax.local_devices()]}), "
+                             f"received {list(devices)}.")
         previous = self._layout
-        self._layout = _Layout([by_name[d] for d in devices])
+        self._layout = _Layout(chosen)
         return previous
 
     def exit_data_parallel(self, token: Any) -> None:
@@ -69,7 +157,8 @@ class JaxDistribution:
 
     def distribute_batch(self, batch: Any) -> Any:
         """The global batch placed on the active mesh (sharded on axis 0 where
-        it divides evenly, else replicated)."""
+        the device count divides it, else replicated). In a multi-process run
+        every process passes the same global batch."""
         layout = self._layout
         if layout is None:
             return batch
@@ -78,13 +167,7 @@ class JaxDistribution:
             if leaf is None or not hasattr(leaf, "shape"):
                 return leaf
             even = len(leaf.shape) > 0 and leaf.shape[0] % layout.size == 0
-            sharding = layout.sharded if even else layout.replicated
-            if jax.process_count() > 1 and even:
-                count, index = jax.process_count(), jax.process_index()
-                local = leaf.shape[0] // count
-                return jax.make_array_from_process_local_data(
-                    sharding, np.asarray(leaf[index * local:(index + 1) * local]), tuple(leaf.shape))
-            return jax.device_put(leaf, sharding)
+            return layout.put(leaf, layout.sharded if even else layout.replicated)
 
         return jax.tree_util.tree_map(place, batch)
 
@@ -92,15 +175,130 @@ class JaxDistribution:
                         refresh_logs: Callable[[Any], Any] | None = None,
                         gather_outputs: bool = False) -> Callable[[Any], Any]:
         state = list(state)
+        calls = [0]
 
         def run(batch: Any) -> Any:
             layout = self._layout
             if layout is None:
                 return fn(batch)
-            for variable in state:
-                value = variable.value
-                if getattr(value, "sharding", None) != layout.replicated:
-                    variable.assign(jax.device_put(value, layout.replicated))
-            return fn(self.distribute_batch(batch))
+            layout.replicate(state)
+            out = fn(self.distribute_batch(batch))
+            if not layout.multi_process:
+                return out  # sharded outputs are addressable here: NumPy conversion gathers them
+            if gather_outputs:
+                out = layout.gather(out)
+            calls[0] += 1
+            if calls[0] % SYNC_EVERY == 0:
+                jax.block_until_ready(out)
+            return out
 
         return run
+
+
+def _leave() -> None:
+    """Leave the multi-process run, if joined (failures ignored: used on error paths too)."""
+    try:
+        jax.distributed.shutdown()
+    except Exception:  # noqa: BLE001, S110 - nothing more to undo
+        pass
+
+
+def _rendezvous(address: str, num_processes: int, process_id: int, end: float, where: str,
+                timeout: float) -> None:
+    """Return once every process reached it, or raise ``RuntimeError`` at
+    ``end`` (``time.monotonic()``). Process 0 listens on the coordinator's
+    port, the others connect and say who they are, process 0 answers all
+    once everyone arrived; then the port is free for JAX's coordination
+    service. A peer with another world size, or a repeated process id, fails
+    the run at once."""
+    host, _, port_text = address.rpartition(":")
+    host, port = host.strip("[]"), int(port_text)
+
+    def fail(reason: str) -> RuntimeError:
+        return RuntimeError(f"initialize: the jax engine could not join {where} within {timeout:g}s: {reason}.")
+
+    if process_id == 0:
+        _gather_peers(port, num_processes, end, fail)
+    else:
+        _announce(host, port, num_processes, process_id, end, fail)
+
+
+def _gather_peers(port: int, num_processes: int, end: float, fail: Callable[[str], RuntimeError]) -> None:
+    try:
+        family = socket.AF_INET6 if socket.has_dualstack_ipv6() else socket.AF_INET
+        listener = socket.create_server(("", port), family=family, dualstack_ipv6=family == socket.AF_INET6)
+    except OSError as error:
+        raise fail(f"process 0 could not listen on port {port} ({error})") from error
+    peers: dict[int, socket.socket] = {}
+    try:
+        while len(peers) < num_processes - 1:
+            left = end - time.monotonic()
+            if left <= 0:
+                missing = [i for i in range(1, num_processes) if i not in peers]
+                raise fail(f"processes {missing} did not arrive")
+            listener.settimeout(left)
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(max(0.1, min(5.0, end - time.monotonic())))  # a peer speaks at once
+            try:
+                hello = json.loads(conn.makefile("rb").readline())
+                peer, world = int(hello["process_id"]), int(hello["num_processes"])
+            except (OSError, ValueError, KeyError, TypeError):
+                conn.close()  # not a peer of this run
+                continue
+            problem = (f"process {peer} expected a world of {world} processes, process 0 of {num_processes}"
+                       if world != num_processes else
+                       f"process id {peer} arrived twice" if peer in peers else
+                       f"process id {peer} is outside [1, {num_processes})" if not 0 < peer < num_processes else "")
+            if problem:
+                for other in [*peers.values(), conn]:
+                    _send(other, {"error": problem})
+                raise fail(problem)
+            peers[peer] = conn
+        for conn in peers.values():
+            _send(conn, {"ok": True})
+        for conn in peers.values():  # let the peers close first (their side keeps TIME_WAIT)
+            conn.settimeout(max(0.1, min(5.0, end - time.monotonic())))
+            try:
+                conn.recv(1)
+            except OSError:
+                pass
+    finally:
+        for conn in peers.values():
+            conn.close()
+        listener.close()
+
+
+def _announce(host: str, port: int, num_processes: int, process_id: int, end: float,
+              fail: Callable[[str], RuntimeError]) -> None:
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise fail(f"process 0 did not answer at {host}:{port}")
+        try:
+            conn = socket.create_connection((host, port), timeout=left)
+            break
+        except OSError:
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+    with conn:
+        try:
+            _send(conn, {"process_id": process_id, "num_processes": num_processes})
+            conn.settimeout(max(0.1, end - time.monotonic()))
+            line = conn.makefile("rb").readline()
+        except OSError as error:
+            raise fail(f"process 0 did not answer: {error}") from error
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise fail(f"process 0 did not answer (received {line[:80]!r})") from None
+        if not answer.get("ok"):
+            raise fail(answer.get("error", f"process 0 answered {answer!r}"))
+
+
+def _send(conn: socket.socket, message: dict[str, Any]) -> None:
+    try:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass
