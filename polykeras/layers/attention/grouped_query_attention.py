@@ -10,24 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from polykeras import constraints, initializers, ops, regularizers
-from polykeras.layers.attention.masks import attention_mask as build_attention_mask
-from polykeras.layers.attention.masks import mask_of, masked_softmax
-from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.core.einsum_dense import EinsumDense
-from polykeras.layers.layer import Layer
-from polykeras.random import SeedGenerator
+from polykeras import ops
+from polykeras.layers.attention.masks import masked_softmax
+from polykeras.layers.attention.projected import _ProjectedAttention
+from polykeras.layers.convolutional.arguments import describe_layer, positive_int
 
 __all__ = ["GroupedQueryAttention"]
 
 
-def _positive_int(value: Any, arg: str, who: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{who}: expected {arg} to be a positive int, received {arg}={value!r}.")
-    return value
-
-
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(_ProjectedAttention):
     """Grouped-query attention (Ainslie et al., 2023) over ``(batch, steps,
     features)`` inputs.
 
@@ -67,44 +58,19 @@ class GroupedQueryAttention(Layer):
                  seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         who = describe_layer(self)
-        self.head_dim = _positive_int(head_dim, "head_dim", who)
-        self.num_query_heads = _positive_int(num_query_heads, "num_query_heads", who)
-        self.num_key_value_heads = _positive_int(num_key_value_heads, "num_key_value_heads", who)
+        self.head_dim = positive_int(head_dim, "head_dim", who)
+        self.num_query_heads = positive_int(num_query_heads, "num_query_heads", who)
+        self.num_key_value_heads = positive_int(num_key_value_heads, "num_key_value_heads", who)
         if num_query_heads % num_key_value_heads:
             raise ValueError(f"{who}: expected num_query_heads divisible by num_key_value_heads, received "
                              f"num_query_heads={num_query_heads}, num_key_value_heads={num_key_value_heads}.")
         self.num_repeats = num_query_heads // num_key_value_heads
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{who}: expected dropout to be a float in [0, 1), received dropout={dropout!r}.")
-        self.dropout = float(dropout)
-        self.use_bias = use_bias
-        self.use_gate = use_gate
         if sliding_window is not None:
-            sliding_window = _positive_int(sliding_window, "sliding_window", who)
+            sliding_window = positive_int(sliding_window, "sliding_window", who)
         self.sliding_window = sliding_window
-        self.flash_attention = flash_attention
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        # As Keras 3: the projections, not this layer, apply the activity regularizer.
-        self.projection_activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.seed = seed
-        if self.dropout > 0:
-            self.seed_generator = SeedGenerator(seed, name="seed_generator")
-        self.supports_masking = True
-
-    def _dense(self, equation: str, output_shape: tuple, bias_axes: str, name: str,
-               activation: Any = None) -> EinsumDense:
-        return EinsumDense(
-            equation, output_shape=output_shape, bias_axes=bias_axes if self.use_bias else None,
-            activation=activation, name=name, kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer, kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer, kernel_constraint=self.kernel_constraint,
-            bias_constraint=self.bias_constraint, activity_regularizer=self.projection_activity_regularizer,
-            dtype=self.dtype)
+        self._init_projections(dropout, use_bias, flash_attention, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+                               bias_constraint, use_gate, seed)
 
     def _check_shapes(self, query_shape: tuple, value_shape: tuple, key_shape: tuple) -> None:
         who = describe_layer(self)
@@ -119,58 +85,27 @@ class GroupedQueryAttention(Layer):
                              f"{value_shape} and key {key_shape}.")
 
     def build(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> None:
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_shapes(query_shape, value_shape, key_shape)
-        self.feature_dim = query_shape[-1]
-        q_heads, kv_heads = (None, self.num_query_heads, self.head_dim), (None, self.num_key_value_heads,
-                                                                          self.head_dim)
-        self._query_dense = self._dense("bqm,muh->bquh", q_heads, "uh", "query")
-        self._query_dense.build(query_shape)
-        self._key_dense = self._dense("bkm,mvh->bkvh", kv_heads, "vh", "key")
-        self._key_dense.build(key_shape)
-        if self.use_gate:
-            self._gate_dense = self._dense("bqm,muh->bquh", q_heads, "uh", "gate", activation="sigmoid")
-            self._gate_dense.build(query_shape)
-        self._value_dense = self._dense("bkm,mvh->bkvh", kv_heads, "vh", "value")
-        self._value_dense.build(value_shape)
-        self._output_dense = self._dense("bquh,uhm->bqm", (None, self.feature_dim), "m", "attention_output")
-        self._output_dense.build((None, None, self.num_query_heads, self.head_dim))
+        shapes = self._input_shapes(query_shape, value_shape, key_shape)
+        self.feature_dim = shapes[0][-1]
+        query = ("bqm,muh->bquh", (None, self.num_query_heads, self.head_dim), "uh")
+        key_value = ("bkm,mvh->bkvh", (None, self.num_key_value_heads, self.head_dim), "vh")
+        self._build_projections(
+            shapes, query=query, key=key_value, gate=query, value=key_value,
+            output=("bquh,uhm->bqm", (None, self.feature_dim), "m"),
+            output_input_shape=(None, None, self.num_query_heads, self.head_dim))
 
-    def call(self, query: Any, value: Any, key: Any = None, query_mask: Any = None, value_mask: Any = None,
-             key_mask: Any = None, attention_mask: Any = None, return_attention_scores: bool = False,
-             training: Any = None, use_causal_mask: bool = False) -> Any:
-        key = value if key is None else key
-        self._check_shapes(tuple(ops.shape(query)), tuple(ops.shape(value)), tuple(ops.shape(key)))
-        mask = build_attention_mask(
-            query, value, query_mask=mask_of(query, query_mask), value_mask=mask_of(value, value_mask),
-            key_mask=mask_of(key, key_mask) if key is not value else key_mask, attention_mask=attention_mask,
-            use_causal_mask=use_causal_mask, sliding_window=self.sliding_window)
-        gate = self._gate_dense(query) if self.use_gate else None
-        q = self._query_dense(query)
-        k = ops.repeat(self._key_dense(key), self.num_repeats, axis=2)
-        v = ops.repeat(self._value_dense(value), self.num_repeats, axis=2)
-        q = ops.multiply(q, ops.cast(1.0 / math.sqrt(float(self.head_dim)), ops.dtype(q)))
-        scores = ops.einsum("bquh,bkuh->buqk", q, k)
+    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any) -> tuple[Any, Any]:
+        key = ops.repeat(key, self.num_repeats, axis=2)
+        value = ops.repeat(value, self.num_repeats, axis=2)
+        query = ops.multiply(query, ops.cast(1.0 / math.sqrt(float(self.head_dim)), ops.dtype(query)))
+        scores = ops.einsum("bquh,bkuh->buqk", query, key)
         if mask is not None and len(ops.shape(mask)) == 3:
             mask = ops.expand_dims(mask, 1)
         weights = masked_softmax(scores, mask, axis=-1)
-        dropped = weights
-        if training and self.dropout > 0:
-            dropped = ops.random.dropout(weights, self.dropout, seed=self.seed_generator)
-        output = ops.einsum("buqk,bkuh->bquh", dropped, v)
-        if gate is not None:
-            output = ops.multiply(output, gate)
-        output = self._output_dense(output)
-        return (output, weights) if return_attention_scores else output
+        return ops.einsum("buqk,bkuh->bquh", self._dropout(weights, training), value), weights
 
     def compute_output_shape(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> tuple:
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_shapes(query_shape, value_shape, key_shape)
-        return query_shape
+        return self._input_shapes(query_shape, value_shape, key_shape)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -182,12 +117,5 @@ class GroupedQueryAttention(Layer):
             "use_gate": self.use_gate,
             "sliding_window": self.sliding_window,
             "dropout": self.dropout,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.projection_activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            **self._projection_config(),
         }

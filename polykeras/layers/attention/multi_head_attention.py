@@ -15,13 +15,10 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras import constraints, initializers, ops, regularizers
-from polykeras.layers.attention.masks import attention_mask as build_attention_mask
-from polykeras.layers.attention.masks import mask_of, masked_softmax
-from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.core.einsum_dense import EinsumDense
-from polykeras.layers.layer import Layer
-from polykeras.random import SeedGenerator
+from polykeras import ops
+from polykeras.layers.attention.masks import masked_softmax
+from polykeras.layers.attention.projected import Projection, _ProjectedAttention
+from polykeras.layers.convolutional.arguments import describe_layer, positive_int
 
 __all__ = ["MultiHeadAttention", "attention_equations", "projection_equation"]
 
@@ -56,16 +53,7 @@ def attention_equations(rank: int, attention_axes: Sequence[int]) -> tuple[str, 
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
-def _positive_int(value: Any, arg: str, who: str, allow_none: bool = False) -> Any:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{who}: expected {arg} to be a positive int{' or None' if allow_none else ''}, "
-                         f"received {arg}={value!r}.")
-    return value
-
-
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(_ProjectedAttention):
     """Multi-head attention (Vaswani et al.) with Keras 3's arguments.
 
     ``query`` ``(batch, Tq, dim)`` attends to ``key`` ``(batch, Tv, dim_k)``
@@ -120,16 +108,9 @@ class MultiHeadAttention(Layer):
                  seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         who = describe_layer(self)
-        # As Keras 3: the projections, not this layer, apply the activity regularizer.
-        self.projection_activity_regularizer = regularizers.get(activity_regularizer)
-        self.num_heads = _positive_int(num_heads, "num_heads", who)
-        self.key_dim = _positive_int(key_dim, "key_dim", who)
-        self.value_dim = _positive_int(value_dim, "value_dim", who, allow_none=True) or self.key_dim
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{who}: expected dropout to be a float in [0, 1), received dropout={dropout!r}.")
-        self.dropout = float(dropout)
-        self.use_bias = use_bias
-        self.use_gate = use_gate
+        self.num_heads = positive_int(num_heads, "num_heads", who)
+        self.key_dim = positive_int(key_dim, "key_dim", who)
+        self.value_dim = positive_int(value_dim, "value_dim", who, allow_none=True) or self.key_dim
         if output_shape:
             if isinstance(output_shape, int):
                 output_shape = (output_shape,)
@@ -148,30 +129,18 @@ class MultiHeadAttention(Layer):
                                  f"attention_axes={attention_axes!r}.")
             attention_axes = tuple(attention_axes)
         self.attention_axes = attention_axes
-        self.sliding_window = _positive_int(sliding_window, "sliding_window", who, allow_none=True)
-        self.flash_attention = flash_attention
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.seed = seed
-        if self.dropout > 0:
-            self.seed_generator = SeedGenerator(seed, name="seed_generator")
-        self.supports_masking = True
+        self.sliding_window = positive_int(sliding_window, "sliding_window", who, allow_none=True)
+        self._init_projections(dropout, use_bias, flash_attention, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+                               bias_constraint, use_gate, seed)
 
     # ------------------------------------------------------------- build
-    def _projection(self, name: str, input_rank: int, bound: int, trailing: Sequence[int],
-                    activation: Any = None) -> EinsumDense:
+    @staticmethod
+    def _projection(input_rank: int, bound: int, trailing: Sequence[int]) -> Projection:
+        """A projection of ``input_rank`` inputs contracting the last
+        ``bound`` axes into the ``trailing`` ones."""
         equation, bias_axes, output_rank = projection_equation(input_rank - bound, bound, len(trailing))
-        return EinsumDense(
-            equation, output_shape=[None] * (output_rank - 1 - len(trailing)) + list(trailing),
-            bias_axes=bias_axes if self.use_bias else None, activation=activation, name=name,
-            kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
-            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-            kernel_constraint=self.kernel_constraint, bias_constraint=self.bias_constraint,
-            activity_regularizer=self.projection_activity_regularizer, dtype=self.dtype)
+        return equation, [None] * (output_rank - 1 - len(trailing)) + list(trailing), bias_axes
 
     def _check_shapes(self, query_shape: tuple, value_shape: tuple, key_shape: tuple) -> None:
         who = describe_layer(self)
@@ -183,20 +152,8 @@ class MultiHeadAttention(Layer):
                              f"{value_shape} and key {key_shape}.")
 
     def build(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> None:
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_shapes(query_shape, value_shape, key_shape)
+        shapes = query_shape, value_shape, key_shape = self._input_shapes(query_shape, value_shape, key_shape)
         rank = len(query_shape)
-        self._query_dense = self._projection("query", rank, 1, (self.num_heads, self.key_dim))
-        self._query_dense.build(query_shape)
-        self._key_dense = self._projection("key", len(key_shape), 1, (self.num_heads, self.key_dim))
-        self._key_dense.build(key_shape)
-        if self.use_gate:
-            self._gate_dense = self._projection("gate", rank, 1, (self.num_heads, self.value_dim), "sigmoid")
-            self._gate_dense.build(query_shape)
-        self._value_dense = self._projection("value", len(value_shape), 1, (self.num_heads, self.value_dim))
-        self._value_dense.build(value_shape)
         projected_rank = rank + 1
         axes = self.attention_axes if self.attention_axes is not None else tuple(range(1, projected_rank - 2))
         axes = tuple(a if a >= 0 else projected_rank - 1 + a for a in axes)
@@ -207,9 +164,13 @@ class MultiHeadAttention(Layer):
         self._axes = axes
         self._scores_equation, self._combine_equation, scores_rank = attention_equations(projected_rank, axes)
         self._softmax_axes = tuple(range(scores_rank - len(axes), scores_rank))
-        self._output_dense = self._projection("attention_output", projected_rank, 2,
-                                              self._output_shape or (query_shape[-1],))
-        self._output_dense.build((*query_shape[:-1], self.num_heads, self.value_dim))
+        self._build_projections(
+            shapes, query=self._projection(rank, 1, (self.num_heads, self.key_dim)),
+            key=self._projection(len(key_shape), 1, (self.num_heads, self.key_dim)),
+            gate=self._projection(rank, 1, (self.num_heads, self.value_dim)),
+            value=self._projection(len(value_shape), 1, (self.num_heads, self.value_dim)),
+            output=self._projection(projected_rank, 2, self._output_shape or (query_shape[-1],)),
+            output_input_shape=(*query_shape[:-1], self.num_heads, self.value_dim))
 
     # -------------------------------------------------------------- call
     def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any) -> tuple[Any, Any]:
@@ -219,33 +180,10 @@ class MultiHeadAttention(Layer):
             for _ in range(len(ops.shape(scores)) - len(ops.shape(mask))):
                 mask = ops.expand_dims(mask, -2 * len(self._axes) - 1)
         weights = masked_softmax(scores, mask, axis=self._softmax_axes)
-        dropped = weights
-        if training and self.dropout > 0:
-            dropped = ops.random.dropout(weights, self.dropout, seed=self.seed_generator)
-        return ops.einsum(self._combine_equation, dropped, value), weights
-
-    def call(self, query: Any, value: Any, key: Any = None, query_mask: Any = None, value_mask: Any = None,
-             key_mask: Any = None, attention_mask: Any = None, return_attention_scores: bool = False,
-             training: Any = None, use_causal_mask: bool = False) -> Any:
-        key = value if key is None else key
-        self._check_shapes(tuple(ops.shape(query)), tuple(ops.shape(value)), tuple(ops.shape(key)))
-        mask = build_attention_mask(
-            query, value, query_mask=mask_of(query, query_mask), value_mask=mask_of(value, value_mask),
-            key_mask=mask_of(key, key_mask) if key is not value else key_mask, attention_mask=attention_mask,
-            use_causal_mask=use_causal_mask, sliding_window=self.sliding_window)
-        gate = self._gate_dense(query) if self.use_gate else None
-        output, weights = self._attend(self._query_dense(query), self._key_dense(key), self._value_dense(value),
-                                       mask, training)
-        if gate is not None:
-            output = ops.multiply(output, gate)
-        output = self._output_dense(output)
-        return (output, weights) if return_attention_scores else output
+        return ops.einsum(self._combine_equation, self._dropout(weights, training), value), weights
 
     def compute_output_shape(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> tuple:
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_shapes(query_shape, value_shape, key_shape)
+        query_shape, _, _ = self._input_shapes(query_shape, value_shape, key_shape)
         if self._output_shape:
             return query_shape[:-1] + self._output_shape
         return query_shape
@@ -262,12 +200,5 @@ class MultiHeadAttention(Layer):
             "output_shape": self._output_shape,
             "attention_axes": self.attention_axes,
             "sliding_window": self.sliding_window,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.projection_activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            **self._projection_config(),
         }
