@@ -144,13 +144,20 @@ def _gradient(label: str, case: ops_gradients.GradCase) -> Any:
         for draw in range(ctx.profile.draws):
             rng = np.random.default_rng(_seed_for(label, ctx.seed) + 7919 * draw)
             for dtype in dtypes:
-                _check_gradient(label, case, dtype, rng, ctx.meter)
+                check_gradient(label, case, dtype, rng, ctx.meter)
         return "" if "float64" in dtypes else "float64 not held by this engine"
     return run
 
 
-def _check_gradient(label: str, case: ops_gradients.GradCase, dtype: str, rng: np.random.Generator,
-                    meter: Meter) -> None:
+def check_gradient(label: str, case: ops_gradients.GradCase, dtype: str, rng: np.random.Generator,
+                   meter: Meter) -> None:
+    """Differentiate ``case`` at ``dtype`` on the active engine (inputs drawn
+    from ``rng``) and compare value and gradients with central finite
+    differences of the float64 reference (or ``case.gradient``); ``meter``
+    raises ``AssertionError`` on a mismatch.
+
+    Example: ``check_gradient("exp", CASES["exp"], "float32", np.random.default_rng(0), Meter())``
+    """
     arrays = [np.asarray(a).astype(dtype) for a in case.inputs(rng)]
     exact = [a.astype(np.float64) for a in arrays]
     weights = [rng.uniform(-1, 1, np.shape(out)).astype(dtype).astype(np.float64)
