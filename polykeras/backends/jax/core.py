@@ -15,12 +15,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax._src import array as jax_array
 import numpy as np
 
 from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, python_array
 
-ArrayImpl = type(jnp.zeros(()))
+# Named, not probed with ``type(jnp.zeros(()))``: importing the engine must not
+# start JAX's runtime, which a multi-process run initialises first.
+ArrayImpl = jax_array.ArrayImpl
 _NARROW = {"float64": "float32", "int64": "int32", "complex128": "complex64"}
 
 

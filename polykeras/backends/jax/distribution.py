@@ -115,7 +115,7 @@ class JaxDistribution:
         seconds = max(1, int(round(end - time.monotonic())))
         try:
             if not jax.distributed.is_initialized():
-                # Importing the engine made a (single-process) client; the run needs a new one.
+                # Work before initialize() made a single-process client; the run needs a new one.
                 jax.extend.backend.clear_backends()
             jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
                                        process_id=process_id, initialization_timeout=seconds)
