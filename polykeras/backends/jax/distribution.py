@@ -132,6 +132,10 @@ class JaxDistribution:
     def distribution_shutdown(self) -> None:
         _leave()
 
+    def distribution_barrier(self) -> None:
+        if jax.process_count() > 1:
+            multihost_utils.sync_global_devices("polykeras.distribution.barrier")
+
     def process_index(self) -> int:
         return jax.process_index()
 

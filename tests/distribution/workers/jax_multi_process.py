@@ -59,7 +59,8 @@ checkpoint = os.path.join(sys.argv[1], f"ckpt-rank{rank}-{{epoch}}.weights.h5")
 with dist.DataParallel() as dp:
     out["mesh"] = dp.devices
     h_parallel = parallel.fit(x, y, batch_size=16, epochs=3, verbose=1, shuffle=False, callbacks=[
-        pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss")]).history
+        pk.callbacks.ModelCheckpoint(checkpoint, save_weights_only=True, monitor="loss"),
+        pk.callbacks.BackupAndRestore(os.path.join(sys.argv[1], "backup"))]).history
     sharding = parallel.layers[1].kernel.value.sharding
     out["kernel_replicated"] = [bool(sharding.is_fully_replicated), len(sharding.device_set)]
     out["eval_parallel"] = parallel.evaluate(x, y, batch_size=20, verbose=0, return_dict=True)
@@ -105,6 +106,7 @@ with dist.DataParallel():
     got, got_loss = custom_loop(seeded(make()), STEPS)
 out["custom_loop_diff"] = diff(ref, got)
 out["custom_loop_loss"] = [ref_loss, got_loss]
+dist.barrier()  # the chief's files are all written
 out["files"] = sorted(os.listdir(sys.argv[1]))
 out["seconds"] = time.monotonic() - start
 dist.shutdown()
