@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
-from tensorflow.python.eager import context
+from tensorflow.python.eager import context as eager_context
 
 from polykeras.backends.base import replica_reduced_state
 
@@ -77,7 +77,7 @@ class TensorflowDistribution:
             raise RuntimeError("initialize: the tensorflow engine already joined a run (TensorFlow cannot "
                                "leave one: start a new process).")
         workers, index = _tf_config(num_processes, process_id)
-        if context.context()._context_handle is not None:
+        if eager_context.context()._context_handle is not None:
             raise RuntimeError("initialize: on the tensorflow engine, call polykeras.distribution.initialize() "
                                "before any TensorFlow work: MultiWorkerMirroredStrategy configures TensorFlow's "
                                "runtime when it starts, and it has started already.")
@@ -131,18 +131,18 @@ class TensorflowDistribution:
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas
-        context_ = tf.distribute.get_replica_context()
-        if replicas is None or context_ is None or not tf.distribute.has_strategy():
+        replica = tf.distribute.get_replica_context()
+        if replicas is None or replica is None or not tf.distribute.has_strategy():
             return grads  # not inside a replica function: nothing to reduce
         present = [i for i, g in enumerate(grads) if g is not None]
         if not present:
             return grads
         share = getattr(replicas.traced, "share", None)
         if share is None:
-            share = 1.0 / context_.num_replicas_in_sync
+            share = 1.0 / replica.num_replicas_in_sync
         weighted = [grads[i] * tf.cast(share, grads[i].dtype) for i in present]
         out = list(grads)
-        for i, g in zip(present, _all_reduce(context_, SUM, weighted)):
+        for i, g in zip(present, _all_reduce(replica, SUM, weighted)):
             out[i] = g
         return out
 
