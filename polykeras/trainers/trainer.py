@@ -156,12 +156,14 @@ class Trainer:
 
         (loss, (y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
             [v.value for v in trainable])
-        grads = backends.active().all_reduce_gradients(grads)  # identity unless data-parallel
         for variable, value in updates:
             variable.assign(value)
-        self.optimizer.apply(grads, trainable)
         self._track_losses(loss, parts)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        # Identity unless data-parallel; there, the state updated above can be
+        # reduced across replicas with the gradients.
+        grads = backends.active().all_reduce_gradients(grads)
+        self.optimizer.apply(grads, trainable)
         logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return logs
 

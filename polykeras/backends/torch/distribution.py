@@ -33,24 +33,68 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _flat_all_reduce(tensors: list[torch.Tensor], scale: float | None = None) -> list[torch.Tensor]:
-    """Sum ``tensors`` (each first multiplied by ``scale``) over ranks: one
-    collective per dtype, on one flat buffer."""
+def _flat_all_reduce(tensors: list[torch.Tensor], scales: list[float | None] | None = None) -> list[torch.Tensor]:
+    """Sum ``tensors`` (each first multiplied by its entry of ``scales``, if
+    any) over ranks: one collective per dtype, on one flat buffer."""
     out: list[Any] = [None] * len(tensors)
     by_dtype: dict[torch.dtype, list[int]] = {}
     for i, t in enumerate(tensors):
         by_dtype.setdefault(t.dtype, []).append(i)
     for indices in by_dtype.values():
         flat = torch.cat([tensors[i].reshape(-1) for i in indices])
-        if scale is not None:
-            flat.mul_(scale)
-        torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
         start = 0
+        bounds = []
         for i in indices:
-            size = tensors[i].numel()
-            out[i] = flat[start:start + size].view(tensors[i].shape)
-            start += size
+            stop = start + tensors[i].numel()
+            if scales is not None and scales[i] is not None:
+                flat[start:stop].mul_(scales[i])
+            bounds.append((i, start, stop))
+            start = stop
+        torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
+        for i, start, stop in bounds:
+            out[i] = flat[start:stop].view(tensors[i].shape)
     return out
+
+
+class _StepState:
+    """The state a data-parallel step reduces across ranks: metric state
+    (summed: each rank's change since the last reduction) and
+    BatchNormalization's moving statistics (averaged). The reduction rides on
+    the gradients' all-reduce when the step's state is final by then (the
+    built-in train step updates metrics and statistics first); whatever
+    changes afterwards is reduced once more after the step."""
+
+    def __init__(self, summed: list[Any], averaged: list[Any], world: int):
+        self.summed, self.averaged, self.world = summed, averaged, world
+        self.base = [v.value.detach().clone() for v in summed]  # the values all ranks agree on
+        self.reduced: list[Any] | None = None  # averaged values as last reduced
+
+    def contributions(self) -> list[torch.Tensor]:
+        """This rank's part: summed-state changes, then averaged state."""
+        return ([v.value.detach() - b for v, b in zip(self.summed, self.base)]
+                + [v.value.detach() for v in self.averaged])
+
+    def scales(self) -> list[float | None]:
+        return [None] * len(self.summed) + [1.0 / self.world] * len(self.averaged)
+
+    def settle(self, totals: list[torch.Tensor]) -> None:
+        """Assign the reduced ``totals`` (in :meth:`contributions` order)."""
+        with torch.no_grad():
+            for i, (variable, total) in enumerate(zip(self.summed, totals)):
+                self.base[i] = self.base[i] + total
+                variable.assign(self.base[i])
+            self.reduced = totals[len(self.summed):]
+            for variable, mean in zip(self.averaged, self.reduced):
+                variable.assign(mean)
+
+    def finish(self) -> None:
+        """Reduce what changed since the last reduction (nothing, usually)."""
+        changed = (any(not torch.equal(v.value, b) for v, b in zip(self.summed, self.base))
+                   or self.reduced is None and bool(self.averaged)
+                   or self.reduced is not None and any(not torch.equal(v.value, r)
+                                                       for v, r in zip(self.averaged, self.reduced)))
+        if changed:
+            self.settle(_flat_all_reduce(self.contributions(), self.scales()))
 
 
 def _broadcast_from_chief(variables: list[Any]) -> None:
@@ -66,6 +110,7 @@ class _Replicas:
     def __init__(self, devices: list[str]):
         self.devices = devices
         self.share: float | None = None  # this rank's part of the current global batch
+        self.state: _StepState | None = None  # the state the step in flight reduces
         self.synced: set[int] = set()  # ids of the steps whose state was broadcast from rank 0
 
 
@@ -136,7 +181,12 @@ class TorchDistribution:
             return grads
         share = replicas.share if replicas.share is not None else 1.0 / world
         present = [i for i, g in enumerate(grads) if g is not None]
-        reduced = _flat_all_reduce([grads[i] for i in present], scale=share)
+        state, replicas.state = replicas.state, None  # rides along once per step
+        extra = state.contributions() if state is not None else []
+        reduced = _flat_all_reduce([grads[i] for i in present] + extra,
+                                   [share] * len(present) + (state.scales() if state is not None else []))
+        if state is not None:
+            state.settle(reduced[len(present):])
         out = list(grads)
         for i, g in zip(present, reduced):
             out[i] = g
@@ -159,17 +209,12 @@ class TorchDistribution:
             if gather_outputs:
                 return _predict_rows(fn, batch, rank, world)
             batch, replicas.share = _local_slice(batch, rank, world)
-            before = [v.value.detach().clone() for v in summed]
+            reduced = replicas.state = _StepState(summed, averaged, world)
             try:
                 logs = fn(batch)
             finally:
-                replicas.share = None
-            with torch.no_grad():
-                deltas = _flat_all_reduce([v.value - b for v, b in zip(summed, before)])
-                for variable, b, delta in zip(summed, before, deltas):
-                    variable.assign(b + delta)
-                for variable, total in zip(averaged, _flat_all_reduce([v.value for v in averaged])):
-                    variable.assign(total / world)
+                replicas.share = replicas.state = None
+            reduced.finish()
             return refresh_logs(logs) if refresh_logs is not None else logs
 
         return run
