@@ -8,18 +8,22 @@ logits) on a global batch of 256 split over two replicas:
   Keras 3 = ``fit`` under the same strategy;
 * torch: two gloo processes (one thread each); native =
   ``DistributedDataParallel`` + ``torch.optim.Adam``; Keras 3 has no torch
-  data parallelism (``-``).
+  data parallelism (``-``);
+* jax: two forced host CPU devices; native = ``jax.jit`` over a batch sharded
+  on a 1-D mesh with optax's Adam, Keras 3 = ``fit`` under
+  ``keras.distribution.DataParallel``.
 
 Each implementation runs in its own process (torch: its own pair); the median
 of ``--rounds`` rounds of ``--steps`` steps is reported with the ratio to the
 native loop.
 
-    python bench/data_parallel.py [--engines tensorflow,torch] [--steps 30] [--rounds 5]
+    python bench/data_parallel.py [--engines tensorflow,torch,jax] [--steps 30] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,11 +50,20 @@ def strategy():
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(REPLICAS)])
 
 
+def jax_devices() -> None:
+    """Two host CPU devices for JAX (set before JAX is imported)."""
+    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={REPLICAS}"
+
+
 # ----------------------------------------------------------------- polykeras
 def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> float:
     if engine == "torch":
         return _two_ranks(_polykeras_torch, steps, rounds)
-    strategy()  # only to split the CPU; polykeras makes its own strategy
+    if engine == "jax":
+        jax_devices()
+    else:
+        strategy()  # only to split the CPU; polykeras makes its own strategy
+    os.environ["POLYKERAS_BACKEND"] = engine
     import polykeras as pk
     import polykeras.distribution as dist
     from polykeras import layers
@@ -76,6 +89,8 @@ def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> floa
 def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
     if engine == "torch":
         return _two_ranks(_native_torch, steps, rounds)
+    if engine == "jax":
+        return _native_jax(steps, rounds)
     mirrored = strategy()
     import tensorflow as tf
 
@@ -125,11 +140,18 @@ def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
 def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float | None:
     if engine == "torch":
         return None  # Keras 3 has no data parallelism on torch
-    mirrored = strategy()
-    import keras
+    if engine == "jax":
+        jax_devices()
+        import keras
+
+        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        scope = contextlib.nullcontext()
+    else:
+        scope = strategy().scope()
+        import keras
 
     x, y = data()
-    with mirrored.scope():
+    with scope:
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
                                   keras.layers.Dense(256, activation="relu"), keras.layers.Dense(10)])
@@ -209,12 +231,53 @@ def _native_torch(rank: int, steps: int, rounds: int) -> float:
     return ms
 
 
+# ----------------------------------------------------------------------- jax
+def _native_jax(steps: int, rounds: int) -> float:
+    jax_devices()
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()), ("batch",))
+    replicated, sharded = NamedSharding(mesh, PartitionSpec()), NamedSharding(mesh, PartitionSpec("batch"))
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    sizes = [(784, 512), (512, 256), (256, 10)]
+    params = [(jax.random.uniform(k, s, minval=-(6 / sum(s)) ** 0.5, maxval=(6 / sum(s)) ** 0.5), jnp.zeros(s[-1]))
+              for k, s in zip(keys, sizes)]
+    params = jax.device_put(params, replicated)
+    tx = optax.adam(1e-3, eps=1e-7)
+    opt_state = jax.device_put(tx.init(params), replicated)
+
+    @jax.jit
+    def train(params, opt_state, xb, yb):
+        def loss_fn(p):
+            h = xb
+            for i, (w, b) in enumerate(p):
+                h = h @ w + b
+                h = jax.nn.relu(h) if i < len(p) - 1 else h
+            return optax.softmax_cross_entropy_with_integer_labels(h, yb).mean()
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    x, y = data()
+    xb, yb = jax.device_put(x, sharded), jax.device_put(y, sharded)
+    state = {"p": params, "o": opt_state, "loss": None}
+
+    def step():
+        state["p"], state["o"], state["loss"] = train(state["p"], state["o"], xb, yb)
+
+    return timed(step, steps, rounds, lambda: state["loss"].block_until_ready())
+
+
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="tensorflow,torch")
+    parser.add_argument("--engines", default="tensorflow,torch,jax")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     add_worker_arguments(parser)
