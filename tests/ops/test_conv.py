@@ -65,6 +65,18 @@ def test_conv_int_arguments(engine, rng):
           ref.conv(x, kernel, 1, "valid", dilation_rate=(2, 2)), "conv", "float32", what="conv dilation_rate=2")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_depthwise_conv_one_channel_unequal_strides(engine, rng, dtype):
+    """One input channel with unequal strides (once refused by TensorFlow's
+    grouped path in float64)."""
+    need(dtype)
+    x = rng.uniform(-1, 1, (1, 4, 4, 1)).astype(dtype)
+    kernel = rng.uniform(-1, 1, (2, 1, 1, 2)).astype(dtype)
+    out = ops.depthwise_conv(tensor(x), tensor(kernel), strides=(1, 2), padding="valid")
+    assert_matches(out, ref.depthwise_conv(f64(x), f64(kernel), (1, 2), "valid"), "conv", dtype,
+                   what=f"depthwise_conv one channel strides (1, 2) {dtype}")
+
+
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("dilation", [1, 2])
 def test_causal_conv(engine, rng, data_format, dilation):

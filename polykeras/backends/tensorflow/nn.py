@@ -144,6 +144,8 @@ def _dilate_kernel(kernel: Tensor, dilation_rate: Sequence[int]) -> Tensor:
 def _grouped_conv(x: Tensor, kernel: Tensor, groups: int, strides: Sequence[int], padding: str,
                   dilation_rate: Sequence[int]) -> Tensor:
     """Group by group, for the kernels TF has no grouped CPU form of (3-D)."""
+    if groups == 1:  # one group is a plain conv (and ConcatV2 refuses a single value)
+        return _native_conv(x, kernel, strides, padding, dilation_rate)
     xs = tf.split(x, groups, axis=-1)
     kernels = tf.split(kernel, groups, axis=-1)
     outs = [_native_conv(a, k, strides, padding, dilation_rate) for a, k in zip(xs, kernels)]
