@@ -15,44 +15,21 @@ import numpy as np  # noqa: E402
 
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
-from polykeras import ops  # noqa: E402
-from polykeras.trainers.step import compile_step  # noqa: E402
+from tests.distribution.workers._common import custom_loop, data, diff, make, seeded  # noqa: E402
 
 start = time.monotonic()
 dist.initialize(timeout=60)
 rank = dist.rank()
 out = {"rank": rank, "world": dist.process_count(), "chief": dist.is_chief(), "devices": dist.list_devices()}
-
-
-def make(batch_norm=True):
-    layers = [pk.layers.Input((8,)), pk.layers.BatchNormalization()] if batch_norm else [pk.layers.Input((8,))]
-    model = pk.Sequential([*layers, pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
-    model.compile("adam", "mse", metrics=["mae"])
-    return model
-
-
-def seeded(model):
-    """The same weights on every process (drawn from a fixed NumPy seed)."""
-    draw = np.random.default_rng(42)
-    model.set_weights([draw.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
-
-
-def diff(a, b):
-    return float(max(np.abs(np.asarray(p) - np.asarray(q)).max() for p, q in zip(a, b)))
-
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(62, 8)).astype("float32") * 3 + 1  # fit: 16, 16, 16, 14 (14: not divisible by 4 devices)
-y = rng.normal(size=(62, 3)).astype("float32")
+x, y = data(62)  # fit: 16, 16, 16, 14 (14: not divisible by 4 devices)
 
 # The single-process reference: the same process, no distribution (runs on this process's first device).
-single = seeded(make())
+single = seeded(make(batch_norm=True))
 h_single = single.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False).history
 out["eval_single"] = single.evaluate(x, y, batch_size=20, verbose=0, return_dict=True)  # 20, 20, 20, 2
 predicted_single = single.predict(x, batch_size=24, verbose=0)  # 24, 24, 14
 
-parallel = make()
+parallel = make(batch_norm=True)
 if rank == 0:  # process 1 starts from other weights: the first step takes process 0's
     seeded(parallel)
 checkpoint = os.path.join(sys.argv[1], f"ckpt-rank{rank}-{{epoch}}.weights.h5")
@@ -73,37 +50,11 @@ out["predict_shape"] = list(predicted.shape)
 out["predict_diff"] = float(np.abs(predicted - predicted_single).max())
 
 
-def custom_loop(model, steps):
-    """A user's own loop (value_and_grad + optimizer.apply) compiled by
-    compile_step; batches of 32 and 30 rows (30: replicated), never waited on."""
-    optimizer = pk.optimizers.SGD(0.05)
-    optimizer.build(model.trainable_variables)
-    trainable = model.trainable_variables
-
-    def step(batch):
-        bx, by = batch
-
-        def loss_fn(values):
-            with pk.variables.StatelessScope(zip(trainable, values)) as scope:
-                loss = ops.mean(ops.square(model(bx, training=True) - by))
-            return loss, scope.updates
-
-        (loss, updates), grads = ops.value_and_grad(loss_fn, has_aux=True)([v.value for v in trainable])
-        for variable, value in updates:
-            variable.assign(value)
-        optimizer.apply(dist.all_reduce_gradients(grads), trainable)
-        return {"loss": loss}
-
-    run = compile_step(step, model.variables + optimizer.variables)
-    for i in range(steps):
-        logs = run((x[:32], y[:32]) if i % 2 == 0 else (x[32:], y[32:]))
-    return model.get_weights(), float(logs["loss"])
-
-
 STEPS = int(os.environ.get("CUSTOM_STEPS", "120"))
-ref, ref_loss = custom_loop(seeded(make()), STEPS)
+BATCHES = [(x[:32], y[:32]), (x[32:], y[32:])]  # 32 and 30 rows (30: replicated), never waited on
+ref, ref_loss = custom_loop(seeded(make(batch_norm=True)), BATCHES, STEPS)
 with dist.DataParallel():
-    got, got_loss = custom_loop(seeded(make()), STEPS)
+    got, got_loss = custom_loop(seeded(make(batch_norm=True)), BATCHES, STEPS)
 out["custom_loop_diff"] = diff(ref, got)
 out["custom_loop_loss"] = [ref_loss, got_loss]
 dist.barrier()  # the chief's files are all written

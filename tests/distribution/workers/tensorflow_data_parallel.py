@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
-from polykeras.trainers.step import compile_step  # noqa: E402
+from tests.distribution.workers._common import custom_loop, data, diff, make, seeded  # noqa: E402
 
 multi_worker = "TF_CONFIG" in os.environ
 if multi_worker:
@@ -30,28 +30,7 @@ else:
 
 scratch = sys.argv[1]
 rank = dist.rank()
-
-
-def make(bn=False):
-    layers = [pk.layers.Input((8,))] + ([pk.layers.BatchNormalization()] if bn else [])
-    model = pk.Sequential(layers + [pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
-    model.compile("adam", "mse", metrics=["mae"])
-    return model
-
-
-def seeded(model):
-    draw = np.random.default_rng(42)
-    model.set_weights([draw.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
-
-
-def diff(a, b):
-    return float(max(np.abs(np.asarray(p) - np.asarray(q)).max() for p, q in zip(a, b)))
-
-
-rng = np.random.default_rng(0)
-x = rng.normal(size=(61, 8)).astype("float32") * 3 + 1  # batches 16, 16, 16, 13 (split 8/8 and 6/7)
-y = rng.normal(size=(61, 3)).astype("float32")
+x, y = data(61)  # batches 16, 16, 16, 13 (split 8/8 and 6/7)
 out = {"rank": rank, "world": dist.process_count(), "chief": dist.is_chief(), "devices": dist.list_devices()}
 
 reference = seeded(make())
@@ -79,41 +58,18 @@ if not multi_worker:  # trained outside the scope, every copy of a mirrored vari
                               for v in model.variables + model.optimizer.variables for c in v.handle.values)
 
 # BatchNormalization: one step; the moving mean is the global batch's.
-bn_ref = seeded(make(bn=True))
+bn_ref = seeded(make(batch_norm=True))
 bn_ref.train_on_batch(x[:32], y[:32])
 with dist.DataParallel():
-    bn = seeded(make(bn=True))
+    bn = seeded(make(batch_norm=True))
     bn.train_on_batch(x[:32], y[:32])
 out["bn_mean_diff"] = diff([bn_ref.layers[0].moving_mean.value], [bn.layers[0].moving_mean.value])
 out["bn_variance"] = ops.to_numpy(bn.layers[0].moving_variance.value).tolist()
 
-
-def custom_loop(model, steps):
-    """A user's own step (value_and_grad + all_reduce_gradients + apply), compiled by compile_step."""
-    optimizer = pk.optimizers.SGD(0.1)
-    optimizer.build(model.trainable_variables)
-    trainable = model.trainable_variables
-
-    def step(batch):
-        bx, by = batch
-
-        def loss_fn(values):
-            with pk.variables.StatelessScope(zip(trainable, values)):
-                return ops.mean(ops.square(model(bx, training=True) - by))
-
-        loss, grads = ops.value_and_grad(loss_fn)([v.value for v in trainable])
-        optimizer.apply(dist.all_reduce_gradients(grads), trainable)
-        return {"loss": loss}
-
-    run = compile_step(step, model.variables + optimizer.variables)
-    for _ in range(steps):
-        run((x[:32], y[:32]))
-    return model.get_weights()
-
-
-ref = custom_loop(seeded(make()), 5)
+# A user's own loop, compiled by compile_step.
+ref, _ = custom_loop(seeded(make()), [(x[:32], y[:32])], 5)
 with dist.DataParallel():
-    got = custom_loop(seeded(make()), 5)
+    got, _ = custom_loop(seeded(make()), [(x[:32], y[:32])], 5)
 out["custom_loop_diff"] = diff(ref, got)
 dist.barrier()  # every worker has listed nothing yet: the chief's files are all written
 out["files"] = sorted(os.listdir(scratch))

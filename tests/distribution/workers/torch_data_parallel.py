@@ -13,44 +13,18 @@ import numpy as np  # noqa: E402
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
-
-
-def make():
-    model = pk.Sequential([pk.layers.Input((8,)), pk.layers.BatchNormalization(),
-                           pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
-    model.compile("adam", "mse", metrics=["mae"])
-    return model
-
-
-def diff(a, b):
-    return float(max(np.abs(np.asarray(p) - np.asarray(q)).max() for p, q in zip(a, b)))
-
-
-def seeded(model):
-    """The same initial weights on every rank (drawn from a fixed NumPy seed)."""
-    draw = np.random.default_rng(42)
-    model.set_weights([draw.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
-
+from tests.distribution.workers._common import data, diff, make, seeded  # noqa: E402
 
 scratch = sys.argv[1]
 dist.initialize(timeout=60)
 rank = dist.rank()
-rng = np.random.default_rng(0)
-x = rng.normal(size=(61, 8)).astype("float32") * 3 + 1  # batches 16, 16, 16, 13 (split 6/7)
-y = rng.normal(size=(61, 3)).astype("float32")
+x, y = data(61)  # batches 16, 16, 16, 13 (split 6/7)
 out = {"rank": rank, "world": dist.process_count(), "chief": dist.is_chief()}
 
 # Dense-only model: data parallel must equal single-process training on the global batch.
-def dense():
-    model = pk.Sequential([pk.layers.Input((8,)), pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
-    model.compile("adam", "mse", metrics=["mae"])
-    return model
-
-
-reference = seeded(dense())
+reference = seeded(make())
 h_ref = reference.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False).history
-model = dense()  # rank 1 starts from other weights: the first step broadcasts rank 0's
+model = make()  # rank 1 starts from other weights: the first step broadcasts rank 0's
 if rank == 0:
     seeded(model)
 checkpoint = os.path.join(scratch, f"ckpt-rank{rank}-{{epoch}}.weights.h5")
@@ -109,7 +83,7 @@ for name, structure in {"list": lambda a, b: [a, b], "dict": lambda a, b: {"scor
                                   "one_diff": rows_diff(multi.predict(x[:1], verbose=0), got_one)}
 
 # BatchNormalization on the inputs: one step; the moving mean is the global batch's.
-bn_ref, bn = seeded(make()), seeded(make())
+bn_ref, bn = seeded(make(batch_norm=True)), seeded(make(batch_norm=True))
 bn_ref.train_on_batch(x[:32], y[:32])
 with dist.DataParallel():
     bn.train_on_batch(x[:32], y[:32])
@@ -135,7 +109,7 @@ def custom(model, steps, parallel):
     return model.get_weights()
 
 
-a, b = seeded(dense()), seeded(dense())
+a, b = seeded(make()), seeded(make())
 ref = custom(a, 5, parallel=False)
 with dist.DataParallel():
     got = custom(b, 5, parallel=True)
