@@ -32,6 +32,23 @@ def timed(step: Callable[[], object], steps: int, rounds: int, sync: Callable[[]
     return statistics.median(samples)
 
 
+def polykeras_step_ms(model, x, y, batch_size: int, steps: int, rounds: int) -> float:
+    """Milliseconds per compiled training step of a compiled polykeras
+    ``model`` on one batch of ``(x, y)``: the step ``fit`` runs, without the
+    loop around it (one ``train_on_batch`` first builds and compiles it)."""
+    from polykeras import ops
+
+    model.train_on_batch(x, y)
+    batch = next(model._adapt(x, y, None, batch_size, False, None).epoch())
+    train = model._function("train")
+    last = {}
+
+    def step():
+        last["logs"] = train(batch)
+
+    return timed(step, steps, rounds, lambda: ops.to_numpy(last["logs"]["loss"]))
+
+
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     """The hidden arguments a script passes to itself to run one measurement."""
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -30,7 +30,8 @@ import subprocess
 import sys
 
 import numpy as np
-from _harness import add_worker_arguments, measure, print_header, print_row, timed, worker
+from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
+                      worker)
 
 BATCH = 256
 REPLICAS = 2
@@ -58,31 +59,33 @@ def jax_devices() -> None:
 # ----------------------------------------------------------------- polykeras
 def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> float:
     if engine == "torch":
-        return _two_ranks(_polykeras_torch, steps, rounds)
+        return _two_ranks(lambda rank, steps, rounds: _polykeras(engine, steps, rounds, join=True), steps, rounds)
     if engine == "jax":
         jax_devices()
     else:
         strategy()  # only to split the CPU; polykeras makes its own strategy
+    return _polykeras(engine, steps, rounds)
+
+
+def _polykeras(engine: str, steps: int, rounds: int, join: bool = False) -> float:
+    """The step under ``DataParallel``; ``join``: first join the run (torch's two processes)."""
     os.environ["POLYKERAS_BACKEND"] = engine
     import polykeras as pk
     import polykeras.distribution as dist
     from polykeras import layers
 
+    if join:
+        dist.initialize(timeout=120)
     x, y = data()
     with dist.DataParallel():
         pk.random.set_seed(0)
         model = pk.Sequential([pk.Input((784,)), layers.Dense(512, activation="relu"),
                                layers.Dense(256, activation="relu"), layers.Dense(10)])
         model.compile(pk.optimizers.Adam(1e-3), pk.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.train_on_batch(x, y)
-        batch = next(model._adapt(x, y, None, BATCH, False, None).epoch())
-        train = model._function("train")
-        last = {}
-
-        def step():
-            last["logs"] = train(batch)
-
-        return timed(step, steps, rounds, lambda: pk.ops.to_numpy(last["logs"]["loss"]))
+        ms = polykeras_step_ms(model, x, y, BATCH, steps, rounds)
+    if join:
+        dist.shutdown()
+    return ms
 
 
 # -------------------------------------------------------------------- native
@@ -184,27 +187,6 @@ def _two_ranks(run, steps: int, rounds: int) -> float:
     finally:
         if peer is not None:
             peer.wait(timeout=600)
-
-
-def _polykeras_torch(rank: int, steps: int, rounds: int) -> float:
-    os.environ["POLYKERAS_BACKEND"] = "torch"
-    import polykeras as pk
-    import polykeras.distribution as dist
-    from polykeras import layers
-
-    dist.initialize(timeout=120)
-    x, y = data()
-    with dist.DataParallel():
-        pk.random.set_seed(0)
-        model = pk.Sequential([pk.Input((784,)), layers.Dense(512, activation="relu"),
-                               layers.Dense(256, activation="relu"), layers.Dense(10)])
-        model.compile(pk.optimizers.Adam(1e-3), pk.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.train_on_batch(x, y)
-        batch = next(model._adapt(x, y, None, BATCH, False, None).epoch())
-        train = model._function("train")
-        ms = timed(lambda: train(batch), steps, rounds)
-    dist.shutdown()
-    return ms
 
 
 def _native_torch(rank: int, steps: int, rounds: int) -> float:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _harness import add_worker_arguments, measure, print_header, print_row, timed, worker
+from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
+                      worker)
 
 BATCH, STEPS, FEATURES, UNITS = 64, 32, 32, 128
 
@@ -43,18 +44,7 @@ def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> floa
         recurrent = layers.LSTM(UNITS) if model_name == "lstm" else layers.GRU(UNITS)
         model = pk.Sequential([pk.Input((STEPS, FEATURES)), recurrent])
         model.compile(pk.optimizers.Adam(1e-3), "mse")
-        model.train_on_batch(x, y)
-        batch = next(model._adapt(x, y, None, BATCH, False, None).epoch())
-        train = model._function("train")
-        last = {}
-
-        def step():
-            last["logs"] = train(batch)
-
-        def sync():
-            pk.ops.to_numpy(last["logs"]["loss"])
-
-        return timed(step, steps, rounds, sync)
+        return polykeras_step_ms(model, x, y, BATCH, steps, rounds)
 
 
 # -------------------------------------------------------------------- native

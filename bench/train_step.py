@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _harness import add_worker_arguments, measure, print_header, print_row, timed, worker
+from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
+                      worker)
 
 BATCH = 128
 
@@ -44,18 +45,7 @@ def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> floa
                                    layers.MaxPooling2D(), layers.Conv2D(64, 3, activation="relu"),
                                    layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10)])
         model.compile(pk.optimizers.Adam(1e-3), pk.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.train_on_batch(x, y)
-        batch = next(model._adapt(x, y, None, BATCH, False, None).epoch())
-        train = model._function("train")
-        last = {}
-
-        def step():
-            last["logs"] = train(batch)
-
-        def sync():
-            pk.ops.to_numpy(last["logs"]["loss"])
-
-        return timed(step, steps, rounds, sync)
+        return polykeras_step_ms(model, x, y, BATCH, steps, rounds)
 
 
 # -------------------------------------------------------------------- native
