@@ -52,8 +52,14 @@ class LearningRateSchedule:
     def __call__(self, step: Any) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}.__call__: expected a subclass implementation.")
 
+    #: The built-in schedules' constructor arguments in Keras 3's config order,
+    #: each kept as an attribute of the same name (what :meth:`get_config` returns).
+    _config_keys: tuple[str, ...] = ()
+
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError(f"{type(self).__name__}.get_config: expected a subclass implementation.")
+        if not self._config_keys:
+            raise NotImplementedError(f"{type(self).__name__}.get_config: expected a subclass implementation.")
+        return {key: getattr(self, key) for key in self._config_keys}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
@@ -81,31 +87,34 @@ def _positive(owner: str, arg: str, value: Any) -> None:
         raise ValueError(f"{owner}: expected `{arg}` > 0, received {arg}={value!r}.")
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StaircaseDecay(LearningRateSchedule):
+    """Decay driven by ``step / decay_steps``, floored with ``staircase``."""
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str | None = None):
+        _positive(type(self).__name__, "decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = type(self).__name__ if name is None else name
+
+    def _progress(self, step: Any) -> Tensor:
+        p = ops.divide(_float_step(step), float(self.decay_steps))
+        return ops.floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_StaircaseDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with
     ``staircase`` the exponent is floored.
 
     Example: ``ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96)``
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay"):
-        _positive(type(self).__name__, "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step: Any) -> Tensor:
-        p = ops.divide(_float_step(step), float(self.decay_steps))
-        if self.staircase:
-            p = ops.floor(p)
-        return ops.multiply(float(self.initial_learning_rate), ops.power(float(self.decay_rate), p))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return ops.multiply(float(self.initial_learning_rate), ops.power(float(self.decay_rate), self._progress(step)))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -114,6 +123,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     Example: ``PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])``
     """
+
+    _config_keys = ("boundaries", "values", "name")
 
     def __init__(self, boundaries: Sequence[Any], values: Sequence[Any], name: str = "PiecewiseConstant"):
         boundaries, values = list(boundaries), list(values)
@@ -142,8 +153,6 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             result = ops.add(result, ops.multiply(mask(inside), float(value)))
         return result
 
-    def get_config(self) -> dict[str, Any]:
-        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
 class PolynomialDecay(LearningRateSchedule):
@@ -153,6 +162,8 @@ class PolynomialDecay(LearningRateSchedule):
 
     Example: ``PolynomialDecay(0.1, decay_steps=1000, end_learning_rate=0.01, power=0.5)``
     """
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "end_learning_rate", "power", "cycle", "name")
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0001,
                  power: float = 1.0, cycle: bool = False, name: str = "PolynomialDecay"):
@@ -179,37 +190,18 @@ class PolynomialDecay(LearningRateSchedule):
         return ops.add(ops.multiply(span, ops.power(remaining, float(self.power))),
                        float(self.end_learning_rate))
 
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StaircaseDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with
     ``staircase`` the ratio is floored.
 
     Example: ``InverseTimeDecay(0.1, decay_steps=1.0, decay_rate=0.5)``
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay"):
-        _positive(type(self).__name__, "decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step: Any) -> Tensor:
-        p = ops.divide(_float_step(step), float(self.decay_steps))
-        if self.staircase:
-            p = ops.floor(p)
-        return ops.divide(float(self.initial_learning_rate), ops.add(1.0, ops.multiply(float(self.decay_rate), p)))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        decay = ops.multiply(float(self.decay_rate), self._progress(step))
+        return ops.divide(float(self.initial_learning_rate), ops.add(1.0, decay))
 
 
 class CosineDecay(LearningRateSchedule):
@@ -219,6 +211,8 @@ class CosineDecay(LearningRateSchedule):
 
     Example: ``CosineDecay(0.0, decay_steps=1000, warmup_target=0.1, warmup_steps=100)``
     """
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "alpha", "name", "warmup_target", "warmup_steps")
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
                  name: str = "CosineDecay", warmup_target: float | None = None, warmup_steps: int = 0):
@@ -250,10 +244,6 @@ class CosineDecay(LearningRateSchedule):
         decaying = self._decay(ops.subtract(x, warmup), target)
         return ops.where(ops.less(x, warmup), warming, decaying)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
 
 
 class CosineDecayRestarts(LearningRateSchedule):
@@ -264,19 +254,21 @@ class CosineDecayRestarts(LearningRateSchedule):
     Example: ``CosineDecayRestarts(0.1, first_decay_steps=100, t_mul=2.0, m_mul=0.9)``
     """
 
+    _config_keys = ("initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha", "name")
+
     def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
                  m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay"):
         _positive(type(self).__name__, "first_decay_steps", first_decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.first_decay_steps = first_decay_steps
-        self._t_mul = t_mul
-        self._m_mul = m_mul
+        self.t_mul = t_mul
+        self.m_mul = m_mul
         self.alpha = alpha
         self.name = name
 
     def __call__(self, step: Any) -> Tensor:
         fraction = ops.divide(_float_step(step), float(self.first_decay_steps))
-        t_mul, m_mul, alpha = float(self._t_mul), float(self._m_mul), float(self.alpha)
+        t_mul, m_mul, alpha = float(self.t_mul), float(self.m_mul), float(self.alpha)
         if t_mul == 1.0:
             restart = ops.floor(fraction)
             fraction = ops.subtract(fraction, restart)
@@ -290,9 +282,6 @@ class CosineDecayRestarts(LearningRateSchedule):
         decayed = ops.add(ops.multiply(1.0 - alpha, cosine), alpha)
         return ops.multiply(float(self.initial_learning_rate), decayed)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
-                "t_mul": self._t_mul, "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
 
 
 _BUILTINS: dict[str, type[LearningRateSchedule]] = {
