@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -117,26 +116,8 @@ def get(identifier: Any) -> Any:
 
     Example: ``get("categorical_crossentropy")`` -> the function
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        found = deserialize(identifier)
-    elif isinstance(identifier, str):
-        found = ALL_OBJECTS.get(identifier)
-        if found is None:
-            found = _registry.get_registered_object(identifier)
-        if found is None:
-            raise ValueError(
-                f"losses.get: expected a loss name such as 'mse', 'binary_crossentropy' or "
-                f"'SparseCategoricalCrossentropy', received {identifier!r}."
-            )
-    else:
-        found = identifier
-    if inspect.isclass(found):
-        found = found()
-    if not callable(found):
-        raise ValueError(f"losses.get: expected a loss name, config, callable or Loss, received {identifier!r}.")
-    return found
+    return _registry.get_object(identifier, ALL_OBJECTS, deserialize, "loss",
+                                "'mse', 'binary_crossentropy' or 'SparseCategoricalCrossentropy'")
 
 
 def resolve(

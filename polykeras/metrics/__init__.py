@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -124,25 +123,8 @@ def get(identifier: Any) -> Any:
 
     Example: ``get("mae")`` -> ``MeanAbsoluteError()``
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        found = deserialize(identifier)
-    elif isinstance(identifier, str):
-        found = ALL_OBJECTS.get(identifier)
-        if found is None:
-            found = _registry.get_registered_object(identifier)
-        if found is None:
-            raise ValueError(
-                f"metrics.get: expected a metric name such as 'accuracy', 'mae' or 'AUC', received {identifier!r}."
-            )
-    else:
-        found = identifier
-    if inspect.isclass(found):
-        found = found()
-    if not callable(found):
-        raise ValueError(f"metrics.get: expected a metric name, config, callable or Metric, received {identifier!r}.")
-    return found
+    return _registry.get_object(identifier, ALL_OBJECTS, deserialize, "metric",
+                                "'accuracy', 'mae' or 'AUC'")
 
 
 _BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge")

@@ -131,6 +131,35 @@ def get_registered_object(
     return None
 
 
+def get_object(identifier: Any, table: Mapping[str, Any], deserialize: Callable[[dict], Any], kind: str,
+               examples: str) -> Any:
+    """The callable an identifier names, for the ``get`` of losses and
+    metrics: None stays None; a config dict goes through ``deserialize``; a
+    name is looked up in ``table``, then among registered objects; anything
+    else is taken as is. A class is instantiated with its defaults.
+
+    Example: ``get_object("mse", ALL_OBJECTS, deserialize, "loss", "'mse'")``
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        found = deserialize(identifier)
+    elif isinstance(identifier, str):
+        found = table.get(identifier)
+        if found is None:
+            found = get_registered_object(identifier)
+        if found is None:
+            raise ValueError(f"{kind}s.get: expected a {kind} name such as {examples}, received {identifier!r}.")
+    else:
+        found = identifier
+    if inspect.isclass(found):
+        found = found()
+    if not callable(found):
+        raise ValueError(f"{kind}s.get: expected a {kind} name, config, callable or {kind.capitalize()}, "
+                         f"received {identifier!r}.")
+    return found
+
+
 @contextlib.contextmanager
 def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
     """Allow extra names while deserializing inside the block.
