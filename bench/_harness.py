@@ -49,6 +49,31 @@ def polykeras_step_ms(model, x, y, batch_size: int, steps: int, rounds: int) -> 
     return timed(step, steps, rounds, lambda: ops.to_numpy(last["logs"]["loss"]))
 
 
+def main(script: str, description: str, runners: dict[str, Callable[[str, str, int, int], float]],
+         engines: str, models: str, steps: int) -> None:
+    """The command line every benchmark script shares: ``--engines``,
+    ``--models``, ``--impls``, ``--steps``, ``--rounds``; each implementation
+    measured in its own process, one table row per model and engine."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--engines", default=engines)
+    parser.add_argument("--models", default=models)
+    parser.add_argument("--impls", default=",".join(runners))
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--rounds", type=int, default=5)
+    add_worker_arguments(parser)
+    args = parser.parse_args()
+    if args.worker:
+        worker(runners, args)
+        return
+    impls = args.impls.split(",")
+    print_header()
+    for model in args.models.split(","):
+        for engine in args.engines.split(","):
+            times = {impl: measure(script, engine, impl, model, args.steps, args.rounds) if impl in impls else None
+                     for impl in runners}
+            print_row(model, engine, times)
+
+
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     """The hidden arguments a script passes to itself to run one measurement."""
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -58,11 +83,14 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def worker(runners: dict[str, Callable[[str, str, int, int], float]], args: argparse.Namespace) -> None:
-    """Run one implementation in this process and print its figure as JSON."""
+    """Run one implementation in this process and print its figure as JSON
+    (a second rank of a multi-process measurement, ``RANK`` > 0, prints nothing)."""
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if args.impl == "keras":
         os.environ["KERAS_BACKEND"] = args.engine
-    print(json.dumps({"ms": runners[args.impl](args.engine, args.model, args.steps, args.rounds)}))
+    ms = runners[args.impl](args.engine, args.model, args.steps, args.rounds)
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps({"ms": ms}))
 
 
 def measure(script: str, engine: str, impl: str, model: str, steps: int, rounds: int) -> float | None:

@@ -22,7 +22,6 @@ native loop.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import socket
@@ -30,8 +29,7 @@ import subprocess
 import sys
 
 import numpy as np
-from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
-                      worker)
+from _harness import main, polykeras_step_ms, timed
 
 BATCH = 256
 REPLICAS = 2
@@ -257,25 +255,5 @@ def _native_jax(steps: int, rounds: int) -> float:
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="tensorflow,torch,jax")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=5)
-    add_worker_arguments(parser)
-    args = parser.parse_args()
-    if args.worker:
-        if os.environ.get("RANK", "0") != "0":  # the second torch rank: runs, reports nothing
-            RUNNERS[args.impl](args.engine, args.model, args.steps, args.rounds)
-            return
-        worker(RUNNERS, args)
-        return
-    print(f"global batch {BATCH} over {REPLICAS} replicas")
-    print_header()
-    for engine in args.engines.split(","):
-        times = {impl: measure(__file__, engine, impl, "mlp", args.steps, args.rounds) for impl in RUNNERS}
-        print_row("mlp", engine, times)
-
-
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__.splitlines()[0], RUNNERS, engines="tensorflow,torch,jax", models="mlp", steps=30)

@@ -17,11 +17,8 @@ rounds is reported with the ratios.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
-                      worker)
+from _harness import main, polykeras_step_ms, timed
 
 BATCH, STEPS, FEATURES, UNITS = 64, 32, 32, 128
 
@@ -192,26 +189,5 @@ def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float:
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="torch,jax,tensorflow")
-    parser.add_argument("--models", default="lstm,gru")
-    parser.add_argument("--impls", default="native,polykeras,keras")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
-    add_worker_arguments(parser)
-    args = parser.parse_args()
-    if args.worker:
-        worker(RUNNERS, args)
-        return
-    impls = args.impls.split(",")
-    print_header()
-    for model in args.models.split(","):
-        for engine in args.engines.split(","):
-            times = {impl: measure(__file__, engine, impl, model, args.steps, args.rounds) if impl in impls else None
-                     for impl in RUNNERS}
-            print_row(model, engine, times)
-
-
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__.splitlines()[0], RUNNERS, engines="torch,jax,tensorflow", models="lstm,gru", steps=20)

@@ -13,11 +13,8 @@ engine at import), warms up, then times ``--steps`` steps; the median of
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _harness import (add_worker_arguments, measure, polykeras_step_ms, print_header, print_row, timed,
-                      worker)
+from _harness import main, polykeras_step_ms, timed
 
 BATCH = 128
 
@@ -212,23 +209,5 @@ def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float:
 RUNNERS = {"polykeras": run_polykeras, "native": run_native, "keras": run_keras}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", default="torch,jax,tensorflow")
-    parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=5)
-    add_worker_arguments(parser)
-    args = parser.parse_args()
-    if args.worker:
-        worker(RUNNERS, args)
-        return
-    print_header()
-    for model in args.models.split(","):
-        for engine in args.engines.split(","):
-            times = {impl: measure(__file__, engine, impl, model, args.steps, args.rounds) for impl in RUNNERS}
-            print_row(model, engine, times)
-
-
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__.splitlines()[0], RUNNERS, engines="torch,jax,tensorflow", models="mlp,cnn", steps=30)
