@@ -4,10 +4,12 @@
 Each rank takes its contiguous slice of the global batch. The trainer's step
 calls :meth:`all_reduce_gradients`, which weighs each rank's gradients of its
 local mean loss by its share of the global batch and sums them: the gradients
-of the loss averaged over the global batch. After each step, metric state
+of the loss averaged over the global batch. Metric state
 (``aggregation="sum"``) is summed across ranks and other non-trainable state
 (BatchNormalization's moving statistics) averaged, so every rank holds the same
-values. The first distributed call of a step broadcasts its state from rank 0.
+values: in the same all-reduce as the gradients when the step updated them
+first (the built-in train step does), else after the step (:class:`_StepState`).
+The first distributed call of a step broadcasts its state from rank 0.
 
 Predict (``gather_outputs=True``) splits the batch the same way; each rank's
 output rows are padded to the largest slice, all-gathered, cut and
