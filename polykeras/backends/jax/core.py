@@ -15,7 +15,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax._src import array as jax_array
 import numpy as np
 
 from polykeras.backends.base import Shape, Tensor, op_error
@@ -23,7 +22,10 @@ from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, p
 
 # Named, not probed with ``type(jnp.zeros(()))``: importing the engine must not
 # start JAX's runtime, which a multi-process run initialises first.
-ArrayImpl = jax_array.ArrayImpl
+try:
+    from jax._src.array import ArrayImpl
+except ImportError:  # pragma: no cover - a JAX that moved it: probe (starts the runtime)
+    ArrayImpl = type(jnp.zeros(()))
 _NARROW = {"float64": "float32", "int64": "int32", "complex128": "complex64"}
 
 
