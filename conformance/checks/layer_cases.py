@@ -39,9 +39,7 @@ class LayerCase:
     inputs; ``input_grad=False`` where the inputs are not differentiable
     points (ids, masks computed from values); ``unsafe`` loads the config
     outside safe mode (Lambda); ``called=False`` for layers never called on
-    tensors (InputLayer); ``fd_step`` is the finite-difference step of the
-    float64 reference (larger where the reference cannot compute in float64);
-    ``data(rng)`` draws the inputs instead of ``input_shape`` (vocabularies),
+    tensors (InputLayer); ``data(rng)`` draws the inputs instead of ``input_shape`` (vocabularies),
     ``raw`` passes them as NumPy arrays (string inputs: no engine holds strings).
 
     Example: ``LayerCase({"units": 3}, (2, 4))``
@@ -59,7 +57,6 @@ class LayerCase:
     unsafe: bool = False
     called: bool = True
     check_shape: bool = True
-    fd_step: float = 1e-6
     data: Callable[[np.random.Generator], list[np.ndarray]] | None = None
     raw: bool = False
 
@@ -286,10 +283,7 @@ CASES: dict[str, list[LayerCase]] = {
                        check_shape=False)],
     # ------------------------------------------------------------- models
     "InputLayer": [C(make=_input_layer, called=False)],
-    # Sequential computes its input in float32 whatever its dtype (its inner
-    # graph is a float32 Functional), so its float64 reference is float32-
-    # rounded: a 1e-3 step keeps that noise (~1e-8 / 1e-3) below the tolerance.
-    "Sequential": [C(input_shape=(2, 4), make=_sequential, fd_step=1e-3)],
+    "Sequential": [C(input_shape=(2, 4), make=_sequential)],
     "Functional": [C(input_shape=[(2, 3), (2, 2)], make=_functional)],
     "Model": [C(input_shape=(2, 3), make=_subclassed)],
 }

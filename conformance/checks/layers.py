@@ -284,8 +284,7 @@ class _Run:
                 return float(sum(np.sum(y.astype(np.float64) * p) for y, p in zip(ys, projections)
                                  if y.dtype.kind == "f"))
 
-            expected = ref.numeric_grad(total, [a.astype(np.float64) for a in self.arrays[:n_in]] + start,
-                                        step=self.case.fd_step)
+            expected = ref.numeric_grad(total, [a.astype(np.float64) for a in self.arrays[:n_in]] + start)
         cache["grad", self.key] = (projections, expected)
         return projections, expected
 

@@ -80,7 +80,8 @@ class Sequential(Model):
         for layer in self._stack:
             tensor = layer(tensor)
         if self._stack:
-            self._graph = Functional(self._input_layer.output, tensor, name=f"{self.name}_graph")
+            # No casting of its own: the Sequential casts its inputs, each layer its own.
+            self._graph = Functional(self._input_layer.output, tensor, name=f"{self.name}_graph", autocast=False)
         self.built = True
 
     # ------------------------------------------------------------ structure
