@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = [
@@ -86,6 +86,26 @@ def conv_output_length(length: int | None, kernel: int, padding: str, stride: in
         return -(-length // stride)
     span = dilation * (kernel - 1) + 1
     return max(0, (length - span) // stride + 1)
+
+
+def windowed_output_shape(layer: Any, input_shape: Any, length: Callable[[int | None, int], int | None],
+                          channels: Callable[[int | None], int | None] = lambda c: c) -> tuple:
+    """The output shape of a sliding-window layer (``layer.rank`` spatial axes,
+    ``layer.data_format``): ``length(n, axis)`` for each spatial length,
+    ``channels(c)`` for the channel count; a clear error for a wrong rank.
+
+    Example: ``windowed_output_shape(pool, (None, 8, 8, 3), lambda n, axis: n // 2)``
+    """
+    input_shape = tuple(input_shape)
+    if len(input_shape) != layer.rank + 2:
+        raise ValueError(f"{describe_layer(layer)}: expected an input shape of rank {layer.rank + 2}, "
+                         f"received {input_shape}.")
+    last = layer.data_format == "channels_last"
+    first = 1 if last else 2
+    spatial = [length(input_shape[first + axis], axis) for axis in range(layer.rank)]
+    if last:
+        return (input_shape[0], *spatial, channels(input_shape[-1]))
+    return (input_shape[0], channels(input_shape[1]), *spatial)
 
 
 def refuse_unsupported(layer: Any, **arguments: Any) -> None:

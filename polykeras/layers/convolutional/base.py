@@ -21,6 +21,7 @@ from typing import Any
 from polykeras import activations, constraints, initializers, ops, regularizers
 from polykeras.layers.convolutional.arguments import (
     conv_output_length, describe_layer, standardize_data_format, standardize_padding, standardize_tuple,
+    windowed_output_shape,
 )
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
@@ -114,16 +115,7 @@ class _BaseConv(Layer):
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
-        input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{describe_layer(self)}: expected an input shape of rank {self.rank + 2}, "
-                             f"received {input_shape}.")
-        first = 1 if self.data_format == "channels_last" else 2
-        spatial = [self._output_length(input_shape[first + axis], axis) for axis in range(self.rank)]
-        channels = self._output_channels(input_shape[self._channel_axis])
-        if self.data_format == "channels_last":
-            return (input_shape[0], *spatial, channels)
-        return (input_shape[0], channels, *spatial)
+        return windowed_output_shape(self, input_shape, self._output_length, self._output_channels)
 
     def _serialized(self, kind: str, module: Any) -> dict[str, Any]:
         return {f"{prefix}_{kind}": module.serialize(getattr(self, f"{prefix}_{kind}"))

@@ -9,6 +9,7 @@ from typing import Any
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import (
     conv_output_length, describe_layer, standardize_data_format, standardize_padding, standardize_tuple,
+    windowed_output_shape,
 )
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
@@ -46,16 +47,9 @@ class _Pooling(Layer):
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
-        input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{describe_layer(self)}: expected an input shape of rank {self.rank + 2}, "
-                             f"received {input_shape}.")
-        first = 1 if self.data_format == "channels_last" else 2
-        spatial = [conv_output_length(input_shape[first + i], p, self.padding, s)
-                   for i, (p, s) in enumerate(zip(self.pool_size, self.strides))]
-        if self.data_format == "channels_last":
-            return (input_shape[0], *spatial, input_shape[-1])
-        return (input_shape[0], input_shape[1], *spatial)
+        return windowed_output_shape(
+            self, input_shape,
+            lambda n, axis: conv_output_length(n, self.pool_size[axis], self.padding, self.strides[axis]))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
