@@ -132,6 +132,12 @@ class DistributionHooks:
         default and where the compiler reduces."""
         return None
 
+    def replica_sum(self, tensors: list[Any]) -> list[Any]:
+        """Inside a data-parallel step, each tensor summed over the replicas,
+        differentiably (synchronised BatchNormalization's statistics). Identity
+        by default, and where the step already sees the global batch (JAX)."""
+        return tensors
+
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         """Gradients of the loss averaged over the *global* batch, from this
         replica's gradients of its local mean loss. Identity by default (and

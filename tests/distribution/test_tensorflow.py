@@ -71,6 +71,13 @@ def test_metrics_reduced_and_predict_gathered(results):
         assert result["predict_outside"] <= 1e-6  # the mirrored model predicts outside the scope too
 
 
+def test_synchronized_batch_normalization_matches_one_device(results):
+    """synchronized=True: every replica normalises with the global batch's
+    moments, so training equals one device's (moving variance included)."""
+    for result, _ in results:
+        assert result["sync_bn_diff"] <= 1e-6, result["sync_bn_diff"]
+
+
 def test_batch_normalization_statistics_reduced(results):
     for result, _ in results:
         assert result["bn_mean_diff"] <= 1e-6  # the moving mean is the global batch's

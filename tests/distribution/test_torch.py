@@ -55,6 +55,13 @@ def test_predict_splits_rows_and_gathers_every_output(results):
             assert got["rows_seen"] == [8, 8, 8, 6 + rank], (name, got)
 
 
+def test_synchronized_batch_normalization_matches_one_device(results):
+    """synchronized=True: every replica normalises with the global batch's
+    moments, so training equals one device's (moving variance included)."""
+    for result, _ in results:
+        assert result["sync_bn_diff"] <= 1e-6, result["sync_bn_diff"]
+
+
 def test_batch_normalization_statistics_reduced(results):
     for result, _ in results:
         assert result["bn_mean_diff"] <= 1e-6  # moving mean: the global batch's

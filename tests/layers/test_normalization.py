@@ -88,6 +88,21 @@ def test_batch_normalization_masked_statistics(engine):
     assert_close(bn.moving_variance.numpy(), kept.var(0), "reduction")
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_synchronized_batch_normalization_alone_is_the_plain_one(engine, masked):
+    """Outside data parallelism the global batch is the batch: ``synchronized``
+    (sums of x and x**2 instead of centred moments) gives the same numbers."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, (6, 5, 4)).astype("float32")
+    mask = rng.uniform(size=(6, 5)) > 0.3 if masked else None
+    plain, synced = layers.BatchNormalization(), layers.BatchNormalization(synchronized=True)
+    out_plain = ops.to_numpy(plain(x, training=True, mask=mask))
+    out_synced = ops.to_numpy(synced(x, training=True, mask=mask))
+    assert_close(out_synced, out_plain, "layer", "float32", err_msg="outputs")
+    for a, b in zip(synced.weights, plain.weights):
+        assert_close(ops.to_numpy(a.value), ops.to_numpy(b.value), "layer", "float32", err_msg=a.name)
+
+
 def test_batch_normalization_updates_inside_a_compiled_stateless_step(diff_engine):
     bn = layers.BatchNormalization(momentum=0.5)
     x = _x((8, 2), shift=2.0)

@@ -129,6 +129,12 @@ class TensorflowDistribution:
         share = getattr(replicas.traced, "share", None) if replicas is not None else None
         return None if share is None else share * replicas.strategy.num_replicas_in_sync
 
+    def replica_sum(self, tensors: list[Any]) -> list[Any]:
+        replica = tf.distribute.get_replica_context()
+        if self._replicas is None or replica is None or not tf.distribute.has_strategy():
+            return tensors
+        return _all_reduce(replica, SUM, tensors)  # differentiable: TF registers its gradient
+
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas
         replica = tf.distribute.get_replica_context()

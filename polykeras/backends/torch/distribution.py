@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 import torch.distributed as torch_dist
+import torch.distributed.nn.functional as differentiable
 
 from polykeras.backends.base import replica_reduced_state
 
@@ -175,6 +176,18 @@ class TorchDistribution:
         if replicas is None or replicas.share is None:
             return None
         return replicas.share * _world()[1]
+
+    def replica_sum(self, tensors: list[Any]) -> list[Any]:
+        replicas = self._replicas
+        if replicas is None or replicas.share is None or _world()[1] == 1:
+            return tensors
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        total = differentiable.all_reduce(flat)  # its gradient is the all-reduce of the gradients
+        out, start = [], 0
+        for t in tensors:
+            out.append(total[start:start + t.numel()].view(t.shape))
+            start += t.numel()
+        return out
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas

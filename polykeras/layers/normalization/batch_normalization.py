@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polykeras import constraints, initializers, ops, regularizers
+from polykeras import backends, constraints, initializers, ops, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
@@ -23,6 +23,12 @@ class BatchNormalization(Layer):
     ``moving = moving * momentum + batch * (1 - momentum)``. The update is a
     ``Variable.assign``, so inside a compiled step it is recorded as new
     state. Otherwise the moving statistics are used.
+
+    ``synchronized=True``: under data parallelism (``polykeras.distribution``)
+    the statistics are the *global* batch's on every engine (each replica's
+    count, sum and sum of squares are added up across replicas); otherwise
+    each replica normalises its own rows (JAX's sharded step always sees the
+    global batch).
 
     Weights, in order: ``gamma`` (if ``scale``), ``beta`` (if ``center``),
     ``moving_mean``, ``moving_variance``; each of shape ``(features,)``.
@@ -90,6 +96,8 @@ class BatchNormalization(Layer):
         self._reduction_axes = tuple(i for i in range(ndim) if i != self._axis)
 
     def _moments(self, inputs: Any, mask: Any) -> tuple[Any, Any]:
+        if self.synchronized:
+            return self._global_moments(inputs, mask)
         if mask is None:
             return ops.moments(inputs, axes=self._reduction_axes)
         weights = ops.cast(mask, ops.dtype(inputs))
@@ -102,6 +110,23 @@ class BatchNormalization(Layer):
         variance = ops.divide(ops.sum(ops.multiply(weights, ops.square(centred)), axis=self._reduction_axes,
                                       keepdims=True), count)
         return ops.squeeze(mean, self._reduction_axes), ops.squeeze(variance, self._reduction_axes)
+
+    def _global_moments(self, inputs: Any, mask: Any) -> tuple[Any, Any]:
+        """Moments over the global batch of a data-parallel step: every
+        replica's count, sum and sum of squares added up (``replica_sum``)."""
+        weights = ops.ones_like(inputs)
+        if mask is not None:
+            mask = ops.cast(mask, ops.dtype(inputs))
+            while len(ops.shape(mask)) < len(ops.shape(inputs)):
+                mask = ops.expand_dims(mask, -1)
+            weights = ops.multiply(weights, mask)
+        axes = self._reduction_axes
+        sums = [ops.sum(weights, axis=axes), ops.sum(ops.multiply(weights, inputs), axis=axes),
+                ops.sum(ops.multiply(weights, ops.square(inputs)), axis=axes)]
+        count, total, squares = backends.active().replica_sum(sums)
+        count = ops.maximum(count, 1.0)
+        mean = ops.divide(total, count)
+        return mean, ops.maximum(ops.subtract(ops.divide(squares, count), ops.square(mean)), 0.0)
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         if training and self.trainable:

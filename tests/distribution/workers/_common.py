@@ -10,9 +10,10 @@ from polykeras import ops
 from polykeras.trainers.step import compile_step
 
 
-def make(batch_norm=False):
+def make(batch_norm=False, synchronized=False):
     """8 -> [BatchNormalization] -> Dense(16, relu) -> Dense(3), Adam, mse + mae."""
-    head = [pk.layers.Input((8,))] + ([pk.layers.BatchNormalization()] if batch_norm else [])
+    norm = [pk.layers.BatchNormalization(synchronized=synchronized)] if batch_norm else []
+    head = [pk.layers.Input((8,))] + norm
     model = pk.Sequential([*head, pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
     model.compile("adam", "mse", metrics=["mae"])
     return model

@@ -66,6 +66,14 @@ with dist.DataParallel():
 out["bn_mean_diff"] = diff([bn_ref.layers[0].moving_mean.value], [bn.layers[0].moving_mean.value])
 out["bn_variance"] = ops.to_numpy(bn.layers[0].moving_variance.value).tolist()
 
+# Synchronised BatchNormalization: normalises with the global batch's moments.
+sync_ref = seeded(make(batch_norm=True, synchronized=True))
+sync_ref.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+with dist.DataParallel():
+    sync = seeded(make(batch_norm=True, synchronized=True))
+    sync.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+out["sync_bn_diff"] = diff(sync_ref.get_weights(), sync.get_weights())
+
 # A user's own loop, compiled by compile_step.
 ref, _ = custom_loop(seeded(make()), [(x[:32], y[:32])], 5)
 with dist.DataParallel():

@@ -90,6 +90,13 @@ with dist.DataParallel():
 out["bn_mean_diff"] = diff([bn_ref.layers[0].moving_mean.value], [bn.layers[0].moving_mean.value])
 out["bn_variance"] = ops.to_numpy(bn.layers[0].moving_variance.value).tolist()
 
+# Synchronised BatchNormalization: normalises with the global batch's moments.
+sync_ref, sync = seeded(make(batch_norm=True, synchronized=True)), seeded(make(batch_norm=True, synchronized=True))
+sync_ref.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+with dist.DataParallel():
+    sync.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+out["sync_bn_diff"] = diff(sync_ref.get_weights(), sync.get_weights())
+
 # A custom loop: value_and_grad + all_reduce_gradients + optimizer.apply.
 def custom(model, steps, parallel):
     optimizer = pk.optimizers.SGD(0.1)
