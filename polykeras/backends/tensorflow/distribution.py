@@ -130,10 +130,24 @@ class TensorflowDistribution:
         return None if share is None else share * replicas.strategy.num_replicas_in_sync
 
     def replica_sum(self, tensors: list[Any]) -> list[Any]:
+        replicas = self._replicas
         replica = tf.distribute.get_replica_context()
-        if self._replicas is None or replica is None or not tf.distribute.has_strategy():
+        share = getattr(replicas.traced, "share", None) if replicas is not None else None
+        if share is None or replica is None or not tf.distribute.has_strategy():
             return tensors
-        return _all_reduce(replica, SUM, tensors)  # differentiable: TF registers its gradient
+
+        @tf.custom_gradient
+        def replica_sum(*values: Any) -> Any:
+            # The gradient fits the step's loss (each replica's local mean,
+            # weighted by its share): sum_j(share_j * g_j) / share, exact for
+            # uneven slices too.
+            def grad(*upstream: Any) -> list[Any]:
+                weighted = [g * tf.cast(share, g.dtype) for g in upstream]
+                return [g / tf.cast(share, g.dtype) for g in _all_reduce(replica, SUM, weighted)]
+
+            return _all_reduce(replica, SUM, list(values)), grad
+
+        return list(replica_sum(*tensors))
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas

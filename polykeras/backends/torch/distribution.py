@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 import torch.distributed as torch_dist
-import torch.distributed.nn.functional as differentiable
 
 from polykeras.backends.base import replica_reduced_state
 
@@ -109,6 +108,26 @@ def _broadcast_from_chief(variables: list[Any]) -> None:
             variable.assign(value)
 
 
+class _ReplicaSum(torch.autograd.Function):
+    """Sum over ranks whose gradient fits the step's loss: each rank's loss is
+    its local mean, weighted by its ``share`` of the batch when the gradients
+    are reduced, so the gradient reaching this rank's input is
+    ``sum_j(share_j * g_j) / share``, exact for uneven slices too."""
+
+    @staticmethod
+    def forward(ctx: Any, flat: torch.Tensor, share: float) -> torch.Tensor:
+        ctx.share = share
+        total = flat.clone()
+        torch_dist.all_reduce(total, op=torch_dist.ReduceOp.SUM)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        weighted = grad * ctx.share
+        torch_dist.all_reduce(weighted, op=torch_dist.ReduceOp.SUM)
+        return weighted / ctx.share, None
+
+
 class _Replicas:
     def __init__(self, devices: list[str]):
         self.devices = devices
@@ -182,7 +201,7 @@ class TorchDistribution:
         if replicas is None or replicas.share is None or _world()[1] == 1:
             return tensors
         flat = torch.cat([t.reshape(-1) for t in tensors])
-        total = differentiable.all_reduce(flat)  # its gradient is the all-reduce of the gradients
+        total = _ReplicaSum.apply(flat, replicas.share)
         out, start = [], 0
         for t in tensors:
             out.append(total[start:start + t.numel()].view(t.shape))

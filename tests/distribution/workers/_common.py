@@ -10,12 +10,21 @@ from polykeras import ops
 from polykeras.trainers.step import compile_step
 
 
-def make(batch_norm=False, synchronized=False):
+def make(batch_norm=False):
     """8 -> [BatchNormalization] -> Dense(16, relu) -> Dense(3), Adam, mse + mae."""
-    norm = [pk.layers.BatchNormalization(synchronized=synchronized)] if batch_norm else []
-    head = [pk.layers.Input((8,))] + norm
+    head = [pk.layers.Input((8,))] + ([pk.layers.BatchNormalization()] if batch_norm else [])
     model = pk.Sequential([*head, pk.layers.Dense(16, activation="relu"), pk.layers.Dense(3)])
     model.compile("adam", "mse", metrics=["mae"])
+    return model
+
+
+def make_synchronized():
+    """8 -> Dense(16, no bias) -> BatchNormalization(synchronized=True) -> relu -> Dense(3):
+    the first kernel's gradient flows through the batch statistics."""
+    model = pk.Sequential([pk.layers.Input((8,)), pk.layers.Dense(16, use_bias=False),
+                           pk.layers.BatchNormalization(synchronized=True),
+                           pk.layers.Activation("relu"), pk.layers.Dense(3)])
+    model.compile("adam", "mse")
     return model
 
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
-from tests.distribution.workers._common import data, diff, make, seeded  # noqa: E402
+from tests.distribution.workers._common import data, diff, make, make_synchronized, seeded  # noqa: E402
 
 scratch = sys.argv[1]
 dist.initialize(timeout=60)
@@ -91,10 +91,10 @@ out["bn_mean_diff"] = diff([bn_ref.layers[0].moving_mean.value], [bn.layers[0].m
 out["bn_variance"] = ops.to_numpy(bn.layers[0].moving_variance.value).tolist()
 
 # Synchronised BatchNormalization: normalises with the global batch's moments.
-sync_ref, sync = seeded(make(batch_norm=True, synchronized=True)), seeded(make(batch_norm=True, synchronized=True))
-sync_ref.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+sync_ref, sync = seeded(make_synchronized()), seeded(make_synchronized())
+sync_ref.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)  # the last batch splits unevenly
 with dist.DataParallel():
-    sync.fit(x[:32], y[:32], batch_size=32, epochs=3, verbose=0, shuffle=False)
+    sync.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
 out["sync_bn_diff"] = diff(sync_ref.get_weights(), sync.get_weights())
 
 # A custom loop: value_and_grad + all_reduce_gradients + optimizer.apply.
