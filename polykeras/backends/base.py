@@ -67,6 +67,19 @@ def replica_reduced_state(state: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     return summed, averaged
 
 
+def reduce_present(grads: list[Any], reduce: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``grads`` with its entries that are not None replaced, in order, by
+    ``reduce`` of them (a variable without a gradient keeps None).
+
+    Example: ``reduce_present([g0, None, g2], all_reduce)`` -> ``[r0, None, r2]``
+    """
+    present = [i for i, g in enumerate(grads) if g is not None]
+    out = list(grads)
+    for i, g in zip(present, reduce([grads[i] for i in present]) if present else []):
+        out[i] = g
+    return out
+
+
 class DistributionHooks:
     """Data-parallel hooks an engine may implement (``polykeras.distribution``
     calls them; the trainer calls :meth:`distribute_step` and

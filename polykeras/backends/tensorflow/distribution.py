@@ -29,7 +29,7 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.python.eager import context as eager_context
 
-from polykeras.backends.base import replica_reduced_state
+from polykeras.backends.base import reduce_present, replica_reduced_state
 
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 #: One MirroredStrategy per device set, so variables mirrored by one scope
@@ -154,17 +154,14 @@ class TensorflowDistribution:
         replica = tf.distribute.get_replica_context()
         if replicas is None or replica is None or not tf.distribute.has_strategy():
             return grads  # not inside a replica function: nothing to reduce
-        present = [i for i, g in enumerate(grads) if g is not None]
-        if not present:
-            return grads
         share = getattr(replicas.traced, "share", None)
         if share is None:
             share = 1.0 / replica.num_replicas_in_sync
-        weighted = [grads[i] * tf.cast(share, grads[i].dtype) for i in present]
-        out = list(grads)
-        for i, g in zip(present, _all_reduce(replica, SUM, weighted)):
-            out[i] = g
-        return out
+
+        def weighted_sum(present: list[Any]) -> list[Any]:
+            return _all_reduce(replica, SUM, [g * tf.cast(share, g.dtype) for g in present])
+
+        return reduce_present(grads, weighted_sum)
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,

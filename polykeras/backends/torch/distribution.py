@@ -26,7 +26,7 @@ from typing import Any
 import torch
 import torch.distributed as torch_dist
 
-from polykeras.backends.base import replica_reduced_state
+from polykeras.backends.base import reduce_present, replica_reduced_state
 
 
 def _world() -> tuple[int, int]:
@@ -43,19 +43,21 @@ def _flat_all_reduce(tensors: list[torch.Tensor], scales: list[float | None] | N
     for i, t in enumerate(tensors):
         by_dtype.setdefault(t.dtype, []).append(i)
     for indices in by_dtype.values():
-        flat = torch.cat([tensors[i].reshape(-1) for i in indices])
-        start = 0
-        bounds = []
-        for i in indices:
-            stop = start + tensors[i].numel()
+        group = [tensors[i] for i in indices]
+        flat = torch.cat([t.reshape(-1) for t in group])
+        parts = _unflatten(flat, group)  # views: they see the all-reduce below
+        for i, part in zip(indices, parts):
             if scales is not None and scales[i] is not None:
-                flat[start:stop].mul_(scales[i])
-            bounds.append((i, start, stop))
-            start = stop
+                part.mul_(scales[i])
         torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
-        for i, start, stop in bounds:
-            out[i] = flat[start:stop].view(tensors[i].shape)
+        for i, part in zip(indices, parts):
+            out[i] = part
     return out
+
+
+def _unflatten(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``flat`` cut back into tensors of the shapes of ``like``."""
+    return [part.view(t.shape) for part, t in zip(flat.split([t.numel() for t in like]), like)]
 
 
 class _StepState:
@@ -201,12 +203,7 @@ class TorchDistribution:
         if replicas is None or replicas.share is None or _world()[1] == 1:
             return tensors
         flat = torch.cat([t.reshape(-1) for t in tensors])
-        total = _ReplicaSum.apply(flat, replicas.share)
-        out, start = [], 0
-        for t in tensors:
-            out.append(total[start:start + t.numel()].view(t.shape))
-            start += t.numel()
-        return out
+        return _unflatten(_ReplicaSum.apply(flat, replicas.share), tensors)
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas
@@ -214,17 +211,16 @@ class TorchDistribution:
         if replicas is None or world == 1:
             return grads
         share = replicas.share if replicas.share is not None else 1.0 / world
-        present = [i for i, g in enumerate(grads) if g is not None]
         state, replicas.state = replicas.state, None  # rides along once per step
-        extra = state.contributions() if state is not None else []
-        reduced = _flat_all_reduce([grads[i] for i in present] + extra,
-                                   [share] * len(present) + (state.scales() if state is not None else []))
-        if state is not None:
+
+        def weighted_sum(present: list[Any]) -> list[Any]:
+            if state is None:
+                return _flat_all_reduce(present, [share] * len(present))
+            reduced = _flat_all_reduce(present + state.contributions(), [share] * len(present) + state.scales())
             state.settle(reduced[len(present):])
-        out = list(grads)
-        for i, g in zip(present, reduced):
-            out[i] = g
-        return out
+            return reduced[:len(present)]
+
+        return reduce_present(grads, weighted_sum)
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,
