@@ -16,7 +16,7 @@ from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import CELL_ATTRIBUTES, _CellBase, forward_to_cell
-from polykeras.layers.rnn.lstm import fused_allowed, input_dropout
+from polykeras.layers.rnn.lstm import checked_use_cudnn, fused_allowed, input_dropout
 from polykeras.layers.rnn.rnn import RNN
 
 __all__ = ["GRU", "GRUCell"]
@@ -153,10 +153,7 @@ class GRU(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"{describe_layer(self)}: expected use_cudnn in ('auto', True, False), "
-                             f"received use_cudnn={use_cudnn!r}.")
-        self.use_cudnn = use_cudnn
+        self.use_cudnn = checked_use_cudnn(self, use_cudnn)
         self.input_spec = InputSpec(ndim=3)
 
     def inner_loop(self, sequences: Any, initial_state: list[Any], mask: Any, training: Any = False) -> tuple:

@@ -161,10 +161,7 @@ class LSTM(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          activity_regularizer=activity_regularizer, **kwargs)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"{describe_layer(self)}: expected use_cudnn in ('auto', True, False), "
-                             f"received use_cudnn={use_cudnn!r}.")
-        self.use_cudnn = use_cudnn
+        self.use_cudnn = checked_use_cudnn(self, use_cudnn)
         self.input_spec = InputSpec(ndim=3)
 
     def inner_loop(self, sequences: Any, initial_state: list[Any], mask: Any, training: Any = False) -> tuple:
@@ -181,6 +178,14 @@ class LSTM(RNN):
 
     def get_config(self) -> dict[str, Any]:
         return {**Layer.get_config(self), **self._rnn_config(), **self.cell._cell_config()}
+
+
+def checked_use_cudnn(layer: Any, use_cudnn: Any) -> Any:
+    """``use_cudnn`` of an LSTM or GRU, refused unless ``"auto"``, True or False."""
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"{describe_layer(layer)}: expected use_cudnn in ('auto', True, False), "
+                         f"received use_cudnn={use_cudnn!r}.")
+    return use_cudnn
 
 
 def fused_allowed(layer: Any, mask: Any, recurrent_dropout: float, standard_cell: bool) -> bool:
