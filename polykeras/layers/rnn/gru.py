@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import activations, backends, ops
-from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import CELL_ATTRIBUTES, _CellBase, forward_to_cell
