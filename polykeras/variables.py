@@ -13,6 +13,14 @@ update of a variable (``Layer.apply_constraints()`` does it for every weight of
 a layer); it writes ``constraint(value)`` back through ``assign``, so it works
 inside a :class:`StatelessScope` too.
 
+Sharded storage (fully sharded data parallelism): an engine may keep only
+this replica's shard of a variable (:meth:`Variable._set_storage` with a
+*sharding*, an engine object with ``is_shard(value)`` and ``gather(shard)``).
+Inside a layer's call (:func:`gather_frame`) reading such a variable gathers
+the whole value once per call, differentiably; outside, ``value`` is the
+stored shard (an engine-native sharded tensor), which optimizers update in
+place. :func:`whole_values` gathers every shard at once, for saving.
+
 Example:
     >>> from polykeras import ops
     >>> v = Variable(initializer="zeros", shape=(2,), name="count", trainable=False)
@@ -41,8 +49,10 @@ __all__ = [
     "Variable",
     "current_path",
     "get_stateless_scope",
+    "gather_frame",
     "in_stateless_scope",
     "name_scope",
+    "whole_values",
 ]
 
 AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
@@ -50,6 +60,8 @@ SYNCHRONIZATIONS = ("none", "on_read", "on_write", "auto")
 
 _scope: contextvars.ContextVar[StatelessScope | None] = contextvars.ContextVar("polykeras_stateless", default=None)
 _names: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("polykeras_name_scope", default=())
+_frame: contextvars.ContextVar[_GatherFrame | None] = contextvars.ContextVar("polykeras_gather", default=None)
+_sharded_count = [0]  # variables ever given sharded storage and not unsharded since
 
 
 # --------------------------------------------------------------- name scopes
@@ -180,6 +192,95 @@ def in_stateless_scope() -> bool:
     return _scope.get() is not None
 
 
+# ----------------------------------------------------------- sharded reads
+class _GatherFrame:
+    """The whole values gathered during one layer call: ``id(shard) ->
+    (shard, whole)``, dropped when the call ends."""
+
+    __slots__ = ("gathered", "parent")
+
+    def __init__(self, parent: _GatherFrame | None):
+        self.parent = parent
+        self.gathered: dict[int, tuple[Any, Any]] = {}
+
+    def find(self, shard: Any) -> Any | None:
+        frame: _GatherFrame | None = self
+        while frame is not None:
+            hit = frame.gathered.get(id(shard))
+            if hit is not None and hit[0] is shard:
+                return hit[1]
+            frame = frame.parent
+        return None
+
+
+def sharded_variables_exist() -> bool:
+    """True once some variable has sharded storage (layer calls then open
+    gather frames; before, they skip them)."""
+    return _sharded_count[0] > 0
+
+
+@contextlib.contextmanager
+def gather_frame() -> Iterator[None]:
+    """A block (a layer's call) inside which reads of sharded variables return
+    whole values, each gathered once and dropped at the block's end.
+
+    Example:
+        >>> with gather_frame():
+        ...     kernel = layer.kernel.value      # whole, even if stored sharded
+    """
+    token = enter_gather_frame()
+    try:
+        yield
+    finally:
+        exit_gather_frame(token)
+
+
+def enter_gather_frame() -> contextvars.Token:
+    """Open a :func:`gather_frame` (for hot paths; pair with :func:`exit_gather_frame`)."""
+    return _frame.set(_GatherFrame(_frame.get()))
+
+
+def exit_gather_frame(token: contextvars.Token) -> None:
+    """Close the frame :func:`enter_gather_frame` opened, dropping its whole values."""
+    _frame.reset(token)
+
+
+def _read_sharded(variable: Variable, value: Any) -> Any:
+    """``value`` (a variable's stored or mapped value) as a read returns it:
+    a shard is gathered whole inside a gather frame, once per frame."""
+    sharding = variable._sharding
+    if not sharding.is_shard(value):
+        return value
+    frame = _frame.get()
+    if frame is None:
+        return value
+    whole = frame.find(value)
+    if whole is None:
+        whole = sharding.gather(value)
+        frame.gathered[id(value)] = (value, whole)
+    return whole
+
+
+@contextlib.contextmanager
+def whole_values(variables: Iterable[Variable]) -> Iterator[None]:
+    """A block inside which every sharded variable among ``variables`` reads
+    its whole value, gathered once on entry (a collective: in a multi-process
+    run every process enters it). No-op without sharded variables.
+
+    Example:
+        >>> with whole_values(model.variables):
+        ...     if is_chief():
+        ...         model.save_weights("w.weights.h5")
+    """
+    sharded = [v for v in variables
+               if isinstance(v, Variable) and v._sharding is not None and v._sharding.is_shard(v.value)]
+    if not sharded:
+        yield
+        return
+    with StatelessScope([(v, v._sharding.gather(v.value, differentiable=False)) for v in sharded]):
+        yield
+
+
 # ----------------------------------------------------------------- variable
 class Variable:
     """A named, engine-native mutable tensor.
@@ -250,6 +351,7 @@ class Variable:
                 f"Variable {name!r}: expected an initial value of shape {tuple(shape)}, received shape {self._shape}."
             )
         self._handle = self._engine.variable(value, self._dtype, self._trainable, name)
+        self._sharding: Any = None  # set with sharded storage (fully sharded data parallelism)
         # The handle's own shape and dtype objects, for a cheap check of new values.
         self._native = (getattr(self._handle, "shape", None), getattr(self._handle, "dtype", None))
 
@@ -310,8 +412,15 @@ class Variable:
         if scope is not None:
             found = scope.get_current_value(self)
             if found is not None:
-                return found
-        return self._handle
+                return found if self._sharding is None else _read_sharded(self, found)
+        return self._handle if self._sharding is None else _read_sharded(self, self._handle)
+
+    def _set_storage(self, handle: Any, sharding: Any = None) -> None:
+        """Replace the handle by ``handle`` holding the same value: a whole
+        tensor (``sharding=None``), or this replica's shard of it, read and
+        gathered through ``sharding`` (see the module docstring)."""
+        _sharded_count[0] += (sharding is not None) - (self._sharding is not None)
+        self._handle, self._sharding = handle, sharding
 
     def numpy(self) -> np.ndarray:
         """A NumPy copy of :attr:`value`. Example: ``v.numpy()``"""

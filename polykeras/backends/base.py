@@ -67,13 +67,15 @@ def replica_reduced_state(state: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     return summed, averaged
 
 
-def reduce_present(grads: list[Any], reduce: Callable[[list[Any]], list[Any]]) -> list[Any]:
+def reduce_present(grads: list[Any], reduce: Callable[[list[Any]], list[Any]],
+                   reduced: Callable[[Any], bool] | None = None) -> list[Any]:
     """``grads`` with its entries that are not None replaced, in order, by
-    ``reduce`` of them (a variable without a gradient keeps None).
+    ``reduce`` of them (a variable without a gradient keeps None, and so does
+    a gradient for which ``reduced(g)`` says it is reduced already).
 
     Example: ``reduce_present([g0, None, g2], all_reduce)`` -> ``[r0, None, r2]``
     """
-    present = [i for i, g in enumerate(grads) if g is not None]
+    present = [i for i, g in enumerate(grads) if g is not None and (reduced is None or not reduced(g))]
     out = list(grads)
     for i, g in zip(present, reduce([grads[i] for i in present]) if present else []):
         out[i] = g
@@ -116,11 +118,14 @@ class DistributionHooks:
         """The number of processes in the run (1 when alone)."""
         return 1
 
-    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+    def enter_data_parallel(self, devices: Sequence[str], sharded: bool = False) -> Any:
         """Make data-parallel training over ``devices`` active; returns a token for
-        :meth:`exit_data_parallel`."""
+        :meth:`exit_data_parallel`. ``sharded=True`` (fully sharded data
+        parallelism): each replica stores only its shard of the trainable
+        variables and optimizer slots."""
+        what = "FullyShardedDataParallel" if sharded else "DataParallel"
         raise NotImplementedError(f"The {self.name!r} engine does not support data-parallel training "
-                                  "(polykeras.distribution.DataParallel); use the jax or torch engine.")
+                                  f"(polykeras.distribution.{what}); use the jax or torch engine.")
 
     def exit_data_parallel(self, token: Any) -> None:
         """Undo :meth:`enter_data_parallel` (restore what ``token`` names)."""

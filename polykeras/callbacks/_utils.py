@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import backends
+from polykeras.variables import whole_values
 
 Logs = dict[str, Any]
 
@@ -60,6 +61,14 @@ def pythonify_logs(logs: Mapping[str, Any] | None) -> Logs:
 def is_chief() -> bool:
     """True on the process that prints and writes files (rank 0; True when alone)."""
     return backends.active().process_index() == 0
+
+
+def whole_state(model: Any) -> Any:
+    """A block inside which the model's and its optimizer's sharded variables
+    (fully sharded data parallelism) read whole: entered by every process,
+    since gathering is a collective, before the chief writes them."""
+    optimizer = getattr(model, "optimizer", None)
+    return whole_values([*getattr(model, "variables", ()), *getattr(optimizer, "variables", ())])
 
 
 def barrier() -> None:

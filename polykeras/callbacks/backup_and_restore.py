@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from polykeras.callbacks._utils import atomic_write_text, barrier, is_chief, remove_path
+from polykeras.callbacks._utils import atomic_write_text, barrier, is_chief, remove_path, whole_state
 from polykeras.callbacks.callback import Callback, Logs
 
 METADATA_FILE = "training_metadata.json"
@@ -197,8 +197,11 @@ class BackupAndRestore(Callback):
         return False
 
     def _save(self, batch: int | None) -> None:
-        if not is_chief():  # the replicas hold the same state: rank 0 writes it
-            return
+        with whole_state(self.model):  # every process gathers sharded state; the chief writes it
+            if is_chief():
+                self._write(batch)
+
+    def _write(self, batch: int | None) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)
         stem = f"backup-{uuid.uuid4().hex[:16]}"
         weights = f"{stem}.weights.h5"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from polykeras.callbacks._utils import is_chief, print_msg, remove_path, temp_path_beside
+from polykeras.callbacks._utils import is_chief, print_msg, remove_path, temp_path_beside, whole_state
 from polykeras.callbacks.callback import Logs
 from polykeras.callbacks.monitor_callback import MonitorCallback
 
@@ -143,10 +143,11 @@ class ModelCheckpoint(MonitorCallback):
             raise IsADirectoryError(f"ModelCheckpoint: expected a file path to save to, but {filepath!r} is a "
                                     "directory. Pass a filepath such as 'ckpt/model-{epoch:02d}.keras'.")
         folder = os.path.dirname(filepath)
-        if is_chief():  # in a multi-process run only the chief writes (and prints)
-            if folder:
-                os.makedirs(folder, exist_ok=True)
-            self._write_atomically(filepath)
+        with whole_state(self.model):  # every process gathers sharded weights; only the chief writes
+            if is_chief():
+                if folder:
+                    os.makedirs(folder, exist_ok=True)
+                self._write_atomically(filepath)
         if new_best is not None:
             self.best = new_best
 

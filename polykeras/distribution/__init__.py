@@ -15,6 +15,11 @@ and writes checkpoints.
   ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG`` across hosts; build the
   model inside the scope (TensorFlow mirrors only variables created there).
 
+``FullyShardedDataParallel`` means the same, but each replica stores only
+its shard of the trainable variables and optimizer state (torch: ``DTensor``
+shards gathered per layer call, as ``fully_shard``; JAX: ``NamedSharding``
+over the batch axis; not on TensorFlow).
+
 Example:
     >>> import polykeras.distribution as dist
     >>> dist.initialize()                      # reads torchrun / TF_CONFIG / JAX env
@@ -22,7 +27,12 @@ Example:
     ...     model.fit(x, y, batch_size=256)    # 256 = the global batch
 """
 
-from polykeras.distribution.data_parallel import DataParallel, distribution, set_distribution
+from polykeras.distribution.data_parallel import (
+    DataParallel,
+    FullyShardedDataParallel,
+    distribution,
+    set_distribution,
+)
 from polykeras.distribution.launch import (
     all_reduce_gradients,
     barrier,
@@ -36,6 +46,7 @@ from polykeras.distribution.launch import (
 
 __all__ = [
     "DataParallel",
+    "FullyShardedDataParallel",
     "all_reduce_gradients",
     "barrier",
     "distribution",

@@ -26,6 +26,10 @@ class DataParallel:
         ...     model.fit(x, y, batch_size=128)   # 128 = the global batch
     """
 
+    #: Whether each replica keeps only its shard of the trainable variables
+    #: and optimizer state (see :class:`FullyShardedDataParallel`).
+    sharded = False
+
     def __init__(self, devices: Sequence[str] | None = None):
         engine = backends.active()
         self.engine = engine
@@ -35,10 +39,10 @@ class DataParallel:
         self._tokens: list[tuple[Any, contextvars.Token]] = []
 
     def __repr__(self) -> str:
-        return f"DataParallel(engine={self.engine.name!r}, devices={self.devices!r})"
+        return f"{type(self).__name__}(engine={self.engine.name!r}, devices={self.devices!r})"
 
     def _activate(self) -> Any:
-        return self.engine.enter_data_parallel(self.devices)
+        return self.engine.enter_data_parallel(self.devices, sharded=self.sharded)
 
     def __enter__(self) -> DataParallel:
         token = self._activate()
@@ -53,6 +57,35 @@ class DataParallel:
     def scope(self) -> DataParallel:
         """The distribution itself, as a context manager (Keras-style spelling)."""
         return self
+
+
+class FullyShardedDataParallel(DataParallel):
+    """Data parallelism for models whose weights and optimizer state do not
+    fit one device: each replica stores only its shard (rows on axis 0) of
+    every trainable variable and optimizer slot.
+
+    It means what :class:`DataParallel` means (the global batch, the loss
+    averaged over it, reduced metrics, one chief writing) and trains to the
+    same numbers. A layer's weights are gathered whole only while it runs:
+    torch gathers them at the layer's call (``torch.distributed.tensor``
+    ``DTensor`` shards, ``Shard(0)`` on a 1-D mesh) and reduce-scatters their
+    gradients, as ``fully_shard`` does; JAX places them with a
+    ``NamedSharding`` over the batch axis and XLA gathers them. TensorFlow has
+    no fully sharded strategy and raises ``NotImplementedError``.
+
+    Reading a sharded variable outside a step (``get_weights``, ``save``)
+    gathers it from every replica: in a multi-process run, every process
+    makes the same reads (the checkpoint callbacks do; only the chief writes).
+
+    Example:
+        >>> dist.initialize()                        # torchrun's environment
+        >>> with dist.FullyShardedDataParallel():
+        ...     model = make_model()
+        ...     model.compile("adam", "mse")
+        ...     model.fit(x, y, batch_size=256)      # 256 = the global batch
+    """
+
+    sharded = True
 
 
 def set_distribution(value: DataParallel | None) -> None:

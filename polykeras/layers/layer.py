@@ -54,7 +54,16 @@ from polykeras.layers.tracking import TrackedDict, TrackedList, TrackingMixin, b
 from polykeras.layers.weight_options import WeightOptions, as_array
 from polykeras.symbolic import SymbolicTensor, any_symbolic, flatten, map_structure
 from polykeras.variables import (
-    StatelessScope, Variable, enter_name_scope, exit_name_scope, get_stateless_scope, name_scope,
+    StatelessScope,
+    Variable,
+    enter_gather_frame,
+    enter_name_scope,
+    exit_gather_frame,
+    exit_name_scope,
+    gather_frame,
+    get_stateless_scope,
+    name_scope,
+    sharded_variables_exist,
 )
 
 __all__ = ["Layer", "set_symbolic_call_handler"]
@@ -284,9 +293,10 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         computed now from their current values."""
         generation = self._call_generation
         out = [loss for layer in self._flatten_layers() for loss in layer._own_losses(generation)]
-        for v in self.trainable_weights:
-            if v.regularizer is not None:
-                out.append(v.regularizer(v.value))
+        regularized = [v for v in self.trainable_weights if v.regularizer is not None]
+        if regularized:
+            with gather_frame():
+                out.extend(v.regularizer(v.value) for v in regularized)
         return out
 
     # --------------------------------------------------------- properties
@@ -440,11 +450,16 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         context = call_context.push(training, outer)
         self.__dict__["_call_generation"] = call_context.current().generation
         names = enter_name_scope(self.name)
+        # Sharded weights (fully sharded data parallelism) are gathered whole
+        # for this call only.
+        frame = enter_gather_frame() if sharded_variables_exist() else None
         try:
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:
+            if frame is not None:
+                exit_gather_frame(frame)
             exit_name_scope(names)
             call_context.pop(context)
         if self._supports_masking or (previous_mask is not None and type(self).compute_mask is not Layer.compute_mask):

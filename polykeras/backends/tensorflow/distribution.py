@@ -100,7 +100,12 @@ class TensorflowDistribution:
         return len(self._cluster.workers) if self._cluster is not None else 1
 
     # ------------------------------------------------------ data parallel
-    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+    def enter_data_parallel(self, devices: Sequence[str], sharded: bool = False) -> Any:
+        if sharded:
+            raise NotImplementedError(
+                "The 'tensorflow' engine does not support fully sharded data parallelism "
+                "(polykeras.distribution.FullyShardedDataParallel): tf.distribute has no strategy that "
+                "shards variables over data-parallel replicas. Use DataParallel, or the torch or jax engine.")
         strategy = self._strategy(list(devices))
         replicas = _Replicas(strategy)
         replicas.scope.__enter__()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -79,6 +80,17 @@ def _from_numpy(array: np.ndarray) -> T:
     out = torch.from_numpy(np.array(array, order="C", copy=True))
     device = _device.get()
     return out if device is None else out.to(device)
+
+
+def _dtensor() -> Any:
+    """``torch.distributed.tensor`` if imported (a fully sharded run imports it), else None."""
+    return sys.modules.get("torch.distributed.tensor")
+
+
+def is_dtensor(x: Any) -> bool:
+    """True for a ``DTensor`` (a shard of a fully sharded run's variable)."""
+    module = _dtensor()
+    return module is not None and isinstance(x, module.DTensor)
 
 
 def to_tensor(x: Any, dtype: Any = None) -> T:
@@ -302,6 +314,8 @@ class CoreMixin:
         if not isinstance(x, T):
             return np.asarray(to_tensor(x).numpy())
         x = x.detach()
+        if is_dtensor(x):  # a shard: every rank gathers the whole value
+            x = x.full_tensor().detach()
         if x.device.type != "cpu":
             x = x.cpu()
         if x.dtype is torch.bfloat16:
@@ -385,5 +399,11 @@ class CoreMixin:
                 f"received shape {tuple(value.shape)}"
             )
         with torch.no_grad():
-            handle.copy_(value)
+            if is_dtensor(handle):  # a shard (fully sharded data parallelism): write its rows
+                if not is_dtensor(value):
+                    value = _dtensor().distribute_tensor(value, handle.device_mesh, handle.placements,
+                                                         src_data_rank=None)
+                handle.to_local().copy_(value.to_local())
+            else:
+                handle.copy_(value)
         return handle

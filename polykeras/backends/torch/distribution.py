@@ -11,6 +11,18 @@ values: in the same all-reduce as the gradients when the step updated them
 first (the built-in train step does), else after the step (:class:`_StepState`).
 The first distributed call of a step broadcasts its state from rank 0.
 
+Fully sharded (``enter_data_parallel(..., sharded=True)``, as
+``fully_shard`` does): the first distributed step replaces each trainable
+variable and optimizer slot by this rank's rows of it, a ``DTensor`` with
+``Shard(0)`` placement on a 1-D ``DeviceMesh`` of every rank (rank 0's values
+scattered). A layer's call gathers its weights whole (:class:`_Gather`, an
+all-gather) and drops them when it returns; their gradients are
+reduce-scattered straight into shard gradients, weighted by each rank's share
+of the batch. The optimizer then updates the local shards (its foreach kernels
+run on ``DTensor.to_local()``). Reading a sharded variable outside a step
+gathers it (``full_tensor``: every rank must read); leaving the scope puts the
+whole values back.
+
 Predict (``gather_outputs=True``) splits the batch the same way; each rank's
 output rows are padded to the largest slice, all-gathered, cut and
 concatenated in rank order, so every rank returns the whole batch's outputs.
@@ -27,6 +39,7 @@ import torch
 import torch.distributed as torch_dist
 
 from polykeras.backends.base import reduce_present, replica_reduced_state
+from polykeras.backends.torch.core import is_dtensor
 
 
 def _world() -> tuple[int, int]:
@@ -131,11 +144,24 @@ class _ReplicaSum(torch.autograd.Function):
 
 
 class _Replicas:
-    def __init__(self, devices: list[str]):
+    def __init__(self, devices: list[str], sharded: bool):
         self.devices = devices
+        self.sharded = sharded
+        self.sharding: Any = None  # a sharding.Sharding, made at the first step (it needs the process group)
         self.share: float | None = None  # this rank's part of the current global batch
         self.state: _StepState | None = None  # the state the step in flight reduces
         self.synced: set[int] = set()  # ids of the steps whose state was broadcast from rank 0
+
+    def take_chief_state(self, state: list[Any]) -> None:
+        """Every rank takes rank 0's values of ``state``; in a fully sharded
+        run, the variables to shard keep only their rows of it."""
+        if self.sharded:
+            if self.sharding is None:
+                from polykeras.backends.torch.sharding import Sharding  # imports torch.distributed.tensor
+
+                self.sharding = Sharding(lambda: self.share)
+            self.sharding.shard(state)
+        _broadcast_from_chief([v for v in state if v._sharding is None])
 
 
 class TorchDistribution:
@@ -184,12 +210,14 @@ class TorchDistribution:
     def process_count(self) -> int:
         return _world()[1]
 
-    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+    def enter_data_parallel(self, devices: Sequence[str], sharded: bool = False) -> Any:
         previous = self._replicas
-        self._replicas = _Replicas(list(devices))
+        self._replicas = _Replicas(list(devices), sharded)
         return previous
 
     def exit_data_parallel(self, token: Any) -> None:
+        if self._replicas is not None and self._replicas.sharding is not None:
+            self._replicas.sharding.unshard()
         self._replicas = token
 
     def replica_weight(self) -> float | None:
@@ -220,7 +248,7 @@ class TorchDistribution:
             state.settle(reduced[len(present):])
             return reduced[:len(present)]
 
-        return reduce_present(grads, weighted_sum)
+        return reduce_present(grads, weighted_sum, reduced=is_dtensor)  # shards: reduce-scattered
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,
@@ -234,7 +262,7 @@ class TorchDistribution:
             if replicas is None or world == 1:
                 return fn(batch)
             if id(run) not in replicas.synced:
-                _broadcast_from_chief(state)
+                replicas.take_chief_state(state)
                 replicas.synced.add(id(run))
             if gather_outputs:
                 return _predict_rows(fn, batch, rank, world)

@@ -18,12 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from polykeras.backends.torch.core import FLOATS, T
+from polykeras.backends.torch.core import FLOATS, T, is_dtensor
 
 Tensors = Sequence[Any]
 
@@ -42,6 +43,37 @@ def _uniform(*groups: Tensors | None) -> bool:
     return True
 
 
+def _on_local_shards(rule: Any) -> Any:
+    """``rule`` run on the local tensors when its tensors are ``DTensor`` s
+    (fully sharded data parallelism): the in-place kernels then update each
+    rank's shard where it lies, and the rule returns the DTensors."""
+
+    @functools.wraps(rule)
+    def run(self: Any, variables: Tensors, *args: Any, inplace: bool = False, **kwargs: Any) -> Any:
+        if not (inplace and variables and is_dtensor(variables[0])):
+            return rule(self, variables, *args, inplace=inplace, **kwargs)
+        sharded: dict[int, Any] = {}
+
+        def local(group: Any) -> Any:
+            if not isinstance(group, (list, tuple)):
+                return group
+            out = []
+            for x in group:
+                if is_dtensor(x):
+                    with torch.no_grad():
+                        shard = x.to_local()
+                    sharded[id(shard)] = x
+                    x = shard
+                out.append(x)
+            return out
+
+        result = rule(self, local(variables), *map(local, args), inplace=True,
+                      **{key: local(value) for key, value in kwargs.items()})
+        return tuple(group if group is None else [sharded.get(id(x), x) for x in group] for group in result)
+
+    return run
+
+
 def _scalar(x: Any, like: T) -> T:
     """``x`` (a 0-d tensor or a number) as a 0-d tensor of ``like``'s dtype and device."""
     if type(x) is T and x.dtype is like.dtype and x.device == like.device:
@@ -52,6 +84,7 @@ def _scalar(x: Any, like: T) -> T:
 class OptimizerMixin:
     """In-place multi-tensor kernels for the protocol's optimizer rules."""
 
+    @_on_local_shards
     def sgd_update(self, variables: Tensors, grads: Tensors, momentums: Tensors, learning_rate: Any,
                    momentum: float = 0.0, nesterov: bool = False, inplace: bool = False) -> Any:
         if not (inplace and _uniform(variables, grads, momentums if momentum else None)):
@@ -77,6 +110,7 @@ class OptimizerMixin:
                 torch._foreach_add_(variables, momentums)
         return variables, momentums
 
+    @_on_local_shards
     def adam_update(self, variables: Tensors, grads: Tensors, momentums: Tensors, velocities: Tensors,
                     learning_rate: Any, step: Any, beta_1: float = 0.9, beta_2: float = 0.999,
                     epsilon: float = 1e-7, velocity_hats: Tensors | None = None, inplace: bool = False) -> Any:
@@ -107,6 +141,7 @@ class OptimizerMixin:
                 torch._foreach_sub_(variables, update)
         return variables, momentums, velocities, hats
 
+    @_on_local_shards
     def rmsprop_update(self, variables: Tensors, grads: Tensors, velocities: Tensors, momentums: Tensors,
                        average_gradients: Tensors, learning_rate: Any, rho: float = 0.9, momentum: float = 0.0,
                        epsilon: float = 1e-7, centered: bool = False, inplace: bool = False) -> Any:

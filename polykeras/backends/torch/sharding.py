@@ -1,0 +1,97 @@
+"""Sharded storage for fully sharded data parallelism on the torch engine.
+
+Each trainable variable and optimizer slot is a ``DTensor`` holding this
+rank's rows (``Shard(0)``) on a 1-D ``DeviceMesh`` of every rank, as
+``fully_shard`` stores parameters. :class:`polykeras.Variable` reads it
+through :class:`Sharding`: a layer's call gathers it whole (:class:`Gather`),
+and the gradient is reduce-scattered back into a shard gradient. Imported only
+by a fully sharded run (``torch.distributed.tensor`` takes a while to import).
+
+Example:
+    >>> sharding = Sharding(lambda: None)      # inside torch.distributed
+    >>> sharding.shard(model.trainable_variables)
+    >>> sharding.gather(model.layers[0].kernel.handle).shape   # the whole kernel
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.distributed as torch_dist
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.tensor import DTensor, Partial, Shard, distribute_tensor
+
+from polykeras.backends.torch.core import INEXACT
+
+
+class Gather(torch.autograd.Function):
+    """A ``Shard(0)`` DTensor gathered whole (an all-gather). Its gradient is
+    reduce-scattered back into a shard gradient, each rank's part weighted by
+    its ``share`` of the batch: what :meth:`TorchDistribution.all_reduce_gradients`
+    does for whole gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, shard: DTensor, share: float) -> torch.Tensor:
+        ctx.mesh, ctx.placements, ctx.share = shard.device_mesh, shard.placements, share
+        return shard.full_tensor()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[DTensor, None]:
+        partial = DTensor.from_local(grad * ctx.share, ctx.mesh, [Partial()], run_check=False)
+        return partial.redistribute(ctx.mesh, ctx.placements), None
+
+
+def shardable(variable: Any) -> bool:
+    """Variables a fully sharded run stores sharded: trainable ones and
+    optimizer slots, with at least one dimension."""
+    return len(variable.shape) > 0 and (variable.trainable or variable.synchronization == "on_write")
+
+
+class Sharding:
+    """Sharded storage of the variables of a fully sharded run: each a
+    ``DTensor`` holding this rank's rows (``Shard(0)``) on a 1-D mesh of every
+    rank. The ``sharding`` object :class:`polykeras.Variable` reads through."""
+
+    def __init__(self, share: Callable[[], float | None]):
+        self.share = share  # this rank's share of the batch in the step in flight (None: outside a step)
+        device = "cuda" if torch_dist.get_backend() == "nccl" else "cpu"
+        self.mesh = init_device_mesh(device, (torch_dist.get_world_size(),))
+        self.variables: list[weakref.ref] = []
+
+    @staticmethod
+    def is_shard(value: Any) -> bool:
+        return isinstance(value, DTensor)
+
+    def gather(self, shard: DTensor, differentiable: bool = True) -> torch.Tensor:
+        """The whole value; gradients flow back into ``shard`` when it needs them."""
+        if differentiable and shard.requires_grad and torch.is_grad_enabled():
+            share = self.share()
+            return Gather.apply(shard, share if share is not None else 1.0 / self.mesh.size())
+        return shard.detach().full_tensor().detach()
+
+    def shard(self, variables: Iterable[Any]) -> None:
+        """Store each of ``variables`` that is :func:`shardable` as this rank's
+        shard of rank 0's value."""
+        for variable in variables:
+            if variable._sharding is not None or not shardable(variable):
+                continue
+            shard = distribute_tensor(variable.handle.detach(), self.mesh, [Shard(0)], src_data_rank=0)
+            if variable.trainable and shard.dtype in INEXACT:
+                shard.requires_grad_(True)
+            variable._set_storage(shard, self)
+            self.variables.append(weakref.ref(variable))
+
+    def unshard(self) -> None:
+        """Store every sharded variable whole again (every rank gathers)."""
+        for ref in self.variables:
+            variable = ref()
+            if variable is None or variable._sharding is not self:
+                continue
+            whole = variable.handle.detach().full_tensor().detach()
+            if variable.trainable and whole.dtype in INEXACT:
+                whole.requires_grad_(True)
+            variable._set_storage(whole)
+        self.variables.clear()
