@@ -19,7 +19,8 @@ this replica's shard of a variable (:meth:`Variable._set_storage` with a
 Inside a layer's call (:func:`gather_frame`) reading such a variable gathers
 the whole value once per call, differentiably; outside, ``value`` is the
 stored shard (an engine-native sharded tensor), which optimizers update in
-place. :func:`whole_values` gathers every shard at once, for saving.
+place. :func:`whole_values` gathers every part at once (``engine.gather_whole``:
+torch's shards, JAX arrays split over processes), for saving.
 
 Example:
     >>> from polykeras import ops
@@ -272,12 +273,14 @@ def whole_values(variables: Iterable[Variable]) -> Iterator[None]:
         ...     if is_chief():
         ...         model.save_weights("w.weights.h5")
     """
-    sharded = [v for v in variables
-               if isinstance(v, Variable) and v._sharding is not None and v._sharding.is_shard(v.value)]
-    if not sharded:
+    variables = [v for v in variables if isinstance(v, Variable)]
+    values = [v.value for v in variables]
+    wholes = variables[0].engine.gather_whole(values) if variables else []
+    gathered = [(v, whole) for v, value, whole in zip(variables, values, wholes) if whole is not value]
+    if not gathered:
         yield
         return
-    with StatelessScope([(v, v._sharding.gather(v.value, differentiable=False)) for v in sharded]):
+    with StatelessScope(gathered):
         yield
 
 

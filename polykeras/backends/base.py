@@ -156,6 +156,12 @@ class DistributionHooks:
         by default, and where the step already sees the global batch (JAX)."""
         return tensors
 
+    def gather_whole(self, values: list[Any]) -> list[Any]:
+        """``values`` whole on this process: a value stored in parts across
+        replicas (fully sharded data parallelism) is gathered (a collective
+        every process makes); the others are returned as they are."""
+        return values
+
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         """Gradients of the loss averaged over the *global* batch, from this
         replica's gradients of its local mean loss. Identity by default (and

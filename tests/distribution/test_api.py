@@ -8,6 +8,7 @@ import polykeras.backends as B
 import polykeras.distribution as dist
 
 PARALLEL = {"jax", "torch", "tensorflow"}  # engines with a data-parallel runtime
+SHARDED = {"jax", "torch"}  # engines with fully sharded data parallelism
 
 
 def test_alone_the_process_is_the_chief(engine):
@@ -59,6 +60,29 @@ def test_data_parallel_scope_and_default(engine):
     finally:
         dist.set_distribution(None)
     assert dist.distribution() is None
+
+
+def test_fully_sharded_scope_where_the_engine_has_one(engine):
+    if engine.name not in SHARDED:
+        with pytest.raises(NotImplementedError, match=f"'{engine.name}' engine.*FullyShardedDataParallel"):
+            dist.FullyShardedDataParallel().__enter__()
+        assert dist.distribution() is None
+        return
+    fsdp = dist.FullyShardedDataParallel()
+    assert isinstance(fsdp, dist.DataParallel) and fsdp.sharded and not dist.DataParallel.sharded
+    assert repr(fsdp).startswith("FullyShardedDataParallel(")
+    with fsdp:
+        assert dist.distribution() is fsdp
+    assert dist.distribution() is None
+
+
+def test_whole_values_is_a_no_op_without_sharded_variables(engine):
+    import polykeras as pk
+
+    layer = pk.layers.Dense(2)
+    layer.build((None, 3))
+    with pk.variables.whole_values(layer.weights):
+        assert layer.kernel.value is layer.kernel.handle  # nothing gathered, nothing mapped
 
 
 @pytest.mark.parametrize("name", sorted(set(B.installed()) - PARALLEL))

@@ -1,6 +1,7 @@
 """JAX data parallelism, in subprocesses (XLA_FLAGS must precede the jax import):
 a 1-D mesh over 4 host CPU devices of one process, then over 2 processes of 2
-devices each (joined through ``polykeras.distribution.initialize``)."""
+devices each (joined through ``polykeras.distribution.initialize``); fully
+sharded data parallelism on both."""
 
 import importlib.util
 import socket
@@ -59,6 +60,89 @@ def test_evaluate_metrics_and_predict_are_reduced_over_replicas(result):
 
 def test_custom_loop(result):
     assert result["custom_loop_diff"] <= 1e-6, result["custom_loop_diff"]
+
+
+# ------------------------------------------- fully sharded: one process of 4 devices, two of 2
+@pytest.fixture(scope="module", params=["one process", "two processes"])
+def sharded(request, tmp_path_factory):
+    """The fully sharded worker's result per process."""
+    envs = [{}] if request.param == "one process" else _processes(free_port(), 2, [0, 1])
+    scratch = tmp_path_factory.mktemp("jax_fsdp")
+    runs = run_workers("jax_fully_sharded.py", envs, [str(scratch)], deadline=240)
+    for rc, _, err in runs:
+        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
+    return [last_json(out) for _, out, _ in runs]
+
+
+def _split_on_axis_0(layout: dict) -> bool:
+    shape = layout["shape"]
+    return (len(shape) > 0 and layout["spec"] == "P('batch',)" and not layout["replicated"]
+            and layout["devices"] == 4 and layout["shards"] == [[shape[0] // 4, *shape[1:]]])
+
+
+def _replicated(layout: dict) -> bool:
+    return layout["spec"] == "P()" and layout["replicated"] and layout["shards"] == [layout["shape"]]
+
+
+def test_fully_sharded_fit_matches_single_device_on_the_global_batch(sharded):
+    for result in sharded:  # across processes, process 1 started from other weights: process 0's were taken
+        assert result["active"] and result["active_after"]
+        assert result["weights_diff"] <= 1e-6, result["weights_diff"]
+        for key, values in result["history_single"].items():
+            np.testing.assert_allclose(result["history_parallel"][key], values, **TOLERANCE)
+
+
+def test_fully_sharded_trainable_variables_and_optimizer_slots_split_on_axis_0(sharded):
+    for result in sharded:
+        layouts = result["layouts"]
+        [kernel] = [p for p, layout in layouts.items() if layout["shape"] == [8, 16] and not p.startswith("adam/")]
+        for path in (kernel, f"adam/momentum/{kernel}", f"adam/velocity/{kernel}"):
+            assert _split_on_axis_0(layouts[path]), (path, layouts[path])
+        assert _split_on_axis_0(result["kernel_after_predict"])
+        split = [p for p, layout in layouts.items() if _split_on_axis_0(layout)]
+        assert len(split) == 5 * 3, split  # gamma, beta, 2 kernels, the (16,) bias, and their Adam slots
+
+
+def test_fully_sharded_keeps_other_state_replicated(sharded):
+    for result in sharded:
+        layouts = result["layouts"]
+        for suffix in ("loss/total", "adam/iteration", "moving_mean", "moving_variance"):  # metric, 0-d, statistics
+            [path] = [p for p in layouts if p.endswith(suffix)]
+            assert _replicated(layouts[path]), (path, layouts[path])
+        indivisible = {p: layout for p, layout in layouts.items() if layout["shape"] == [3]}  # 4 does not divide 3
+        assert len(indivisible) == 3 and all(map(_replicated, indivisible.values())), indivisible  # bias, 2 slots
+        assert sum(map(_split_on_axis_0, layouts.values())) + sum(map(_replicated, layouts.values())) == len(layouts)
+
+
+def test_fully_sharded_get_weights_returns_whole_arrays(sharded):
+    for result in sharded:
+        assert result["weights_inside_shapes"] == result["weight_shapes"]
+        assert result["weights_inside_diff"] == 0.0
+
+
+def test_fully_sharded_checkpoints_are_gathered_and_written_once(sharded):
+    for result in sharded:
+        assert result["checkpoints"] == ["fsdp-1.weights.h5", "fsdp-2.weights.h5", "fsdp-3.weights.h5"]
+        assert result["checkpoint_diff"] == 0.0
+
+
+def test_fully_sharded_batch_normalization_statistics_are_global(sharded):
+    for result in sharded:
+        assert result["bn_diff"] <= 1e-6, result["bn_diff"]
+
+
+def test_fully_sharded_evaluate_and_predict(sharded):
+    for result in sharded:
+        for key, value in result["eval_single"].items():
+            np.testing.assert_allclose(result["eval_parallel"][key], value, **TOLERANCE)
+        assert result["predict_shape"] == [62, 3]
+        assert result["predict_diff"] <= 1e-5, result["predict_diff"]
+
+
+def test_fully_sharded_custom_loop(sharded):
+    for result in sharded:
+        assert _split_on_axis_0(result["custom_loop_kernel"])
+        assert result["custom_loop_diff"] <= 1e-6, result["custom_loop_diff"]
 
 
 # ---------------------------------------------------------- two processes, 2 devices each

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, python_array
@@ -79,6 +80,13 @@ class JaxCore:
         elif not isinstance(x, (np.ndarray, np.generic)):
             x = host_array(x)
         return jnp.asarray(x, dtype=native)
+
+    def to_numpy(self, x: Tensor) -> np.ndarray:
+        if isinstance(x, ArrayImpl) and not (x.is_fully_addressable or x.is_fully_replicated):
+            # Split over several processes (FullyShardedDataParallel): an
+            # all-gather that every process makes.
+            return np.array(multihost_utils.process_allgather(x, tiled=True))
+        return np.array(self._tensor(x))
 
     def shape(self, x: Tensor) -> Shape:
         return tuple(self._tensor(x).shape)

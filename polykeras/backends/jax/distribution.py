@@ -5,6 +5,21 @@ sharded on axis 0 (``P("batch")``); the trainer's jitted step then runs SPMD and
 XLA inserts the cross-device reductions, so means over the batch (the loss,
 BatchNormalization's moments, metrics) are over the global batch already.
 
+Sharded (``FullyShardedDataParallel``): the trainable float variables and the
+optimizer slots (``synchronization="on_write"``) whose first dimension the
+device count divides are placed ``NamedSharding(mesh, P("batch"))``, split on
+axis 0, each device storing its rows; the rest (metric state, moving
+statistics, step counters, scalars, indivisible first dimensions) stays
+replicated. One function, :meth:`_Layout.target`, says where each variable
+lies. The same jitted step then runs on the split values: XLA's SPMD
+partitioner inserts the collectives (gathering a weight where the step needs
+it whole), so the numbers are the data-parallel ones up to float rounding.
+XLA chooses the layout of the step's outputs; a variable that came back
+otherwise (a moving statistic may come back split) is re-placed after the
+step, the others are left alone. Across
+processes a split variable spans processes: reading it (``numpy()``,
+``get_weights()``) all-gathers it, a collective that every process must make.
+
 Across processes (after :meth:`JaxDistribution.distribution_initialize`) the
 mesh spans every process's devices. Every process holds the same global batch
 and gives each of its devices that device's rows; a batch whose size the
@@ -34,12 +49,13 @@ SYNC_EVERY = 8
 
 
 class _Layout:
-    def __init__(self, devices: list[Any]):
+    def __init__(self, devices: list[Any], shard_variables: bool = False):
         self.mesh = Mesh(np.array(devices), ("batch",))
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
         self.sharded = NamedSharding(self.mesh, PartitionSpec("batch"))
         self.size = len(devices)
         self.multi_process = len({d.process_index for d in devices}) > 1
+        self.shard_variables = shard_variables
         self._gather: Callable[[Any], Any] | None = None
 
     def put(self, value: Any, sharding: NamedSharding) -> jax.Array:
@@ -51,20 +67,37 @@ class _Layout:
         host = np.asarray(value)
         return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
-    def replicate(self, variables: list[Any]) -> None:
-        """Place every variable replicated on the mesh. Across processes, a
+    def target(self, variable: Any) -> NamedSharding:
+        """Where ``variable`` lies on the mesh: split on axis 0 (``P("batch")``)
+        when the variables are sharded and it is a trainable float variable or
+        an optimizer slot (``synchronization="on_write"``) whose first
+        dimension the mesh size divides; else replicated (metric state, moving
+        statistics, step counters, scalars)."""
+        if not self.shard_variables or variable.ndim == 0 or variable.shape[0] % self.size:
+            return self.replicated
+        if variable.synchronization == "on_write" or (
+                variable.trainable and variable.dtype.startswith(("float", "bfloat"))):
+            return self.sharded
+        return self.replicated
+
+    def place(self, variables: list[Any]) -> None:
+        """Place every variable as :meth:`target` says (those already there
+        are left alone: a step's outputs usually are). Across processes, a
         variable holding a process-local value takes process 0's value (the
         replicas start from the same state, as torch's engine does)."""
-        stale = [v for v in variables if not _placed(v.value, self.replicated)]
+        stale = [(v, s) for v in variables if not _placed(v.value, s := self.target(v))]
         if not stale:
             return
-        values = [v.value for v in stale]
+        values = [v.value for v, _ in stale]
         if self.multi_process:
             local = [i for i, value in enumerate(values) if _is_local(value)]
             for i, value in zip(local, multihost_utils.broadcast_one_to_all([np.asarray(values[i]) for i in local])):
                 values[i] = value
-        for variable, value in zip(stale, values):
-            variable.assign(self.put(value, self.replicated))
+        shardings = [sharding for _, sharding in stale]
+        placed = ([self.put(value, sharding) for value, sharding in zip(values, shardings)] if self.multi_process
+                  else jax.device_put(values, shardings))  # one call for all
+        for (variable, _), value in zip(stale, placed):
+            variable.assign(value)
 
     def gather(self, tree: Any) -> Any:
         """``tree``'s arrays replicated on every device (an all-gather across processes)."""
@@ -82,6 +115,11 @@ def _placed(value: Any, sharding: NamedSharding) -> bool:
 def _is_local(value: Any) -> bool:
     """True for a value only this process holds (not an array spanning processes)."""
     return not isinstance(value, jax.Array) or value.is_fully_addressable
+
+
+def _spans_processes(value: Any) -> bool:
+    """True for an array split over several processes' devices (each holds a part)."""
+    return isinstance(value, jax.Array) and not (value.is_fully_addressable or value.is_fully_replicated)
 
 
 def _device_name(device: Any) -> str:
@@ -142,22 +180,26 @@ class JaxDistribution:
     def process_count(self) -> int:
         return jax.process_count()
 
-    def enter_data_parallel(self, devices: Sequence[str]) -> Any:
+    def enter_data_parallel(self, devices: Sequence[str], sharded: bool = False) -> Any:
+        what = "FullyShardedDataParallel" if sharded else "DataParallel"
         by_name = {_device_name(d): d for d in jax.devices()}
         unknown = [d for d in devices if d not in by_name]
         if unknown:
-            raise ValueError(f"DataParallel: expected devices among {sorted(by_name)}, received {unknown}.")
+            raise ValueError(f"{what}: expected devices among {sorted(by_name)}, received {unknown}.")
         chosen = [by_name[d] for d in devices]
         if jax.process_count() > 1 and not any(d.process_index == jax.process_index() for d in chosen):
-            raise ValueError(f"DataParallel: expected at least one device of process {jax.process_index()} "
+            raise ValueError(f"{what}: expected at least one device of process {jax.process_index()} "
                              f"(its devices: {[_device_name(d) for d in jax.local_devices()]}), "
                              f"received {list(devices)}.")
         previous = self._layout
-        self._layout = _Layout(chosen)
+        self._layout = _Layout(chosen, shard_variables=sharded)
         return previous
 
     def exit_data_parallel(self, token: Any) -> None:
         self._layout = token
+
+    def gather_whole(self, values: list[Any]) -> list[Any]:
+        return [self.to_numpy(v) if _spans_processes(v) else v for v in values]  # type: ignore[attr-defined]
 
     def distribute_batch(self, batch: Any) -> Any:
         """The global batch placed on the active mesh (sharded on axis 0 where
@@ -185,8 +227,10 @@ class JaxDistribution:
             layout = self._layout
             if layout is None:
                 return fn(batch)
-            layout.replicate(state)
+            layout.place(state)  # values set outside a step (set_weights, a metric's reset)
             out = fn(self.distribute_batch(batch))
+            if layout.shard_variables:
+                layout.place(state)  # XLA chose the outputs' layout: give back any that strayed
             if not layout.multi_process:
                 return out  # sharded outputs are addressable here: NumPy conversion gathers them
             if gather_outputs:

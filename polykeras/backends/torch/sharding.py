@@ -65,9 +65,9 @@ class Sharding:
     def is_shard(value: Any) -> bool:
         return isinstance(value, DTensor)
 
-    def gather(self, shard: DTensor, differentiable: bool = True) -> torch.Tensor:
+    def gather(self, shard: DTensor) -> torch.Tensor:
         """The whole value; gradients flow back into ``shard`` when it needs them."""
-        if differentiable and shard.requires_grad and torch.is_grad_enabled():
+        if shard.requires_grad and torch.is_grad_enabled():
             share = self.share()
             return Gather.apply(shard, share if share is not None else 1.0 / self.mesh.size())
         return shard.detach().full_tensor().detach()
