@@ -187,6 +187,14 @@ def test_fully_sharded_ranks_store_only_their_rows(sharded):
         assert result["after_exit"] == "Tensor"  # leaving the scope stores whole values again
 
 
+def test_fully_sharded_whole_weights_live_only_during_their_layer_call(sharded):
+    """Once the forward pass is done no whole weight is alive (2 are without
+    keeping saved weights as shards); gradients are shards."""
+    for result in sharded:
+        assert result["whole_alive"] == [0, 0]
+        assert result["probe_grads"] == ["DTensor"]
+
+
 def test_fully_sharded_checkpoints_are_gathered_and_written_once(sharded):
     for result in sharded:
         assert result["checkpoints"] == ["ckpt-1.weights.h5", "ckpt-2.weights.h5", "ckpt-3.weights.h5"]

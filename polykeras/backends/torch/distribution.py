@@ -15,13 +15,13 @@ Fully sharded (``enter_data_parallel(..., sharded=True)``, as
 ``fully_shard`` does): the first distributed step replaces each trainable
 variable and optimizer slot by this rank's rows of it, a ``DTensor`` with
 ``Shard(0)`` placement on a 1-D ``DeviceMesh`` of every rank (rank 0's values
-scattered). A layer's call gathers its weights whole (:class:`_Gather`, an
-all-gather) and drops them when it returns; their gradients are
-reduce-scattered straight into shard gradients, weighted by each rank's share
-of the batch. The optimizer then updates the local shards (its foreach kernels
-run on ``DTensor.to_local()``). Reading a sharded variable outside a step
-gathers it (``full_tensor``: every rank must read); leaving the scope puts the
-whole values back.
+scattered; see ``sharding.py``). A layer's call gathers its weights whole (an
+all-gather) and drops them when it returns (what the backward pass needs is
+gathered again there); their gradients are reduce-scattered straight into
+shard gradients, weighted by each rank's share of the batch. The optimizer
+then updates the local shards (its foreach kernels run on
+``DTensor.to_local()``). Reading a sharded variable outside a step gathers it
+(every rank must read); leaving the scope puts the whole values back.
 
 Predict (``gather_outputs=True``) splits the batch the same way; each rank's
 output rows are padded to the largest slice, all-gathered, cut and
@@ -272,7 +272,11 @@ class TorchDistribution:
             batch, replicas.share = _local_slice(batch, rank, world)
             reduced = replicas.state = _StepState(summed, averaged, world)
             try:
-                logs = fn(batch)
+                if replicas.sharding is None:
+                    logs = fn(batch)
+                else:
+                    with replicas.sharding.saved_as_shards():
+                        logs = fn(batch)
             finally:
                 replicas.share = replicas.state = None
             reduced.finish()

@@ -4,7 +4,11 @@ Each trainable variable and optimizer slot is a ``DTensor`` holding this
 rank's rows (``Shard(0)``) on a 1-D ``DeviceMesh`` of every rank, as
 ``fully_shard`` stores parameters. :class:`polykeras.Variable` reads it
 through :class:`Sharding`: a layer's call gathers it whole (:class:`Gather`),
-and the gradient is reduce-scattered back into a shard gradient. Imported only
+and the gradient is reduce-scattered back into a shard gradient. During a
+training step, whole weights that ops save for the backward pass are kept as
+their shards and gathered again when the backward reaches them
+(:meth:`Sharding.saved_as_shards`), so only the running layer's weights are
+whole at any time. Imported only
 by a fully sharded run (``torch.distributed.tensor`` takes a while to import).
 
 Example:
@@ -44,6 +48,19 @@ class Gather(torch.autograd.Function):
         return partial.redistribute(ctx.mesh, ctx.placements), None
 
 
+class _Saved:
+    """A whole weight that ops saved for the backward pass, kept as its shard:
+    gathered again when the backward first needs it, dropped after the last
+    use (``pending`` counts the uses left)."""
+
+    __slots__ = ("pending", "shard", "whole")
+
+    def __init__(self, shard: DTensor):
+        self.shard = shard
+        self.pending = 0
+        self.whole: torch.Tensor | None = None
+
+
 def shardable(variable: Any) -> bool:
     """Variables a fully sharded run stores sharded: trainable ones and
     optimizer slots, with at least one dimension."""
@@ -60,6 +77,7 @@ class Sharding:
         device = "cuda" if torch_dist.get_backend() == "nccl" else "cpu"
         self.mesh = init_device_mesh(device, (torch_dist.get_world_size(),))
         self.variables: list[weakref.ref] = []
+        self.alive: dict[int, _Saved] = {}  # data pointer of each gathered whole weight alive -> its shard
 
     @staticmethod
     def is_shard(value: Any) -> bool:
@@ -69,8 +87,41 @@ class Sharding:
         """The whole value; gradients flow back into ``shard`` when it needs them."""
         if shard.requires_grad and torch.is_grad_enabled():
             share = self.share()
-            return Gather.apply(shard, share if share is not None else 1.0 / self.mesh.size())
+            whole = Gather.apply(shard, share if share is not None else 1.0 / self.mesh.size())
+            key = whole.untyped_storage().data_ptr()
+            self.alive[key] = _Saved(shard)
+            weakref.finalize(whole, self.alive.pop, key, None)
+            return whole
         return shard.detach().full_tensor().detach()
+
+    def saved_as_shards(self) -> Any:
+        """A block (a training step) in which a whole weight saved for the
+        backward pass is kept as its shard and gathered again in the backward,
+        so a layer's whole weights live only during its call, as
+        ``fully_shard(reshard_after_forward=True)`` does."""
+        return torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack)
+
+    def _pack(self, tensor: torch.Tensor) -> Any:
+        if not self.alive:
+            return tensor
+        saved = self.alive.get(tensor.untyped_storage().data_ptr())
+        if saved is None:
+            return tensor
+        saved.pending += 1
+        return saved, tensor.size(), tensor.stride(), tensor.storage_offset()
+
+    @staticmethod
+    def _unpack(packed: Any) -> torch.Tensor:
+        if not isinstance(packed, tuple):
+            return packed
+        saved, size, stride, offset = packed
+        if saved.whole is None:
+            saved.whole = saved.shard.detach().full_tensor().detach()  # an all-gather, in every rank's backward
+        whole = saved.whole
+        saved.pending -= 1
+        if saved.pending == 0:
+            saved.whole = None
+        return whole.as_strided(size, stride, offset)
 
     def shard(self, variables: Iterable[Any]) -> None:
         """Store each of ``variables`` that is :func:`shardable` as this rank's

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
+from polykeras.trainers.step import compile_step  # noqa: E402
 from tests.distribution.workers._common import custom_loop, data, diff, seeded  # noqa: E402
 
 scratch = sys.argv[1]
@@ -67,6 +68,24 @@ with dist.FullyShardedDataParallel():
                for v in model.trainable_variables + model.optimizer.variables)
     out["stored_fraction"] = kept / whole
     out["weights_inside"] = diff(reference.get_weights(), model.get_weights())  # gathered on every rank
+
+    # How many whole weights are alive once the forward pass is done (what the
+    # backward needs is kept as shards), and after the backward.
+    sharding, trainable, alive = dense.kernel._sharding, model.trainable_variables, []
+
+    def probe(batch):
+        def loss_fn(values):
+            with pk.variables.StatelessScope(zip(trainable, values)):
+                loss = ops.mean(ops.square(model(batch[0], training=True) - batch[1]))
+            alive.append(len(sharding.alive))
+            return loss
+
+        loss, grads = ops.value_and_grad(loss_fn)([v.value for v in trainable])
+        alive.append(len(sharding.alive))
+        return {"loss": loss, "grads": sorted({type(g).__name__ for g in grads})}
+
+    logs = compile_step(probe, model.variables)((ops.convert_to_tensor(x[:16]), ops.convert_to_tensor(y[:16])))
+    out["whole_alive"], out["probe_grads"] = alive, logs["grads"]
     out["eval_fsdp"] = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     predicted = model.predict(x, batch_size=16, verbose=0)
 out["after_exit"] = type(model.layers[0].kernel.handle).__name__
