@@ -176,6 +176,13 @@ def test_fully_sharded_fit_matches_single_process(sharded):
         assert result["custom_loop_diff"] <= 1e-6, result["custom_loop_diff"]
 
 
+def test_fully_sharded_every_optimizer_rule_updates_shards(sharded):
+    for result in sharded:
+        assert len(result["optimizers"]) == 8
+        for name, difference in result["optimizers"].items():
+            assert difference <= 1e-6, (name, difference)
+
+
 def test_fully_sharded_ranks_store_only_their_rows(sharded):
     for result in sharded:
         stored = result["stored"]

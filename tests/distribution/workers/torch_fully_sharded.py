@@ -2,6 +2,7 @@
 every rank also trains the single-process reference. argv[1]: a scratch
 folder. Prints JSON."""
 
+import contextlib
 import json
 import os
 import sys
@@ -98,6 +99,28 @@ out["checkpoints"] = sorted(os.listdir(scratch))
 saved = make()
 saved.load_weights(os.path.join(scratch, "ckpt-3.weights.h5"))
 out["checkpoint_diff"] = diff(saved.get_weights(), model.get_weights())
+
+# Every built-in optimizer rule on shards: fused kernels (SGD, Adam, RMSprop),
+# the portable ones (DTensor arithmetic), weight decay and norm clipping.
+O = pk.optimizers
+rules = {"sgd_nesterov": lambda: O.SGD(0.05, momentum=0.9, nesterov=True),
+         "rmsprop_centered": lambda: O.RMSprop(0.01, centered=True, momentum=0.5),
+         "adamw": lambda: O.AdamW(0.01, weight_decay=0.1), "amsgrad": lambda: O.Adam(0.01, amsgrad=True),
+         "clipnorm": lambda: O.Adam(0.01, clipnorm=0.1), "global_clipnorm": lambda: O.SGD(0.1, global_clipnorm=0.1),
+         "lion": lambda: O.Lion(0.001), "adagrad": lambda: O.Adagrad(0.1)}
+out["optimizers"] = {}
+for name, rule in rules.items():
+    pair = []
+    for sharded in (False, True):
+        net = seeded(pk.Sequential([pk.layers.Input((8,)), pk.layers.Dense(16, activation="relu"),
+                                    pk.layers.Dense(3)]))
+        net.compile(rule(), "mse")
+        with dist.FullyShardedDataParallel() if sharded else contextlib.nullcontext():
+            net.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            if sharded:
+                net.set_weights(net.get_weights())  # a whole value assigned to a shard keeps this rank's rows
+            pair.append(net.get_weights())
+    out["optimizers"][name] = diff(*pair)
 
 a, b = start(make()), start(make())
 batches = [(ops.convert_to_tensor(x[:32]), ops.convert_to_tensor(y[:32])),
