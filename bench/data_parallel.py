@@ -13,11 +13,18 @@ logits) on a global batch of 256 split over two replicas:
   on a 1-D mesh with optax's Adam, Keras 3 = ``fit`` under
   ``keras.distribution.DataParallel``.
 
+Model ``fsdp`` is the same step fully sharded (each replica stores half of
+the weights and Adam's slots): polykeras's ``FullyShardedDataParallel``;
+native = torch's ``fully_shard`` on every Linear and the root / a JAX ``jit``
+with the weights and optimizer state placed ``P("batch")`` on the mesh; Keras
+3 = ``keras.distribution.ModelParallel`` with every weight split on the batch
+axis (JAX only). TensorFlow has no fully sharded strategy (``-``).
+
 Each implementation runs in its own process (torch: its own pair); the median
 of ``--rounds`` rounds of ``--steps`` steps is reported with the ratio to the
 native loop.
 
-    python bench/data_parallel.py [--engines tensorflow,torch,jax] [--steps 30] [--rounds 5]
+    python bench/data_parallel.py [--engines tensorflow,torch,jax] [--models mlp,fsdp] [--steps 30] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -55,18 +62,23 @@ def jax_devices() -> None:
 
 
 # ----------------------------------------------------------------- polykeras
-def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> float:
+def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> float | None:
+    sharded = model_name == "fsdp"
+    if sharded and engine == "tensorflow":
+        return None  # no fully sharded strategy on TensorFlow (NotImplementedError)
     if engine == "torch":
-        return _two_ranks(lambda rank, steps, rounds: _polykeras(engine, steps, rounds, join=True), steps, rounds)
+        return _two_ranks(lambda rank, steps, rounds: _polykeras(engine, steps, rounds, sharded, join=True),
+                          steps, rounds)
     if engine == "jax":
         jax_devices()
     else:
         strategy()  # only to split the CPU; polykeras makes its own strategy
-    return _polykeras(engine, steps, rounds)
+    return _polykeras(engine, steps, rounds, sharded)
 
 
-def _polykeras(engine: str, steps: int, rounds: int, join: bool = False) -> float:
-    """The step under ``DataParallel``; ``join``: first join the run (torch's two processes)."""
+def _polykeras(engine: str, steps: int, rounds: int, sharded: bool, join: bool = False) -> float:
+    """The step under ``DataParallel`` (``sharded``: ``FullyShardedDataParallel``);
+    ``join``: first join the run (torch's two processes)."""
     os.environ["POLYKERAS_BACKEND"] = engine
     import polykeras as pk
     import polykeras.distribution as dist
@@ -75,7 +87,7 @@ def _polykeras(engine: str, steps: int, rounds: int, join: bool = False) -> floa
     if join:
         dist.initialize(timeout=120)
     x, y = data()
-    with dist.DataParallel():
+    with dist.FullyShardedDataParallel() if sharded else dist.DataParallel():
         pk.random.set_seed(0)
         model = pk.Sequential([pk.Input((784,)), layers.Dense(512, activation="relu"),
                                layers.Dense(256, activation="relu"), layers.Dense(10)])
@@ -87,11 +99,14 @@ def _polykeras(engine: str, steps: int, rounds: int, join: bool = False) -> floa
 
 
 # -------------------------------------------------------------------- native
-def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
+def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float | None:
+    sharded = model_name == "fsdp"
     if engine == "torch":
-        return _two_ranks(_native_torch, steps, rounds)
+        return _two_ranks(lambda rank, steps, rounds: _native_torch(rank, steps, rounds, sharded), steps, rounds)
     if engine == "jax":
-        return _native_jax(steps, rounds)
+        return _native_jax(steps, rounds, sharded)
+    if sharded:
+        return None
     mirrored = strategy()
     import tensorflow as tf
 
@@ -139,13 +154,22 @@ def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
 
 # -------------------------------------------------------------------- keras 3
 def run_keras(engine: str, model_name: str, steps: int, rounds: int) -> float | None:
-    if engine == "torch":
-        return None  # Keras 3 has no data parallelism on torch
+    sharded = model_name == "fsdp"
+    if engine == "torch" or sharded and engine == "tensorflow":
+        return None  # Keras 3 has no data parallelism on torch, no sharded weights on TensorFlow
     if engine == "jax":
         jax_devices()
         import keras
 
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
+        if sharded:  # every weight (and so its optimizer slots) split on axis 0 over the batch axis
+            mesh = keras.distribution.DeviceMesh((REPLICAS,), ["batch"], keras.distribution.list_devices())
+            layouts = keras.distribution.LayoutMap(mesh)
+            layouts[".*kernel"] = ("batch", None)
+            layouts[".*bias"] = ("batch",)
+            keras.distribution.set_distribution(keras.distribution.ModelParallel(layout_map=layouts,
+                                                                                 batch_dim_name="batch"))
+        else:
+            keras.distribution.set_distribution(keras.distribution.DataParallel())
         scope = contextlib.nullcontext()
     else:
         scope = strategy().scope()
@@ -187,15 +211,23 @@ def _two_ranks(run, steps: int, rounds: int) -> float:
             peer.wait(timeout=600)
 
 
-def _native_torch(rank: int, steps: int, rounds: int) -> float:
+def _native_torch(rank: int, steps: int, rounds: int, sharded: bool) -> float:
     import torch
     import torch.distributed as torch_dist
     from torch import nn
 
     torch_dist.init_process_group("gloo", rank=rank, world_size=2)
     torch.manual_seed(0)
-    model = nn.parallel.DistributedDataParallel(
-        nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)))
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    if sharded:
+        from torch.distributed.fsdp import fully_shard
+
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                fully_shard(layer)
+        fully_shard(model)
+    else:
+        model = nn.parallel.DistributedDataParallel(model)
     optimizer = torch.optim.Adam(model.parameters(), 1e-3, foreach=True)
     x, y = data()
     rows = slice(rank * BATCH // 2, (rank + 1) * BATCH // 2)
@@ -212,7 +244,7 @@ def _native_torch(rank: int, steps: int, rounds: int) -> float:
 
 
 # ----------------------------------------------------------------------- jax
-def _native_jax(steps: int, rounds: int) -> float:
+def _native_jax(steps: int, rounds: int, fully_sharded: bool) -> float:
     jax_devices()
     import jax
     import jax.numpy as jnp
@@ -225,9 +257,12 @@ def _native_jax(steps: int, rounds: int) -> float:
     sizes = [(784, 512), (512, 256), (256, 10)]
     params = [(jax.random.uniform(k, s, minval=-(6 / sum(s)) ** 0.5, maxval=(6 / sum(s)) ** 0.5), jnp.zeros(s[-1]))
               for k, s in zip(keys, sizes)]
-    params = jax.device_put(params, replicated)
+    placed = sharded if fully_sharded else replicated  # every dimension 0 here is even
+    params = jax.device_put(params, placed)
     tx = optax.adam(1e-3, eps=1e-7)
-    opt_state = jax.device_put(tx.init(params), replicated)
+    opt_state = tx.init(params)  # the moments lie as the weights do
+    if not fully_sharded:
+        opt_state = jax.device_put(opt_state, replicated)
 
     @jax.jit
     def train(params, opt_state, xb, yb):
