@@ -1,5 +1,6 @@
 """The distribution API in one process, on every engine."""
 
+import contextlib
 import json
 
 import pytest
@@ -74,6 +75,37 @@ def test_fully_sharded_scope_where_the_engine_has_one(engine):
     with fsdp:
         assert dist.distribution() is fsdp
     assert dist.distribution() is None
+
+
+def test_unknown_devices_are_named(engine):
+    if engine.name not in PARALLEL:
+        pytest.skip("pinned in test_engines_without_data_parallel_say_so")
+    for cls in (dist.DataParallel, dist.FullyShardedDataParallel) if engine.name in SHARDED else (dist.DataParallel,):
+        with pytest.raises(ValueError, match=rf"{cls.__name__}: expected devices among .*received \['cpu:99'\]"):
+            cls(devices=["cpu:99"]).__enter__()
+        assert dist.distribution() is None
+
+
+def test_fully_sharded_alone_trains_as_one_device(engine):
+    """One process, one replica: the scope changes nothing in the numbers."""
+    if engine.name not in SHARDED:
+        pytest.skip("pinned in test_fully_sharded_scope_where_the_engine_has_one")
+    import numpy as np
+
+    import polykeras as pk
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(24, 4)).astype("float32"), rng.normal(size=(24, 2)).astype("float32")
+    weights = []
+    for scope in (dist.FullyShardedDataParallel(devices=dist.list_devices()[:1]), None):
+        pk.random.set_seed(1)
+        model = pk.Sequential([pk.layers.Input((4,)), pk.layers.Dense(8, activation="relu"), pk.layers.Dense(2)])
+        model.compile("adam", "mse")
+        with scope if scope is not None else contextlib.nullcontext():
+            model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+            weights.append(model.get_weights())
+    for got, want in zip(*weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_whole_values_is_a_no_op_without_sharded_variables(engine):

@@ -211,6 +211,11 @@ class TorchDistribution:
         return _world()[1]
 
     def enter_data_parallel(self, devices: Sequence[str], sharded: bool = False) -> Any:
+        known = self.distribution_devices()  # type: ignore[attr-defined]
+        unknown = [d for d in devices if d not in known]
+        if unknown:
+            what = "FullyShardedDataParallel" if sharded else "DataParallel"
+            raise ValueError(f"{what}: expected devices among {known}, received {unknown}.")
         previous = self._replicas
         self._replicas = _Replicas(list(devices), sharded)
         return previous
