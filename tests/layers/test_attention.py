@@ -226,6 +226,16 @@ def test_multi_head_attention_masks_and_causal(engine):
     np.testing.assert_array_equal(ops.to_numpy(layers.get_mask(layer(x, x))), padded)
 
 
+@pytest.mark.parametrize("axes", [(2,), (1, 2)])
+def test_multi_head_attention_causal_mask_needs_attention_over_axis_1(engine, axes):
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=axes, name="mha")
+    x = _x((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"mha.*use_causal_mask .*attention_axes=\(1,\).*received attention "
+                                         rf"over axes \({axes[0]},"):
+        layer(x, x, use_causal_mask=True)
+    assert layer(x, x).shape == (2, 3, 4, 4)  # without the causal mask it attends over those axes
+
+
 def test_multi_head_attention_attention_axes_and_dropout(engine):
     x = _x((2, 3, 2, 4))
     layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=(1, 2), dropout=0.5, seed=3)

@@ -142,6 +142,12 @@ class MultiHeadAttention(_ProjectedAttention):
         equation, bias_axes, output_rank = projection_equation(input_rank - bound, bound, len(trailing))
         return equation, [None] * (output_rank - 1 - len(trailing)) + list(trailing), bias_axes
 
+    def _check_causal(self) -> None:
+        if self._axes != (1,):
+            raise ValueError(f"{describe_layer(self)}: use_causal_mask masks the positions of axis 1, so it "
+                             f"expects attention over axis 1 alone (attention_axes=(1,)), received attention "
+                             f"over axes {self._axes}.")
+
     def _check_shapes(self, query_shape: tuple, value_shape: tuple, key_shape: tuple) -> None:
         who = describe_layer(self)
         if len(query_shape) < 3 or len(value_shape) < 3 or len(key_shape) < 3:

@@ -124,6 +124,9 @@ class _ProjectedAttention(Layer):
         """``(output, weights)`` of the projected query, key and value."""
         raise NotImplementedError
 
+    def _check_causal(self) -> None:
+        """Raise if ``use_causal_mask`` cannot apply (the causal mask runs along axis 1)."""
+
     def _dropout(self, weights: Any, training: Any) -> Any:
         if training and self.dropout > 0:
             return ops.random.dropout(weights, self.dropout, seed=self.seed_generator)
@@ -134,6 +137,8 @@ class _ProjectedAttention(Layer):
              training: Any = None, use_causal_mask: bool = False) -> Any:
         key = value if key is None else key
         self._check_shapes(tuple(ops.shape(query)), tuple(ops.shape(value)), tuple(ops.shape(key)))
+        if use_causal_mask:
+            self._check_causal()
         mask = build_attention_mask(
             query, value, query_mask=mask_of(query, query_mask), value_mask=mask_of(value, value_mask),
             key_mask=mask_of(key, key_mask) if key is not value else key_mask, attention_mask=attention_mask,
