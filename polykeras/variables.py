@@ -486,10 +486,14 @@ class Variable:
         return value if dtype is None else self._engine.cast(value, standardize_dtype(dtype))
 
     def __repr__(self) -> str:
-        try:
-            shown = np.array2string(self.numpy(), threshold=6, edgeitems=2, separator=", ")
-        except Exception:  # noqa: BLE001 - e.g. a traced value: show no numbers
-            shown = "<traced>"
+        value = self.value
+        if self._sharding is not None and self._sharding.is_shard(value):
+            shown = "<sharded>"  # showing numbers would gather: a collective every process must make
+        else:
+            try:
+                shown = np.array2string(self._engine.to_numpy(value), threshold=6, edgeitems=2, separator=", ")
+            except Exception:  # noqa: BLE001 - e.g. a traced value: show no numbers
+                shown = "<traced>"
         return (
             f"<Variable path={self._path!r} shape={self._shape} dtype={self._dtype} "
             f"trainable={self._trainable} engine={self._engine.name!r} value={shown}>"

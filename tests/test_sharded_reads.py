@@ -68,6 +68,14 @@ def test_outside_a_layer_call_the_shard_is_read(sharded_layer, engine):
     assert halves.gathers == 0
 
 
+def test_repr_shows_no_numbers_of_a_shard(sharded_layer):
+    """Showing them would gather: a collective a single process cannot make alone."""
+    layer, halves = sharded_layer
+    assert "value=<sharded>" in repr(layer.kernel) and halves.gathers == 0
+    with gather_frame():
+        assert "value=[[1., 1.," in repr(layer.kernel)
+
+
 def test_a_layer_call_gathers_each_weight_once(sharded_layer, engine):
     layer, halves = sharded_layer
     out = layer(np.ones((3, 4), "float32"))
