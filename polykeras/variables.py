@@ -19,8 +19,9 @@ this replica's shard of a variable (:meth:`Variable._set_storage` with a
 Inside a layer's call (:func:`gather_frame`) reading such a variable gathers
 the whole value once per call, differentiably; outside, ``value`` is the
 stored shard (an engine-native sharded tensor), which optimizers update in
-place. :func:`whole_values` gathers every part at once (``engine.gather_whole``:
-torch's shards, JAX arrays split over processes), for saving.
+place. :func:`whole_values` gathers every part at once (``engine.holds_part``
+and ``engine.gather_whole``: torch's shards, JAX arrays split over
+processes), for saving.
 
 Example:
     >>> from polykeras import ops
@@ -273,14 +274,12 @@ def whole_values(variables: Iterable[Variable]) -> Iterator[None]:
         ...     if is_chief():
         ...         model.save_weights("w.weights.h5")
     """
-    variables = [v for v in variables if isinstance(v, Variable)]
-    values = [v.value for v in variables]
-    wholes = variables[0].engine.gather_whole(values) if variables else []
-    gathered = [(v, whole) for v, value, whole in zip(variables, values, wholes) if whole is not value]
-    if not gathered:
+    parts = [(v, value) for v in variables if isinstance(v, Variable) and v.engine.holds_part(value := v.value)]
+    if not parts:
         yield
         return
-    with StatelessScope(gathered):
+    wholes = parts[0][0].engine.gather_whole([value for _, value in parts])
+    with StatelessScope(zip([v for v, _ in parts], wholes)):
         yield
 
 
@@ -487,7 +486,7 @@ class Variable:
 
     def __repr__(self) -> str:
         value = self.value
-        if self._sharding is not None and self._sharding.is_shard(value):
+        if self._engine.holds_part(value):
             shown = "<sharded>"  # showing numbers would gather: a collective every process must make
         else:
             try:

@@ -68,9 +68,10 @@ def test_outside_a_layer_call_the_shard_is_read(sharded_layer, engine):
     assert halves.gathers == 0
 
 
-def test_repr_shows_no_numbers_of_a_shard(sharded_layer):
+def test_repr_shows_no_numbers_of_a_shard(sharded_layer, engine, monkeypatch):
     """Showing them would gather: a collective a single process cannot make alone."""
     layer, halves = sharded_layer
+    monkeypatch.setattr(engine, "holds_part", halves.is_shard, raising=False)
     assert "value=<sharded>" in repr(layer.kernel) and halves.gathers == 0
     with gather_frame():
         assert "value=[[1., 1.," in repr(layer.kernel)
@@ -118,19 +119,29 @@ def test_regularization_losses_read_whole_weights(engine):
     assert halves.gathers == 1
 
 
-def test_whole_values_maps_what_the_engine_gathers(engine):
-    """Without parts to gather (engine.gather_whole returns the values), it
-    maps nothing; with them, reads inside return the whole values."""
-    v = pk.Variable(np.arange(4, dtype="float32"))
-    with whole_values([v, "not a variable"]):
+def test_whole_values_maps_what_the_engine_gathers(engine, monkeypatch):
+    """Without parts (engine.holds_part) it maps nothing and gathers nothing;
+    with them, reads inside return the whole values the engine gathered."""
+    v, w = pk.Variable(np.arange(4, dtype="float32")), pk.Variable(np.zeros(2, "float32"))
+    with whole_values([v, w, "not a variable"]):
         assert v.value is v.handle
-    gathered = np.full(4, 7.0, "float32")
-    original = engine.gather_whole
-    engine.gather_whole = lambda values: [gathered for _ in values]
-    try:
-        with whole_values([v]):
-            np.testing.assert_array_equal(v.numpy(), gathered)
-    finally:
-        del engine.gather_whole
-        assert engine.gather_whole == original
+    part = v.handle
+    gathered = []
+    monkeypatch.setattr(engine, "holds_part", lambda value: value is part, raising=False)
+    monkeypatch.setattr(engine, "gather_whole",
+                        lambda values: gathered.extend(values) or [np.full(4, 7.0, "float32")], raising=False)
+    assert "value=<sharded>" in repr(v)
+    with whole_values([v, w]):
+        np.testing.assert_array_equal(v.numpy(), np.full(4, 7.0))
+        assert w.value is w.handle
+    assert len(gathered) == 1 and gathered[0] is part  # only the part was gathered
+    monkeypatch.undo()
     np.testing.assert_array_equal(v.numpy(), np.arange(4))
+
+
+def test_engines_without_parts_refuse_to_gather(engine):
+    if engine.name in ("torch", "jax"):
+        pytest.skip("these engines hold parts (tests/distribution)")
+    assert not engine.holds_part(engine.ones((2,)))
+    with pytest.raises(NotImplementedError, match=f"'{engine.name}' engine stores no value in parts"):
+        engine.gather_whole([engine.ones((2,))])

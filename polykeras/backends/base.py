@@ -156,11 +156,15 @@ class DistributionHooks:
         by default, and where the step already sees the global batch (JAX)."""
         return tensors
 
+    def holds_part(self, value: Any) -> bool:
+        """True for a value this process holds only a part of (fully sharded
+        data parallelism): reading it whole is a collective."""
+        return False
+
     def gather_whole(self, values: list[Any]) -> list[Any]:
-        """``values`` whole on this process: a value stored in parts across
-        replicas (fully sharded data parallelism) is gathered (a collective
-        every process makes); the others are returned as they are."""
-        return values
+        """The whole of each of ``values`` (parts, as :meth:`holds_part` says):
+        a collective every process makes, in the same order."""
+        raise NotImplementedError(f"The {self.name!r} engine stores no value in parts (gather_whole).")
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         """Gradients of the loss averaged over the *global* batch, from this

@@ -117,11 +117,6 @@ def _is_local(value: Any) -> bool:
     return not isinstance(value, jax.Array) or value.is_fully_addressable
 
 
-def _spans_processes(value: Any) -> bool:
-    """True for an array split over several processes' devices (each holds a part)."""
-    return isinstance(value, jax.Array) and not (value.is_fully_addressable or value.is_fully_replicated)
-
-
 def _device_name(device: Any) -> str:
     return f"{device.platform}:{device.id}"
 
@@ -198,8 +193,12 @@ class JaxDistribution:
     def exit_data_parallel(self, token: Any) -> None:
         self._layout = token
 
+    def holds_part(self, value: Any) -> bool:
+        """True for an array split over several processes' devices."""
+        return isinstance(value, jax.Array) and not (value.is_fully_addressable or value.is_fully_replicated)
+
     def gather_whole(self, values: list[Any]) -> list[Any]:
-        return [self.to_numpy(v) if _spans_processes(v) else v for v in values]  # type: ignore[attr-defined]
+        return [self.to_numpy(v) for v in values]  # type: ignore[attr-defined]
 
     def distribute_batch(self, batch: Any) -> Any:
         """The global batch placed on the active mesh (sharded on axis 0 where

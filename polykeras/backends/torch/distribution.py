@@ -238,8 +238,11 @@ class TorchDistribution:
         flat = torch.cat([t.reshape(-1) for t in tensors])
         return _unflatten(_ReplicaSum.apply(flat, replicas.share), tensors)
 
+    def holds_part(self, value: Any) -> bool:
+        return is_dtensor(value)
+
     def gather_whole(self, values: list[Any]) -> list[Any]:
-        return [v.detach().full_tensor().detach() if is_dtensor(v) else v for v in values]
+        return [v.detach().full_tensor().detach() for v in values]
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:
         replicas = self._replicas
