@@ -35,7 +35,27 @@ def _bias(bias, rank, data_format):
     return bias if data_format == "channels_last" else bias.reshape((-1,) + (1,) * rank)
 
 
-# ------------------------------------------------------------------ transposed
+def _case_id(value):
+    """Test ids: classes and functions by name, other values as written."""
+    return getattr(value, "__name__", str(value)).lstrip("_")
+
+
+# ------------------------------------------------- transposed, depthwise, separable
+# Each NumPy reference takes the layer, the input and the layer's kernels (its
+# weights less the bias) and returns the output before bias and activation.
+def _transpose_reference(layer, x, kernel):
+    return ref.conv_transpose(x, kernel, layer.strides, layer.padding, layer.output_padding, layer.data_format,
+                              layer.dilation_rate)
+
+
+def _depthwise_reference(layer, x, kernel):
+    return ref.depthwise_conv(x, kernel, layer.strides, layer.padding, layer.data_format, layer.dilation_rate)
+
+
+def _separable_reference(layer, x, depthwise, pointwise):
+    return ref.conv(_depthwise_reference(layer, x, depthwise), pointwise, 1, "valid", layer.data_format)
+
+
 TRANSPOSE_CASES = [
     (layers.Conv1DTranspose, dict(filters=3, kernel_size=3, strides=2), (2, 5, 2)),
     (layers.Conv1DTranspose, dict(filters=2, kernel_size=4, strides=2, padding="same", data_format="channels_first"),
@@ -46,17 +66,34 @@ TRANSPOSE_CASES = [
                                   data_format="channels_first"), (1, 3, 4, 4)),
     (layers.Conv3DTranspose, dict(filters=2, kernel_size=2, strides=2, activation="relu"), (1, 2, 3, 2, 2)),
 ]
+DEPTHWISE_CASES = [
+    (layers.DepthwiseConv1D, dict(kernel_size=3, depth_multiplier=2, padding="same"), (2, 6, 3)),
+    (layers.DepthwiseConv1D, dict(kernel_size=2, strides=2, data_format="channels_first"), (2, 3, 7)),
+    (layers.DepthwiseConv2D, dict(kernel_size=(3, 2), strides=(2, 1), padding="same", activation="relu"), (2, 5, 4, 2)),
+    (layers.DepthwiseConv2D, dict(kernel_size=2, depth_multiplier=3, dilation_rate=2, use_bias=False,
+                                  data_format="channels_first"), (1, 2, 5, 5)),
+]
+SEPARABLE_CASES = [
+    (layers.SeparableConv1D, dict(filters=4, kernel_size=3, depth_multiplier=2, padding="same"), (2, 6, 3)),
+    (layers.SeparableConv2D, dict(filters=3, kernel_size=(2, 3), strides=2, activation="relu"), (2, 5, 6, 2)),
+    (layers.SeparableConv2D, dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False,
+                                  data_format="channels_first"), (1, 3, 5, 5)),
+]
+#: (class, arguments, input shape, NumPy reference)
+REFERENCE_CASES = ([(*case, _transpose_reference) for case in TRANSPOSE_CASES]
+                   + [(*case, _depthwise_reference) for case in DEPTHWISE_CASES]
+                   + [(*case, _separable_reference) for case in SEPARABLE_CASES])
 
 
-@pytest.mark.parametrize("cls, kwargs, shape", TRANSPOSE_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_conv_transpose_checks_and_numpy_reference(engine, cls, kwargs, shape):
+@pytest.mark.parametrize("cls, kwargs, shape, reference", REFERENCE_CASES, ids=_case_id)
+def test_conv_variants_checks_and_numpy_reference(engine, cls, kwargs, shape, reference):
     x = _x(shape)
     layer = check_layer(lambda: cls(**kwargs), shape, **LAYER_TOL)
-    kernel, *bias = layer.get_weights()
-    expected = ref.conv_transpose(x, kernel, layer.strides, layer.padding, layer.output_padding, layer.data_format,
-                                  layer.dilation_rate)
-    if bias:
-        expected = expected + _bias(bias[0], layer.rank, layer.data_format)
+    kernels = layer.get_weights()
+    bias = kernels.pop() if layer.use_bias else None
+    expected = reference(layer, x, *kernels)
+    if bias is not None:
+        expected = expected + _bias(bias, layer.rank, layer.data_format)
     if kwargs.get("activation") == "relu":
         expected = np.maximum(expected, 0)
     assert_close(layer_outputs(layer, x), expected, "conv")
@@ -68,8 +105,15 @@ def test_conv_transpose_checks_and_numpy_reference(engine, cls, kwargs, shape):
     ("Conv2DTranspose", dict(filters=2, kernel_size=(2, 3), dilation_rate=(2, 1), data_format="channels_first"),
      (1, 3, 4, 4)),
     ("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=(1, 2, 1), padding="valid"), (1, 2, 2, 3, 2)),
+    ("DepthwiseConv1D", dict(kernel_size=3, depth_multiplier=2, strides=2, padding="same"), (2, 7, 3)),
+    ("DepthwiseConv2D", dict(kernel_size=3, depth_multiplier=2), (1, 5, 5, 2)),
+    ("DepthwiseConv2D", dict(kernel_size=2, padding="same", data_format="channels_first"), (1, 3, 4, 5)),
+    ("SeparableConv1D", dict(filters=4, kernel_size=3, depth_multiplier=2, strides=2), (2, 7, 3)),
+    ("SeparableConv2D", dict(filters=3, kernel_size=3, padding="same", activation="tanh"), (1, 5, 4, 2)),
+    ("SeparableConv2D", dict(filters=2, kernel_size=2, depth_multiplier=2, data_format="channels_first"),
+     (1, 3, 4, 4)),
 ])
-def test_conv_transpose_matches_keras(engine, name, kwargs, shape):
+def test_conv_variants_match_keras(engine, name, kwargs, shape):
     assert_matches_keras(lambda: getattr(layers, name)(**kwargs), name, kwargs, _x(shape))
 
 
@@ -87,71 +131,6 @@ def test_conv_transpose_weights_shapes_and_errors(engine):
         layers.Conv3DTranspose(0, 3)
     with pytest.raises(ValueError, match=r"up.*ndim|up.*rank"):
         layer(_x((4, 3)))
-
-
-# ------------------------------------------------------------------ depthwise
-DEPTHWISE_CASES = [
-    (layers.DepthwiseConv1D, dict(kernel_size=3, depth_multiplier=2, padding="same"), (2, 6, 3)),
-    (layers.DepthwiseConv1D, dict(kernel_size=2, strides=2, data_format="channels_first"), (2, 3, 7)),
-    (layers.DepthwiseConv2D, dict(kernel_size=(3, 2), strides=(2, 1), padding="same", activation="relu"), (2, 5, 4, 2)),
-    (layers.DepthwiseConv2D, dict(kernel_size=2, depth_multiplier=3, dilation_rate=2, use_bias=False,
-                                  data_format="channels_first"), (1, 2, 5, 5)),
-]
-
-
-@pytest.mark.parametrize("cls, kwargs, shape", DEPTHWISE_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_depthwise_checks_and_numpy_reference(engine, cls, kwargs, shape):
-    x = _x(shape)
-    layer = check_layer(lambda: cls(**kwargs), shape, **LAYER_TOL)
-    kernel, *bias = layer.get_weights()
-    expected = ref.depthwise_conv(x, kernel, layer.strides, layer.padding, layer.data_format, layer.dilation_rate)
-    if bias:
-        expected = expected + _bias(bias[0], layer.rank, layer.data_format)
-    if kwargs.get("activation") == "relu":
-        expected = np.maximum(expected, 0)
-    assert_close(layer_outputs(layer, x), expected, "conv")
-
-
-@pytest.mark.parametrize("name, kwargs, shape", [
-    ("DepthwiseConv1D", dict(kernel_size=3, depth_multiplier=2, strides=2, padding="same"), (2, 7, 3)),
-    ("DepthwiseConv2D", dict(kernel_size=3, depth_multiplier=2), (1, 5, 5, 2)),
-    ("DepthwiseConv2D", dict(kernel_size=2, padding="same", data_format="channels_first"), (1, 3, 4, 5)),
-])
-def test_depthwise_matches_keras(engine, name, kwargs, shape):
-    assert_matches_keras(lambda: getattr(layers, name)(**kwargs), name, kwargs, _x(shape))
-
-
-# ------------------------------------------------------------------ separable
-SEPARABLE_CASES = [
-    (layers.SeparableConv1D, dict(filters=4, kernel_size=3, depth_multiplier=2, padding="same"), (2, 6, 3)),
-    (layers.SeparableConv2D, dict(filters=3, kernel_size=(2, 3), strides=2, activation="relu"), (2, 5, 6, 2)),
-    (layers.SeparableConv2D, dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False,
-                                  data_format="channels_first"), (1, 3, 5, 5)),
-]
-
-
-@pytest.mark.parametrize("cls, kwargs, shape", SEPARABLE_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_separable_checks_and_numpy_reference(engine, cls, kwargs, shape):
-    x = _x(shape)
-    layer = check_layer(lambda: cls(**kwargs), shape, **LAYER_TOL)
-    depthwise, pointwise, *bias = layer.get_weights()
-    mid = ref.depthwise_conv(x, depthwise, layer.strides, layer.padding, layer.data_format, layer.dilation_rate)
-    expected = ref.conv(mid, pointwise, 1, "valid", layer.data_format)
-    if bias:
-        expected = expected + _bias(bias[0], layer.rank, layer.data_format)
-    if kwargs.get("activation") == "relu":
-        expected = np.maximum(expected, 0)
-    assert_close(layer_outputs(layer, x), expected, "conv")
-
-
-@pytest.mark.parametrize("name, kwargs, shape", [
-    ("SeparableConv1D", dict(filters=4, kernel_size=3, depth_multiplier=2, strides=2), (2, 7, 3)),
-    ("SeparableConv2D", dict(filters=3, kernel_size=3, padding="same", activation="tanh"), (1, 5, 4, 2)),
-    ("SeparableConv2D", dict(filters=2, kernel_size=2, depth_multiplier=2, data_format="channels_first"),
-     (1, 3, 4, 4)),
-])
-def test_separable_matches_keras(engine, name, kwargs, shape):
-    assert_matches_keras(lambda: getattr(layers, name)(**kwargs), name, kwargs, _x(shape))
 
 
 def test_depthwise_separable_weights_and_errors(engine):
@@ -180,7 +159,7 @@ def test_depthwise_separable_weights_and_errors(engine):
     (layers.Cropping3D, dict(cropping=1), (1, 3, 4, 5, 2), np.s_[:, 1:2, 1:3, 1:4, :]),
     (layers.Cropping3D, dict(cropping=((0, 1), (1, 0), (2, 2)), data_format="channels_first"), (1, 2, 3, 3, 5),
      np.s_[:, :, 0:2, 1:3, 2:3]),
-], ids=lambda v: getattr(v, "__name__", str(v)))
+], ids=_case_id)
 def test_cropping_checks_and_numpy_slices(engine, cls, kwargs, shape, index):
     x = _x(shape)
     layer = check_layer(lambda: cls(**kwargs), shape)
@@ -218,7 +197,7 @@ def test_up_sampling_3d(engine, data_format):
 
 # ------------------------------------------------------------ 3-D global pooling
 @pytest.mark.parametrize("cls, reduce", [(layers.GlobalMaxPooling3D, np.max), (layers.GlobalAveragePooling3D, np.mean)],
-                         ids=lambda v: getattr(v, "__name__", str(v)))
+                         ids=_case_id)
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_global_pooling_3d(engine, cls, reduce, data_format):
     shape = (2, 2, 3, 2, 4)

@@ -8,6 +8,7 @@ Lambda bytecode are refused with errors naming them."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import subprocess
@@ -26,8 +27,29 @@ from polykeras.saving.keras_config import KerasConfigError
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")
 
+
+def _subclassed_net(base, layers):
+    """A subclassed model, written once for both sides: the writer builds it over
+    Keras (this function's source heads ``WRITER``), the tests over polykeras."""
+
+    class Net(base):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = layers.Dense(4, activation="relu")
+            self.blocks = [layers.Dense(3), layers.Dense(3)]
+            self.out = layers.Dense(2)
+
+        def call(self, x):
+            h = self.hidden(x)
+            for block in self.blocks:
+                h = block(h)
+            return self.out(h)
+
+    return Net
+
+
 #: Runs in a fresh interpreter with KERAS_BACKEND=jax; argv[1] is the output folder.
-WRITER = r'''
+WRITER = inspect.getsource(_subclassed_net) + r'''
 import sys, numpy as np, keras
 from keras import layers
 out = sys.argv[1]
@@ -76,18 +98,7 @@ lstm.save(f"{out}/lstm.keras")
 x_seq = rng.normal(size=(2, 3, 2)).astype("float32")
 np.save(f"{out}/x_seq.npy", x_seq); np.save(f"{out}/lstm_y.npy", np.asarray(lstm.predict(x_seq, verbose=0)))
 
-class Net(keras.Model):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.hidden = layers.Dense(4, activation="relu")
-        self.blocks = [layers.Dense(3), layers.Dense(3)]
-        self.out = layers.Dense(2)
-    def call(self, x):
-        h = self.hidden(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.out(h)
-net = Net()
+net = _subclassed_net(keras.Model, layers)()
 x_net = rng.normal(size=(3, 5)).astype("float32")
 np.save(f"{out}/x_net.npy", x_net); np.save(f"{out}/net_y.npy", np.asarray(net.predict(x_net, verbose=0)))
 net.save_weights(f"{out}/net.weights.h5")
@@ -193,24 +204,8 @@ def test_sub_layers_load_from_their_attribute_groups(engine, keras_files):
                  "layer")
 
 
-class Net(Model):
-    """The Keras subclassed model of the writer, attribute for attribute."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.hidden = layers.Dense(4, activation="relu")
-        self.blocks = [layers.Dense(3), layers.Dense(3)]
-        self.out = layers.Dense(2)
-
-    def call(self, x):
-        h = self.hidden(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.out(h)
-
-
 def test_keras_subclassed_weights_load_by_attribute(engine, keras_files):
-    model = Net()
+    model = _subclassed_net(Model, layers)()  # the writer's class, attribute for attribute
     model.build((None, 5))
     model.load_weights(keras_files / "net.weights.h5")
     assert_close(model.predict(np.load(keras_files / "x_net.npy"), verbose=0), np.load(keras_files / "net_y.npy"),
