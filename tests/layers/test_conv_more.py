@@ -27,10 +27,6 @@ def _x(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
-def _to_first(x):
-    return np.moveaxis(x, -1, 1)
-
-
 def _bias(bias, rank, data_format):
     return bias if data_format == "channels_last" else bias.reshape((-1,) + (1,) * rank)
 
