@@ -78,7 +78,7 @@ def test_check_conv_lstm(engine, factory, shape):
 def test_bad_conv_lstm_arguments(engine):
     with pytest.raises(ValueError, match=r"ConvLSTMCell.*padding.*received padding='causal'"):
         layers.rnn.ConvLSTM1D(2, 3, padding="causal")
-    with pytest.raises(ValueError, match="strides > 1 and dilation_rate > 1"):
+    with pytest.raises(ValueError, match="strides > 1 together with dilation_rate > 1"):
         layers.rnn.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match=r"expected ndim=5|ndim"):
         layers.rnn.ConvLSTM2D(2, 3)(maps((2, 3, 4, 2)))

@@ -11,7 +11,9 @@ arguments, ``("kernel", "bias")`` by default) and ``config_keys`` (its own
 arguments in Keras 3's config order), calls :meth:`_BaseConv._init_arguments`
 from ``__init__``, binds ``get_config = _BaseConv.get_config`` and writes
 :meth:`_BaseConv._build_kernels` and :meth:`_BaseConv._convolve`. The leading underscore keeps the base out of the
-table of layer classes a config may name.
+table of layer classes a config may name. ``ConvLSTMCell`` takes only the
+arguments, the channel axis and the output shape from here (its weights, step
+and config are a recurrent cell's).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ Weights as Keras 3: ``kernel`` ``(*kernel_size, channels, 4 * filters)``,
 ``recurrent_kernel`` ``(*kernel_size, filters, 4 * filters)``, ``bias``
 ``(4 * filters,)``, gates i, f, c, o along the last axis. The recurrent
 convolution is "same" with stride 1, so the state keeps the shape of the
-input convolution's output.
+input convolution's output. The cell's convolution arguments, their checks,
+the channel axis and output shapes are the convolution layers'
+(:class:`~polykeras.layers.convolutional.base._BaseConv`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import activations, constraints, initializers, ops, regularizers
-from polykeras.layers.convolutional.arguments import (
-    conv_output_length, describe_layer, standardize_data_format, standardize_padding, standardize_tuple,
-)
+from polykeras.layers.convolutional.arguments import describe_layer, positive_int, windowed_output_shape
+from polykeras.layers.convolutional.base import _BaseConv
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import forward_to_cell
@@ -33,7 +34,7 @@ _SHARED = ("filters", "kernel_size", "strides", "padding", "data_format", "dilat
            "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout")
 
 
-class ConvLSTMCell(DropoutRNNCell, Layer):
+class ConvLSTMCell(DropoutRNNCell, _BaseConv):
     """One ConvLSTM step over a ``rank``-D feature map: the LSTM equations
     with ``conv(inputs, kernel)`` and ``conv(h, recurrent_kernel)`` in place
     of the matrix products; returns ``h', [h', c']``.
@@ -49,6 +50,7 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
     """
 
     _pk_direct_call = True
+    weight_arguments = ("kernel", "recurrent", "bias")
 
     def __init__(self, rank: int, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = 1, activation: Any = "tanh",
@@ -62,31 +64,18 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         who = describe_layer(self)
         if rank not in (1, 2, 3):
             raise ValueError(f"{who}: expected rank 1, 2 or 3, received rank={rank!r}.")
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"{who}: expected filters to be a positive int, received filters={filters!r}.")
         self.rank = rank
-        self.filters = filters
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size", who)
-        self.strides = standardize_tuple(strides, rank, "strides", who)
-        self.padding = standardize_padding(padding, ("valid", "same"), who)
-        self.data_format = standardize_data_format(data_format, who)
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate", who)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{who}: strides > 1 and dilation_rate > 1 cannot be combined, received "
-                             f"strides={self.strides} and dilation_rate={self.dilation_rate}.")
-        self.activation = activations.get(activation)
+        self.filters = positive_int(filters, "filters", who)
+        self._init_arguments(
+            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint)
+        self.input_spec = None  # a step's shape is checked in build, with this cell's own message
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.unit_forget_bias = unit_forget_bias
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
         self.dropout_mask_count = 4
@@ -94,10 +83,6 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         self.seed_generator = (SeedGenerator(seed, name="seed_generator")
                                if self.dropout or self.recurrent_dropout else None)
         self.state_size = [filters, filters]
-
-    @property
-    def _channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
 
     def build(self, input_shape: Any) -> None:
         spatial = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
@@ -161,11 +146,7 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         return h, [h, c]
 
     def compute_output_shape(self, inputs_shape: Any, states_shape: Any = None) -> Any:
-        spatial = inputs_shape[1:-1] if self.data_format == "channels_last" else inputs_shape[2:]
-        out = tuple(conv_output_length(n, k, self.padding, s, d)
-                    for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
-        shape = (inputs_shape[0], *out, self.filters) if self.data_format == "channels_last" \
-            else (inputs_shape[0], self.filters, *out)
+        shape = windowed_output_shape(self, inputs_shape, self._output_length, self._output_channels)
         return shape, [shape, shape]
 
     def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
@@ -176,27 +157,22 @@ class ConvLSTMCell(DropoutRNNCell, Layer):
         return [ops.zeros(shape, self.compute_dtype), ops.zeros(shape, self.compute_dtype)]
 
     def _cell_config(self) -> dict[str, Any]:
+        """The arguments a ``ConvLSTM*D`` layer shares with its cell, in Keras 3's config order."""
         return {
             "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
             "padding": self.padding, "data_format": self.data_format, "dilation_rate": self.dilation_rate,
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
+            **self._serialized("initializer", initializers),
             "unit_forget_bias": self.unit_forget_bias,
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **self._serialized("regularizer", regularizers),
+            **self._serialized("constraint", constraints),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
         }
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rank": self.rank, **self._cell_config()}
+        return {**Layer.get_config(self), "rank": self.rank, **self._cell_config()}  # a cell's, not _BaseConv's
 
 
 @forward_to_cell(*_SHARED)
