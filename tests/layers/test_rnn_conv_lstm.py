@@ -80,5 +80,7 @@ def test_bad_conv_lstm_arguments(engine):
         layers.rnn.ConvLSTM1D(2, 3, padding="causal")
     with pytest.raises(ValueError, match="strides > 1 together with dilation_rate > 1"):
         layers.rnn.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match=r"conv_lstm2d.*expected an input shape of rank 5 .*received \(2, 8, 2\)"):
+        layers.rnn.ConvLSTM2D(2, 3).compute_output_shape((2, 8, 2))
     with pytest.raises(ValueError, match=r"expected ndim=5|ndim"):
         layers.rnn.ConvLSTM2D(2, 3)(maps((2, 3, 4, 2)))

@@ -207,6 +207,10 @@ class _ConvLSTM(RNN):
         self.input_spec = InputSpec(ndim=self.rank + 3)
 
     def compute_output_shape(self, sequences_shape: Any, initial_state_shape: Any = None) -> Any:
+        sequences_shape = tuple(sequences_shape)
+        if len(sequences_shape) != self.cell.rank + 3:
+            raise ValueError(f"{describe_layer(self)}: expected an input shape of rank {self.cell.rank + 3} "
+                             f"(batch, time, {self.cell.rank} spatial axes, channels), received {sequences_shape}.")
         batch, steps = sequences_shape[0], sequences_shape[1]
         state = self.cell.compute_output_shape((batch, *sequences_shape[2:]))[0]
         output = (batch, steps, *state[1:]) if self.return_sequences else state
