@@ -8,8 +8,8 @@ and the gradient is reduce-scattered back into a shard gradient. During a
 training step, whole weights that ops save for the backward pass are kept as
 their shards and gathered again when the backward reaches them
 (:meth:`Sharding.saved_as_shards`), so only the running layer's weights are
-whole at any time. Imported only
-by a fully sharded run (``torch.distributed.tensor`` takes a while to import).
+whole at any time. Imported only by a fully sharded run
+(``torch.distributed.tensor`` takes a while to import).
 
 Example:
     >>> sharding = Sharding(lambda: None)      # inside torch.distributed
