@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -150,7 +151,9 @@ class _Replicas:
         self.sharding: Any = None  # a sharding.Sharding, made at the first step (it needs the process group)
         self.share: float | None = None  # this rank's part of the current global batch
         self.state: _StepState | None = None  # the state the step in flight reduces
-        self.synced: set[int] = set()  # ids of the steps whose state was broadcast from rank 0
+        # The steps whose state was taken from rank 0. Weak: a step's id may be
+        # reused once it is freed, differently on each rank.
+        self.synced: weakref.WeakSet = weakref.WeakSet()
 
     def take_chief_state(self, state: list[Any]) -> None:
         """Every rank takes rank 0's values of ``state``; in a fully sharded
@@ -272,9 +275,9 @@ class TorchDistribution:
             rank, world = _world()
             if replicas is None or world == 1:
                 return fn(batch)
-            if id(run) not in replicas.synced:
+            if run not in replicas.synced:
                 replicas.take_chief_state(state)
-                replicas.synced.add(id(run))
+                replicas.synced.add(run)
             if gather_outputs:
                 return _predict_rows(fn, batch, rank, world)
             batch, replicas.share = _local_slice(batch, rank, world)

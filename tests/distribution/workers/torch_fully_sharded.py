@@ -87,6 +87,13 @@ with dist.FullyShardedDataParallel():
 
     logs = compile_step(probe, model.variables)((ops.convert_to_tensor(x[:16]), ops.convert_to_tensor(y[:16])))
     out["whole_alive"], out["probe_grads"] = alive, logs["grads"]
+    # A step freed, its memory then taken on rank 1 only: the next step (evaluate's)
+    # may reuse the freed step's id on rank 0 alone, and must still take rank 0's
+    # state on every rank (else the ranks' collectives no longer pair up).
+    freed = compile_step(lambda batch: {}, model.variables)
+    freed((x[:2], y[:2]))
+    del freed
+    placeholders = [lambda: None for _ in range(8)] if rank == 1 else []
     out["eval_fsdp"] = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     predicted = model.predict(x, batch_size=16, verbose=0)
 out["after_exit"] = type(model.layers[0].kernel.handle).__name__
