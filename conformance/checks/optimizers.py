@@ -3,7 +3,9 @@ and the same gradients, makes the same update on every engine as on the
 NumPy engine: weights, every slot and the iteration count after each of a
 few ``apply`` calls ("transcendental" tolerance: an update is a few
 multiplies, a square root and a division). Also once eagerly and once inside
-the engine's compiled function (``ops.jit`` + ``stateless_apply``).
+the engine's compiled function (``ops.jit`` + ``stateless_apply``). Rows with
+``gradient_accumulation_steps`` / ``use_ema`` compare the accumulators and
+averages too (they are slots), and both counters.
 
 A built-in optimizer class (``polykeras.optimizers.BUILTINS``) without a case
 is a failing "no conformance case" row.
@@ -45,6 +47,13 @@ OPTIMIZER_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "Adagrad": ("Adagrad", {"learning_rate": 0.05}),
     "Adadelta": ("Adadelta", {"learning_rate": 1.0, "rho": 0.9}),
     "Lion": ("Lion", {"learning_rate": 0.01, "weight_decay": 0.01}),
+    "RMSprop(momentum, gradient_accumulation_steps)": ("RMSprop", {"learning_rate": 0.01, "momentum": 0.9,
+                                                                   "gradient_accumulation_steps": 2}),
+    "Adam(use_ema, ema_overwrite_frequency)": ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.8,
+                                                        "ema_overwrite_frequency": 2}),
+    "AdamW(gradient_accumulation_steps, use_ema)": ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.05,
+                                                              "gradient_accumulation_steps": 2, "use_ema": True,
+                                                              "ema_momentum": 0.5}),
 }
 
 
@@ -97,7 +106,10 @@ def _trajectory(label: str, engine: str, seed: int, compiled: bool) -> list[dict
             for i, v in enumerate(variables):
                 for slot, var in sorted(opt.slots_for(v).items()):
                     state[f"{slot} of w{i}"] = np.asarray(var.numpy())
-            state["iterations"] = np.asarray(opt.iterations.numpy())
+            # With gradient accumulation ``iterations`` counts updates (a tensor); the calls are variables[0].
+            state["iterations"] = np.asarray(ops.to_numpy(opt.iterations.value if isinstance(opt.iterations, Variable)
+                                                          else opt.iterations))
+            state["calls"] = np.asarray(opt.variables[0].numpy())
             out.append(state)
     return out
 
@@ -124,8 +136,9 @@ def _optimizer_check(label: str) -> Callable[[Context], str]:
                 if sorted(mine) != sorted(want):
                     raise AssertionError(f"{label} ({how}): state {sorted(mine)}, numpy engine {sorted(want)}")
                 for name in sorted(want):
-                    ctx.meter.compare(mine[name], want[name], "transcendental", "float32" if name != "iterations"
-                                      else mine[name].dtype.name, what=f"{label} ({how}) step {step}: {name} vs numpy")
+                    ctx.meter.compare(mine[name], want[name], "transcendental",
+                                      "float32" if name not in ("iterations", "calls") else mine[name].dtype.name,
+                                      what=f"{label} ({how}) step {step}: {name} vs numpy")
         return "" if ctx.differentiable else "eager only: the engine has no compiler"
     return run
 

@@ -61,7 +61,7 @@ class Adam(Optimizer):
         hats = [self._velocity_hats[i] for i in index] if self.amsgrad else []
         new_w, new_m, new_v, new_hat = self._engine_rule("adam")(
             [v.value for v in variables], grads, [m.value for m in momentums], [v.value for v in velocities],
-            learning_rate, ops.add(self._iterations.value, 1), beta_1=self.beta_1, beta_2=self.beta_2,
+            learning_rate, ops.add(self._update_count(), 1), beta_1=self.beta_1, beta_2=self.beta_2,
             epsilon=self.epsilon, velocity_hats=[h.value for h in hats] if self.amsgrad else None,
             inplace=self._may_update_in_place())
         self._write_back((variables, new_w), (momentums, new_m), (velocities, new_v), (hats, new_hat))

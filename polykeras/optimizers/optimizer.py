@@ -25,6 +25,7 @@ import numpy as np
 
 from polykeras import backends, ops
 from polykeras.optimizers import schedules as schedules_module
+from polykeras.optimizers.averaging import AveragingMixin, check_arguments
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm
 from polykeras.variables import StatelessScope, Variable, in_stateless_scope, name_scope
 
@@ -34,13 +35,8 @@ Tensor = Any
 #: hold int64, and the counter must read the same everywhere (2**31 steps).
 ITERATIONS_DTYPE = "int32"
 
-_UNSUPPORTED = {
-    "use_ema": False,
-    "gradient_accumulation_steps": None,
-}
 
-
-class Optimizer:
+class Optimizer(AveragingMixin):
     """Base class of every optimizer (Keras 3 API).
 
     Subclasses create their slots in :meth:`build` with
@@ -59,9 +55,23 @@ class Optimizer:
         global_clipnorm: clip all gradients together to this global L2 norm.
             At most one of the three clipping arguments may be set.
         loss_scale_factor: gradients are divided by it before anything else.
-        use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps:
-            accepted for config compatibility; EMA and gradient accumulation
-            are not implemented (non-default values raise NotImplementedError).
+        use_ema: keep an exponential moving average of every trainable
+            variable (slot ``average``): after each update
+            ``average = m * average + (1 - m) * variable``, with
+            ``m = ema_momentum`` except on the first update (``m = 0``: the
+            average starts at the variable). :meth:`finalize_variable_values`
+            (called by ``fit`` at the end) copies the averages into the variables.
+        ema_momentum: float in [0, 1]; default 0.99.
+        ema_overwrite_frequency: an int >= 1: every that many updates the
+            variables are overwritten with their averages; default None (never,
+            until :meth:`finalize_variable_values`).
+        gradient_accumulation_steps: an int n >= 2: every call adds the
+            gradients to per-variable accumulators (slot ``gradient_accumulator``)
+            and only every n-th call updates, with the mean of the n gradients
+            (then zeroes the accumulators). As in Keras 3, :attr:`iterations`
+            then counts updates (``calls // n``: Adam's bias correction uses it)
+            while a learning-rate schedule sees the number of calls. None, 0 or
+            1: no accumulation.
         name: the first component of every state variable's path.
 
     Example:
@@ -71,6 +81,7 @@ class Optimizer:
         >>> opt.apply([ops.ones((2,))], [w])
         >>> w.numpy()
         array([0.9, 0.9], dtype=float32)
+        >>> opt = optimizers.Adam(use_ema=True, gradient_accumulation_steps=4)
     """
 
     def __init__(
@@ -96,10 +107,6 @@ class Optimizer:
         if not isinstance(name, str) or "/" in name:
             raise ValueError(f"{owner}: expected a name without '/', received name={name!r}.")
         self.name = name
-        for arg, value in (("use_ema", use_ema), ("gradient_accumulation_steps", gradient_accumulation_steps)):
-            if value not in (_UNSUPPORTED[arg], 0):
-                raise NotImplementedError(
-                    f"{owner}: {arg}={value!r} is not supported yet; expected {_UNSUPPORTED[arg]!r}.")
         set_clips = [k for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                                     ("global_clipnorm", global_clipnorm)) if v is not None]
         if len(set_clips) > 1:
@@ -117,10 +124,9 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.loss_scale_factor = None if loss_scale_factor is None else float(loss_scale_factor)
-        self.use_ema = bool(use_ema)
-        self.ema_momentum = float(ema_momentum)
-        self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.gradient_accumulation_steps = gradient_accumulation_steps
+        (self.use_ema, self.ema_momentum, self.ema_overwrite_frequency,
+         self.gradient_accumulation_steps) = check_arguments(
+            owner, use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps)
 
         self.built = False
         self._variables: list[Variable] = []
@@ -130,6 +136,9 @@ class Optimizer:
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: str | None = None
         self._plan: list[tuple[Variable, bool]] | None = None
+        self._averages: list[Variable] = []
+        self._accumulators: list[Variable] = []
+        self._in_place = True
 
         self._iterations = self._new_variable(
             (self.name, "iteration"), np.zeros((), ITERATIONS_DTYPE), ITERATIONS_DTYPE)
@@ -153,15 +162,30 @@ class Optimizer:
         return variable
 
     @property
-    def iterations(self) -> Variable:
-        """The step counter (int32 Variable), incremented by every :meth:`apply`."""
+    def iterations(self) -> Any:
+        """The step counter: the int32 Variable counting :meth:`apply` calls;
+        with ``gradient_accumulation_steps=n``, as in Keras 3, the number of
+        updates made, ``calls // n`` (an int32 tensor; the call counter stays
+        ``optimizer.variables[0]``).
+
+        Example: ``int(opt.iterations)``
+        """
+        if self.gradient_accumulation_steps:
+            return self._update_count()
         return self._iterations
+
+    def _update_count(self) -> Tensor:
+        """The number of updates made so far (the calls, or the calls // n)."""
+        count = self._iterations.value
+        steps = self.gradient_accumulation_steps
+        return ops.floor_divide(count, steps) if steps else count
 
     @property
     def variables(self) -> list[Variable]:
-        """Every state variable in creation order: ``iteration``, then
-        ``learning_rate`` (for a float rate), then the slots, interleaved per
-        trainable variable as Keras 3 does."""
+        """Every state variable in creation order, as Keras 3 lists them:
+        ``iteration``, ``learning_rate`` (for a float rate), the ``average``
+        slots (``use_ema``), the ``gradient_accumulator`` slots, then the
+        rule's slots, interleaved per trainable variable."""
         return list(self._variables)
 
     def slots_for(self, variable: Variable) -> dict[str, Variable]:
@@ -214,8 +238,10 @@ class Optimizer:
         return out[0] if isinstance(name, str) else out
 
     def build(self, variables: Sequence[Variable]) -> None:
-        """Record the trainable variables (subclasses then add their slots).
-        Call it before compiling a step; ``apply`` calls it on first use.
+        """Record the trainable variables and create the ``average``
+        (``use_ema``) and ``gradient_accumulator`` slots, in Keras 3's order;
+        subclasses then add their own slots. Call it before compiling a step;
+        ``apply`` calls it on first use.
 
         Example: ``opt.build(model.trainable_variables)``
         """
@@ -227,6 +253,9 @@ class Optimizer:
         self._index = {id(v): i for i, v in enumerate(variables)}
         self._plan = None
         self.built = True
+        self._averages = self.add_optimizer_variables(variables, "average") if self.use_ema else []
+        self._accumulators = (self.add_optimizer_variables(variables, "gradient_accumulator")
+                              if self.gradient_accumulation_steps else [])
 
     def _get_variable_index(self, variable: Variable) -> int:
         return self._index[id(variable)]
@@ -315,6 +344,9 @@ class Optimizer:
     def apply(self, grads: Sequence[Tensor | None], trainable_variables: Sequence[Variable] | None = None) -> None:
         """One optimization step: unscale, clip, decay, update, constrain, and
         ``iterations += 1``. ``None`` gradients skip their variable (warning).
+        With ``gradient_accumulation_steps`` the gradients are accumulated and
+        the clip-decay-update runs every n-th call; with ``use_ema`` the
+        moving averages follow the update (Keras 3's order).
 
         Example: ``opt.apply(grads, model.trainable_variables)``
         """
@@ -331,19 +363,28 @@ class Optimizer:
             if not self.built:
                 self.build(trainable_variables)
         grads, variables, indices = self._checked(grads, trainable_variables)
-        plan = self._plan if self._plan is not None else self._make_plan()
         if self.loss_scale_factor is not None:
             grads = [ops.divide(g, self.loss_scale_factor) for g in grads]
+        if self.gradient_accumulation_steps:
+            self._accumulate(grads, variables, indices)
+        else:
+            self._update(grads, variables, indices)
+        if self.use_ema:
+            self._update_averages()
+        for variable in variables:
+            if variable.constraint is not None:
+                variable.apply_constraint()
+        self._iterations.assign(ops.add(self._iterations.value, 1))
+
+    def _update(self, grads: list[Tensor], variables: list[Variable], indices: list[int]) -> None:
+        """One update: clip, decoupled weight decay, the rule."""
+        plan = self._plan if self._plan is not None else self._make_plan()
         grads = self._clip_gradients(grads)
         grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype) for g, v in zip(grads, variables)]
         learning_rate = self._current_learning_rate()
         if self.weight_decay:
             self._apply_weight_decay([plan[i] for i in indices], learning_rate)
         self._update_step_all(grads, variables, learning_rate)
-        for variable in variables:
-            if variable.constraint is not None:
-                variable.apply_constraint()
-        self._iterations.assign(ops.add(self._iterations.value, 1))
 
     def _checked(self, grads: list[Tensor | None], trainable_variables: list[Variable]
                  ) -> tuple[list[Tensor], list[Variable], list[int]]:
@@ -418,10 +459,10 @@ class Optimizer:
         a protocol composite an engine may implement with fused kernels."""
         return getattr(backends.active(), f"{rule}_update")
 
-    @staticmethod
-    def _may_update_in_place() -> bool:
-        """Engines may write the handles in place only outside a StatelessScope."""
-        return not in_stateless_scope()
+    def _may_update_in_place(self) -> bool:
+        """Engines may write the handles in place only outside a StatelessScope
+        (and not while an accumulation step is computed for a select)."""
+        return self._in_place and not in_stateless_scope()
 
     @staticmethod
     def _write_back(*pairs: tuple[Sequence[Variable], Sequence[Tensor] | None]) -> None:
@@ -453,8 +494,9 @@ class Optimizer:
         return learning_rate if dtype == "float32" else ops.cast(learning_rate, dtype)
 
     def _step_number(self, dtype: str, offset: int = 1) -> Tensor:
-        """``iterations + offset`` as ``dtype`` (the 1-based step of this update)."""
-        return ops.cast(ops.add(self._iterations.value, offset), dtype)
+        """``iterations + offset`` as ``dtype`` (the 1-based step of this
+        update; with gradient accumulation, updates are counted, not calls)."""
+        return ops.cast(ops.add(self._update_count(), offset), dtype)
 
     def _apply_weight_decay(self, plan: list[tuple[Variable, bool]], learning_rate: Tensor) -> None:
         for variable, decays in plan:
@@ -471,9 +513,6 @@ class Optimizer:
         if self.clipvalue:
             return [ops.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
-
-    def finalize_variable_values(self, var_list: Sequence[Variable]) -> None:
-        """Keras hook run at the end of ``fit`` (EMA swap); a no-op here."""
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:

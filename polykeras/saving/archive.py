@@ -50,7 +50,7 @@ OPTIMIZER, SEEDS = "__optimizer__", "__seeds__"
 #: The weights member may be at most this factor of what the model needs (float64
 #: everywhere, optimizer slots included), plus HDF5's own bookkeeping.
 WEIGHTS_FACTOR, WEIGHTS_OVERHEAD, PER_DATASET = 1.25, 2**20, 4096
-MAX_SLOTS = 3  # state variables an optimizer keeps per weight (Adam with amsgrad)
+MAX_SLOTS = 5  # state variables an optimizer keeps per weight (Adam with amsgrad, EMA and accumulation)
 
 
 def archive_bytes(model: Any) -> bytes:

@@ -314,6 +314,9 @@ class Trainer:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if epochs > 0 and getattr(self.optimizer, "built", False):
+            # Keras 3's end-of-training hook: with use_ema, the weights become their averages.
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         callback_list.on_train_end(logs)
         return self.history
 

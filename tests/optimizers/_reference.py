@@ -153,3 +153,57 @@ def run(name: str, kwargs: dict[str, Any], weights: list[np.ndarray], grads: lis
         ws = [RULES[name](w, np.asarray(g, np.float64), s, t, lr, **hyper) for w, g, s in zip(ws, step_grads, states)]
         history.append(([w.copy() for w in ws], [{k: v.copy() for k, v in s.items()} for s in states]))
     return history
+
+
+def run_averaged(name: str, kwargs: dict[str, Any], weights: list[np.ndarray], grads: list[list[np.ndarray]],
+                 lr_at: Callable[[int], float] | None = None) -> list[dict[str, Any]]:
+    """Keras 3's ``BaseOptimizer.apply`` with ``gradient_accumulation_steps``
+    and ``use_ema`` (read from ``kwargs``) around the rule; ``lr_at(calls)``
+    gives a schedule's rate. After each call: ``weights``, ``slots``,
+    ``accumulators``, ``averages``, ``calls`` and ``updates`` (Keras'
+    ``optimizer.iterations``: calls // n with accumulation).
+
+    The counting rules: a call updates when ``(calls + 1) % n == 0``, with the
+    mean of the n gradients; the rule's step ``t`` is ``updates + 1``; the
+    schedule sees ``calls``; the EMA runs after every call with momentum 0
+    while ``updates == 0``, and overwrites the weights when
+    ``(updates + 1) % ema_overwrite_frequency == 0``.
+    """
+    extras = ("gradient_accumulation_steps", "use_ema", "ema_momentum", "ema_overwrite_frequency")
+    rule_kwargs = {k: v for k, v in kwargs.items() if k not in extras}
+    hyper = {k: v for k, v in rule_kwargs.items() if k not in ("learning_rate", "weight_decay")}
+    base_lr = rule_kwargs.get("learning_rate", DEFAULT_LR.get(name, 0.001))
+    lr_at = lr_at or (lambda calls: base_lr)
+    weight_decay = rule_kwargs.get("weight_decay", 0.004 if name == "AdamW" else None)
+    n = kwargs.get("gradient_accumulation_steps") or 1
+    momentum, every = kwargs.get("ema_momentum", 0.99), kwargs.get("ema_overwrite_frequency")
+    ws = [np.asarray(w, np.float64) for w in weights]
+    states = [init_state(name, rule_kwargs, w) for w in ws]
+    accumulators = [np.zeros_like(w) for w in ws]
+    averages = [np.zeros_like(w) for w in ws]
+    shared = {"u_product": 1.0}
+    history = []
+    for calls, step_grads in enumerate(grads):
+        updates = calls // n
+        gs = [np.asarray(g, np.float64) for g in step_grads]
+        if (calls + 1) % n == 0:
+            gs = [(g + a) / n for g, a in zip(gs, accumulators)]
+            accumulators = [np.zeros_like(a) for a in accumulators]
+            t, lr = updates + 1, lr_at(calls)
+            if name == "Nadam":
+                shared["u_product"] *= hyper.get("beta_1", 0.9) * (1 - 0.5 * 0.96**t)
+                hyper["shared"] = shared
+            if weight_decay:
+                ws = [w - w * weight_decay * lr for w in ws]
+            ws = [RULES[name](w, g, s, t, lr, **hyper) for w, g, s in zip(ws, gs, states)]
+        else:
+            accumulators = [a + g for a, g in zip(accumulators, gs)]
+        if kwargs.get("use_ema"):
+            m = 0.0 if updates == 0 else momentum
+            averages = [m * a + (1 - m) * w for a, w in zip(averages, ws)]
+            if every and (updates + 1) % every == 0:
+                ws = [a.copy() for a in averages]
+        history.append({"weights": [w.copy() for w in ws], "slots": [dict(s) for s in states],
+                        "accumulators": list(accumulators), "averages": list(averages),
+                        "calls": calls + 1, "updates": (calls + 1) // n})
+    return history

@@ -23,6 +23,9 @@ FUSED = [
     ("adamw", "AdamW", {"learning_rate": 0.01, "weight_decay": 0.1}),
     ("rmsprop", "RMSprop", {"learning_rate": 0.01}),
     ("rmsprop-momentum-centered", "RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
+    ("sgd-momentum-accumulate", "SGD", {"learning_rate": 0.1, "momentum": 0.9, "gradient_accumulation_steps": 3}),
+    ("adam-accumulate-ema", "Adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2, "use_ema": True,
+                                     "ema_overwrite_frequency": 2}),
 ]
 
 
