@@ -30,7 +30,7 @@ from polykeras.variables import Variable
 
 Tensor = Any
 
-__all__ = ["AveragingMixin", "check_arguments", "fresh", "is_multiple_step", "known", "select", "snapshot"]
+__all__ = ["AveragingMixin", "check_arguments", "is_multiple_step", "known", "select", "snapshot"]
 
 
 class AveragingMixin:
@@ -122,7 +122,7 @@ class AveragingMixin:
             if decided is None:
                 variable.assign(ops.where(overwrite, average.value, variable.value))
             elif decided:
-                variable.assign(fresh(average.value))
+                variable.assign(average.value)
 
     def finalize_variable_values(self, var_list: Sequence[Variable]) -> None:
         """With ``use_ema``, overwrite each variable of ``var_list`` (variables
@@ -138,7 +138,7 @@ class AveragingMixin:
             if index is None:
                 raise ValueError(f"{self.name}.finalize_variable_values: expected variables the optimizer was "
                                  f"built with ({len(self._index)} variables), received {_path(variable)}.")
-            variable.assign(fresh(self._averages[index].value))
+            variable.assign(self._averages[index].value)
 
 
 def check_arguments(owner: str, use_ema: Any, ema_momentum: Any, ema_overwrite_frequency: Any,
@@ -196,13 +196,6 @@ def select(flag: Tensor, variables: Sequence[Variable], old_values: Sequence[Ten
     ``old_values`` entry. Example: ``select(is_update, weights, old)``"""
     for variable, old in zip(variables, old_values):
         variable.assign(ops.where(flag, variable.value, old))
-
-
-def fresh(value: Tensor) -> Tensor:
-    """A copy of ``value`` in a buffer of its own: an engine whose assign keeps
-    the given array (JAX) would otherwise let two variables share one buffer,
-    which a compiled step cannot donate twice. Example: ``w.assign(fresh(average.value))``"""
-    return ops.add(value, 0)
 
 
 def _is_int(value: Any) -> bool:

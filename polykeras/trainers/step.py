@@ -62,9 +62,21 @@ def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: A
     compiled = engine.jit(pure_step, donate_argnums=(0,))
 
     def run(batch: Any) -> Any:
-        new_values, logs = compiled([v.value for v in state], batch)
+        new_values, logs = compiled(_distinct([v.value for v in state], engine), batch)
         for variable, value in zip(state, new_values):
             variable.assign(value)
         return dict(zip(keys, logs)) if keys else logs
 
     return run
+
+
+def _distinct(values: list[Any], engine: Any) -> list[Any]:
+    """``values`` with a copy in place of any value that an earlier entry
+    already holds: a variable assigned another's value (tied weights) shares
+    its buffer, and a compiled step cannot donate one buffer twice."""
+    seen: set[int] = set()
+    for i, value in enumerate(values):
+        if id(value) in seen:
+            values[i] = engine.convert_to_tensor(engine.to_numpy(value))
+        seen.add(id(values[i]))
+    return values

@@ -172,3 +172,16 @@ def test_bad_inputs_stop_before_the_first_step(diff_engine):
         model.fit(x[:, :5], y, verbose=0)
     with pytest.raises(RuntimeError, match="compile"):
         _classifier().fit(x, y, verbose=0)
+
+
+def test_a_variable_assigned_another_ones_value_trains_on_its_own(diff_engine):
+    """Tied by assignment (JAX then shares one buffer between the two, which a
+    compiled step cannot donate twice): both train, each from its own gradient."""
+    model = pk.Sequential([layers.Input((4,)), layers.Dense(4), layers.Dense(4)])
+    model.compile(pk.optimizers.SGD(0.1), "mse")
+    first, second = model.layers[0].kernel, model.layers[1].kernel
+    second.assign(first.value)
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    model.fit(x, x, batch_size=8, epochs=2, verbose=0)
+    assert np.abs(first.numpy() - second.numpy()).max() > 1e-4  # they no longer move together
+    assert np.isfinite(model.evaluate(x, x, verbose=0))
