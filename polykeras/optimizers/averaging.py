@@ -146,7 +146,8 @@ def check_arguments(owner: str, use_ema: Any, ema_momentum: Any, ema_overwrite_f
     """The EMA and accumulation arguments checked and normalised:
     ``(use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps)``.
     ``gradient_accumulation_steps`` of None, 0 or 1 means no accumulation
-    and becomes None (so a saved config loads in Keras 3, which refuses 1).
+    and becomes None (so a saved config loads in Keras 3, which refuses 1);
+    ``ema_overwrite_frequency`` of 0 means never, as in Keras 3, and becomes None.
 
     Example: ``check_arguments("Adam", True, 0.99, None, 4)`` -> ``(True, 0.99, None, 4)``
     """
@@ -155,15 +156,15 @@ def check_arguments(owner: str, use_ema: Any, ema_momentum: Any, ema_overwrite_f
     if not _is_real(ema_momentum) or not 0.0 <= float(ema_momentum) <= 1.0:
         raise ValueError(f"{owner}: expected `ema_momentum` to be a float in [0, 1], received "
                          f"ema_momentum={ema_momentum!r}.")
-    if ema_overwrite_frequency is not None and (not _is_int(ema_overwrite_frequency) or ema_overwrite_frequency < 1):
-        raise ValueError(f"{owner}: expected `ema_overwrite_frequency` to be an integer >= 1 or None, received "
-                         f"ema_overwrite_frequency={ema_overwrite_frequency!r}.")
+    if ema_overwrite_frequency is not None and (not _is_int(ema_overwrite_frequency) or ema_overwrite_frequency < 0):
+        raise ValueError(f"{owner}: expected `ema_overwrite_frequency` to be an integer >= 1 (or None or 0: "
+                         f"never), received ema_overwrite_frequency={ema_overwrite_frequency!r}.")
     steps = gradient_accumulation_steps
     if steps is not None and (not _is_int(steps) or steps < 0):
         raise ValueError(f"{owner}: expected `gradient_accumulation_steps` to be an integer >= 2 (or None, 0 or "
                          f"1 for no accumulation), received gradient_accumulation_steps={steps!r}.")
     return (bool(use_ema), float(ema_momentum),
-            None if ema_overwrite_frequency is None else int(ema_overwrite_frequency),
+            int(ema_overwrite_frequency) if ema_overwrite_frequency else None,
             int(steps) if steps is not None and steps >= 2 else None)
 
 

@@ -252,6 +252,13 @@ def test_no_accumulation_for_none_zero_and_one(engine, steps):
 STEPS_EXPECTED = r"an integer >= 2 \(or None, 0 or 1 for no accumulation\)"
 
 
+OVERWRITE_EXPECTED = re.escape("an integer >= 1 (or None or 0: never)")
+
+
+def test_an_overwrite_frequency_of_0_means_never_as_in_keras():
+    assert optimizers.Adam(use_ema=True, ema_overwrite_frequency=0).ema_overwrite_frequency is None
+
+
 @pytest.mark.parametrize("kwargs, arg, expected", [
     ({"gradient_accumulation_steps": -1}, "gradient_accumulation_steps", STEPS_EXPECTED),
     ({"gradient_accumulation_steps": 1.5}, "gradient_accumulation_steps", STEPS_EXPECTED),
@@ -260,8 +267,8 @@ STEPS_EXPECTED = r"an integer >= 2 \(or None, 0 or 1 for no accumulation\)"
     ({"use_ema": True, "ema_momentum": -0.1}, "ema_momentum", r"a float in \[0, 1\]"),
     ({"use_ema": True, "ema_momentum": 1.5}, "ema_momentum", r"a float in \[0, 1\]"),
     ({"use_ema": True, "ema_momentum": "high"}, "ema_momentum", r"a float in \[0, 1\]"),
-    ({"use_ema": True, "ema_overwrite_frequency": 0}, "ema_overwrite_frequency", "an integer >= 1 or None"),
-    ({"use_ema": True, "ema_overwrite_frequency": 2.5}, "ema_overwrite_frequency", "an integer >= 1 or None"),
+    ({"use_ema": True, "ema_overwrite_frequency": -1}, "ema_overwrite_frequency", OVERWRITE_EXPECTED),
+    ({"use_ema": True, "ema_overwrite_frequency": 2.5}, "ema_overwrite_frequency", OVERWRITE_EXPECTED),
     ({"use_ema": "yes"}, "use_ema", "a bool"),
 ])
 def test_bad_arguments_name_the_optimizer_and_the_argument(kwargs, arg, expected):
