@@ -54,6 +54,17 @@ def run_workers(script: str, envs: list[dict[str, str]], args: list[str] = (), d
     return results
 
 
+def run_ok(script: str, envs: list[dict[str, str]], args: list[str] = (), deadline: float = 120.0,
+           what: str = "worker") -> list[tuple[dict, str]]:
+    """:func:`run_workers`, requiring every process to succeed (the failure
+    shows every failed process's stderr); returns ``(result JSON, stdout)``
+    per process."""
+    runs = run_workers(script, envs, args, deadline)
+    failed = [f"process {i} (rc {rc}):\n{err[-3000:]}" for i, (rc, _, err) in enumerate(runs) if rc != 0]
+    assert not failed, f"{what} {script} failed:\n" + "\n".join(failed)
+    return [(last_json(out), out) for _, out, _ in runs]
+
+
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:

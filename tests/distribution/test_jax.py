@@ -9,7 +9,7 @@ import socket
 import numpy as np
 import pytest
 
-from tests.distribution._launch import free_port, last_json, run_workers
+from tests.distribution._launch import free_port, run_ok
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
 
@@ -22,18 +22,14 @@ def _processes(port: int, world: int, ids: list[int]) -> list[dict[str, str]]:
 
 
 def _join(envs: list[dict[str, str]], timeout: str = "3") -> list[dict]:
-    runs = run_workers("join.py", envs, ["jax", timeout], deadline=60)
-    for rc, out, err in runs:
-        assert rc == 0, f"join worker failed (rc {rc}):\n{err[-4000:]}"
-    return [last_json(out) for _, out, _ in runs]
+    return [result for result, _ in run_ok("join.py", envs, ["jax", timeout], deadline=60, what="join worker")]
 
 
 # ----------------------------------------------------------------- one process, 4 devices
 @pytest.fixture(scope="module")
 def result():
-    [(rc, out, err)] = run_workers("jax_data_parallel.py", [{}], deadline=240)
-    assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return last_json(out)
+    [(result, _)] = run_ok("jax_data_parallel.py", [{}], deadline=240)
+    return result
 
 
 def test_mesh_over_four_devices(result):
@@ -68,10 +64,7 @@ def sharded(request, tmp_path_factory):
     """The fully sharded worker's result per process."""
     envs = [{}] if request.param == "one process" else _processes(free_port(), 2, [0, 1])
     scratch = tmp_path_factory.mktemp("jax_fsdp")
-    runs = run_workers("jax_fully_sharded.py", envs, [str(scratch)], deadline=240)
-    for rc, _, err in runs:
-        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [last_json(out) for _, out, _ in runs]
+    return [result for result, _ in run_ok("jax_fully_sharded.py", envs, [str(scratch)], deadline=240)]
 
 
 def _split_on_axis_0(layout: dict) -> bool:
@@ -149,10 +142,7 @@ def test_fully_sharded_custom_loop(sharded):
 @pytest.fixture(scope="module")
 def processes(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("jax_mp")
-    runs = run_workers("jax_multi_process.py", _processes(free_port(), 2, [0, 1]), [str(scratch)], deadline=150)
-    for rc, _, err in runs:
-        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [(last_json(out), out) for _, out, _ in runs]
+    return run_ok("jax_multi_process.py", _processes(free_port(), 2, [0, 1]), [str(scratch)], deadline=150)
 
 
 def test_two_processes_joined_into_one_mesh(processes):

@@ -9,7 +9,7 @@ import socket
 import numpy as np
 import pytest
 
-from tests.distribution._launch import free_port, last_json, run_workers
+from tests.distribution._launch import free_port, last_json, run_ok, run_workers
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow not installed")
 
@@ -22,20 +22,14 @@ def _workers(ports: list[int], ranks: list[int]) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def mirrored(tmp_path_factory):
-    [(rc, out, err)] = run_workers("tensorflow_data_parallel.py", [{}], [str(tmp_path_factory.mktemp("tf_mirrored"))],
-                                   deadline=240)
-    assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [(last_json(out), out)]
+    return run_ok("tensorflow_data_parallel.py", [{}], [str(tmp_path_factory.mktemp("tf_mirrored"))], deadline=240)
 
 
 @pytest.fixture(scope="module")
 def multi_worker(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("tf_multi_worker")
-    runs = run_workers("tensorflow_data_parallel.py", _workers([free_port(), free_port()], [0, 1]), [str(scratch)],
-                       deadline=240)
-    for rc, _, err in runs:
-        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [(last_json(out), out) for _, out, _ in runs]
+    return run_ok("tensorflow_data_parallel.py", _workers([free_port(), free_port()], [0, 1]), [str(scratch)],
+                  deadline=240)
 
 
 @pytest.fixture(params=["mirrored", "multi_worker"])

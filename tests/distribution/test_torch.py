@@ -6,7 +6,7 @@ import socket
 import numpy as np
 import pytest
 
-from tests.distribution._launch import free_port, last_json, run_workers
+from tests.distribution._launch import free_port, last_json, run_ok, run_workers
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
 
@@ -19,10 +19,7 @@ def _ranks(port: int, world: int, ranks: list[int]) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("torch_dp")
-    runs = run_workers("torch_data_parallel.py", _ranks(free_port(), 2, [0, 1]), [str(scratch)], deadline=240)
-    for rc, _, err in runs:
-        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [(last_json(out), out) for _, out, _ in runs]
+    return run_ok("torch_data_parallel.py", _ranks(free_port(), 2, [0, 1]), [str(scratch)], deadline=240)
 
 
 def test_two_ranks_joined(results):
@@ -88,11 +85,9 @@ def backup_runs(tmp_path_factory):
     backup = tmp_path_factory.mktemp("torch_backup") / "backup"
     runs = {}
     for phase in ("crash", "resume"):
-        launched = run_workers("torch_backup_and_restore.py", _ranks(free_port(), 2, [0, 1]),
-                               [str(backup), phase], deadline=120)
-        for rc, _, err in launched:
-            assert rc == 0, f"{phase} worker failed (rc {rc}):\n{err[-4000:]}"
-        runs[phase] = [last_json(out) for _, out, _ in launched]
+        launched = run_ok("torch_backup_and_restore.py", _ranks(free_port(), 2, [0, 1]), [str(backup), phase],
+                          deadline=120, what=f"{phase} worker")
+        runs[phase] = [result for result, _ in launched]
     return runs
 
 
@@ -156,10 +151,8 @@ def test_port_in_use():
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("torch_fsdp")
-    runs = run_workers("torch_fully_sharded.py", _ranks(free_port(), 2, [0, 1]), [str(scratch)], deadline=240)
-    for rc, _, err in runs:
-        assert rc == 0, f"worker failed (rc {rc}):\n{err[-4000:]}"
-    return [last_json(out) for _, out, _ in runs]
+    return [result for result, _ in run_ok("torch_fully_sharded.py", _ranks(free_port(), 2, [0, 1]),
+                                           [str(scratch)], deadline=240)]
 
 
 def test_fully_sharded_fit_matches_single_process(sharded):

@@ -23,6 +23,7 @@ from polykeras.variables import Variable, name_scope
 
 from ._reference import SLOTS, run_averaged
 from .test_compiled import pure_step
+from .test_rules import fixed_data, make
 
 CALLS = 7
 SHAPES = [(3, 2), (2,)]
@@ -53,17 +54,7 @@ EXTRA_ARGS = ("gradient_accumulation_steps", "use_ema", "ema_momentum", "ema_ove
 
 
 def data(seed: int = 0, calls: int = CALLS) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
-    rng = np.random.default_rng(seed + 101)
-    weights = [rng.uniform(-1.0, 1.0, s).astype("float32") for s in SHAPES]
-    # Kept away from 0 so that Lion's sign(...) is not decided by rounding.
-    grads = [[(rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 2.0, s)).astype("float32") for s in SHAPES]
-             for _ in range(calls)]
-    return weights, grads
-
-
-def make(name: str, kwargs: dict, weights: list[np.ndarray]) -> tuple[optimizers.Optimizer, list[Variable]]:
-    variables = [Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
-    return getattr(optimizers, name)(**kwargs), variables
+    return fixed_data(seed + 101, calls, SHAPES)
 
 
 def count(value) -> int:

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,19 +58,27 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def run_keras(folder: Any, script: str, weights: list[np.ndarray], grads: list[list[np.ndarray]], count: str,
+              *args: Any) -> dict[str, np.ndarray]:
+    """Run ``script`` under Keras 3 (NumPy backend) on the weights and
+    gradients (written to ``in.npz``, their number of steps as ``count``);
+    ``args`` follow as JSON; returns the arrays it wrote to ``out.npz``."""
+    arrays = {f"w{i}": w for i, w in enumerate(weights)}
+    arrays.update({f"g{t}_{i}": g for t, step in enumerate(grads) for i, g in enumerate(step)})
+    np.savez(folder / "in.npz", n_vars=len(weights), **{count: len(grads)}, **arrays)
+    env = {**os.environ, "KERAS_BACKEND": "numpy", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    first, *rest = args
+    subprocess.run([sys.executable, "-c", script, str(folder / "in.npz"), json.dumps(first), str(folder / "out.npz"),
+                    *map(json.dumps, rest)], check=True, env=env, capture_output=True, timeout=300)
+    return dict(np.load(folder / "out.npz"))
+
+
 @pytest.fixture(scope="module")
 def keras_results(tmp_path_factory):
     weights, grads = fixed_data(2)
-    folder = tmp_path_factory.mktemp("keras")
-    arrays = {f"w{i}": w for i, w in enumerate(weights)}
-    arrays.update({f"g{t}_{i}": g for t, step in enumerate(grads) for i, g in enumerate(step)})
-    np.savez(folder / "in.npz", n_vars=len(weights), steps=len(grads), **arrays)
-    env = {**os.environ, "KERAS_BACKEND": "numpy", "TF_CPP_MIN_LOG_LEVEL": "3"}
     schedule_cases = [(name, type(s).__name__, s.get_config(), STEPS) for name, s, _ in SCHEDULES]
-    subprocess.run([sys.executable, "-c", SCRIPT, str(folder / "in.npz"), json.dumps(CASES + EXTRA),
-                    str(folder / "out.npz"), json.dumps(schedule_cases)],
-                   check=True, env=env, capture_output=True, timeout=300)
-    return weights, grads, dict(np.load(folder / "out.npz"))
+    out = run_keras(tmp_path_factory.mktemp("keras"), SCRIPT, weights, grads, "steps", CASES + EXTRA, schedule_cases)
+    return weights, grads, out
 
 
 @pytest.mark.parametrize("case", CASES + EXTRA, ids=[c[0] for c in CASES + EXTRA])
@@ -130,15 +139,9 @@ def _keras_kwargs(kwargs):
 @pytest.fixture(scope="module")
 def keras_averaging(tmp_path_factory):
     weights, grads = averaging_data(4)
-    folder = tmp_path_factory.mktemp("keras_averaging")
-    arrays = {f"w{i}": w for i, w in enumerate(weights)}
-    arrays.update({f"g{t}_{i}": g for t, step in enumerate(grads) for i, g in enumerate(step)})
-    np.savez(folder / "in.npz", n_vars=len(weights), calls=len(grads), **arrays)
     cases = [(case_id, name, _keras_kwargs(kwargs)) for case_id, name, kwargs, _ in AVERAGING]
-    env = {**os.environ, "KERAS_BACKEND": "numpy", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([sys.executable, "-c", AVERAGING_SCRIPT, str(folder / "in.npz"), json.dumps(cases),
-                    str(folder / "out.npz")], check=True, env=env, capture_output=True, timeout=300)
-    return weights, grads, dict(np.load(folder / "out.npz"))
+    out = run_keras(tmp_path_factory.mktemp("keras_averaging"), AVERAGING_SCRIPT, weights, grads, "calls", cases)
+    return weights, grads, out
 
 
 @pytest.mark.parametrize("case", AVERAGING, ids=[c[0] for c in AVERAGING])

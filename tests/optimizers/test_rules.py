@@ -18,12 +18,14 @@ STEPS = 4
 SHAPES = [(3, 2), (2,)]
 
 
-def fixed_data(seed: int = 0) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+def fixed_data(seed: int = 0, steps: int = STEPS, shapes: list[tuple[int, ...]] = SHAPES,
+               ) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Weights of ``shapes`` and ``steps`` lists of their gradients."""
     rng = np.random.default_rng(seed)
-    weights = [rng.uniform(-1.0, 1.0, s).astype("float32") for s in SHAPES]
+    weights = [rng.uniform(-1.0, 1.0, s).astype("float32") for s in shapes]
     # Entries kept away from 0 so that Lion's sign(...) is not decided by rounding.
-    grads = [[(rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 2.0, s)).astype("float32") for s in SHAPES]
-             for _ in range(STEPS)]
+    grads = [[(rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 2.0, s)).astype("float32") for s in shapes]
+             for _ in range(steps)]
     return weights, grads
 
 
