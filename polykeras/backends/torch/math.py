@@ -114,11 +114,11 @@ def _float_operands(x1: Any, x2: Any) -> tuple[Any, Any]:
             tensor = tensor.to(torch.float32 if type(scalar) is float else float_dtype(tensor.dtype))
         x1, x2 = (scalar, tensor) if s1 else (tensor, scalar)
     x1, x2 = pair(x1, x2, scalars=True)
-    dtype = x1.dtype if type(x1) is T else x2.dtype
+    dtype = x1.dtype if isinstance(x1, T) else x2.dtype  # isinstance: a DTensor shard is a tensor too
     if dtype not in INEXACT:
         dtype = float_dtype(dtype)
-        x1 = x1.to(dtype) if type(x1) is T else x1
-        x2 = x2.to(dtype) if type(x2) is T else x2
+        x1 = x1.to(dtype) if isinstance(x1, T) else x1
+        x2 = x2.to(dtype) if isinstance(x2, T) else x2
     return x1, x2
 
 
