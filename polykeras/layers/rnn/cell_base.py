@@ -12,7 +12,6 @@ from polykeras import activations, constraints, initializers, ops, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
-from polykeras.random import SeedGenerator
 
 __all__ = ["host_values"]
 
@@ -59,11 +58,7 @@ class _CellBase(DropoutRNNCell, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
-        self.seed = seed
-        self.seed_generator = (SeedGenerator(seed, name="seed_generator")
-                               if self.dropout or self.recurrent_dropout else None)
+        self._init_dropout(dropout, recurrent_dropout, seed)
 
     def _add_kernels(self, input_shape: Any, gates: int, bias_shape: tuple[int, ...] | None,
                      bias_initializer: Any = None) -> None:

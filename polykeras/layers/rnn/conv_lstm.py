@@ -22,9 +22,8 @@ from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import forward_to_cell
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
-from polykeras.layers.rnn.lstm import _UnitForgetBias
+from polykeras.layers.rnn.lstm import _UnitForgetBias, gates_per_mask, lstm_update
 from polykeras.layers.rnn.rnn import RNN
-from polykeras.random import SeedGenerator
 
 __all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell"]
 
@@ -76,12 +75,8 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
         self.input_spec = None  # a step's shape is checked in build, with this cell's own message
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        self._init_dropout(dropout, recurrent_dropout, seed)
         self.dropout_mask_count = 4
-        self.seed = seed
-        self.seed_generator = (SeedGenerator(seed, name="seed_generator")
-                               if self.dropout or self.recurrent_dropout else None)
         self.state_size = [filters, filters]
 
     def build(self, input_shape: Any) -> None:
@@ -121,28 +116,14 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
 
     def call(self, inputs: Any, states: Any, training: Any = False) -> tuple[Any, list[Any]]:
         h, c = states[0], states[1]
-        masks = self.get_dropout_mask(inputs) if training and 0.0 < self.dropout < 1.0 else None
-        recurrent_masks = (self.get_recurrent_dropout_mask(h)
-                           if training and 0.0 < self.recurrent_dropout < 1.0 else None)
-        axis = self._channel_axis
+        masks, recurrent_masks = self._step_masks(inputs, h, training)
         if masks is None and recurrent_masks is None:  # all four gates in one convolution each
             z = ops.add(self._input_conv(inputs, self.kernel, self.bias),
                         self._recurrent_conv(h, self.recurrent_kernel))
-            gates = ops.split(z, 4, axis=axis)
+            gates = ops.split(z, 4, axis=self._channel_axis)
         else:
-            kernels = ops.split(self.kernel, 4, axis=-1)
-            recurrent = ops.split(self.recurrent_kernel, 4, axis=-1)
-            biases = ops.split(self.bias, 4) if self.bias is not None else [None] * 4
-            gates = []
-            for k in range(4):
-                x = inputs if masks is None else ops.multiply(inputs, masks[k])
-                state = h if recurrent_masks is None else ops.multiply(h, recurrent_masks[k])
-                gates.append(ops.add(self._input_conv(x, kernels[k], biases[k]),
-                                     self._recurrent_conv(state, recurrent[k])))
-        i, f, g, o = gates
-        gate = self.recurrent_activation
-        c = ops.add(ops.multiply(gate(f), c), ops.multiply(gate(i), self.activation(g)))
-        h = ops.multiply(gate(o), self.activation(c))
+            gates = gates_per_mask(self, inputs, h, masks, recurrent_masks, self._input_conv, self._recurrent_conv)
+        h, c = lstm_update(*gates, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
     def compute_output_shape(self, inputs_shape: Any, states_shape: Any = None) -> Any:

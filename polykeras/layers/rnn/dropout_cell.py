@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import ops
+from polykeras.random import SeedGenerator
 
 __all__ = ["DropoutRNNCell"]
 
@@ -47,6 +48,24 @@ class DropoutRNNCell:
     recurrent_dropout: float = 0.0
     #: None: one mask; an int: that many independent masks (one per gate).
     dropout_mask_count: int | None = None
+
+    def _init_dropout(self, dropout: float, recurrent_dropout: float, seed: int | None) -> None:
+        """Set ``dropout`` and ``recurrent_dropout`` (clamped to [0, 1]), ``seed``
+        and the masks' ``seed_generator`` (None when both rates are 0)."""
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        self.seed = seed
+        self.seed_generator = (SeedGenerator(seed, name="seed_generator")
+                               if self.dropout or self.recurrent_dropout else None)
+
+    def _step_masks(self, step_input: Any, step_state: Any, training: Any) -> tuple[Any, Any]:
+        """The input and recurrent masks a gated cell applies at this step:
+        each None unless training with a rate strictly between 0 and 1 (Keras'
+        LSTM / GRU rule)."""
+        masks = self.get_dropout_mask(step_input) if training and 0.0 < self.dropout < 1.0 else None
+        recurrent_masks = (self.get_recurrent_dropout_mask(step_state)
+                           if training and 0.0 < self.recurrent_dropout < 1.0 else None)
+        return masks, recurrent_masks
 
     def get_dropout_mask(self, step_input: Any) -> Any:
         """The input mask for this sequence (drawn on first use), or None."""

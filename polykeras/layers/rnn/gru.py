@@ -71,9 +71,7 @@ class GRUCell(_CellBase):
                 input_bias, recurrent_bias = (ops.squeeze(b, 0) for b in ops.split(self.bias, 2, axis=0))
             else:
                 input_bias = self.bias
-        masks = self.get_dropout_mask(inputs) if training and 0.0 < self.dropout < 1.0 else None
-        recurrent_masks = (self.get_recurrent_dropout_mask(h)
-                           if training and 0.0 < self.recurrent_dropout < 1.0 else None)
+        masks, recurrent_masks = self._step_masks(inputs, h, training)
         if self.implementation == 1:
             xs = [inputs if masks is None else ops.multiply(inputs, masks[k]) for k in range(3)]
             hs = [h if recurrent_masks is None else ops.multiply(h, recurrent_masks[k]) for k in range(3)]

@@ -37,6 +37,34 @@ class _UnitForgetBias(initializers.Initializer):
                                host_values(self.bias_initializer, (2 * u,), dtype)]).astype(dtype)
 
 
+def lstm_update(i: Any, f: Any, g: Any, o: Any, c: Any, activation: Any, recurrent_activation: Any) -> tuple[Any, Any]:
+    """One LSTM state update from the gates' pre-activations (i, f, c~, o)
+    and the previous carry ``c``: ``c' = a(f) * c + a(i) * activation(c~)``,
+    ``h' = a(o) * activation(c')`` with ``a = recurrent_activation``;
+    returns ``h', c'`` (shared by ``LSTMCell`` and ``ConvLSTMCell``)."""
+    c = ops.add(ops.multiply(recurrent_activation(f), c), ops.multiply(recurrent_activation(i), activation(g)))
+    h = ops.multiply(recurrent_activation(o), activation(c))
+    return h, c
+
+
+def gates_per_mask(cell: Any, inputs: Any, h: Any, masks: Any, recurrent_masks: Any, input_projection: Any,
+                   recurrent_projection: Any) -> list[Any]:
+    """The four gates' pre-activations of an LSTM-like ``cell``, each from its
+    own quarter of the kernels (last axis) and bias, with its own input and
+    recurrent dropout masks (None: not masked). ``input_projection(x, kernel,
+    bias)`` and ``recurrent_projection(h, kernel)`` are the cell's products
+    (matmul for ``LSTMCell``, convolutions for ``ConvLSTMCell``)."""
+    kernels = ops.split(cell.kernel, 4, axis=-1)
+    recurrent = ops.split(cell.recurrent_kernel, 4, axis=-1)
+    biases = ops.split(cell.bias, 4, axis=0) if cell.bias is not None else [None] * 4
+    gates = []
+    for k in range(4):
+        x = inputs if masks is None else ops.multiply(inputs, masks[k])
+        state = h if recurrent_masks is None else ops.multiply(h, recurrent_masks[k])
+        gates.append(ops.add(input_projection(x, kernels[k], biases[k]), recurrent_projection(state, recurrent[k])))
+    return gates
+
+
 class LSTMCell(_CellBase):
     """One LSTM step: with ``z = inputs @ kernel + h @ recurrent_kernel + bias``
     split into i, f, c, o: ``c' = sigmoid(f) * c + sigmoid(i) * tanh(c~)``,
@@ -90,29 +118,18 @@ class LSTMCell(_CellBase):
             if self.bias is not None:
                 z = ops.add(z, self.bias)
             z = ops.split(z, 4, axis=-1)
-        i, f, g, o = z
-        gate = self.recurrent_activation
-        c = ops.add(ops.multiply(gate(f), c), ops.multiply(gate(i), self.activation(g)))
-        h = ops.multiply(gate(o), self.activation(c))
+        h, c = lstm_update(*z, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
     def _gates_per_mask(self, inputs: Any, h: Any, training: Any) -> list[Any]:
         """Implementation 1: each gate's projection with its own dropout masks."""
-        masks = self.get_dropout_mask(inputs) if training and 0.0 < self.dropout < 1.0 else None
-        recurrent_masks = (self.get_recurrent_dropout_mask(h)
-                           if training and 0.0 < self.recurrent_dropout < 1.0 else None)
-        kernels = ops.split(self.kernel, 4, axis=1)
-        recurrent = ops.split(self.recurrent_kernel, 4, axis=1)
-        biases = ops.split(self.bias, 4, axis=0) if self.bias is not None else [None] * 4
-        out = []
-        for k in range(4):
-            x = inputs if masks is None else ops.multiply(inputs, masks[k])
-            state = h if recurrent_masks is None else ops.multiply(h, recurrent_masks[k])
-            z = ops.matmul(x, kernels[k])
-            if biases[k] is not None:
-                z = ops.add(z, biases[k])
-            out.append(ops.add(z, ops.matmul(state, recurrent[k])))
-        return out
+        masks, recurrent_masks = self._step_masks(inputs, h, training)
+        return gates_per_mask(self, inputs, h, masks, recurrent_masks, self._input_projection, ops.matmul)
+
+    def _input_projection(self, x: Any, kernel: Any, bias: Any) -> Any:
+        """``x @ kernel (+ bias)``: one gate's input projection."""
+        z = ops.matmul(x, kernel)
+        return z if bias is None else ops.add(z, bias)
 
     def _cell_config(self) -> dict[str, Any]:
         return {**super()._cell_config(),
