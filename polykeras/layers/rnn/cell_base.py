@@ -42,10 +42,7 @@ class _CellBase(DropoutRNNCell, Layer):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"{describe_layer(self)}: expected units to be a positive int, received units={units!r}.")
-        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{describe_layer(self)}: expected {arg} to be a float in [0, 1], "
-                                 f"received {arg}={value!r}.")
+        self._init_dropout(dropout, recurrent_dropout, seed)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -58,7 +55,6 @@ class _CellBase(DropoutRNNCell, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._init_dropout(dropout, recurrent_dropout, seed)
 
     def _add_kernels(self, input_shape: Any, gates: int, bias_shape: tuple[int, ...] | None,
                      bias_initializer: Any = None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import ops
+from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.random import SeedGenerator
 
 __all__ = ["DropoutRNNCell"]
@@ -52,6 +53,10 @@ class DropoutRNNCell:
     def _init_dropout(self, dropout: float, recurrent_dropout: float, seed: int | None) -> None:
         """Set ``dropout`` and ``recurrent_dropout`` (clamped to [0, 1]), ``seed``
         and the masks' ``seed_generator`` (None when both rates are 0)."""
+        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{describe_layer(self)}: expected {arg} to be a float in [0, 1], "
+                                 f"received {arg}={value!r}.")
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
         self.seed = seed
