@@ -217,7 +217,10 @@ class _GatherFrame:
 
 def sharded_variables_exist() -> bool:
     """True once some variable has sharded storage (layer calls then open
-    gather frames; before, they skip them)."""
+    gather frames; before, they skip them).
+
+    Example: ``frame = enter_gather_frame() if sharded_variables_exist() else None``
+    """
     return _sharded_count[0] > 0
 
 
@@ -238,12 +241,18 @@ def gather_frame() -> Iterator[None]:
 
 
 def enter_gather_frame() -> contextvars.Token:
-    """Open a :func:`gather_frame` (for hot paths; pair with :func:`exit_gather_frame`)."""
+    """Open a :func:`gather_frame` (for hot paths; pair with :func:`exit_gather_frame`).
+
+    Example: ``token = enter_gather_frame(); ...; exit_gather_frame(token)``
+    """
     return _frame.set(_GatherFrame(_frame.get()))
 
 
 def exit_gather_frame(token: contextvars.Token) -> None:
-    """Close the frame :func:`enter_gather_frame` opened, dropping its whole values."""
+    """Close the frame :func:`enter_gather_frame` opened, dropping its whole values.
+
+    Example: ``exit_gather_frame(token)``
+    """
     _frame.reset(token)
 
 

@@ -158,12 +158,18 @@ class DistributionHooks:
 
     def holds_part(self, value: Any) -> bool:
         """True for a value this process holds only a part of (fully sharded
-        data parallelism): reading it whole is a collective."""
+        data parallelism): reading it whole is a collective.
+
+        Example: ``engine.holds_part(layer.kernel.value)`` -> ``False`` outside such a run
+        """
         return False
 
     def gather_whole(self, values: list[Any]) -> list[Any]:
         """The whole of each of ``values`` (parts, as :meth:`holds_part` says):
-        a collective every process makes, in the same order."""
+        a collective every process makes, in the same order.
+
+        Example: ``[kernel] = engine.gather_whole([layer.kernel.value])``
+        """
         raise NotImplementedError(f"The {self.name!r} engine stores no value in parts (gather_whole).")
 
     def all_reduce_gradients(self, grads: list[Any]) -> list[Any]:

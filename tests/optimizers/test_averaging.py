@@ -22,7 +22,7 @@ from polykeras.trainers.step import compile_step
 from polykeras.variables import Variable, name_scope
 
 from ._reference import SLOTS, run_averaged
-from .test_compiled import pure_step
+from .test_compiled import jit_against_eager
 from .test_rules import fixed_data, make
 
 CALLS = 7
@@ -131,23 +131,7 @@ def test_missing_gradients_leave_their_accumulator_and_the_update_zeroes_all(eng
 def test_inside_jit_through_a_stateless_scope(diff_engine, case):
     case_id, name, kwargs, lr_at = case
     weights, grads = data(1)
-    opt, variables = make(name, kwargs, weights)
-    opt.build(variables)
-    state_vars, step = pure_step(opt, variables)
-    compiled = ops.jit(step)
-    state = [v.value for v in state_vars]
-    initial = [v.numpy() for v in state_vars]
-    eager_opt, eager_vars = make(name, kwargs, weights)
-    for step_grads in grads:
-        tensors = [ops.convert_to_tensor(g) for g in step_grads]
-        state = compiled(state, tensors)
-        eager_opt.apply(tensors, eager_vars)
-    assert [v.path for v in eager_opt.variables] == [v.path for v in opt.variables]
-    for v, got, want in zip(state_vars, state, eager_vars + eager_opt.variables):
-        assert_close(ops.to_numpy(got), want.numpy().astype(np.float64), "transcendental", v.dtype,
-                     err_msg=f"{case_id}: {v.path} compiled vs eager")
-    for v, before in zip(state_vars, initial):  # the handles were never written
-        np.testing.assert_array_equal(v.numpy(), before, err_msg=v.path)
+    opt, variables, state_vars, state = jit_against_eager(name, kwargs, weights, grads, case_id)
     for v, value in zip(state_vars, state):
         v.assign(value)
     check_state(opt, variables, run_averaged(name, kwargs, weights, grads, lr_at)[-1], f"{case_id} compiled")

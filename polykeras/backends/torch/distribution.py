@@ -262,7 +262,7 @@ class TorchDistribution:
             state.settle(reduced[len(present):])
             return reduced[:len(present)]
 
-        return reduce_present(grads, weighted_sum, reduced=is_dtensor)  # shards: reduce-scattered
+        return reduce_present(grads, weighted_sum, reduced=self.holds_part)  # shards: reduce-scattered
 
     def distribute_step(self, fn: Callable[[Any], Any], state: Sequence[Any],
                         refresh_logs: Callable[[Any], Any] | None = None,

@@ -28,7 +28,7 @@ import torch.distributed as torch_dist
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import DTensor, Partial, Shard, distribute_tensor
 
-from polykeras.backends.torch.core import INEXACT
+from polykeras.backends.torch.core import INEXACT, is_dtensor
 
 
 class Gather(torch.autograd.Function):
@@ -79,9 +79,7 @@ class Sharding:
         self.variables: list[weakref.ref] = []
         self.alive: dict[int, _Saved] = {}  # data pointer of each gathered whole weight alive -> its shard
 
-    @staticmethod
-    def is_shard(value: Any) -> bool:
-        return isinstance(value, DTensor)
+    is_shard = staticmethod(is_dtensor)
 
     def gather(self, shard: DTensor) -> torch.Tensor:
         """The whole value; gradients flow back into ``shard`` when it needs them."""

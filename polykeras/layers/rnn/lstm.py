@@ -41,7 +41,10 @@ def lstm_update(i: Any, f: Any, g: Any, o: Any, c: Any, activation: Any, recurre
     """One LSTM state update from the gates' pre-activations (i, f, c~, o)
     and the previous carry ``c``: ``c' = a(f) * c + a(i) * activation(c~)``,
     ``h' = a(o) * activation(c')`` with ``a = recurrent_activation``;
-    returns ``h', c'`` (shared by ``LSTMCell`` and ``ConvLSTMCell``)."""
+    returns ``h', c'`` (shared by ``LSTMCell`` and ``ConvLSTMCell``).
+
+    Example: ``h, c = lstm_update(*ops.split(z, 4, axis=-1), c, ops.tanh, ops.sigmoid)``
+    """
     c = ops.add(ops.multiply(recurrent_activation(f), c), ops.multiply(recurrent_activation(i), activation(g)))
     h = ops.multiply(recurrent_activation(o), activation(c))
     return h, c
@@ -53,7 +56,10 @@ def gates_per_mask(cell: Any, inputs: Any, h: Any, masks: Any, recurrent_masks: 
     own quarter of the kernels (last axis) and bias, with its own input and
     recurrent dropout masks (None: not masked). ``input_projection(x, kernel,
     bias)`` and ``recurrent_projection(h, kernel)`` are the cell's products
-    (matmul for ``LSTMCell``, convolutions for ``ConvLSTMCell``)."""
+    (matmul for ``LSTMCell``, convolutions for ``ConvLSTMCell``).
+
+    Example: ``i, f, g, o = gates_per_mask(cell, x, h, masks, None, project, ops.matmul)``
+    """
     kernels = ops.split(cell.kernel, 4, axis=-1)
     recurrent = ops.split(cell.recurrent_kernel, 4, axis=-1)
     biases = ops.split(cell.bias, 4, axis=0) if cell.bias is not None else [None] * 4
