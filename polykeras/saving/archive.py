@@ -95,7 +95,9 @@ def archive_bytes(model: Any) -> bytes:
 def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
     """Write ``model`` to one zip archive, atomically: a failure (an error in
     ``get_config``, a full disk, a crash) leaves any previous file intact and
-    no partial file behind.
+    no partial file behind. A ``.keras`` path gets a Keras 3 archive (Keras
+    loads it); any other name polykeras' own ``.pkeras`` archive, which also
+    keeps what Keras files cannot (random-seed states, the engine it came from).
 
     Example: ``save_model(model, "model.pkeras")``
     """
@@ -104,6 +106,10 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
         raise FileExistsError(f"save: {filepath} exists; pass overwrite=True to replace it.")
     if filepath.is_dir():
         raise IsADirectoryError(f"save: {filepath} is a folder; expected a file path such as 'model.pkeras'.")
+    if filepath.suffix == ".keras":
+        from polykeras.saving.keras_writer import keras_archive_bytes
+
+        return atomic_write(filepath, keras_archive_bytes(model))
     return atomic_write(filepath, archive_bytes(model))
 
 

@@ -45,6 +45,7 @@ __all__ = ["WeightsError", "load_weights", "save_weights"]
 FORMAT = "polykeras.weights"
 VERSION = 1
 OWN = "_self"  # the group of a model's own (layer-less) variables
+KERAS_GROUPS = ("layers", "vars", "optimizer")  # the top-level groups of Keras 3's layout
 
 Pair = tuple[Any, Any]  # (variable, h5py dataset or array)
 
@@ -90,7 +91,10 @@ def seed_variables(model: Any) -> list[Any]:
 
 # ------------------------------------------------------------------ writing
 def write_weights(group: h5py.Group, model: Any) -> None:
-    """Write ``model``'s weights into an open HDF5 group.
+    """Write ``model``'s weights into an open HDF5 group, keyed by layer
+    path, with Keras 3's layout beside it as hard links to the same datasets
+    (so Keras' ``load_weights`` reads the file too; left out only when a layer
+    is named like one of Keras' top-level groups).
     Example: ``with h5py.File(buffer, "w") as f: write_weights(f, model)``"""
     group.attrs["format"] = FORMAT
     group.attrs["version"] = VERSION
@@ -103,6 +107,7 @@ def write_weights(group: h5py.Group, model: Any) -> None:
                                "names so their weights can be told apart.")
         taken[path] = layer
     group.attrs["layers"] = [path for path, _ in paths]
+    written: dict[int, h5py.Dataset] = {}
     for path, layer in paths:
         layer_group = group.create_group(path)
         weights = own_weights(layer)
@@ -114,7 +119,12 @@ def write_weights(group: h5py.Group, model: Any) -> None:
         layer_group.attrs["class_name"] = type(layer).__name__
         layer_group.attrs["weight_names"] = names
         for weight in weights:
-            layer_group.create_dataset(weight.name, data=weight.numpy())
+            written[id(weight)] = layer_group.create_dataset(weight.name, data=weight.numpy())
+    if not any(path.split("/")[0] in KERAS_GROUPS for path, _ in paths):
+        from polykeras.saving.keras_writer import write_keras_layout
+
+        write_keras_layout(group, model, put=lambda parent, name, variable: parent.__setitem__(
+            name, written[id(variable)]))
 
 
 def write_variables(group: h5py.Group, variables: list[Any]) -> None:
