@@ -8,7 +8,7 @@ import pytest
 
 import polykeras as pk
 from polykeras import layers
-from polykeras.utils import model_to_dot, plot_model
+from polykeras.models.plot import model_to_dot, plot_model
 
 
 def _model():
