@@ -1,36 +1,70 @@
 """polykeras: one Keras-style API on TensorFlow, PyTorch, JAX and NumPy.
 
+``import polykeras as keras`` gives Keras 3's top level: the namespaces
+(``layers``, ``ops``, ``backend``, ``config``, ``random``, ``tree``, ``saving``,
+...) and the base classes (``Layer``, ``Loss``, ``Metric``, ``Optimizer``, ...).
+Everything above the engines loads on first use, so ``import polykeras`` stays
+light.
+
 Example:
     >>> import polykeras
-    >>> polykeras.backend()          # the active engine's name
+    >>> polykeras.backend()          # the active engine's name (polykeras.backend.backend())
     'torch'
     >>> x = polykeras.Input((8,))
     >>> model = polykeras.Model(x, polykeras.layers.Dense(1)(x))
 """
 
-from polykeras import backends, ops
+import importlib
+import importlib.util
+
+from polykeras import backend, backends, config, ops
 from polykeras.variables import Variable
 
 __version__ = "0.1.0"
 
 
-def backend() -> str:
-    """The active engine's name. Example: ``polykeras.backend()`` -> ``'jax'``"""
-    return backends.active().name
+def version() -> str:
+    """The polykeras version, as ``keras.version()``. Example: ``polykeras.version()`` -> ``'0.1.0'``"""
+    return __version__
+
+
+#: Top-level names that live in a submodule: name -> (module, attribute).
+_LAZY = {
+    "Input": ("polykeras.models", "Input"),
+    "Model": ("polykeras.models", "Model"),
+    "Sequential": ("polykeras.models", "Sequential"),
+    "Functional": ("polykeras.models", "Functional"),
+    "Function": ("polykeras.models", "Function"),
+    "InputLayer": ("polykeras.models", "InputLayer"),
+    "Layer": ("polykeras.layers", "Layer"),
+    "InputSpec": ("polykeras.layers", "InputSpec"),
+    "Loss": ("polykeras.losses", "Loss"),
+    "Metric": ("polykeras.metrics", "Metric"),
+    "Optimizer": ("polykeras.optimizers", "Optimizer"),
+    "Initializer": ("polykeras.initializers", "Initializer"),
+    "Regularizer": ("polykeras.regularizers", "Regularizer"),
+    "StatelessScope": ("polykeras.variables", "StatelessScope"),
+    "KerasTensor": ("polykeras.symbolic", "SymbolicTensor"),
+    "name_scope": ("polykeras.scopes", "name_scope"),
+    "device": ("polykeras.scopes", "device"),
+}
 
 
 def __getattr__(name: str):
     # The upper floors load on first use, so ``import polykeras`` stays light.
-    if name in ("Input", "Model", "Sequential", "Functional", "InputLayer"):
-        from polykeras import models
-
-        return getattr(models, name)
-    if name in ("layers", "models", "losses", "metrics", "optimizers", "callbacks", "initializers",
-                "regularizers", "constraints", "activations", "random", "saving", "utils", "trainers"):
-        import importlib
-
-        return importlib.import_module(f"polykeras.{name}")
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    if not name.startswith("_") and importlib.util.find_spec(f"polykeras.{name}") is not None:
+        return importlib.import_module(f"polykeras.{name}")  # a namespace: layers, tree, distribution, ...
     raise AttributeError(f"module 'polykeras' has no attribute {name!r}")
 
 
-__all__ = ["Input", "Model", "Sequential", "Variable", "backend", "backends", "ops", "__version__"]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | {
+        "activations", "callbacks", "constraints", "distribution", "initializers", "layers", "losses", "metrics",
+        "models", "optimizers", "random", "regularizers", "saving", "tree", "utils"})
+
+
+__all__ = ["Input", "Model", "Sequential", "Variable", "backend", "backends", "config", "ops", "version",
+           "__version__", *sorted(set(_LAZY) - {"Input", "Model", "Sequential"})]

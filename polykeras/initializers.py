@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from polykeras.backends.dtypes import FLOATX, standardize_dtype
+from polykeras.backends.dtypes import FLOATX, floatx, standardize_dtype
 from polykeras.saving import registry
 
 __all__ = [
@@ -65,7 +65,7 @@ class Initializer:
     def __call__(self, shape: Shape, dtype: Any = None) -> Any:
         from polykeras import ops
 
-        dtype = standardize_dtype(dtype or FLOATX)
+        dtype = standardize_dtype(dtype or floatx())
         return ops.convert_to_tensor(self.host_values(tuple(shape), dtype), dtype)
 
     def get_config(self) -> dict[str, Any]:

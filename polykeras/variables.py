@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import backends
-from polykeras.backends.dtypes import FLOATX, standardize_dtype
+from polykeras.backends.dtypes import floatx, standardize_dtype
 from polykeras.ops._dispatch import register_tensor_wrapper
 
 __all__ = [
@@ -100,6 +100,18 @@ def exit_name_scope(token: contextvars.Token) -> None:
 
 
 def current_path() -> str:
+def name_stack() -> tuple[str, ...]:
+    """The active name scopes, outermost first. Example: ``name_stack()`` -> ``('encoder',)``"""
+    return _names.get()
+
+
+def enter_name_stack(stack: tuple[str, ...]) -> contextvars.Token:
+    """Make ``stack`` the active name scopes (``polykeras.name_scope``'s
+    ``override_parent``); undo with :func:`exit_name_scope`.
+    Example: ``token = enter_name_stack(("outer", "inner"))``"""
+    return _names.set(tuple(stack))
+
+
     """The active name-scope path, e.g. ``'encoder/dense_1'`` ('' at top level)."""
     return "/".join(_names.get())
 
@@ -586,7 +598,7 @@ def _initial_value(initializer: Any, shape: Sequence[int] | None, dtype: Any, na
             raise ValueError(
                 f"Variable {name!r}: expected a shape with initializer {initializer!r}, received shape=None."
             )
-        dtype = standardize_dtype(dtype or FLOATX)
+        dtype = standardize_dtype(dtype or floatx())
         host = getattr(initializer, "host_values", None)
         shape = tuple(int(d) for d in shape)
         value = host(shape, dtype) if host is not None else initializer(shape, dtype=dtype)
@@ -595,7 +607,7 @@ def _initial_value(initializer: Any, shape: Sequence[int] | None, dtype: Any, na
         dtype = getattr(initializer, "dtype", None)
         if dtype is None:
             dtype = np.asarray(initializer).dtype
-            dtype = FLOATX if dtype.kind == "f" else ("int32" if dtype.kind in "iu" else dtype)
+            dtype = floatx() if dtype.kind == "f" else ("int32" if dtype.kind in "iu" else dtype)
     dtype = standardize_dtype(dtype)
     if not backends.active().is_tensor(initializer):
         initializer = np.asarray(initializer)

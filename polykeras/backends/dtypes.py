@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+#: The default float dtype at start-up; :func:`floatx` is the current one.
 FLOATX = "float32"
+_floatx = FLOATX
 
 DTYPES: tuple[str, ...] = (
     "bool",
@@ -30,6 +32,30 @@ DTYPES: tuple[str, ...] = (
 )
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 INT_DTYPES = frozenset({"uint8", "int8", "int16", "int32", "int64"})
+
+def floatx() -> str:
+    """The default float dtype (``"float32"`` unless :func:`set_floatx` changed it):
+    what ``standardize_dtype(None)``, layers, variables and initializers use.
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
+    return _floatx
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float dtype to ``"float16"``, ``"bfloat16"``, ``"float32"``
+    or ``"float64"``.
+
+    Example:
+        >>> set_floatx("float64")
+    """
+    global _floatx
+    if not isinstance(value, str) or value not in FLOAT_DTYPES:
+        raise ValueError(f"set_floatx: expected one of {sorted(FLOAT_DTYPES)}, received {value!r}.")
+    _floatx = value
+
 
 _ALIASES = {
     "float": "float32",
@@ -52,7 +78,7 @@ def standardize_dtype(dtype: Any) -> str:
         'int64'
     """
     if dtype is None:
-        return FLOATX
+        return _floatx
     if isinstance(dtype, str):
         name = _ALIASES.get(dtype, dtype)
     elif hasattr(dtype, "as_numpy_dtype"):  # tf.DType

@@ -30,7 +30,7 @@ from polykeras.saving import registry
 
 __all__ = [
     "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs", "json_safe_arguments",
-    "reset_names", "to_snake_case", "unique_name",
+    "next_uid", "reset_names", "to_snake_case", "unique_name",
 ]
 
 #: Built-in layer classes by name: the allow-list for layer configs.
@@ -52,6 +52,14 @@ def unique_name(prefix: str) -> str:
     count = _name_counts[prefix]
     _name_counts[prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def next_uid(prefix: str = "") -> int:
+    """Count one more object named after ``prefix`` and return the count (1
+    first): Keras 3's ``backend.get_uid``, sharing the counter of
+    :func:`unique_name`. Example: ``next_uid("dense")`` -> ``1``"""
+    _name_counts[prefix] += 1
+    return _name_counts[prefix]
 
 
 def reset_names() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras.backends import active
+from polykeras.config import image_data_format
 from polykeras.ops._dispatch import check, op
 
 Tensor = Any
@@ -133,7 +134,7 @@ def _tuple(value: int | Sequence[int], n: int, name: str, what: str) -> tuple[in
 
 
 def _spatial(name: str, inputs: Any, rank: int, data_format: str | None) -> str:
-    data_format = data_format or "channels_last"
+    data_format = data_format or image_data_format()
     check(data_format in DATA_FORMATS, name, f"data_format in {DATA_FORMATS}", repr(data_format))
     ndim = len(active().shape(inputs))
     check(ndim == rank + 2, name, f"inputs of rank {rank + 2} (batch, {rank} spatial axes, channels)",

@@ -15,9 +15,20 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-__all__ = ["effective", "in_safe_mode", "safe_mode"]
+__all__ = ["effective", "in_safe_mode", "safe_mode", "set_global_safe_mode"]
 
-_SAFE_MODE: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_safe_mode", default=True)
+_SAFE_MODE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("polykeras_safe_mode", default=None)
+#: Safe mode outside any :func:`safe_mode` block, in every thread.
+_global = [True]
+
+
+def set_global_safe_mode(enabled: bool) -> None:
+    """Safe mode for the whole process outside :func:`safe_mode` blocks
+    (``polykeras.config.enable_unsafe_deserialization`` turns it off).
+    Example: ``set_global_safe_mode(False)``"""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_global_safe_mode: expected a bool, received {enabled!r}.")
+    _global[0] = enabled
 
 
 @contextlib.contextmanager
@@ -35,7 +46,8 @@ def safe_mode(enabled: bool) -> Iterator[None]:
 
 def in_safe_mode() -> bool:
     """Whether safe mode is on here (default True). Example: ``in_safe_mode()``"""
-    return _SAFE_MODE.get()
+    scoped = _SAFE_MODE.get()
+    return _global[0] if scoped is None else scoped
 
 
 def effective(requested: bool) -> bool:

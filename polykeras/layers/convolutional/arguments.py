@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from polykeras.config import image_data_format
+
 __all__ = [
     "DATA_FORMATS", "conv_output_length", "describe_layer", "positive_int", "refuse_unsupported",
     "standardize_data_format", "standardize_padding", "standardize_tuple",
@@ -68,9 +70,10 @@ def standardize_padding(value: Any, allowed: Sequence[str], who: str) -> str:
 
 
 def standardize_data_format(value: Any, who: str) -> str:
-    """``None`` -> ``"channels_last"``; otherwise one of :data:`DATA_FORMATS`."""
+    """``None`` -> ``polykeras.config.image_data_format()`` (``"channels_last"``
+    unless changed); otherwise one of :data:`DATA_FORMATS`."""
     if value is None:
-        return "channels_last"
+        return image_data_format()
     data_format = value.lower() if isinstance(value, str) else value
     if data_format not in DATA_FORMATS:
         raise ValueError(f"{who}: expected data_format to be one of {DATA_FORMATS}, received data_format={value!r}.")
