@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from polykeras.saving.atomic import atomic_write
+from polykeras.saving.atomic import atomic_write_all
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 
 __all__ = [
@@ -163,18 +163,20 @@ def _kind(path: Path, who: str) -> str:
 
 def save_to_file(model: Any, arch_fname: str | os.PathLike, weight_fname: str | os.PathLike | None = None) -> None:
     """Keraflow's convenience: the architecture to ``arch_fname`` (JSON or YAML
-    by extension) and, if given, the weights to ``weight_fname``; each file
-    written atomically.
+    by extension) and, if given, the weights to ``weight_fname``, written as
+    one: both files are replaced or neither is, so a new architecture never
+    sits beside old weights.
 
     Example: ``save_to_file(model, "arch.yaml", "weights.h5")``
     """
     path = Path(arch_fname)
     text = to_yaml(model) if _kind(path, "save_to_file") == "yaml" else to_json(model, indent=2)
-    atomic_write(path, text.encode("utf-8"))
+    files: dict[Any, bytes] = {path: text.encode("utf-8")}
     if weight_fname is not None:
-        from polykeras.saving.weights import save_weights
+        from polykeras.saving.weights import weights_bytes
 
-        save_weights(model, weight_fname)
+        files[weight_fname] = weights_bytes(model)
+    atomic_write_all(files)
 
 
 def load_from_file(arch_fname: str | os.PathLike, weight_fname: str | os.PathLike | None = None,

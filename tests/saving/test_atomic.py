@@ -164,3 +164,60 @@ def _read_line(process: subprocess.Popen, timeout: float) -> str:
         if process.poll() is not None:
             return ""
     return ""
+
+
+def test_a_pair_is_written_both_or_neither(engine, tmp_path, monkeypatch):
+    arch, weights_path = tmp_path / "arch.json", tmp_path / "w.h5"
+    old = build("sequential", seed=1)
+    save_to_file(old, arch, weights_path)
+    before = arch.read_bytes(), weights_path.read_bytes()
+    new = build("sequential", seed=2)
+    new.add(layers.Dense(3, name="more"))
+    real_replace, calls = os.replace, []
+
+    def replace(source, target):  # the second file cannot be put in place
+        calls.append(Path(target).name)
+        if Path(target) == weights_path and Path(source).name.endswith(".tmp"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match=r"cannot write .*w\.h5") as info:
+        save_to_file(new, arch, weights_path)
+    monkeypatch.undo()
+    assert calls[:2] == ["arch.json", "w.h5"]  # the architecture had been replaced, then was put back
+    assert (arch.read_bytes(), weights_path.read_bytes()) == before
+    assert info.value.filename == str(weights_path)
+    assert len(load_from_file(arch, weights_path).layers) == len(old.layers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arch.json", "w.h5"]
+
+
+def test_a_stale_temporary_file_of_a_dead_writer_is_removed_by_the_next_save(engine, tmp_path):
+    path = tmp_path / "m.pkeras"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".m.pkeras.{int(dead.stdout)}.0123abcd.tmp"
+    stale.write_bytes(b"a complete archive a kill left before its rename")
+    mine = tmp_path / f".m.pkeras.{os.getpid()}.89abcdef.tmp"  # a live writer's file stays
+    mine.write_bytes(b"in progress")
+    other = tmp_path / ".other.pkeras.1.0123abcd.tmp"  # another target's file stays
+    other.write_bytes(b"not ours")
+    build("sequential", seed=1).save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.pkeras", mine.name, other.name])
+
+
+def test_a_read_only_folder_error_names_the_target(engine, tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):  # a folder no one may write into (even root, here)
+        if str(path).startswith(str(folder)) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionError, match=r"cannot write .*locked/m\.pkeras") as info:
+        build("sequential", seed=1).save(folder / "m.pkeras")
+    assert info.value.filename == str(folder / "m.pkeras")
+    monkeypatch.undo()
+    assert list(folder.iterdir()) == []
