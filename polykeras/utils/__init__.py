@@ -16,6 +16,7 @@ Example:
 
 from polykeras.backends.dtypes import standardize_dtype
 from polykeras.random import set_seed as set_random_seed
+from polykeras.utils.config import Config
 from polykeras.utils.dataset_utils import IndexedDataset, split_dataset, timeseries_dataset_from_array
 from polykeras.utils.directory import (
     audio_dataset_from_directory, image_dataset_from_directory, text_dataset_from_directory,
@@ -23,7 +24,7 @@ from polykeras.utils.directory import (
 from polykeras.utils.file_utils import UnsafeArchiveError, extract_archive, get_file, validate_file
 from polykeras.utils.general import (
     CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects, get_registered_name,
-    get_registered_object, get_source_inputs, is_keras_tensor, model_to_dot, pack_x_y_sample_weight, plot_model,
+    get_registered_object, get_source_inputs, model_to_dot, pack_x_y_sample_weight, plot_model,
     register_keras_serializable, serialize_keras_object, unpack_x_y_sample_weight,
 )
 from polykeras.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -32,13 +33,30 @@ from polykeras.utils.progbar import Progbar
 from polykeras.utils.py_dataset import PyDataset, Sequence
 from polykeras.utils.sequence_utils import pad_sequences
 
+#: Keras' ``keras.utils`` names that live elsewhere in polykeras: name -> module.
+_ELSEWHERE = {
+    "clear_session": "polykeras.backend", "is_keras_tensor": "polykeras.backend",
+    "enable_interactive_logging": "polykeras.config", "disable_interactive_logging": "polykeras.config",
+    "is_interactive_logging_enabled": "polykeras.config",
+}
+
+
+def __getattr__(name: str):
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module 'polykeras.utils' has no attribute {name!r}")
+
+
 __all__ = [
-    "CustomObjectScope", "IndexedDataset", "Progbar", "PyDataset", "Sequence", "UnsafeArchiveError",
+    "Config", "CustomObjectScope", "IndexedDataset", "Progbar", "PyDataset", "Sequence", "UnsafeArchiveError",
     "array_to_img", "audio_dataset_from_directory", "custom_object_scope", "deserialize_keras_object",
     "extract_archive", "get_custom_objects", "get_file", "get_registered_name",
     "get_registered_object", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
-    "is_keras_tensor", "load_img", "model_to_dot", "normalize", "pack_x_y_sample_weight",
+    "load_img", "model_to_dot", "normalize", "pack_x_y_sample_weight",
     "pad_sequences", "plot_model", "register_keras_serializable", "save_img", "serialize_keras_object",
     "set_random_seed", "split_dataset", "standardize_dtype", "text_dataset_from_directory",
     "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight", "validate_file",
+    *_ELSEWHERE,
 ]

@@ -45,12 +45,6 @@ def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
                      f"received a tuple of {len(data)} elements.")
 
 
-def is_keras_tensor(x: Any) -> bool:
-    """True for a symbolic tensor of a functional graph (``Input(...)`` and
-    what layers make of it). Example: ``is_keras_tensor(Input((3,)))`` -> ``True``"""
-    return isinstance(x, SymbolicTensor)
-
-
 def get_source_inputs(tensor: Any) -> list[Any]:
     """The ``Input`` tensors a symbolic tensor was computed from, in order.
 
