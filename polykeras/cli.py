@@ -4,8 +4,13 @@
 and runs a tiny forward pass (a dense layer's matmul + bias + relu) on each,
 checking that every engine gives the NumPy engine's numbers.
 
+``polykeras keras-compat`` counts, per namespace, the installed Keras 3's
+public names that polykeras has at the same path with a compatible signature
+(see :mod:`conformance.keras_compat`).
+
 Example:
     $ polykeras info
+    $ polykeras keras-compat --missing
 """
 
 from __future__ import annotations
@@ -58,7 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polykeras", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="installed engines, versions, devices and a forward-pass check")
-    args = parser.parse_args(argv)
+    sub.add_parser("keras-compat", add_help=False,
+                   help="coverage of Keras 3's public names (python -m conformance.keras_compat --help)")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "keras-compat":
+        from conformance import keras_compat  # reads Keras in a child interpreter, only when run
+
+        return keras_compat.main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command in (None, "info"):
         return info()
     return 2

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,13 +29,34 @@ __all__ = ["LayerMeta", "call_info", "input_shape_from", "is_shape", "shape_of",
 #: Keyword arguments every layer accepts to build right after construction.
 SHAPE_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "input_length")
 
+_L = TypeVar("_L")
+
 
 class LayerMeta(type):
     """Captures ``__init__`` arguments before construction, checks that
     ``Layer.__init__`` ran, and builds right after the most-derived
-    ``__init__`` returns when an input shape was given."""
+    ``__init__`` returns when an input shape was given.
 
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+    A class's signature is its constructor's, not this ``__call__``'s
+    ``(*args, **kwargs)``: ``inspect.signature(Dense)`` (``help``, IPython,
+    Jupyter) reads ``__signature__``, and the ``__call__`` annotation returns
+    the class's own instance, so type checkers and IDEs read ``__init__``.
+    """
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        # The constructor ``type.__call__`` would run: the first ``__new__`` or
+        # ``__init__`` along the MRO (``Model`` has ``__new__``), less its first parameter.
+        for base in cls.__mro__:
+            for name in ("__new__", "__init__"):
+                method = vars(base).get(name)
+                method = method.__func__ if isinstance(method, staticmethod) else method
+                if inspect.isfunction(method):
+                    signature = inspect.signature(method)
+                    return signature.replace(parameters=list(signature.parameters.values())[1:])
+        return inspect.Signature()
+
+    def __call__(cls: type[_L], *args: Any, **kwargs: Any) -> _L:
         captured = capture_init_args(cls, args, kwargs)
         layer = super().__call__(*args, **kwargs)
         if "_pk_initialized" not in layer.__dict__:
