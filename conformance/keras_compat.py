@@ -11,8 +11,8 @@ is listed, with its reason, in ONE table, ``conformance/keras_compat.yaml``;
 Two child interpreters keep the answer independent of what this process has
 imported: one reads Keras on its NumPy backend (the engine-neutral classes);
 one, where ``import keras`` fails, walks polykeras's modules by attribute from
-a fresh ``import polykeras``, as a Keras program reaches them. Neither this
-module nor polykeras imports Keras.
+a fresh ``import polykeras``, as a Keras program reaches them. The calling
+process never imports Keras.
 
 Which names count:
   * every public (not ``_``-prefixed) attribute of each namespace, modules
@@ -24,23 +24,7 @@ Which names count:
   * names Keras re-exports in several places count once per place
     (``keras.ops.relu`` and ``keras.ops.nn.relu``): programs use both.
 
-What "compatible" means (``signature_difference``):
-  * Kind: a Keras class must be a polykeras class (programs subclass it and
-    test ``isinstance``); a Keras function may be any polykeras callable; a
-    Keras module must be a module.
-  * Every Keras parameter exists in polykeras under the same name. The ones
-    Keras takes by position come first, in Keras's order (a positional-only one
-    may have another name); keyword-only ones may be keyword-only or
-    positional-or-keyword. ``*args``/``**kwargs`` in Keras need them in
-    polykeras.
-  * Every Keras default is polykeras's default (``==``, a bool only equal to a
-    bool; a tuple equal to the list with the same items, and ``(1, 1)`` to
-    ``1``, which Keras takes for it). Polykeras may give a default where Keras
-    has none: every Keras call still binds.
-  * Polykeras may add parameters that have defaults: keyword-only ones
-    anywhere, positional ones after Keras's (not before Keras's ``*args``).
-  * A class's signature is its ``__init__``'s (Keras's ``__new__`` methods
-    only pass arguments on). Annotations and return types are not compared.
+What "compatible" means: the rules in :mod:`conformance.keras_signatures`.
 
 Example:
     $ python -m conformance.keras_compat            # coverage per namespace
@@ -51,11 +35,10 @@ Example:
 from __future__ import annotations
 
 import argparse
-import ast
+import collections
 import dataclasses
 import functools
 import importlib
-import inspect
 import json
 import os
 import subprocess
@@ -65,8 +48,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["NAMESPACES", "Finding", "check", "coverage", "keras_api", "load_table", "main", "render_doc",
-           "render_table", "signature_difference", "table_changes"]
+from conformance.keras_signatures import ABSENT, Entry, compare
+
+__all__ = ["NAMESPACES", "Finding", "check", "coverage", "keras_api", "keras_version", "load_table", "main",
+           "render_doc", "render_table", "table_changes", "write"]
 
 #: The Keras 3 namespaces checked, below ``keras``.
 NAMESPACES = (
@@ -94,8 +79,9 @@ AREAS = {
 }
 
 STATUSES = ("missing", "incompatible")
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_ABSENT = object()
+
+#: The table as data: ``{(namespace, name): (status, reason)}``.
+Table = dict[tuple[str, str], tuple[str, str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,56 +105,6 @@ class Finding:
 
 
 # --- Keras's side -------------------------------------------------------------------------------------------
-
-
-class _Text(str):
-    """A default that is no Python literal, kept as its text."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    """What is compared of one Keras name: ``kind`` (``"module"``,
-    ``"class"``, ``"function"`` or ``"value"``), ``origin`` (the Keras source
-    package that defines it, ``"layers"`` for ``keras.src.layers.core``) and
-    its ``signature`` (a class's is its ``__init__``'s; None where there is none).
-
-    Example: ``Entry.of(keras.layers.Dense).signature`` -> ``(units, activation=None, ...)``
-    """
-
-    kind: str
-    origin: str
-    signature: inspect.Signature | None
-
-    @classmethod
-    def of(cls, obj: Any) -> Entry:
-        """The entry of a live object."""
-        module = getattr(obj, "__name__" if isinstance(obj, types.ModuleType) else "__module__", "") or ""
-        origin = module.split(".")[2] if module.startswith("keras.src.") else ""
-        return cls(_kind(obj), origin, None if isinstance(obj, types.ModuleType) else _signature(obj))
-
-    def to_json(self) -> dict[str, Any]:
-        params = None if self.signature is None else [
-            [p.name, int(p.kind), None if p.default is inspect.Parameter.empty else repr(p.default)]
-            for p in self.signature.parameters.values()]
-        return {"kind": self.kind, "origin": self.origin, "params": params}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Entry:
-        signature = None if data["params"] is None else inspect.Signature(
-            [inspect.Parameter(name, inspect._ParameterKind(kind),
-                               default=inspect.Parameter.empty if default is None else _literal(default))
-             for name, kind, default in data["params"]], __validate_parameters__=False)
-        return cls(data["kind"], data["origin"], signature)
-
-
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return _Text(text)
 
 
 def _dump_keras() -> None:
@@ -245,118 +181,6 @@ def _area(namespace: str, entry: Entry, name: str) -> str:
 # --- comparison --------------------------------------------------------------------------------------------
 
 
-def _same_default(theirs: Any, ours: Any) -> bool:
-    if isinstance(theirs, _Text):
-        return repr(ours) == theirs
-    if isinstance(theirs, bool) or isinstance(ours, bool):
-        return type(theirs) is type(ours) and theirs == ours
-    if isinstance(theirs, (tuple, list)) and isinstance(ours, (tuple, list)):
-        return len(theirs) == len(ours) and all(_same_default(a, b) for a, b in zip(theirs, ours))
-    if isinstance(theirs, (tuple, list)) and isinstance(ours, int) and theirs:  # strides=1 for (1, 1)
-        return all(_same_default(t, ours) for t in theirs)
-    try:
-        return bool(theirs == ours)
-    except Exception:  # noqa: BLE001 - an array-like default: compare by text
-        return repr(theirs) == repr(ours)
-
-
-def signature_difference(theirs: inspect.Signature, ours: inspect.Signature) -> str:
-    """What breaks a Keras call of ``theirs`` against ``ours`` ("" when
-    nothing does); the rules are in the module docstring.
-
-    Example:
-        >>> signature_difference(inspect.signature(lambda x, axis=None: 0), inspect.signature(lambda x, axis=-1: 0))
-        "default of 'axis' is -1, Keras has None"
-    """
-    problems: list[str] = []
-    kp, op = list(theirs.parameters.values()), list(ours.parameters.values())
-    by_name = {p.name: p for p in op}
-    k_pos, o_pos = [p for p in kp if p.kind in _POSITIONAL], [p for p in op if p.kind in _POSITIONAL]
-    matched: dict[str, inspect.Parameter] = {}
-    for i, k in enumerate(k_pos):
-        o = o_pos[i] if i < len(o_pos) else None
-        if k.kind is inspect.Parameter.POSITIONAL_ONLY and o is not None:
-            matched[o.name] = k
-        elif o is not None and o.name == k.name:
-            matched[o.name] = k
-            if o.kind is inspect.Parameter.POSITIONAL_ONLY:
-                problems.append(f"'{k.name}' is positional-only, Keras also takes it by keyword")
-        elif k.name in by_name:
-            matched[k.name] = k
-            o = by_name[k.name]
-            where = f"at position {o_pos.index(o) + 1}" if o in o_pos else "keyword-only"
-            problems.append(f"'{k.name}' is {where}, Keras has it at position {i + 1}")
-        else:
-            problems.append(f"no parameter '{k.name}'{_absorbed(op)}")
-    for k in kp:
-        if k.kind is inspect.Parameter.KEYWORD_ONLY:
-            if k.name not in by_name or by_name[k.name].kind not in (*_POSITIONAL, inspect.Parameter.KEYWORD_ONLY):
-                problems.append(f"no keyword parameter '{k.name}'{_absorbed(op)}")
-            else:
-                matched[k.name] = k
-        elif k.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            if not any(o.kind is k.kind for o in op):
-                problems.append(f"no {'*' if k.kind is inspect.Parameter.VAR_POSITIONAL else '**'}{k.name}")
-    for name, k in matched.items():
-        o = by_name[name]
-        if k.default is not inspect.Parameter.empty:
-            if o.default is inspect.Parameter.empty:
-                problems.append(f"'{name}' has no default, Keras has {k.default!r}")
-            elif not _same_default(k.default, o.default):
-                problems.append(f"default of '{name}' is {o.default!r}, Keras has {k.default!r}")
-    keras_varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in kp)
-    for o in op:
-        if o.name in matched or o.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            continue
-        if o.default is inspect.Parameter.empty:
-            problems.append(f"extra required parameter '{o.name}'")
-        elif o.kind in _POSITIONAL and keras_varargs:
-            problems.append(f"extra positional parameter '{o.name}' would take Keras's *args")
-    return "; ".join(problems)
-
-
-def _absorbed(params: Sequence[inspect.Parameter]) -> str:
-    return " (only through **kwargs)" if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params) else ""
-
-
-def _signature(obj: Any) -> inspect.Signature | None:
-    """A function's signature; a class's is its ``__init__``'s, less ``self``
-    (Keras's ``__new__`` methods only pass their arguments on)."""
-    if inspect.isclass(obj):
-        for base in obj.__mro__[:-1]:
-            if inspect.isfunction(vars(base).get("__init__")):
-                signature = inspect.signature(vars(base)["__init__"])
-                return signature.replace(parameters=list(signature.parameters.values())[1:])
-    try:
-        return inspect.signature(obj)
-    except (TypeError, ValueError):
-        return None
-
-
-def compare(theirs: Entry, ours: Any) -> tuple[str, str]:
-    """``(status, detail)`` of polykeras's ``ours`` against Keras's ``theirs``."""
-    if ours is _ABSENT:
-        return "missing", ""
-    kind = _kind(ours)
-    if theirs.kind in ("module", "class") and kind != theirs.kind:
-        return "incompatible", f"a {theirs.kind} in Keras, here a {kind}"
-    if theirs.kind != "value" and kind in ("module", "value"):
-        return "incompatible", f"a {theirs.kind} in Keras, here a {kind}"
-    ours_signature = _signature(ours)
-    if theirs.signature is None or ours_signature is None:
-        return "ok", ""  # a builtin without a signature on either side: nothing to compare
-    detail = signature_difference(theirs.signature, ours_signature)
-    return ("incompatible", detail) if detail else ("ok", "")
-
-
-def _kind(obj: Any) -> str:
-    if isinstance(obj, types.ModuleType):
-        return "module"
-    if inspect.isclass(obj):
-        return "class"
-    return "function" if callable(obj) else "value"
-
-
 #: Run in a fresh interpreter where ``import keras`` fails: walks each module
 #: path by attribute from ``import polykeras``, as a Keras program does.
 _REACH = """
@@ -395,7 +219,7 @@ def _reachable(paths: tuple[str, ...]) -> dict[str, str]:
 
 def _module(path: str) -> Any:
     """``polykeras.<path>`` (``path`` starts with ``keras``) by attribute, else
-    by import, else ``_ABSENT``."""
+    by import, else ``ABSENT``."""
     obj: Any = importlib.import_module("polykeras")
     for part in path.split(".")[1:]:
         try:
@@ -404,8 +228,8 @@ def _module(path: str) -> Any:
             try:
                 obj = importlib.import_module(f"{obj.__name__}.{part}")
             except (ImportError, AttributeError):
-                return _ABSENT
-    return obj if isinstance(obj, types.ModuleType) else _ABSENT
+                return ABSENT
+    return obj if isinstance(obj, types.ModuleType) else ABSENT
 
 
 def check() -> list[Finding]:
@@ -421,11 +245,11 @@ def check() -> list[Finding]:
             path = f"{namespace}.{name}"
             if path in reach:
                 status, detail = ("missing", "") if reach[path] == "absent" else ("incompatible" if reach[path] else "ok", reach[path])
-            elif ours is _ABSENT:
+            elif ours is ABSENT:
                 status, detail = "missing", ""
             else:
                 try:
-                    status, detail = compare(theirs, getattr(ours, name, _ABSENT))
+                    status, detail = compare(theirs, getattr(ours, name, ABSENT))
                 except Exception as err:  # noqa: BLE001 - a broken lazy attribute is a finding, not a crash
                     status, detail = "incompatible", f"reaching it raised {type(err).__name__}: {err}"
             findings.append(Finding(namespace, name, status, detail, _area(namespace, theirs, name)))
@@ -435,7 +259,7 @@ def check() -> list[Finding]:
 # --- the table -------------------------------------------------------------------------------------------
 
 
-def load_table(path: Path = TABLE) -> dict[tuple[str, str], tuple[str, str]]:
+def load_table(path: Path = TABLE) -> Table:
     """``{(namespace, name): (status, reason)}`` from the table file."""
     import yaml
 
@@ -450,7 +274,7 @@ def load_table(path: Path = TABLE) -> dict[tuple[str, str], tuple[str, str]]:
     return table
 
 
-def table_changes(findings: Iterable[Finding], table: dict[tuple[str, str], tuple[str, str]]) -> list[str]:
+def table_changes(findings: Iterable[Finding], table: Table) -> list[str]:
     """The edits that make the table the truth, one line each ([] when it is)."""
     changes = []
     seen = set()
@@ -476,7 +300,7 @@ def _key(name: str) -> str:
     return name if plain else json.dumps(name)
 
 
-def render_table(findings: Sequence[Finding], table: dict[tuple[str, str], tuple[str, str]]) -> str:
+def render_table(findings: Sequence[Finding], table: Table) -> str:
     """The table file's text: existing reasons kept, new entries given their
     area's default reason."""
     lines = [
@@ -516,13 +340,11 @@ def coverage(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def print_coverage(findings: Sequence[Finding], table: dict[tuple[str, str], tuple[str, str]],
+def print_coverage(findings: Sequence[Finding], table: Table,
                    out: TextIO | None = None, details: bool = False) -> None:
     """The coverage command's report."""
     out = out or sys.stdout
-    listed = {}
-    for (ns, _), _entry in table.items():
-        listed[ns] = listed.get(ns, 0) + 1
+    listed = collections.Counter(ns for ns, _ in table)
     print(f"Keras {keras_version()} names present and compatible in polykeras:", file=out)
     print(f"  {'namespace':<40} {'compatible':>15} {'missing':>8} {'differs':>8} {'listed':>7}", file=out)
     for ns, row in coverage(findings).items():
@@ -549,7 +371,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_doc(findings: Sequence[Finding], table: dict[tuple[str, str], tuple[str, str]]) -> str:
+def render_doc(findings: Sequence[Finding], table: Table) -> str:
     """The generated part of ``docs/keras-compat.md`` (between its markers)."""
     counts = coverage(findings)
     total = counts["total"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conformance import keras_compat as kc
+from conformance import keras_signatures as ks
 from polykeras import cli, layers
 
 HINT = f"run `{kc.WRITE_HINT}` (keeps every reason) and commit conformance/keras_compat.yaml and docs/keras-compat.md"
@@ -74,7 +75,7 @@ def _sig(fn) -> inspect.Signature:
     (lambda x: 0, lambda x, y: 0, "extra required parameter 'y'"),
 ])
 def test_signature_rules(keras, ours, expected):
-    assert kc.signature_difference(_sig(keras), _sig(ours)) == expected
+    assert ks.signature_difference(_sig(keras), _sig(ours)) == expected
 
 
 def test_kinds_must_match():
@@ -83,17 +84,17 @@ def test_kinds_must_match():
 
     def ours(units): ...
 
-    assert kc.compare(kc.Entry.of(Theirs), ours) == ("incompatible", "a class in Keras, here a function")
-    assert kc.compare(kc.Entry.of(os), ours) == ("incompatible", "a module in Keras, here a function")
-    assert kc.compare(kc.Entry.of(ours), kc._ABSENT) == ("missing", "")
-    assert kc.compare(kc.Entry.of(ours), Theirs) == ("ok", "")  # a class where Keras has a function: calls still bind
+    assert ks.compare(ks.Entry.of(Theirs), ours) == ("incompatible", "a class in Keras, here a function")
+    assert ks.compare(ks.Entry.of(os), ours) == ("incompatible", "a module in Keras, here a function")
+    assert ks.compare(ks.Entry.of(ours), ks.ABSENT) == ("missing", "")
+    assert ks.compare(ks.Entry.of(ours), Theirs) == ("ok", "")  # a class where Keras has a function: calls still bind
 
 
 def test_keras_signatures_survive_the_trip_from_the_child_interpreter():
     def theirs(x, /, axis=None, *args, strides=(1, 1), name="conv", flag=False, **kwargs): ...
 
-    entry = kc.Entry.of(theirs)
-    assert kc.Entry.from_json(json.loads(json.dumps(entry.to_json()))) == entry
+    entry = ks.Entry.of(theirs)
+    assert ks.Entry.from_json(json.loads(json.dumps(entry.to_json()))) == entry
     assert kc.keras_api()["keras.layers"]["Dense"].kind == "class"
     assert str(kc.keras_api()["keras.layers"]["Dense"].signature).startswith("(units, activation=None, use_bias=True")
 
