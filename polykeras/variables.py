@@ -49,6 +49,7 @@ from polykeras.ops._dispatch import register_tensor_wrapper
 __all__ = [
     "StatelessScope",
     "Variable",
+from polykeras.allocation import charge
     "current_path",
     "get_stateless_scope",
     "gather_frame",
@@ -376,6 +377,8 @@ class Variable:
         self._handle = self._engine.variable(value, self._dtype, self._trainable, name)
         self._sharding: Any = None  # set with sharded storage (fully sharded data parallelism)
         # The handle's own shape and dtype objects, for a cheap check of new values.
+        if shape is not None:
+            charge(shape, dtype or floatx(), self._path)  # before anything is allocated (a load's memory limit)
         self._native = (getattr(self._handle, "shape", None), getattr(self._handle, "dtype", None))
 
     # ---------------------------------------------------------- properties

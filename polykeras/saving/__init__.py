@@ -6,6 +6,7 @@ Example:
     >>> model = polykeras.saving.load_model("model.pkeras")
 """
 
+from polykeras.allocation import MemoryLimitError, memory_limit
 from polykeras.saving.archive import archive_bytes, load_model, load_model_bytes, save_model
 from polykeras.saving.registry import (
     SerializationError, custom_object_scope, deserialize, get_registered_name, get_registered_object,
@@ -37,9 +38,10 @@ def load_keras_model(filepath, custom_objects=None, safe_mode=True, compile=True
 
 
 __all__ = [
-    "ArchiveError", "SerializationError", "WeightsError", "archive_bytes", "custom_object_scope", "deserialize",
-    "get_registered_name", "get_registered_object", "in_safe_mode", "load_from_file", "load_keras_model",
-    "load_keras_weights", "load_model", "load_model_bytes", "load_weights", "model_from_config", "model_from_json",
-    "model_from_yaml", "register_serializable", "safe_mode", "save_model", "save_to_file", "save_weights",
-    "serialize", "to_json", "to_yaml",
+    "ArchiveError", "MemoryLimitError", "SerializationError", "WeightsError", "archive_bytes",
+    "custom_object_scope", "deserialize", "get_registered_name", "get_registered_object", "in_safe_mode",
+    "load_from_file", "load_keras_model", "load_keras_weights", "load_model", "load_model_bytes",
+    "load_weights", "memory_limit", "model_from_config", "model_from_json", "model_from_yaml",
+    "register_serializable", "safe_mode", "save_model", "save_to_file", "save_weights", "serialize", "to_json",
+    "to_yaml",
 ]

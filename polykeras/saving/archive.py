@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 
 from polykeras import backends
+from polykeras.allocation import MemoryLimitError, machine_memory, memory_limit
 from polykeras.saving.atomic import atomic_write
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_member, string_list_attr
@@ -50,6 +51,7 @@ OPTIMIZER, SEEDS = "__optimizer__", "__seeds__"
 #: The weights member may be at most this factor of what the model needs (float64
 #: everywhere, optimizer slots included), plus HDF5's own bookkeeping.
 WEIGHTS_FACTOR, WEIGHTS_OVERHEAD, PER_DATASET = 1.25, 2**20, 4096
+LOAD_OVERHEAD = 64 * 2**20  # metric and seed state, small layers' variables a file may not carry
 MAX_SLOTS = 5  # state variables an optimizer keeps per weight (Adam with amsgrad, EMA and accumulation)
 
 
@@ -134,7 +136,7 @@ def weight_bytes_limit(model: Any, with_optimizer: bool) -> int:
     return int(total * WEIGHTS_FACTOR) + WEIGHTS_OVERHEAD + PER_DATASET * count
 
 
-def load_model(filepath: str | os.PathLike, compile: bool = True, custom_objects: dict[str, Any] | None = None,
+def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None, compile: bool = True,
                safe_mode: bool = True) -> Any:
     """Rebuild a model saved by ``model.save`` on the active engine: same
     config, weights, and (with ``compile=True``) compile config and optimizer
@@ -150,7 +152,7 @@ def load_model(filepath: str | os.PathLike, compile: bool = True, custom_objects
     return _load(filepath, str(filepath), compile, custom_objects, safe_mode)
 
 
-def load_model_bytes(data: bytes, compile: bool = True, custom_objects: dict[str, Any] | None = None,
+def load_model_bytes(data: bytes, custom_objects: dict[str, Any] | None = None, compile: bool = True,
                      safe_mode: bool = True, where: str = "<archive bytes>") -> Any:
     """:func:`load_model` from the bytes :func:`archive_bytes` made.
     Example: ``twin = load_model_bytes(archive_bytes(model))``"""
@@ -178,12 +180,25 @@ def _load(source: Path | bytes, where: str, compile: bool, custom_objects: dict[
                                f"expected {FORMAT!r} (or a Keras 3 archive with 'keras_version').")
         config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
                             f"{where}: member 'config.json'", ArchiveError)
-        model = _rebuild(config, where, compile, custom_objects, safe_mode)
-        compiled_state = isinstance(config.get("compile_config"), dict)
-        weights = read_member(archive, infos["model.weights.h5"], weight_bytes_limit(model, compiled_state), where,
-                              why="what the model's weights and optimizer state need")
-    _load_weights(weights, model, where, compile)
+        with archive_memory_limit(infos["model.weights.h5"], where):
+            model = _rebuild(config, where, compile, custom_objects, safe_mode)
+            compiled_state = isinstance(config.get("compile_config"), dict)
+            weights = read_member(archive, infos["model.weights.h5"], weight_bytes_limit(model, compiled_state),
+                                  where, why="what the model's weights and optimizer state need")
+            _load_weights(weights, model, where, compile)
     return model
+
+
+def archive_memory_limit(weights: zipfile.ZipInfo, where: str) -> Any:
+    """The memory bound for rebuilding a model from an archive: what its
+    weights member declares, with room for the optimizer slots it may hold or
+    need, and never more than the machine has. Example:
+    ``with archive_memory_limit(infos["model.weights.h5"], "m.pkeras"): ...``"""
+    declared = (1 + MAX_SLOTS) * weights.file_size + LOAD_OVERHEAD
+    limit = min(declared, machine_memory())
+    why = (f"its weights member ({weights.file_size} bytes, with room for {MAX_SLOTS} optimizer slots per weight)"
+           if limit == declared else "this machine's memory")
+    return memory_limit(limit, where, why)
 
 
 def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, Any] | None, safe_mode: bool) -> Any:
@@ -206,7 +221,7 @@ def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, A
             compile_config = config.get("compile_config")
             if compile and compile_config:
                 model.compile_from_config(compile_config)
-    except ArchiveError:
+    except (ArchiveError, MemoryLimitError):
         raise
     except (SerializationError, ValueError, TypeError, KeyError) as err:
         raise ArchiveError(f"{where}: member 'config.json' cannot be rebuilt: {err}") from err

@@ -35,6 +35,7 @@ from typing import Any
 
 import h5py
 
+from polykeras.allocation import MemoryLimitError
 from polykeras.saving.keras_config import KerasConfigError, translate_compile_config, translate_model
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, string_attr
@@ -75,20 +76,29 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
                        custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:
     """Translate and load an opened (already vetted by :func:`open_archive`)
     Keras 3 archive. Example: ``load_keras_archive(archive, infos, "m.keras")``"""
-    from polykeras.layers.config import LAYER_CLASSES
-    from polykeras.saving.archive import weight_bytes_limit
-    from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
+    from polykeras.saving.archive import archive_memory_limit
 
     config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
                         f"{where}: member 'config.json'", ArchiveError)
     check_config(config, f"{where}: member 'config.json'", ArchiveError)
     ours, build_config = translate_model(config, where, custom_objects)
+    with archive_memory_limit(infos["model.weights.h5"], where):
+        return _build_and_fill(archive, infos, where, ours, build_config, config, compile, custom_objects, safe_mode)
+
+
+def _build_and_fill(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], where: str, ours: dict[str, Any],
+                    build_config: Any, config: dict[str, Any], compile: bool, custom_objects: dict[str, Any] | None,
+                    safe_mode: bool) -> Any:
+    from polykeras.layers.config import LAYER_CLASSES
+    from polykeras.saving.archive import weight_bytes_limit
+    from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
+
     try:
         with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}):
             model = deserialize(ours, module_objects=LAYER_CLASSES, kind="model")
             if build_config and not model.built:
                 model.build_from_config(build_config)
-    except ArchiveError:
+    except (ArchiveError, MemoryLimitError):
         raise
     except (SerializationError, ValueError, TypeError, KeyError) as err:
         raise ArchiveError(f"{where}: the translated Keras config cannot be built: {err}") from err

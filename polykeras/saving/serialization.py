@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from polykeras.allocation import machine_memory, memory_limit
 from polykeras.saving.atomic import atomic_write_all
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 
@@ -124,7 +125,8 @@ def model_from_config(config: Any, custom_objects: dict[str, Any] | None = None,
         raise ValueError(f"{where}: expected a model config (an object with 'class_name' and 'config'), "
                          f"received {type(config).__name__}.")
     check_config(config, where)
-    with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}):
+    with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}), \
+            memory_limit(machine_memory(), where, "this machine's memory"):
         model = deserialize(config, module_objects=LAYER_CLASSES, kind="model")
     if not isinstance(model, Model):
         raise ValueError(f"{where}: the config describes a {type(model).__name__}; expected a Model.")
