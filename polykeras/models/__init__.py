@@ -7,6 +7,7 @@ Example:
 """
 
 from polykeras.layers.input_layer import Input, InputLayer
+from polykeras.models.function import Function
 from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.models.sequential import Sequential
@@ -21,5 +22,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'polykeras.models' has no attribute {name!r}")
 
 
-__all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "load_model", "model_from_config",
+__all__ = ["Function", "Functional", "Input", "InputLayer", "Model", "Sequential", "load_model", "model_from_config",
            "model_from_json", "model_from_yaml", "save_model"]

@@ -11,56 +11,25 @@ Example:
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
-from polykeras import ops
 from polykeras.layers.config import LAYER_CLASSES
 from polykeras.layers.input_layer import InputLayer
+from polykeras.layers.layer import Layer
+from polykeras.models.function import GraphMixin
 from polykeras.models.model import Model
 from polykeras.saving.registry import custom_object_scope, deserialize, serialize
-from polykeras.symbolic import Node, SymbolicTensor, flatten, map_structure, nodes_of
+from polykeras.symbolic import SymbolicTensor, flatten, map_structure, nodes_of
 
 _TENSOR = "__tensor__"
 
 
-def _graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], model_name: str) -> list[Node]:
-    """The nodes between ``inputs`` and ``outputs`` in execution order."""
-    for position, tensor in enumerate(outputs):
-        if not isinstance(tensor, SymbolicTensor):
-            raise TypeError(f"Model {model_name!r}: expected symbolic tensors as outputs (from layers called on "
-                            f"Input), received output {position}: {tensor!r}.")
-    known = {id(t) for t in inputs}
-    order: list[Node] = []
-    seen: set[int] = set()
-    for output in outputs:
-        stack: list[tuple[SymbolicTensor, bool]] = [(output, False)]
-        while stack:
-            tensor, expanded = stack.pop()
-            node = tensor.node
-            if id(tensor) in known or node is None:
-                if id(tensor) not in known:
-                    raise ValueError(f"Model {model_name!r}: the graph is disconnected: {tensor.name} has no "
-                                     "producing layer and is not among the model's inputs.")
-                continue
-            if id(node) in seen:
-                continue
-            if expanded:
-                seen.add(id(node))
-                order.append(node)
-                continue
-            if isinstance(node.layer, InputLayer):
-                given = ", ".join(t.name for t in inputs)
-                raise ValueError(f"Model {model_name!r}: the graph is disconnected: it needs input "
-                                 f"{tensor.name!r}, which is not among the given inputs ({given}).")
-            stack.append((tensor, True))
-            stack.extend((t, False) for t in reversed(node.input_tensors))
-    return order
-
-
-class Functional(Model):
+class Functional(GraphMixin, Model):
     """A model defined by calling layers on :func:`~polykeras.Input` tensors.
     Built by ``Model(inputs, outputs)``; inputs and outputs may be single
-    tensors, lists or dicts.
+    tensors, lists or dicts. The graph itself (checking inputs, replaying the
+    recorded calls) is the one :class:`~polykeras.Function` runs.
 
     Example:
         >>> a, b = Input((4,), name="a"), Input((4,), name="b")
@@ -68,83 +37,26 @@ class Functional(Model):
         >>> model = Model([a, b], [shared(a), shared(b)])   # one kernel, used twice
     """
 
+    _graph_kind = "Model"
+
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         super().__init__(name=name, trainable=trainable, **kwargs)
-        self._inputs_struct = inputs
-        self._outputs_struct = outputs
-        self.inputs = flatten(inputs)
-        self.outputs = flatten(outputs)
-        for position, tensor in enumerate(self.inputs):
+        for position, tensor in enumerate(flatten(inputs)):
             if not isinstance(tensor, SymbolicTensor) or not isinstance(getattr(tensor.node, "layer", None), InputLayer):
                 raise TypeError(f"Model {self.name!r}: expected inputs made by Input(...), received input "
                                 f"{position}: {tensor!r}.")
-        self._nodes = _graph(self.inputs, self.outputs, self.name)
-        layers: list[Any] = [t.node.layer for t in self.inputs]
-        for node in self._nodes:
-            if all(node.layer is not seen for seen in layers):
-                layers.append(node.layer)
-        self._graph_layers = layers
+        self._init_graph(inputs, outputs)
         self.built = True
 
     # ------------------------------------------------------------ properties
     @property
     def layers(self) -> list[Any]:
         """Every layer of the graph, inputs first, in execution order."""
-        return list(self._graph_layers)
-
-    @property
-    def input_names(self) -> list[str]:
-        return [t.name for t in self.inputs]
+        return [op for op in self._graph_layers if isinstance(op, Layer)]
 
     # --------------------------------------------------------------- calling
-    def _flat_inputs(self, inputs: Any) -> list[Any]:
-        if isinstance(inputs, dict):
-            names = self.input_names
-            if isinstance(self._inputs_struct, dict):
-                keyed = {key: tensor.name for key, tensor in self._inputs_struct.items()}
-                names = [keyed.get(key, key) for key in sorted(self._inputs_struct)]
-                inputs = {keyed.get(key, key): value for key, value in inputs.items()}
-            missing = [n for n in names if n not in inputs]
-            if missing:
-                raise ValueError(f"Model {self.name!r}: expected inputs named {names}, received "
-                                 f"{sorted(inputs)} (missing {missing}).")
-            return [inputs[n] for n in names]
-        flat = flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if len(flat) != len(self.inputs):
-            raise ValueError(f"Model {self.name!r}: expected {len(self.inputs)} input(s) "
-                             f"({', '.join(self.input_names)}), received {len(flat)}.")
-        return flat
-
-    def _check_input(self, spec: SymbolicTensor, value: Any) -> Any:
-        if isinstance(value, SymbolicTensor):
-            shape = value.shape
-        else:
-            value = ops.convert_to_tensor(value) if not ops.is_tensor(value) else value
-            shape = tuple(ops.shape(value))
-        expected = spec.shape
-        fits = len(shape) == len(expected) and all(e is None or s is None or e == s for e, s in zip(expected, shape))
-        if not fits:
-            raise ValueError(f"Model {self.name!r}: input {spec.name!r} expected shape {expected}, "
-                             f"received shape {shape}.")
-        return value
-
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
-        values: dict[int, Any] = {}
-        for spec, value in zip(self.inputs, self._flat_inputs(inputs)):
-            values[id(spec)] = self._check_input(spec, value)
-
-        def resolve(leaf: Any) -> Any:
-            return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
-
-        for node in self._nodes:
-            args = map_structure(resolve, node.args)
-            kwargs = map_structure(resolve, node.kwargs)
-            if training is not None and "training" not in kwargs:
-                kwargs["training"] = training
-            produced = flatten(node.layer(*args, **kwargs))
-            for tensor, value in zip(node.outputs, produced):
-                values[id(tensor)] = value
-        return map_structure(resolve, self._outputs_struct)
+        return self._run_graph(inputs, training=training)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return map_structure(lambda t: t.shape, self._outputs_struct)
@@ -170,15 +82,18 @@ class Functional(Model):
         def encode(leaf: Any) -> Any:
             return ref(leaf) if isinstance(leaf, SymbolicTensor) else leaf
 
-        calls: dict[str, list[Any]] = {layer.name: [] for layer in self._graph_layers}
+        # A layer's calls are listed in node-index order: call k of the list is node k.
+        calls: dict[str, list[tuple[int, dict[str, Any]]]] = {layer.name: [] for layer in self._graph_layers}
         for node in self._nodes:
-            calls[node.layer.name].append({"args": map_structure(encode, list(node.args)),
-                                           "kwargs": map_structure(encode, node.kwargs)})
+            name, index = keys[id(node)]
+            calls[name].append((index, {"args": map_structure(encode, list(node.args)),
+                                        "kwargs": map_structure(encode, node.kwargs)}))
         return {
             "name": self.name,
             "trainable": self.trainable,
             "layers": [dict(serialize(layer, where=f"layer {layer.name!r}"), name=layer.name,
-                            inbound_nodes=calls[layer.name]) for layer in self._graph_layers],
+                            inbound_nodes=[call for _, call in sorted(calls[layer.name], key=lambda c: c[0])])
+                       for layer in self._graph_layers],
             "input_layers": map_structure(encode, self._inputs_struct),
             "output_layers": map_structure(encode, self._outputs_struct),
         }
@@ -186,7 +101,9 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Functional:
         """Rebuild the graph: create every layer from its config, then replay
-        the recorded calls in order."""
+        the recorded calls, each once, in an order where every call comes
+        after the calls that make its inputs (and after the same layer's
+        earlier calls). Example: ``Functional.from_config(model.get_config())``"""
         with custom_object_scope(custom_objects or {}):
             return cls._rebuild(config)
 
@@ -194,20 +111,20 @@ class Functional(Model):
     def _rebuild(cls, config: dict[str, Any]) -> Functional:
         created: dict[str, Any] = {}
         outputs: dict[tuple[str, int], list[SymbolicTensor]] = {}
-        pending: list[tuple[str, dict[str, Any]]] = []
+        calls: list[tuple[str, tuple[str, int], dict[str, Any]]] = []  # (layer name, node key, call)
         for entry in config["layers"]:
+            name = entry["name"]
             layer = deserialize({k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
                                 module_objects=LAYER_CLASSES, kind="layer")
-            created[entry["name"]] = layer
-            if isinstance(layer, InputLayer):
-                outputs[(entry["name"], 0)] = [layer.output]
-            pending.extend((entry["name"], call) for call in entry["inbound_nodes"])
-
-        def is_ref(leaf: Any) -> bool:
-            return isinstance(leaf, dict) and set(leaf) == {_TENSOR}
+            created[name] = layer
+            first = 0
+            if isinstance(layer, InputLayer):  # node 0 is the input itself
+                outputs[(name, 0)] = [layer.output]
+                first = 1
+            calls.extend((name, (name, first + k), call) for k, call in enumerate(entry["inbound_nodes"]))
 
         def decode(structure: Any) -> Any:
-            if is_ref(structure):
+            if _is_ref(structure):
                 name, index, position = structure[_TENSOR]
                 return outputs[(name, index)][position]
             if isinstance(structure, dict):
@@ -216,33 +133,62 @@ class Functional(Model):
                 return [decode(v) for v in structure]
             return structure
 
-        def ready(structure: Any) -> bool:
-            if is_ref(structure):
-                name, index, _ = structure[_TENSOR]
-                return (name, index) in outputs
-            if isinstance(structure, dict):
-                return all(ready(v) for v in structure.values())
-            if isinstance(structure, (list, tuple)):
-                return all(ready(v) for v in structure)
-            return True
-
-        counts: dict[str, int] = {}
-        while pending:
-            progressed = False
-            for item in list(pending):
-                name, call = item
-                if not (ready(call["args"]) and ready(call["kwargs"])):
-                    continue
-                produced = created[name](*decode(call["args"]), **decode(call["kwargs"]))
-                index = counts.get(name, 1 if isinstance(created[name], InputLayer) else 0)
-                counts[name] = index + 1
-                outputs[(name, index)] = flatten(produced)
-                pending.remove(item)
-                progressed = True
-            if not progressed:
-                names = sorted({name for name, _ in pending})
-                raise ValueError(f"Functional.from_config: the calls of layers {names} refer to tensors "
-                                 "no layer in the config produces.")
+        for position in _call_order(calls, set(outputs)):
+            name, key, call = calls[position]
+            outputs[key] = flatten(created[name](*decode(call["args"]), **decode(call["kwargs"])))
         return cls(decode(config["input_layers"]), decode(config["output_layers"]),
                    name=config.get("name"), trainable=config.get("trainable", True))
 
+
+def _is_ref(leaf: Any) -> bool:
+    return isinstance(leaf, dict) and len(leaf) == 1 and _TENSOR in leaf
+
+
+def _refs(structure: Any) -> list[tuple[str, int]]:
+    """The node keys ``(layer name, node index)`` a call's arguments refer to."""
+    if _is_ref(structure):
+        name, index, _ = structure[_TENSOR]
+        return [(name, index)]
+    if isinstance(structure, dict):
+        return [key for value in structure.values() for key in _refs(value)]
+    if isinstance(structure, (list, tuple)):
+        return [key for value in structure for key in _refs(value)]
+    return []
+
+
+def _call_order(calls: list[tuple[str, tuple[str, int], dict[str, Any]]], available: set[tuple[str, int]]) -> list[int]:
+    """Positions of ``calls`` in a topological order (Kahn's algorithm; among
+    the calls ready at once, the one listed first): each call and each
+    dependency is visited once, so rebuilding is linear in the graph's size."""
+    producer = {key: position for position, (_, key, _) in enumerate(calls)}
+    waiting = [0] * len(calls)
+    dependents: list[list[int]] = [[] for _ in calls]
+    missing: dict[int, list[tuple[str, int]]] = {}
+    for position, (name, key, call) in enumerate(calls):
+        needs = set(_refs([call["args"], call["kwargs"]]))
+        if (name, key[1] - 1) in producer:  # the same layer's previous call first: node indices stay in order
+            needs.add((name, key[1] - 1))
+        for need in needs - available:
+            source = producer.get(need)
+            if source is None:
+                missing.setdefault(position, []).append(need)
+            else:
+                dependents[source].append(position)
+            waiting[position] += 1
+    ready = [position for position, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        position = heapq.heappop(ready)
+        order.append(position)
+        for later in dependents[position]:
+            waiting[later] -= 1
+            if waiting[later] == 0:
+                heapq.heappush(ready, later)
+    if len(order) < len(calls):
+        stuck = sorted({calls[p][0] for p in range(len(calls)) if waiting[p] > 0})
+        absent = sorted({f"{name}[{index}]" for needs in missing.values() for name, index in needs})
+        reason = (f"tensors no call in the config produces ({', '.join(absent)})" if absent
+                  else "each other's outputs in a cycle")
+        raise ValueError(f"Functional.from_config: the calls of layers {stuck} refer to {reason}.")
+    return order

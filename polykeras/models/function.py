@@ -1,0 +1,223 @@
+"""``Function``: the graph of recorded calls between symbolic inputs and
+outputs, run on data without being a layer (Keras 3's ``keras.Function``).
+
+Every call on symbolic tensors records a :class:`~polykeras.symbolic.Node`
+(``outputs = node.layer(*args, **kwargs)``): a layer's call, or an op's
+through the op-layer that stands for it. :class:`GraphMixin` keeps the nodes
+between inputs and outputs in execution order and replays them on data; a
+:class:`Function` is that alone, a functional ``Model`` is that and a layer.
+
+Example:
+    >>> x = Input((4,))
+    >>> features = Function(x, layers.Dense(2)(x))
+    >>> features(np.ones((3, 4), "float32")).shape
+    (3, 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polykeras import ops
+from polykeras.layers.config import unique_name
+from polykeras.layers.input_layer import InputLayer
+from polykeras.layers.layer import Layer
+from polykeras.symbolic import Node, SymbolicTensor, flatten, map_structure, shape_structure, trace_output_spec
+from polykeras.variables import StatelessScope
+
+__all__ = ["Function", "GraphMixin", "graph_nodes"]
+
+
+def graph_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], where: str) -> list[Node]:
+    """The nodes between ``inputs`` and ``outputs`` in execution order, each
+    once (a depth-first walk back from the outputs, stopping at the inputs).
+    ``where`` names the graph's owner in errors (``"Model 'clf'"``)."""
+    for position, tensor in enumerate(outputs):
+        if not isinstance(tensor, SymbolicTensor):
+            raise TypeError(f"{where}: expected symbolic tensors as outputs (from layers called on "
+                            f"Input), received output {position}: {tensor!r}.")
+    known = {id(t) for t in inputs}
+    order: list[Node] = []
+    seen: set[int] = set()
+    for output in outputs:
+        stack: list[tuple[SymbolicTensor, bool]] = [(output, False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            node = tensor.node
+            if id(tensor) in known:
+                continue
+            if node is None:
+                raise ValueError(f"{where}: the graph is disconnected: {tensor.name} has no producing layer "
+                                 "and is not among the given inputs.")
+            if id(node) in seen:
+                continue
+            if expanded:
+                seen.add(id(node))
+                order.append(node)
+                continue
+            if isinstance(node.layer, InputLayer):
+                given = ", ".join(t.name for t in inputs)
+                raise ValueError(f"{where}: the graph is disconnected: it needs input {tensor.name!r}, which is "
+                                 f"not among the given inputs ({given}). A tensor inside a nested model's own "
+                                 "graph is reached from that model's inputs: Model(inner.inputs, "
+                                 "inner.get_layer(...).output).")
+            stack.append((tensor, True))
+            stack.extend((t, False) for t in reversed(node.input_tensors))
+    return order
+
+
+class GraphMixin:
+    """A recorded graph: ``inputs``, ``outputs`` and the nodes between them,
+    checked and replayed on data. Shared by :class:`Function` and functional
+    models; the owner gives ``name`` and ``_graph_kind`` (for errors).
+
+    Example:
+        >>> class Features(GraphMixin):
+        ...     _graph_kind, name = "Features", "features"
+        >>> graph = Features(); graph._init_graph(x, layers.Dense(2)(x))
+        >>> graph._run_graph(np.ones((3, 4), "float32")).shape
+        (3, 2)
+    """
+
+    _graph_kind = "Function"
+
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = flatten(inputs)
+        self.outputs = flatten(outputs)
+        for position, tensor in enumerate(self.inputs):
+            if not isinstance(tensor, SymbolicTensor):
+                raise TypeError(f"{self._where()}: expected symbolic tensors as inputs, received input "
+                                f"{position}: {tensor!r}.")
+        self._nodes = graph_nodes(self.inputs, self.outputs, self._where())
+        operations: list[Any] = []
+        seen: set[int] = set()
+        starts = [t.node for t in self.inputs if t.node is not None and isinstance(t.node.layer, InputLayer)]
+        for node in [*starts, *self._nodes]:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                operations.append(node.layer)
+        self._graph_layers = operations
+
+    def _where(self) -> str:
+        return f"{self._graph_kind} {self.name!r}"  # type: ignore[attr-defined]
+
+    @property
+    def operations(self) -> list[Any]:
+        """Every layer (or op-layer) of the graph, input layers first, then in execution order."""
+        return list(self._graph_layers)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    def _flat_inputs(self, inputs: Any) -> list[Any]:
+        if isinstance(inputs, dict):
+            names = self.input_names
+            if isinstance(self._inputs_struct, dict):
+                keyed = {key: tensor.name for key, tensor in self._inputs_struct.items()}
+                names = [keyed.get(key, key) for key in sorted(self._inputs_struct)]
+                inputs = {keyed.get(key, key): value for key, value in inputs.items()}
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"{self._where()}: expected inputs named {names}, received "
+                                 f"{sorted(inputs)} (missing {missing}).")
+            return [inputs[n] for n in names]
+        flat = flatten(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != len(self.inputs):
+            raise ValueError(f"{self._where()}: expected {len(self.inputs)} input(s) "
+                             f"({', '.join(self.input_names)}), received {len(flat)}.")
+        return flat
+
+    def _check_input(self, spec: SymbolicTensor, value: Any) -> Any:
+        """``value`` as a tensor, when its shape fits ``spec``'s. The batch
+        axis is not checked (as in Keras 3): an input declared with a fixed
+        batch size still takes other batch sizes."""
+        if value is None and getattr(spec.node.layer if spec.node else None, "optional", False):
+            return None
+        if isinstance(value, SymbolicTensor):
+            shape = value.shape
+        else:
+            value = ops.convert_to_tensor(value) if not ops.is_tensor(value) else value
+            shape = tuple(ops.shape(value))
+        expected = spec.shape
+        fits = len(shape) == len(expected) and all(
+            e is None or s is None or e == s for axis, (e, s) in enumerate(zip(expected, shape)) if axis > 0)
+        if not fits:
+            raise ValueError(f"{self._where()}: input {spec.name!r} expected shape {expected}, "
+                             f"received shape {shape}.")
+        return value
+
+    def _run_graph(self, inputs: Any, training: bool | None = None) -> Any:
+        """Replay every node on ``inputs`` (data or symbolic tensors) and
+        return the outputs in the structure the graph was made with.
+        ``training`` goes to every layer call that did not fix it."""
+        values: dict[int, Any] = {}
+        for spec, value in zip(self.inputs, self._flat_inputs(inputs)):
+            values[id(spec)] = self._check_input(spec, value)
+
+        def resolve(leaf: Any) -> Any:
+            return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
+
+        for node in self._nodes:
+            args = map_structure(resolve, node.args)
+            kwargs = map_structure(resolve, node.kwargs)
+            if training is not None and "training" not in kwargs and isinstance(node.layer, Layer):
+                kwargs["training"] = training
+            produced = flatten(node.layer(*args, **kwargs))
+            for tensor, value in zip(node.outputs, produced):
+                values[id(tensor)] = value
+        return map_structure(resolve, self._outputs_struct)
+
+
+class Function(GraphMixin):
+    """A callable graph from symbolic ``inputs`` to ``outputs`` (single
+    tensors, lists or dicts), made of layer calls and ops on symbolic tensors.
+    Unlike a ``Model`` it is not a layer: it owns no weights of its own and
+    has no training or saving; its layers keep theirs. ``inputs`` may be any
+    symbolic tensors the outputs depend on, not only ``Input``\\ s.
+
+    Example:
+        >>> x = Input((4,))
+        >>> h = layers.Dense(3)(x)
+        >>> head = Function(h, layers.Dense(2)(h))   # from an intermediate tensor
+        >>> head(np.ones((5, 3), "float32")).shape
+        (5, 2)
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None):
+        self.name = name or unique_name("function")
+        self._init_graph(inputs, outputs)
+
+    def __call__(self, inputs: Any) -> Any:
+        return self.call(inputs)
+
+    def call(self, inputs: Any) -> Any:
+        """The outputs for ``inputs`` (in the structure of the graph's inputs,
+        or a dict by input name)."""
+        return self._run_graph(inputs)
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        """Symbolic outputs (shape and dtype) for symbolic ``inputs``, found
+        without recording anything. Example: ``f.compute_output_spec(SymbolicTensor((None, 4)))``"""
+        with StatelessScope(collect_losses=True):
+            specs = trace_output_spec(self.call, inputs)
+        return map_structure(lambda spec: SymbolicTensor(spec.shape, spec.dtype), specs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape(s) for ``input_shape`` (one shape, or a list/dict of
+        shapes like the inputs). Example: ``f.compute_output_shape((None, 4))``"""
+        return shape_structure(self.compute_output_spec(_placeholders(input_shape)))
+
+    def __repr__(self) -> str:
+        return f"<Function name={self.name}, inputs={len(self.inputs)}, outputs={len(self.outputs)}>"
+
+
+def _placeholders(shapes: Any) -> Any:
+    """Symbolic tensors for a shape or a list/dict of shapes."""
+    if isinstance(shapes, dict):
+        return {key: _placeholders(value) for key, value in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and all(d is None or isinstance(d, int) for d in shapes):
+        return SymbolicTensor(shapes)
+    return [_placeholders(shape) for shape in shapes]
