@@ -43,13 +43,13 @@ from typing import Any
 import numpy as np
 
 from polykeras import backends
+from polykeras.allocation import charge
 from polykeras.backends.dtypes import floatx, standardize_dtype
 from polykeras.ops._dispatch import register_tensor_wrapper
 
 __all__ = [
     "StatelessScope",
     "Variable",
-from polykeras.allocation import charge
     "current_path",
     "get_stateless_scope",
     "gather_frame",
@@ -100,7 +100,6 @@ def exit_name_scope(token: contextvars.Token) -> None:
     _names.reset(token)
 
 
-def current_path() -> str:
 def name_stack() -> tuple[str, ...]:
     """The active name scopes, outermost first. Example: ``name_stack()`` -> ``('encoder',)``"""
     return _names.get()
@@ -113,6 +112,7 @@ def enter_name_stack(stack: tuple[str, ...]) -> contextvars.Token:
     return _names.set(tuple(stack))
 
 
+def current_path() -> str:
     """The active name-scope path, e.g. ``'encoder/dense_1'`` ('' at top level)."""
     return "/".join(_names.get())
 
@@ -368,6 +368,8 @@ class Variable:
         self.regularizer = regularizer
         self._aggregation = aggregation
         self._synchronization = synchronization
+        if shape is not None:
+            charge(shape, dtype or floatx(), self._path)  # before anything is allocated (a load's memory limit)
         value, self._dtype = _initial_value(initializer, shape, dtype, name)
         self._shape: tuple[int, ...] = tuple(int(d) for d in np.shape(value))
         if shape is not None and tuple(shape) != self._shape:
@@ -377,8 +379,6 @@ class Variable:
         self._handle = self._engine.variable(value, self._dtype, self._trainable, name)
         self._sharding: Any = None  # set with sharded storage (fully sharded data parallelism)
         # The handle's own shape and dtype objects, for a cheap check of new values.
-        if shape is not None:
-            charge(shape, dtype or floatx(), self._path)  # before anything is allocated (a load's memory limit)
         self._native = (getattr(self._handle, "shape", None), getattr(self._handle, "dtype", None))
 
     # ---------------------------------------------------------- properties
