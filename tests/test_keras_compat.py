@@ -99,6 +99,22 @@ def test_keras_signatures_survive_the_trip_from_the_child_interpreter():
     assert str(kc.keras_api()["keras.layers"]["Dense"].signature).startswith("(units, activation=None, use_bias=True")
 
 
+@pytest.mark.parametrize(("namespace", "origin", "name", "area"), [
+    ("keras.ops.numpy", "ops", "trunc", "ops"),
+    ("keras.applications.resnet50", "applications", "ResNet50", "layers/applications"),
+    ("keras.mixed_precision", "optimizers", "LossScaleOptimizer", "numerics"),  # the namespace decides first
+    ("keras.config", "dtype_policies", "dtype_policy", "numerics"),             # then where Keras defines it
+    ("keras.utils", "trainers", "PyDataset", "training"),
+    ("keras.utils", "utils", "pack_x_y_sample_weight", "utils"),                # else the namespace itself
+    ("keras", "layers", "Layer", "layers/applications"),
+    ("keras", "", "export", "export"),                                          # a module of keras: its name
+])
+def test_new_entries_cite_their_owning_area(namespace, origin, name, area):
+    kind = "module" if name == "export" else "class"
+    assert kc.Finding(namespace, name, "missing", "", kc._area(namespace, ks.Entry(kind, origin, None), name)
+                      ).default_reason == f"{area}: not built yet"
+
+
 def _finding(name: str, status: str, detail: str = "") -> kc.Finding:
     return kc.Finding("keras.ops", name, status, detail, "ops")
 
