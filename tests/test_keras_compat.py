@@ -26,7 +26,10 @@ HINT = f"run `{kc.WRITE_HINT}` (keeps every reason) and commit conformance/keras
 
 
 def test_the_table_lists_exactly_what_is_missing_or_differs(engine):
-    changes = kc.table_changes(kc.check(), kc.load_table())
+    findings = kc.check()
+    broken = [f"{f.namespace}.{f.name}: {f.detail}" for f in findings if f.detail.startswith("reaching it raised")]
+    assert not broken, "reaching these raised (a bug, not a gap to list; without Keras installed for modules):\n" + "\n".join(broken)
+    changes = kc.table_changes(findings, kc.load_table())
     assert not changes, (f"conformance/keras_compat.yaml differs from the tree on {engine.name}; {HINT}. "
                          f"The edits, as namespace / section / name:\n  " + "\n  ".join(changes))
 
