@@ -144,8 +144,8 @@ def _build(where: str, directory: Any, labels: Any, label_mode: str | None, clas
     reading each file with ``read(path)`` and joining samples with ``collate``."""
     if labels not in ("inferred", None) and isinstance(labels, str):
         raise ValueError(f"{where}: expected labels 'inferred', None or a list, received {labels!r}.")
-    if labels is None:
-        label_mode = None
+    if labels is None or label_mode is None:  # as Keras: no labels means every file under directory
+        labels, label_mode = None, None
     _check_split(where, validation_split, subset, shuffle, seed)
     if seed is None:
         seed = np.random.randint(1e6)
@@ -253,8 +253,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred", label_
                                 validation_split: float | None = None, subset: str | None = None,
                                 follow_links: bool = False, format: str = "tf", verbose: bool = True) -> Any:
     """Batches ``(texts, labels)`` from ``.txt`` files in class subfolders:
-    texts are a NumPy array of str (``max_length`` cuts each to that many
-    characters). Returns an :class:`~polykeras.utils.IndexedDataset`.
+    texts are a NumPy array of str decoded from UTF-8 (Keras yields bytes;
+    ``max_length`` cuts each file to that many bytes, as Keras does). Returns an :class:`~polykeras.utils.IndexedDataset`.
 
     Example:
         >>> train = text_dataset_from_directory("reviews", batch_size=16)
@@ -265,9 +265,11 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred", label_
         raise ValueError(f'{where}: expected format "tf" or "grain", received {format!r}.')
 
     def read(path: str) -> str:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-        return text if max_length is None else text[:max_length]
+        with open(path, "rb") as f:
+            raw = f.read()
+        if max_length is None:
+            return raw.decode("utf-8", errors="replace")
+        return raw[:max_length].decode("utf-8", errors="ignore")  # a character cut in two is dropped
 
     return _build(where, directory, labels, label_mode, class_names, TEXT_FORMATS, batch_size, shuffle, seed,
                   validation_split, subset, follow_links, verbose, read, lambda texts: np.asarray(texts, dtype=str))
