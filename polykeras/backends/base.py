@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,46 @@ from polykeras.backends import recurrent as _recurrent
 Tensor = Any
 Shape = tuple[int, ...]
 Axis = int | tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The shape and dtype of a tensor without its values (a leaf, unlike a
+    tuple). ``None`` in ``shape`` is an unknown size.
+
+    Example: ``Spec((None, 8), "float32")``
+    """
+
+    shape: tuple[int | None, ...]
+    dtype: str
+
+
+_abstract: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_abstract", default=False)
+
+
+def in_abstract_evaluation() -> bool:
+    """True inside :meth:`Backend.compute_output_spec`: engines then create
+    variables on the host, outside the abstract trace (a layer built lazily
+    during the evaluation gets real weights).
+
+    Example: ``if in_abstract_evaluation(): ...``
+    """
+    return _abstract.get()
+
+
+@contextlib.contextmanager
+def abstract_evaluation() -> Iterator[None]:
+    """Mark the block as an abstract evaluation (see :func:`in_abstract_evaluation`).
+
+    Example:
+        >>> with abstract_evaluation():
+        ...     outputs = fn(abstract_inputs)
+    """
+    token = _abstract.set(True)
+    try:
+        yield
+    finally:
+        _abstract.reset(token)
 
 
 def op_error(op: str, expected: str, received: str) -> ValueError:
@@ -851,3 +893,19 @@ def composite_names() -> list[str]:
 @contextlib.contextmanager
 def _noop_scope() -> Iterator[None]:
     yield
+    # ------------------------------------------------------ shape inference
+    @abc.abstractmethod
+    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Sequence[Spec]) -> list[Any]:
+        """Shapes and dtypes of ``fn(inputs)`` without computing on data:
+        ``fn`` gets a list of abstract tensors, one per :class:`Spec` of
+        ``specs`` (every size known), and returns a flat list; the answer is
+        that list with every tensor replaced by its :class:`Spec` (other
+        items as they are). Run inside :func:`abstract_evaluation`, so
+        variables created meanwhile are real (built on the host); reads of
+        existing variables work. ``polykeras.symbolic.trace_output_spec``
+        builds the unknown sizes on this.
+
+        Example: ``engine.compute_output_spec(lambda xs: [ops.sum(xs[0], axis=0)], [Spec((3, 4), "float32")])``
+        -> ``[Spec((4,), "float32")]``
+        """
+

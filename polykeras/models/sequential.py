@@ -19,7 +19,7 @@ from polykeras.layers.layer import Layer
 from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.saving.registry import custom_object_scope, deserialize, serialize
-from polykeras.symbolic import SymbolicTensor
+from polykeras.symbolic import SymbolicTensor, nodes_of
 
 
 class Sequential(Model):
@@ -91,6 +91,20 @@ class Sequential(Model):
         return list(self._stack)
 
     @property
+    def input(self) -> Any:
+        """As in Keras 3: once the model is called in an enclosing graph, the
+        tensor it was first called on there (so ``Model(outer.inputs,
+        seq.output)`` cuts features out of the outer graph); before that, its
+        own input. :attr:`inputs` is always its own graph's."""
+        return Layer.input.fget(self) if nodes_of(self) else Model.input.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def output(self) -> Any:
+        """As in Keras 3: the output of its first call in an enclosing graph;
+        before any, its own graph's output (:attr:`outputs`)."""
+        return Layer.output.fget(self) if nodes_of(self) else Model.output.fget(self)  # type: ignore[attr-defined]
+
+    @property
     def inputs(self) -> list[SymbolicTensor]:  # type: ignore[override]
         return [self._input_layer.output] if self._input_layer is not None else []
 
@@ -109,6 +123,17 @@ class Sequential(Model):
             raise ValueError(f"Sequential {self.name!r}: build() needs input_shape, e.g. build((None, 8)).")
         self._input_layer = Input(batch_shape=tuple(input_shape)).node.layer
         self._rebuild()
+
+    def _maybe_build(self, args: tuple, kwargs: dict) -> None:
+        # Built by its first call: the batch size of that call says nothing
+        # about later ones, so the input keeps it unknown.
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        if isinstance(first, SymbolicTensor) or ops.is_tensor(first):
+            shape = first.shape if isinstance(first, SymbolicTensor) else tuple(ops.shape(first))
+            if shape:
+                self.build((None, *shape[1:]))
+                return
+        super()._maybe_build(args, kwargs)
 
     # -------------------------------------------------------------- calling
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:

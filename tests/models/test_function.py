@@ -12,36 +12,6 @@ from polykeras import layers, ops
 from polykeras.models import Function
 from polykeras.symbolic import SymbolicTensor
 
-from tests.layers.helpers import run_keras
-
-_KERAS = """
-rng = np.random.default_rng(0)
-x = keras.Input((4,), name="x")
-d1, d2 = keras.layers.Dense(3, activation="relu", name="d1"), keras.layers.Dense(2, name="d2")
-h = d1(x)
-y = d2(h)
-for layer in (d1, d2):
-    layer.set_weights([rng.standard_normal(w.shape).astype("float32") for w in layer.get_weights()])
-f = keras.Function(x, y)
-out["y"] = np.asarray(f(data["x"]))
-out["weights"] = [w.tolist() for layer in (d1, d2) for w in layer.get_weights()]
-out["ops"] = [type(op).__name__ for op in f.operations]
-out["shape"] = list(f.compute_output_shape((None, 4)))
-head = keras.Function(h, keras.layers.Dense(5)(h))
-out["head_ops"] = [type(op).__name__ for op in head.operations]
-out["head_y"] = np.asarray(head(data["x"][:, :3]))
-a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
-two = keras.Function({"a": a, "b": b}, [d1(a), d2(d1(b))])
-ya, yb = two({"a": data["x"], "b": data["x"] * 2})
-out["two_a"], out["two_b"] = np.asarray(ya), np.asarray(yb)
-"""
-
-
-@pytest.fixture(scope="module")
-def keras_function():
-    data = {"x": np.random.default_rng(1).standard_normal((5, 4)).astype("float32")}
-    return data["x"], run_keras(_KERAS, data, backend="numpy")
-
 
 def _dense_graph(weights):
     x = pk.Input((4,), name="x")
@@ -53,8 +23,8 @@ def _dense_graph(weights):
     return x, h, y, d1, d2
 
 
-def test_function_runs_a_layer_graph_like_keras(engine, keras_function):
-    data, ref = keras_function
+def test_function_runs_a_layer_graph_like_keras(engine, keras_graphs):
+    data, ref = keras_graphs[0]["x"], keras_graphs[1]
     x, _, y, _, _ = _dense_graph(ref["weights"])
     f = Function(x, y)
     np.testing.assert_allclose(ops.to_numpy(f(data)), ref["y"], rtol=1e-5, atol=1e-5)
@@ -66,8 +36,8 @@ def test_function_runs_a_layer_graph_like_keras(engine, keras_function):
     assert pk.Function is Function
 
 
-def test_function_from_an_intermediate_tensor_and_with_dict_inputs(engine, keras_function):
-    data, ref = keras_function
+def test_function_from_an_intermediate_tensor_and_with_dict_inputs(engine, keras_graphs):
+    data, ref = keras_graphs[0]["x"], keras_graphs[1]
     x, h, _, d1, d2 = _dense_graph(ref["weights"])
     head = Function(h, layers.Dense(5)(h))  # inputs need not be Input tensors
     assert [type(op).__name__ for op in head.operations] == ref["head_ops"]
@@ -79,8 +49,8 @@ def test_function_from_an_intermediate_tensor_and_with_dict_inputs(engine, keras
     np.testing.assert_allclose(ops.to_numpy(yb), ref["two_b"], rtol=1e-5, atol=1e-5)
 
 
-def test_function_on_symbolic_inputs_records_a_graph(engine, keras_function):
-    data, ref = keras_function
+def test_function_on_symbolic_inputs_records_a_graph(engine, keras_graphs):
+    data, ref = keras_graphs[0]["x"], keras_graphs[1]
     x, _, y, _, _ = _dense_graph(ref["weights"])
     f = Function(x, y)
     z = pk.Input((4,))
@@ -88,8 +58,8 @@ def test_function_on_symbolic_inputs_records_a_graph(engine, keras_function):
     np.testing.assert_allclose(ops.to_numpy(model(data)), ref["y"], rtol=1e-5, atol=1e-5)
 
 
-def test_functional_models_run_the_same_graph(engine, keras_function):
-    data, ref = keras_function
+def test_functional_models_run_the_same_graph(engine, keras_graphs):
+    data, ref = keras_graphs[0]["x"], keras_graphs[1]
     x, _, y, _, _ = _dense_graph(ref["weights"])
     model = pk.Model(x, y)
     assert model.operations == model.layers

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 
-from polykeras.backends.base import Shape, Tensor, op_error
+from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, in_abstract_evaluation, op_error
 from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, python_array
 
 # Named, not probed with ``type(jnp.zeros(()))``: importing the engine must not
@@ -126,6 +126,12 @@ class JaxCore:
         return out
 
     # -------------------------------------------------------- variables
+    def variable(self, value: Any, dtype: str, trainable: bool, name: str) -> Any:
+        if in_abstract_evaluation():  # a concrete array, not a tracer of the shape evaluation
+            with jax.ensure_compile_time_eval():
+                return super().variable(value, dtype, trainable, name)  # type: ignore[misc]
+        return super().variable(value, dtype, trainable, name)  # type: ignore[misc]
+
     def assign(self, handle: Any, value: Tensor) -> Any:
         value = self.convert_to_tensor(value, self._dtype_name(handle.dtype))
         if value.shape != handle.shape:
@@ -147,6 +153,24 @@ class JaxCore:
 
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
         return jax.jit(fn, donate_argnums=tuple(donate_argnums))
+
+    # ------------------------------------------------------ shape inference
+    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Any) -> list[Any]:
+        # jax.eval_shape traces ``fn`` without running it; what ``fn`` returns
+        # besides arrays (None, Python numbers) is handed back as it is.
+        outputs: list[Any] = []
+
+        def arrays_only(inputs: list[Any]) -> list[Any]:
+            outputs.extend(fn(list(inputs)))
+            return [o for o in outputs if self.is_tensor(o)]
+
+        structs = [jax.ShapeDtypeStruct(tuple(s.shape), self._native_dtype(s.dtype)) for s in specs]
+        with abstract_evaluation():
+            found = iter(jax.eval_shape(arrays_only, structs))
+        return [self._spec(next(found)) if self.is_tensor(o) else o for o in outputs]
+
+    def _spec(self, struct: Any) -> Spec:
+        return Spec(tuple(struct.shape), self._dtype_name(struct.dtype))
 
     # ------------------------------------------------------ math hooks
     def _argsort(self, x: Tensor, axis: int) -> Tensor:

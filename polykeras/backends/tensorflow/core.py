@@ -22,7 +22,7 @@ import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops.resource_variable_ops import ResourceVariable
 
-from polykeras.backends.base import Shape, Tensor, op_error
+from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, in_abstract_evaluation, op_error
 from polykeras.backends.dtypes import DTYPES, result_type, standardize_dtype
 
 R = tf.raw_ops
@@ -419,6 +419,9 @@ class TensorflowCore:
         if not isinstance(handle, tf.Variable):  # a plain tensor: immutable, hand back the new value
             return convert(value, tensor(handle).dtype)
         value = convert(value, handle.dtype)
+        if in_abstract_evaluation():  # eager, outside the graph of the shape evaluation
+            with tf.init_scope():
+                return tf.Variable(convert(value, native), dtype=native, trainable=trainable, name=name)
         if value.shape.is_fully_defined() and handle.shape != value.shape:
             raise op_error("assign", f"a value of the variable's shape {tuple(handle.shape)}",
                            f"shape {tuple(value.shape)}")
@@ -456,3 +459,13 @@ class TensorflowCore:
         # No AutoGraph: Python control flow on traced values fails here as under
         # jax.jit, so a step that compiles on one engine compiles on all.
         return tf.function(fn, reduce_retracing=True, autograph=False)
+
+    # ------------------------------------------------------ shape inference
+    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Any) -> list[Any]:
+        # A trace into a scratch graph on placeholders: TensorFlow's static
+        # shape inference answers, no kernel runs and the graph is dropped.
+        # Eager variables and constants are captured as in tf.function.
+        with abstract_evaluation(), tf.__internal__.FuncGraph("polykeras_output_spec").as_default():
+            inputs = [tf.compat.v1.placeholder(tf_dtype(s.dtype), tuple(s.shape)) for s in specs]
+            outputs = fn(inputs)
+            return [Spec(tuple(o.shape), self.dtype(o)) if self.is_tensor(o) else o for o in outputs]

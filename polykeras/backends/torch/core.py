@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from polykeras.backends import dtypes as _dtypes
+from polykeras.backends.base import Spec, abstract_evaluation, in_abstract_evaluation
 
 T = torch.Tensor
 #: canonical dtype string -> torch dtype, and back.
@@ -385,6 +386,14 @@ class CoreMixin:
 
     # --------------------------------------------------------------- variables
     def variable(self, value: Any, dtype: str, trainable: bool, name: str) -> T:
+        if in_abstract_evaluation():  # a real tensor, not a fake one of the shape evaluation
+            from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+            with unset_fake_temporarily():
+                return self._variable(value, dtype, trainable)
+        return self._variable(value, dtype, trainable)
+
+    def _variable(self, value: Any, dtype: str, trainable: bool) -> T:
         tensor = to_tensor(value, dtype).detach().clone()
         if trainable and tensor.dtype in INEXACT:
             tensor.requires_grad_(True)
@@ -393,6 +402,18 @@ class CoreMixin:
     def assign(self, handle: T, value: Any) -> T:
         if type(value) is not T:
             value = to_tensor(value)
+    # --------------------------------------------------------- shape inference
+    def compute_output_spec(self, fn: Any, specs: Any) -> list[Any]:
+        # Fake tensors carry shape, dtype and device and run no kernel; real
+        # tensors met on the way (variable handles, constants) are faked on
+        # entry, so reads of existing variables need no special care.
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        with abstract_evaluation(), FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
+            inputs = [torch.empty(tuple(s.shape), dtype=torch_dtype(s.dtype), device=_device.get()) for s in specs]
+            outputs = fn(inputs)
+            return [Spec(tuple(o.shape), FROM_TORCH[o.dtype]) if isinstance(o, T) else o for o in outputs]
+
         if value.shape != handle.shape:
             raise ValueError(
                 f"assign: expected a value of shape {tuple(handle.shape)} (the variable's), "

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
+from polykeras.backends.base import Spec
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.preprocessing.category_encoding import encode_categorical
@@ -140,6 +141,10 @@ class Discretization(Layer):
             indices = ops.zeros(ops.shape(inputs), "int32")
         dtype = "int32" if self.output_mode == "int" else self.dtype
         return encode_categorical(indices, self.output_mode, self._depth, dtype)
+
+    def compute_output_spec(self, inputs: Any) -> Spec:
+        """Indices are int32; the other modes give the layer's dtype."""
+        return Spec(self.compute_output_shape(inputs.shape), "int32" if self.output_mode == "int" else self.dtype)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         input_shape = tuple(input_shape)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
+from polykeras.backends.base import Spec
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.preprocessing.category_encoding import encode_categorical, encoded_shape
@@ -236,6 +237,10 @@ class _IndexLookup(Layer):
         counts = encode_categorical(indices, "count", self._depth, self.dtype)
         idf = self._idf if self._idf is not None else np.zeros(self._depth)
         return ops.multiply(counts, ops.convert_to_tensor(idf, self.dtype))
+
+    def compute_output_spec(self, inputs: Any) -> Spec:
+        """Indices are int64; the other modes give the layer's dtype."""
+        return Spec(self.compute_output_shape(inputs.shape), "int64" if self.output_mode == "int" else self.dtype)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode

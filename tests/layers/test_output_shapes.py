@@ -1,0 +1,277 @@
+"""Output shapes of every built-in layer on symbolic inputs with unknown
+sizes in any position, against Keras 3's ``compute_output_shape`` for the same
+config: the symbolic call (``layer(Input(...)).shape``) and
+``compute_output_shape`` both answer what Keras answers, on every engine.
+
+A recipe is ``(class name, kwargs, input templates)``; a template holds ints
+(sizes the layer needs to build) and letters: one letter is one size, drawn
+as unknown (``None``) or known, the same wherever the letter appears.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import polykeras as pk
+from polykeras import layers, ops
+
+from .keras_reference import import_keras
+
+Recipe = tuple[str, dict[str, Any], Any]
+
+
+def _wrapped(name: str, **kwargs: Any) -> Any:
+    """A kwargs value that is a layer, built per library by name."""
+    return ("layer", name, kwargs)
+
+
+RECIPES: list[Recipe] = [
+    # core
+    ("Dense", {"units": 3}, ("b", "t", 5)),
+    ("EinsumDense", {"equation": "ab,bc->ac", "output_shape": 3}, ("b", 5)),
+    ("Embedding", {"input_dim": 10, "output_dim": 3}, ("b", "t")),
+    ("Activation", {"activation": "relu"}, ("b", "t", 4)),
+    ("Identity", {}, ("b", "t", 4)),
+    ("Masking", {}, ("b", "t", 4)),
+    ("TimeDistributed", {"layer": _wrapped("Dense", units=3)}, ("b", "t", 4)),
+    # convolutions
+    ("Conv1D", {"filters": 3, "kernel_size": 3, "strides": 2}, ("b", "t", 2)),
+    ("Conv1D", {"filters": 3, "kernel_size": 2, "dilation_rate": 2, "padding": "causal"}, ("b", "t", 2)),
+    ("Conv2D", {"filters": 3, "kernel_size": (3, 2), "strides": (2, 1), "padding": "same"}, ("b", "h", "w", 2)),
+    ("Conv2D", {"filters": 3, "kernel_size": 3, "data_format": "channels_first"}, ("b", 2, "h", "w")),
+    ("Conv3D", {"filters": 2, "kernel_size": 2}, ("b", "h", "w", "d", 2)),
+    ("Conv1DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2}, ("b", "t", 2)),
+    ("Conv2DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, ("b", "h", "w", 2)),
+    ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "strides": 2}, ("b", "h", "w", "d", 2)),
+    ("DepthwiseConv1D", {"kernel_size": 3, "strides": 2}, ("b", "t", 2)),
+    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2}, ("b", "h", "w", 2)),
+    ("SeparableConv1D", {"filters": 3, "kernel_size": 3}, ("b", "t", 2)),
+    ("SeparableConv2D", {"filters": 3, "kernel_size": 3, "strides": 2}, ("b", "h", "w", 2)),
+    # pooling
+    ("MaxPooling1D", {"pool_size": 2}, ("b", "t", 4)),
+    ("MaxPooling2D", {"pool_size": 2, "strides": 1}, ("b", "h", "w", 3)),
+    ("MaxPooling3D", {}, ("b", "h", "w", "d", 2)),
+    ("AveragePooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}, ("b", "t", 4)),
+    ("AveragePooling2D", {"pool_size": 2, "data_format": "channels_first"}, ("b", 3, "h", "w")),
+    ("AveragePooling3D", {"pool_size": 2}, ("b", "h", "w", "d", 2)),
+    ("GlobalMaxPooling1D", {}, ("b", "t", 4)),
+    ("GlobalAveragePooling1D", {"data_format": "channels_first"}, ("b", 4, "t")),
+    ("GlobalAveragePooling2D", {"keepdims": True}, ("b", "h", "w", 3)),
+    ("GlobalMaxPooling2D", {}, ("b", "h", "w", 3)),
+    ("GlobalMaxPooling3D", {}, ("b", "h", "w", "d", 2)),
+    ("GlobalAveragePooling3D", {}, ("b", "h", "w", "d", 2)),
+    # merging
+    ("Add", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Subtract", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Multiply", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Average", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Maximum", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Minimum", {}, [("b", "t", 4), ("b", "t", 4)]),
+    ("Concatenate", {"axis": -1}, [("b", "t", 4), ("b", "t", 3)]),
+    ("Concatenate", {"axis": 1}, [("b", "t", 4), ("b", "u", 4)]),
+    ("Dot", {"axes": (2, 2)}, [("b", "t", 4), ("b", "u", 4)]),
+    # normalization
+    ("BatchNormalization", {}, ("b", "t", 4)),
+    ("LayerNormalization", {}, ("b", "t", 4)),
+    ("GroupNormalization", {"groups": 2}, ("b", "t", 4)),
+    ("UnitNormalization", {}, ("b", "t", 4)),
+    # regularization
+    ("Dropout", {"rate": 0.5}, ("b", "t", 4)),
+    ("SpatialDropout1D", {"rate": 0.5}, ("b", "t", 4)),
+    ("SpatialDropout2D", {"rate": 0.5}, ("b", "h", "w", 3)),
+    ("SpatialDropout3D", {"rate": 0.5}, ("b", "h", "w", "d", 2)),
+    ("GaussianNoise", {"stddev": 0.1}, ("b", "t", 4)),
+    ("GaussianDropout", {"rate": 0.2}, ("b", "t", 4)),
+    ("AlphaDropout", {"rate": 0.2}, ("b", "t", 4)),
+    ("ActivityRegularization", {"l1": 0.01}, ("b", "t", 4)),
+    # reshaping
+    ("Flatten", {}, ("b", "h", 3, 2)),
+    ("Reshape", {"target_shape": (-1, 2)}, ("b", "t", 4)),
+    ("Permute", {"dims": (2, 1)}, ("b", "t", 4)),
+    ("RepeatVector", {"n": 3}, ("b", 4)),
+    ("UpSampling1D", {"size": 2}, ("b", "t", 4)),
+    ("UpSampling2D", {"size": (2, 3)}, ("b", "h", "w", 3)),
+    ("UpSampling3D", {}, ("b", "h", "w", "d", 2)),
+    ("ZeroPadding1D", {"padding": 2}, ("b", "t", 4)),
+    ("ZeroPadding2D", {"padding": ((1, 2), (0, 1))}, ("b", "h", "w", 3)),
+    ("ZeroPadding3D", {}, ("b", "h", "w", "d", 2)),
+    ("Cropping1D", {"cropping": (1, 2)}, ("b", "t", 4)),
+    ("Cropping2D", {"cropping": ((1, 0), (2, 1))}, ("b", "h", "w", 3)),
+    ("Cropping3D", {}, ("b", "h", "w", "d", 2)),
+    # recurrent
+    ("SimpleRNN", {"units": 3}, ("b", "t", 4)),
+    ("LSTM", {"units": 3, "return_sequences": True}, ("b", "t", 4)),
+    ("GRU", {"units": 3, "return_state": True}, ("b", "t", 4)),
+    ("Bidirectional", {"layer": _wrapped("LSTM", units=3, return_sequences=True)}, ("b", "t", 4)),
+    # (the cells build their zero states from known spatial sizes)
+    ("ConvLSTM1D", {"filters": 2, "kernel_size": 3}, ("b", "t", 7, 2)),
+    ("ConvLSTM2D", {"filters": 2, "kernel_size": 3, "return_sequences": True, "padding": "same"},
+     ("b", "t", 6, 7, 2)),
+    # attention
+    ("Attention", {}, [("b", "t", 4), ("b", "u", 4)]),
+    ("AdditiveAttention", {}, [("b", "t", 4), ("b", "u", 4)]),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, [("b", "t", 4), ("b", "u", 5)]),
+    ("GroupQueryAttention", {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 1},
+     [("b", "t", 4), ("b", "u", 4)]),
+    # preprocessing
+    ("Rescaling", {"scale": 0.5}, ("b", "t", 4)),
+    ("Resizing", {"height": 4, "width": 5}, ("b", "h", "w", 3)),
+    ("CenterCrop", {"height": 4, "width": 5}, ("b", "h", "w", 3)),
+    ("Normalization", {"mean": 0.5, "variance": 2.0}, ("b", "t", 4)),
+    ("Discretization", {"bin_boundaries": [0.0, 1.0]}, ("b", "t")),
+    ("CategoryEncoding", {"num_tokens": 5, "output_mode": "multi_hot"}, ("b", 3)),
+]
+
+#: Layers whose inputs are integer ids.
+INT_INPUTS = {"Embedding", "CategoryEncoding"}
+#: Keras layers that take the first input and the rest as separate call
+#: arguments (``layer(query, value)``).
+SEPARATE_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
+
+
+def _recipe_id(recipe: Recipe) -> str:
+    name, kwargs, _ = recipe
+    extra = ",".join(f"{k}={v}" for k, v in kwargs.items() if not isinstance(v, tuple) or v[:1] != ("layer",))
+    return f"{name}({extra})"
+
+
+def _build_kwargs(library: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in kwargs.items():
+        if isinstance(value, tuple) and value[:1] == ("layer",):
+            value = getattr(library.layers, value[1])(**value[2])
+        out[key] = value
+    return out
+
+
+def _letters(template: Any) -> list[str]:
+    templates = template if isinstance(template, list) else [template]
+    return sorted({d for t in templates for d in t if isinstance(d, str)})
+
+
+def _fill(template: Any, sizes: dict[str, int | None]) -> Any:
+    if isinstance(template, list):
+        return [_fill(t, sizes) for t in template]
+    return tuple(sizes[d] if isinstance(d, str) else d for d in template)
+
+
+def _plain(shapes: Any) -> Any:
+    """Shapes as nested lists of tuples of ints/None (one shape: a tuple)."""
+    if isinstance(shapes, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in shapes):
+        return tuple(None if d is None else int(d) for d in shapes)
+    return [_plain(s) for s in shapes]
+
+
+@functools.lru_cache(maxsize=None)
+def _keras_layer(index: int) -> Any:
+    keras = import_keras()
+    name, kwargs, _ = RECIPES[index]
+    return getattr(keras.layers, name)(**_build_kwargs(keras, kwargs))
+
+
+def keras_output_shape(index: int, shapes: Any) -> Any:
+    """Keras 3's ``compute_output_shape`` for recipe ``index`` on ``shapes``."""
+    layer = _keras_layer(index)
+    name = RECIPES[index][0]
+    if name in SEPARATE_INPUTS:
+        return _plain(layer.compute_output_shape(*shapes))
+    return _plain(layer.compute_output_shape(shapes))
+
+
+def _ours(index: int) -> Any:
+    name, kwargs, _ = RECIPES[index]
+    return getattr(layers, name)(**_build_kwargs(pk, kwargs))
+
+
+def _symbolic_shapes(layer: Any, name: str, shapes: Any) -> Any:
+    dtype = "int32" if name in INT_INPUTS else "float32"
+    inputs = [pk.Input(batch_shape=s, dtype=dtype) for s in shapes] if isinstance(shapes, list) else \
+        pk.Input(batch_shape=shapes, dtype=dtype)
+    out = layer(*inputs) if name in SEPARATE_INPUTS else layer(inputs)
+    return _plain([t.shape for t in out] if isinstance(out, (list, tuple)) else out.shape)
+
+
+_sizes = st.one_of(st.none(), st.integers(6, 11))
+
+
+@pytest.mark.parametrize("index", range(len(RECIPES)), ids=[_recipe_id(r) for r in RECIPES])
+@settings(max_examples=max(4, settings.default.max_examples // 4))
+@given(data=st.data())
+def test_output_shape_matches_keras(engine, index, data):
+    name, _, template = RECIPES[index]
+    sizes = {letter: data.draw(_sizes, label=letter) for letter in _letters(template)}
+    shapes = _fill(template, sizes)
+    expected = keras_output_shape(index, shapes)
+    assert _symbolic_shapes(_ours(index), name, shapes) == expected, f"{name} symbolic call on {shapes}"
+    layer = _ours(index)
+    computed = layer.compute_output_shape(*shapes) if name in SEPARATE_INPUTS else layer.compute_output_shape(shapes)
+    assert _plain(computed) == expected, f"{name}.compute_output_shape({shapes})"
+
+
+def test_max_pooling_keeps_an_unknown_length_unknown(engine):
+    x = pk.Input((None, 4))
+    pooled = layers.MaxPooling1D(2)(x)
+    assert pooled.shape == (None, None, 4)
+    dense = layers.Dense(3)
+    y = dense(layers.Flatten()(layers.MaxPooling1D(2)(pk.Input((8, 4)))))
+    assert y.shape == (None, 3) and dense.kernel.shape == (16, 3)
+    model = pk.Model(x, layers.Dense(2)(pooled))
+    assert tuple(ops.shape(model(np.ones((2, 7, 4), "float32")))) == (2, 3, 2)
+
+
+class _Pairs(layers.Layer):
+    """No compute_output_shape: its shape comes from an abstract evaluation."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
+
+    def call(self, x):
+        pooled = ops.max_pool(x * self.scale, 3, 3, "valid", "channels_last")
+        return {"pooled": pooled, "count": ops.cast(ops.sum(x, axis=-1), "int32"), "none": None}
+
+
+def test_a_layer_without_compute_output_shape_is_evaluated_abstractly(engine):
+    x = pk.Input((None, 5))
+    layer = _Pairs()
+    out = layer(x)
+    assert layer.scale.shape == (5,) and layer.built
+    assert out["pooled"].shape == (None, None, 5) and out["pooled"].dtype == "float32"
+    assert out["count"].shape == (None, None) and out["count"].dtype == "int32"
+    assert out["none"] is None
+    assert layer.losses == [] and layer.scale.numpy().tolist() == [1.0] * 5  # state untouched
+    fixed = layer(pk.Input((9, 5), batch_size=2))
+    assert fixed["pooled"].shape == (2, 3, 5)
+
+
+def test_build_sees_unknown_sizes(engine):
+    seen = []
+
+    class Probe(layers.Layer):
+        def build(self, input_shape):
+            seen.append(tuple(input_shape))
+
+        def call(self, x):
+            return x
+
+    Probe()(pk.Input((None, 3)))
+    assert seen == [(None, None, 3)]
+
+
+def test_a_bad_input_is_named_before_any_evaluation(engine):
+    with pytest.raises(ValueError, match="dense"):
+        layers.Dense(3, name="dense_in_test")(pk.Input(()))
+
+
+def test_dtypes_follow_the_call(engine):
+    ids = pk.Input((6, 4), dtype="int32")
+    assert layers.Flatten()(ids).dtype == "int32"  # shape from compute_output_shape, dtype kept
+    assert layers.Concatenate()([ids, ids]).dtype == "int32"
+    assert layers.Embedding(10, 3)(ids).dtype == "float32"
+    assert layers.Dense(2)(pk.Input((4,))).dtype == "float32"
+    assert layers.Discretization(bin_boundaries=[0.0, 1.0])(pk.Input((4,))).dtype == "int32"
