@@ -29,11 +29,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import inspect
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -160,20 +159,29 @@ def get_object(identifier: Any, table: Mapping[str, Any], deserialize: Callable[
     return found
 
 
-@contextlib.contextmanager
-def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
-    """Allow extra names while deserializing inside the block.
+class CustomObjectScope:
+    """Allow extra names while deserializing inside the block (a class, as
+    Keras' ``custom_object_scope``/``CustomObjectScope``).
 
     Example:
         >>> with custom_object_scope({"MyLayer": dict}):
         ...     get_registered_object("MyLayer") is dict
         True
     """
-    token = _SCOPE.set(_SCOPE.get() + (dict(custom_objects),))
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
+
+    def __init__(self, custom_objects: Mapping[str, Any]):
+        self.custom_objects = dict(custom_objects or {})
+        self._tokens: list[contextvars.Token] = []
+
+    def __enter__(self) -> CustomObjectScope:
+        self._tokens.append(_SCOPE.set(_SCOPE.get() + (self.custom_objects,)))
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _SCOPE.reset(self._tokens.pop())
+
+
+custom_object_scope = CustomObjectScope
 
 
 def is_serialized_object(value: Any) -> bool:
@@ -182,6 +190,7 @@ def is_serialized_object(value: Any) -> bool:
     return (
         isinstance(value, dict) and "class_name" in value and "config" in value
         and set(value) <= _CONFIG_KEYS and isinstance(value["class_name"], str)
+        and isinstance(value.get("registered_name"), (str, type(None)))
     )
 
 
@@ -295,12 +304,21 @@ def deserialize(
         cls = get_registered_object(config["class_name"], custom_objects, module_objects)
     if cls is None:
         raise SerializationError(_unknown(kind, name))
+    if not inspect.isclass(cls):
+        return cls
     inner = config["config"]
-    if inspect.isclass(cls):
+    try:
         if hasattr(cls, "from_config"):
             return cls.from_config(inner)
+        if not isinstance(inner, (dict, type(None))):
+            raise TypeError(f"expected its config to be a dict, received {_describe(inner)}")
         return cls(**(inner or {}))
-    return cls
+        raise
+    except RecursionError:
+        raise SerializationError(f"Cannot build {kind} {cls.__name__}: its config is nested too deeply.") from None
+    except Exception as err:  # noqa: BLE001 - any failure of a config is the config's: say whose
+        raise SerializationError(f"Cannot build {kind} {cls.__name__} from its config: "
+                                 f"{type(err).__name__}: {err}") from err
 
 
 def _unknown(kind: str, name: str) -> str:

@@ -78,7 +78,7 @@ register_keras_serializable = registry.register_serializable
 get_registered_name = registry.get_registered_name
 get_registered_object = registry.get_registered_object
 custom_object_scope = registry.custom_object_scope
-CustomObjectScope = registry.custom_object_scope
+CustomObjectScope = registry.CustomObjectScope
 
 
 def get_custom_objects() -> dict[str, Any]:

@@ -75,8 +75,8 @@ def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | 
 
 def crop_box(height: int, width: int, target_height: int, target_width: int) -> tuple[int, int, int, int]:
     """The centered ``(left, top, right, bottom)`` box with the target's aspect ratio."""
-    crop_width = min(width, int(round(height * target_width / target_height)))
-    crop_height = min(height, int(round(width * target_height / target_width)))
+    crop_width = min(width, height * target_width // target_height)
+    crop_height = min(height, width * target_height // target_width)
     left, top = (width - crop_width) // 2, (height - crop_height) // 2
     return left, top, left + crop_width, top + crop_height
 

@@ -14,7 +14,7 @@ from ._compare import params
 NOT_OFFERED = {
     "FeatureSpace": "a preprocessing model of its own (built on tf.data in Keras); not part of this port",
     "bounding_boxes": "the KerasCV-style box converters belong with the image preprocessing layers",
-    "legacy": "Keras 2 pickling helpers; polykeras never pickles models",
+    "legacy": "Keras 2's serialization format; polykeras reads Keras 3 configs",
 }
 
 
