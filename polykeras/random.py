@@ -1,5 +1,8 @@
-"""Seeds: :class:`SeedGenerator` (random state that lives in a Variable, so it
-works inside compiled steps) and :func:`set_seed` (the global seed).
+"""``keras.random``: the samplers (``normal``, ``uniform``, ``truncated_normal``,
+``randint``, ``categorical``, ``dropout``, ``shuffle``, ``gamma``, ``beta``,
+``binomial``, from :mod:`polykeras.ops.random`), :class:`SeedGenerator`
+(random state that lives in a Variable, so it works inside compiled steps) and
+:func:`set_seed` (the global seed).
 
 Two sources of randomness, both reproducible:
 
@@ -14,7 +17,7 @@ Example:
     >>> import polykeras
     >>> polykeras.random.set_seed(42)
     >>> gen = polykeras.random.SeedGenerator(7)
-    >>> noise = polykeras.ops.random.normal((2, 3), seed=gen)   # advances gen
+    >>> noise = polykeras.random.normal((2, 3), seed=gen)   # advances gen
 """
 
 from __future__ import annotations
@@ -24,9 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from polykeras import backends
+from polykeras.ops.random import (
+    beta, binomial, categorical, dropout, gamma, normal, randint, shuffle, truncated_normal, uniform,
+)
 from polykeras.variables import Variable
 
-__all__ = ["SeedGenerator", "global_rng", "make_default_seed", "set_seed"]
+__all__ = [
+    "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "global_rng", "make_default_seed",
+    "normal", "randint", "set_seed", "shuffle", "truncated_normal", "uniform",
+]
 
 _rng = np.random.default_rng()
 
@@ -70,6 +80,8 @@ class SeedGenerator:
     Args:
         seed: an int, or None to draw one from :func:`global_rng`.
         name: the state variable's name.
+        backend: (keyword) the engine to keep the state on; the active one
+            by default.
 
     Example:
         >>> gen = SeedGenerator(1337)
@@ -77,19 +89,24 @@ class SeedGenerator:
         >>> b = ops.random.uniform((3,), seed=gen)   # different from a
     """
 
-    def __init__(self, seed: int | None = None, name: str | None = None):
+    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs: Any):
+        engine = kwargs.pop("backend", None)
+        if kwargs:
+            raise ValueError(f"SeedGenerator: unrecognized keyword arguments {sorted(kwargs)}; it takes seed, name "
+                             "and backend.")
         if seed is None:
             seed = make_default_seed()
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"SeedGenerator: expected an int seed or None, received {seed!r}.")
         self._initial_seed = int(seed)
         self.name = name or "seed_generator"
-        self.state = Variable(
-            np.array([int(seed) % 2**31, 0], dtype=np.int32),
-            dtype="int32",
-            trainable=False,
-            name=f"{self.name}_state",
-        )
+        with backends.use(engine or backends.active()):
+            self.state = Variable(
+                np.array([int(seed) % 2**31, 0], dtype=np.int32),
+                dtype="int32",
+                trainable=False,
+                name=f"{self.name}_state",
+            )
 
     def next(self) -> Any:
         """The seed tensor to draw with now; advances the state."""
@@ -99,7 +116,7 @@ class SeedGenerator:
         return current
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self._initial_seed}
+        return {"seed": self._initial_seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SeedGenerator:

@@ -285,6 +285,7 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
                      "isinf", "isfinite", "any", "all", "argmax", "argmin", "argsort"],
                     "piecewise constant or boolean: the gradient is zero or undefined"),
     **dict.fromkeys(["random.normal", "random.uniform", "random.truncated_normal", "random.categorical",
-                     "random.shuffle", "random.seed_tensor", "random.set_global_seed"],
+                     "random.shuffle", "random.seed_tensor", "random.set_global_seed", "random.randint", "random.gamma",
+                     "random.beta", "random.binomial"],
                     "a random draw: no input to differentiate"),
 }

@@ -9,6 +9,7 @@ dispatch.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +51,21 @@ def _shuffle(seed: Tensor, x: Tensor, axis: int) -> Tensor:
     return jax.random.permutation(_key(seed), x, axis=axis, independent=False)
 
 
+@partial(jax.jit, static_argnums=(1, 2))
+def _randint(seed: Tensor, shape: Shape, dtype: jnp.dtype, minval: int, maxval: int) -> Tensor:
+    return jax.random.randint(_key(seed), shape, minval, maxval, dtype=dtype)
+
+
+@partial(jax.jit, static_argnums=(1,))
+def _gamma(seed: Tensor, shape: Shape, alpha: Tensor) -> Tensor:
+    return jax.random.gamma(_key(seed), alpha, shape, dtype=alpha.dtype)
+
+
+@partial(jax.jit, static_argnums=(1,))
+def _binomial(seed: Tensor, shape: Shape, counts: Tensor, probabilities: Tensor) -> Tensor:
+    return jax.random.binomial(_key(seed), counts, probabilities, shape, dtype=counts.dtype)
+
+
 class JaxRandom:
     """Seeded random draws of the JAX engine (see
     :class:`polykeras.backends.jax.JaxBackend`)."""
@@ -83,3 +99,23 @@ class JaxRandom:
 
     def shuffle(self, x: Tensor, seed: Tensor, axis: int = 0) -> Tensor:
         return _shuffle(self._seed("shuffle", seed), self._tensor(x), int(axis))
+
+    def randint(self, shape: Shape, seed: Tensor, minval: int, maxval: int, dtype: str = "int32") -> Tensor:
+        return _randint(self._seed("randint", seed), tuple(shape), self._native_dtype(dtype), minval, maxval)
+
+    # Gamma and binomial draws compile a rejection loop (seconds on a CPU), so
+    # their kernels are keyed by shape and float width only: parameters are
+    # broadcast and the result cast outside the kernel.
+    def random_gamma(self, shape: Shape, seed: Tensor, alpha: Any, dtype: str = "float32") -> Tensor:
+        native = self._native_dtype(float_dtype("random_gamma", dtype))
+        work = jnp.float64 if native == jnp.float64 else jnp.float32
+        alpha = jnp.broadcast_to(jnp.asarray(self._tensor(alpha), work), tuple(shape))
+        return _gamma(self._seed("random_gamma", seed), tuple(shape), alpha).astype(native)
+
+    def random_binomial(self, shape: Shape, seed: Tensor, counts: Any, probabilities: Any,
+                        dtype: str = "float32") -> Tensor:
+        native = self._native_dtype(dtype)
+        work = jnp.float64 if native == jnp.float64 else jnp.float32
+        counts = jnp.broadcast_to(jnp.asarray(self._tensor(counts), work), tuple(shape))
+        probabilities = jnp.broadcast_to(jnp.asarray(self._tensor(probabilities), work), tuple(shape))
+        return _binomial(self._seed("random_binomial", seed), tuple(shape), counts, probabilities).astype(native)

@@ -79,3 +79,19 @@ class NumpyRandom:
         x = self._tensor(x)
         order = self._generator("shuffle", seed).permutation(x.shape[axis])
         return np.take(x, order, axis=axis)
+
+    def randint(self, shape: Shape, seed: Tensor, minval: int, maxval: int, dtype: str = "int32") -> Tensor:
+        draw = self._generator("randint", seed).integers(int(minval), int(maxval), tuple(shape))
+        return np.asarray(draw).astype(self._native_dtype(dtype))
+
+    def random_gamma(self, shape: Shape, seed: Tensor, alpha: Any, dtype: str = "float32") -> Tensor:
+        native = self._native_dtype(float_dtype("random_gamma", dtype))
+        alpha = np.broadcast_to(np.asarray(alpha, np.float64), tuple(shape))
+        return np.asarray(self._generator("random_gamma", seed).standard_gamma(alpha)).astype(native)
+
+    def random_binomial(self, shape: Shape, seed: Tensor, counts: Any, probabilities: Any,
+                        dtype: str = "float32") -> Tensor:
+        counts = np.broadcast_to(np.asarray(counts, np.float64), tuple(shape)).astype(np.int64)
+        probabilities = np.broadcast_to(np.asarray(probabilities, np.float64), tuple(shape))
+        draw = self._generator("random_binomial", seed).binomial(counts, probabilities)
+        return np.asarray(draw).astype(self._native_dtype(dtype))

@@ -73,6 +73,28 @@ class TensorflowRandom:
         out = tf.random.stateless_categorical(floating(logits), int(num_samples), _seed(seed), dtype=work)
         return out if native == work else R.Cast(x=out, DstT=native)
 
+    def randint(self, shape: Shape, seed: Tensor, minval: int, maxval: int, dtype: str = "int32") -> Tensor:
+        native = tf_dtype(dtype)
+        work = tf.int64 if native in (tf.int64, tf.uint32, tf.uint64) else INT32
+        out = tf.random.stateless_uniform(tuple(shape), _seed(seed), int(minval), int(maxval), dtype=work)
+        return out if native == work else R.Cast(x=out, DstT=native)
+
+    def random_gamma(self, shape: Shape, seed: Tensor, alpha: Any, dtype: str = "float32") -> Tensor:
+        native = _float(dtype, "random_gamma")
+        work = tf.float64 if native == tf.float64 else tf.float32
+        alpha = tf.broadcast_to(tf.cast(alpha, work), tuple(shape))
+        out = tf.random.stateless_gamma(tuple(shape), _seed(seed), alpha=alpha, dtype=work)
+        return out if native == work else R.Cast(x=out, DstT=native)
+
+    def random_binomial(self, shape: Shape, seed: Tensor, counts: Any, probabilities: Any,
+                        dtype: str = "float32") -> Tensor:
+        native = tf_dtype(dtype)
+        work = tf.float64 if native == tf.float64 else tf.float32
+        counts = tf.broadcast_to(tf.cast(counts, work), tuple(shape))
+        probabilities = tf.broadcast_to(tf.cast(probabilities, work), tuple(shape))
+        out = tf.random.stateless_binomial(tuple(shape), _seed(seed), counts, probabilities, output_dtype=work)
+        return out if native == work else R.Cast(x=out, DstT=native)
+
     def shuffle(self, x: Tensor, seed: Tensor, axis: int = 0) -> Tensor:
         x = tensor(x)
         length = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]

@@ -106,3 +106,23 @@ class RandomMixin:
         x = to_tensor(x)
         order = torch.randperm(x.shape[axis], generator=generator(seed, x.device), device=x.device)
         return torch.index_select(x, axis, order)
+
+    def randint(self, shape: Any, seed: Any, minval: int, maxval: int, dtype: str = "int32") -> T:
+        out = torch.randint(int(minval), int(maxval), shape_tuple(shape), generator=generator(seed),
+                            dtype=torch.int64, device=_device_of())
+        return out.to(torch_dtype(dtype))
+
+    def random_gamma(self, shape: Any, seed: Any, alpha: Any, dtype: str = "float32") -> T:
+        dtype = _float(dtype, "random_gamma")
+        work = torch.float64 if dtype is torch.float64 else torch.float32
+        alpha = to_tensor(alpha).to(work).broadcast_to(shape_tuple(shape)).contiguous()
+        # torch.distributions' own sampler; it takes a generator, so the global RNG stays untouched.
+        return torch._standard_gamma(alpha, generator=generator(seed, alpha.device)).to(dtype)
+
+    def random_binomial(self, shape: Any, seed: Any, counts: Any, probabilities: Any, dtype: str = "float32") -> T:
+        shape = shape_tuple(shape)
+        work = torch.float64 if torch_dtype(dtype) is torch.float64 else torch.float32
+        counts = to_tensor(counts).to(work).broadcast_to(shape).contiguous()
+        probabilities = to_tensor(probabilities).to(device=counts.device, dtype=work).broadcast_to(shape).contiguous()
+        out = torch.binomial(counts, probabilities, generator=generator(seed, counts.device))
+        return out.to(torch_dtype(dtype))
