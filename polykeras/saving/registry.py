@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from polykeras.allocation import MemoryLimitError
+
 __all__ = [
     "SerializationError",
     "custom_object_scope",
@@ -313,6 +315,7 @@ def deserialize(
         if not isinstance(inner, (dict, type(None))):
             raise TypeError(f"expected its config to be a dict, received {_describe(inner)}")
         return cls(**(inner or {}))
+    except (SerializationError, MemoryLimitError):
         raise
     except RecursionError:
         raise SerializationError(f"Cannot build {kind} {cls.__name__}: its config is nested too deeply.") from None
