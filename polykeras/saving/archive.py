@@ -36,7 +36,8 @@ from polykeras import backends
 from polykeras.allocation import MemoryLimitError, machine_memory, memory_limit
 from polykeras.saving.atomic import atomic_write
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
-from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_member, string_list_attr
+from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_hdf5, read_member, \
+    string_list_attr
 from polykeras.saving.serialization import check_config, parse_json
 from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, seed_variables, \
     write_variables, write_weights
@@ -230,11 +231,7 @@ def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, A
 
 def _load_weights(data: bytes, model: Any, where: str, compile: bool) -> None:
     member = f"{where}: member 'model.weights.h5'"
-    try:
-        f = h5py.File(io.BytesIO(data), "r")
-    except OSError as err:
-        raise ArchiveError(f"{member} is not a readable HDF5 file ({err}).") from None
-    with f:
+    with read_hdf5(data, member, ArchiveError) as f:
         pairs = read_weights(f, model, member)  # checks the whole file first (check_hdf5)
         optimizer = getattr(model, "optimizer", None) if compile else None
         if optimizer is not None and OPTIMIZER in f:

@@ -38,7 +38,8 @@ import h5py
 from polykeras.allocation import MemoryLimitError
 from polykeras.saving.keras_config import KerasConfigError, translate_compile_config, translate_model
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
-from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_member, string_attr
+from polykeras.saving.safety import ArchiveError, WeightsError, check_hdf5, open_archive, read_hdf5, read_member, \
+    string_attr
 from polykeras.saving.serialization import check_config, parse_json
 from polykeras.saving.weights import Pair, assign_all, check_pair, own_weights, read_arrays
 
@@ -107,12 +108,8 @@ def _build_and_fill(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo],
         compiled = _compile(model, config.get("compile_config"), where)
     weights = read_member(archive, infos["model.weights.h5"], weight_bytes_limit(model, True), where,
                           why="what the model's weights and optimizer state need")
-    try:
-        f = h5py.File(io.BytesIO(weights), "r")
-    except OSError as err:
-        raise ArchiveError(f"{where}: member 'model.weights.h5' is not a readable HDF5 file ({err}).") from None
     member = f"{where}: member 'model.weights.h5'"
-    with f:
+    with read_hdf5(weights, member, ArchiveError) as f:
         check_hdf5(f, member)
         pairs = keras_weight_pairs(f, model, member)
         if compiled:
@@ -172,11 +169,7 @@ def load_keras_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: b
     """
     filepath = Path(filepath)
     where = str(filepath)
-    try:
-        f = h5py.File(filepath, "r")
-    except OSError as err:
-        raise WeightsError(f"load_weights: {filepath} is not a readable HDF5 file ({err}).") from None
-    with f:
+    with read_hdf5(filepath, f"load_weights: {filepath}") as f:
         check_hdf5(f, where)
         pairs = keras_weight_pairs(f, model, where, skip_mismatch=skip_mismatch)
     assign_all(pairs)

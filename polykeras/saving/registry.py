@@ -43,6 +43,7 @@ __all__ = [
     "SerializationError",
     "custom_object_scope",
     "deserialize",
+    "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
     "is_serialized_object",
@@ -184,6 +185,20 @@ class CustomObjectScope:
 
 
 custom_object_scope = CustomObjectScope
+
+
+def get_custom_objects() -> dict[str, Any]:
+    """The global allow-list, live as Keras 3's: ``"package>Name"`` keys from
+    :func:`register_serializable`, and whatever the caller adds
+    (``get_custom_objects()["swish2"] = swish2`` makes the name loadable).
+    Scoped objects (:class:`CustomObjectScope`) are not in it.
+
+    Example:
+        >>> get_custom_objects()["Twice"] = twice
+        >>> get_registered_object("Twice") is twice
+        True
+    """
+    return _REGISTRY
 
 
 def is_serialized_object(value: Any) -> bool:

@@ -22,17 +22,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import h5py
 
 __all__ = [
-    "ArchiveError", "WeightsError", "check_hdf5", "open_archive", "read_member", "string_attr", "string_list_attr",
+    "ArchiveError", "WeightsError", "check_hdf5", "open_archive", "read_hdf5", "read_member", "string_attr",
+    "string_list_attr",
 ]
 
 #: HDF5 filters that ship with HDF5/h5py: deflate, shuffle, fletcher32, szip,
@@ -54,6 +56,37 @@ class WeightsError(ValueError):
     """A weights file does not fit the model, or is unsafe to read; the
     message names the file, the layer and weight, expected and received.
     Example: ``WeightsError("w.h5 does not fit model 'm'; nothing was loaded: ...")``"""
+
+
+#: What a corrupt HDF5 file makes h5py raise anywhere while it is walked or read.
+_HDF5_FAILURES = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError)
+
+
+@contextlib.contextmanager
+def read_hdf5(source: str | os.PathLike | bytes, where: str, error: type[Exception] = WeightsError
+              ) -> Iterator[h5py.File]:
+    """An HDF5 file (a path, or the bytes of an archive member) opened for
+    reading; any failure of h5py on corrupt data, while opening or anywhere in
+    the block, becomes ``error`` naming ``where``. polykeras' own errors pass
+    through as they are.
+
+    Example:
+        >>> with read_hdf5("w.weights.h5", "load_weights") as f:
+        ...     check_hdf5(f, "w.weights.h5")
+    """
+    try:
+        handle = h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r")
+    except _HDF5_FAILURES as err:
+        raise error(f"{where} is not a readable HDF5 file ({err}).") from None
+    try:
+        with handle:
+            yield handle
+    except (ArchiveError, WeightsError):
+        raise
+    except _HDF5_FAILURES as err:
+        if type(err).__module__.startswith("polykeras"):
+            raise
+        raise error(f"{where}: the HDF5 data is corrupt ({type(err).__name__}: {err}).") from None
 
 
 # ---------------------------------------------------------------- zip files

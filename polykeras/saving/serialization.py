@@ -23,6 +23,7 @@ import yaml
 
 from polykeras.allocation import machine_memory, memory_limit
 from polykeras.saving.atomic import atomic_write_all
+from polykeras.saving.registry import SerializationError
 from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 
 __all__ = [
@@ -39,7 +40,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"the non-standard constant {name} is not accepted")
 
 
-def parse_json(data: str | bytes, where: str, error: type[Exception] = ValueError) -> Any:
+def parse_json(data: str | bytes, where: str, error: type[Exception] = SerializationError) -> Any:
     """JSON text as data; any failure (syntax, bad encoding, NaN, nesting so
     deep it breaks the parser) is raised as ``error`` naming ``where``.
 
@@ -65,7 +66,7 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def parse_yaml(text: str | bytes, where: str, error: type[Exception] = ValueError) -> Any:
+def parse_yaml(text: str | bytes, where: str, error: type[Exception] = SerializationError) -> Any:
     """YAML text as data, safe loader only (no Python tags, no aliases).
     Example: ``parse_yaml("a: 1", "arch.yaml")`` -> ``{'a': 1}``"""
     try:
@@ -76,7 +77,7 @@ def parse_yaml(text: str | bytes, where: str, error: type[Exception] = ValueErro
         raise error(f"{where}: not valid safe YAML ({err}).") from None
 
 
-def check_config(config: Any, where: str, error: type[Exception] = ValueError) -> None:
+def check_config(config: Any, where: str, error: type[Exception] = SerializationError) -> None:
     """Refuse anything but JSON-shaped data of bounded size and depth.
     Example: ``check_config({"class_name": "Dense", "config": {}}, "arch.json")``"""
     stack: list[tuple[Any, str, int]] = [(config, "", 0)]
@@ -122,14 +123,14 @@ def model_from_config(config: Any, custom_objects: dict[str, Any] | None = None,
     from polykeras.saving.registry import custom_object_scope, deserialize
 
     if not isinstance(config, dict):
-        raise ValueError(f"{where}: expected a model config (an object with 'class_name' and 'config'), "
+        raise SerializationError(f"{where}: expected a model config (an object with 'class_name' and 'config'), "
                          f"received {type(config).__name__}.")
     check_config(config, where)
     with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}), \
             memory_limit(machine_memory(), where, "this machine's memory"):
         model = deserialize(config, module_objects=LAYER_CLASSES, kind="model")
     if not isinstance(model, Model):
-        raise ValueError(f"{where}: the config describes a {type(model).__name__}; expected a Model.")
+        raise SerializationError(f"{where}: the config describes a {type(model).__name__}; expected a Model.")
     return model
 
 
@@ -191,7 +192,7 @@ def load_from_file(arch_fname: str | os.PathLike, weight_fname: str | os.PathLik
     with open(path, "rb") as handle:
         data = handle.read(TEXT_LIMIT + 1)
     if len(data) > TEXT_LIMIT:
-        raise ValueError(f"load_from_file: {path} is larger than {TEXT_LIMIT} bytes; refused as an architecture.")
+        raise SerializationError(f"load_from_file: {path} is larger than {TEXT_LIMIT} bytes; refused as an architecture.")
     config = parse_yaml(data, str(path)) if kind == "yaml" else parse_json(data, str(path))
     model = model_from_config(config, custom_objects, safe_mode, str(path))
     if weight_fname is not None:

@@ -38,7 +38,7 @@ import h5py
 import numpy as np
 
 from polykeras.saving.atomic import atomic_write
-from polykeras.saving.safety import WeightsError, check_hdf5, string_attr, string_list_attr
+from polykeras.saving.safety import WeightsError, check_hdf5, read_hdf5, string_attr, string_list_attr
 
 __all__ = ["WeightsError", "load_weights", "save_weights"]
 
@@ -286,13 +286,6 @@ def assign_all(pairs: list[tuple[Any, np.ndarray]]) -> None:
         variable.assign(value.astype(variable.dtype, copy=False) if variable.dtype != "bfloat16" else value)
 
 
-def _open_hdf5(filepath: Path, who: str) -> h5py.File:
-    try:
-        return h5py.File(filepath, "r")
-    except OSError as err:
-        raise WeightsError(f"{who}: {filepath} is not a readable HDF5 file ({err}).") from None
-
-
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False) -> None:
     """Load weights saved by :func:`save_weights` (or Keras 3's
     ``.weights.h5``) into ``model``; nothing is assigned unless all fits.
@@ -305,7 +298,7 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     if filepath.name.endswith(".keras") or filepath.suffix == ".pkeras":
         raise WeightsError(f"load_weights: {filepath.name} is a whole-model archive; use "
                            "polykeras.saving.load_model.")
-    with _open_hdf5(filepath, "load_weights") as f:
+    with read_hdf5(filepath, f"load_weights: {filepath}") as f:
         keras_file = "format" not in f.attrs and ("layers" in f or "vars" in f)
         if not keras_file:
             assign_all(read_weights(f, model, str(filepath), by_name=by_name, skip_mismatch=skip_mismatch))

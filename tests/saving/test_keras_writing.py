@@ -121,8 +121,8 @@ def test_weights_files_hold_keras_layout_as_links(engine, tmp_path, rng):
     path = tmp_path / "m.weights.h5"
     model.save_weights(path)
     with h5py.File(path, "r") as f:
-        assert f["layers/conv_2d/vars"].attrs["name"] == "conv"
-        assert f["layers/conv_2d/vars/0"] == f["conv/kernel"]  # one dataset under two names
+        assert f["layers/conv2d/vars"].attrs["name"] == "conv"
+        assert f["layers/conv2d/vars/0"] == f["conv/kernel"]  # one dataset under two names
         assert f["layers/dense_1/vars/1"] == f["head/bias"]
     other = _models(np.random.default_rng(1))[0][1]
     other.load_weights(path)
