@@ -198,10 +198,10 @@ __all__ = [
     "SymbolicTensor",
     "any_symbolic",
     "flatten",
+    "layer_output_spec",
     "map_structure",
     "nodes_of",
     "symbolic_call",
-    "layer_output_spec",
     "shape_structure",
     "trace_output_spec",
 ]
@@ -220,14 +220,14 @@ def symbolic_call(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     outputs.
 
     This is the hook ``Layer.__call__`` takes when any input is symbolic.
-    """
-    specs = layer_output_spec(layer, args, kwargs)
-    node = Node(layer, args, kwargs)
 
     Example:
         >>> y = symbolic_call(Dense(3), (Input((None, 4)),), {})
         >>> y.shape
         (None, None, 3)
+    """
+    specs = layer_output_spec(layer, args, kwargs)
+    node = Node(layer, args, kwargs)
     position = itertools.count()
 
     def symbolic(spec: Any) -> Any:
