@@ -20,7 +20,8 @@ from polykeras import ops
 from polykeras.saving import registry
 from polykeras.variables import Variable
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "serialize"]
+__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",
+           "min_max_norm", "non_neg", "serialize", "unit_norm"]
 
 EPSILON = 1e-7
 Axis = int | list[int] | tuple[int, ...]
@@ -129,6 +130,9 @@ ALL_OBJECTS_DICT: dict[str, type[Constraint]] = {
     "UnitNorm": UnitNorm, "max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg,
     "unit_norm": UnitNorm,
 }
+
+# Keras 3's lowercase spellings of the same classes: ``constraints.max_norm(2.0)``.
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 
 
 def serialize(constraint: Constraint) -> Any:

@@ -31,6 +31,9 @@ __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get", "serialize",
+    "IdentityInitializer", "OrthogonalInitializer", "constant", "glorot_normal", "glorot_uniform", "he_normal",
+    "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal",
+    "random_uniform", "truncated_normal", "variance_scaling", "zeros",
 ]
 
 Shape = Sequence[int]
@@ -349,6 +352,13 @@ ALL_OBJECTS_DICT.update({
     "normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
     "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
 })
+
+# Keras 3's other spellings of the same classes: ``initializers.he_normal(seed=1)``.
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+constant, identity, ones, zeros, orthogonal = Constant, Identity, Ones, Zeros, Orthogonal
+glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
+lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 
 
 def serialize(initializer: Initializer) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from polykeras import ops
 from polykeras.saving import registry
 from polykeras.variables import Variable
 
-__all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
+           "orthogonal_regularizer", "serialize"]
 
 EPSILON = 1e-7
 
@@ -146,6 +147,9 @@ ALL_OBJECTS_DICT: dict[str, type[Regularizer]] = {
     "Regularizer": Regularizer, "L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer,
     "l1": L1, "l2": L2, "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer,
 }
+
+# Keras 3's lowercase spellings of the same classes: ``regularizers.l2(1e-4)``.
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
 
 def serialize(regularizer: Regularizer) -> Any:

@@ -277,7 +277,7 @@ _add("random.dropout", _dropout, lambda x: x, uniform((8, 8), low=0.5, high=2.0)
 #: Public ops with no gradient case, and why.
 NOT_DIFFERENTIABLE: dict[str, str] = {
     **dict.fromkeys(["convert_to_tensor", "to_numpy", "is_tensor", "shape", "dtype", "zeros", "ones", "full",
-                     "zeros_like", "ones_like", "arange", "eye", "one_hot"],
+                     "zeros_like", "ones_like", "arange", "eye", "one_hot", "convert_to_numpy"],
                     "creation, conversion or introspection: no tensor input to differentiate"),
     **dict.fromkeys(["value_and_grad", "jit"], "the autodiff and compile machinery itself (forward-checked)"),
     **dict.fromkeys(["sign", "floor", "ceil", "round", "floor_divide", "equal", "not_equal", "less", "less_equal",

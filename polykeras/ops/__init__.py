@@ -30,4 +30,6 @@ from polykeras.ops.numpy import (
     top_k, transpose, var, where,
 )
 
+convert_to_numpy = to_numpy  # Keras 3's name for the same op
+
 __all__ = [name for name in dir() if not name.startswith("_")]

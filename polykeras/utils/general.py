@@ -81,14 +81,7 @@ custom_object_scope = registry.custom_object_scope
 CustomObjectScope = registry.CustomObjectScope
 
 
-def get_custom_objects() -> dict[str, Any]:
-    """The objects registered with :func:`register_keras_serializable`, by
-    ``"package>name"``, plus those of the enclosing ``custom_object_scope``s.
-    Example: ``"my_pkg>Twice" in get_custom_objects()``"""
-    objects = dict(registry._REGISTRY)
-    for scope in registry._SCOPE.get():
-        objects.update(scope)
-    return objects
+get_custom_objects = registry.get_custom_objects  # live, as Keras 3's: adding a name registers it
 
 
 def serialize_keras_object(obj: Any) -> Any:

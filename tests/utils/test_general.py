@@ -65,7 +65,7 @@ def test_registration_and_scopes():
     marker = object()
     with utils.custom_object_scope({"Marker": marker}):
         assert utils.get_registered_object("Marker") is marker
-        assert utils.get_custom_objects()["Marker"] is marker
+        assert "Marker" not in utils.get_custom_objects()  # as Keras 3: scoped objects are not global
     with utils.CustomObjectScope({"Marker": marker}):
         assert utils.get_registered_object("Marker") is marker
     assert utils.get_registered_object("Marker") is None
