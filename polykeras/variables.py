@@ -13,6 +13,12 @@ update of a variable (``Layer.apply_constraints()`` does it for every weight of
 a layer); it writes ``constraint(value)`` back through ``assign``, so it works
 inside a :class:`StatelessScope` too.
 
+Engine-native loops: before the first variable of an engine is made, the
+engine's ``expose_variable_class`` hook lets its framework see variables as
+its own where it needs to (TensorFlow: a ``tf.nest`` structure of the
+``tf.Variable``, which ``GradientTape`` differentiates; torch's handle is an
+``nn.Parameter`` already).
+
 Sharded storage (fully sharded data parallelism): an engine may keep only
 this replica's shard of a variable (:meth:`Variable._set_storage` with a
 *sharding*, an engine object with ``is_shard(value)`` and ``gather(shard)``).
@@ -65,6 +71,7 @@ _scope: contextvars.ContextVar[StatelessScope | None] = contextvars.ContextVar("
 _names: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("polykeras_name_scope", default=())
 _frame: contextvars.ContextVar[_GatherFrame | None] = contextvars.ContextVar("polykeras_gather", default=None)
 _sharded_count = [0]  # variables ever given sharded storage and not unsharded since
+_exposed: set[tuple[Any, type]] = set()  # (engine, class) pairs the engine has seen (expose_variable_class)
 
 
 # --------------------------------------------------------------- name scopes
@@ -363,6 +370,8 @@ class Variable:
         prefix = current_path()
         self._path = f"{prefix}/{name}" if prefix else name
         self._engine = backends.active()
+        if (self._engine, type(self)) not in _exposed:
+            _expose(self._engine, type(self))
         self._trainable = bool(trainable)
         self.constraint = constraint
         self.regularizer = regularizer
@@ -544,6 +553,14 @@ class Variable:
     def __iter__(self) -> Iterator[Any]:
         value = self.value
         return (value[i] for i in range(len(self)))
+
+
+def _expose(engine: backends.Backend, cls: type) -> None:
+    """Let ``engine``'s framework see variables of class ``cls`` as its own
+    (TensorFlow: a nest of one tf.Variable): the engine's
+    ``expose_variable_class`` hook, asked once per engine and class."""
+    engine.expose_variable_class(cls)
+    _exposed.add((engine, cls))
 
 
 def _unwrap(value: Any) -> Any:

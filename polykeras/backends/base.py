@@ -221,7 +221,47 @@ class DistributionHooks:
         return grads
 
 
-class Backend(DistributionHooks, abc.ABC):
+class NativeHooks:
+    """What an engine contributes so its framework's own tools see polykeras
+    objects as its own (the engine-native training loops of Keras 3's
+    guides). The variable and layer floors ask these hooks; they never test
+    which engine is active. Kept out of :class:`Backend`'s own namespace, as
+    :class:`DistributionHooks` are.
+
+    Example:
+        >>> module = engine.native_module(model)   # torch: an nn.Module over the model's weights
+    """
+
+    name: str = ""
+    #: Public attribute names a layer lends from its :meth:`native_module`
+    #: when it has none of its own (torch: ``parameters``, ``zero_grad``...).
+    native_module_names: frozenset[str] = frozenset()
+
+    def expose_variable_class(self, cls: type) -> None:
+        """Make the framework treat instances of ``cls`` (polykeras
+        ``Variable`` or a subclass) as its own where it needs to: TensorFlow
+        takes them as ``tf.nest`` structures of one ``tf.Variable``, so
+        ``GradientTape`` watches and differentiates them. Called once per
+        engine and class, before the first such variable is made. No-op by
+        default: torch's handle already is an ``nn.Parameter``; JAX's guide
+        loop threads values, and registering variables as pytrees would turn
+        a variable returned through a JAX transform into a bare value.
+
+        Example: ``engine.expose_variable_class(Variable)``
+        """
+
+    def native_module(self, layer: Any) -> Any:
+        """``layer`` as the framework's own module object, sharing its
+        weights without a copy (torch: an ``nn.Module`` whose parameters are
+        the variables' own tensors). The layer floor caches it per layer.
+
+        Example: ``torch.optim.Adam(engine.native_module(model).parameters())``
+        """
+        raise NotImplementedError(f"The {self.name!r} engine has no native module type "
+                                  "(native_module): use the torch engine for nn.Module-style loops.")
+
+
+class Backend(DistributionHooks, NativeHooks, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).
@@ -752,6 +792,38 @@ class Backend(DistributionHooks, abc.ABC):
         ``1 / (1 - rate)``."""
         keep = self.greater_equal(self.random_uniform(noise_shape or self.shape(x), seed, dtype=self.dtype(x)), rate)
         return self.where(keep, self.divide(x, 1.0 - rate), self.zeros_like(x))
+
+    def randint(self, shape: Shape, seed: Tensor, minval: int, maxval: int, dtype: str = "int32") -> Tensor:
+        """Integers drawn uniformly from ``[minval, maxval)`` (Python ints),
+        as ``dtype``. Portable: the floor of a float32 uniform draw, exact for
+        ranges up to 2**24."""
+        span = float(maxval - minval)
+        draws = self.floor(self.multiply(self.random_uniform(shape, seed, 0.0, 1.0, "float32"), span))
+        return self.add(self.cast(self.minimum(draws, span - 1.0), dtype), self.cast(minval, dtype))
+
+    def random_gamma(self, shape: Shape, seed: Tensor, alpha: Any, dtype: str = "float32") -> Tensor:
+        """Gamma draws with concentration ``alpha`` (a positive scalar or a
+        tensor broadcastable to ``shape``) and scale 1."""
+        raise NotImplementedError(f"The {self.name!r} engine has no gamma draws (random_gamma), so "
+                                  "random.gamma and random.beta are unavailable on it.")
+
+    def random_beta(self, shape: Shape, seed: Tensor, alpha: Any, beta: Any, dtype: str = "float32") -> Tensor:
+        """Beta draws ``X / (X + Y)`` with ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)``
+        taken in one :meth:`random_gamma` draw of shape ``(2, *shape)``."""
+        shape = tuple(shape)
+        concentrations = self.stack([self.broadcast_to(self.convert_to_tensor(v, dtype), shape)
+                                     for v in (alpha, beta)])
+        both = self.random_gamma((2, *shape), seed, concentrations, dtype)
+        first, second = (self.squeeze(part, 0) for part in self.split(both, 2, axis=0))
+        return self.divide(first, self.add(first, second))
+
+    def random_binomial(self, shape: Shape, seed: Tensor, counts: Any, probabilities: Any,
+                        dtype: str = "float32") -> Tensor:
+        """Binomial draws: successes in ``counts`` trials of success
+        probability ``probabilities`` (scalars or tensors broadcastable to
+        ``shape``), as ``dtype``."""
+        raise NotImplementedError(f"The {self.name!r} engine has no binomial draws (random_binomial), so "
+                                  "random.binomial is unavailable on it.")
 
     # ------------------------------------------------------------ recurrent
     # The time loop and the LSTM/GRU sequence kernels on it; written in

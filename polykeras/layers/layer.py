@@ -43,7 +43,7 @@ from polykeras import backends, ops
 from polykeras import initializers as initializers_lib
 from polykeras import regularizers as regularizers_lib
 from polykeras.backends.dtypes import floatx, is_float, standardize_dtype
-from polykeras.layers import call_context, masking
+from polykeras.layers import call_context, masking, native
 from polykeras.layers.config import LAYER_CLASSES, ConfigMixin, to_snake_case, unique_name
 from polykeras.layers.input_spec import InputSpec, assert_input_compatibility
 from polykeras.layers.lifecycle import (
@@ -109,7 +109,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         "_own_variables", "_created_trainable", "_losses", "_loss_ids", "_weight_options", "_init_args",
         "_input_spec", "activity_regularizer", "_build_shapes", "_path", "_dtype", "name", "_trainable",
         "built", "autocast", "_building", "_pk_initialized", "_supports_masking", "_input_shape_arg",
-        "_inbound_nodes", "_tracking_cache", "_loss_generation", "_call_generation",
+        "_inbound_nodes", "_tracking_cache", "_loss_generation", "_call_generation", "_native_modules",
     })
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -465,6 +465,24 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         if self._supports_masking or (previous_mask is not None and type(self).compute_mask is not Layer.compute_mask):
             self._set_output_masks(first, outputs, previous_mask)
         return outputs
+
+    def stateless_call(self, trainable_variables: Sequence[Any], non_trainable_variables: Sequence[Any],
+                       *args: Any, return_losses: bool = False, **kwargs: Any) -> tuple[Any, ...]:
+        """Call the layer with its variables reading the given values (in the
+        orders of :attr:`trainable_variables` and :attr:`non_trainable_variables`),
+        touching no variable: returns ``(outputs, new non-trainable values)``,
+        plus the losses with ``return_losses=True``. For pure steps under
+        ``jax.jit`` (see :mod:`polykeras.layers.native`).
+
+        Example: ``y, nt = model.stateless_call(tv, ntv, x, training=True)``
+        """
+        return native.stateless_call(self, trainable_variables, non_trainable_variables, args, kwargs,
+                                     return_losses)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names the layer lacks: the engine's native module may lend
+        # them (torch: ``model.parameters()``, ``model.zero_grad()``).
+        return native.lent_attribute(self, name)
 
     def _build_sublayers_then_set_initial_weights(self, args: tuple, kwargs: dict, training: Any, outer: Any) -> None:
         # Sub-layers that build lazily need one call first; run it without

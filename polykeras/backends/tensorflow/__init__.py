@@ -23,6 +23,7 @@ from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
 from polykeras.backends.tensorflow.distribution import TensorflowDistribution  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
 from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
+from polykeras.backends.tensorflow.native import TensorflowNative  # noqa: E402
 from polykeras.backends.tensorflow.nn import TensorflowNN  # noqa: E402
 from polykeras.backends.tensorflow.optimizers import TensorflowOptimizers  # noqa: E402
 from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
@@ -34,7 +35,7 @@ __all__ = ["TensorflowBackend"]
 
 class TensorflowBackend(
     TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
-    TensorflowOptimizers, TensorflowRecurrent, Backend,
+    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,

@@ -20,6 +20,7 @@ from polykeras.backends.torch.core import CoreMixin
 from polykeras.backends.torch.distribution import TorchDistribution
 from polykeras.backends.torch.linalg import LinalgMixin
 from polykeras.backends.torch.math import MathMixin
+from polykeras.backends.torch.native import NativeMixin
 from polykeras.backends.torch.nn import NNMixin
 from polykeras.backends.torch.optimizers import OptimizerMixin
 from polykeras.backends.torch.random import RandomMixin
@@ -30,7 +31,7 @@ __all__ = ["TorchBackend"]
 
 
 class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
-                   RecurrentMixin, Backend):
+                   RecurrentMixin, NativeMixin, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 

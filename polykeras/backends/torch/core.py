@@ -397,6 +397,9 @@ class CoreMixin:
         tensor = to_tensor(value, dtype).detach().clone()
         if trainable and tensor.dtype in INEXACT:
             tensor.requires_grad_(True)
+        # ``isinstance(tensor, nn.Parameter)`` holds while its type stays
+        # torch.Tensor (the fast paths' test): torch.optim and nn.Module take it.
+        tensor._is_param = True
         return tensor
 
     def assign(self, handle: T, value: Any) -> T:
