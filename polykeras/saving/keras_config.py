@@ -127,6 +127,17 @@ class Translator:
         self.layers = _layer_table()
 
     # ------------------------------------------------------------ objects
+    def _custom(self, registered: Any, name: str) -> Any:
+        """A user's class for a Keras entry: from ``custom_objects`` (by
+        registered or class name), else registered under Keras' registered
+        name (``@register_keras_serializable(package)`` on either side)."""
+        from polykeras.saving.registry import get_registered_object
+
+        found = self.custom_objects.get(registered) or self.custom_objects.get(name)
+        if found is None and isinstance(registered, str):
+            found = get_registered_object(registered)
+        return found
+
     def _family(self, module: str) -> tuple[str, dict[str, Any]]:
         from polykeras import activations, constraints, initializers, regularizers
 
@@ -163,7 +174,7 @@ class Translator:
         if family == "layers" and isinstance(value.get("config"), dict):  # a wrapped layer, a cell
             return self.layer(value, label)
         registered = value.get("registered_name")
-        cls = self.custom_objects.get(registered) or self.custom_objects.get(name) or table.get(name)
+        cls = self._custom(registered, name) or table.get(name)
         if cls is None:
             raise KerasConfigError(f"{self.where}: {label} is a Keras {family[:-1]} {name!r} with no polykeras "
                                    "equivalent; pass one in custom_objects.")
@@ -172,8 +183,7 @@ class Translator:
             inner = _keep_arguments({k: self.value(v, f"{label}.{k}") for k, v in inner.items()}, cls,
                                     f"{self.where}: {label} ({name})")
         return {"module": f"polykeras.{family}", "class_name": name, "config": inner,
-                "registered_name": registered if name in self.custom_objects or registered in self.custom_objects
-                else None}
+                "registered_name": registered if self._custom(registered, name) is not None else None}
 
     # ------------------------------------------------------------- layers
     def layer(self, entry: dict[str, Any], label: str) -> dict[str, Any]:
@@ -188,7 +198,7 @@ class Translator:
         if name in _MODELS:
             return self.model(entry, where)
         registered = entry.get("registered_name")
-        cls = self.custom_objects.get(registered) or self.custom_objects.get(name) or self.layers.get(name)
+        cls = self._custom(registered, name) or self.layers.get(name)
         if cls is None:
             raise KerasConfigError(f"{where} has no polykeras twin; pass one in custom_objects="
                                    f"{{{name!r}: ...}} or rebuild the model from built-in layers.")
@@ -197,9 +207,8 @@ class Translator:
         if name == "Lambda":
             config = self._lambda(config, where)
         config = _keep_arguments(config, cls, where)
-        custom = name in self.custom_objects or registered in self.custom_objects
         return {"module": "polykeras.layers", "class_name": name, "config": config,
-                "registered_name": registered if custom else None}
+                "registered_name": registered if self._custom(registered, name) is not None else None}
 
     def _lambda(self, config: dict[str, Any], where: str) -> dict[str, Any]:
         for key in ("function", "output_shape", "mask"):

@@ -138,3 +138,26 @@ def test_a_layer_named_like_a_keras_group_keeps_polykeras_layout(engine, tmp_pat
     fresh = Model(x, layers.Dense(1, name="layers")(x))
     fresh.load_weights(tmp_path / "w.weights.h5")
     assert_close(fresh.get_weights()[0], model.get_weights()[0], "elementwise")
+
+
+def test_a_registered_custom_layer_round_trips_through_a_keras_file(engine, tmp_path, rng):
+    from polykeras.saving import register_keras_serializable
+
+    @register_keras_serializable(package="writing_tests")
+    class Gain(layers.Layer):
+        def build(self, input_shape):
+            self.gain = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="gain")
+
+        def call(self, x):
+            return x * self.gain
+
+    x = Input((3,))
+    model = Model(x, layers.Dense(2)(Gain(name="gain_layer")(x)))
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    model.save(tmp_path / "custom.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "custom.keras").read("config.json"))
+    assert config["config"]["layers"][1]["registered_name"] == "writing_tests>Gain"
+    again = load_model(tmp_path / "custom.keras")  # found by its registered name, no custom_objects
+    data = rng.normal(size=(2, 3)).astype("float32")
+    assert isinstance(again.get_layer("gain_layer"), Gain)
+    assert_close(again.predict(data, verbose=0), model.predict(data, verbose=0), "layer")
