@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from polykeras.utils.dataset_utils import IndexedDataset
-from polykeras.utils.image_utils import crop_box, pil, resample_filter
+from polykeras.utils.image_utils import pil, resample_filter, resize_array, smart_resize
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 TEXT_FORMATS = (".txt",)
@@ -186,8 +186,8 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred", label
                                  data_format: str | None = None, format: str = "tf", verbose: bool = True) -> Any:
     """Batches ``(images, labels)`` from image files in class subfolders:
     float32 images ``(batch, height, width, channels)`` resized to
-    ``image_size`` (by Pillow, so resized pixels differ slightly from TF's
-    kernels), labels int32 / one-hot float32 / ``(batch, 1)`` float32 for
+    ``image_size`` (``"bilinear"``/``"nearest"`` as TF resizes; other methods
+    by Pillow's filter of that name), labels int32 / one-hot float32 / ``(batch, 1)`` float32 for
     ``label_mode`` int / categorical / binary. Returns an
     :class:`~polykeras.utils.IndexedDataset` with ``class_names`` and
     ``file_paths``, or two with ``subset="both"``.
@@ -215,34 +215,33 @@ def image_dataset_from_directory(directory: Any, labels: Any = "inferred", label
                          f"{data_format!r}.")
     height, width = int(image_size[0]), int(image_size[1])
     pil_mode, channels = modes[color_mode]
-    resample = resample_filter(interpolation)
+    resample_filter(interpolation)  # an unknown name fails here, before any file is read
     Image = pil()
 
     def read(path: str) -> np.ndarray:
         with Image.open(path) as img:
             img.seek(0)  # an animated GIF gives its first frame
-            img = img.convert(pil_mode)
-            if img.size != (width, height):
-                if crop_to_aspect_ratio:
-                    img = img.crop(crop_box(img.size[1], img.size[0], height, width))
-                    img = img.resize((width, height), resample)
-                elif pad_to_aspect_ratio:
-                    img = _pad_resize(Image, img, height, width, resample)
-                else:
-                    img = img.resize((width, height), resample)
-            pixels = np.asarray(img, dtype="float32").reshape(height, width, channels)
+            pixels = np.asarray(img.convert(pil_mode), dtype="float32").reshape(img.size[1], img.size[0], channels)
+        if crop_to_aspect_ratio:
+            pixels = smart_resize(pixels, (height, width), interpolation)
+        elif pad_to_aspect_ratio:
+            pixels = _pad_resize(pixels, height, width, interpolation)
+        else:
+            pixels = resize_array(pixels, height, width, interpolation)
         return np.transpose(pixels, (2, 0, 1)) if data_format == "channels_first" else pixels
 
     return _build(where, directory, labels, label_mode, class_names, IMAGE_FORMATS, batch_size, shuffle, seed,
                   validation_split, subset, follow_links, verbose, read, np.stack)
 
 
-def _pad_resize(Image: Any, img: Any, height: int, width: int, resample: Any) -> Any:
-    """Resize keeping the aspect ratio, centered on a black canvas."""
-    scale = min(width / img.size[0], height / img.size[1])
-    inner = (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale)))
-    canvas = Image.new(img.mode, (width, height))
-    canvas.paste(img.resize(inner, resample), ((width - inner[0]) // 2, (height - inner[1]) // 2))
+def _pad_resize(pixels: np.ndarray, height: int, width: int, interpolation: str) -> np.ndarray:
+    """Resize keeping the aspect ratio, centered between black bars (as
+    ``tf.image.resize_with_pad``)."""
+    ratio = max(pixels.shape[1] / width, pixels.shape[0] / height)
+    inner_h, inner_w = max(1, int(pixels.shape[0] / ratio)), max(1, int(pixels.shape[1] / ratio))
+    canvas = np.zeros((height, width, pixels.shape[2]), dtype="float32")
+    top, left = (height - inner_h) // 2, (width - inner_w) // 2
+    canvas[top:top + inner_h, left:left + inner_w] = resize_array(pixels, inner_h, inner_w, interpolation)
     return canvas
 
 

@@ -44,6 +44,73 @@ def resample_filter(interpolation: str) -> Any:
     return getattr(pil().Resampling, _FILTERS[interpolation])
 
 
+def _axis_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear taps along one axis, half-pixel centers, no antialiasing
+    (``tf.image.resize``'s and Keras' ``ops.image.resize``'s rule)."""
+    scale = in_size / out_size
+    position = (np.arange(out_size) + 0.5) * scale - 0.5
+    floor = np.floor(position)
+    lower = np.clip(floor, 0, in_size - 1).astype(int)
+    upper = np.clip(np.ceil(position), 0, in_size - 1).astype(int)
+    return lower, upper, (position - floor).astype("float32")
+
+
+def resize_array(image: np.ndarray, height: int, width: int, interpolation: str = "bilinear") -> np.ndarray:
+    """Resize ``(height, width, channels)`` pixels to float32. ``"bilinear"``
+    and ``"nearest"`` follow ``tf.image.resize`` (half-pixel centers, no
+    antialiasing); other methods use Pillow's filter of that name per channel.
+
+    Example: ``small = resize_array(pixels, 32, 32)``
+    """
+    image = np.asarray(image, dtype="float32")
+    in_h, in_w = image.shape[:2]
+    if (in_h, in_w) == (height, width):
+        return image
+    if interpolation == "nearest":
+        rows = np.minimum(np.floor((np.arange(height) + 0.5) * in_h / height).astype(int), in_h - 1)
+        cols = np.minimum(np.floor((np.arange(width) + 0.5) * in_w / width).astype(int), in_w - 1)
+        return image[rows][:, cols]
+    if interpolation == "bilinear":
+        top, bottom, dy = _axis_weights(in_h, height)
+        left, right, dx = _axis_weights(in_w, width)
+        dy, dx = dy[:, None, None], dx[None, :, None]
+        upper = image[top][:, left] * (1 - dx) + image[top][:, right] * dx
+        lower = image[bottom][:, left] * (1 - dx) + image[bottom][:, right] * dx
+        return upper * (1 - dy) + lower * dy
+    Image, kind = pil(), resample_filter(interpolation)
+    channels = [np.asarray(Image.fromarray(image[:, :, c], "F").resize((width, height), kind))
+                for c in range(image.shape[2])]
+    return np.stack(channels, axis=-1).astype("float32")
+
+
+def smart_resize(x: Any, size: tuple[int, int], interpolation: str = "bilinear",
+                 data_format: str = "channels_last", **kwargs: Any) -> Any:
+    """Resize images to ``size`` without distorting them: the largest centered
+    window with the target's aspect ratio is cut out, then resized. Takes one
+    image (rank 3) or a batch (rank 4); NumPy in, NumPy out.
+
+    Example: ``smart_resize(image, (224, 224))``
+    """
+    x_array = np.asarray(x)
+    if x_array.ndim not in (3, 4):
+        raise ValueError(f"smart_resize: expected an image of rank 3 or a batch of rank 4, received shape "
+                         f"{x_array.shape}.")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"smart_resize: expected data_format 'channels_last' or 'channels_first', received "
+                         f"{data_format!r}.")
+    batch = x_array if x_array.ndim == 4 else x_array[None]
+    if data_format == "channels_first":
+        batch = np.moveaxis(batch, 1, -1)
+    height, width = batch.shape[1:3]
+    target_height, target_width = int(size[0]), int(size[1])
+    left, top, right, bottom = crop_box(height, width, target_height, target_width)
+    out = np.stack([resize_array(img[top:bottom, left:right], target_height, target_width, interpolation)
+                    for img in batch])
+    if data_format == "channels_first":
+        out = np.moveaxis(out, -1, 1)
+    return out if x_array.ndim == 4 else out[0]
+
+
 def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | None = None,
              interpolation: str = "nearest", keep_aspect_ratio: bool = False) -> Any:
     """A PIL image from a path, ``pathlib.Path`` or file of bytes, converted to
@@ -75,8 +142,8 @@ def load_img(path: Any, color_mode: str = "rgb", target_size: tuple[int, int] | 
 
 def crop_box(height: int, width: int, target_height: int, target_width: int) -> tuple[int, int, int, int]:
     """The centered ``(left, top, right, bottom)`` box with the target's aspect ratio."""
-    crop_width = min(width, height * target_width // target_height)
-    crop_height = min(height, width * target_height // target_width)
+    crop_width = max(1, min(width, height * target_width // target_height))
+    crop_height = max(1, min(height, width * target_height // target_width))
     left, top = (width - crop_width) // 2, (height - crop_height) // 2
     return left, top, left + crop_width, top + crop_height
 

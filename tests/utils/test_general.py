@@ -151,3 +151,37 @@ def test_plot_helpers_take_keras_defaults(engine, tmp_path):
     assert "(None, 3)" in utils.model_to_dot(model, show_shapes=True, expand_nested=True, dpi=96)
     path = utils.plot_model(model, tmp_path / "model.dot", show_shapes=True)
     assert "(None, 3)" in path.read_text()
+
+
+def test_preprocessing_names_match_keras():
+    keras = pytest.importorskip("keras")
+    from polykeras import preprocessing
+
+    from ._compare import params
+
+    for module, theirs in ((preprocessing, keras.preprocessing), (preprocessing.image, keras.preprocessing.image),
+                           (preprocessing.sequence, keras.preprocessing.sequence)):
+        names = sorted(n for n in dir(theirs) if not n.startswith("_"))
+        assert names == sorted(n for n in dir(module) if not n.startswith("_") and n in names)
+        for name in names:
+            if callable(getattr(theirs, name)) and not isinstance(getattr(theirs, name), type(keras)):
+                assert params(getattr(module, name)) == params(getattr(theirs, name)), name
+
+
+@pytest.mark.parametrize("size,interpolation,data_format", [((4, 4), "bilinear", "channels_last"),
+                                                            ((3, 7), "nearest", "channels_last"),
+                                                            ((5, 2), "bilinear", "channels_first")])
+def test_smart_resize_matches_keras(keras_utils, size, interpolation, data_format):
+    keras = pytest.importorskip("keras")
+    from polykeras.preprocessing.image import smart_resize
+
+    rng = np.random.default_rng(0)
+    for shape in ((7, 9, 3), (2, 7, 9, 3)):
+        x = rng.uniform(0, 255, shape).astype("float32")
+        if data_format == "channels_first":
+            x = np.moveaxis(x, -1, -3)
+        expected = keras.preprocessing.image.smart_resize(x, size, interpolation, data_format=data_format)
+        np.testing.assert_allclose(smart_resize(x, size, interpolation, data_format=data_format), expected,
+                                   atol=1e-3)
+    with pytest.raises(ValueError, match="rank 3"):
+        smart_resize(np.zeros((4, 4)), (2, 2))
