@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from polykeras import ops
 from polykeras.layers.masking import get_mask
 
@@ -62,11 +64,20 @@ def as_tensor(x: Any, dtype: str | None = None) -> Tensor:
 
 
 def same_shape(a: tuple, b: tuple) -> bool:
-    """Shapes equal, with ``None`` (unknown while tracing) matching anything.
+    """Shapes equal, with a size unknown while tracing (``None``, or the
+    scalar tensor ``ops.shape`` gives then) matching anything.
 
     Example: ``same_shape((None, 3), (8, 3))`` -> True
     """
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+    return len(a) == len(b) and all(not known(x) or not known(y) or x == y for x, y in zip(a, b))
+
+
+def known(size: Any) -> bool:
+    """True for a size known before running: an int, not ``None`` or a tensor.
+
+    Example: ``known(3)`` -> True; ``known(None)`` -> False
+    """
+    return isinstance(size, (int, np.integer))
 
 
 def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool = True) -> tuple[Tensor, Tensor]:
@@ -128,7 +139,7 @@ def broadcast_weights(owner: str, what: str, weights: Tensor, values: Tensor) ->
         weights = ops.squeeze(weights, axis=-1)
         w_shape = w_shape[:-1]
     fits = len(w_shape) <= len(v_shape) and all(
-        w is None or v is None or w in (1, v) for w, v in zip(w_shape, v_shape)
+        not known(w) or not known(v) or w in (1, v) for w, v in zip(w_shape, v_shape)
     )
     if not fits:
         raise LossInputError(
@@ -144,7 +155,7 @@ def _count(values: Tensor, dtype: str) -> Tensor:
     """The number of entries of ``values``: a constant when the shape is
     known, counted when an axis is unknown (a traced batch axis)."""
     shape = tuple(ops.shape(values))
-    if any(dim is None for dim in shape):
+    if not all(known(dim) for dim in shape):
         return ops.sum(ops.ones_like(values))
     count = 1
     for dim in shape:

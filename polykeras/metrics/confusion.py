@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, divide_no_nan, squeeze_or_expand_to_same_rank
+from polykeras.losses.loss import EPSILON, divide_no_nan, same_shape, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float
 
 #: The score given to entries outside the top k (``top_k=``).
@@ -65,7 +65,7 @@ def confusion_counts(
     """
     y_true, y_pred = to_float(y_true), to_float(y_pred)
     y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
-    if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
+    if not same_shape(tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))):
         raise ValueError(
             f"{owner}: expected y_true and y_pred of the same shape, received "
             f"y_true.shape={tuple(ops.shape(y_true))} and y_pred.shape={tuple(ops.shape(y_pred))}."

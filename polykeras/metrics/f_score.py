@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON
+from polykeras.losses.loss import EPSILON, same_shape
 from polykeras.metrics.metric import Metric, Tensor, to_float
 
 AVERAGES = (None, "micro", "macro", "weighted")
@@ -63,7 +63,7 @@ class FBetaScore(Metric):
         y_true, y_pred = to_float(y_true, self.dtype), to_float(y_pred, self.dtype)
         if not self.built:
             self.build(tuple(ops.shape(y_true)), tuple(ops.shape(y_pred)))
-        if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
+        if not same_shape(tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))):
             raise ValueError(
                 f"{type(self).__name__}: expected y_true and y_pred of the same shape (batch, classes), received "
                 f"y_true.shape={tuple(ops.shape(y_true))} and y_pred.shape={tuple(ops.shape(y_pred))}."

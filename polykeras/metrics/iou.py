@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, divide_no_nan
+from polykeras.losses.loss import EPSILON, divide_no_nan, same_shape
 from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 
 
@@ -58,7 +58,7 @@ class IoU(Metric):
         y_pred = ops.argmax(to_float(y_pred), axis=self.axis) if not self.sparse_y_pred else to_float(y_pred)
         y_true = ops.reshape(ops.cast(y_true, "int32"), (-1,))
         y_pred = ops.reshape(ops.cast(y_pred, "int32"), (-1,))
-        if tuple(ops.shape(y_true)) != tuple(ops.shape(y_pred)):
+        if not same_shape(tuple(ops.shape(y_true)), tuple(ops.shape(y_pred))):
             raise ValueError(
                 f"{type(self).__name__}: expected as many labels as predictions, received {ops.shape(y_true)[0]} "
                 f"labels and {ops.shape(y_pred)[0]} predictions."

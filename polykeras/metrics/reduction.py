@@ -86,7 +86,7 @@ class Mean(Metric):
         self.total.assign(ops.add(self.total.value, ops.sum(values)))
         if weight is not None:
             count = ops.sum(weight)
-        elif len(ops.shape(values)) and ops.shape(values)[0] is not None:
+        elif len(ops.shape(values)) and isinstance(ops.shape(values)[0], int):  # not unknown while tracing
             count = ops.convert_to_tensor(float(ops.shape(values)[0]), self.dtype)
         else:  # a scalar, or a batch axis unknown while tracing
             count = ops.sum(ops.ones_like(values))

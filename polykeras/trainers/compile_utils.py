@@ -1,5 +1,6 @@
 """What ``compile(loss=..., metrics=...)`` becomes: one loss and one metric set
-per model output, matched by position (lists) or output name (dicts).
+per model output, matched by position (lists) or output name (dicts). Targets
+and sample weights given as dicts are matched to the outputs by name too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,24 @@ def _per_output(value: Any, names: list[str], what: str) -> list[Any]:
     return [value] * len(names)
 
 
+def align(values: Any, y_pred: Any, names: list[str], what: str = "targets") -> list[Any]:
+    """``values`` (targets or sample weights) as a list lined up with the
+    model's flat outputs: a dict by output name (the output layer's name, or
+    the key of a dict of outputs; a missing name gives None), anything else by
+    position.
+
+    Example: ``align({"b": yb, "a": ya}, [out_a, out_b], ["a", "b"])`` -> ``[ya, yb]``
+    """
+    if not isinstance(values, dict):
+        return flatten(values)
+    keys = sorted(y_pred) if isinstance(y_pred, dict) else names
+    unknown = [k for k in values if k not in keys]
+    if unknown:
+        raise ValueError(f"Expected {what} keyed by the model's output names {list(keys)}, received the keys "
+                         f"{list(values)} ({unknown} name no output).")
+    return [values.get(k) for k in keys]
+
+
 def _shape(x: Any) -> tuple[int | None, ...]:
     return tuple(ops.shape(x))
 
@@ -46,7 +65,10 @@ class CompileLoss:
         self.losses: list[Any] | None = None
 
     def build(self, y_true: Any, y_pred: Any) -> None:
-        trues, preds = flatten(y_true), flatten(y_pred)
+        trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
+        for name, spec, t in zip(self.output_names, self._spec, trues):
+            if spec is not None and t is None:
+                raise ValueError(f"Expected a target for output {name!r} (it has a loss), received none.")
         self.losses = [None if spec is None else losses_module.resolve(spec, _shape(t), _shape(p))
                        for spec, t, p in zip(self._spec, trues, preds)]
 
@@ -54,11 +76,12 @@ class CompileLoss:
         """(total loss, per-output losses by ``<output>_loss`` when several)."""
         if self.losses is None:
             self.build(y_true, y_pred)
-        trues, preds = flatten(y_true), flatten(y_pred)
+        trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
         if len(trues) != len(preds):
             raise ValueError(f"Expected one target per model output ({len(preds)}: {self.output_names}), "
                              f"received {len(trues)} targets.")
-        weights = flatten(sample_weight) if sample_weight is not None else [None] * len(preds)
+        weights = (align(sample_weight, y_pred, self.output_names, "sample weights") if sample_weight is not None
+                   else [None] * len(preds))
         if len(weights) == 1 and len(preds) > 1:
             weights = weights * len(preds)
         total = None
@@ -96,12 +119,12 @@ class CompileMetrics:
         self.metrics: list[list[Any]] | None = None
 
     def build(self, y_true: Any, y_pred: Any) -> None:
-        trues, preds = flatten(y_true), flatten(y_pred)
+        trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
         losses = self._loss.losses or [None] * len(preds)
         built = []
         for name, specs, t, p, loss in zip(self.output_names, self._spec, trues, preds, losses):
             row = []
-            for spec in specs:
+            for spec in specs if t is not None else []:
                 metric = metrics_module.resolve(spec, loss=loss, y_true_shape=_shape(t), y_pred_shape=_shape(p))
                 if len(self.output_names) > 1:
                     metric.name = f"{name}_{metric.name}"
@@ -114,8 +137,10 @@ class CompileMetrics:
         return [v for row in self.metrics or [] for m in row for v in m.variables]
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        weights = flatten(sample_weight) if sample_weight is not None else [None]
-        for index, (row, t, p) in enumerate(zip(self.metrics or [], flatten(y_true), flatten(y_pred))):
+        weights = (align(sample_weight, y_pred, self.output_names, "sample weights") if sample_weight is not None
+                   else [None])
+        trues = align(y_true, y_pred, self.output_names)
+        for index, (row, t, p) in enumerate(zip(self.metrics or [], trues, flatten(y_pred))):
             sw = weights[index] if len(weights) > 1 else weights[0]
             for metric in row:
                 metric.update_state(t, p, sample_weight=sw)

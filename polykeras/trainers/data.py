@@ -1,17 +1,24 @@
 """Data adapters: whatever the user gives ``fit`` becomes batches of engine
-tensors ``(x, y, sample_weight)``.
+tensors, packed as Keras 3 hands them to ``train_step``: ``x`` alone (``(x,)``
+when ``x`` is a list or tuple of inputs), ``(x, y)`` or ``(x, y, sample_weight)``
+(see :func:`pack` and :func:`unpack`).
 
 Accepted: NumPy arrays (or anything ``np.asarray`` takes) and lists/dicts of
 them for several inputs/outputs; Python generators and other iterables of
-batches; ``tf.data.Dataset`` and torch ``DataLoader`` (recognised through
-``sys.modules``, never imported here). Tensors of another framework are moved
-through NumPy.
+batches; objects with Keras' ``PyDataset``/``Sequence`` interface
+(``__len__`` and ``__getitem__`` giving whole batches; recognised by that
+interface, not by class); ``tf.data.Dataset`` and torch ``DataLoader``
+(recognised through ``sys.modules``, never imported here). Tensors of another
+framework are moved through NumPy.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import random
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -55,6 +62,18 @@ def to_engine(structure: Any) -> Any:
         return ops.convert_to_tensor(array)
 
     return map_structure(convert, structure)
+
+
+def pack(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """A batch as Keras 3 gives it to ``train_step``: ``x`` alone when there
+    are no targets (``(x,)`` when ``x`` is a list or tuple of inputs),
+    ``(x, y)``, or ``(x, y, sample_weight)``.
+
+    Example: ``pack(images, labels)`` -> ``(images, labels)``
+    """
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def unpack(batch: Any) -> Batch:
@@ -137,8 +156,8 @@ class ArrayData:
             if order is not None:
                 index = order[index]
             pick = lambda leaf: None if leaf is None else leaf[index]  # noqa: E731
-            yield (to_engine(map_structure(pick, self.x)), to_engine(map_structure(pick, self.y)),
-                   to_engine(map_structure(pick, self.sample_weight)))
+            yield pack(to_engine(map_structure(pick, self.x)), to_engine(map_structure(pick, self.y)),
+                       to_engine(map_structure(pick, self.sample_weight)))
 
 
 class IterableData:
@@ -166,22 +185,138 @@ class IterableData:
                     raise ValueError("Expected at least one batch, received an empty dataset.") from None
                 return
             produced += 1
-            if isinstance(batch, list) and len(batch) in (2, 3):
-                batch = tuple(batch)
-            if isinstance(batch, dict) and {"x", "y"} <= set(batch):
-                batch = (batch["x"], batch["y"])
-            x, y, sw = unpack(batch)
-            yield to_engine(x), to_engine(y), to_engine(sw)
+            yield _standardize(batch)
+
+
+def _standardize(batch: Any) -> Any:
+    """One batch a dataset gave, as engine tensors packed by :func:`pack`."""
+    if isinstance(batch, list) and len(batch) in (2, 3):
+        batch = tuple(batch)
+    if isinstance(batch, dict) and {"x", "y"} <= set(batch):
+        batch = (batch["x"], batch["y"])
+    x, y, sw = unpack(batch)
+    return pack(to_engine(x), to_engine(y), to_engine(sw))
+
+
+def is_batch_sequence(value: Any) -> bool:
+    """True for an object with Keras' ``PyDataset``/``Sequence`` interface:
+    ``__len__`` (or ``num_batches``) and ``__getitem__(index)`` giving whole
+    batches, and not itself an array, list, tuple or dict.
+
+    Example: ``is_batch_sequence(MyBatches())`` -> True
+    """
+    kind = type(value)
+    return (hasattr(kind, "__getitem__") and (hasattr(kind, "__len__") or hasattr(kind, "num_batches"))
+            and not _is_array_like(value) and not isinstance(value, (str, bytes)) and not _is_foreign_dataset(value))
+
+
+def _worker_batch(index: int) -> Any:
+    return _WORKER_SOURCE[0][index]
+
+
+def _set_worker_source(source: Any) -> None:
+    _WORKER_SOURCE[:] = [source]
+
+
+_WORKER_SOURCE: list[Any] = []
+
+
+class SequenceData:
+    """Batches from an object with Keras' ``PyDataset`` interface, read by
+    index: ``on_epoch_begin``/``on_epoch_end`` called around each epoch (where
+    the object has them), the batch order shuffled per epoch with
+    ``shuffle=True`` (Python's ``random``, as Keras), and with ``workers > 1``
+    (threads, or processes with ``use_multiprocessing=True``) up to
+    ``max_queue_size`` batches read ahead, still yielded in order.
+
+    Example:
+        >>> data = SequenceData(MyBatches(), shuffle=True)
+        >>> for batch in data.epoch(): ...
+    """
+
+    def __init__(self, source: Any, shuffle: bool = False, steps: int | None = None):
+        self.source = source
+        self.shuffle = shuffle
+        count = getattr(source, "num_batches", None) if hasattr(type(source), "num_batches") else len(source)
+        if count is None and steps is None:
+            raise ValueError(f"Expected steps for the endless {type(source).__name__} (its num_batches is None), "
+                             "received steps=None; give steps_per_epoch/steps.")
+        if count is not None and int(count) <= 0:
+            raise ValueError(f"Expected at least one batch, received a {type(source).__name__} of length {count}.")
+        self.count = None if count is None else int(count)
+        self.steps = steps or self.count
+        self.workers = int(getattr(source, "workers", 1) or 1)
+        self.use_multiprocessing = bool(getattr(source, "use_multiprocessing", False))
+        self.max_queue_size = max(1, int(getattr(source, "max_queue_size", 10) or 10))
+
+    def _indices(self) -> list[int]:
+        if self.count is None:
+            return list(range(self.steps))
+        order = list(range(self.count))
+        if self.shuffle:
+            random.shuffle(order)
+        return [order[i % self.count] for i in range(self.steps)]
+
+    def _batches(self, indices: list[int]) -> Iterator[Any]:
+        if self.workers <= 1 and not self.use_multiprocessing:
+            for index in indices:
+                yield self.source[index]
+            return
+        if self.use_multiprocessing:
+            pool: concurrent.futures.Executor = concurrent.futures.ProcessPoolExecutor(
+                self.workers, initializer=_set_worker_source, initargs=(self.source,))
+            fetch: Callable[[int], Any] = _worker_batch
+        else:
+            pool = concurrent.futures.ThreadPoolExecutor(self.workers)
+            fetch = self.source.__getitem__
+        with pool:
+            pending: deque[Any] = deque()
+            ahead = iter(indices)
+            for index in ahead:
+                pending.append(pool.submit(fetch, index))
+                if len(pending) >= self.max_queue_size:
+                    break
+            while pending:
+                batch = pending.popleft().result()
+                for index in ahead:
+                    pending.append(pool.submit(fetch, index))
+                    break
+                yield batch
+
+    def epoch(self) -> Iterator[Any]:
+        begin = getattr(self.source, "on_epoch_begin", None)
+        if callable(begin):
+            begin()
+        try:
+            for batch in self._batches(self._indices()):
+                if hasattr(batch, "shape"):  # an array or tensor: x alone
+                    batch = (batch,)
+                if not isinstance(batch, (tuple, list, dict)) or (not isinstance(batch, dict)
+                                                                   and len(batch) not in (1, 2, 3)):
+                    raise ValueError(f"{type(self.source).__name__}.__getitem__: expected a batch x, (x,), (x, y) "
+                                     f"or (x, y, sample_weight), received {type(batch).__name__} "
+                                     f"{str(batch)[:80]}.")
+                yield _standardize(tuple(batch) if isinstance(batch, list) else batch)
+        finally:
+            end = getattr(self.source, "on_epoch_end", None)
+            if callable(end):
+                end()
 
 
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
-          shuffle: bool = False, steps: int | None = None) -> ArrayData | IterableData:
+          shuffle: bool = False, steps: int | None = None) -> ArrayData | IterableData | SequenceData:
     """The right adapter for ``x`` (and ``y``/``sample_weight`` with arrays).
 
     Example: ``data = adapt(x_train, y_train, batch_size=64, shuffle=True)``
     """
     if x is None:
         raise ValueError("Expected data (x), received None.")
+    if is_batch_sequence(x):
+        for value, what in ((y, "y"), (sample_weight, "sample_weight")):
+            if value is not None:
+                raise ValueError(f"Expected {what} inside the batches of the {type(x).__name__}, received a "
+                                 f"separate {what}.")
+        return SequenceData(x, shuffle, steps)
     if _is_foreign_dataset(x) or (not _leaves_array(x) and isinstance(x, Iterable) and not isinstance(x, dict)):
         if y is not None:
             raise ValueError("Expected y inside the dataset's batches, received a separate y with a "

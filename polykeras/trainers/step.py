@@ -48,12 +48,14 @@ def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: b
 
 def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:
     keys: list[Any] = []  # the logs' keys, in the step's order (compilers sort dict keys)
+    as_dict = [False]  # whether the step returned a dict (possibly empty)
 
     def pure_step(values: list[Any], batch: Any) -> tuple[list[Any], Any]:
         with StatelessScope(zip(state, values)) as scope:
             logs = step(batch)
             new_values = [scope.get_current_value(v) for v in state]
-        if isinstance(logs, dict):
+        as_dict[0] = isinstance(logs, dict)
+        if as_dict[0]:
             keys[:] = list(logs)
             return new_values, [logs[k] for k in keys]
         keys.clear()
@@ -65,7 +67,7 @@ def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: A
         new_values, logs = compiled(_distinct([v.value for v in state], engine), batch)
         for variable, value in zip(state, new_values):
             variable.assign(value)
-        return dict(zip(keys, logs)) if keys else logs
+        return dict(zip(keys, logs)) if as_dict[0] else logs
 
     return run
 

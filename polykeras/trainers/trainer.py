@@ -25,7 +25,7 @@ from polykeras import ops
 from polykeras import optimizers as optimizers_module
 from polykeras.symbolic import flatten, map_structure
 from polykeras.trainers import data as data_module
-from polykeras.trainers.compile_utils import CompileLoss, CompileMetrics
+from polykeras.trainers.compile_utils import CompileLoss, CompileMetrics, align
 from polykeras.trainers.step import compile_step
 from polykeras.variables import StatelessScope
 
@@ -45,15 +45,20 @@ class Trainer:
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
-                weighted_metrics: Any = None, run_eagerly: bool = False, jit_compile: Any = "auto",
-                steps_per_execution: int = 1) -> None:
+                weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Choose the optimizer, loss(es) and metrics.
 
         ``loss``/``metrics`` may be one value (every output), a list (by
-        output position) or a dict (by output name); the total loss is the
+        output position) or a dict (by output name: the output layer's name,
+        or the key of a dict of outputs); the total loss is the
         ``loss_weights``-weighted sum plus the model's own losses
-        (regularizers, ``add_loss``). ``run_eagerly=True`` skips compilation
+        (regularizers, ``add_loss``). Any callable ``fn(y_true, y_pred)`` is a
+        loss or metric; only saving needs it registered
+        (``@register_serializable``). ``run_eagerly=True`` skips compilation
         (for debugging); ``jit_compile`` asks TensorFlow for XLA.
+        ``auto_scale_loss`` is accepted as in Keras 3 (it acts only under a
+        ``mixed_float16`` policy, which polykeras does not have).
 
         Example: ``model.compile("adam", "mse", metrics=["mae"])``
         """
@@ -65,11 +70,11 @@ class Trainer:
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
-        self._compile_config = {"optimizer": optimizers_module.serialize(self.optimizer),
-                                "loss": _serialize_structure(loss, losses_module.serialize),
-                                "loss_weights": loss_weights,
-                                "metrics": _serialize_structure(metrics, metrics_module.serialize),
-                                "run_eagerly": run_eagerly, "jit_compile": jit_compile}
+        self.auto_scale_loss = auto_scale_loss
+        # Serialized when asked (saving): an unregistered function is a fine loss until then.
+        self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                              "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
+                              "jit_compile": jit_compile}
         self.compiled = True
         self._functions: dict[str, Any] = {}
         self.stop_training = False
@@ -83,7 +88,9 @@ class Trainer:
                      loss=_deserialize_structure(config.get("loss"), losses_module.get),
                      loss_weights=config.get("loss_weights"),
                      metrics=_deserialize_structure(config.get("metrics"), metrics_module.get),
-                     run_eagerly=config.get("run_eagerly", False), jit_compile=config.get("jit_compile", "auto"))
+                     run_eagerly=config.get("run_eagerly", False),
+                     steps_per_execution=config.get("steps_per_execution", 1),
+                     jit_compile=config.get("jit_compile", "auto"))
 
     def _output_names(self) -> list[str]:
         outputs = getattr(self, "outputs", None) or []
@@ -158,7 +165,7 @@ class Trainer:
             [v.value for v in trainable])
         for variable, value in updates:
             variable.assign(value)
-        self._track_losses(loss, parts)
+        self._track_losses(loss, parts, x)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         # Identity unless data-parallel; there, the state updated above can be
         # reduced across replicas with the gradients.
@@ -172,7 +179,7 @@ class Trainer:
         x, y, sample_weight = data_module.unpack(data)
         y_pred = self(x, training=False)
         loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
-        self._track_losses(loss, parts)
+        self._track_losses(loss, parts, x)
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return logs
@@ -183,12 +190,12 @@ class Trainer:
         return self(x, training=False)
 
     # ------------------------------------------------------------ plumbing
-    def _prepare(self, batch: tuple[Any, Any, Any], training: bool) -> None:
+    def _prepare(self, batch: Any, training: bool) -> None:
         """Build everything that owns variables before the first compiled
         step: the model, the optimizer slots, the metrics."""
         from polykeras.metrics import Mean
 
-        x, y, sample_weight = batch
+        x, y, _ = data_module.unpack(batch)
         if not self.built or not getattr(self, "_prepared_outputs", False):
             y_pred = self(x, training=False)
             self._prepared_outputs = True
@@ -236,9 +243,12 @@ class Trainer:
             self._functions[kind] = fn
         return fn
 
-    def _track_losses(self, loss: Any, parts: dict[str, Any]) -> None:
-        # A data-parallel replica weighs its local mean loss by its share of the global batch.
-        weight = backends.active().replica_weight()
+    def _track_losses(self, loss: Any, parts: dict[str, Any], x: Any) -> None:
+        # As Keras 3, each batch's mean loss weighs by its rows, so an epoch's
+        # loss is the mean over samples (a short last batch counts less). A
+        # data-parallel replica sees its own rows: its share of the global batch.
+        leaves = [leaf for leaf in flatten(x) if leaf is not None]
+        weight = ops.shape(leaves[0])[0] if leaves and len(ops.shape(leaves[0])) else None
         self._loss_tracker.update_state(loss, sample_weight=weight)
         for name, value in parts.items():
             self._part_trackers[name].update_state(value, sample_weight=weight)
@@ -309,7 +319,10 @@ class Trainer:
                 if self.stop_training:
                     break
             if validation is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
-                val_logs = self._evaluate_data(validation, callback_list=None)
+                # As Keras 3: validation drives the fit's callbacks' test hooks.
+                callback_list.on_test_begin()
+                val_logs = self._evaluate_data(validation, callback_list)
+                callback_list.on_test_end(val_logs)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -337,13 +350,15 @@ class Trainer:
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
-                 return_dict: bool = False) -> Any:
+                 return_dict: bool = False, **kwargs: Any) -> Any:
         """Loss and metrics on data: a list (``loss`` first) or a dict.
 
         Example: ``loss, accuracy = model.evaluate(x_test, y_test)``
         """
         from polykeras.callbacks import CallbackList
 
+        if kwargs:
+            raise ValueError(f"evaluate: arguments not recognized: {kwargs}")
         self._require_compiled("evaluate")
         data = self._adapt(x, y, sample_weight, batch_size, False, steps)
         verbose = 1 if verbose == "auto" else verbose
@@ -372,7 +387,7 @@ class Trainer:
         for step, batch in enumerate(data.epoch()):
             callback_list.on_predict_batch_begin(step)
             if not self.built:
-                self(batch[0], training=False)
+                self(data_module.unpack(batch)[0], training=False)
             predicted = self._predict_function()(batch)
             outputs.append(map_structure(ops.to_numpy, predicted))
             callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
@@ -409,12 +424,25 @@ class Trainer:
         """Outputs for one batch, as NumPy. Example: ``model.predict_on_batch(x)``"""
         batch = next(self._adapt(x, None, None, _batch_len(x), False, None).epoch())
         if not self.built:
-            self(batch[0], training=False)
+            self(data_module.unpack(batch)[0], training=False)
         return map_structure(ops.to_numpy, self._predict_function()(batch))
 
     def get_compile_config(self) -> dict[str, Any] | None:
-        """What ``compile`` was given, as JSON-safe data (for saving)."""
-        return getattr(self, "_compile_config", None)
+        """What ``compile`` was given, as JSON-safe data (for saving). A loss or
+        metric that is a plain function must be registered
+        (``@register_serializable``); the error names it.
+
+        Example: ``model.get_compile_config()["loss"]`` -> ``'mse'``
+        """
+        args = getattr(self, "_compile_args", None)
+        if not self.compiled or args is None:
+            return None
+        return {"optimizer": optimizers_module.serialize(self.optimizer),
+                "loss": _serialize_structure(args["loss"], losses_module.serialize),
+                "loss_weights": args["loss_weights"],
+                "metrics": _serialize_structure(args["metrics"], metrics_module.serialize),
+                "run_eagerly": args["run_eagerly"], "steps_per_execution": args["steps_per_execution"],
+                "jit_compile": args["jit_compile"]}
 
 
 def _serialize_structure(value: Any, serialize: Any) -> Any:
@@ -455,8 +483,10 @@ def _concat(batches: list[Any]) -> Any:
 
 def _check_labels(model: Any, y: Any, y_pred: Any) -> None:
     """Sparse labels must lie in [0, classes): stop a bad fit before its first step."""
-    losses = getattr(model._compile_loss, "losses", None) or []
-    for loss, t, p in zip(losses, flatten(y), flatten(y_pred)):
+    if model._compile_loss is None or not model._compile_loss.losses:
+        return
+    compiled = model._compile_loss
+    for loss, t, p in zip(compiled.losses, align(y, y_pred, compiled.output_names), flatten(y_pred)):
         fn = getattr(loss, "fn", None)
         if getattr(fn, "__name__", "") != "sparse_categorical_crossentropy":
             continue

@@ -350,7 +350,13 @@ class TensorflowCore:
     def shape(self, x: Tensor) -> Shape:
         if type(x) not in TENSORS:
             x = tensor(x)
-        return tuple(x.shape)
+        static = tuple(x.shape)
+        if type(x) is EagerTensor or None not in static:
+            return static
+        # As Keras 3's TF backend: a size unknown while tracing (a retraced
+        # step's batch) is a scalar tensor, so ops shaped by it still run.
+        dynamic = R.Shape(input=x, out_type=INT32)
+        return tuple(tf.gather(dynamic, i) if n is None else n for i, n in enumerate(static))
 
     def dtype(self, x: Tensor) -> str:
         if type(x) not in TENSORS:

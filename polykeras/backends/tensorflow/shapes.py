@@ -42,6 +42,30 @@ def _length(x: Tensor, axis: int) -> Any:
     return n if n is not None else tf.shape(x)[axis]
 
 
+def _sizes(x: Tensor) -> list[Any]:
+    """Every axis length: an int where known, else a scalar tensor (while tracing)."""
+    dynamic = None
+    sizes: list[Any] = []
+    for axis, n in enumerate(x.shape):
+        if n is None:
+            dynamic = tf.shape(x) if dynamic is None else dynamic
+            n = dynamic[axis]
+        sizes.append(n)
+    return sizes
+
+
+def _larger(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return R.Maximum(x=convert(a, INT32), y=convert(b, INT32))
+
+
+def _stack_sizes(sizes: list[Any]) -> Any:
+    if all(isinstance(n, int) for n in sizes):
+        return sizes
+    return tf.stack([convert(n, INT32) for n in sizes])
+
+
 def _same_dtype(xs: Sequence[Any]) -> bool:
     """All native tensors of one dtype (the raw op can take them as they are)."""
     if not xs or any(type(x) not in TENSORS for x in xs):
@@ -202,11 +226,11 @@ class TensorflowShapes:
         axis %= rank
         indices = _wrap(indices, _length(x, axis))
         # Broadcast every axis but ``axis``, then gather along it as the last axis.
-        x_shape, i_shape = list(x.shape), list(indices.shape)
-        x_target = [max(a, b) if k != axis else a for k, (a, b) in enumerate(zip(x_shape, i_shape))]
-        i_target = [max(a, b) if k != axis else b for k, (a, b) in enumerate(zip(x_shape, i_shape))]
-        x = R.BroadcastTo(input=x, shape=x_target)
-        indices = R.BroadcastTo(input=indices, shape=i_target)
+        x_shape, i_shape = _sizes(x), _sizes(indices)
+        x_target = [_larger(a, b) if k != axis else a for k, (a, b) in enumerate(zip(x_shape, i_shape))]
+        i_target = [_larger(a, b) if k != axis else b for k, (a, b) in enumerate(zip(x_shape, i_shape))]
+        x = R.BroadcastTo(input=x, shape=_stack_sizes(x_target))
+        indices = R.BroadcastTo(input=indices, shape=_stack_sizes(i_target))
         perm = [k for k in range(rank) if k != axis] + [axis]
         inverse = list(np.argsort(perm))
         out = tf.gather(R.Transpose(x=x, perm=perm), R.Transpose(x=indices, perm=perm),

@@ -1,0 +1,187 @@
+"""Training scenarios written once against the Keras 3 API: each function takes
+the ``keras`` module to run (Keras itself, in a subprocess on the same engine,
+or ``polykeras``) and returns JSON-safe results, so a test can compare the two
+runs of one program.
+
+Example:
+    >>> import polykeras
+    >>> dict_targets(polykeras)["before"]["loss"]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _fill(model: Any) -> None:
+    """Deterministic weights, the same on both sides (same layout as Keras)."""
+    model.set_weights([np.linspace(-1.0, 1.0, w.size, dtype="float32").reshape(w.shape) * (i + 1)
+                       for i, w in enumerate(model.get_weights())])
+
+
+def _data(n: int = 20, features: int = 3) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, features)).astype("float32")
+    return x, x.sum(axis=1, keepdims=True), (x[:, :1] * 3.0 + 1.0).astype("float32")
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in logs.items()}
+
+
+def two_outputs(keras: Any) -> Any:
+    """A model whose outputs are a list, named so sorted names reverse them."""
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4, activation="tanh", name="hidden")(inputs)
+    z_out = keras.layers.Dense(1, name="z_out")(hidden)
+    a_out = keras.layers.Dense(1, name="a_out")(hidden)
+    model = keras.Model(inputs, [z_out, a_out])
+    _fill(model)
+    return model
+
+
+def dict_targets(keras: Any) -> dict[str, Any]:
+    """List outputs, dict targets/losses/weights/metrics: paired by output name."""
+    x, yz, ya = _data()
+    model = two_outputs(keras)
+    model.compile(keras.optimizers.SGD(0.05), loss={"a_out": "mae", "z_out": "mse"},
+                  loss_weights={"a_out": 0.5, "z_out": 2.0}, metrics={"z_out": ["mae"]})
+    targets = {"z_out": yz, "a_out": ya}
+    before = _floats(model.evaluate(x, targets, batch_size=8, verbose=0, return_dict=True))
+    model.fit(x, targets, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    after = _floats(model.evaluate(x, targets, batch_size=8, verbose=0, return_dict=True))
+    return {"before": before, "after": after, "weights": [w.tolist() for w in model.get_weights()]}
+
+
+def callback_events(keras: Any) -> dict[str, Any]:
+    """Every hook fit and evaluate call, with its argument and log keys."""
+    x, y, _ = _data()
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.events: list[list[Any]] = []
+
+    hooks = ["on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+             "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end"]
+
+    def recorder() -> Any:
+        def method(hook: str) -> Any:
+            def record(self: Any, *args: Any, **kwargs: Any) -> None:
+                *index, logs = (*args, kwargs.get("logs")) if "logs" in kwargs or not args else args
+                self.events.append([hook, *index, sorted(logs or {})])
+            return record
+
+        kind = type("Recording", (Recorder,), {hook: method(hook) for hook in hooks})
+        return kind()
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(keras.optimizers.SGD(0.01), loss="mse", metrics=["mae"])
+    fit_recorder, evaluate_recorder = recorder(), recorder()
+    model.fit(x[:12], y[:12], batch_size=5, epochs=2, shuffle=False, verbose=0,
+              validation_data=(x[12:], y[12:]), callbacks=[fit_recorder])
+    model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[evaluate_recorder])
+    return {"fit": fit_recorder.events, "evaluate": evaluate_recorder.events}
+
+
+def describe(data: Any) -> Any:
+    """The structure of a batch: "T" for a tensor, lists for lists and tuples, dicts by key."""
+    if isinstance(data, dict):
+        return {key: describe(value) for key, value in sorted(data.items())}
+    if isinstance(data, (list, tuple)):
+        return [describe(item) for item in data]
+    return "T"
+
+
+def step_data(keras: Any) -> list[Any]:
+    """What an overridden train_step/test_step/predict_step receives."""
+    x, y, _ = _data()
+    seen: list[Any] = []
+
+    class Probe(keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, inputs: Any) -> Any:
+            return self.dense(inputs)
+
+        def train_step(self, data: Any) -> Any:
+            seen.append(["train", describe(data)])
+            if isinstance(data, tuple):
+                x, y = data[:2]  # the guides' unpacking
+                return super().train_step(data)
+            return {}
+
+        def test_step(self, data: Any) -> Any:
+            seen.append(["test", describe(data)])
+            return super().test_step(data)
+
+        def predict_step(self, data: Any) -> Any:
+            seen.append(["predict", describe(data)])
+            return super().predict_step(data)
+
+    model = Probe()
+    model.compile(keras.optimizers.SGD(0.01), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.fit(x, y, sample_weight=np.ones(len(x), "float32"), batch_size=8, epochs=1, verbose=0)
+    model.fit(x, batch_size=8, epochs=1, verbose=0)
+    model.evaluate(x, y, batch_size=8, verbose=0)
+    model.predict(x, batch_size=8, verbose=0)
+    unique: list[Any] = []
+    for item in seen:
+        if item not in unique:
+            unique.append(item)
+    return unique
+
+
+def batch_sequence(keras: Any, base: type) -> dict[str, Any]:
+    """A PyDataset-style object (``base`` is Keras' ``PyDataset`` there, a
+    plain ``object`` here): indices read, epoch hooks, results."""
+    x, y, _ = _data(n=10)
+    log: list[Any] = []
+
+    class Batches(base):  # type: ignore[misc, valid-type]
+        def __init__(self, with_targets: bool) -> None:
+            if base is not object:
+                super().__init__()
+            self.with_targets = with_targets
+
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, index: int) -> Any:
+            log.append(index)
+            part = slice(index * 4, (index + 1) * 4)
+            return (x[part], y[part]) if self.with_targets else x[part]
+
+        def on_epoch_end(self) -> None:
+            log.append("end")
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    _fill(model)
+    model.compile(keras.optimizers.SGD(0.05), loss="mse")
+    history = model.fit(Batches(True), epochs=2, shuffle=False, verbose=0)
+    fit_log = list(log)
+    log.clear()
+    loss = model.evaluate(Batches(True), verbose=0)
+    predicted = model.predict(Batches(False), verbose=0)
+    return {"fit": fit_log, "losses": history.history["loss"], "evaluate": float(loss),
+            "predict": predicted.tolist(), "weights": [w.tolist() for w in model.get_weights()]}
+
+
+SCENARIOS = {"dict_targets": dict_targets, "callback_events": callback_events, "step_data": step_data}
+
+
+def run_keras_side(names: list[str]) -> dict[str, Any]:
+    """Run the named scenarios (and ``batch_sequence``) with Keras itself."""
+    import keras
+
+    out: dict[str, Any] = {name: SCENARIOS[name](keras) for name in names if name in SCENARIOS}
+    if "batch_sequence" in names:
+        out["batch_sequence"] = batch_sequence(keras, keras.utils.PyDataset)
+    return out
