@@ -419,15 +419,15 @@ class TensorflowCore:
     # -------------------------------------------------------- variables
     def variable(self, value: Any, dtype: str, trainable: bool, name: str) -> Any:
         native = tf_dtype(dtype)
+        if in_abstract_evaluation():  # eager, outside the graph of the shape evaluation
+            with tf.init_scope():
+                return tf.Variable(convert(value, native), dtype=native, trainable=trainable, name=name)
         return tf.Variable(convert(value, native), dtype=native, trainable=trainable, name=name)
 
     def assign(self, handle: Any, value: Tensor) -> Any:
         if not isinstance(handle, tf.Variable):  # a plain tensor: immutable, hand back the new value
             return convert(value, tensor(handle).dtype)
         value = convert(value, handle.dtype)
-        if in_abstract_evaluation():  # eager, outside the graph of the shape evaluation
-            with tf.init_scope():
-                return tf.Variable(convert(value, native), dtype=native, trainable=trainable, name=name)
         if value.shape.is_fully_defined() and handle.shape != value.shape:
             raise op_error("assign", f"a value of the variable's shape {tuple(handle.shape)}",
                            f"shape {tuple(value.shape)}")

@@ -402,9 +402,6 @@ class CoreMixin:
         tensor._is_param = True
         return tensor
 
-    def assign(self, handle: T, value: Any) -> T:
-        if type(value) is not T:
-            value = to_tensor(value)
     # --------------------------------------------------------- shape inference
     def compute_output_spec(self, fn: Any, specs: Any) -> list[Any]:
         # Fake tensors carry shape, dtype and device and run no kernel; real
@@ -417,6 +414,9 @@ class CoreMixin:
             outputs = fn(inputs)
             return [Spec(tuple(o.shape), FROM_TORCH[o.dtype]) if isinstance(o, T) else o for o in outputs]
 
+    def assign(self, handle: T, value: Any) -> T:
+        if type(value) is not T:
+            value = to_tensor(value)
         if value.shape != handle.shape:
             raise ValueError(
                 f"assign: expected a value of shape {tuple(handle.shape)} (the variable's), "
