@@ -977,6 +977,22 @@ class Backend(DistributionHooks, NativeHooks, abc.ABC):
         lists/tuples/dicts). It must be pure unless ``stateful_jit``; engines
         without autodiff (NumPy) raise ``NotImplementedError``."""
 
+    # ------------------------------------------------------ shape inference
+    @abc.abstractmethod
+    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Sequence[Spec]) -> list[Any]:
+        """Shapes and dtypes of ``fn(inputs)`` without computing on data:
+        ``fn`` gets a list of abstract tensors, one per :class:`Spec` of
+        ``specs`` (every size known), and returns a flat list; the answer is
+        that list with every tensor replaced by its :class:`Spec` (other
+        items as they are). Run inside :func:`abstract_evaluation`, so
+        variables created meanwhile are real (built on the host); reads of
+        existing variables work. ``polykeras.symbolic.trace_output_spec``
+        builds the unknown sizes on this.
+
+        Example: ``engine.compute_output_spec(lambda xs: [ops.sum(xs[0], axis=0)], [Spec((3, 4), "float32")])``
+        -> ``[Spec((4,), "float32")]``
+        """
+
     def __repr__(self) -> str:
         return f"<polykeras engine {self.name!r} ({self.version()})>"
 
@@ -997,19 +1013,4 @@ def composite_names() -> list[str]:
 @contextlib.contextmanager
 def _noop_scope() -> Iterator[None]:
     yield
-    # ------------------------------------------------------ shape inference
-    @abc.abstractmethod
-    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Sequence[Spec]) -> list[Any]:
-        """Shapes and dtypes of ``fn(inputs)`` without computing on data:
-        ``fn`` gets a list of abstract tensors, one per :class:`Spec` of
-        ``specs`` (every size known), and returns a flat list; the answer is
-        that list with every tensor replaced by its :class:`Spec` (other
-        items as they are). Run inside :func:`abstract_evaluation`, so
-        variables created meanwhile are real (built on the host); reads of
-        existing variables work. ``polykeras.symbolic.trace_output_spec``
-        builds the unknown sizes on this.
-
-        Example: ``engine.compute_output_spec(lambda xs: [ops.sum(xs[0], axis=0)], [Spec((3, 4), "float32")])``
-        -> ``[Spec((4,), "float32")]``
-        """
 
