@@ -16,7 +16,7 @@ from layers.keras_reference import import_keras
 
 # One shape for the gamma-based draws: JAX compiles their kernels per shape
 # (seconds each), and tests/ops/test_random_distributions.py uses it too.
-N = 24000
+N = 20000
 
 CALLS = {
     "normal": ("normal", ((3, 4),), {}),

@@ -182,6 +182,11 @@ CASES: dict[str, list[LayerCase]] = {
     "Lambda": [C({"function": scale_and_shift, "arguments": {"factor": 1.5}}, (2, 3), unsafe=True)],
     "Activation": [C({"activation": "gelu"}, (2, 5)), C({"activation": "softmax"}, (2, 4))],
     "Identity": [C({}, _SEQ, mask=True)],
+    "ReLU": [C({"max_value": 2.0, "negative_slope": 0.1, "threshold": 0.3}, (2, 5))],
+    "LeakyReLU": [C({"negative_slope": 0.2}, _SEQ, mask=True)],
+    "PReLU": [C({"alpha_initializer": "ones", "shared_axes": [1]}, _SEQ)],
+    "ELU": [C({"alpha": 0.7}, (2, 5))],
+    "Softmax": [C({}, (2, 5)), C({"axis": [1, 2]}, _SEQ)],
     "Masking": [C({"mask_value": 0.0}, _SEQ, prepare=_with_zero_steps, input_grad=False)],
     "TimeDistributed": [C(input_shape=_SEQ, make=_wrapped("Dense", units=2), mask=True)],
     # -------------------------------------------------------- convolution

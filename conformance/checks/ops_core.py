@@ -54,6 +54,7 @@ def _convert(x: Any, as_list: bool) -> Any:
 CASES += [
     OpCase("convert_to_tensor", lambda d, p: _convertible(d, p), _convert, lambda x, as_list: x, dtypes=_ALL),
     OpCase("to_numpy", lambda d, p: _array(d, p), ops.to_numpy, lambda x: x, dtypes=_ALL),
+    OpCase("convert_to_numpy", lambda d, p: _array(d, p), ops.convert_to_numpy, lambda x: x, dtypes=_ALL),
     OpCase("is_tensor", lambda d, p: _array(d, p), ops.is_tensor, lambda x: True, dtypes=_ALL, python=True),
     OpCase("shape", lambda d, p: _array(d, p), ops.shape, lambda x: x.shape, dtypes=_ALL, python=True),
     OpCase("dtype", lambda d, p: _array(d, p), ops.dtype, lambda x: x.dtype.name, dtypes=_ALL, python=True),
@@ -234,7 +235,50 @@ def _random_set_global_seed(ctx: Context) -> None:
     ops.random.set_global_seed(None)
 
 
+def _moments(ctx: Context, x: np.ndarray, mean: float, var: float, what: str) -> None:
+    """Mean and variance at 5 standard errors (the variance's estimated from
+    the sample's fourth moment)."""
+    x = np.asarray(x, np.float64)
+    _near(ctx, x.mean(), mean, 5 * np.sqrt(var / x.size), f"{what} mean")
+    fourth = ((x - x.mean()) ** 4).mean()
+    _near(ctx, x.var(), var, 5 * np.sqrt(max(fourth - x.var() ** 2, 0.0) / x.size) + 1e-6, f"{what} variance")
+
+
+# Gamma-based draws all have the shape (N,): JAX compiles their rejection loops once per shape.
+def _random_gamma(ctx: Context) -> None:
+    x = np.asarray(ops.to_numpy(ops.random.gamma((N,), 2.0, seed=ctx.seed + 10)))
+    assert x.dtype == np.float32 and x.min() > 0.0, (x.dtype, x.min())
+    _moments(ctx, x, 2.0, 2.0, "gamma(2)")
+    _seeded(ctx, lambda s: ops.random.gamma((N,), 2.0, seed=s), "gamma")
+
+
+def _random_beta(ctx: Context) -> None:
+    x = np.asarray(ops.to_numpy(ops.random.beta((N,), 2.0, 5.0, seed=ctx.seed + 11)))
+    assert x.min() >= 0.0 and x.max() <= 1.0, f"beta draws outside [0, 1]: {x.min()}, {x.max()}"
+    _moments(ctx, x, 2.0 / 7.0, 10.0 / (49.0 * 8.0), "beta(2, 5)")
+    _seeded(ctx, lambda s: ops.random.beta((N,), 2.0, 5.0, seed=s), "beta")
+
+
+def _random_binomial(ctx: Context) -> None:
+    x = np.asarray(ops.to_numpy(ops.random.binomial((N,), 10, 0.3, seed=ctx.seed + 12)))
+    assert np.array_equal(x, np.round(x)) and x.min() >= 0 and x.max() <= 10, "binomial draws outside 0..10"
+    _moments(ctx, x, 3.0, 2.1, "binomial(10, 0.3)")
+    _seeded(ctx, lambda s: ops.random.binomial((N,), 10, 0.3, seed=s), "binomial")
+
+
+def _random_randint(ctx: Context) -> None:
+    out = ops.random.randint((N,), -2, 4, seed=ctx.seed + 13)
+    assert ops.dtype(out) == "int32", ops.dtype(out)
+    x = np.asarray(ops.to_numpy(out))
+    assert x.min() == -2 and x.max() == 3, f"randint(-2, 4) drew {x.min()}..{x.max()}"
+    freq = np.bincount(x + 2, minlength=6) / N
+    _near(ctx, float(np.abs(freq - 1 / 6).max()), 0.0, 0.015, "randint value frequencies")
+    _seeded(ctx, lambda s: ops.random.randint((N,), 0, 1000, seed=s), "randint")
+
+
 RANDOM_CHECKS: dict[str, Callable[[Context], None]] = {
+    "random.gamma": _random_gamma, "random.beta": _random_beta, "random.binomial": _random_binomial,
+    "random.randint": _random_randint,
     "random.normal": _random_normal, "random.uniform": _random_uniform,
     "random.truncated_normal": _random_truncated_normal, "random.categorical": _random_categorical,
     "random.dropout": _random_dropout, "random.shuffle": _random_shuffle,

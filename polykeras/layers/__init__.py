@@ -96,3 +96,12 @@ __all__ += [
     "CategoryEncoding", "CenterCrop", "Discretization", "IntegerLookup", "Normalization", "Rescaling", "Resizing",
     "StringLookup",
 ]
+from polykeras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: E402
+from polykeras.layers.merging.functions import (  # noqa: E402
+    add, average, concatenate, dot, maximum, minimum, multiply, subtract,
+)
+
+__all__ += [
+    "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+]

@@ -18,7 +18,7 @@ from ._helpers import need, numpy, tensor
 
 COVERED = {"random.randint", "random.gamma", "random.beta", "random.binomial"}
 
-N = 24000
+N = 20000
 GROUPS = 4  # parameters cycle through GROUPS values; every group has N / GROUPS draws
 
 
