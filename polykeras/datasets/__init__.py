@@ -19,5 +19,5 @@ from polykeras.datasets._common import DatasetFileError
 #: A base URL replacing Keras' origins for every dataset (None: Keras' origins).
 ORIGIN: str | None = None
 
-__all__ = ["DatasetFileError", "ORIGIN", "boston_housing", "california_housing", "cifar10", "cifar100",
+__all__ = ["ORIGIN", "DatasetFileError", "boston_housing", "california_housing", "cifar10", "cifar100",
            "fashion_mnist", "imdb", "mnist", "reuters"]

@@ -58,5 +58,7 @@ __all__ = [
     "pad_sequences", "plot_model", "register_keras_serializable", "save_img", "serialize_keras_object",
     "set_random_seed", "split_dataset", "standardize_dtype", "text_dataset_from_directory",
     "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight", "validate_file",
-    *_ELSEWHERE,
+    # forwarded by __getattr__ (_ELSEWHERE)
+    "clear_session", "disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled",
+    "is_keras_tensor",
 ]

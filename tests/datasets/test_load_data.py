@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import polykeras.datasets as datasets
-from polykeras.datasets import DatasetFileError
-
 from utils._compare import params
 from utils._serve import serve
+
+from polykeras import datasets
+from polykeras.datasets import DatasetFileError
 
 NAMES = ["mnist", "fashion_mnist", "cifar10", "cifar100", "imdb", "reuters", "boston_housing", "california_housing"]
 
@@ -197,8 +196,7 @@ class _Evil:
         return (os.system, ("touch pwned-by-dataset",))
 
 
-def test_a_pickle_gadget_in_an_npz_is_refused(www, tmp_path, monkeypatch):
-    root, _ = www
+def test_a_pickle_gadget_in_an_npz_is_refused(tmp_path, monkeypatch):
     www_evil = tmp_path / "evil"
     www_evil.mkdir()
     bad = np.empty(2, dtype=object)

@@ -62,7 +62,7 @@ def test_keras_home_is_the_default_cache(served, monkeypatch):
 
 @pytest.mark.parametrize("algorithm", ["sha256", "md5"])
 def test_hash_is_checked(served, algorithm):
-    url, hits, cache = served
+    url, _, cache = served
     good = hashlib.new(algorithm, PAYLOAD).hexdigest()
     path = get_file("data.bin", f"{url}/data.bin", file_hash=good, cache_dir=str(cache))
     assert validate_file(path, good) and validate_file(path, good, algorithm)
@@ -80,7 +80,7 @@ def test_stale_cache_is_downloaded_again_and_md5_hash_still_works(served):
 
 
 def test_extract_tar_and_zip_with_keras_paths(served):
-    url, hits, cache = served
+    url, _, cache = served
     root = get_file("bundle.tar.gz", f"{url}/bundle.tar.gz", extract=True, cache_dir=str(cache))
     assert root == str(cache / "datasets" / "bundle_extracted")
     assert (Path(root) / "bundle" / "sub" / "b.txt").read_bytes() == b"beta"

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-import polykeras.utils as utils
+from polykeras import utils
 
 from ._compare import params
 
