@@ -22,14 +22,14 @@ from hypothesis import seed as hypothesis_seed
 
 import polykeras.backends as B
 from conformance import reference as ref
-from conformance.checks import ops_arrays, ops_core, ops_gradients, ops_math
+from conformance.checks import ops_arrays, ops_core, ops_gradients, ops_math, ops_numpy_family
 from conformance.checks.base import Check, Context, Meter, Skip, supports
 from conformance.checks.opcase import Example, OpCase, as_outputs, to_reference
 from polykeras import ops
 
 __all__ = ["FORWARD_CASES", "covered_forward", "covered_gradients", "op_checks", "public_ops"]
 
-FORWARD_CASES: list[OpCase] = [*ops_core.CASES, *ops_math.CASES, *ops_arrays.CASES]
+FORWARD_CASES: list[OpCase] = [*ops_core.CASES, *ops_math.CASES, *ops_arrays.CASES, *ops_numpy_family.CASES]
 
 
 def public_ops() -> set[str]:

@@ -289,3 +289,10 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
                      "random.beta", "random.binomial"],
                     "a random draw: no input to differentiate"),
 }
+
+# ------------------------------------- keras.ops.numpy's further families
+from conformance.checks import ops_numpy_family as _numpy_family  # noqa: E402 - needs GradCase above
+
+for _label, (_call, _reference, _inputs) in _numpy_family.GRADIENTS.items():
+    _add(_label, _call, _reference, _inputs)
+NOT_DIFFERENTIABLE.update(_numpy_family.NOT_DIFFERENTIABLE)

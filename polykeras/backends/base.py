@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from polykeras.backends import recurrent as _recurrent
+from polykeras.backends.numpy_family import NumpyFamily
 
 Tensor = Any
 Shape = tuple[int, ...]
@@ -261,7 +262,7 @@ class NativeHooks:
                                   "(native_module): use the torch engine for nn.Module-style loops.")
 
 
-class Backend(DistributionHooks, NativeHooks, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, NumpyFamily, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

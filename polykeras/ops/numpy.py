@@ -450,3 +450,7 @@ def slice(x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tens
 @op("start indices and an update block inside the tensor")
 def slice_update(x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
     """``x`` with a block replaced. Example: ``ops.slice_update(x, (0, 2), block)``"""
+
+
+# keras.ops.numpy also names the ops of these families (defined beside this module)
+from polykeras.ops.elementwise import *  # noqa: E402,F401,F403

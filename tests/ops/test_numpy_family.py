@@ -1,0 +1,85 @@
+"""The ``keras.ops.numpy`` families beyond the core (``polykeras/ops/
+elementwise.py``, ``arrays.py``, ``statistics.py``) on every engine: each
+conformance case of ``conformance/checks/ops_numpy_family.py`` forward against
+NumPy (hypothesis examples, quick profile), Keras 3's dtype rules, and the
+errors and edge values the strategies do not reach. Gradients run in
+test_gradients.py (the cases join ``ops_gradients.CASES``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from conformance.checks.base import Meter
+from conformance.checks.ops import check_example
+from conformance.checks.ops_numpy_family import CASES
+from polykeras import ops
+
+from ._helpers import check, need, numpy, supports, tensor
+
+COVERED = {case.op for case in CASES}
+_BY_NAME = {case.name: case for case in CASES}
+
+
+@pytest.mark.parametrize("name", sorted(_BY_NAME))
+def test_forward_matches_numpy(engine, name):
+    case = _BY_NAME[name]
+    dtypes = [d for d in case.dtypes if supports(d)]
+    assert dtypes, f"{name}: the {engine.name} engine holds none of {case.dtypes}"
+    for dtype in dtypes:
+        @settings(max_examples=6)
+        @given(example=case.example(dtype, _QUICK))
+        def prop(example):
+            check_example(case, dtype, example, Meter())
+        prop()
+
+
+class _Quick:
+    name, examples, max_side, draws = "quick", 6, 4, 1
+
+
+_QUICK = _Quick()
+
+
+# ------------------------------------------------------------- elementwise
+def test_special_values(engine):
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, np.inf, np.nan], np.float32)
+    check(ops.signbit(tensor(x)), np.signbit(x), "elementwise", "bool", what="signbit")
+    check(ops.isposinf(tensor(x)), np.isposinf(x), "elementwise", "bool", what="isposinf")
+    check(ops.isneginf(tensor(x)), np.isneginf(x), "elementwise", "bool", what="isneginf")
+    check(ops.nan_to_num(tensor(x)), np.nan_to_num(x), "elementwise", "float32", what="nan_to_num")
+    check(ops.fmax(tensor(x), tensor(x[::-1].copy())), np.fmax(x, x[::-1]), "elementwise", "float32", what="fmax")
+    check(ops.isclose(tensor(x), tensor(x), equal_nan=True), np.isclose(x, x, equal_nan=True), "elementwise", "bool")
+    check(ops.divide_no_nan(tensor(x[1:5]), tensor(np.array([0.0, 2.0, 0.0, 4.0], np.float32))),
+          np.array([0.0, -0.0, 0.0, 0.25]), "elementwise", "float32", what="divide_no_nan")
+
+
+@pytest.mark.parametrize("name, ints, out", [
+    ("fabs", [-2, 3], "float32"), ("cbrt", [-8, 27], "float32"), ("log2", [1, 8], "float32"),
+    ("trunc", [-2, 3], "int32"), ("absolute", [-2, 3], "int32"), ("copy", [-2, 3], "int32"),
+    ("sinc", [0, 1], "float32"), ("deg2rad", [0, 180], "float32"),
+])
+def test_integer_inputs_follow_keras_dtypes(engine, name, ints, out):
+    x = np.array(ints, np.int32)
+    reference = {"fabs": np.fabs, "cbrt": np.cbrt, "log2": np.log2, "trunc": np.trunc, "absolute": np.abs,
+                 "copy": np.copy, "sinc": np.sinc, "deg2rad": np.deg2rad}[name]
+    check(getattr(ops, name)(tensor(x)), reference(x.astype(np.float64)), "transcendental", out, what=name)
+
+
+def test_ldexp_needs_integer_exponents(engine):
+    with pytest.raises(TypeError, match="ldexp: expected a tensor and integer exponents"):
+        ops.ldexp(tensor(np.ones(2, np.float32)), tensor(np.ones(2, np.float32)))
+
+
+def test_copy_is_a_new_tensor(engine):
+    x = tensor(np.arange(3, dtype=np.float32))
+    y = ops.copy(x)
+    assert y is not x
+    np.testing.assert_array_equal(numpy(y), [0.0, 1.0, 2.0])
+
+
+def test_float64_kept(engine):
+    need("float64")
+    x = np.array([0.25, 0.5], np.float64)
+    check(ops.arctanh(tensor(x)), np.arctanh(x), "transcendental", "float64", what="arctanh")
