@@ -400,7 +400,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
 
     def compute_output_shape(self, *args: Any, **kwargs: Any) -> Any:
         """Output shape for ``input_shape`` (``None`` = unknown size). The
-        default traces ``call`` on zeros without touching the layer's state."""
+        default evaluates ``call`` abstractly on the engine (no kernel runs,
+        the layer's state is untouched): see ``polykeras.symbolic``."""
         from polykeras.symbolic import trace_output_spec
 
         shape = args[0] if args else next(iter(kwargs.values()))

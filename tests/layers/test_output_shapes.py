@@ -109,6 +109,7 @@ RECIPES: list[Recipe] = [
     ("LSTM", {"units": 3, "return_sequences": True}, ("b", "t", 4)),
     ("GRU", {"units": 3, "return_state": True}, ("b", "t", 4)),
     ("Bidirectional", {"layer": _wrapped("LSTM", units=3, return_sequences=True)}, ("b", "t", 4)),
+    ("RNN", {"cell": _wrapped("SimpleRNNCell", units=3), "return_sequences": True}, ("b", "t", 4)),
     # (the cells build their zero states from known spatial sizes)
     ("ConvLSTM1D", {"filters": 2, "kernel_size": 3}, ("b", "t", 7, 2)),
     ("ConvLSTM2D", {"filters": 2, "kernel_size": 3, "return_sequences": True, "padding": "same"},
@@ -126,10 +127,12 @@ RECIPES: list[Recipe] = [
     ("Normalization", {"mean": 0.5, "variance": 2.0}, ("b", "t", 4)),
     ("Discretization", {"bin_boundaries": [0.0, 1.0]}, ("b", "t")),
     ("CategoryEncoding", {"num_tokens": 5, "output_mode": "multi_hot"}, ("b", 3)),
+    ("IntegerLookup", {"vocabulary": [3, 5, 7]}, ("b", "t")),
+    ("IntegerLookup", {"vocabulary": [3, 5, 7], "output_mode": "one_hot"}, ("b", 1)),
 ]
 
 #: Layers whose inputs are integer ids.
-INT_INPUTS = {"Embedding", "CategoryEncoding"}
+INT_INPUTS = {"Embedding", "CategoryEncoding", "IntegerLookup"}
 #: Keras layers that take the first input and the rest as separate call
 #: arguments (``layer(query, value)``).
 SEPARATE_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
