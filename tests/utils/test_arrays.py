@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from polykeras import ops
 from polykeras.utils import normalize, pad_sequences, to_categorical
@@ -102,3 +104,14 @@ def test_pad_sequences_errors():
         pad_sequences([[1]], value="x")
     with pytest.raises(ValueError, match=r"items of shape \(3,\)"):
         pad_sequences([[[1, 2]], [[1, 2, 3]]])
+
+
+@given(sequences=st.lists(st.lists(st.integers(-50, 50), max_size=6), min_size=1, max_size=5),
+       maxlen=st.one_of(st.none(), st.integers(1, 7)), padding=st.sampled_from(["pre", "post"]),
+       truncating=st.sampled_from(["pre", "post"]), value=st.integers(-3, 3))
+def test_pad_sequences_matches_keras_on_random_lists(sequences, maxlen, padding, truncating, value):
+    keras = pytest.importorskip("keras")
+    if maxlen is None and not any(sequences):
+        return  # Keras cannot pad to an empty maximum length
+    kwargs = dict(maxlen=maxlen, padding=padding, truncating=truncating, value=value)
+    np.testing.assert_array_equal(pad_sequences(sequences, **kwargs), keras.utils.pad_sequences(sequences, **kwargs))
