@@ -134,8 +134,11 @@ class GraphMixin:
         """``value`` as a tensor, when its shape fits ``spec``'s. The batch
         axis is not checked (as in Keras 3): an input declared with a fixed
         batch size still takes other batch sizes."""
-        if value is None and getattr(spec.node.layer if spec.node else None, "optional", False):
-            return None
+        if value is None:
+            if getattr(spec.node.layer if spec.node else None, "optional", False):
+                return None
+            raise ValueError(f"{self._where()}: input {spec.name!r} expected a tensor of shape {spec.shape}, "
+                             "received None (an input made by Input(..., optional=True) may be None).")
         if isinstance(value, SymbolicTensor):
             shape = value.shape
         else:

@@ -24,7 +24,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.layers.layer import Layer
-from polykeras.symbolic import SymbolicTensor, map_structure
+from polykeras.symbolic import SymbolicTensor, any_symbolic, map_structure
 from polykeras.trainers.trainer import Trainer
 
 
@@ -45,6 +45,31 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
 
 
+def _graph_arguments(args: tuple, kwargs: dict[str, Any]) -> bool:
+    """True for ``(inputs, outputs)`` given as symbolic tensors, positionally or
+    by name: a functional model. ``MyModel(4, 2)`` is a subclass's own arguments."""
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    if len(args) > 2 or inputs is None or outputs is None:
+        return False
+    return any_symbolic(inputs) and any_symbolic(outputs)
+
+
+def _revivable_as_graph(cls: type) -> bool:
+    """Whether ``cls(inputs, outputs, name=..., trainable=...)`` makes a graph
+    model: ``Model`` itself, a subclass that keeps the inherited constructor,
+    or one whose constructor takes ``(inputs, outputs, ...)`` or ``(*args, **kwargs)``."""
+    import inspect
+
+    owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
+    if owner.__module__.startswith("polykeras."):
+        return True
+    params = list(inspect.signature(owner.__init__).parameters.values())[1:]
+    kinds = {p.kind for p in params}
+    variadic = kinds >= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD} and len(params) == 2
+    return [p.name for p in params][:2] == ["inputs", "outputs"] or variadic
+
+
 class Model(Trainer, Layer):
     """A trainable, saveable stack of layers.
 
@@ -55,12 +80,35 @@ class Model(Trainer, Layer):
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         from polykeras.models.functional import Functional
 
-        graph_arguments = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
-        if graph_arguments and not issubclass(cls, Functional):
+        if _graph_arguments(args, kwargs) and not issubclass(cls, Functional):
             # Model(inputs, outputs), or a subclass that only overrides steps
             # (train_step, ...) called the same way: a graph model of that class.
             return super().__new__(Functional if cls is Model else _with_graph(cls))
         return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from polykeras.models.functional import Functional
+
+        if _graph_arguments(args, kwargs) and not isinstance(self, Functional):
+            # A subclass whose own constructor makes a graph and hands it on
+            # (super().__init__(inputs, outputs)): it becomes a graph model.
+            self.__class__ = _with_graph(type(self))
+            Functional.__init__(self, *args, **kwargs)  # type: ignore[arg-type]
+            return
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+        """A model from its config. A functional model's config (``layers``,
+        ``input_layers``, ``output_layers``) rebuilds the graph, as
+        ``Functional.from_config`` does; any other config goes to the
+        constructor. Example: ``Model.from_config(model.get_config())``"""
+        from polykeras.models.functional import Functional
+
+        if {"layers", "input_layers", "output_layers"} <= set(config) and _revivable_as_graph(cls):
+            graph = Functional if cls is Model else _with_graph(cls)
+            return graph.from_config(config, custom_objects)
+        return super().from_config(config, custom_objects)
 
     # ------------------------------------------------------------- structure
     @property

@@ -98,6 +98,29 @@ class Classifier(keras.Model):
 
 model = Classifier(4, 2)
 out["positional_subclass"] = [type(model).__name__, *model(np.ones((3, 5), "float32")).shape]
+
+
+class Wide(keras.Model):
+    def __init__(self, units, **kwargs):
+        inputs = keras.Input((4,))
+        super().__init__(inputs, Dense(units)(inputs), **kwargs)
+        self.units = units
+
+
+wide = Wide(3)
+out["graph_subclass"] = [type(wide).__name__, "Functional" in [k.__name__ for k in type(wide).__mro__],
+                         *wide.output.shape[1:], len(wide.layers)]
+
+
+class AddOptional(keras.layers.Layer):
+    def call(self, x, y=None):
+        return x if y is None else x + y
+
+
+a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b", optional=True)
+with_optional = keras.Model([a, b], AddOptional()(a, b))
+out["optional_none"] = np.asarray(with_optional([data["x"], None]))
+out["optional_given"] = np.asarray(with_optional([data["x"], data["x"]]))
 out["input_params"] = [[p.name, p.kind.name, repr(p.default)] for p in inspect.signature(keras.Input).parameters.values()]
 out["input_layer_params"] = [[p.name, p.kind.name, repr(p.default)]
                              for p in list(inspect.signature(keras.layers.InputLayer.__init__).parameters.values())[1:]]
