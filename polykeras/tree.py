@@ -131,8 +131,7 @@ def _check_same(a: Any, b: Any, path: tuple[Any, ...], where: str) -> None:
         raise ValueError(f"{where}: the structures differ{at}: {_kind(a)} and {_kind(b)}.")
     if not is_nested(a):
         return
-    kinds = [dict if isinstance(x, dict) else type(x) for x in (a, b)]
-    if kinds[0] is not kinds[1]:
+    if _node_kind(a) is not _node_kind(b):
         raise ValueError(f"{where}: the structures differ{at}: {_kind(a)} and {_kind(b)}.")
     keys_a, keys_b = [[k for k, _ in _children(x)] for x in (a, b)]
     if keys_a != keys_b:
@@ -141,6 +140,17 @@ def _check_same(a: Any, b: Any, path: tuple[Any, ...], where: str) -> None:
         raise ValueError(f"{where}: the structures differ{at}: {what} {shown[0]} and {shown[1]}.")
     for (key, x), (_, y) in zip(_children(a), _children(b)):
         _check_same(x, y, (*path, key), where)
+
+
+def _node_kind(x: Any) -> type:
+    """The kind of node two structures must share: any dict matches any
+    dict, a list subclass (a tracked list) matches a list, a namedtuple only
+    its own type."""
+    if isinstance(x, dict):
+        return dict
+    if _is_namedtuple(x):
+        return type(x)
+    return tuple if isinstance(x, tuple) else list
 
 
 def _kind(x: Any) -> str:

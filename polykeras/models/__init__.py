@@ -11,6 +11,7 @@ from polykeras.models.function import Function
 from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.models.sequential import Sequential
+from polykeras.models.cloning import clone_model  # noqa: E402 - needs the three above
 
 
 def __getattr__(name: str):
@@ -22,5 +23,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'polykeras.models' has no attribute {name!r}")
 
 
-__all__ = ["Function", "Functional", "Input", "InputLayer", "Model", "Sequential", "load_model", "model_from_config",
-           "model_from_json", "model_from_yaml", "save_model"]
+__all__ = ["Function", "Functional", "Input", "InputLayer", "Model", "Sequential", "clone_model", "load_model",
+           "model_from_config", "model_from_json", "model_from_yaml", "save_model"]
