@@ -44,7 +44,7 @@ _LAZY = {
     "Initializer": ("polykeras.initializers", "Initializer"),
     "Regularizer": ("polykeras.regularizers", "Regularizer"),
     "StatelessScope": ("polykeras.variables", "StatelessScope"),
-    "KerasTensor": ("polykeras.symbolic", "SymbolicTensor"),
+    "KerasTensor": ("polykeras.keras_tensor", "KerasTensor"),
     "name_scope": ("polykeras.scopes", "name_scope"),
     "device": ("polykeras.scopes", "device"),
 }

@@ -133,6 +133,8 @@ class StatelessScope:
         state_mapping: ``(variable, value)`` pairs or a ``{variable: value}``
             dict; reads of those variables return the values.
         collect_losses: collect ``Layer.add_loss`` calls in ``scope.losses``.
+        initialize_variables: Keras 3's switch; variables made inside the
+            scope are always initialized when made, so only True is accepted.
 
     Scopes nest: a read asks the innermost scope first, then the outer ones,
     then the variable's handle. Updates go to the innermost scope.
@@ -147,7 +149,11 @@ class StatelessScope:
         self,
         state_mapping: Mapping[Variable, Any] | Iterable[tuple[Variable, Any]] | None = None,
         collect_losses: bool = False,
+        initialize_variables: bool = True,
     ):
+        if initialize_variables is not True:
+            raise NotImplementedError("StatelessScope(initialize_variables=False) is not supported: polykeras "
+                                      "initializes every variable when it is made.")
         self.collect_losses = collect_losses
         self.losses: list[Any] = []
         self._values: dict[int, Any] = {}

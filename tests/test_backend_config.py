@@ -172,3 +172,32 @@ def test_name_scope_and_device(engine):
     first = engine.list_devices()[0]
     with polykeras.device(first):
         assert ops.to_numpy(ops.ones((2,))).tolist() == [1.0, 1.0]
+
+
+def test_keras_tensor_constructor_and_isinstance(engine):
+    keras = import_keras()
+    assert_same_api(polykeras, keras, ["KerasTensor", "StatelessScope"])
+    spec = polykeras.KerasTensor((None, 4), dtype="int32", name="spec")
+    assert spec.shape == (None, 4) and spec.dtype == "int32" and spec.name == "spec"
+    assert isinstance(polykeras.Input((3,)), polykeras.KerasTensor) and backend.is_keras_tensor(spec)
+    assert not isinstance(ops.ones((2,)), polykeras.KerasTensor)
+
+    class Pairs(layers.Layer):  # a custom layer declaring its output the Keras 3 way
+        def call(self, x):
+            return ops.concatenate([x, x], axis=-1)
+
+        def compute_output_spec(self, x):
+            return polykeras.KerasTensor((x.shape[0], 2 * x.shape[1]), dtype=x.dtype)
+
+    inputs = polykeras.Input((3,))
+    assert polykeras.Model(inputs, Pairs()(inputs)).output_shape == (None, 6)
+    with pytest.raises(NotImplementedError, match="KerasTensor: sparse=True is not supported"):
+        polykeras.KerasTensor((2,), sparse=True)
+
+
+def test_stateless_scope_takes_keras_arguments(engine):
+    v = polykeras.Variable(1.0, name="v")
+    with polykeras.StatelessScope([(v, 2.0)], collect_losses=False, initialize_variables=True):
+        assert float(ops.to_numpy(v.value)) == 2.0
+    with pytest.raises(NotImplementedError, match=r"StatelessScope\(initialize_variables=False\) is not supported"):
+        polykeras.StatelessScope(initialize_variables=False)
