@@ -272,3 +272,23 @@ def test_split_dataset_batches_and_errors(diff_engine):
         split_dataset(x, left_size=1.5)
     with pytest.raises(ValueError, match="exceeds"):
         split_dataset(x, left_size=20, right_size=20)
+
+
+def test_every_keras_image_format_is_read(tmp_path):
+    rng = np.random.default_rng(1)
+    smooth = np.stack([*np.meshgrid(np.linspace(0, 250, 6), np.linspace(0, 250, 4)), np.full((4, 6), 99.0)], -1)
+    frames = [PIL.fromarray(smooth.astype(np.uint8)), PIL.fromarray(rng.integers(0, 256, (4, 6, 3), dtype=np.uint8))]
+    (tmp_path / "a").mkdir()
+    frames[0].save(tmp_path / "a" / "anim.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "a" / "photo.JPG", quality=95)
+    frames[0].save(tmp_path / "a" / "plain.bmp")
+    frames[0].save(tmp_path / "a" / "lossless.png")
+    frames[0].save(tmp_path / "a" / "skipped.tiff")
+    data = image_dataset_from_directory(tmp_path, image_size=(4, 6), shuffle=False, verbose=False)
+    assert [Path(p).name for p in data.file_paths] == ["anim.gif", "lossless.png", "photo.JPG", "plain.bmp"]
+    images, labels = data[0]
+    assert images.shape == (4, 4, 6, 3) and labels.tolist() == [0, 0, 0, 0]
+    np.testing.assert_array_equal(images[1], images[3])  # png and bmp: lossless
+    for index, name in ((0, "anim.gif"), (2, "photo.JPG")):  # a GIF gives its first frame, through its palette
+        with PIL.open(tmp_path / "a" / name) as img:
+            np.testing.assert_array_equal(images[index], np.asarray(img.convert("RGB"), dtype="float32"))
