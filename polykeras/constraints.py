@@ -19,11 +19,11 @@ from typing import Any
 from polykeras import ops
 from polykeras.saving import registry
 from polykeras.variables import Variable
+from polykeras.config import epsilon
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",
            "min_max_norm", "non_neg", "serialize", "unit_norm"]
 
-EPSILON = 1e-7
 Axis = int | list[int] | tuple[int, ...]
 
 
@@ -77,7 +77,7 @@ class MaxNorm(Constraint):
         w = _value(w)
         norms = _norms(w, self.axis)
         desired = ops.clip(norms, 0.0, self.max_value)
-        return ops.multiply(w, ops.divide(desired, ops.add(norms, EPSILON)))
+        return ops.multiply(w, ops.divide(desired, ops.add(norms, epsilon())))
 
     def get_config(self) -> dict[str, Any]:
         return {"max_value": self.max_value, "axis": self.axis}
@@ -97,7 +97,7 @@ class MinMaxNorm(Constraint):
             ops.multiply(self.rate, ops.clip(norms, self.min_value, self.max_value)),
             ops.multiply(1.0 - self.rate, norms),
         )
-        return ops.multiply(w, ops.divide(desired, ops.add(norms, EPSILON)))
+        return ops.multiply(w, ops.divide(desired, ops.add(norms, epsilon())))
 
     def get_config(self) -> dict[str, Any]:
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
@@ -119,7 +119,7 @@ class UnitNorm(Constraint):
 
     def __call__(self, w: Any) -> Any:
         w = _value(w)
-        return ops.divide(w, ops.add(_norms(w, self.axis), EPSILON))
+        return ops.divide(w, ops.add(_norms(w, self.axis), epsilon()))
 
     def get_config(self) -> dict[str, Any]:
         return {"axis": self.axis}

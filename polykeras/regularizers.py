@@ -19,11 +19,11 @@ from typing import Any
 from polykeras import ops
 from polykeras.saving import registry
 from polykeras.variables import Variable
+from polykeras.config import epsilon
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
            "orthogonal_regularizer", "serialize"]
 
-EPSILON = 1e-7
 
 
 def _penalty(owner: str, name: str, value: Any) -> float:
@@ -129,7 +129,7 @@ class OrthogonalRegularizer(Regularizer):
                 f"OrthogonalRegularizer: expected a 2-D weight, received shape {tuple(shape)} of rank {len(shape)}."
             )
         axis = 1 if self.mode == "rows" else 0
-        inv_norm = ops.minimum(ops.rsqrt(ops.sum(ops.square(x), axis=axis, keepdims=True)), 1.0 / EPSILON)
+        inv_norm = ops.minimum(ops.rsqrt(ops.sum(ops.square(x), axis=axis, keepdims=True)), 1.0 / epsilon())
         x = ops.multiply(x, inv_norm)
         if self.mode == "rows":
             product, size = ops.matmul(x, ops.transpose(x)), shape[0]

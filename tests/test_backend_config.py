@@ -201,3 +201,24 @@ def test_stateless_scope_takes_keras_arguments(engine):
         assert float(ops.to_numpy(v.value)) == 2.0
     with pytest.raises(NotImplementedError, match=r"StatelessScope\(initialize_variables=False\) is not supported"):
         polykeras.StatelessScope(initialize_variables=False)
+
+
+def test_set_epsilon_reaches_losses_metrics_and_constraints_like_keras(engine, restore):
+    keras = import_keras()
+    y_true = np.array([[0.0, 1.0, 0.0]], np.float32)
+    y_pred = np.array([[0.0, 0.7, 0.3]], np.float32)  # a zero probability: the clip decides the loss
+    w = np.array([[3.0, 0.0], [4.0, 0.0]], np.float32)  # a zero column: epsilon is the whole denominator
+    saved = keras.config.epsilon()
+    try:
+        for value in (1e-7, 1e-2):
+            keras.config.set_epsilon(value)
+            config.set_epsilon(value)
+            for name in ("kl_divergence", "mean_absolute_percentage_error", "mean_squared_logarithmic_error"):
+                ours = ops.to_numpy(getattr(polykeras.losses, name)(ops.convert_to_tensor(y_true),
+                                                                     ops.convert_to_tensor(y_pred)))
+                theirs = np.asarray(getattr(keras.losses, name)(y_true, y_pred))
+                np.testing.assert_allclose(ours, theirs, rtol=1e-5, err_msg=f"{name} at epsilon {value}")
+            np.testing.assert_allclose(ops.to_numpy(polykeras.constraints.UnitNorm()(ops.convert_to_tensor(w))),
+                                       np.asarray(keras.constraints.UnitNorm()(w)), rtol=1e-5, atol=1e-7)
+    finally:
+        keras.config.set_epsilon(saved)

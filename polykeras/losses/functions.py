@@ -14,7 +14,8 @@ import math
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, LossInputError, align_same_shape, as_tensor, same_shape
+from polykeras.losses.loss import LossInputError, align_same_shape, as_tensor, same_shape
+from polykeras.config import epsilon
 
 Tensor = Any
 
@@ -65,7 +66,7 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Tensor:
     Example: ``mean_absolute_percentage_error([[2., 4.]], [[1., 4.]])`` -> ``[25.]``
     """
     y_true, y_pred = _pair("mean_absolute_percentage_error", y_true, y_pred)
-    scale = ops.maximum(ops.abs(y_true), EPSILON)
+    scale = ops.maximum(ops.abs(y_true), epsilon())
     return ops.multiply(ops.mean(ops.abs(ops.divide(ops.subtract(y_true, y_pred), scale)), axis=-1), 100.0)
 
 
@@ -76,8 +77,8 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Tensor:
     Example: ``mean_squared_logarithmic_error([[1., 3.]], [[1., 1.]])``
     """
     y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
-    first = ops.log(ops.add(ops.maximum(y_pred, EPSILON), 1.0))
-    second = ops.log(ops.add(ops.maximum(y_true, EPSILON), 1.0))
+    first = ops.log(ops.add(ops.maximum(y_pred, epsilon()), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, epsilon()), 1.0))
     return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
 
 
@@ -122,7 +123,7 @@ def _l2_normalize(x: Tensor, axis: int) -> Tensor:
     # x / max(norm, eps), written with a sqrt of a clamped sum so the gradient
     # stays finite at zero vectors.
     squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    return ops.divide(x, ops.sqrt(ops.maximum(squares, EPSILON * EPSILON)))
+    return ops.divide(x, ops.sqrt(ops.maximum(squares, epsilon() * epsilon())))
 
 
 # ------------------------------------------------------------- probabilistic
@@ -133,8 +134,8 @@ def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
     Example: ``kl_divergence([[0.5, 0.5]], [[0.9, 0.1]])``
     """
     y_true, y_pred = _pair("kl_divergence", y_true, y_pred)
-    y_true = ops.clip(y_true, EPSILON, 1.0)
-    y_pred = ops.clip(y_pred, EPSILON, 1.0)
+    y_true = ops.clip(y_true, epsilon(), 1.0)
+    y_pred = ops.clip(y_pred, epsilon(), 1.0)
     return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
 
 
@@ -144,7 +145,7 @@ def poisson(y_true: Any, y_pred: Any) -> Tensor:
     Example: ``poisson([[1., 0.]], [[1., 1.]])`` -> ``[1.]``
     """
     y_true, y_pred = _pair("poisson", y_true, y_pred)
-    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, ops.log(ops.add(y_pred, EPSILON)))), axis=-1)
+    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, ops.log(ops.add(y_pred, epsilon())))), axis=-1)
 
 
 def binary_crossentropy(
@@ -238,7 +239,7 @@ def categorical_focal_crossentropy(
     if from_logits:
         y_pred = ops.softmax(y_pred, axis=axis)
     output = ops.divide(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
-    output = ops.clip(output, EPSILON, 1.0 - EPSILON)
+    output = ops.clip(output, epsilon(), 1.0 - epsilon())
     cross = ops.negative(ops.multiply(y_true, ops.log(output)))
     factor = ops.multiply(ops.power(ops.subtract(1.0, output), float(gamma)), alpha)
     return ops.sum(ops.multiply(factor, cross), axis=axis)

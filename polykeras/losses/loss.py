@@ -30,7 +30,8 @@ from polykeras.layers.masking import get_mask
 
 Tensor = Any
 
-#: Keras' fuzz factor (``keras.config.epsilon()``).
+#: The default fuzz factor; losses and metrics read the current one from
+#: ``polykeras.config.epsilon()`` (``set_epsilon`` changes it).
 EPSILON = 1e-7
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)

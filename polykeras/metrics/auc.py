@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, divide_no_nan
+from polykeras.losses.loss import divide_no_nan
 from polykeras.metrics.confusion import confusion_counts, evenly_spaced, parse_thresholds
 from polykeras.metrics.metric import Metric, Tensor, to_float
+from polykeras.config import epsilon
 
 CURVES = ("ROC", "PR", "PRGAIN")
 SUMMATION_METHODS = ("interpolation", "majoring", "minoring")
@@ -69,7 +70,7 @@ class AUC(Metric):
             self.num_thresholds = num_thresholds
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
             self._evenly = True
-        self._thresholds = [0.0 - EPSILON, *inner, 1.0 + EPSILON]
+        self._thresholds = [0.0 - epsilon(), *inner, 1.0 + epsilon()]
         self.curve = curve_key
         self.summation_method = method
         self.multi_label = multi_label

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, divide_no_nan, same_shape, squeeze_or_expand_to_same_rank
+from polykeras.losses.loss import divide_no_nan, same_shape, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float
+from polykeras.config import epsilon
 
 #: The score given to entries outside the top k (``top_k=``).
 NEG_INF = -1e10
@@ -43,7 +44,7 @@ def evenly_spaced(thresholds: Sequence[float]) -> bool:
     Example: ``evenly_spaced([0.0, 0.5, 1.0])`` -> True
     """
     n = len(thresholds)
-    return n >= 3 and bool(np.allclose(thresholds, np.arange(n) / (n - 1), atol=EPSILON))
+    return n >= 3 and bool(np.allclose(thresholds, np.arange(n) / (n - 1), atol=epsilon()))
 
 
 def _top_k_only(y_pred: Tensor, k: int) -> Tensor:

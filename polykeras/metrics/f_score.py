@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import EPSILON, same_shape
+from polykeras.losses.loss import same_shape
 from polykeras.metrics.metric import Metric, Tensor, to_float
+from polykeras.config import epsilon
 
 AVERAGES = (None, "micro", "macro", "weighted")
 
@@ -92,15 +93,15 @@ class FBetaScore(Metric):
         if not self.built:
             return ops.convert_to_tensor(0.0)
         tp, fp, fn = self.true_positives.value, self.false_positives.value, self.false_negatives.value
-        precision = ops.divide(tp, ops.add(ops.add(tp, fp), EPSILON))
-        recall = ops.divide(tp, ops.add(ops.add(tp, fn), EPSILON))
+        precision = ops.divide(tp, ops.add(ops.add(tp, fp), epsilon()))
+        recall = ops.divide(tp, ops.add(ops.add(tp, fn), epsilon()))
         beta2 = self.beta**2
         score = ops.divide(ops.multiply(precision, recall),
-                           ops.add(ops.add(ops.multiply(precision, beta2), recall), EPSILON))
+                           ops.add(ops.add(ops.multiply(precision, beta2), recall), epsilon()))
         score = ops.multiply(score, 1.0 + beta2)
         if self.average == "weighted":
             weights = self.intermediate_weights.value
-            weights = ops.divide(weights, ops.add(ops.sum(weights), EPSILON))
+            weights = ops.divide(weights, ops.add(ops.sum(weights), epsilon()))
             return ops.sum(ops.multiply(score, weights))
         if self.average is not None:
             return ops.mean(score)

@@ -16,11 +16,9 @@ import numpy as np
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
+from polykeras.config import epsilon
 
 __all__ = ["Normalization", "host_array", "iter_batches"]
-
-#: The floor of the standard deviation (Keras' ``backend.epsilon()``).
-EPSILON = 1e-7
 
 
 def host_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -194,7 +192,7 @@ class Normalization(Layer):
     def call(self, inputs: Any) -> Any:
         inputs = ops.cast(inputs, self.dtype)
         mean, variance = self._statistics()
-        std = ops.maximum(ops.sqrt(variance), EPSILON)
+        std = ops.maximum(ops.sqrt(variance), epsilon())  # the floor Keras takes: backend.epsilon()
         if self.invert:
             return ops.add(mean, ops.multiply(inputs, std))
         return ops.divide(ops.subtract(inputs, mean), std)
