@@ -186,6 +186,9 @@ def trace_output_spec(fn: Callable[[Any], Any], inputs: Any) -> Any:
             failure = failure or err
     else:
         assert failure is not None
+        note = f"(While inferring output shapes: unknown sizes were taken as {PROBE_SIZES[0][0]}.)"
+        if note not in getattr(failure, "__notes__", ()):
+            failure.add_note(note)
         raise failure
     if len(first) != len(second):
         raise ValueError(f"The number of outputs depends on unknown input sizes ({len(first)} vs {len(second)}).")

@@ -59,5 +59,6 @@ def test_a_size_the_first_probe_cannot_take_is_retried(engine):
 
 
 def test_errors_name_the_op(engine):
-    with pytest.raises((ValueError, TypeError), match="matmul"):  # the op's own error kind
+    with pytest.raises((ValueError, TypeError), match="matmul") as caught:  # the op's own error kind
         trace_output_spec(lambda t: ops.matmul(t, ops.ones((3, 2))), SymbolicTensor((None, 4), "float32"))
+    assert "(While inferring output shapes: unknown sizes were taken as 24.)" in caught.value.__notes__
