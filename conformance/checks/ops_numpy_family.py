@@ -153,3 +153,215 @@ GRADIENTS["nan_to_num"] = (lambda x: ops.nan_to_num(x), np.nan_to_num, _uniform(
 NOT_DIFFERENTIABLE.update(dict.fromkeys(
     ["trunc", "signbit", "heaviside", "isclose", "isposinf", "isneginf", "isreal", "imag"],
     "piecewise constant or boolean: the gradient is zero or undefined"))
+
+
+# ------------------------------------------------------------------ arrays
+def _unary_with(name: str, ref: Any, label: str | None = None, *, dtypes: tuple[str, ...] = NUMERIC,
+                family: str = "elementwise", min_rank: int = 0, max_rank: int = 4, out: Any = None,
+                **kwargs: Any) -> None:
+    """A case of ``ops.<name>(x, **kwargs)`` on one drawn tensor."""
+    domain = {"min_value": -10.0, "max_value": 10.0}
+    CASES.append(OpCase(name, unary(min_rank=min_rank, max_rank=max_rank, **domain),
+                        functools.partial(_op(name), **kwargs), functools.partial(ref, **kwargs), family, dtypes,
+                        out=out, label=label))
+
+
+_unary_with("ravel", np.ravel, dtypes=(*NUMERIC, "bool"))
+_unary_with("swapaxes", np.swapaxes, min_rank=2, axis1=0, axis2=-1)
+_unary_with("fliplr", np.fliplr, min_rank=2)
+_unary_with("flipud", np.flipud, min_rank=1)
+_unary_with("roll", np.roll, shift=3)
+_unary_with("roll", np.roll, "roll(axis=(0, -1))", min_rank=2, shift=(1, -2), axis=(0, -1))
+_unary_with("rot90", np.rot90, min_rank=2)
+_unary_with("rot90", np.rot90, "rot90(k=3, axes=(1, 0))", min_rank=2, k=3, axes=(1, 0))
+_unary_with("rot90", np.rot90, "rot90(k=2)", min_rank=2, k=2)
+_unary_with("diff", np.diff, min_rank=1)
+_unary_with("diff", np.diff, "diff(n=2, axis=0)", min_rank=1, n=2, axis=0)
+_unary_with("diagonal", np.diagonal, min_rank=2)
+_unary_with("diagonal", np.diagonal, "diagonal(offset=1, axis1=-1, axis2=0)", min_rank=2, offset=1, axis1=-1, axis2=0)
+_unary_with("trace", np.trace, min_rank=2, max_rank=3, family="reduction")
+_unary_with("trace", np.trace, "trace(offset=-1, axis1=1, axis2=2)", min_rank=3, max_rank=3, family="reduction",
+            offset=-1, axis1=1, axis2=2)
+_unary_with("diag", np.diag, min_rank=1, max_rank=2)
+_unary_with("diag", np.diag, "diag(k=1)", min_rank=1, max_rank=2, k=1)
+_unary_with("diag", np.diag, "diag(k=-2)", min_rank=1, max_rank=2, k=-2)
+_unary_with("diagflat", np.diagflat, max_rank=2, k=1)
+_unary_with("tril", np.tril, min_rank=2)
+_unary_with("tril", np.tril, "tril(k=-1)", min_rank=2, k=-1)
+_unary_with("triu", np.triu, min_rank=2)
+_unary_with("triu", np.triu, "triu(k=2)", min_rank=2, k=2)
+_unary_with("vander", np.vander, min_rank=1, max_rank=1, dtypes=("int32",))
+_unary_with("vander", np.vander, "vander(N=3, increasing=True)", min_rank=1, max_rank=1, dtypes=("int32",), N=3,
+            increasing=True)
+_unary_with("array_split", lambda x, **k: tuple(np.array_split(x, **k)), min_rank=1, indices_or_sections=3)
+_unary_with("vsplit", lambda x, **k: tuple(np.vsplit(x, **k)), "vsplit([1])", min_rank=2, indices_or_sections=[1])
+_unary_with("hsplit", lambda x, **k: tuple(np.hsplit(x, **k)), "hsplit([1])", min_rank=2, indices_or_sections=[1])
+_unary_with("dsplit", lambda x, **k: tuple(np.dsplit(x, **k)), "dsplit([1])", min_rank=3, indices_or_sections=[1])
+_unary_with("full_like", np.full_like, fill_value=3)
+_unary_with("empty_like", lambda x: np.zeros_like(x))
+_unary_with("copy", np.copy, "copy(rank 0..4)")
+for _name in ("ndim", "size"):
+    CASES.append(OpCase(_name, unary(), _op(_name), getattr(np, _name), dtypes=("float32",), python=True))
+
+
+def _pair(first: Any, second: Any, name: str, ref: Any, label: str | None = None, *, dtypes: tuple[str, ...] = NUMERIC,
+          family: str = "elementwise", **kwargs: Any) -> None:
+    """A case of ``ops.<name>(x1, x2, **kwargs)`` with shapes drawn by ``first``/``second`` (callables of a side)."""
+    @st.composite
+    def draw(d: Any, dtype: str, profile: Profile) -> Example:
+        side = d(st.integers(1, profile.max_side))
+        return Example((d(cs.arrays(dtype, first(side, d), min_value=-10.0, max_value=10.0)),
+                        d(cs.arrays(dtype, second(side, d), min_value=-10.0, max_value=10.0))), dict(kwargs))
+    CASES.append(OpCase(name, lambda dt, p: draw(dt, p), _op(name), ref, family, dtypes, label=label))
+
+
+def _any_shape(side: int, d: Any) -> tuple[int, ...]:
+    return d(cs.shapes(max_rank=3))
+
+
+def _rows(side: int, d: Any) -> tuple[int, ...]:
+    return (d(st.integers(1, 3)), side)
+
+
+_pair(_any_shape, _any_shape, "append", np.append)
+_pair(_rows, _rows, "append", np.append, "append(axis=0)", axis=0)
+_pair(_any_shape, _any_shape, "outer", np.outer, family="matmul")
+_pair(lambda s, d: (d(st.integers(1, 3)), s), lambda s, d: (s,), "inner", np.inner, family="matmul")
+_pair(lambda s, d: (s, 2), lambda s, d: (s, 2), "vdot", np.vdot, family="matmul")
+_pair(lambda s, d: (2, s), lambda s, d: (s, 3), "kron", np.kron)
+_pair(lambda s, d: (s, 3), lambda s, d: (3,), "cross", np.cross, dtypes=FLOATS)
+_pair(lambda s, d: (3, s), lambda s, d: (3, s), "cross", np.cross, "cross(axis=0)", dtypes=FLOATS, axis=0)
+_pair(lambda s, d: (s, 2), lambda s, d: (s, 3), "cross", np.cross, "cross(2-vectors with 3-vectors)", dtypes=FLOATS)
+
+
+@st.composite
+def _stacks(draw: Any, dtype: str, profile: Profile, rank: int) -> Example:
+    side = draw(st.integers(1, 3))
+    shape = (side,) * rank
+    count = draw(st.integers(1, 3))
+    return Example(tuple(draw(cs.arrays(dtype, shape, min_value=-10.0, max_value=10.0)) for _ in range(count)))
+
+
+for _name in ("hstack", "vstack", "dstack"):
+    for _rank in (1, 2, 3):
+        CASES.append(OpCase(_name, lambda dt, p, _r=_rank: _stacks(dt, p, _r),
+                            lambda *xs, _n=_name: _op(_n)(list(xs)),
+                            lambda *xs, _n=_name: getattr(np, _n)(list(xs)), dtypes=NUMERIC,
+                            label=f"{_name}(rank {_rank})"))
+
+
+@st.composite
+def _select(draw: Any, dtype: str, profile: Profile) -> Example:
+    shapes = draw(cs.broadcast_shapes(num_shapes=4, max_side=profile.max_side))
+    return Example((draw(cs.arrays("bool", shapes[0])), draw(cs.arrays("bool", shapes[1])),
+                    draw(cs.arrays(dtype, shapes[2], min_value=-10.0, max_value=10.0)),
+                    draw(cs.arrays(dtype, shapes[3], min_value=-10.0, max_value=10.0))))
+
+
+CASES.append(OpCase("select", lambda d, p: _select(d, p), lambda c1, c2, a, b: ops.select([c1, c2], [a, b], default=7),
+                    lambda c1, c2, a, b: np.select([c1, c2], [a, b], default=7), dtypes=NUMERIC))
+
+
+@st.composite
+def _meshgrid(draw: Any, dtype: str, profile: Profile) -> Example:
+    count = draw(st.integers(1, 3))
+    return Example(tuple(draw(cs.arrays(dtype, (draw(st.integers(1, 4)),), min_value=-10.0, max_value=10.0))
+                         for _ in range(count)), {"indexing": draw(st.sampled_from(["xy", "ij"]))})
+
+
+CASES.append(OpCase("meshgrid", lambda d, p: _meshgrid(d, p), ops.meshgrid,
+                    lambda *xs, indexing: tuple(np.meshgrid(*xs, indexing=indexing)), dtypes=NUMERIC))
+
+
+@st.composite
+def _unravel(draw: Any, dtype: str, profile: Profile) -> Example:
+    shape = draw(cs.shapes(min_rank=1, max_rank=3))
+    count = draw(st.integers(1, 5))
+    flat = draw(st.lists(st.integers(0, int(np.prod(shape)) - 1), min_size=count, max_size=count))
+    return Example((np.array(flat, np.int32),), {"shape": shape})
+
+
+CASES.append(OpCase("unravel_index", lambda d, p: _unravel(d, p), ops.unravel_index,
+                    lambda i, shape: tuple(np.unravel_index(i, shape)), dtypes=("int32",)))
+
+
+@st.composite
+def _spaces(draw: Any, dtype: str, profile: Profile, tensors: bool, positive: bool) -> Example:
+    low, high = (0.5, 50.0) if positive else (-10.0, 10.0)
+    start, stop = (draw(st.floats(low, high)) for _ in range(2))
+    kwargs = {"num": draw(st.integers(0, 7)), "endpoint": draw(st.booleans())}
+    if tensors:
+        return Example((np.array([start, stop * 2], np.float32), np.array([stop, start], np.float32)),
+                       {**kwargs, "axis": draw(st.sampled_from([0, -1]))})
+    return Example((), {"start": start, "stop": stop, **kwargs})
+
+
+for _name, _positive in [("linspace", False), ("logspace", False), ("geomspace", True)]:
+    _ref = getattr(np, _name)
+    _scale = (lambda a: a / 10.0) if _name == "logspace" else (lambda a: a)  # 10**x of x within +-1
+    for _tensors in (False, True):
+        CASES.append(OpCase(
+            _name, lambda d, p, _t=_tensors, _p=_positive: _spaces(d, p, _t, _p),
+            lambda *xs, _n=_name, _s=_scale, **k: _op(_n)(*(_s(x) for x in xs), **{
+                key: (_s(v) if key in ("start", "stop") else v) for key, v in k.items()}),
+            lambda *xs, _r=_ref, _s=_scale, **k: _r(*(_s(x) for x in xs), **{
+                key: (_s(v) if key in ("start", "stop") else v) for key, v in k.items()}),
+            "transcendental", ("float32",), label=f"{_name}({'tensors' if _tensors else 'numbers'})"))
+CASES.append(OpCase("linspace", fixed(), lambda: ops.linspace(0.0, 1.0, 5, retstep=True),
+                    lambda: np.linspace(0.0, 1.0, 5, retstep=True), "transcendental", ("float32",),
+                    label="linspace(retstep=True)"))
+
+for _name, _ref in [("tri", lambda: np.tri(3, 4, 1)), ("identity", lambda: np.identity(3)),
+                    ("empty", lambda: np.zeros((2, 3))), ("array", lambda: np.array([[1.0, 2.0]])),
+                    ("bartlett", lambda: np.bartlett(7)), ("blackman", lambda: np.blackman(7)),
+                    ("hamming", lambda: np.hamming(6)), ("hanning", lambda: np.hanning(6)),
+                    ("kaiser", lambda: np.kaiser(7, 4.5))]:
+    _call = {"tri": lambda: ops.tri(3, 4, 1), "identity": lambda: ops.identity(3), "empty": lambda: ops.empty((2, 3)),
+             "array": lambda: ops.array([[1.0, 2.0]]), "bartlett": lambda: ops.bartlett(7),
+             "blackman": lambda: ops.blackman(7), "hamming": lambda: ops.hamming(6), "hanning": lambda: ops.hanning(6),
+             "kaiser": lambda: ops.kaiser(7, 4.5)}[_name]
+    CASES.append(OpCase(_name, fixed(), _call, _ref, "transcendental", ("float32",)))
+
+_SQUARE = _uniform((3, 3))
+_COND_NP = np.array([[True, False, True], [False, False, True]])
+for _name, _call, _ref, _inputs in [
+    ("ravel", ops.ravel, np.ravel, _uniform((2, 3))),
+    ("swapaxes", lambda x: ops.swapaxes(x, 0, 2), lambda x: np.swapaxes(x, 0, 2), _uniform((2, 3, 2))),
+    ("fliplr", ops.fliplr, np.fliplr, _uniform((2, 3))), ("flipud", ops.flipud, np.flipud, _uniform((2, 3))),
+    ("roll", lambda x: ops.roll(x, (1, -1), axis=(0, 1)), lambda x: np.roll(x, (1, -1), axis=(0, 1)), _uniform((2, 3))),
+    ("rot90", lambda x: ops.rot90(x, 3), lambda x: np.rot90(x, 3), _uniform((2, 3))),
+    ("diff", lambda x: ops.diff(x, 2), lambda x: np.diff(x, 2), _uniform((2, 4))),
+    ("diagonal", lambda x: ops.diagonal(x, 1, 1, 0), lambda x: np.diagonal(x, 1, 1, 0), _uniform((3, 4, 2))),
+    ("trace", ops.trace, np.trace, _SQUARE), ("diag", ops.diag, np.diag, _uniform((3,))),
+    ("diag(k=-1, 2-D)", lambda x: ops.diag(x, -1), lambda x: np.diag(x, -1), _SQUARE),
+    ("diagflat", lambda x: ops.diagflat(x, 1), lambda x: np.diagflat(x, 1), _uniform((2, 2))),
+    ("tril", ops.tril, np.tril, _SQUARE), ("triu", lambda x: ops.triu(x, 1), lambda x: np.triu(x, 1), _SQUARE),
+    ("vander", lambda x: ops.vander(x, 3), lambda x: np.vander(x, 3), _uniform((3,))),
+    ("full_like", lambda x: ops.add(x, ops.full_like(x, 2.0)), lambda x: x + 2.0, _uniform((2, 3))),
+]:
+    GRADIENTS[_name] = (_call, _ref, _inputs)
+for _name, _call, _ref, _inputs in [
+    ("append", lambda a, b: ops.append(a, b), np.append, _uniform((2, 2), (3,))),
+    ("hstack", lambda a, b: ops.hstack([a, b]), lambda a, b: np.hstack([a, b]), _uniform((2, 2), (2, 1))),
+    ("vstack", lambda a, b: ops.vstack([a, b]), lambda a, b: np.vstack([a, b]), _uniform((3,), (2, 3))),
+    ("dstack", lambda a, b: ops.dstack([a, b]), lambda a, b: np.dstack([a, b]), _uniform((2, 3), (2, 3))),
+    ("outer", ops.outer, np.outer, _uniform((3,), (2,))), ("inner", ops.inner, np.inner, _uniform((2, 3), (3,))),
+    ("vdot", ops.vdot, np.vdot, _uniform((2, 3), (3, 2))), ("kron", ops.kron, np.kron, _uniform((2, 2), (2, 3))),
+    ("cross", ops.cross, np.cross, _uniform((2, 3), (2, 3))),
+    ("select", lambda a, b: ops.select([ops.convert_to_tensor(_COND_NP), ops.convert_to_tensor(~_COND_NP)], [a, b]),
+     lambda a, b: np.select([_COND_NP, ~_COND_NP], [a, b]), _uniform((2, 3), (2, 3))),
+    ("meshgrid", lambda a, b: tuple(ops.meshgrid(a, b)), lambda a, b: tuple(np.meshgrid(a, b)), _uniform((3,), (2,))),
+]:
+    GRADIENTS[_name] = (_call, _ref, _inputs)
+for _name, _call, _ref in [
+    ("array_split", lambda x: tuple(ops.array_split(x, 2, axis=1)), lambda x: tuple(np.array_split(x, 2, axis=1))),
+    ("hsplit", lambda x: tuple(ops.hsplit(x, [1])), lambda x: tuple(np.hsplit(x, [1]))),
+    ("vsplit", lambda x: tuple(ops.vsplit(x, 2)), lambda x: tuple(np.vsplit(x, 2))),
+    ("dsplit", lambda x: tuple(ops.dsplit(x, [1])), lambda x: tuple(np.dsplit(x, [1]))),
+]:
+    GRADIENTS[_name] = (_call, _ref, _uniform((2, 3, 2)))
+
+NOT_DIFFERENTIABLE.update(dict.fromkeys(
+    ["ndim", "size", "tri", "identity", "empty", "empty_like", "array", "linspace", "logspace", "geomspace",
+     "bartlett", "blackman", "hamming", "hanning", "kaiser", "unravel_index"],
+    "creation, conversion or introspection: no tensor input to differentiate (or integer indices)"))

@@ -21,10 +21,11 @@ Example:
 
 from __future__ import annotations
 
+from polykeras.backends.numpy_family.arrays import ArrayComposites
 from polykeras.backends.numpy_family.elementwise import ElementwiseComposites
 
 __all__ = ["NumpyFamily"]
 
 
-class NumpyFamily(ElementwiseComposites):
+class NumpyFamily(ElementwiseComposites, ArrayComposites):
     """Every family's composites, in the order an engine's MRO sees them."""
