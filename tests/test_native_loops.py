@@ -167,7 +167,7 @@ def _model() -> polykeras.Model:
 def test_guide_loop_matches_keras(engine):
     guide = GUIDES.get(engine.name)
     if guide is None:  # the NumPy engine: no framework of its own, so no native module
-        with pytest.raises(NotImplementedError, match=f"'{engine.name}' engine has no native module type"):
+        with pytest.raises(NotImplementedError, match=f"'{engine.name}' engine offers no native module of a layer"):
             engine.native_module(_model())
         return
     data = _data()

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from polykeras.backends import recurrent as _recurrent
+from polykeras.backends.attention import AttentionComposites
+from polykeras.backends.control_flow import ControlFlowComposites
 from polykeras.backends.numpy_family import NumpyFamily
 
 Tensor = Any
@@ -258,11 +260,11 @@ class NativeHooks:
 
         Example: ``torch.optim.Adam(engine.native_module(model).parameters())``
         """
-        raise NotImplementedError(f"The {self.name!r} engine has no native module type "
+        raise NotImplementedError(f"The {self.name!r} engine offers no native module of a layer "
                                   "(native_module): use the torch engine for nn.Module-style loops.")
 
 
-class Backend(DistributionHooks, NativeHooks, NumpyFamily, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

@@ -73,4 +73,4 @@ def lent_attribute(layer: Any, name: str) -> Any:
         engine = backends.active()
         if name in engine.native_module_names:
             return getattr(native_module(layer, engine), name)
-    raise AttributeError(f"{type(layer).__name__!r} object has no attribute {name!r}")
+    raise AttributeError(f"{type(layer).__name__!r} object has no attribute {name!r}", name=name, obj=layer)
