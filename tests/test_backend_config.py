@@ -222,3 +222,23 @@ def test_set_epsilon_reaches_losses_metrics_and_constraints_like_keras(engine, r
                                        np.asarray(keras.constraints.UnitNorm()(w)), rtol=1e-5, atol=1e-7)
     finally:
         keras.config.set_epsilon(saved)
+
+
+def test_set_backend_changes_the_engine_outside_use_blocks(engine):
+    import polykeras.backends as B
+
+    import threading
+
+    other = "numpy" if engine.name != "numpy" else "jax"
+    seen: list[str] = []
+    try:
+        config.set_backend(other)
+        assert config.backend() == engine.name  # the test's `use` block still wins here
+        thread = threading.Thread(target=lambda: seen.append(config.backend()))  # a fresh context: the default
+        thread.start()
+        thread.join()
+        assert seen == [other]
+    finally:
+        B.set_default(B.default_name())
+    with pytest.raises(ValueError, match="set_backend: expected one of .* received 'theano'"):
+        config.set_backend("theano")
