@@ -88,6 +88,17 @@ def _wrapped(inner: str, **inner_kwargs: Any) -> Callable[[type, str], Any]:
     return make
 
 
+def _embed_and_reverse(layer: Any, inputs: Any, **kwargs: Any) -> Any:
+    return layer(layer(inputs, **kwargs), reverse=True)
+
+
+def _pipeline(cls: type, dtype: str) -> Any:
+    from polykeras.layers.config import LAYER_CLASSES
+
+    rescaling = LAYER_CLASSES["Rescaling"]
+    return cls([rescaling(2.0, offset=-1.0, dtype=dtype), rescaling(0.5, dtype=dtype)], dtype=dtype)
+
+
 def _sequential(cls: type, dtype: str) -> Any:
     from polykeras import layers
     from polykeras.models import Input
@@ -188,6 +199,11 @@ CASES: dict[str, list[LayerCase]] = {
     "ELU": [C({"alpha": 0.7}, (2, 5))],
     "Softmax": [C({}, (2, 5)), C({"axis": [1, 2]}, _SEQ)],
     "Masking": [C({"mask_value": 0.0}, _SEQ, prepare=_with_zero_steps, input_grad=False)],
+    "ReversibleEmbedding": [C({"input_dim": 6, "output_dim": 3, "mask_zero": True}, (2, 4), int_inputs=6,
+                              input_grad=False),
+                            C({"input_dim": 6, "output_dim": 3, "tie_weights": False, "logit_soft_cap": 2.0}, (2, 4),
+                              int_inputs=6, input_grad=False, invoke=_embed_and_reverse, check_shape=False)],
+    "Wrapper": [C(input_shape=(2, 4), make=_wrapped("Dense", units=3))],
     "TimeDistributed": [C(input_shape=_SEQ, make=_wrapped("Dense", units=2), mask=True)],
     # -------------------------------------------------------- convolution
     "Conv1D": [C({"filters": 3, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}, (2, 5, 2)),
@@ -220,6 +236,10 @@ CASES: dict[str, list[LayerCase]] = {
     "LayerNormalization": [C({}, _SEQ, mask=True), C({"axis": (1, 2), "scale": False}, _SEQ)],
     "GroupNormalization": [C({"groups": 2}, (2, 3, 4))],
     "UnitNormalization": [C({}, (2, 5))],
+    "RMSNormalization": [C({}, _SEQ, mask=True), C({"axis": [1, 2], "epsilon": 1e-3}, _SEQ)],
+    # inference only: a training call normalises the kernel with stopped power-iteration vectors, so its
+    # gradient is not the finite difference (tests/layers compare the training call with Keras 3)
+    "SpectralNormalization": [C(input_shape=(2, 4), make=_wrapped("Dense", units=3))],
     # ------------------------------------------------------------ merging
     "Add": [C({}, [_SEQ, _SEQ], mask=True)],
     "Subtract": [C({}, [(2, 3), (2, 3)])],
@@ -279,6 +299,7 @@ CASES: dict[str, list[LayerCase]] = {
     "Discretization": [C({"bin_boundaries": [-0.5, 0.0, 0.5]}, (2, 3), input_grad=False)],
     "Normalization": [C({"mean": [0.1, -0.2, 0.3], "variance": [1.0, 2.0, 0.5]}, (2, 3)),
                       C(input_shape=(4, 3), make=_adapted_normalization)],
+    "Pipeline": [C(input_shape=(2, 3), make=_pipeline)],
     "Rescaling": [C({"scale": 1.0 / 255, "offset": -1.0}, (2, 3))],
     "Resizing": [C({"height": 4, "width": 5}, (1, 3, 3, 2)),
                  C({"height": 2, "width": 2, "interpolation": "nearest"}, (2, 4, 4, 1))],

@@ -105,3 +105,8 @@ __all__ += [
     "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+from polykeras.layers.core import ReversibleEmbedding, Wrapper  # noqa: E402
+from polykeras.layers.normalization import RMSNormalization, SpectralNormalization  # noqa: E402
+from polykeras.layers.preprocessing import Pipeline  # noqa: E402
+
+__all__ += ["Pipeline", "RMSNormalization", "ReversibleEmbedding", "SpectralNormalization", "Wrapper"]

@@ -11,3 +11,8 @@ __all__ = ["Activation", "Dense", "EinsumDense", "Embedding", "Identity", "Lambd
 from polykeras.layers.core.wrappers import TimeDistributed
 
 __all__ += ["TimeDistributed"]
+
+from polykeras.layers.core.reversible_embedding import ReversibleEmbedding  # noqa: E402
+from polykeras.layers.core.wrapper import Wrapper  # noqa: E402
+
+__all__ += ["ReversibleEmbedding", "Wrapper"]

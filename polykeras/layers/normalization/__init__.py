@@ -6,3 +6,8 @@ from polykeras.layers.normalization.layer_normalization import (
 )
 
 __all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization"]
+
+from polykeras.layers.normalization.rms_normalization import RMSNormalization  # noqa: E402
+from polykeras.layers.normalization.spectral_normalization import SpectralNormalization  # noqa: E402
+
+__all__ += ["RMSNormalization", "SpectralNormalization"]

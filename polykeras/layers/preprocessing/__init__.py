@@ -18,3 +18,7 @@ __all__ = [
     "CategoryEncoding", "CenterCrop", "Discretization", "IntegerLookup", "Normalization", "Rescaling", "Resizing",
     "StringLookup",
 ]
+
+from polykeras.layers.preprocessing.pipeline import Pipeline  # noqa: E402
+
+__all__ += ["Pipeline"]
