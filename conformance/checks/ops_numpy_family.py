@@ -76,7 +76,8 @@ for _name, _ref, _family, _dtypes, _domain, _out in [
 for _name, _ref in [("signbit", np.signbit), ("isposinf", np.isposinf), ("isneginf", np.isneginf),
                     ("isreal", np.isreal)]:
     CASES.append(OpCase(_name, unary(**_SPECIAL), _op(_name), _ref, dtypes=NUMERIC, out="bool"))
-CASES.append(OpCase("nan_to_num", unary(**_SPECIAL), ops.nan_to_num, np.nan_to_num, dtypes=NUMERIC))
+# the default replacements of inf are the dtype's extremes, which a float64 reference cannot give at float32:
+# tests/ops/test_numpy_family.py checks them per dtype
 CASES.append(OpCase("nan_to_num", unary(**_SPECIAL), functools.partial(ops.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0),
                     functools.partial(np.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0), label="nan_to_num(nan=1.5, ...)"))
 
@@ -365,3 +366,169 @@ NOT_DIFFERENTIABLE.update(dict.fromkeys(
     ["ndim", "size", "tri", "identity", "empty", "empty_like", "array", "linspace", "logspace", "geomspace",
      "bartlett", "blackman", "hamming", "hanning", "kaiser", "unravel_index"],
     "creation, conversion or introspection: no tensor input to differentiate (or integer indices)"))
+
+
+# -------------------------------------------------------------- statistics
+def _reduce_axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _reduction(name: str, ref: Any, dtypes: tuple[str, ...], out: Any = None, *, keepdims: bool = True,
+               axis: str = "axes", family: str = "reduction", bound: float = 10.0, **domain: Any) -> None:
+    CASES.append(OpCase(name, with_axis(axis=axis, keepdims=keepdims, max_rank=3, min_value=-bound, max_value=bound,
+                                        **domain),
+                        _op(name), lambda x, axis, _r=ref, **k: _r(x, axis=_reduce_axis(axis), **k), family, dtypes,
+                        out=out))
+
+
+_NAN = {"allow_nan": True}
+_reduction("amax", np.amax, NUMERIC)
+_reduction("amin", np.amin, NUMERIC)
+_reduction("ptp", np.ptp, NUMERIC)
+_reduction("count_nonzero", np.count_nonzero, (*NUMERIC, "bool"), "int32", keepdims=False, bound=1.0)
+_reduction("nansum", np.nansum, NUMERIC, None, **_NAN)
+_reduction("nanprod", np.nanprod, FLOATS, None, bound=1.5, **_NAN)
+_reduction("nanmax", np.nanmax, NUMERIC, None, family="elementwise", **_NAN)
+_reduction("nanmin", np.nanmin, NUMERIC, None, family="elementwise", **_NAN)
+_reduction("nanmean", np.nanmean, NUMERIC, _float_of, **_NAN)
+_reduction("nanvar", np.nanvar, FLOATS, None, **_NAN)
+_reduction("nanstd", np.nanstd, FLOATS, None, **_NAN)
+_reduction("median", np.median, NUMERIC, _float_of)
+_reduction("nanmedian", np.nanmedian, FLOATS, None, **_NAN)
+_reduction("nanargmax", np.nanargmax, ("float32",), "int32", axis="single", min_rank=1)
+_reduction("nanargmin", np.nanargmin, ("float32",), "int32", axis="single", min_rank=1)
+for _name, _ref in [("nancumsum", np.nancumsum), ("nancumprod", np.nancumprod)]:
+    CASES.append(OpCase(_name, with_axis(axis="single_or_none", keepdims=False, max_rank=3, min_value=-2.0,
+                                         max_value=2.0, **_NAN),
+                        _op(_name), lambda x, axis, _r=_ref: _r(x, axis=axis), "reduction", FLOATS))
+
+
+@st.composite
+def _quantiles(draw: Any, dtype: str, profile: Profile, scale: float, nan: bool) -> Example:
+    shape = draw(cs.shapes(min_rank=1, max_rank=3, max_side=profile.max_side))
+    x = draw(cs.arrays(dtype, shape, min_value=-10.0, max_value=10.0, **({"allow_nan": True} if nan else {})))
+    # dyadic quantiles: q * (n - 1) is exact in float32, so lower/higher/nearest pick NumPy's order statistic
+    sixteenths = st.integers(0, 16)
+    q = draw(st.one_of(sixteenths, st.lists(sixteenths, min_size=1, max_size=3)))
+    q = np.asarray(q, np.float64) / 16.0 * scale
+    return Example((x,), {"q": q if q.ndim else float(q), "axis": draw(cs.axes(len(shape))),
+                          "method": draw(st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"])),
+                          "keepdims": draw(st.booleans())})
+
+
+for _name, _scale, _nan in [("quantile", 1.0, False), ("percentile", 100.0, False), ("nanquantile", 1.0, True),
+                            ("nanpercentile", 100.0, True)]:
+    CASES.append(OpCase(_name, lambda d, p, _s=_scale, _n=_nan: _quantiles(d, p, _s, _n), _op(_name),
+                        lambda x, axis, _r=getattr(np, _name), **k: _r(x, axis=_reduce_axis(axis), **k),
+                        "reduction", FLOATS if _nan else NUMERIC, out=_float_of))
+
+
+@st.composite
+def _average(draw: Any, dtype: str, profile: Profile) -> Example:
+    shape = draw(cs.shapes(min_rank=1, max_rank=3, max_side=profile.max_side))
+    x = draw(cs.arrays(dtype, shape, min_value=-10.0, max_value=10.0))
+    axis = draw(st.one_of(st.none(), cs.single_axis(len(shape))))
+    weights_shape = shape if axis is None or draw(st.booleans()) else (shape[axis],)
+    weights = draw(cs.arrays(dtype, weights_shape, min_value=0.5, max_value=3.0))
+    return Example((x, weights), {"axis": axis})
+
+
+CASES.append(OpCase("average", lambda d, p: _average(d, p), lambda x, w, axis: ops.average(x, axis=axis, weights=w),
+                    lambda x, w, axis: np.average(x, axis=axis, weights=w), "reduction", NUMERIC, out=_float_of))
+CASES.append(OpCase("average", with_axis(axis="single_or_none", keepdims=False, max_rank=3, min_value=-10.0,
+                                         max_value=10.0),
+                    ops.average, np.average, "reduction", NUMERIC, out=_float_of, label="average(no weights)"))
+
+
+@st.composite
+def _trapezoid(draw: Any, dtype: str, profile: Profile) -> Example:
+    shape = draw(cs.shapes(min_rank=1, max_rank=3, max_side=profile.max_side))
+    y = draw(cs.arrays(dtype, shape, min_value=-10.0, max_value=10.0))
+    axis = draw(cs.single_axis(len(shape)))
+    if draw(st.booleans()):
+        return Example((y,), {"axis": axis, "dx": draw(st.floats(0.1, 2.0))})
+    points = np.sort(draw(cs.arrays(dtype, (shape[axis],), min_value=-10.0, max_value=10.0)))
+    return Example((y, points), {"axis": axis})
+
+
+CASES.append(OpCase("trapezoid", lambda d, p: _trapezoid(d, p), ops.trapezoid, np.trapezoid, "reduction", NUMERIC,
+                    out=_float_of))
+
+
+@st.composite
+def _correlate(draw: Any, dtype: str, profile: Profile) -> Example:
+    return Example((draw(cs.arrays(dtype, (draw(st.integers(1, 6)),), min_value=-10.0, max_value=10.0)),
+                    draw(cs.arrays(dtype, (draw(st.integers(1, 6)),), min_value=-10.0, max_value=10.0))),
+                   {"mode": draw(st.sampled_from(["valid", "same", "full"]))})
+
+
+CASES.append(OpCase("correlate", lambda d, p: _correlate(d, p), ops.correlate, np.correlate, "matmul", NUMERIC,
+                    out=_float_of))
+
+
+@st.composite
+def _corrcoef(draw: Any, dtype: str, profile: Profile) -> Example:
+    rows, cols = draw(st.integers(1, 3)), draw(st.integers(3, 6))
+    base = np.linspace(-1.0, 1.0, cols)
+    mix = draw(cs.arrays("float64", (rows, 2), min_value=0.5, max_value=2.0))
+    noise = draw(cs.arrays("float64", (rows, cols), min_value=-0.3, max_value=0.3))
+    x = mix[:, :1] * base + mix[:, 1:] * base**2 + noise  # rows with a clear spread
+    return Example((x.astype(dtype)[0] if rows == 1 and draw(st.booleans()) else x.astype(dtype),))
+
+
+CASES.append(OpCase("corrcoef", lambda d, p: _corrcoef(d, p), ops.corrcoef, np.corrcoef, "matmul", FLOATS))
+
+
+@st.composite
+def _search(draw: Any, dtype: str, profile: Profile) -> Example:
+    edges = np.sort(draw(cs.arrays(dtype, (draw(st.integers(1, 6)),), min_value=-5.0, max_value=5.0)))
+    values = draw(cs.arrays(dtype, draw(cs.shapes(max_rank=2)), min_value=-6.0, max_value=6.0))
+    return Example((edges, values))
+
+
+CASES.append(OpCase("searchsorted", lambda d, p: _search(d, p), ops.searchsorted, np.searchsorted, dtypes=NUMERIC,
+                    out="int32"))
+CASES.append(OpCase("searchsorted", lambda d, p: _search(d, p), functools.partial(ops.searchsorted, side="right"),
+                    functools.partial(np.searchsorted, side="right"), dtypes=NUMERIC, out="int32",
+                    label="searchsorted(side='right')"))
+CASES.append(OpCase("digitize", lambda d, p: _search(d, p), lambda edges, x: ops.digitize(x, edges),
+                    lambda edges, x: np.digitize(x, edges), dtypes=NUMERIC, out="int32"))
+
+for _name, _call, _ref, _inputs in [
+    ("amax", lambda x: ops.amax(x, axis=1), lambda x: np.amax(x, axis=1), None),
+    ("amin", lambda x: ops.amin(x, axis=0), lambda x: np.amin(x, axis=0), None),
+    ("ptp", lambda x: ops.ptp(x, axis=1), lambda x: np.ptp(x, axis=1), None),
+    ("nansum", lambda x: ops.nansum(x, axis=1), lambda x: np.nansum(x, axis=1), _uniform((2, 3))),
+    ("nanprod", lambda x: ops.nanprod(x, axis=1), lambda x: np.nanprod(x, axis=1), _uniform((2, 3), low=0.5)),
+    ("nanmean", lambda x: ops.nanmean(x, axis=0), lambda x: np.nanmean(x, axis=0), _uniform((2, 3))),
+    ("nanvar", lambda x: ops.nanvar(x, axis=1), lambda x: np.nanvar(x, axis=1), _uniform((2, 3))),
+    ("nanstd", lambda x: ops.nanstd(x), lambda x: np.nanstd(x), _uniform((2, 3))),
+    ("nanmax", lambda x: ops.nanmax(x, axis=1), lambda x: np.nanmax(x, axis=1), None),
+    ("nanmin", lambda x: ops.nanmin(x, axis=1), lambda x: np.nanmin(x, axis=1), None),
+    ("nancumsum", lambda x: ops.nancumsum(x, axis=1), lambda x: np.nancumsum(x, axis=1), _uniform((2, 3))),
+    ("nancumprod", lambda x: ops.nancumprod(x, axis=1), lambda x: np.nancumprod(x, axis=1),
+     _uniform((2, 3), low=0.5, high=1.5)),
+    ("median", lambda x: ops.median(x, axis=1), lambda x: np.median(x, axis=1), None),
+    ("nanmedian", lambda x: ops.nanmedian(x, axis=1), lambda x: np.nanmedian(x, axis=1), None),
+    ("quantile", lambda x: ops.quantile(x, [0.3, 0.8], axis=1), lambda x: np.quantile(x, [0.3, 0.8], axis=1), None),
+    ("percentile", lambda x: ops.percentile(x, 30.0), lambda x: np.percentile(x, 30.0), None),
+    ("nanquantile", lambda x: ops.nanquantile(x, 0.6, axis=0), lambda x: np.nanquantile(x, 0.6, axis=0), None),
+    ("nanpercentile", lambda x: ops.nanpercentile(x, 70.0, axis=1), lambda x: np.nanpercentile(x, 70.0, axis=1),
+     None),
+    ("average", lambda x: ops.average(x, axis=1), lambda x: np.average(x, axis=1), _uniform((2, 3))),
+    ("trapezoid", lambda x: ops.trapezoid(x, dx=0.5), lambda x: np.trapezoid(x, dx=0.5), _uniform((2, 4))),
+    ("corrcoef", ops.corrcoef, np.corrcoef, _uniform((2, 5))),
+]:
+    GRADIENTS[_name] = (_call, _ref, _inputs or (lambda rng: [rng.permutation(np.linspace(-2.0, 2.0, 12)).reshape(3, 4)
+                                                              + rng.uniform(-0.01, 0.01, (3, 4))]))
+GRADIENTS["average(weights)"] = (lambda x, w: ops.average(x, axis=1, weights=w),
+                                 lambda x, w: np.average(x, axis=1, weights=w),
+                                 lambda rng: [rng.uniform(-2, 2, (2, 3)), rng.uniform(0.5, 2, (3,))])
+GRADIENTS["trapezoid(x)"] = (lambda y, x: ops.trapezoid(y, x), lambda y, x: np.trapezoid(y, x),
+                             lambda rng: [rng.uniform(-2, 2, (2, 4)), np.sort(rng.uniform(-2, 2, (4,)))])
+GRADIENTS["correlate"] = (lambda a, v: ops.correlate(a, v, mode="same"), lambda a, v: np.correlate(a, v, mode="same"),
+                          _uniform((5,), (3,)))
+
+NOT_DIFFERENTIABLE.update(dict.fromkeys(
+    ["count_nonzero", "nanargmax", "nanargmin", "searchsorted", "digitize"],
+    "piecewise constant or integer-valued: the gradient is zero or undefined"))

@@ -34,6 +34,8 @@ from polykeras.ops.elementwise import *  # noqa: F403 - keras.ops.numpy's elemen
 
 from polykeras.ops.arrays import *  # noqa: F403 - keras.ops.numpy's arrays family
 
+from polykeras.ops.statistics import *  # noqa: F403 - keras.ops.numpy's statistics family
+
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -455,3 +455,4 @@ def slice_update(x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Te
 # keras.ops.numpy also names the ops of these families (defined beside this module)
 from polykeras.ops.elementwise import *  # noqa: E402,F401,F403
 from polykeras.ops.arrays import *  # noqa: E402,F401,F403
+from polykeras.ops.statistics import *  # noqa: E402,F401,F403

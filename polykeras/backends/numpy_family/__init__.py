@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from polykeras.backends.numpy_family.arrays import ArrayComposites
 from polykeras.backends.numpy_family.elementwise import ElementwiseComposites
+from polykeras.backends.numpy_family.statistics import StatisticsComposites
 
 __all__ = ["NumpyFamily"]
 
 
-class NumpyFamily(ElementwiseComposites, ArrayComposites):
+class NumpyFamily(ElementwiseComposites, ArrayComposites, StatisticsComposites):
     """Every family's composites, in the order an engine's MRO sees them."""
