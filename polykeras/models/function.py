@@ -58,8 +58,8 @@ def graph_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], whe
             if isinstance(node.layer, InputLayer):
                 given = ", ".join(t.name for t in inputs)
                 raise ValueError(f"{where}: the graph is disconnected: it needs input {tensor.name!r}, which is "
-                                 f"not among the given inputs ({given}). A tensor inside a nested model's own "
-                                 "graph is reached from that model's inputs: Model(inner.inputs, "
+                                 f"not among the given inputs ({given}). If that input belongs to a nested "
+                                 "model's own graph, start from that model's inputs: Model(inner.inputs, "
                                  "inner.get_layer(...).output).")
             stack.append((tensor, True))
             stack.extend((t, False) for t in reversed(node.input_tensors))
@@ -143,10 +143,18 @@ class GraphMixin:
             shape = value.shape
         else:
             value = ops.convert_to_tensor(value) if not ops.is_tensor(value) else value
-            shape = tuple(ops.shape(value))
+            try:
+                shape = tuple(ops.shape(value))
+            except ValueError as err:  # a trace's unknown rank (TensorFlow)
+                raise ValueError(f"{self._where()}: input {spec.name!r} expected shape {spec.shape}, received a "
+                                 "tensor of unknown rank (one traced function was given inputs of different "
+                                 "ranks).") from err
         expected = spec.shape
+        # Only sizes known now are compared: inside a trace an unknown size is
+        # None or a scalar tensor, which has no truth value.
         fits = len(shape) == len(expected) and all(
-            e is None or s is None or e == s for axis, (e, s) in enumerate(zip(expected, shape)) if axis > 0)
+            not isinstance(e, int) or not isinstance(s, int) or e == s
+            for axis, (e, s) in enumerate(zip(expected, shape)) if axis > 0)
         if not fits:
             raise ValueError(f"{self._where()}: input {spec.name!r} expected shape {expected}, "
                              f"received shape {shape}.")
