@@ -24,13 +24,16 @@ from typing import Any
 
 from polykeras.backends.base import Spec
 from polykeras.backends.dtypes import standardize_dtype
+from polykeras.symbolic_operators import SymbolicOperators
 
 Shape = tuple[int | None, ...]
 _names = itertools.count()
 
 
-class SymbolicTensor:
+class SymbolicTensor(SymbolicOperators):
     """A placeholder with a shape (``None`` for unknown sizes) and a dtype.
+    Every op and Python operator accepts it and records a graph node
+    (:mod:`polykeras.symbolic_operators`).
 
     Example:
         >>> x = SymbolicTensor((None, 8), "float32", name="features")

@@ -39,3 +39,5 @@ from polykeras.ops.statistics import *  # noqa: F403 - keras.ops.numpy's statist
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+from polykeras.ops import image  # noqa: E402,F401 - keras.ops.image

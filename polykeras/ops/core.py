@@ -21,22 +21,27 @@ def convert_to_tensor(x: Any, dtype: str | None = None) -> Tensor:
     """
 
 
-@op("a tensor of the active engine")
+def _no_value(x: Any) -> Any:
+    raise TypeError(f"to_numpy: expected a tensor with values, received the symbolic tensor {x!r}; "
+                    "a graph's values exist only when a model runs on data.")
+
+
+@op("a tensor of the active engine", symbolic=_no_value)
 def to_numpy(x: Tensor) -> np.ndarray:
     """A NumPy copy of ``x``. Example: ``ops.to_numpy(ops.ones((2,)))``"""
 
 
-@op("an array-like")
+@op("an array-like", symbolic=lambda x: False)
 def is_tensor(x: Any) -> bool:
     """True for the active engine's tensors. Example: ``ops.is_tensor(ops.ones(()))``"""
 
 
-@op("a tensor")
+@op("a tensor", symbolic=lambda x: x.shape)
 def shape(x: Tensor) -> tuple[int, ...]:
     """Static shape as a tuple. Example: ``ops.shape(ops.ones((2, 3)))`` -> ``(2, 3)``"""
 
 
-@op("a tensor")
+@op("a tensor", symbolic=lambda x: x.dtype)
 def dtype(x: Tensor) -> str:
     """dtype string. Example: ``ops.dtype(ops.ones(()))`` -> ``'float32'``"""
 

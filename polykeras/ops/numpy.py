@@ -5,10 +5,16 @@ Each function dispatches to the active engine (see ``_dispatch.op``).
 
 from __future__ import annotations
 
+import builtins as _builtins
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras.ops._dispatch import op
+import numpy as np
+
+from polykeras.backends import active
+from polykeras.ops._dispatch import check, describe, op
+
+_builtin_sum = _builtins.sum
 
 Tensor = Any
 Axis = int | tuple[int, ...] | None
@@ -440,6 +446,63 @@ def scatter(indices: Tensor, values: Tensor, shape: Sequence[int]) -> Tensor:
 @op("indices of shape (n, x.ndim) and n updates")
 def scatter_update(x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
     """``x`` with entries replaced. Example: ``ops.scatter_update(x, [[1]], [9.0])``"""
+
+
+@op("a key of ints, slices, None, Ellipsis and at most one integer tensor, within the tensor's shape", body=True)
+def get_item(x: Tensor, key: Any) -> Tensor:
+    """``x[key]``: NumPy's basic indexing (ints, slices, None, ``...``) plus
+    one integer tensor index, which gathers along its axis. A list key is
+    a tuple, as in Keras 3. ``x[key]`` on a symbolic tensor is this op.
+
+    Example: ``ops.get_item(x, (slice(None), 0))`` is ``x[:, 0]``
+    """
+    engine = active()
+    parts = tuple(key) if isinstance(key, (list, tuple)) else (key,)
+    shape = tuple(engine.shape(x))
+    consuming = _builtin_sum(1 for p in parts if p is not None and p is not Ellipsis)
+    check(consuming <= len(shape) and _builtin_sum(p is Ellipsis for p in parts) <= 1, "get_item",
+          f"at most {len(shape)} indices and one Ellipsis for a tensor of shape {shape}", repr(key))
+    basic: list[Any] = []
+    axis_in = axis_out = 0
+    gather: tuple[int, Any] | None = None
+    for part in parts:
+        if part is Ellipsis:
+            skipped = len(shape) - consuming
+            basic.append(part)
+            axis_in, axis_out = axis_in + skipped, axis_out + skipped
+        elif part is None:
+            basic.append(None)
+            axis_out += 1
+        elif isinstance(part, _builtins.slice) and (part.step is None or part.step > 0):
+            basic.append(part)
+            axis_in, axis_out = axis_in + 1, axis_out + 1
+        elif isinstance(part, _builtins.slice):  # a negative step: not every engine slices so, so gather
+            size = shape[axis_in]
+            check(size is not None and gather is None, "get_item",
+                  "a negative slice step on an axis of known size, and no tensor index beside it", repr(key))
+            basic.append(_builtins.slice(None))
+            gather = (axis_out, engine.convert_to_tensor(np.arange(size, dtype="int32")[part]))
+            axis_in, axis_out = axis_in + 1, axis_out + 1
+        elif isinstance(part, (int, np.integer)) and not isinstance(part, bool):
+            size = shape[axis_in]
+            check(size is None or -size <= part < size, "get_item", f"an index within axis {axis_in} of size {size}",
+                  f"{int(part)} (tensor shape {shape})")
+            basic.append(int(part))
+            axis_in += 1
+        elif engine.is_tensor(part) or isinstance(part, np.ndarray):
+            index = engine.convert_to_tensor(part)
+            check(gather is None and engine.dtype(index).startswith(("int", "uint")), "get_item",
+                  "at most one tensor index, of an integer dtype (a boolean mask has a data-dependent shape: "
+                  "use ops.where)", f"a tensor index of dtype {engine.dtype(index)} in {describe(key)}")
+            basic.append(_builtins.slice(None))
+            gather = (axis_out, index)
+            axis_in, axis_out = axis_in + 1, axis_out + 1
+        else:
+            check(False, "get_item", "ints, slices, None, Ellipsis or an integer tensor as indices", repr(part))
+    out = x[tuple(basic)]
+    if gather is not None:
+        out = engine.take(out, gather[1], axis=gather[0])
+    return out
 
 
 @op("start indices and a block shape inside the tensor")

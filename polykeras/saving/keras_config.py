@@ -36,6 +36,10 @@ INERT: dict[str, tuple[Any, ...]] = {
 #: Keys of Keras' serialized objects that carry no meaning for us.
 _DROP_KEYS = ("shared_object_id", "build_config", "compile_config")
 _MODELS = ("Functional", "Sequential", "Model")
+#: Keras' op classes (graph nodes of ``ops.*`` and tensor operators) live here.
+_KERAS_OPS = "keras.src.ops."
+#: Keras op classes named otherwise than the polykeras op (``ops.abs`` makes an ``Absolute``).
+_OP_ALIASES = {"absolute": "abs", "amax": "max", "amin": "min"}
 
 
 class KerasConfigError(ValueError):
@@ -240,6 +244,9 @@ class Translator:
                                    "the file); rebuild it in polykeras and load the weights.")
         out_layers = []
         for i, e in enumerate(layers):
+            if isinstance(e, dict) and str(e.get("module") or "").startswith(_KERAS_OPS):
+                out_layers.append(self._op_node(e, f"{where}: op node {i}"))
+                continue
             translated = self.layer(e, f"layer {i}")
             translated.pop("build", None)
             nodes = e.get("inbound_nodes", []) if isinstance(e, dict) else []
@@ -253,6 +260,60 @@ class Translator:
                 "input_layers": self._endpoints(config.get("input_layers"), f"{where}: field 'input_layers'"),
                 "output_layers": self._endpoints(config.get("output_layers"), f"{where}: field 'output_layers'")}
         return {"module": "polykeras.models", "class_name": "Functional", "config": ours, "registered_name": None}
+
+    def _op_node(self, entry: dict[str, Any], label: str) -> dict[str, Any]:
+        """A Keras op node (``x + 1``, ``ops.mean(x, axis=1)`` in a functional
+        model: an Operation class in ``keras.src.ops.*``, its non-tensor
+        constructor arguments in ``config``, its call in the one inbound node)
+        as an :class:`~polykeras.layers.op_layer.OpLayer` entry."""
+        from polykeras.layers.config import to_snake_case
+        from polykeras.ops._dispatch import NAMESPACES, OPS
+
+        name, module = str(entry.get("class_name")), str(entry.get("module"))
+        config = dict(entry.get("config") or {})
+        layer_name = config.pop("name", entry.get("name"))
+        label = f"{label} ({layer_name!r}, Keras op {name})"
+        family = module.rsplit(".", 1)[-1]
+        key = to_snake_case(name)
+        key = f"{family}.{key}" if family in NAMESPACES else key if key in OPS else _OP_ALIASES.get(key, key)
+        fn = OPS.get(key)
+        if fn is None:
+            raise KerasConfigError(f"{label} has no polykeras twin (no op {key!r} in polykeras.ops).")
+        nodes = entry.get("inbound_nodes")
+        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            raise KerasConfigError(f"{label}: expected one recorded call, received {str(nodes)[:80]!r}.")
+        refs: list[dict[str, Any]] = []
+        args = self._op_value(nodes[0].get("args") or [], refs, label)
+        kwargs = self._op_value(nodes[0].get("kwargs") or {}, refs, label)
+        try:
+            bound = inspect.signature(fn).bind(*args, **kwargs, **self._op_value(config, refs, label))
+        except TypeError as err:
+            raise KerasConfigError(f"{label}: its arguments do not fit polykeras' {key}{inspect.signature(fn)} "
+                                   f"({err}).") from None
+        return {"module": "polykeras.layers", "class_name": "OpLayer", "registered_name": None, "name": layer_name,
+                "config": {"name": layer_name, "op": key, "arguments": dict(bound.arguments)},
+                "inbound_nodes": [{"args": refs, "kwargs": {}}]}
+
+    def _op_value(self, value: Any, refs: list[dict[str, Any]], label: str) -> Any:
+        """A Keras op argument in OpLayer's JSON form; Keras tensors become
+        numbered inputs (their references collected in ``refs``)."""
+        if isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value:
+            kind, inner = value["class_name"], value.get("config") or {}
+            if kind == "__keras_tensor__":
+                refs.append({"__tensor__": self._reference(inner.get("keras_history"), label)})
+                return {"__input__": len(refs) - 1}
+            if kind in ("__tensor__", "__numpy__"):
+                return {"__constant__": {"value": inner.get("value"), "dtype": inner.get("dtype")}}
+            if kind == "__slice__":
+                return {"__slice__": [self._op_value(inner.get(k), refs, label) for k in ("start", "stop", "step")]}
+            if kind == "__ellipsis__":
+                return {"__ellipsis__": True}
+            return self.value(value, label)
+        if isinstance(value, dict):
+            return {k: self._op_value(v, refs, label) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._op_value(v, refs, label) for v in value]
+        return value
 
     def _node(self, node: Any, label: str) -> dict[str, Any]:
         if not isinstance(node, dict):

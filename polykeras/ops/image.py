@@ -1,0 +1,303 @@
+"""Image ops (``keras.ops.image``): resizing, cropping and padding, colour
+space conversions. Images are rank 3 ``(height, width, channels)`` or rank 4
+``(batch, height, width, channels)``, channels-last unless ``data_format``
+(default ``keras.config.image_data_format()``) says ``"channels_first"``.
+
+Each op composes other ops (``@op(body=True)``), so it runs, differentiates
+and compiles on every engine. Resizing is a pair of fixed sampling matrices
+built on the host (half-pixel centres, the kernels and antialiasing of
+``jax.image.scale_and_translate``, which Keras 3 follows) applied with
+``tensordot``.
+
+Example:
+    >>> from polykeras.ops import image
+    >>> ops.shape(image.resize(np.ones((2, 8, 8, 3), "float32"), (4, 6)))
+    (2, 4, 6, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from polykeras import ops
+from polykeras.backends.dtypes import is_float
+from polykeras.config import image_data_format
+from polykeras.ops._dispatch import OpError, op
+
+__all__ = ["crop_images", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+
+Tensor = Any
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
+
+
+def _format(data_format: str | None, who: str) -> str:
+    data_format = image_data_format() if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise OpError(f"image.{who}: expected data_format 'channels_last' or 'channels_first', received "
+                      f"data_format={data_format!r}.")
+    return data_format
+
+
+def _rank(images: Tensor, who: str) -> int:
+    rank = len(ops.shape(images))
+    if rank not in (3, 4):
+        raise OpError(f"image.{who}: expected images of rank 3 (height, width, channels) or 4 (batch, height, "
+                      f"width, channels), received images of shape {tuple(ops.shape(images))}.")
+    return rank
+
+
+def _hw_axes(rank: int, data_format: str) -> tuple[int, int]:
+    return (rank - 3, rank - 2) if data_format == "channels_last" else (rank - 2, rank - 1)
+
+
+def _channel_axis(rank: int, data_format: str) -> int:
+    return rank - 1 if data_format == "channels_last" else rank - 3
+
+
+# ---------------------------------------------------------------- resizing
+def _kernel(name: str, x: np.ndarray) -> np.ndarray:
+    if name == "bilinear":
+        return np.maximum(0.0, 1.0 - x)
+    if name == "bicubic":  # Keys, a = -0.5
+        near = ((1.5 * x - 2.5) * x) * x + 1.0
+        far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+        return np.where(x >= 2.0, 0.0, np.where(x >= 1.0, far, near))
+    radius = 3.0 if name == "lanczos3" else 5.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius) / (np.pi ** 2 * x ** 2)
+    return np.where(x > radius, 0.0, np.where(x < 1e-3, 1.0, out))
+
+
+def sampling_matrix(in_size: int, out_size: int, interpolation: str, antialias: bool) -> np.ndarray:
+    """The ``(out_size, in_size)`` float64 matrix resizing one axis:
+    half-pixel centres, kernel weights normalised per output pixel, the
+    kernel widened by the downscale factor when ``antialias``.
+    Example: ``sampling_matrix(4, 2, "bilinear", False)``"""
+    if interpolation == "nearest":
+        matrix = np.zeros((out_size, in_size))
+        source = np.minimum(np.floor((np.arange(out_size) + 0.5) * in_size / out_size), in_size - 1).astype(int)
+        matrix[np.arange(out_size), source] = 1.0
+        return matrix
+    scale = out_size / in_size
+    kernel_scale = max(1.0 / scale, 1.0) if antialias else 1.0
+    sample = (np.arange(out_size) + 0.5) / scale - 0.5
+    weights = _kernel(interpolation, np.abs(sample[:, None] - np.arange(in_size)[None, :]) / kernel_scale)
+    total = weights.sum(axis=1, keepdims=True)
+    weights = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps, weights / np.where(total != 0, total, 1), 0)
+    inside = (sample >= -0.5) & (sample <= in_size - 0.5)
+    return np.where(inside[:, None], weights, 0.0)
+
+
+def _aspect_crop(height: int, width: int, target_h: int, target_w: int) -> tuple[int, int, int, int]:
+    crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
+    crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
+    return int(float(height - crop_h) / 2), int(float(width - crop_w) / 2), crop_h, crop_w
+
+
+def _slice_hw(images: Tensor, axes: tuple[int, int], top: int, left: int, height: int, width: int) -> Tensor:
+    shape = list(ops.shape(images))
+    start = [0] * len(shape)
+    start[axes[0]], start[axes[1]] = top, left
+    shape[axes[0]], shape[axes[1]] = height, width
+    return ops.slice(images, start, shape)
+
+
+@op("float or integer images of rank 3 or 4 and a size (height, width)", body=True)
+def resize(images: Tensor, size: Sequence[int], interpolation: str = "bilinear", antialias: bool = False,
+           crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False, fill_mode: str = "constant",
+           fill_value: float = 0.0, data_format: str | None = None) -> Tensor:
+    """Resize images to ``size = (height, width)`` with ``interpolation`` in
+    ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"lanczos3"``,
+    ``"lanczos5"``; ``antialias`` widens the kernel when shrinking.
+    ``crop_to_aspect_ratio`` first takes the largest centred window of the
+    target's aspect ratio; ``pad_to_aspect_ratio`` pads with ``fill_value``
+    instead. Integer images come back rounded and clipped to their dtype.
+    Example: ``image.resize(x, (224, 224))``"""
+    data_format = _format(data_format, "resize")
+    rank = _rank(images, "resize")
+    if interpolation not in INTERPOLATIONS:
+        raise OpError(f"image.resize: expected interpolation in {INTERPOLATIONS}, received "
+                      f"interpolation={interpolation!r}.")
+    if not isinstance(size, (list, tuple)) or len(size) != 2 or not all(
+            isinstance(s, (int, np.integer)) and s > 0 for s in size):
+        raise OpError(f"image.resize: expected size as two positive ints (height, width), received size={size!r}.")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise OpError("image.resize: expected at most one of crop_to_aspect_ratio and pad_to_aspect_ratio, "
+                      "received both True.")
+    if fill_mode != "constant":
+        raise OpError(f"image.resize: expected fill_mode='constant', received fill_mode={fill_mode!r}.")
+    height, width = int(size[0]), int(size[1])
+    dtype = ops.dtype(images)
+    out = images if is_float(dtype) else ops.cast(images, "float32")
+    axes = _hw_axes(rank, data_format)
+    in_h, in_w = (int(ops.shape(out)[a]) for a in axes)
+    if crop_to_aspect_ratio:
+        top, left, in_h, in_w = _aspect_crop(in_h, in_w, height, width)
+        out = _slice_hw(out, axes, top, left, in_h, in_w)
+    elif pad_to_aspect_ratio:
+        pad_h = max(in_h, int(float(in_w * height) / width))
+        pad_w = max(in_w, int(float(in_h * width) / height))
+        top, left = int(float(pad_h - in_h) / 2), int(float(pad_w - in_w) / 2)
+        widths = [(0, 0)] * rank
+        if top > 0:
+            widths[axes[0]] = (top, top)
+            in_h += 2 * top
+        elif left > 0:
+            widths[axes[1]] = (left, left)
+            in_w += 2 * left
+        if top > 0 or left > 0:
+            out = ops.pad(out, widths, constant_values=fill_value)
+    for axis, in_size, out_size in ((axes[0], in_h, height), (axes[1], in_w, width)):
+        if in_size == out_size:
+            continue
+        if interpolation == "nearest":
+            source = np.minimum(np.floor((np.arange(out_size) + 0.5) * in_size / out_size), in_size - 1)
+            out = ops.take(out, ops.convert_to_tensor(source.astype("int32")), axis=axis)
+        else:
+            matrix = ops.convert_to_tensor(sampling_matrix(in_size, out_size, interpolation, antialias),
+                                           ops.dtype(out))
+            out = ops.moveaxis(ops.tensordot(matrix, out, axes=[[1], [axis]]), 0, axis)
+    if is_float(dtype):
+        return out
+    info = np.iinfo(dtype)
+    return ops.cast(ops.clip(ops.round(out), float(info.min), float(info.max)), dtype)
+
+
+# ------------------------------------------------------- cropping, padding
+@op("images of rank 3 or 4 and two of each pair of top/bottom/target_height, left/right/target_width", body=True)
+def crop_images(images: Tensor, top_cropping: int | None = None, left_cropping: int | None = None,
+                bottom_cropping: int | None = None, right_cropping: int | None = None,
+                target_height: int | None = None, target_width: int | None = None,
+                data_format: str | None = None) -> Tensor:
+    """Crop a box: give two of ``top_cropping``/``bottom_cropping``/
+    ``target_height`` and two of ``left_cropping``/``right_cropping``/
+    ``target_width`` (a missing ``top``/``left`` counts as 0 when the other
+    two are given, as Keras). Example: ``image.crop_images(x, 1, 2, target_height=4, target_width=4)``"""
+    data_format = _format(data_format, "crop_images")
+    rank = _rank(images, "crop_images")
+    axes = _hw_axes(rank, data_format)
+    height, width = (int(ops.shape(images)[a]) for a in axes)
+    top, kept_h = _crop_side(top_cropping, bottom_cropping, target_height, height, "top_cropping",
+                             "bottom_cropping", "target_height", "crop_images")
+    left, kept_w = _crop_side(left_cropping, right_cropping, target_width, width, "left_cropping",
+                              "right_cropping", "target_width", "crop_images")
+    return _slice_hw(images, axes, top, left, kept_h, kept_w)
+
+
+def _crop_side(before: Any, after: Any, target: Any, size: int, n_before: str, n_after: str, n_target: str,
+               who: str) -> tuple[int, int]:
+    """``(start, kept)`` along one axis."""
+    if before is None:
+        before = 0 if (after is None or target is None) else size - after - target
+    if target is None:
+        if after is None:
+            raise OpError(f"image.{who}: expected {n_after} or {n_target}, received neither.")
+        target = size - before - after
+    elif after is not None and before + after + target != size:
+        raise OpError(f"image.{who}: {n_before}={before} + {n_after}={after} + {n_target}={target} must equal "
+                      f"the image size {size}.")
+    if before < 0 or target <= 0 or before + target > size:
+        raise OpError(f"image.{who}: expected a box inside the image size {size}, received {n_before}={before}, "
+                      f"{n_target}={target}.")
+    return int(before), int(target)
+
+
+@op("images of rank 3 or 4 and two of each pair of top/bottom/target_height, left/right/target_width", body=True)
+def pad_images(images: Tensor, top_padding: int | None = None, left_padding: int | None = None,
+               bottom_padding: int | None = None, right_padding: int | None = None,
+               target_height: int | None = None, target_width: int | None = None,
+               data_format: str | None = None) -> Tensor:
+    """Pad with zeros: give two of ``top_padding``/``bottom_padding``/
+    ``target_height`` and two of ``left_padding``/``right_padding``/
+    ``target_width``. Example: ``image.pad_images(x, 1, 1, target_height=8, target_width=8)``"""
+    data_format = _format(data_format, "pad_images")
+    rank = _rank(images, "pad_images")
+    axes = _hw_axes(rank, data_format)
+    height, width = (int(ops.shape(images)[a]) for a in axes)
+    widths = [(0, 0)] * rank
+    for axis, size, before, after, target, names in (
+            (axes[0], height, top_padding, bottom_padding, target_height,
+             ("top_padding", "bottom_padding", "target_height")),
+            (axes[1], width, left_padding, right_padding, target_width,
+             ("left_padding", "right_padding", "target_width"))):
+        if before is None:
+            before = 0 if (after is None or target is None) else target - size - after
+        if after is None:
+            if target is None:
+                raise OpError(f"image.pad_images: expected {names[1]} or {names[2]}, received neither.")
+            after = target - size - before
+        elif target is not None and before + size + after != target:
+            raise OpError(f"image.pad_images: {names[0]}={before} + the image size {size} + {names[1]}={after} "
+                          f"must equal {names[2]}={target}.")
+        if before < 0 or after < 0:
+            raise OpError(f"image.pad_images: expected non-negative padding, received {names[0]}={before}, "
+                          f"{names[1]}={after} for an image size {size}.")
+        widths[axis] = (int(before), int(after))
+    return ops.pad(images, widths)
+
+
+# ------------------------------------------------------------------ colour
+@op("RGB images of rank 3 or 4 with 3 channels", body=True)
+def rgb_to_grayscale(images: Tensor, data_format: str | None = None) -> Tensor:
+    """``0.2989 R + 0.587 G + 0.114 B``, keeping a channel axis of size 1.
+    Example: ``image.rgb_to_grayscale(x)``"""
+    data_format = _format(data_format, "rgb_to_grayscale")
+    rank = _rank(images, "rgb_to_grayscale")
+    axis = _channel_axis(rank, data_format)
+    _three_channels(images, axis, "rgb_to_grayscale")
+    dtype = ops.dtype(images)
+    x = images if is_float(dtype) else ops.cast(images, "float32")
+    weights = ops.convert_to_tensor(np.array([0.2989, 0.5870, 0.1140]), ops.dtype(x))
+    gray = ops.expand_dims(ops.tensordot(x, weights, axes=[[axis], [0]]), axis)
+    return gray if is_float(dtype) else ops.cast(gray, dtype)
+
+
+def _three_channels(images: Tensor, axis: int, who: str) -> None:
+    if ops.shape(images)[axis] != 3:
+        raise OpError(f"image.{who}: expected 3 channels on axis {axis}, received images of shape "
+                      f"{tuple(ops.shape(images))}.")
+
+
+@op("float RGB images in [0, 1] of rank 3 or 4 with 3 channels", body=True)
+def rgb_to_hsv(images: Tensor, data_format: str | None = None) -> Tensor:
+    """RGB in ``[0, 1]`` to HSV, each in ``[0, 1]``. Example: ``image.rgb_to_hsv(x)``"""
+    data_format = _format(data_format, "rgb_to_hsv")
+    rank = _rank(images, "rgb_to_hsv")
+    axis = _channel_axis(rank, data_format)
+    _three_channels(images, axis, "rgb_to_hsv")
+    if not is_float(ops.dtype(images)):
+        raise OpError(f"image.rgb_to_hsv: expected float images, received dtype {ops.dtype(images)}.")
+    r, g, b = ops.unstack(images, axis=axis)
+    value = ops.maximum(ops.maximum(r, g), b)
+    minimum = ops.minimum(ops.minimum(r, g), b)
+    delta = ops.subtract(value, minimum)
+    eps = 1e-7
+    saturation = ops.where(ops.greater(value, 0), ops.divide(delta, ops.maximum(value, eps)), 0.0)
+    safe = ops.maximum(delta, eps)
+    hue = ops.where(ops.equal(value, r), ops.divide(ops.subtract(g, b), safe),
+                    ops.where(ops.equal(value, g), ops.add(ops.divide(ops.subtract(b, r), safe), 2.0),
+                              ops.add(ops.divide(ops.subtract(r, g), safe), 4.0)))
+    hue = ops.where(ops.greater(delta, 0), hue, 0.0)
+    hue = ops.mod(ops.divide(hue, 6.0), 1.0)
+    return ops.stack([hue, saturation, value], axis=axis)
+
+
+@op("float HSV images in [0, 1] of rank 3 or 4 with 3 channels", body=True)
+def hsv_to_rgb(images: Tensor, data_format: str | None = None) -> Tensor:
+    """HSV in ``[0, 1]`` to RGB. Example: ``image.hsv_to_rgb(image.rgb_to_hsv(x))``"""
+    data_format = _format(data_format, "hsv_to_rgb")
+    rank = _rank(images, "hsv_to_rgb")
+    axis = _channel_axis(rank, data_format)
+    _three_channels(images, axis, "hsv_to_rgb")
+    if not is_float(ops.dtype(images)):
+        raise OpError(f"image.hsv_to_rgb: expected float images, received dtype {ops.dtype(images)}.")
+    hue, saturation, value = ops.unstack(images, axis=axis)
+    channels = []
+    for n in (5.0, 3.0, 1.0):
+        k = ops.mod(ops.add(ops.multiply(hue, 6.0), n), 6.0)
+        ramp = ops.clip(ops.minimum(k, ops.subtract(4.0, k)), 0.0, 1.0)
+        channels.append(ops.subtract(value, ops.multiply(ops.multiply(value, saturation), ramp)))
+    return ops.stack(channels, axis=axis)

@@ -1,0 +1,118 @@
+"""``polykeras.ops.image`` on every engine against Keras 3's
+``keras.ops.image`` (run on its NumPy backend): resize (every interpolation,
+antialias, crop/pad to aspect ratio, integer images, both data formats),
+crop_images, pad_images and the colour conversions; errors name the op."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.tolerances import assert_close
+from polykeras import ops
+from polykeras.ops import image
+from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS_BACKEND=numpy before Keras loads
+from tests.layers.helpers import run_keras
+
+_X = np.random.default_rng(0).random((2, 7, 9, 3)).astype("float32")
+_CACHE: dict[str, np.ndarray] = {}
+
+
+def keras_image(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
+    """``keras.ops.image.<name>(x, **kwargs)`` on Keras' NumPy backend (cached)."""
+    import sys
+
+    key = f"{name}{sorted(kwargs.items())}{x.shape}{x.dtype}{x.tobytes()[:64]!r}"
+    if key not in _CACHE:
+        keras = sys.modules.get("keras")
+        if keras is None or keras.backend.backend() == "numpy":
+            keras = pytest.importorskip("keras")
+            _CACHE[key] = np.asarray(getattr(keras.ops.image, name)(x, **kwargs))
+        else:
+            code = f"out['y'] = np.asarray(keras.ops.image.{name}(data['x'], **{kwargs!r}))"
+            _CACHE[key] = run_keras(code, {"x": x}, backend="numpy")["y"]
+    return _CACHE[key]
+
+
+def _ours(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
+    return np.asarray(ops.to_numpy(getattr(image, name)(ops.convert_to_tensor(x), **kwargs)))
+
+
+RESIZE_CASES = [
+    dict(size=(4, 5)), dict(size=(11, 13)), dict(size=(4, 5), interpolation="nearest"),
+    dict(size=(11, 13), interpolation="nearest"), dict(size=(4, 5), interpolation="bicubic"),
+    dict(size=(11, 13), interpolation="bicubic"), dict(size=(4, 5), interpolation="lanczos3", antialias=True),
+    dict(size=(4, 5), antialias=True), dict(size=(3, 6), interpolation="bicubic", antialias=True),
+    dict(size=(4, 5), crop_to_aspect_ratio=True), dict(size=(5, 4), pad_to_aspect_ratio=True, fill_value=0.5),
+    dict(size=(8, 3), interpolation="lanczos5", pad_to_aspect_ratio=True),
+]
+
+
+@pytest.mark.parametrize("kwargs", RESIZE_CASES, ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items()))
+def test_resize_matches_keras(engine, kwargs):
+    assert_close(_ours("resize", _X, **kwargs), keras_image("resize", _X, **kwargs), "layer")
+
+
+def test_resize_integer_images_channels_first_and_rank3(engine):
+    xi = (_X * 255).astype("uint8")
+    y = _ours("resize", xi, size=(4, 5))
+    assert y.dtype == np.uint8
+    np.testing.assert_array_equal(y, keras_image("resize", xi, size=(4, 5)))
+    xc = np.ascontiguousarray(_X.transpose(0, 3, 1, 2))
+    assert_close(_ours("resize", xc, size=(4, 5), data_format="channels_first"),
+                  keras_image("resize", xc, size=(4, 5), data_format="channels_first"), "layer")
+    assert _ours("resize", _X[0], size=(3, 3)).shape == (3, 3, 3)
+
+
+def test_resize_gradient(engine):
+    np.testing.assert_allclose(_ours("resize", np.ones((1, 7, 9, 3), "float32"), size=(4, 5)), 1.0, rtol=1e-6)
+    if not engine.differentiable:
+        return
+    x = ops.convert_to_tensor(_X[:1])
+    _, grad = ops.value_and_grad(lambda t: ops.sum(image.resize(t, (4, 5))))(x)
+    # bilinear downscaling: the weights of each output pixel sum to 1, so the input gradient sums to 20
+    np.testing.assert_allclose(float(np.sum(ops.to_numpy(grad))), 4 * 5 * 3, rtol=1e-5)
+
+
+CROP_PAD = [
+    dict(top_cropping=1, left_cropping=2, target_height=4, target_width=5),
+    dict(bottom_cropping=1, right_cropping=2, target_height=4, target_width=5),
+    dict(top_cropping=1, bottom_cropping=2, left_cropping=0, right_cropping=3),
+]
+
+
+@pytest.mark.parametrize("kwargs", CROP_PAD)
+def test_crop_and_pad_match_keras(engine, kwargs):
+    assert_close(_ours("crop_images", _X, **kwargs), keras_image("crop_images", _X, **kwargs), "layer")
+    pad = {k.replace("cropping", "padding"): v for k, v in kwargs.items()}
+    pad = {k: v + 6 if k.startswith("target") else v for k, v in pad.items()}
+    assert_close(_ours("pad_images", _X, **pad), keras_image("pad_images", _X, **pad), "layer")
+
+
+@pytest.mark.parametrize("name", ["rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_colour_conversions_match_keras(engine, name, data_format):
+    x = _X if data_format == "channels_last" else np.ascontiguousarray(_X.transpose(0, 3, 1, 2))
+    assert_close(_ours(name, x, data_format=data_format), keras_image(name, x, data_format=data_format), "layer")
+
+
+def test_hsv_round_trip(engine):
+    assert_close(_ours("hsv_to_rgb", _ours("rgb_to_hsv", _X)), _X, "layer")
+
+
+def test_errors_name_the_op(engine):
+    x = ops.convert_to_tensor(_X)
+    with pytest.raises(ValueError, match="image.resize.*interpolation.*'cubic'"):
+        image.resize(x, (2, 2), interpolation="cubic")
+    with pytest.raises(ValueError, match="image.resize.*size"):
+        image.resize(x, 4)
+    with pytest.raises(ValueError, match="image.resize.*rank 3.*shape \\(7, 9\\)"):
+        image.resize(ops.convert_to_tensor(_X[0, :, :, 0]), (2, 2))
+    with pytest.raises(ValueError, match="image.rgb_to_grayscale.*3 channels"):
+        image.rgb_to_grayscale(ops.convert_to_tensor(_X[..., :2]))
+    with pytest.raises(ValueError, match="image.crop_images.*inside the image size 7"):
+        image.crop_images(x, top_cropping=5, left_cropping=0, target_height=4, target_width=4)
+    with pytest.raises(ValueError, match="image.pad_images.*non-negative"):
+        image.pad_images(x, top_padding=1, left_padding=0, target_height=4, target_width=12)
+    with pytest.raises(ValueError, match="image.rgb_to_hsv.*data_format"):
+        image.rgb_to_hsv(x, data_format="nhwc")
