@@ -328,13 +328,20 @@ class Variable:
         shape: required with an initializer; inferred from a value.
         dtype: default: the value's dtype, else float32.
         trainable: whether optimizers update it.
-        name: the last path component (default ``"variable"``).
-        constraint: ``callable(value) -> value`` applied by
-            :meth:`apply_constraint` after each optimizer update.
-        regularizer: ``callable(value) -> scalar`` loss on the value.
+        autocast: whether layers computing in another float dtype may read
+            it cast to theirs (Keras 3's flag; kept as :attr:`autocast`).
         aggregation / synchronization: for distributed training
             (``"none"``, ``"mean"``, ``"sum"``, ``"only_first_replica"`` /
             ``"none"``, ``"on_read"``, ``"on_write"``, ``"auto"``).
+        name: the last path component (default ``"variable"``).
+        layout: Keras 3's sharding layout; only None (the distribution
+            package places variables).
+        constraint: ``callable(value) -> value`` applied by
+            :meth:`apply_constraint` after each optimizer update.
+        regularizer: ``callable(value) -> scalar`` loss on the value.
+
+    The parameters come in Keras 3's order; ``constraint`` and
+    ``regularizer`` are keyword arguments.
 
     Example:
         >>> v = Variable("glorot_uniform", shape=(3, 2), name="kernel")
@@ -351,12 +358,20 @@ class Variable:
         shape: Sequence[int] | None = None,
         dtype: Any = None,
         trainable: bool = True,
-        name: str | None = None,
-        constraint: Any = None,
-        regularizer: Any = None,
+        autocast: bool = True,
         aggregation: str | None = "none",
         synchronization: str | None = "auto",
+        name: str | None = None,
+        layout: Any = None,
+        **kwargs: Any,
     ):
+        constraint, regularizer = kwargs.pop("constraint", None), kwargs.pop("regularizer", None)
+        if kwargs:
+            raise TypeError(f"Variable: unexpected arguments {sorted(kwargs)}.")
+        if layout is not None:
+            raise NotImplementedError("Variable(layout=...) is not supported: polykeras.distribution places "
+                                      "variables.")
+        self.autocast = bool(autocast)
         name = "variable" if name is None else name
         if not isinstance(name, str) or not name or "/" in name:
             raise ValueError(f"Variable: expected a non-empty name without '/', received name={name!r}.")

@@ -50,7 +50,7 @@ def test_top_level_names(engine):
     for name in ("backend", "config", "random", "tree", "saving", "distribution", "layers", "ops", "models"):
         assert hasattr(polykeras, name), f"polykeras.{name}"
         assert name in dir(polykeras)
-    assert_same_api(polykeras, keras, ["name_scope", "device", "version", "InputSpec"])
+    assert_same_api(polykeras, keras, ["name_scope", "device", "version", "InputSpec", "Variable"])
     assert isinstance(polykeras.Input((3,)), polykeras.KerasTensor)
     assert issubclass(polykeras.layers.Dense, polykeras.Layer)
     assert polykeras.version() == polykeras.__version__
@@ -242,3 +242,13 @@ def test_set_backend_changes_the_engine_outside_use_blocks(engine):
         B.set_default(B.default_name())
     with pytest.raises(ValueError, match="set_backend: expected one of .* received 'theano'"):
         config.set_backend("theano")
+
+
+def test_variable_takes_keras_arguments(engine):
+    v = polykeras.Variable(1.0, None, "float32", True, False, "mean", "auto", "w")  # Keras 3's positional order
+    assert (v.autocast, v.aggregation, v.name, v.trainable) == (False, "mean", "w", True)
+    assert polykeras.Variable(1.0, constraint=abs).constraint is abs
+    with pytest.raises(NotImplementedError, match=r"Variable\(layout=...\) is not supported"):
+        polykeras.Variable(1.0, layout="sharded")
+    with pytest.raises(TypeError, match=r"Variable: unexpected arguments \['colour'\]"):
+        polykeras.Variable(1.0, colour="red")
