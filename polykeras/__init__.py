@@ -37,6 +37,9 @@ _LAZY = {
     "Function": ("polykeras.models", "Function"),
     "InputLayer": ("polykeras.models", "InputLayer"),
     "Layer": ("polykeras.layers", "Layer"),
+    # Keras 3's Layer subclasses Operation; here one class plays both parts: a
+    # subclass defining call (and compute_output_spec) is a weightless layer.
+    "Operation": ("polykeras.layers", "Layer"),
     "InputSpec": ("polykeras.layers", "InputSpec"),
     "Loss": ("polykeras.losses", "Loss"),
     "Metric": ("polykeras.metrics", "Metric"),

@@ -252,3 +252,17 @@ def test_variable_takes_keras_arguments(engine):
         polykeras.Variable(1.0, layout="sharded")
     with pytest.raises(TypeError, match=r"Variable: unexpected arguments \['colour'\]"):
         polykeras.Variable(1.0, colour="red")
+
+
+def test_operation_subclasses_run_on_tensors_and_in_graphs(engine):
+    class Halve(polykeras.Operation):  # a Keras 3 custom op: call + compute_output_spec
+        def call(self, x):
+            return ops.divide(x, 2.0)
+
+        def compute_output_spec(self, x):
+            return polykeras.KerasTensor(x.shape, x.dtype)
+
+    assert ops.to_numpy(Halve()(np.ones(3, "float32"))).tolist() == [0.5, 0.5, 0.5]
+    inputs = polykeras.Input((3,))
+    assert polykeras.Model(inputs, Halve()(inputs)).output_shape == (None, 3)
+    assert isinstance(layers.Dense(2), polykeras.Operation)  # as in Keras 3, every layer is an operation
