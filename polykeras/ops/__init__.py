@@ -22,7 +22,7 @@ from polykeras.ops.nn import (
 from polykeras.ops.numpy import (
     abs, add, all, any, arctan, arctan2, argmax, argmin, argsort, broadcast_to, ceil, clip,
     concatenate, cos, cosh, cumprod, cumsum, divide, dot, einsum, equal, erf, exp, expand_dims, expm1,
-    flip, floor, floor_divide, greater, greater_equal, isfinite, isinf, isnan, less, less_equal, log,
+    flip, floor, floor_divide, get_item, greater, greater_equal, isfinite, isinf, isnan, less, less_equal, log,
     log1p, logical_and, logical_not, logical_or, logical_xor, logsumexp, matmul, max, maximum, mean,
     min, minimum, mod, moveaxis, multiply, negative, not_equal, pad, power, prod, reciprocal, repeat,
     reshape, round, rsqrt, scatter, scatter_update, sign, sin, sinh, slice, slice_update, sort, split,
