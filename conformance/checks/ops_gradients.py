@@ -296,3 +296,14 @@ from conformance.checks import ops_numpy_family as _numpy_family  # noqa: E402 -
 for _label, (_call, _reference, _inputs) in _numpy_family.GRADIENTS.items():
     _add(_label, _call, _reference, _inputs)
 NOT_DIFFERENTIABLE.update(_numpy_family.NOT_DIFFERENTIABLE)
+
+# ------------------------------- control flow and the further keras.ops.nn
+from conformance.checks import ops_control_flow as _control_flow  # noqa: E402 - needs GradCase above
+from conformance.checks import ops_nn_extra as _nn_extra  # noqa: E402
+
+for _family in (_control_flow, _nn_extra):
+    for _label, (_call, _reference, _inputs) in _family.GRADIENTS.items():
+        _add(_label, _call, _reference, _inputs)
+    NOT_DIFFERENTIABLE.update(_family.NOT_DIFFERENTIABLE)
+_add("custom_gradient", _control_flow._custom, np.square, uniform((2, 3)),
+     gradient=lambda x, weights, dtype: [np.clip(weights[0] * 2.0 * x, -1.0, 1.0)])  # the custom rule, not d(x**2)

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from polykeras.backends import recurrent as _recurrent
+from polykeras.backends.attention import AttentionComposites
+from polykeras.backends.control_flow import ControlFlowComposites
 from polykeras.backends.numpy_family import NumpyFamily
 
 Tensor = Any
@@ -262,7 +264,7 @@ class NativeHooks:
                                   "(native_module): use the torch engine for nn.Module-style loops.")
 
 
-class Backend(DistributionHooks, NativeHooks, NumpyFamily, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

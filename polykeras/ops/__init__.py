@@ -36,6 +36,9 @@ from polykeras.ops.arrays import *  # noqa: F403 - keras.ops.numpy's arrays fami
 
 from polykeras.ops.statistics import *  # noqa: F403 - keras.ops.numpy's statistics family
 
+from polykeras.ops.control_flow import *  # noqa: F403 - Keras 3's core control flow
+from polykeras.ops.nn_extra import *  # noqa: F403 - more of keras.ops.nn
+
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 
 __all__ = [name for name in dir() if not name.startswith("_")]

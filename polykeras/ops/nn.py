@@ -237,3 +237,6 @@ def average_pool(inputs: Tensor, pool_size: int | Sequence[int], strides: int | 
                  padding: str = "valid", data_format: str | None = None) -> Tensor:
     """Average pooling over 1, 2 or 3 spatial axes. Example: ``ops.average_pool(images, 2, padding="same")``"""
     return _pool("average_pool", inputs, pool_size, strides, padding, data_format)
+
+
+from polykeras.ops.nn_extra import *  # noqa: E402, F403 - the rest of keras.ops.nn, by family

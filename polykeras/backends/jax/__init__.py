@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+from polykeras.backends.jax.attention import JaxAttention
+from polykeras.backends.jax.control_flow import JaxControlFlow
 from polykeras.backends.jax.core import JaxCore
 from polykeras.backends.jax.distribution import JaxDistribution
 from polykeras.backends.jax.nn import JaxNN
@@ -27,7 +29,7 @@ from polykeras.backends.numpy import NumpyBackend
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxDistribution, JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
+class JaxBackend(JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

@@ -19,6 +19,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from polykeras.backends.base import Backend  # noqa: E402
+from polykeras.backends.tensorflow.control_flow import TensorflowControlFlow  # noqa: E402
 from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
 from polykeras.backends.tensorflow.distribution import TensorflowDistribution  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
@@ -35,7 +36,7 @@ __all__ = ["TensorflowBackend"]
 
 class TensorflowBackend(
     TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
-    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, Backend,
+    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from polykeras.backends.base import Backend
 from polykeras.backends.torch.autodiff import AutodiffMixin
+from polykeras.backends.torch.attention import TorchAttention
+from polykeras.backends.torch.control_flow import TorchControlFlow
 from polykeras.backends.torch.core import CoreMixin
 from polykeras.backends.torch.distribution import TorchDistribution
 from polykeras.backends.torch.linalg import LinalgMixin
@@ -31,7 +33,7 @@ __all__ = ["TorchBackend"]
 
 
 class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
-                   RecurrentMixin, NativeMixin, Backend):
+                   RecurrentMixin, NativeMixin, TorchControlFlow, TorchAttention, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 

@@ -1,0 +1,330 @@
+"""More of ``keras.ops.nn``: the further activations (``celu``, ``glu``,
+``log_sigmoid``, the shrinks, ``sparsemax``...), ``layer_normalization``,
+``rms_normalization``, ``normalize``, ``psnr``, ``multi_hot``,
+``depth_to_space``/``space_to_depth``, ``separable_conv`` and
+``dot_product_attention`` (each engine's fused kernel where it has one).
+
+The activations and normalisations are composites of the engine's
+primitives, written once here; ``dot_product_attention`` dispatches to the
+engine (``backends/attention.py`` and the torch and jax overrides).
+
+Example:
+    >>> from polykeras import ops
+    >>> ops.to_numpy(ops.hard_tanh(ops.convert_to_tensor([-2.0, 0.5, 3.0])))
+    array([-1. ,  0.5,  1. ], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from polykeras.backends import active
+from polykeras.config import epsilon as _default_epsilon
+from polykeras.config import image_data_format
+from polykeras.ops._dispatch import check, describe, op
+from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
+
+Tensor = Any
+
+__all__ = ["celu", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
+           "layer_normalization", "log_sigmoid", "multi_hot", "normalize", "psnr", "rms_normalization",
+           "separable_conv", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid", "sparsemax",
+           "squareplus", "swish", "tanh_shrink", "threshold"]
+
+
+def _float(x: Any) -> Tensor:
+    engine = active()
+    x = engine.convert_to_tensor(x)
+    return x if engine.dtype(x).startswith(("float", "bfloat")) else engine.cast(x, "float32")
+
+
+# ------------------------------------------------------------ activations
+@op("a tensor", body=True)
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)``. Example: ``ops.celu(x)``"""
+    e, x = active(), _float(x)
+    negative = e.multiply(e.expm1(e.divide(e.minimum(x, 0.0), alpha)), alpha)
+    return e.add(e.relu(x), negative)
+
+
+@op("a tensor whose size along axis is even", body=True)
+def glu(x: Tensor, axis: int = -1) -> Tensor:
+    """Gated linear unit: halves ``a, b`` of ``x`` along ``axis``, ``a * sigmoid(b)``.
+    Example: ``ops.glu(ops.ones((2, 4)))``"""
+    e, x = active(), _float(x)
+    size = e.shape(x)[axis]
+    check(size % 2 == 0, "glu", f"an even size along axis {axis}", describe(x))
+    a, b = e.split(x, 2, axis=axis)
+    return e.multiply(a, e.sigmoid(b))
+
+
+@op("a tensor", body=True)
+def log_sigmoid(x: Tensor) -> Tensor:
+    """``log(sigmoid(x))`` computed stably as ``-softplus(-x)``. Example: ``ops.log_sigmoid(x)``"""
+    e, x = active(), _float(x)
+    return e.negative(e.softplus(e.negative(x)))
+
+
+@op("a tensor", body=True)
+def hard_tanh(x: Tensor) -> Tensor:
+    """``clip(x, -1, 1)``. Example: ``ops.hard_tanh(x)``"""
+    e, x = active(), _float(x)
+    return e.clip(x, -1.0, 1.0)
+
+
+@op("a tensor", body=True)
+def hard_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > threshold``, else 0. Example: ``ops.hard_shrink(x, 0.3)``"""
+    e, x = active(), _float(x)
+    return e.where(e.greater(e.abs(x), threshold), x, e.zeros_like(x))
+
+
+@op("a tensor", body=True)
+def soft_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """``x`` moved ``threshold`` toward 0, and 0 within ``[-threshold, threshold]``.
+    Example: ``ops.soft_shrink(x)``"""
+    e, x = active(), _float(x)
+    shrunk = e.subtract(x, e.multiply(e.sign(x), threshold))
+    return e.where(e.greater(e.abs(x), threshold), shrunk, e.zeros_like(x))
+
+
+@op("a tensor", body=True)
+def tanh_shrink(x: Tensor) -> Tensor:
+    """``x - tanh(x)``. Example: ``ops.tanh_shrink(x)``"""
+    e, x = active(), _float(x)
+    return e.subtract(x, e.tanh(x))
+
+
+@op("a tensor", body=True)
+def sparse_plus(x: Tensor) -> Tensor:
+    """0 below -1, ``x`` above 1, ``(x + 1)**2 / 4`` between. Example: ``ops.sparse_plus(x)``"""
+    e, x = active(), _float(x)
+    middle = e.multiply(e.square(e.add(x, 1.0)), 0.25)
+    return e.where(e.less_equal(x, -1.0), e.zeros_like(x), e.where(e.greater_equal(x, 1.0), x, middle))
+
+
+@op("a tensor", body=True)
+def sparse_sigmoid(x: Tensor) -> Tensor:
+    """``clip((x + 1) / 2, 0, 1)``. Example: ``ops.sparse_sigmoid(x)``"""
+    e, x = active(), _float(x)
+    return e.clip(e.multiply(e.add(x, 1.0), 0.5), 0.0, 1.0)
+
+
+@op("a tensor", body=True)
+def squareplus(x: Tensor, b: float = 4) -> Tensor:
+    """``(x + sqrt(x**2 + b)) / 2``. Example: ``ops.squareplus(x, b=4)``"""
+    e, x = active(), _float(x)
+    return e.multiply(e.add(x, e.sqrt(e.add(e.square(x), float(b)))), 0.5)
+
+
+@op("a tensor, a threshold and a replacement value", body=True)
+def threshold(x: Tensor, threshold: float, default_value: float) -> Tensor:
+    """``x`` where ``x > threshold``, else ``default_value``. Example: ``ops.threshold(x, 0.1, 0.0)``"""
+    e = active()
+    x = e.convert_to_tensor(x)
+    return e.where(e.greater(x, threshold), x, e.cast(e.full((), default_value, e.dtype(x)), e.dtype(x)))
+
+
+@op("a tensor and an axis within its rank", body=True)
+def sparsemax(x: Tensor, axis: int = -1) -> Tensor:
+    """The Euclidean projection of ``x`` onto the probability simplex along
+    ``axis``: like softmax, but sparse. Example: ``ops.sparsemax(x)``"""
+    e, x = active(), _float(x)
+    size = e.shape(x)[axis]
+    ranked = e.flip(e.sort(x, axis=axis), axis=axis)
+    index_shape = [1] * len(e.shape(x))
+    index_shape[axis] = size
+    k = e.reshape(e.arange(1, size + 1, dtype=e.dtype(x)), index_shape)
+    running = e.cumsum(ranked, axis=axis)
+    support = e.greater(e.add(e.multiply(k, ranked), 1.0), running)
+    count = e.sum(e.cast(support, e.dtype(x)), axis=axis, keepdims=True)
+    top = e.sum(e.where(support, ranked, e.zeros_like(ranked)), axis=axis, keepdims=True)
+    tau = e.divide(e.subtract(top, 1.0), count)
+    return e.maximum(e.subtract(x, tau), 0.0)
+
+
+@op("a tensor", body=True)
+def hard_swish(x: Tensor) -> Tensor:
+    """``x * relu6(x + 3) / 6``, Keras's other name for ``hard_silu``. Example: ``ops.hard_swish(x)``"""
+    return active().hard_silu(_float(x))
+
+
+@op("a tensor", body=True)
+def swish(x: Tensor) -> Tensor:
+    """``x * sigmoid(x)``, Keras's other name for ``silu``. Example: ``ops.swish(x)``"""
+    return active().silu(_float(x))
+
+
+# --------------------------------------------------------- normalisation
+def _along(e: Any, v: Any, x: Any, axis: Any) -> Any:
+    """``v`` (a vector along one ``axis`` of ``x``, or broadcastable) ready to broadcast."""
+    v = e.cast(e.convert_to_tensor(v), e.dtype(x))
+    ndim = len(e.shape(x))
+    if isinstance(axis, int) and len(e.shape(v)) == 1 and ndim > 1 and axis % ndim != ndim - 1:
+        shape = [1] * ndim
+        shape[axis] = -1
+        v = e.reshape(v, shape)
+    return v
+
+
+@op("a tensor, optional gamma/beta along axis and axes within its rank", body=True)
+def layer_normalization(x: Tensor, gamma: Tensor | None = None, beta: Tensor | None = None,
+                        axis: int | Sequence[int] = -1, epsilon: float | None = None, **kwargs: Any) -> Tensor:
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over ``axis``
+    (``epsilon`` defaults to ``keras.config.epsilon()``).
+    Example: ``ops.layer_normalization(x, gamma, beta)``"""
+    check(not kwargs or set(kwargs) <= {"rms_scaling"}, "layer_normalization",
+          "keyword arguments gamma, beta, axis, epsilon", f"{sorted(kwargs)}")
+    e, x = active(), _float(x)
+    eps = _default_epsilon() if epsilon is None else epsilon
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    mean, variance = e.moments(x, axes, keepdims=True)
+    out = e.multiply(e.subtract(x, mean), e.rsqrt(e.add(variance, eps)))
+    if gamma is not None:
+        out = e.multiply(out, _along(e, gamma, x, axes))
+    if beta is not None:
+        out = e.add(out, _along(e, beta, x, axes))
+    return out
+
+
+@op("a tensor, an optional scale along axis and axes within its rank", body=True)
+def rms_normalization(x: Tensor, scale: Tensor | None = None, axis: int | Sequence[int] = -1,
+                      epsilon: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + epsilon) * scale`` over ``axis``.
+    Example: ``ops.rms_normalization(x, scale)``"""
+    e, x = active(), _float(x)
+    eps = _default_epsilon() if epsilon is None else epsilon
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    out = e.multiply(x, e.rsqrt(e.add(e.mean(e.square(x), axis=axes, keepdims=True), eps)))
+    if scale is not None:
+        out = e.multiply(out, _along(e, scale, x, axes))
+    return out
+
+
+@op("a tensor, an axis within its rank and order 1 or 2", body=True)
+def normalize(x: Tensor, axis: int = -1, order: int = 2, epsilon: float | None = None) -> Tensor:
+    """``x`` divided by its ``order``-norm along ``axis`` (at least ``epsilon``).
+    Example: ``ops.normalize(x, order=1)``"""
+    check(isinstance(order, int) and order >= 1, "normalize", "an int order of at least 1", f"order={order!r}")
+    e, x = active(), _float(x)
+    eps = _default_epsilon() if epsilon is None else epsilon
+    if order == 1:
+        norm = e.sum(e.abs(x), axis=axis, keepdims=True)
+    elif order == 2:
+        norm = e.sqrt(e.sum(e.square(x), axis=axis, keepdims=True))
+    else:
+        norm = e.power(e.sum(e.power(e.abs(x), float(order)), axis=axis, keepdims=True), 1.0 / order)
+    return e.divide(x, e.maximum(norm, eps))
+
+
+@op("two tensors of the same shape and a positive max_val", body=True)
+def psnr(x1: Tensor, x2: Tensor, max_val: float) -> Tensor:
+    """Peak signal-to-noise ratio in dB: ``20 log10(max_val) - 10 log10(mse)``.
+    Example: ``ops.psnr(image, reconstruction, 1.0)``"""
+    e = active()
+    x1, x2 = _float(x1), _float(x2)
+    check(tuple(e.shape(x1)) == tuple(e.shape(x2)), "psnr", "x1 and x2 of the same shape",
+          f"{describe(x1)} and {describe(x2)}")
+    mse = e.mean(e.square(e.subtract(x1, x2)))
+    ln10 = 2.302585092994046
+    max_val = e.cast(e.convert_to_tensor(max_val), e.dtype(x1))
+    return e.subtract(e.multiply(e.divide(e.log(max_val), ln10), 20.0), e.multiply(e.divide(e.log(mse), ln10), 10.0))
+
+
+# ------------------------------------------------------------- encoding
+@op("integer ids (batch, ids) or (ids,) and a positive num_classes", body=True)
+def multi_hot(inputs: Tensor, num_classes: int | None = None, axis: int = -1, dtype: str | None = None,
+              sparse: bool = False, **kwargs: Any) -> Tensor:
+    """1 at every class id present in each sample, 0 elsewhere.
+    Example: ``ops.multi_hot([[1, 3]], 4)`` -> ``[[0, 1, 0, 1]]``"""
+    num_classes = kwargs.pop("num_tokens", num_classes)
+    check(isinstance(num_classes, int) and num_classes > 0, "multi_hot", "a positive int num_classes",
+          f"num_classes={num_classes!r}")
+    check(not sparse, "multi_hot", "sparse=False (sparse tensors are not supported)", f"sparse={sparse!r}")
+    e = active()
+    inputs = e.convert_to_tensor(inputs)
+    rank = len(e.shape(inputs))
+    if rank == 0:
+        inputs = e.expand_dims(inputs, 0)
+    hot = e.one_hot(e.cast(inputs, "int32"), num_classes, axis=-1, dtype="float32")
+    out = e.max(hot, axis=-2 if rank else 0)
+    if axis != -1 and rank > 1:
+        out = e.moveaxis(out, -1, axis)
+    return e.cast(out, dtype or "float32")
+
+
+def _block(name: str, x: Any, block_size: int, data_format: str) -> tuple[Any, int, int, int, int]:
+    e = active()
+    check(isinstance(block_size, int) and block_size >= 1, name, "a positive int block_size",
+          f"block_size={block_size!r}")
+    check(data_format in DATA_FORMATS, name, f"data_format in {DATA_FORMATS}", f"data_format={data_format!r}")
+    x = e.convert_to_tensor(x)
+    check(len(e.shape(x)) == 4, name, "4-D images (batch, height, width, channels)", describe(x))
+    if data_format == "channels_first":
+        x = e.transpose(x, (0, 2, 3, 1))
+    return (x, *e.shape(x))
+
+
+@op("4-D images whose channels divide by block_size**2", body=True)
+def depth_to_space(x: Tensor, block_size: int, data_format: str = "channels_last") -> Tensor:
+    """Move channel blocks into ``block_size x block_size`` spatial tiles
+    (TensorFlow's layout: the channel index is ``(row, col, channel)``).
+    Example: ``ops.depth_to_space(ops.ones((1, 2, 2, 8)), 2)``"""
+    e = active()
+    x, b, h, w, c = _block("depth_to_space", x, block_size, data_format)
+    check(c % (block_size * block_size) == 0, "depth_to_space", f"channels divisible by {block_size ** 2}",
+          describe(x))
+    out_c = c // (block_size * block_size)
+    x = e.reshape(x, (b, h, w, block_size, block_size, out_c))
+    x = e.reshape(e.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h * block_size, w * block_size, out_c))
+    return e.transpose(x, (0, 3, 1, 2)) if data_format == "channels_first" else x
+
+
+@op("4-D images whose height and width divide by block_size", body=True)
+def space_to_depth(x: Tensor, block_size: int, data_format: str = "channels_last") -> Tensor:
+    """Move ``block_size x block_size`` spatial tiles into channels (the
+    inverse of ``depth_to_space``). Example: ``ops.space_to_depth(ops.ones((1, 4, 4, 2)), 2)``"""
+    e = active()
+    x, b, h, w, c = _block("space_to_depth", x, block_size, data_format)
+    check(h % block_size == 0 and w % block_size == 0, "space_to_depth",
+          f"height and width divisible by {block_size}", describe(x))
+    x = e.reshape(x, (b, h // block_size, block_size, w // block_size, block_size, c))
+    x = e.reshape(e.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h // block_size, w // block_size, block_size * block_size * c))
+    return e.transpose(x, (0, 3, 1, 2)) if data_format == "channels_first" else x
+
+
+@op("inputs (batch, *spatial, channels), a depthwise and a pointwise kernel", body=True)
+def separable_conv(inputs: Tensor, depthwise_kernel: Tensor, pointwise_kernel: Tensor,
+                   strides: int | Sequence[int] = 1, padding: str = "valid", data_format: str | None = None,
+                   dilation_rate: int | Sequence[int] = 1) -> Tensor:
+    """A depthwise convolution followed by a 1x1 (pointwise) convolution.
+    Example: ``ops.separable_conv(x, ops.ones((3, 3, 4, 1)), ops.ones((1, 1, 4, 8)))``"""
+    data_format = data_format or image_data_format()
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides=strides, padding=padding,
+                               data_format=data_format, dilation_rate=dilation_rate)
+    return conv(depthwise, pointwise_kernel, strides=1, padding="valid", data_format=data_format)
+
+
+# -------------------------------------------------------------- attention
+@op("query (batch, T, heads, dim), key and value (batch, S, kv_heads, dim), heads a multiple of kv_heads",
+    body=True)
+def dot_product_attention(query: Tensor, key: Tensor, value: Tensor, bias: Tensor | None = None,
+                          mask: Tensor | None = None, scale: float | None = None, is_causal: bool = False,
+                          flash_attention: bool | None = None, attn_logits_soft_cap: float | None = None) -> Tensor:
+    """``softmax(query . key * scale + bias) . value`` per head, with a
+    boolean ``mask`` (True = attend) and ``is_causal``; ``scale`` defaults to
+    ``1 / sqrt(dim)``. Runs each engine's fused kernel where it has one
+    (``flash_attention`` is accepted; the engine picks its kernel).
+
+    Example: ``out = ops.dot_product_attention(q, k, v, is_causal=True)``
+    """
+    e = active()
+    query, key, value = (e.convert_to_tensor(t) for t in (query, key, value))
+    shapes = [tuple(e.shape(t)) for t in (query, key, value)]
+    check(all(len(s) == 4 for s in shapes) and shapes[1] == shapes[2] and shapes[0][0] == shapes[1][0]
+          and shapes[0][3] == shapes[1][3] and shapes[1][2] >= 1 and shapes[0][2] % shapes[1][2] == 0,
+          "dot_product_attention",
+          "query (batch, T, heads, dim) and key, value of one shape (batch, S, kv_heads, dim) with heads a "
+          "multiple of kv_heads", f"query {describe(query)}, key {describe(key)}, value {describe(value)}")
+    return e.dot_product_attention(query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
