@@ -64,6 +64,47 @@ def to_engine(structure: Any) -> Any:
     return map_structure(convert, structure)
 
 
+def _labelled_leaves(structure: Any, label: str) -> Iterator[tuple[str, Any]]:
+    """(label, leaf) for every leaf: ``x``, ``x[1]``, ``x['image']``."""
+    if isinstance(structure, dict):
+        for key, value in structure.items():
+            yield from _labelled_leaves(value, f"{label}[{key!r}]")
+    elif isinstance(structure, (list, tuple)):  # as map_structure: a list holds several arrays
+        for index, value in enumerate(structure):
+            yield from _labelled_leaves(value, f"{label}[{index}]")
+    else:
+        yield label, structure
+
+
+def check_numeric(structure: Any, what: str, names: list[str] | None = None) -> None:
+    """Refuse, naming the array, data no engine can hold: strings, objects,
+    dates (as Keras 3, which says ``Invalid dtype``). ``names`` are the
+    model's input names, shown beside an input's position.
+
+    Example: ``check_numeric(np.array(["a"]), "x")`` raises ``ValueError``
+    """
+    for label, leaf in _labelled_leaves(structure, what):
+        if leaf is None:
+            continue
+        dtype = getattr(leaf, "dtype", None)
+        if not isinstance(dtype, np.dtype):
+            if ops.is_tensor(leaf) or hasattr(leaf, "numpy"):
+                continue  # an engine's tensor has a numeric dtype already
+            dtype = np.asarray(leaf).dtype
+        if dtype.kind in "biufc":
+            continue
+        if names:
+            position = label[len(what):]
+            if not position and len(names) == 1:
+                label = f"{label} (input {names[0]!r})"
+            elif position.startswith("[") and position[1:-1].isdigit() and int(position[1:-1]) < len(names):
+                label = f"{label} (input {names[int(position[1:-1])]!r})"
+        kind = {"U": "strings", "S": "bytes", "O": "Python objects", "M": "datetimes", "m": "timedeltas"}.get(
+            dtype.kind, "non-numeric data")
+        raise ValueError(f"Expected numeric or bool arrays for {label}, received dtype {dtype.str.lstrip('<>|=')} "
+                         f"({kind}); convert it to numbers (float32, int32, ...) before training.")
+
+
 def pack(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
     """A batch as Keras 3 gives it to ``train_step``: ``x`` alone when there
     are no targets (``(x,)`` when ``x`` is a list or tuple of inputs),
@@ -112,11 +153,14 @@ class ArrayData:
     """
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int = 32,
-                 shuffle: bool = False, steps: int | None = None):
+                 shuffle: bool = False, steps: int | None = None, input_names: list[str] | None = None):
         as_array = lambda leaf: None if leaf is None else np.asarray(leaf)  # noqa: E731
         self.x = map_structure(as_array, x)
         self.y = map_structure(as_array, y)
         self.sample_weight = map_structure(as_array, sample_weight)
+        check_numeric(self.x, "x", input_names)
+        check_numeric(self.y, "y")
+        check_numeric(self.sample_weight, "sample_weight")
         self.size = num_samples(self.x, "x")
         if self.size == 0:
             raise ValueError("Expected at least one sample, received an empty x.")
@@ -195,6 +239,8 @@ def _standardize(batch: Any) -> Any:
     if isinstance(batch, dict) and {"x", "y"} <= set(batch):
         batch = (batch["x"], batch["y"])
     x, y, sw = unpack(batch)
+    for value, what in ((x, "x"), (y, "y"), (sw, "sample_weight")):
+        check_numeric(value, f"a batch's {what}")
     return pack(to_engine(x), to_engine(y), to_engine(sw))
 
 
@@ -304,11 +350,18 @@ class SequenceData:
 
 
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
-          shuffle: bool = False, steps: int | None = None) -> ArrayData | IterableData | SequenceData:
+          shuffle: bool = False, steps: int | None = None,
+          input_names: list[str] | None = None) -> ArrayData | IterableData | SequenceData:
     """The right adapter for ``x`` (and ``y``/``sample_weight`` with arrays).
+    ``batch_size`` is a positive int or None (32 for arrays); ``input_names``
+    (the model's) label errors about an input.
 
     Example: ``data = adapt(x_train, y_train, batch_size=64, shuffle=True)``
     """
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size <= 0):
+        # Keras 3 refuses negative and non-int sizes but reads 0 as "not given" (32); 0 is refused here too.
+        raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size!r}.")
     if x is None:
         raise ValueError("Expected data (x), received None.")
     if is_batch_sequence(x):
@@ -322,7 +375,8 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | No
             raise ValueError("Expected y inside the dataset's batches, received a separate y with a "
                              f"{type(x).__name__}.")
         return IterableData(x, steps)
-    return ArrayData(x, y, sample_weight, batch_size or 32, shuffle, steps)
+    return ArrayData(x, y, sample_weight, 32 if batch_size is None else int(batch_size), shuffle, steps,
+                     input_names)
 
 
 def class_weights_to_sample_weights(y: Any, class_weight: dict[int, float]) -> Callable[[Any], Any]:

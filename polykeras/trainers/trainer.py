@@ -240,8 +240,29 @@ class Trainer:
             fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
                               refresh_logs=None if kind == "predict" else self._replica_logs,
                               gather_outputs=kind == "predict")
+            fn = _checking_inputs(self, fn)
             self._functions[kind] = fn
         return fn
+
+    def _check_batch_inputs(self, batch: Any) -> None:
+        """Check a batch's inputs against the model's declared input shapes,
+        every known size, on the concrete tensors before the compiled step
+        runs: inside a retraced step (TensorFlow relaxes the shapes it saw to
+        unknown sizes, even unknown ranks) a wrong input would pass the
+        model's own check and fail later with an error that never names it.
+        Each distinct set of shapes is checked once."""
+        graph = self if hasattr(self, "_check_input") else getattr(self, "_graph", None)
+        if graph is None or not hasattr(graph, "_check_input") or not getattr(graph, "inputs", None):
+            return
+        x = data_module.unpack(batch)[0]
+        leaves = flatten(x) if isinstance(x, (list, tuple, dict)) else [x]
+        key = tuple(None if leaf is None else tuple(ops.shape(leaf)) for leaf in leaves)
+        checked = self.__dict__.setdefault("_checked_input_shapes", set())
+        if key in checked:
+            return
+        for spec, value in zip(graph.inputs, graph._flat_inputs(x)):
+            graph._check_input(spec, value)
+        checked.add(key)
 
     def _track_losses(self, loss: Any, parts: dict[str, Any], x: Any) -> None:
         # As Keras 3, each batch's mean loss weighs by its rows, so an epoch's
@@ -269,7 +290,8 @@ class Trainer:
                 raise ValueError("fit: class_weight needs a single array y.")
             weights = data_module.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else np.asarray(sample_weight) * weights
-        return data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps)
+        names = [getattr(t, "name", None) for t in getattr(self, "inputs", None) or []]
+        return data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps, names or None)
 
     # ----------------------------------------------------------------- fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: Any = "auto",
@@ -468,6 +490,16 @@ def _deserialize_structure(value: Any, get: Any) -> Any:
 
 def _batch_len(x: Any) -> int:
     return max(1, data_module.num_samples(x, "x"))
+
+
+def _checking_inputs(model: Any, fn: Any) -> Any:
+    """``fn`` (a compiled step) preceded by ``model._check_batch_inputs``."""
+
+    def run(batch: Any) -> Any:
+        model._check_batch_inputs(batch)
+        return fn(batch)
+
+    return run
 
 
 def _concat(batches: list[Any]) -> Any:

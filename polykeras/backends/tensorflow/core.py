@@ -350,6 +350,11 @@ class TensorflowCore:
     def shape(self, x: Tensor) -> Shape:
         if type(x) not in TENSORS:
             x = tensor(x)
+        if x.shape.rank is None:
+            # As Keras 3: a shape is a tuple, so the rank must be known (a step
+            # retraced for inputs of several ranks sees an unknown one).
+            raise op_error("shape", "a tensor of statically known rank", "a tensor of unknown rank "
+                           f"(dtype {name_of(x.dtype)}); inputs of different ranks reached one traced function")
         static = tuple(x.shape)
         if type(x) is EagerTensor or None not in static:
             return static
