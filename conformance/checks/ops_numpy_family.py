@@ -532,3 +532,32 @@ GRADIENTS["correlate"] = (lambda a, v: ops.correlate(a, v, mode="same"), lambda 
 NOT_DIFFERENTIABLE.update(dict.fromkeys(
     ["count_nonzero", "nanargmax", "nanargmin", "searchsorted", "digitize"],
     "piecewise constant or integer-valued: the gradient is zero or undefined"))
+
+
+# ------------------------------------------------------------------ extras
+CASES.append(OpCase("allclose", binary(min_value=-3.0, max_value=3.0), ops.allclose,
+                    lambda a, b: np.asarray(np.allclose(a, b)), dtypes=FLOATS, out="bool"))
+CASES.append(OpCase("allclose", unary(), lambda x: ops.allclose(x, ops.add(x, 1e-9), atol=1e-6),
+                    lambda x: np.asarray(True), dtypes=FLOATS, out="bool", label="allclose(x, x + 1e-9)"))
+CASES.append(OpCase("angle", unary(**_WIDE), ops.angle, np.angle, "transcendental", NUMERIC, out=_float_of))
+CASES.append(OpCase("isin", binary(min_value=-3.0, max_value=3.0), ops.isin, np.isin, dtypes=("int32", "float32"),
+                    out="bool"))
+CASES.append(OpCase("isin", binary(min_value=-3.0, max_value=3.0), functools.partial(ops.isin, invert=True),
+                    functools.partial(np.isin, invert=True), dtypes=("int32",), out="bool", label="isin(invert=True)"))
+
+
+@st.composite
+def _matrices(draw: Any, dtype: str, profile: Profile) -> Example:
+    n = draw(st.integers(1, 4))
+    batch = draw(cs.shapes(max_rank=1, max_side=3))
+    noise = draw(cs.arrays("float64", (*batch, n, n), min_value=-0.4, max_value=0.4))
+    signs = draw(cs.arrays("float64", (*batch, 1, n), min_value=-1.0, max_value=1.0))
+    return Example(((noise + 2.0 * np.eye(n) * np.where(signs < 0, -1.0, 1.0)).astype(dtype),))
+
+
+CASES.append(OpCase("slogdet", lambda d, p: _matrices(d, p), ops.slogdet, lambda a: tuple(np.linalg.slogdet(a)),
+                    "matmul", FLOATS))
+GRADIENTS["slogdet"] = (lambda a: ops.slogdet(a)[1], lambda a: np.linalg.slogdet(a)[1],
+                        lambda rng: [rng.uniform(-0.4, 0.4, (2, 3, 3)) + 2.0 * np.eye(3)])
+GRADIENTS["angle"] = (ops.angle, np.angle, lambda rng: [rng.uniform(0.2, 2, (2, 3)) * rng.choice([-1.0, 1.0], (2, 3))])
+NOT_DIFFERENTIABLE.update(dict.fromkeys(["allclose", "isin"], "boolean: the gradient is zero or undefined"))

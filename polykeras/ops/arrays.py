@@ -262,4 +262,10 @@ def kaiser(x: int, beta: float) -> Tensor:
     """The Kaiser window. Example: ``ops.kaiser(8, 5.0)``"""
 
 
+
+@op("square matrices (a batch of them along the leading axes)")
+def slogdet(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Sign and log of the absolute determinant. Example: ``sign, logdet = ops.slogdet(a)``"""
+
+
 __all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]

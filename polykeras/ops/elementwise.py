@@ -204,4 +204,20 @@ def copy(x: Tensor) -> Tensor:
     """A new tensor with ``x``'s values. Example: ``y = ops.copy(x)``"""
 
 
+
+@op(_BINARY, broadcast=True)
+def allclose(x1: Tensor, x2: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Whether ``isclose`` holds everywhere (a boolean scalar). Example: ``ops.allclose(x, y)``"""
+
+
+@op("two tensors")
+def isin(x1: Tensor, x2: Tensor, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """True where an entry of ``x1`` occurs in ``x2``. Example: ``ops.isin(labels, [0, 3])``"""
+
+
+@op(_UNARY)
+def angle(x: Tensor) -> Tensor:
+    """Argument of a number: 0 for positive reals, pi for negative. Example: ``ops.angle(x)``"""
+
+
 __all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]

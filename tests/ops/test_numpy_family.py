@@ -83,3 +83,44 @@ def test_float64_kept(engine):
     need("float64")
     x = np.array([0.25, 0.5], np.float64)
     check(ops.arctanh(tensor(x)), np.arctanh(x), "transcendental", "float64", what="arctanh")
+
+
+# ------------------------------------------------------------- statistics
+def test_quantile_methods_and_nan_slices(engine):
+    x = np.array([[3.0, np.nan, 1.0, 2.0], [np.nan, np.nan, np.nan, np.nan]], np.float32)
+    check(ops.nanmedian(tensor(x), axis=1), np.array([2.0, np.nan]), "reduction", "float32", what="nanmedian")
+    check(ops.nanmax(tensor(x), axis=1), np.array([3.0, np.nan]), "elementwise", "float32", what="nanmax")
+    y = np.array([4.0, 1.0, 3.0, 2.0], np.float32)
+    for method in ("linear", "lower", "higher", "midpoint", "nearest"):
+        check(ops.quantile(tensor(y), [0.25, 0.5], method=method), np.quantile(y, [0.25, 0.5], method=method),
+              "reduction", "float32", what=method)
+
+
+def test_bad_arguments_name_the_op(engine):
+    x = tensor(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="quantile: expected .*method.*received"):
+        ops.quantile(x, 0.5, method="cubic")
+    with pytest.raises(ValueError, match="searchsorted: expected a 1-D ascending sequence"):
+        ops.searchsorted(x, x)
+    with pytest.raises(ValueError, match="correlate: expected two 1-D tensors and mode"):
+        ops.correlate(x[0], x[1], mode="circular")
+    with pytest.raises(ValueError, match="rot90: expected .*two different axes"):
+        ops.rot90(x, axes=(0, 0))
+    with pytest.raises(ValueError, match="diag: expected a 1-D or 2-D tensor"):
+        ops.diag(tensor(np.ones((2, 2, 2), np.float32)))
+
+
+def test_compiled_matches_eager(diff_engine):
+    rng = np.random.default_rng(3)
+    x = tensor(rng.uniform(-2.0, 2.0, (3, 4)).astype(np.float32))
+
+    def program(x):
+        return [ops.quantile(x, [0.2, 0.9], axis=1), ops.nanstd(x, axis=0), ops.tril(x), ops.roll(x, 2, axis=1),
+                ops.kron(x[:2, :2], x[:1]), ops.arcsinh(x), ops.hypot(x, 1.5), ops.correlate(x[0], x[1, :2], "full"),
+                ops.trace(x), ops.searchsorted(ops.sort(x[0]), x[1]), ops.linspace(x[0, 0], x[0, 1], 4),
+                ops.slogdet(x[:3, :3])[1]]
+
+    eager = program(x)
+    compiled = ops.jit(program)(x)
+    for i, (a, b) in enumerate(zip(compiled, eager)):
+        check(a, numpy(b), "reduction", ops.dtype(b), what=f"output {i} compiled vs eager")

@@ -373,3 +373,7 @@ class ArrayComposites:
 
     def kaiser(self, x: int, beta: float) -> Tensor:
         return self._nf_window(np.kaiser, x, float(beta))
+
+    def slogdet(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        determinant = self.det(self._nf_float(x))
+        return self.sign(determinant), self.log(self.abs(determinant))

@@ -240,3 +240,16 @@ class ElementwiseComposites:
         out = self.where(self.isnan(x), const(nan), x)
         out = self.where(self.logical_and(self.isinf(x), self.greater(x, 0.0)), const(high), out)
         return self.where(self.logical_and(self.isinf(x), self.less(x, 0.0)), const(low), out)
+
+    def allclose(self, x1: Tensor, x2: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> Tensor:
+        return self.all(self.isclose(x1, x2, rtol, atol, equal_nan))
+
+    def isin(self, x1: Tensor, x2: Tensor, assume_unique: bool = False, invert: bool = False) -> Tensor:
+        x1, x2 = self._nf_tensor(x1), self._nf_tensor(x2)
+        found = self.any(self.equal(self.expand_dims(x1, -1), self.reshape(x2, (-1,))), axis=-1)
+        return self.logical_not(found) if invert else found
+
+    def angle(self, x: Tensor) -> Tensor:
+        x = self._nf_float(x)
+        return self.arctan2(self.zeros_like(x), x)  # real x: 0, or pi where x < 0 (and at -0.0)
