@@ -173,6 +173,10 @@ _add("take", lambda x: ops.take(x, _const(_IDS), axis=1), lambda x: np.take(x, _
 _ORDER = np.array([[2, 0, 1], [1, 1, 0]], np.int32)
 _add("take_along_axis", lambda x: ops.take_along_axis(x, _const(_ORDER), axis=1),
      lambda x: np.take_along_axis(x, _ORDER, axis=1), uniform((2, 3)))
+_add("get_item", lambda x: ops.get_item(x, (slice(None), None, slice(1, 3))), lambda x: x[:, None, 1:3],
+     uniform((2, 3)))
+_add("get_item(gathered)", lambda x: ops.get_item(x, (Ellipsis, slice(None, None, -2))), lambda x: x[..., ::-2],
+     uniform((2, 3)))
 _POINTS = np.array([[0, 1], [2, 0], [0, 1]], np.int32)
 
 
