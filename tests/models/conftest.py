@@ -46,6 +46,10 @@ a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
 two = keras.Function({"a": a, "b": b}, [d1(a), d2(d1(b))])
 ya, yb = two({"a": data["x"], "b": data["x"] * 2})
 out["two_a"], out["two_b"] = np.asarray(ya), np.asarray(yb)
+x = keras.Input((4,), name="x")
+ops_only = keras.Function(x, keras.ops.mean(keras.ops.abs(x * 2.0 - 1.0), axis=-1))
+out["ops_only_y"] = np.asarray(ops_only(data["x"]))
+out["ops_only_count"] = [len(ops_only.operations)]
 
 # features through a nested Sequential / Functional
 s1, s2 = Dense(3, name="s1"), Dense(2, name="s2")
