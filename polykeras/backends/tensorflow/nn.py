@@ -185,7 +185,14 @@ class TensorflowNN:
     def relu(self, x: Tensor) -> Tensor:
         if type(x) not in TENSORS:
             x = tensor(x)
-        return R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
+        out = R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
+        if x.dtype in INEXACT:
+            # NaN stays NaN, as on every engine: TF's graph optimiser fuses
+            # MatMul/Conv + BiasAdd + Relu into one oneDNN kernel that turns
+            # NaN into 0, so a compiled step saw a finite loss while its
+            # gradients (through the NaN input) turned the weights NaN.
+            out = R.SelectV2(condition=R.IsNan(x=x), t=x, e=out)
+        return out
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
         x = floating(x)
