@@ -300,6 +300,14 @@ CASES: dict[str, list[LayerCase]] = {
     "Normalization": [C({"mean": [0.1, -0.2, 0.3], "variance": [1.0, 2.0, 0.5]}, (2, 3)),
                       C(input_shape=(4, 3), make=_adapted_normalization)],
     "Pipeline": [C(input_shape=(2, 3), make=_pipeline)],
+    # the random augmentations at inference (identity): the engines' random streams differ, so a training
+    # call's numbers are engine-specific; tests/layers/test_augmentation.py checks what training may do
+    "RandomFlip": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "RandomContrast": [C({"factor": 0.5, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "RandomBrightness": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "RandomInvert": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "RandomGrayscale": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "AutoContrast": [C({"value_range": (-4.0, 4.0)}, (2, 4, 5, 3))],
     "Rescaling": [C({"scale": 1.0 / 255, "offset": -1.0}, (2, 3))],
     "Resizing": [C({"height": 4, "width": 5}, (1, 3, 3, 2)),
                  C({"height": 2, "width": 2, "interpolation": "nearest"}, (2, 4, 4, 1))],

@@ -111,3 +111,9 @@ from polykeras.layers.normalization import RMSNormalization, SpectralNormalizati
 from polykeras.layers.preprocessing import Pipeline  # noqa: E402
 
 __all__ += ["Pipeline", "RMSNormalization", "ReversibleEmbedding", "SpectralNormalization", "Wrapper"]
+
+from polykeras.layers.preprocessing import (  # noqa: E402
+    AutoContrast, RandomBrightness, RandomContrast, RandomFlip, RandomGrayscale, RandomInvert,
+)
+
+__all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]

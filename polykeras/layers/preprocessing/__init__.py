@@ -22,3 +22,8 @@ __all__ = [
 from polykeras.layers.preprocessing.pipeline import Pipeline  # noqa: E402
 
 __all__ += ["Pipeline"]
+from polykeras.layers.preprocessing.augmentation import (  # noqa: E402
+    AutoContrast, RandomBrightness, RandomContrast, RandomFlip, RandomGrayscale, RandomInvert,
+)
+
+__all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]

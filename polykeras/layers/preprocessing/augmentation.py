@@ -1,0 +1,260 @@
+"""Image augmentation layers: ``RandomFlip``, ``RandomContrast``,
+``RandomBrightness``, ``RandomInvert``, ``RandomGrayscale`` and the
+deterministic ``AutoContrast``.
+
+Each random layer draws from its own :class:`polykeras.random.SeedGenerator`
+(so a compiled training step draws new values at every step and the same
+seed repeats the same sequence on one engine), augments when called with
+``training=True`` (the default when called directly, as Keras 3) and returns
+its inputs unchanged with ``training=False``. Images are rank 3 or 4;
+random choices are drawn per image. Arguments, defaults and factor rules are
+Keras 3's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from polykeras import ops
+from polykeras.layers.convolutional.arguments import describe_layer, standardize_data_format
+from polykeras.layers.layer import Layer
+from polykeras.ops import image as image_ops
+from polykeras.random import SeedGenerator
+
+__all__ = ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]
+
+
+class _ImageAugmentation(Layer):
+    """Shared parts: the seed generator, the rank check, ``factor`` and
+    ``value_range`` parsing (Keras 3's rules)."""
+
+    _FACTOR_BOUNDS = (-1.0, 1.0)
+    _RANDOM = True
+
+    def __init__(self, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.seed = seed
+        if self._RANDOM:
+            self.generator = SeedGenerator(seed, name="seed_generator")
+
+    def _parse_factor(self, factor: Any) -> list[float]:
+        low_bound, high_bound = self._FACTOR_BOUNDS
+        message = (f"{describe_layer(self)}: expected factor as a number or a list of two numbers in "
+                   f"[{low_bound}, {high_bound}], received factor={factor!r}.")
+        if isinstance(factor, (list, tuple)):
+            if len(factor) != 2 or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in factor):
+                raise ValueError(message)
+            if factor[0] > high_bound or factor[1] < low_bound:
+                raise ValueError(message)
+            return [float(f) for f in sorted(factor)]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not low_bound <= factor <= high_bound:
+            raise ValueError(message)
+        factor = abs(float(factor))
+        return [max(-factor, low_bound), factor]
+
+    def _parse_value_range(self, value_range: Any) -> list[float]:
+        if not isinstance(value_range, (list, tuple)) or len(value_range) != 2:
+            raise ValueError(f"{describe_layer(self)}: expected value_range as a list of two numbers, received "
+                             f"value_range={value_range!r}.")
+        return sorted(float(v) for v in value_range)
+
+    def _images(self, inputs: Any) -> tuple[Any, bool]:
+        """Float images of rank 4 and whether a batch axis was added."""
+        rank = len(ops.shape(inputs))
+        if rank not in (3, 4):
+            raise ValueError(f"{describe_layer(self)}: expected images of rank 3 or 4, received inputs of shape "
+                             f"{tuple(ops.shape(inputs))}.")
+        images = ops.cast(inputs, self.dtype)
+        return (ops.expand_dims(images, 0), True) if rank == 3 else (images, False)
+
+    def _per_image(self, images: Any, minval: float = 0.0, maxval: float = 1.0) -> Any:
+        """One uniform draw per image, shaped ``(batch, 1, 1, 1)``."""
+        batch = ops.shape(images)[0]
+        if minval == maxval:  # a fixed factor, e.g. (1.0, 1.0)
+            return ops.full((batch, 1, 1, 1), minval, dtype=self.dtype)
+        return ops.random.uniform((batch, 1, 1, 1), minval=minval, maxval=maxval, seed=self.generator)
+
+    def call(self, inputs: Any, training: Any = True) -> Any:
+        if not training:
+            return inputs
+        images, added = self._images(inputs)
+        out = self._augment(images)
+        return ops.squeeze(out, 0) if added else out
+
+    def _augment(self, images: Any) -> Any:
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+class RandomFlip(_ImageAugmentation):
+    """Flips each image left-right (``"horizontal"``), up-down
+    (``"vertical"``) or both (``"horizontal_and_vertical"``, default), each
+    image with probability 1/2.
+
+    Example:
+        >>> y = RandomFlip("horizontal", seed=1)(np.random.rand(4, 8, 8, 3).astype("float32"))
+    """
+
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
+                 data_format: str | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
+            raise ValueError(f"{describe_layer(self)}: expected mode 'horizontal', 'vertical' or "
+                             f"'horizontal_and_vertical', received mode={mode!r}.")
+        self.mode = mode
+        self.data_format = standardize_data_format(data_format, describe_layer(self))
+
+    def _augment(self, images: Any) -> Any:
+        flips = ops.less_equal(self._per_image(images), 0.5)
+        height, width = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            images = ops.where(flips, ops.flip(images, axis=width), images)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            images = ops.where(flips, ops.flip(images, axis=height), images)
+        return images
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode, "data_format": self.data_format}
+
+
+class RandomContrast(_ImageAugmentation):
+    """Scales each image's deviation from its per-channel mean by a factor
+    drawn from ``[1 - factor[0], 1 + factor[1]]`` (a number ``f`` gives
+    ``[1, 1 + f]``, Keras 3's rule), then clips to ``value_range``.
+
+    Example:
+        >>> y = RandomContrast(0.5, value_range=(0, 1), seed=1)(np.random.rand(2, 8, 8, 3).astype("float32"))
+    """
+
+    _FACTOR_BOUNDS = (0.0, 1.0)
+
+    def __init__(self, factor: float | Sequence[float], value_range: Sequence[float] = (0, 255),
+                 seed: int | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = self._parse_factor(factor)
+        self.value_range = self._parse_value_range(value_range)
+
+    def _augment(self, images: Any) -> Any:
+        contrast = self._per_image(images, 1.0 - self.factor[0], 1.0 + self.factor[1])
+        mean = ops.mean(images, axis=(1, 2), keepdims=True)
+        out = ops.add(ops.multiply(ops.subtract(images, mean), contrast), mean)
+        return ops.clip(out, self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomBrightness(_ImageAugmentation):
+    """Adds to each image ``delta * (value_range[1] - value_range[0])`` with
+    ``delta`` drawn from ``[factor[0], factor[1]]`` (a number ``f`` gives
+    ``[-f, f]``), then clips to ``value_range``.
+
+    Example:
+        >>> y = RandomBrightness(0.2, seed=1)(np.full((2, 4, 4, 3), 128.0, "float32"))
+    """
+
+    def __init__(self, factor: float | Sequence[float], value_range: Sequence[float] = (0, 255),
+                 seed: int | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = self._parse_factor(factor)
+        self.value_range = self._parse_value_range(value_range)
+
+    def _augment(self, images: Any) -> Any:
+        delta = self._per_image(images, self.factor[0], self.factor[1])
+        delta = ops.multiply(delta, self.value_range[1] - self.value_range[0])
+        return ops.clip(ops.add(images, delta), self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomInvert(_ImageAugmentation):
+    """Replaces an image by ``value_range[1] - image`` with a probability
+    drawn per image from ``[factor[0], factor[1]]`` (default ``(0, 1)``).
+
+    Example:
+        >>> y = RandomInvert(seed=1)(np.random.rand(2, 4, 4, 3).astype("float32") * 255)
+    """
+
+    _FACTOR_BOUNDS = (0.0, 1.0)
+
+    def __init__(self, factor: float | Sequence[float] = 1.0, value_range: Sequence[float] = (0, 255),
+                 seed: int | None = None, data_format: str | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = self._parse_factor(factor)
+        self.value_range = self._parse_value_range(value_range)
+        self.data_format = standardize_data_format(data_format, describe_layer(self))
+
+    def _augment(self, images: Any) -> Any:
+        probability = self._per_image(images, self.factor[0], self.factor[1])
+        apply = ops.less(self._per_image(images), probability)
+        return ops.where(apply, ops.subtract(self.value_range[1], images), images)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
+                "data_format": self.data_format}
+
+
+class RandomGrayscale(_ImageAugmentation):
+    """Converts each RGB image to grayscale (kept on 3 channels) with
+    probability ``factor`` (default 0.5).
+
+    Example:
+        >>> y = RandomGrayscale(1.0)(np.random.rand(2, 4, 4, 3).astype("float32"))   # all gray
+    """
+
+    def __init__(self, factor: float = 0.5, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 <= factor <= 1.0:
+            raise ValueError(f"{describe_layer(self)}: expected factor between 0 and 1, received factor={factor!r}.")
+        self.factor = float(factor)
+        self.data_format = standardize_data_format(data_format, describe_layer(self))
+
+    def _augment(self, images: Any) -> Any:
+        apply = ops.less(self._per_image(images), self.factor)
+        gray = image_ops.rgb_to_grayscale(images, data_format=self.data_format)
+        return ops.where(apply, gray, images)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "data_format": self.data_format}
+
+
+class AutoContrast(_ImageAugmentation):
+    """Stretches each image's channels to the full ``value_range``: each
+    channel's minimum maps to the low end and its maximum to the high end
+    (a constant channel is kept as is). Deterministic; runs in training and
+    inference alike, as Keras 3.
+
+    Example:
+        >>> y = AutoContrast(value_range=(0, 1))(np.random.rand(2, 4, 4, 3).astype("float32") * 0.5)
+    """
+
+    _RANDOM = False
+
+    def __init__(self, value_range: Sequence[float] = (0, 255), **kwargs: Any):
+        super().__init__(**kwargs)
+        self.value_range = self._parse_value_range(value_range)
+
+    def call(self, inputs: Any, training: Any = True) -> Any:
+        images, added = self._images(inputs)
+        low_v, high_v = self.value_range
+        scaled = ops.multiply(ops.subtract(images, low_v), 255.0 / (high_v - low_v))
+        low = ops.min(scaled, axis=(1, 2), keepdims=True)
+        high = ops.max(scaled, axis=(1, 2), keepdims=True)
+        scale = ops.divide(255.0, ops.subtract(high, low))
+        out = ops.clip(ops.add(ops.multiply(scaled, scale), ops.multiply(ops.negative(low), scale)), 0.0, 255.0)
+        out = ops.add(ops.multiply(out, (high_v - low_v) / 255.0), low_v)
+        out = ops.where(ops.isnan(out), images, out)
+        return ops.squeeze(out, 0) if added else out
+
+    def get_config(self) -> dict[str, Any]:
+        config = {**super().get_config(), "value_range": self.value_range}
+        config.pop("seed")
+        return config
