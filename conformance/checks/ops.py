@@ -22,8 +22,8 @@ from hypothesis import seed as hypothesis_seed
 
 import polykeras.backends as B
 from conformance import reference as ref
-from conformance.checks import (ops_arrays, ops_control_flow, ops_core, ops_gradients, ops_math, ops_nn_extra,
-                               ops_numpy_family)
+from conformance.checks import (ops_arrays, ops_control_flow, ops_core, ops_gradients, ops_linalg_extra, ops_math,
+                               ops_nn_extra, ops_numpy_family)
 from conformance.checks.base import Check, Context, Meter, Skip, supports
 from conformance.checks.opcase import Example, OpCase, as_outputs, to_reference
 from polykeras import ops
@@ -31,7 +31,7 @@ from polykeras import ops
 __all__ = ["FORWARD_CASES", "covered_forward", "covered_gradients", "op_checks", "public_ops"]
 
 FORWARD_CASES: list[OpCase] = [*ops_core.CASES, *ops_math.CASES, *ops_arrays.CASES, *ops_numpy_family.CASES,
-                               *ops_control_flow.CASES, *ops_nn_extra.CASES]
+                               *ops_control_flow.CASES, *ops_nn_extra.CASES, *ops_linalg_extra.CASES]
 
 
 def public_ops() -> set[str]:

@@ -38,6 +38,7 @@ from polykeras.ops.statistics import *  # noqa: F403 - keras.ops.numpy's statist
 
 from polykeras.ops.control_flow import *  # noqa: F403 - Keras 3's core control flow
 from polykeras.ops.nn_extra import *  # noqa: F403 - more of keras.ops.nn
+from polykeras.ops.math_extra import *  # noqa: F403 - more of keras.ops.math
 
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 
