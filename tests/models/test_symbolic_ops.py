@@ -15,6 +15,7 @@ from polykeras import layers, ops
 from polykeras.layers.op_layer import OpLayer
 from polykeras.models import Functional
 from polykeras.ops import OpError
+from polykeras.ops import image as image_ops
 from polykeras.saving import load_model
 from polykeras.symbolic import SymbolicTensor, flatten
 
@@ -87,6 +88,7 @@ OPS = {
                             ops.linalg.cholesky(ops.matmul(_SQUARE(x), ops.transpose(_SQUARE(x), (0, 2, 1)))),
                             ops.linalg.svd(_SQUARE(x), compute_uv=False)),
     "random": lambda x, y: (ops.random.dropout(x, 0.5, seed=3),),
+    "image": lambda x, y: (image_ops.resize(_IMAGE(x), (2, 2)), image_ops.resize(_IMAGE(y), (8, 6), "nearest")),
 }
 #: Results that another engine computes differently by design (its own random stream).
 ENGINE_OWN = {"random"}
