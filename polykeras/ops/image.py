@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,8 @@ from polykeras.backends.dtypes import is_float
 from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
-__all__ = ["crop_images", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+__all__ = ["affine_transform", "crop_images", "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
+           "rgb_to_hsv"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -301,3 +303,143 @@ def hsv_to_rgb(images: Tensor, data_format: str | None = None) -> Tensor:
         ramp = ops.clip(ops.minimum(k, ops.subtract(4.0, k)), 0.0, 1.0)
         channels.append(ops.subtract(value, ops.multiply(ops.multiply(value, saturation), ramp)))
     return ops.stack(channels, axis=axis)
+
+
+# ------------------------------------------------------ sampling, warping
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _fix_index(index: Tensor, size: int, fill_mode: str) -> Tensor:
+    """Integer source indices mapped inside ``[0, size)`` by ``fill_mode``
+    (``constant`` is handled by the caller's validity mask)."""
+    if fill_mode == "nearest" or fill_mode == "constant":
+        return ops.clip(index, 0, size - 1)
+    if fill_mode == "wrap":
+        return ops.mod(index, size)
+    if fill_mode == "mirror":  # d c b | a b c d | c b a
+        if size == 1:
+            return ops.zeros_like(index)
+        period = 2 * (size - 1)
+        return ops.subtract(size - 1, ops.abs(ops.subtract(ops.mod(index, period), size - 1)))
+    # reflect: d c b a | a b c d | d c b a
+    period = 2 * size
+    folded = ops.mod(index, period)
+    return ops.where(ops.less(folded, size), folded, ops.subtract(period - 1, folded))
+
+
+def _sample(inputs: Tensor, coordinates: Sequence[Tensor], order: int, fill_mode: str, fill_value: float,
+            exact: Sequence[bool] = ()) -> Tensor:
+    """``inputs`` (rank N) read at ``coordinates`` (N float tensors of one
+    shape): nearest (``order=0``) or multilinear (``order=1``) with scipy's
+    fill modes; axes marked ``exact`` hold integer coordinates (no blend)."""
+    shape = [int(s) for s in ops.shape(inputs)]
+    strides = [int(np.prod(shape[d + 1:])) for d in range(len(shape))]
+    flat = ops.reshape(inputs, (-1,))
+    dtype = ops.dtype(inputs)
+    exact = list(exact) + [False] * (len(shape) - len(exact))
+    # per axis: a list of (integer index, weight or None)
+    corners_per_axis = []
+    for d, coordinate in enumerate(coordinates):
+        if exact[d]:
+            corners_per_axis.append([(ops.cast(coordinate, "int32"), None)])
+        elif order == 0:
+            corners_per_axis.append([(ops.cast(ops.round(coordinate), "int32"), None)])
+        else:
+            low = ops.floor(coordinate)
+            frac = ops.cast(ops.subtract(coordinate, low), dtype)
+            low = ops.cast(low, "int32")
+            corners_per_axis.append([(low, ops.subtract(1.0, frac)), (ops.add(low, 1), frac)])
+    out = None
+    for corner in itertools.product(*corners_per_axis):
+        index = None
+        valid = None
+        weight = None
+        for d, (idx, w) in enumerate(corner):
+            if fill_mode == "constant":
+                inside = ops.logical_and(ops.greater_equal(idx, 0), ops.less(idx, shape[d]))
+                valid = inside if valid is None else ops.logical_and(valid, inside)
+            term = ops.multiply(_fix_index(idx, shape[d], fill_mode), strides[d])
+            index = term if index is None else ops.add(index, term)
+            if w is not None:
+                weight = w if weight is None else ops.multiply(weight, w)
+        value = ops.take(flat, index)
+        if valid is not None:
+            value = ops.where(valid, value, ops.cast(fill_value, dtype))
+        if weight is not None:
+            value = ops.multiply(value, weight)
+        out = value if out is None else ops.add(out, value)
+    return out
+
+
+@op("an input tensor, coordinates of shape (input rank, ...), order 0 or 1 and a known fill_mode", body=True)
+def map_coordinates(inputs: Tensor, coordinates: Tensor, order: int, fill_mode: str = "constant",
+                    fill_value: float = 0) -> Tensor:
+    """``inputs`` read at ``coordinates[:, ...]`` (one row of coordinates
+    per input axis), nearest (``order=0``) or linear (``order=1``); points
+    outside follow ``fill_mode`` (``constant`` gives ``fill_value``;
+    ``nearest``, ``wrap``, ``mirror``, ``reflect`` as scipy).
+    Example: ``image.map_coordinates(x, np.stack([rows, cols]), order=1)``"""
+    rank = len(ops.shape(inputs))
+    if order not in (0, 1):
+        raise OpError(f"image.map_coordinates: expected order 0 or 1, received order={order!r}.")
+    if fill_mode not in FILL_MODES:
+        raise OpError(f"image.map_coordinates: expected fill_mode in {FILL_MODES}, received fill_mode={fill_mode!r}.")
+    if len(ops.shape(coordinates)) < 1 or ops.shape(coordinates)[0] != rank:
+        raise OpError(f"image.map_coordinates: expected coordinates whose first axis is the input rank {rank}, "
+                      f"received coordinates of shape {tuple(ops.shape(coordinates))}.")
+    dtype = ops.dtype(inputs)
+    coords = ops.cast(coordinates, "float32")
+    x = inputs if is_float(dtype) else ops.cast(inputs, "float32")
+    out = _sample(x, [coords[i] for i in range(rank)], order, fill_mode, fill_value)
+    return out if is_float(dtype) else ops.cast(ops.round(out), dtype)
+
+
+@op("images of rank 3 or 4 and transforms of shape (8,) or (batch, 8)", body=True)
+def affine_transform(images: Tensor, transform: Tensor, interpolation: str = "bilinear",
+                     fill_mode: str = "constant", fill_value: float = 0, data_format: str | None = None) -> Tensor:
+    """Warp each image by a projective transform ``[a0, a1, a2, b0, b1, b2,
+    c0, c1]`` mapping each output point ``(x, y)`` to the input point
+    ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``, ``k = c0 x + c1 y + 1``;
+    ``interpolation`` ``"nearest"`` or ``"bilinear"``, points outside
+    filled per ``fill_mode``. Example: ``image.affine_transform(x, [1, 0, 2, 0, 1, 0, 0, 0])`` shifts right by 2"""
+    data_format = _format(data_format, "affine_transform")
+    rank = _rank(images, "affine_transform")
+    if interpolation not in ("nearest", "bilinear"):
+        raise OpError(f"image.affine_transform: expected interpolation 'nearest' or 'bilinear', received "
+                      f"interpolation={interpolation!r}.")
+    if fill_mode not in FILL_MODES:
+        raise OpError(f"image.affine_transform: expected fill_mode in {FILL_MODES}, received "
+                      f"fill_mode={fill_mode!r}.")
+    transform = ops.convert_to_tensor(transform, "float32") if not hasattr(transform, "shape") else transform
+    t_shape = tuple(ops.shape(transform))
+    if t_shape[-1:] != (8,) or len(t_shape) not in (1, 2):
+        raise OpError(f"image.affine_transform: expected transform of shape (8,) or (batch, 8), received "
+                      f"transform of shape {t_shape}.")
+    dtype = ops.dtype(images)
+    x = images if is_float(dtype) else ops.cast(images, "float32")
+    if rank == 3:
+        x = ops.expand_dims(x, 0)
+    if data_format == "channels_first":
+        x = ops.transpose(x, (0, 2, 3, 1))
+    batch, height, width, channels = (int(s) for s in ops.shape(x))
+    t = ops.cast(transform, "float32")
+    t = ops.broadcast_to(ops.reshape(t, (-1, 8)), (batch, 8))
+    ys, xs = np.meshgrid(np.arange(height, dtype="float32"), np.arange(width, dtype="float32"), indexing="ij")
+    ys = ops.convert_to_tensor(ys[None])
+    xs = ops.convert_to_tensor(xs[None])
+    a = [ops.reshape(t[:, i], (batch, 1, 1)) for i in range(8)]
+    k = ops.add(ops.add(ops.multiply(a[6], xs), ops.multiply(a[7], ys)), 1.0)
+    x_in = ops.divide(ops.add(ops.add(ops.multiply(a[0], xs), ops.multiply(a[1], ys)), a[2]), k)
+    y_in = ops.divide(ops.add(ops.add(ops.multiply(a[3], xs), ops.multiply(a[4], ys)), a[5]), k)
+    grid = (batch, height, width, channels)
+    b_idx = ops.broadcast_to(ops.reshape(ops.arange(batch, dtype="float32"), (batch, 1, 1, 1)), grid)
+    c_idx = ops.broadcast_to(ops.reshape(ops.arange(channels, dtype="float32"), (1, 1, 1, channels)), grid)
+    y_in = ops.broadcast_to(ops.expand_dims(y_in, -1), grid)
+    x_in = ops.broadcast_to(ops.expand_dims(x_in, -1), grid)
+    out = _sample(x, [b_idx, y_in, x_in, c_idx], 0 if interpolation == "nearest" else 1, fill_mode, fill_value,
+                  exact=(True, False, False, True))
+    if data_format == "channels_first":
+        out = ops.transpose(out, (0, 3, 1, 2))
+    if rank == 3:
+        out = ops.squeeze(out, 0)
+    return out if is_float(dtype) else ops.cast(ops.round(out), dtype)

@@ -116,3 +116,66 @@ def test_errors_name_the_op(engine):
         image.pad_images(x, top_padding=1, left_padding=0, target_height=4, target_width=12)
     with pytest.raises(ValueError, match="image.rgb_to_hsv.*data_format"):
         image.rgb_to_hsv(x, data_format="nhwc")
+
+
+_T = np.array([[0.93, 0.17, -1.3, -0.11, 1.07, 0.6, 0.0, 0.0], [1.21, 0.0, -2.7, 0.0, 0.83, 1.9, 0.0, 0.0]],
+              "float32")
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("fill_mode", ["constant", "nearest", "wrap", "mirror", "reflect"])
+def test_affine_transform_matches_keras(engine, interpolation, fill_mode):
+    kwargs = dict(interpolation=interpolation, fill_mode=fill_mode, fill_value=0.5)
+    assert_close(_ours("affine_transform", _X, transform=_T, **kwargs),
+                 keras_image("affine_transform", _X, transform=_T, **kwargs), "layer")
+
+
+def test_affine_transform_projective_shift_and_formats(engine):
+    x = np.arange(12, dtype="float32").reshape(1, 3, 4, 1)
+    shifted = _ours("affine_transform", x, transform=np.array([1, 0, 1, 0, 1, 0, 0, 0], "float32"))
+    np.testing.assert_array_equal(shifted[0, :, :, 0], [[1, 2, 3, 0], [5, 6, 7, 0], [9, 10, 11, 0]])
+    # the projective terms divide: k = c0 x + c1 y + 1 (TensorFlow's ImageProjectiveTransform)
+    t = np.array([2, 0, 0, 0, 2, 0, 1, 0], "float32")
+    y = _ours("affine_transform", x, transform=t, interpolation="nearest")
+    cols = np.arange(4)
+    expected_cols = np.round(2 * cols / (cols + 1.0))
+    np.testing.assert_array_equal(y[0, 0, :, 0], x[0, 0, expected_cols.astype(int), 0])
+    xc = np.ascontiguousarray(_X.transpose(0, 3, 1, 2))
+    cf = _ours("affine_transform", xc, transform=_T, data_format="channels_first")
+    assert_close(cf.transpose(0, 2, 3, 1), _ours("affine_transform", _X, transform=_T), "layer")
+    assert _ours("affine_transform", _X[0], transform=_T[0]).shape == _X[0].shape
+
+
+@pytest.mark.parametrize("order", [0, 1])
+@pytest.mark.parametrize("fill_mode", ["constant", "nearest", "wrap", "mirror", "reflect"])
+def test_map_coordinates_matches_keras(engine, order, fill_mode):
+    rng = np.random.default_rng(1)
+    values = rng.random((5, 6)).astype("float32")
+    coordinates = (rng.random((2, 4, 3)) * 10 - 2).astype("float32")
+    ours = np.asarray(ops.to_numpy(image.map_coordinates(ops.convert_to_tensor(values),
+                                                         ops.convert_to_tensor(coordinates), order,
+                                                         fill_mode=fill_mode, fill_value=0.5)))
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is None or keras.backend.backend() == "numpy":
+        keras = pytest.importorskip("keras")
+        ref = np.asarray(keras.ops.image.map_coordinates(values, coordinates, order, fill_mode=fill_mode,
+                                                         fill_value=0.5))
+    else:
+        ref = run_keras(f"out['y'] = np.asarray(keras.ops.image.map_coordinates(data['v'], data['c'], {order}, "
+                        f"fill_mode={fill_mode!r}, fill_value=0.5))", {"v": values, "c": coordinates},
+                        backend="numpy")["y"]
+    assert_close(ours, ref, "layer")
+
+
+def test_warp_errors(engine):
+    x = ops.convert_to_tensor(_X)
+    with pytest.raises(ValueError, match="image.affine_transform.*shape \\(8,\\) or \\(batch, 8\\).*\\(6,\\)"):
+        image.affine_transform(x, ops.convert_to_tensor(np.zeros(6, "float32")))
+    with pytest.raises(ValueError, match="image.affine_transform.*fill_mode.*'edge'"):
+        image.affine_transform(x, ops.convert_to_tensor(_T), fill_mode="edge")
+    with pytest.raises(ValueError, match="image.map_coordinates.*order 0 or 1.*3"):
+        image.map_coordinates(x, ops.convert_to_tensor(np.zeros((4, 2), "float32")), 3)
+    with pytest.raises(ValueError, match="image.map_coordinates.*input rank 4.*\\(2, 2\\)"):
+        image.map_coordinates(x, ops.convert_to_tensor(np.zeros((2, 2), "float32")), 1)
