@@ -31,7 +31,8 @@ __all__ = ["SymbolicOperators"]
 
 
 def _record(op: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    from polykeras.layers.op_layer import record_op  # the graph floor: loaded on the first symbolic op
+    # The graph floor: loaded on the first symbolic op.
+    from polykeras.layers.op_layer import record_op
 
     return record_op(op, args, kwargs)
 

@@ -37,7 +37,13 @@ from polykeras import ops
 from polykeras.backends.dtypes import standardize_dtype
 from polykeras.layers.config import deserialize_argument, unique_name
 from polykeras.layers.layer import Layer
-from polykeras.ops._dispatch import OPS, SYMBOLIC_TYPES, OpError, _broadcast_note, _received
+from polykeras.ops._dispatch import (
+    OPS,
+    SYMBOLIC_TYPES,
+    OpError,
+    _broadcast_note,
+    _received,
+)
 from polykeras.saving import registry
 
 __all__ = ["OpLayer", "record_op"]
@@ -52,7 +58,7 @@ class _Input:
     index: int
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(fn)
 
@@ -148,7 +154,7 @@ def record_op(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> An
         return layer(*inputs)
     except NotImplementedError:
         raise
-    except Exception as err:  # noqa: BLE001 - re-raised naming the op and the symbolic shapes
+    except Exception as err:  # re-raised naming the op and the symbolic shapes
         raise _build_error(fn, err, args, kwargs) from err
 
 
