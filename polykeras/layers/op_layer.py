@@ -237,8 +237,10 @@ def _decode(value: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
         return np.asarray(inner["value"], dtype=inner["dtype"])
     if isinstance(value, (_Input, slice, np.ndarray)) or value is Ellipsis:
         return value
-    if registry.is_serialized_object(value):
-        return deserialize_argument(value, custom_objects)
+    if registry.is_serialized_object(value):  # a seed generator (random ops), a registered object
+        from polykeras.random import SeedGenerator
+
+        return deserialize_argument(value, {"SeedGenerator": SeedGenerator, **(custom_objects or {})})
     if isinstance(value, tuple):
         return tuple(_decode(v, custom_objects) for v in value)
     if isinstance(value, list):

@@ -280,3 +280,13 @@ def test_a_keras_model_with_op_nodes_loads_and_predicts_the_same(engine, keras_o
     assert recorded & {"abs", "absolute"}  # Keras' ops.abs records an Absolute node
     got = model.predict([saved["x"], saved["y"]], verbose=0)
     _close(got, [saved[f"arr_{i}"] for i in range(3)], rtol=1e-4)
+
+
+def test_a_random_op_with_a_seed_generator_draws_anew_and_round_trips(engine):
+    x = pk.Input((6,))
+    model = pk.Model(x, ops.random.dropout(x, 0.5, seed=pk.random.SeedGenerator(1)))
+    data = np.ones((4, 6), "float32")
+    first, second = ops.to_numpy(model(data)), ops.to_numpy(model(data))
+    assert not np.array_equal(first, second)  # the generator advances between calls
+    again = Functional.from_config(json.loads(json.dumps(model.get_config())))
+    np.testing.assert_array_equal(ops.to_numpy(again(data)), first)  # a fresh generator from the same seed
