@@ -282,7 +282,9 @@ class SequenceData:
 
     def __init__(self, source: Any, shuffle: bool = False, steps: int | None = None):
         self.source = source
-        self.shuffle = shuffle
+        # A source that orders itself (a dataset standing for a tf.data pipeline) is read in its order, as
+        # Keras ignores shuffle for tf.data datasets.
+        self.shuffle = shuffle and getattr(source, "shuffle_batches", True)
         count = getattr(source, "num_batches", None) if hasattr(type(source), "num_batches") else len(source)
         if count is None and steps is None:
             raise ValueError(f"Expected steps for the endless {type(source).__name__} (its num_batches is None), "

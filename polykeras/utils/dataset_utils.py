@@ -51,6 +51,10 @@ class IndexedDataset(PyDataset):
         >>> for xb, yb in data.take(1): ...
     """
 
+    #: ``fit(shuffle=True)`` leaves the order alone: it stands for a ``tf.data`` dataset, whose order Keras
+    #: never changes (shuffle it with ``shuffle=``/``seed=`` where it is made).
+    shuffle_batches = False
+
     def __init__(self, fetch: Fetch, size: int, batch_size: int | None = None, shuffle: bool = False,
                  seed: int | None = None, drop_remainder: bool = False, **attributes: Any):
         super().__init__()

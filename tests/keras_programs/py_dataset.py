@@ -30,7 +30,7 @@ model = keras.Sequential([keras.Input((4,)), layers.Dense(6, activation="relu"),
 model.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in model.get_weights()])
 model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
 data = Batches(x, y, batch_size=16)
-history = model.fit(data, epochs=3, verbose=0)
+history = model.fit(data, epochs=3, shuffle=False, verbose=0)
 result = {"loss": history.history["loss"], "batches": len(data), "epochs_seen": data.epochs_seen,
           "eval": model.evaluate(Batches(x, y, batch_size=25), verbose=0),
           "prediction": model.predict(Batches(x[:5], y[:5], batch_size=5), verbose=0)}

@@ -47,6 +47,7 @@ out["crop_cf"] = np.asarray(L.CenterCrop(2, 3, data_format="channels_first")(ima
 norm = L.Normalization(axis=(1, 2)); norm.adapt(data["features"])
 out["norm_mean"], out["norm_var"] = [np.asarray(w) for w in norm.get_weights()[:2]]
 out["norm_y"] = np.asarray(norm(data["features"]))
+out["norm_mean_attr"], out["norm_var_attr"] = np.asarray(norm.mean), np.asarray(norm.variance)
 disc = L.Discretization(num_bins=5); disc.adapt(data["numbers"])
 out["disc_boundaries"] = list(map(float, disc.bin_boundaries))
 strings = L.StringLookup(max_tokens=5, mask_token="", output_mode="int"); strings.adapt(data["words"])
@@ -143,6 +144,10 @@ def test_normalization_adapt(engine):
     assert_close(mean, ref["norm_mean"], "reduction")
     assert_close(variance, ref["norm_var"], "reduction")
     assert_close(layer_outputs(layer, data), ref["norm_y"], "layer")
+    # .mean / .variance in the inputs' broadcast shape, as Keras exposes them
+    assert_close(ops.to_numpy(layer.mean), ref["norm_mean_attr"], "reduction")
+    assert_close(ops.to_numpy(layer.variance), ref["norm_var_attr"], "reduction")
+    assert layers.Normalization().mean is None
     # batches merge exactly; tensors and (x, y) pairs are accepted
     batched = layers.Normalization(axis=(1, 2))
     batched.adapt([(data[:2], None), (data[2:5], None), (data[5:], None)])

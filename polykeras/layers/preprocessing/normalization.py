@@ -182,6 +182,19 @@ class Normalization(Layer):
                              f"{self._stats_shape} (the layer was built for that), received data of shape {shape}.")
 
     # -------------------------------------------------------------- call
+    @property
+    def mean(self) -> Any:
+        """The mean in the inputs' broadcast shape (given, or learnt by
+        :meth:`adapt`), as Keras 3 exposes it; None before the layer is built.
+        Example: ``layer.adapt(x); ops.to_numpy(layer.mean)`` -> ``array([[3.1, 2.9]])``"""
+        return self._statistics()[0] if self.built else None
+
+    @property
+    def variance(self) -> Any:
+        """The variance in the inputs' broadcast shape; None before the layer is built.
+        Example: ``ops.to_numpy(layer.variance)``"""
+        return self._statistics()[1] if self.built else None
+
     def _statistics(self) -> tuple[Any, Any]:
         if self.input_mean is not None:
             mean, variance = self._fixed
