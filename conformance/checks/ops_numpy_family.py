@@ -561,3 +561,25 @@ GRADIENTS["slogdet"] = (lambda a: ops.slogdet(a)[1], lambda a: np.linalg.slogdet
                         lambda rng: [rng.uniform(-0.4, 0.4, (2, 3, 3)) + 2.0 * np.eye(3)])
 GRADIENTS["angle"] = (ops.angle, np.angle, lambda rng: [rng.uniform(0.2, 2, (2, 3)) * rng.choice([-1.0, 1.0], (2, 3))])
 NOT_DIFFERENTIABLE.update(dict.fromkeys(["allclose", "isin"], "boolean: the gradient is zero or undefined"))
+
+
+# ----------------------------------------------------------------- bitwise
+_INTS = ("int32",)
+for _name, _ref, _domain, _dtypes in [
+    ("bitwise_and", np.bitwise_and, {"min_value": -1000, "max_value": 1000}, ("int32", "bool")),
+    ("bitwise_or", np.bitwise_or, {"min_value": -1000, "max_value": 1000}, ("int32", "bool")),
+    ("bitwise_xor", np.bitwise_xor, {"min_value": -1000, "max_value": 1000}, ("int32", "bool")),
+    ("gcd", np.gcd, {"min_value": -1000, "max_value": 1000}, _INTS),
+    ("lcm", np.lcm, {"min_value": -100, "max_value": 100}, _INTS),
+]:
+    CASES.append(OpCase(_name, binary(**_domain), _op(_name), _ref, dtypes=_dtypes))
+for _name, _ref in [("bitwise_left_shift", np.left_shift), ("left_shift", np.left_shift),
+                    ("bitwise_right_shift", np.right_shift), ("right_shift", np.right_shift)]:
+    CASES.append(OpCase(_name, binary(min_value=-1000, max_value=1000, second={"min_value": 0, "max_value": 15}),
+                        _op(_name), _ref, dtypes=_INTS))
+for _name in ("bitwise_invert", "bitwise_not"):
+    CASES.append(OpCase(_name, unary(min_value=-1000, max_value=1000), _op(_name), np.invert, dtypes=("int32", "bool")))
+NOT_DIFFERENTIABLE.update(dict.fromkeys(
+    ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "bitwise_left_shift",
+     "bitwise_right_shift", "left_shift", "right_shift", "gcd", "lcm"],
+    "integer-valued: no gradient"))

@@ -40,6 +40,8 @@ from polykeras.ops.control_flow import *  # noqa: F403 - Keras 3's core control 
 from polykeras.ops.nn_extra import *  # noqa: F403 - more of keras.ops.nn
 from polykeras.ops.math_extra import *  # noqa: F403 - more of keras.ops.math
 
+from polykeras.ops.bitwise import *  # noqa: F403 - keras.ops.numpy's bitwise family
+
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 
 __all__ = [name for name in dir() if not name.startswith("_")]

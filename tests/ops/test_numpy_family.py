@@ -124,3 +124,39 @@ def test_compiled_matches_eager(diff_engine):
     compiled = ops.jit(program)(x)
     for i, (a, b) in enumerate(zip(compiled, eager)):
         check(a, numpy(b), "reduction", ops.dtype(b), what=f"output {i} compiled vs eager")
+
+
+# ---------------------------------------------------------------- bitwise
+def test_bitwise_refuses_floats_and_engines_without_a_kernel(engine):
+    with pytest.raises(TypeError, match="bitwise_and: expected two integer or bool tensors"):
+        ops.bitwise_and(tensor(np.ones(2, np.float32)), 1)
+    with pytest.raises(TypeError, match="left_shift: expected two integer tensors"):
+        ops.left_shift(tensor(np.ones(2, bool)), 1)
+    from polykeras.backends.numpy_family import NumpyFamily
+
+    x = tensor(np.array([1, 2], np.int32))
+    with pytest.raises(NotImplementedError, match=f"The '{engine.name}' engine has no bitwise kernels"):
+        NumpyFamily.bitwise_kernel(engine, "and", x, x)  # the protocol's default, for engines without kernels
+
+
+def test_bitwise_python_ints_are_weak(engine):
+    x = np.array([12, -10], np.int32)
+    check(ops.bitwise_and(tensor(x), 6), np.bitwise_and(x, 6), "elementwise", "int32")
+    check(ops.right_shift(tensor(x), 1), np.right_shift(x, 1), "elementwise", "int32")
+    check(ops.gcd(tensor(np.array([0, 0, 7], np.int32)), tensor(np.array([0, 5, -21], np.int32))),
+          np.array([0, 5, 7]), "elementwise", "int32")
+
+
+# ---------------------------------------------------- native vs composite
+NATIVE = ("arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "cbrt", "log2", "log10")
+
+
+@pytest.mark.parametrize("name", NATIVE)
+def test_native_kernels_match_the_composite(engine, name):
+    """Where an engine has its own kernel (NumPy, JAX), it agrees with the protocol's portable form."""
+    from polykeras.backends.base import Backend
+
+    x = np.linspace(1.1, 3.0, 7) if name == "arccosh" else np.linspace(-0.95, 0.95, 7)
+    x = tensor(x.astype(np.float32))
+    portable = getattr(Backend, name)(engine, x)
+    check(getattr(engine, name)(x), numpy(portable), "transcendental", "float32", what=f"{name}: native vs composite")

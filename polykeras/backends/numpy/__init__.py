@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from polykeras.backends.base import Backend
 from polykeras.backends.numpy.core import NumpyCore, float_dtype_for, host_array, python_array
+from polykeras.backends.numpy.family import NumpyFamilyKernels
 from polykeras.backends.numpy.math import NumpyMath
 from polykeras.backends.numpy.nn import (
     NumpyNN, conv_padding, conv_transpose_padding, reference_conv, reference_conv_transpose,
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-class NumpyBackend(NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom, Backend):
+class NumpyBackend(NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom, NumpyFamilyKernels, Backend):
     """The NumPy engine. Tensors are ``numpy.ndarray`` (NumPy scalars count as
     0-d tensors); variables are plain arrays and ``assign`` returns the new one.
 

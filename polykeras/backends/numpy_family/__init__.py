@@ -1,8 +1,7 @@
 """Portable composites of Keras 3's ``keras.ops.numpy`` names beyond the core
 protocol, written once with the primitives of :class:`polykeras.backends.base.Backend`
 and inherited by every engine through it. An engine overrides one only where
-it has a kernel that is faster or needed (the NumPy and JAX engines: see
-``backends/numpy/family.py``).
+it has a kernel that is faster or needed (``backends/<engine>/family.py``).
 
 One mixin per family, each in its own module:
 
@@ -12,6 +11,8 @@ One mixin per family, each in its own module:
   ``hstack``, ``linspace``, ``outer``, ``kron``, window functions...).
 * :mod:`.statistics`: reductions beyond the core (``median``, ``quantile``,
   the ``nan*`` family, ``average``, ``searchsorted``...).
+* :mod:`.bitwise`: bitwise ops through one engine kernel hook
+  (``bitwise_kernel``), ``gcd`` and ``lcm``.
 
 Example:
     >>> import polykeras.backends as B
@@ -22,11 +23,12 @@ Example:
 from __future__ import annotations
 
 from polykeras.backends.numpy_family.arrays import ArrayComposites
+from polykeras.backends.numpy_family.bitwise import BitwiseComposites
 from polykeras.backends.numpy_family.elementwise import ElementwiseComposites
 from polykeras.backends.numpy_family.statistics import StatisticsComposites
 
 __all__ = ["NumpyFamily"]
 
 
-class NumpyFamily(ElementwiseComposites, ArrayComposites, StatisticsComposites):
+class NumpyFamily(ElementwiseComposites, ArrayComposites, StatisticsComposites, BitwiseComposites):
     """Every family's composites, in the order an engine's MRO sees them."""

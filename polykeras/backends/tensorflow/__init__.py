@@ -22,6 +22,7 @@ from polykeras.backends.base import Backend  # noqa: E402
 from polykeras.backends.tensorflow.control_flow import TensorflowControlFlow  # noqa: E402
 from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
 from polykeras.backends.tensorflow.distribution import TensorflowDistribution  # noqa: E402
+from polykeras.backends.tensorflow.family import TensorflowFamilyKernels  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
 from polykeras.backends.tensorflow.math import TensorflowMath  # noqa: E402
 from polykeras.backends.tensorflow.native import TensorflowNative  # noqa: E402
@@ -36,7 +37,7 @@ __all__ = ["TensorflowBackend"]
 
 class TensorflowBackend(
     TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
-    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow, Backend,
+    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow, TensorflowFamilyKernels, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,
