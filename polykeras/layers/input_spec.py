@@ -94,7 +94,7 @@ def _shape_of(x: Any) -> tuple[int | None, ...] | None:
         return None
     try:
         return tuple(None if d is None else int(d) for d in shape)
-    except TypeError:
+    except (TypeError, ValueError):  # a TensorFlow trace's unknown rank cannot be iterated
         return None
 
 

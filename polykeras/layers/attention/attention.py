@@ -10,7 +10,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.layers.attention.masks import as_bool, causal_mask, combine, masked_softmax
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, static_shape
 from polykeras.layers.layer import Layer
 from polykeras.random import SeedGenerator
 
@@ -116,7 +116,7 @@ class Attention(Layer):
     def call(self, inputs: Any, mask: Any = None, training: Any = False, return_attention_scores: bool = False,
              use_causal_mask: bool = False) -> Any:
         self._validate(inputs, mask)
-        self._check_shapes([tuple(ops.shape(x)) for x in inputs])
+        self._check_shapes([static_shape(ops.shape(x)) for x in inputs])
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
         q_mask = as_bool(mask[0]) if mask else None

@@ -18,7 +18,7 @@ from typing import Any
 from polykeras import constraints, initializers, ops, regularizers
 from polykeras.layers.attention.masks import attention_mask as build_attention_mask
 from polykeras.layers.attention.masks import mask_of
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, static_shape
 from polykeras.layers.core.einsum_dense import EinsumDense
 from polykeras.layers.layer import Layer
 from polykeras.random import SeedGenerator
@@ -136,7 +136,8 @@ class _ProjectedAttention(Layer):
              key_mask: Any = None, attention_mask: Any = None, return_attention_scores: bool = False,
              training: Any = None, use_causal_mask: bool = False) -> Any:
         key = value if key is None else key
-        self._check_shapes(tuple(ops.shape(query)), tuple(ops.shape(value)), tuple(ops.shape(key)))
+        self._check_shapes(static_shape(ops.shape(query)), static_shape(ops.shape(value)),
+                           static_shape(ops.shape(key)))
         if use_causal_mask:
             self._check_causal()
         mask = build_attention_mask(

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from polykeras.config import image_data_format
 
 __all__ = [
     "DATA_FORMATS", "conv_output_length", "describe_layer", "positive_int", "refuse_unsupported",
-    "standardize_data_format", "standardize_padding", "standardize_tuple",
+    "standardize_data_format", "standardize_padding", "standardize_tuple", "static_shape",
 ]
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -28,6 +29,17 @@ DATA_FORMATS = ("channels_last", "channels_first")
 def describe_layer(layer: Any) -> str:
     """``"Conv2D 'conv2d_1'"``: how errors name a layer."""
     return f"{type(layer).__name__} '{getattr(layer, 'name', '?')}'"
+
+
+def static_shape(shape: Any) -> tuple:
+    """``shape`` with only the sizes known before running: inside a traced
+    step a size known only at run time (a scalar tensor, as TensorFlow's
+    ``ops.shape`` gives it) becomes ``None``, so shape checks compare static
+    sizes and never ask a traced value for its truth.
+
+    Example: ``static_shape((batch_tensor, 8))`` -> ``(None, 8)``
+    """
+    return tuple(d if isinstance(d, numbers.Integral) and not isinstance(d, bool) else None for d in shape)
 
 
 def positive_int(value: Any, arg: str, who: str, allow_none: bool = False) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
-from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.convolutional.arguments import describe_layer, static_shape
 from polykeras.layers.layer import Layer
 
 __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
@@ -86,7 +86,7 @@ class _Merge(Layer):
     def call(self, inputs: Any, mask: Any = None) -> Any:
         inputs = _inputs_list(self, inputs)
         shapes = [tuple(ops.shape(x)) for x in inputs]
-        self._check_shapes(_shape_list(self, shapes, self.exact_inputs))
+        self._check_shapes(_shape_list(self, [static_shape(s) for s in shapes], self.exact_inputs))
         rank = max(len(s) for s in shapes)
         expanded = []
         for x, shape in zip(inputs, shapes):
@@ -265,7 +265,7 @@ class Concatenate(Layer):
 
     def call(self, inputs: Any) -> Any:
         inputs = _inputs_list(self, inputs)
-        self._check_shapes([tuple(ops.shape(x)) for x in inputs])
+        self._check_shapes([static_shape(ops.shape(x)) for x in inputs])
         return ops.concatenate(inputs, axis=self.axis)
 
     def compute_output_shape(self, input_shape: Any) -> Shape:
@@ -340,9 +340,12 @@ class Dot(Layer):
 
     def call(self, inputs: Any) -> Any:
         inputs = _inputs_list(self, inputs)
-        shapes = _shape_list(self, [tuple(ops.shape(x)) for x in inputs], 2)
-        out_shape = self._check_shapes(shapes)
+        dynamic = [tuple(ops.shape(x)) for x in inputs]  # sizes unknown while tracing are tensors
+        shapes = _shape_list(self, [static_shape(s) for s in dynamic], 2)
+        self._check_shapes(shapes)
         a1, a2 = self._resolved_axes(shapes)
+        rest = ([d for i, d in enumerate(dynamic[0]) if i not in (0, a1)]
+                + [d for i, d in enumerate(dynamic[1]) if i not in (0, a2)])
         x, y = inputs
         if self.normalize:
             x = _l2_normalize(x, a1)
@@ -351,7 +354,7 @@ class Dot(Layer):
         y = ops.moveaxis(y, a2, 1)  # (batch, k, *rest2)
         batch, k = ops.shape(x)[0], ops.shape(x)[-1]
         product = ops.matmul(ops.reshape(x, (batch, -1, k)), ops.reshape(y, (batch, k, -1)))
-        return ops.reshape(product, (batch, *out_shape[1:]))
+        return ops.reshape(product, (batch, *rest) if rest else (batch, 1))
 
     def compute_output_shape(self, input_shape: Any) -> Shape:
         return self._check_shapes(_shape_list(self, input_shape, 2))
