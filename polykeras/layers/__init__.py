@@ -117,3 +117,7 @@ from polykeras.layers.preprocessing import (  # noqa: E402
 )
 
 __all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]
+
+from polykeras.layers.preprocessing import RandomRotation, RandomTranslation, RandomZoom  # noqa: E402
+
+__all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]

@@ -27,3 +27,6 @@ from polykeras.layers.preprocessing.augmentation import (  # noqa: E402
 )
 
 __all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]
+from polykeras.layers.preprocessing.geometric import RandomRotation, RandomTranslation, RandomZoom  # noqa: E402
+
+__all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]
