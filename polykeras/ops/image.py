@@ -28,8 +28,8 @@ from polykeras.backends.dtypes import is_float
 from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
-__all__ = ["affine_transform", "crop_images", "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
-           "rgb_to_hsv"]
+__all__ = ["affine_transform", "crop_images", "extract_patches", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
+           "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -442,4 +442,68 @@ def affine_transform(images: Tensor, transform: Tensor, interpolation: str = "bi
         out = ops.transpose(out, (0, 3, 1, 2))
     if rank == 3:
         out = ops.squeeze(out, 0)
+    return out if is_float(dtype) else ops.cast(ops.round(out), dtype)
+
+
+# ------------------------------------------------------ patches, blurring
+def _pair(value: Any, name: str, who: str) -> tuple[int, int]:
+    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
+        raise OpError(f"image.{who}: expected {name} as a positive int or two positive ints, received "
+                      f"{name}={value!r}.")
+    return int(values[0]), int(values[1])
+
+
+@op("images of rank 3 or 4 and a patch size (int or two ints)", body=True)
+def extract_patches(images: Tensor, size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                    dilation_rate: int | Sequence[int] = 1, padding: str = "valid",
+                    data_format: str | None = None) -> Tensor:
+    """Patches of ``size = (height, width)`` every ``strides`` (default
+    ``size``) pixels, each flattened in (row, column, channel) order onto the
+    channel axis: ``(batch, rows, cols, height * width * channels)``.
+    Example: ``image.extract_patches(x, 4)``"""
+    data_format = _format(data_format, "extract_patches")
+    rank = _rank(images, "extract_patches")
+    patch_h, patch_w = _pair(size, "size", "extract_patches")
+    strides = (patch_h, patch_w) if not strides else _pair(strides, "strides", "extract_patches")
+    channels = int(ops.shape(images)[_channel_axis(rank, data_format)])
+    depth = patch_h * patch_w * channels
+    kernel = ops.convert_to_tensor(np.eye(depth).reshape(patch_h, patch_w, channels, depth), ops.dtype(images))
+    x = ops.expand_dims(images, 0) if rank == 3 else images
+    out = ops.conv(x, kernel, strides=strides, padding=padding, data_format=data_format,
+                   dilation_rate=dilation_rate)
+    return ops.squeeze(out, 0) if rank == 3 else out
+
+
+def _gaussian_1d(size: int, sigma: float) -> np.ndarray:
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+@op("images of rank 3 or 4, kernel_size and sigma as two numbers each", body=True)
+def gaussian_blur(images: Tensor, kernel_size: Sequence[int] = (3, 3), sigma: Sequence[float] = (1.0, 1.0),
+                  data_format: str | None = None) -> Tensor:
+    """Blur each channel with a separable Gaussian over zero-padded edges (the
+    output keeps the input's size). As Keras 3, ``kernel_size[0]`` and
+    ``sigma[0]`` shape the kernel's width, ``[1]`` its height.
+    Example: ``image.gaussian_blur(x, (5, 5), (1.5, 1.5))``"""
+    data_format = _format(data_format, "gaussian_blur")
+    rank = _rank(images, "gaussian_blur")
+    size_w, size_h = _pair(kernel_size, "kernel_size", "gaussian_blur")
+    if not isinstance(sigma, (list, tuple)) or len(sigma) != 2 or not all(float(s) > 0 for s in sigma):
+        raise OpError(f"image.gaussian_blur: expected sigma as two positive numbers, received sigma={sigma!r}.")
+    dtype = ops.dtype(images)
+    x = images if is_float(dtype) else ops.cast(images, "float32")
+    x = ops.expand_dims(x, 0) if rank == 3 else x
+    channel_axis = 3 if data_format == "channels_last" else 1
+    channels = int(ops.shape(x)[channel_axis])
+    kernel2d = np.outer(_gaussian_1d(size_h, float(sigma[1])), _gaussian_1d(size_w, float(sigma[0])))
+    kernel = ops.convert_to_tensor(np.tile(kernel2d[:, :, None, None], (1, 1, channels, 1)), ops.dtype(x))
+    widths = [(0, 0)] * 4
+    h_axis, w_axis = (1, 2) if data_format == "channels_last" else (2, 3)
+    widths[h_axis] = ((size_h - 1) // 2, size_h - 1 - (size_h - 1) // 2)
+    widths[w_axis] = ((size_w - 1) // 2, size_w - 1 - (size_w - 1) // 2)
+    out = ops.depthwise_conv(ops.pad(x, widths), kernel, padding="valid", data_format=data_format)
+    out = ops.squeeze(out, 0) if rank == 3 else out
     return out if is_float(dtype) else ops.cast(ops.round(out), dtype)

@@ -179,3 +179,30 @@ def test_warp_errors(engine):
         image.map_coordinates(x, ops.convert_to_tensor(np.zeros((4, 2), "float32")), 3)
     with pytest.raises(ValueError, match="image.map_coordinates.*input rank 4.*\\(2, 2\\)"):
         image.map_coordinates(x, ops.convert_to_tensor(np.zeros((2, 2), "float32")), 1)
+
+
+PATCHES = [dict(size=3), dict(size=(2, 3), strides=(1, 2)), dict(size=2, padding="same"),
+           dict(size=(2, 2), strides=1, dilation_rate=2)]
+
+
+@pytest.mark.parametrize("kwargs", PATCHES, ids=str)
+def test_extract_patches_matches_keras(engine, kwargs):
+    assert_close(_ours("extract_patches", _X, **kwargs), keras_image("extract_patches", _X, **kwargs), "layer")
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(kernel_size=(5, 3), sigma=(1.5, 0.7)),
+                                    dict(kernel_size=(4, 4), sigma=(2.0, 2.0), data_format="channels_first")],
+                         ids=str)
+def test_gaussian_blur_matches_keras(engine, kwargs):
+    x = _X if kwargs.get("data_format") != "channels_first" else np.ascontiguousarray(_X.transpose(0, 3, 1, 2))
+    assert_close(_ours("gaussian_blur", x, **kwargs), keras_image("gaussian_blur", x, **kwargs), "layer")
+
+
+def test_patches_and_blur_shapes_and_errors(engine):
+    assert _ours("extract_patches", _X[0], size=3).shape == (2, 3, 27)
+    flat = _ours("gaussian_blur", np.ones((1, 6, 6, 2), "float32"), kernel_size=(3, 3), sigma=(1.0, 1.0))
+    np.testing.assert_allclose(flat[0, 2:4, 2:4], 1.0, rtol=1e-6)  # weights sum to 1 away from the edges
+    with pytest.raises(ValueError, match="image.extract_patches.*size.*0"):
+        image.extract_patches(ops.convert_to_tensor(_X), 0)
+    with pytest.raises(ValueError, match="image.gaussian_blur.*sigma.*two positive numbers"):
+        image.gaussian_blur(ops.convert_to_tensor(_X), sigma=1.0)
