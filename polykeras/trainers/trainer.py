@@ -80,6 +80,7 @@ class Trainer:
         self.stop_training = False
         self._prepared_outputs = self._train_ready = False
         self.__dict__.pop("_loss_tracker", None)
+        self.__dict__.pop("_sparse_label_ranges", None)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """``compile`` with what :meth:`get_compile_config` returned (used by
@@ -141,9 +142,40 @@ class Trainer:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 
+    @property
+    def metrics(self) -> list[Any]:
+        """Every metric the model tracks, as Keras 3 lists them: the loss
+        tracker(s), the compiled metrics, then each ``Metric`` held as an
+        attribute of the model or its layers. Override it to add trackers of
+        your own: their results join the logs and they reset each epoch.
+
+        Example: ``[m.name for m in model.metrics]`` -> ``['loss', 'compile_metrics', 'penalty']``
+        """
+        from polykeras.metrics.metric import Metric
+
+        found: list[Any] = []
+        if hasattr(self, "_loss_tracker"):
+            found += [self._loss_tracker, *self._part_trackers.values()]
+        if getattr(self, "_compile_metrics", None) is not None:
+            found.append(self._compile_metrics)
+        for owner in (self, *self._flatten_layers(include_self=False)):
+            found += [value for value in vars(owner).values() if isinstance(value, Metric)]
+        return list({id(m): m for m in found}.values())
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of :attr:`metrics`. Example: ``model.metrics_names`` -> ``['loss', 'compile_metrics']``"""
+        return [m.name for m in self.metrics]
+
     def get_metrics_result(self) -> dict[str, Any]:
-        logs = {"loss": self._loss_tracker.result()}
-        logs.update(self._compile_metrics.results())
+        """Every metric's current result (the compiled metrics by their own names)."""
+        logs: dict[str, Any] = {}
+        for metric in self.metrics:
+            result = metric.results() if hasattr(metric, "results") else metric.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[metric.name] = result
         return logs
 
     def train_step(self, data: Any) -> dict[str, Any]:
@@ -215,13 +247,11 @@ class Trainer:
             self.optimizer.build(self.trainable_variables)
 
     def _metric_variables(self) -> list[Any]:
-        trackers = [self._loss_tracker, *self._part_trackers.values()]
-        return [v for m in trackers for v in m.variables] + self._compile_metrics.variables
+        return list({id(v): v for m in self.metrics for v in m.variables}.values())
 
     def _reset_metrics(self) -> None:
-        for tracker in (self._loss_tracker, *self._part_trackers.values()):
-            tracker.reset_state()
-        self._compile_metrics.reset_state()
+        for metric in self.metrics:
+            metric.reset_state()
 
     def reset_metrics(self) -> None:
         """Reset the loss tracker and every compiled metric."""
@@ -291,7 +321,10 @@ class Trainer:
             weights = data_module.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else np.asarray(sample_weight) * weights
         names = [getattr(t, "name", None) for t in getattr(self, "inputs", None) or []]
-        return data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps, names or None)
+        data = data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps, names or None)
+        if isinstance(data, data_module.ArrayData) and data.y is not None:
+            _check_label_values(self, data.y)  # whole arrays, once: cheap next to an epoch
+        return data
 
     # ----------------------------------------------------------------- fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1, verbose: Any = "auto",
@@ -514,23 +547,40 @@ def _concat(batches: list[Any]) -> Any:
 
 
 def _check_labels(model: Any, y: Any, y_pred: Any) -> None:
-    """Sparse labels must lie in [0, classes): stop a bad fit before its first step."""
+    """Sparse labels must lie in [0, classes): stop a bad fit before its first
+    step. What each output accepts is remembered, so later arrays given to
+    ``fit``/``evaluate`` (known before they run) are checked too."""
+    model._sparse_label_ranges = None
     if model._compile_loss is None or not model._compile_loss.losses:
         return
-    compiled = model._compile_loss
-    for loss, t, p in zip(compiled.losses, align(y, y_pred, compiled.output_names), flatten(y_pred)):
-        fn = getattr(loss, "fn", None)
-        if getattr(fn, "__name__", "") != "sparse_categorical_crossentropy":
-            continue
-        labels = np.asarray(ops.to_numpy(t))
-        classes = tuple(ops.shape(p))[-1]
-        bad = labels[(labels < 0) | (labels >= classes)]
+    per_output = []
+    for loss, p in zip(model._compile_loss.losses, flatten(y_pred)):
+        sparse = getattr(getattr(loss, "fn", None), "__name__", "") == "sparse_categorical_crossentropy"
         ignore = (getattr(loss, "fn_kwargs", None) or {}).get("ignore_class")
+        per_output.append(((None, *tuple(ops.shape(p))[1:]), ignore) if sparse else None)
+    model._sparse_label_ranges = ({k: None for k in y_pred} if isinstance(y_pred, dict) else None, per_output)
+    _check_label_values(model, y)
+
+
+def _check_label_values(model: Any, y: Any) -> None:
+    """``y`` (arrays) against the label ranges :func:`_check_labels` found."""
+    found = getattr(model, "_sparse_label_ranges", None)
+    if not found or model._compile_loss is None:
+        return
+    keys, per_output = found
+    targets = align(y, keys if keys is not None else [], model._compile_loss.output_names)
+    for spec, t in zip(per_output, targets):
+        if spec is None or t is None:
+            continue
+        shape, ignore = spec
+        classes = shape[-1]
+        labels = np.asarray(t if isinstance(t, np.ndarray) else ops.to_numpy(t))
+        bad = labels[(labels < 0) | (labels >= classes)]
         if ignore is not None:
             bad = bad[bad != ignore]
         if bad.size:
             raise ValueError(f"Model {model.name!r}: expected sparse labels in [0, {classes}) for output of shape "
-                             f"{tuple(ops.shape(p))}, received label {bad.flat[0]}.")
+                             f"{shape}, received label {bad.flat[0]}.")
 
 
 __all__ = ["Trainer"]

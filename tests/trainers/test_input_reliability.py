@@ -116,3 +116,25 @@ def test_sparse_labels_out_of_range_are_refused_before_training(engine, labels):
     if before is not None:
         for old, new in zip(before, model.get_weights()):
             np.testing.assert_array_equal(old, new)
+
+
+def test_sparse_labels_are_checked_on_every_call_not_only_the_first(engine):
+    model = _model(loss="sparse_categorical_crossentropy")
+    model.evaluate(X, np.full((10,), 2), verbose=0)
+    with pytest.raises(ValueError, match=r"Model 'net': expected sparse labels in \[0, 3\) for output of shape "
+                                         r"\(None, 3\), received label 5"):
+        model.evaluate(X, np.full((10,), 5), verbose=0)
+
+
+def test_later_fits_and_validation_data_check_sparse_labels(diff_engine):
+    model = _model(loss="sparse_categorical_crossentropy")
+    model.fit(X, np.full((10,), 1), verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    for bad in ({"x": X, "y": np.full((10,), 7)},
+                {"x": X, "y": np.full((10,), 1), "validation_data": (X, np.full((10,), -2))}):
+        with pytest.raises(ValueError, match=r"expected sparse labels in \[0, 3\)"):
+            model.fit(**bad, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    model.compile("sgd", "mse")  # another loss: the old label range no longer applies
+    model.fit(X, Y * 7, verbose=0)
