@@ -73,6 +73,21 @@ CASES += [
            lambda x: np.stack([x[:, i:i + 4] for i in range(0, 8, 3)], axis=1), "elementwise"),
 ]
 
+_SYM = _SQUARE + np.swapaxes(_SQUARE, -1, -2)
+
+
+def _eigh_invariants(x: Any) -> Any:
+    """Eigenvalues and ``V diag(w) V^T``: what does not depend on each eigenvector's sign."""
+    w, v = ops.linalg.eigh(x)
+    return w, ops.matmul(ops.multiply(v, ops.expand_dims(w, -2)), ops.moveaxis(v, -1, -2))
+
+
+CASES += [
+    OpCase("linalg.eigh", fixed(_SYM), _eigh_invariants, lambda a: (np.linalg.eigvalsh(a), a), "linalg"),
+    OpCase("linalg.cholesky", fixed(_SPD), lambda a: ops.linalg.cholesky(a, upper=True),
+           lambda a: np.swapaxes(np.linalg.cholesky(a), -1, -2), "linalg", label="linalg.cholesky(upper=True)"),
+]
+
 _DATA = _RNG.normal(size=(6, 3))
 _IDS = np.array([0, 0, 2, 2, 2, 3], np.int32)
 _FULL = np.array([0, 0, 1, 1, 1, 2], np.int32)  # no empty segment: an empty max is -inf
@@ -94,6 +109,9 @@ for _kind in ("sum", "prod", "max", "min"):
 
 _U = lambda *shapes: (lambda rng: [rng.uniform(-2.0, 2.0, s) for s in shapes])  # noqa: E731
 GRADIENTS.update({
+    "linalg.eigh": (lambda a: ops.linalg.eigh(ops.divide(ops.add(a, ops.moveaxis(a, -1, -2)), 2.0))[0],
+                    lambda a: np.linalg.eigvalsh((a + np.swapaxes(a, -1, -2)) / 2),
+                    lambda rng: [np.diag([3.0, 1.0, -1.5]) + rng.uniform(-0.3, 0.3, (3, 3))]),
     "linalg.norm": (lambda x: ops.linalg.norm(x, axis=-1), lambda x: np.linalg.norm(x, axis=-1), _U((2, 3))),
     "linalg.norm(fro)": (lambda x: ops.linalg.norm(x, "fro", (-2, -1)), lambda x: np.linalg.norm(x, "fro", (-2, -1)),
                          _U((2, 3, 3))),

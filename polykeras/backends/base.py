@@ -39,6 +39,7 @@ import numpy as np
 from polykeras.backends import recurrent as _recurrent
 from polykeras.backends.attention import AttentionComposites
 from polykeras.backends.control_flow import ControlFlowComposites
+from polykeras.backends.linalg_extra import LinalgExtraComposites
 from polykeras.backends.numpy_family import NumpyFamily
 
 Tensor = Any
@@ -264,7 +265,8 @@ class NativeHooks:
                                   "(native_module): use the torch engine for nn.Module-style loops.")
 
 
-class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
+              LinalgExtraComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

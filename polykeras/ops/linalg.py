@@ -77,9 +77,14 @@ def solve(a: Tensor, b: Tensor) -> Tensor:
     """``x`` with ``a @ x == b``. Example: ``ops.linalg.solve(a, b)``"""
 
 
-@op("symmetric positive-definite matrices", spec=_same("cholesky"))
-def cholesky(x: Tensor) -> Tensor:
-    """Lower Cholesky factor. Example: ``ops.linalg.cholesky(a)``"""
+@op("symmetric positive-definite matrices", body=True, spec=_same("cholesky"))
+def cholesky(x: Tensor, upper: bool = False) -> Tensor:
+    """Lower Cholesky factor ``L`` (``a = L L^T``), or with ``upper=True``
+    the upper factor ``U = L^T``. Example: ``ops.linalg.cholesky(a)``"""
+    from polykeras.backends import active
+
+    factor = active().cholesky(x)
+    return active().moveaxis(factor, -1, -2) if upper else factor
 
 
 @op("matrices and mode reduced or complete", spec=_qr_spec)
@@ -264,3 +269,14 @@ def cholesky_inverse(x: Tensor, upper: bool = False) -> Tensor:
     identity = e.broadcast_to(e.eye(n, dtype=e.dtype(x)), e.shape(x))
     l_inv = solve_triangular(factor, identity, lower=True)
     return e.matmul(_transpose(e, l_inv), l_inv)
+
+
+def _eigh_spec(x: Any) -> tuple[OpSpec, OpSpec]:
+    shape = _matrices("eigh", x)
+    return OpSpec(shape[:-1], _float(x)), OpSpec(shape, _float(x))
+
+
+@op("symmetric matrices", spec=_eigh_spec)
+def eigh(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenvalues (ascending) and eigenvectors (as columns) of symmetric
+    matrices; each eigenvector's sign is the engine's. Example: ``w, v = ops.linalg.eigh(a)``"""

@@ -81,3 +81,15 @@ def test_equal_keras(engine, name, args, kwargs):
 def test_bad_inputs_name_the_op(engine, call, words):
     with pytest.raises((ValueError, TypeError), match=re.escape(words)):
         call()
+
+
+def test_an_engine_without_eigh_refuses_by_name(engine):
+    from polykeras.backends.linalg_extra import LinalgExtraComposites
+
+    class Bare(LinalgExtraComposites):
+        name = "bare"
+
+    with pytest.raises(NotImplementedError, match="linalg.eigh: the 'bare' engine"):
+        Bare().eigh(tensor(np.eye(2, dtype=np.float32)))
+    w, _ = ops.linalg.eigh(tensor(np.diag([2.0, 1.0]).astype(np.float32)))  # every built-in engine has one
+    np.testing.assert_allclose(numpy(w), [1.0, 2.0], atol=1e-6)

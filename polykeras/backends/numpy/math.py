@@ -290,6 +290,10 @@ class NumpyMath:
     def cholesky(self, x: Tensor) -> Tensor:
         return self.xp.linalg.cholesky(self._floating(x))
 
+    def eigh(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        w, v = self.xp.linalg.eigh(self._floating(x))
+        return w, v
+
     def qr(self, x: Tensor, mode: str = "reduced") -> tuple[Tensor, Tensor]:
         q, r = self.xp.linalg.qr(self._floating(x), mode=mode)
         return q, r

@@ -80,6 +80,9 @@ class TensorflowLinalg:
     def cholesky(self, x: Tensor) -> Tensor:
         return tf.linalg.cholesky(floating(x))
 
+    def eigh(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return tf.linalg.eigh(floating(x))
+
     def qr(self, x: Tensor, mode: str = "reduced") -> tuple[Tensor, Tensor]:
         if mode not in ("reduced", "complete"):
             raise ValueError(f"qr: expected mode 'reduced' or 'complete', received {mode!r}.")

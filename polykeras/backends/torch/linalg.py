@@ -52,6 +52,10 @@ class LinalgMixin:
     def cholesky(self, x: Any) -> T:
         return torch.linalg.cholesky(floating(x))
 
+    def eigh(self, x: Any) -> tuple[T, T]:
+        w, v = torch.linalg.eigh(floating(x))
+        return w, v
+
     def qr(self, x: Any, mode: str = "reduced") -> tuple[T, T]:
         if mode not in ("reduced", "complete"):
             raise ValueError(f"qr: expected mode 'reduced' or 'complete', received {mode!r}")

@@ -1,0 +1,24 @@
+"""Protocol entries for the decompositions beyond the core linear algebra:
+``eigh`` (symmetric eigendecomposition). There is no portable composite of
+one worth having, so the default refuses by name; the built-in engines
+implement it with their own kernels (``numpy.linalg.eigh`` / ``jnp.linalg.eigh``,
+``torch.linalg.eigh``, ``tf.linalg.eigh``).
+
+Example:
+    >>> w, v = B.get("numpy").eigh(a)   # ascending eigenvalues, eigenvectors in columns
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Tensor = Any
+
+
+class LinalgExtraComposites:
+    """Defaults of the further decompositions: an engine without a kernel says so."""
+
+    def eigh(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Eigenvalues (ascending) and eigenvectors (columns) of symmetric
+        matrices, reading the lower triangle."""
+        raise NotImplementedError(f"linalg.eigh: the {self.name!r} engine has no symmetric eigendecomposition (eigh).")
