@@ -39,6 +39,9 @@ from polykeras.ops.statistics import *  # noqa: F403 - keras.ops.numpy's statist
 from polykeras.ops.control_flow import *  # noqa: F403 - Keras 3's core control flow
 from polykeras.ops.nn_extra import *  # noqa: F403 - more of keras.ops.nn
 from polykeras.ops.math_extra import *  # noqa: F403 - more of keras.ops.math
+from polykeras.ops.linalg import (  # Keras 3 also has these flat in keras.ops
+    cholesky, cholesky_inverse, det, eigh, inv, lstsq, matrix_rank, norm, pinv, qr, solve, solve_triangular, svd,
+)
 
 from polykeras.ops.bitwise import *  # noqa: F403 - keras.ops.numpy's bitwise family
 

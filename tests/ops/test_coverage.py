@@ -27,7 +27,8 @@ def public_ops() -> set[str]:
     for name in ops.__all__:
         value = getattr(ops, name)
         if callable(value) and not inspect.isclass(value) and not inspect.ismodule(value):
-            names.add(name)
+            key = getattr(value, "op_key", name)  # ops.inv is linalg.inv, re-exported as Keras 3 does
+            names.add(key if key.startswith("linalg.") else name)
     for module in (core, nn, numpy_ops, linalg, random):
         prefix = _PREFIXED.get(module, "")
         for name, value in vars(module).items():
