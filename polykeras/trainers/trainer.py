@@ -270,7 +270,9 @@ class Trainer:
             fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
                               refresh_logs=None if kind == "predict" else self._replica_logs,
                               gather_outputs=kind == "predict")
-            fn = _checking_inputs(self, fn)
+            if getattr(type(self), f"{kind}_step") is getattr(Trainer, f"{kind}_step"):
+                # The built-in steps call the model on the batch's x; a custom step may not.
+                fn = _checking_inputs(self, fn)
             self._functions[kind] = fn
         return fn
 
