@@ -28,7 +28,7 @@ CASES: list[OpCase] = []
 #: Ops whose arrays are passed as NumPy data, not converted to engine tensors first.
 RAW_INPUTS = {"convert_to_tensor"}
 #: Ops whose forward check needs an engine with autodiff and a compiler.
-NEEDS_GRADIENTS = {"value_and_grad", "jit"}
+NEEDS_GRADIENTS = {"value_and_grad", "jit", "linalg.jvp"}
 _ALL = ("float32", "float64", "int32", "bool")
 
 

@@ -29,6 +29,7 @@ CASES: list[OpCase] = []
 GRADIENTS: dict[str, tuple[Any, Any, Any]] = {}
 NOT_DIFFERENTIABLE: dict[str, str] = {
     "linalg.matrix_rank": "an integer count of singular values: piecewise constant",
+    "linalg.jvp": "the autodiff machinery itself (forward-checked)",
 }
 
 _RNG = np.random.default_rng(11)
@@ -87,6 +88,11 @@ CASES += [
     OpCase("linalg.cholesky", fixed(_SPD), lambda a: ops.linalg.cholesky(a, upper=True),
            lambda a: np.swapaxes(np.linalg.cholesky(a), -1, -2), "linalg", label="linalg.cholesky(upper=True)"),
 ]
+
+CASES.append(OpCase(
+    "linalg.jvp", unary(min_value=-3.0, max_value=3.0),
+    lambda x: ops.linalg.jvp(lambda a, b: ops.sin(a) * b, (x, ops.exp(x)), (ops.ones_like(x), ops.ones_like(x))),
+    lambda x: (np.sin(x) * np.exp(x), np.cos(x) * np.exp(x) + np.sin(x)), "transcendental"))
 
 _DATA = _RNG.normal(size=(6, 3))
 _IDS = np.array([0, 0, 2, 2, 2, 3], np.int32)

@@ -280,3 +280,22 @@ def _eigh_spec(x: Any) -> tuple[OpSpec, OpSpec]:
 def eigh(x: Tensor) -> tuple[Tensor, Tensor]:
     """Eigenvalues (ascending) and eigenvectors (as columns) of symmetric
     matrices; each eigenvector's sign is the engine's. Example: ``w, v = ops.linalg.eigh(a)``"""
+
+
+def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+    """Forward-mode derivative of ``fun`` at ``primals`` along ``tangents``
+    (tuples of tensors): ``(fun(*primals), tangent_out)``, plus ``aux`` when
+    ``fun`` returns ``(output, aux)`` and ``has_aux``. The NumPy engine
+    raises NotImplementedError.
+
+    Example: ``y, dy = ops.linalg.jvp(ops.sin, (x,), (ops.ones_like(x),))``  # dy == cos(x)
+    """
+    from polykeras.backends import active
+
+    check(callable(fun) and isinstance(primals, (list, tuple)) and isinstance(tangents, (list, tuple))
+          and len(primals) == len(tangents), "jvp", "a callable and tuples of primals and tangents of one length",
+          f"fun={describe(fun)}, primals={describe(primals)}, tangents={describe(tangents)}")
+    return active().jvp(fun, tuple(primals), tuple(tangents), has_aux=has_aux)
+
+
+jvp.op_key = "linalg.jvp"  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from ._helpers import numpy, supports, tensor
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 
 COVERED = {case.op for case in CASES}
-_BY_NAME = {case.name: case for case in CASES}
+_BY_NAME = {case.name: case for case in CASES if case.op != "linalg.jvp"}  # jvp: test_jvp below
 
 
 class _Quick:
@@ -93,3 +93,18 @@ def test_an_engine_without_eigh_refuses_by_name(engine):
         Bare().eigh(tensor(np.eye(2, dtype=np.float32)))
     w, _ = ops.linalg.eigh(tensor(np.diag([2.0, 1.0]).astype(np.float32)))  # every built-in engine has one
     np.testing.assert_allclose(numpy(w), [1.0, 2.0], atol=1e-6)
+
+
+def test_jvp_on_differentiating_engines_and_refused_by_name_elsewhere(engine):
+    x = np.array([0.3, 1.0, -2.0], np.float32)
+    call = lambda: ops.linalg.jvp(lambda a: (ops.exp(a), ops.sum(a)), (tensor(x),), (tensor(np.ones(3, np.float32)),),  # noqa: E731
+                                  has_aux=True)
+    if not engine.differentiable:
+        with pytest.raises(NotImplementedError, match=f"linalg.jvp: the '{engine.name}' engine"):
+            call()
+        return
+    case = next(c for c in CASES if c.op == "linalg.jvp")
+    check_example(case, "float32", case.example("float32", _Quick()).example(), Meter())
+    out, tangent, aux = call()
+    assert_close(numpy(tangent), np.exp(x.astype(np.float64)), "transcendental", "float32", err_msg="jvp of exp")
+    assert_close(numpy(aux), np.float64(x.sum()), "reduction", "float32", err_msg="jvp aux")

@@ -86,3 +86,6 @@ class JaxControlFlow:
             return out, vjp
 
         return jax.custom_gradient(forward)
+
+    def jvp(self, fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+        return jax.jvp(fun, tuple(primals), tuple(tangents), has_aux=has_aux)

@@ -54,3 +54,12 @@ class TensorflowControlFlow:
 
     def custom_gradient(self, f: Callable[..., tuple[Any, Callable[..., Any]]]) -> Callable[..., Any]:
         return tf.custom_gradient(f)
+
+    def jvp(self, fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+        primals = [tf.convert_to_tensor(p) for p in primals]
+        with tf.autodiff.ForwardAccumulator(primals, [tf.convert_to_tensor(t) for t in tangents]) as accumulator:
+            result = fun(*primals)
+        out, aux = result if has_aux else (result, None)
+        tangent = tf.nest.map_structure(
+            lambda o: accumulator.jvp(o, unconnected_gradients=tf.UnconnectedGradients.ZERO), out)
+        return (out, tangent, aux) if has_aux else (out, tangent)

@@ -31,3 +31,6 @@ class TorchControlFlow:
                 return tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
 
         return lambda *args: Custom.apply(*args)
+
+    def jvp(self, fun: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+        return torch.func.jvp(fun, tuple(primals), tuple(tangents), has_aux=has_aux)
