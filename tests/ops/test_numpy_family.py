@@ -160,3 +160,14 @@ def test_native_kernels_match_the_composite(engine, name):
     x = tensor(x.astype(np.float32))
     portable = getattr(Backend, name)(engine, x)
     check(getattr(engine, name)(x), numpy(portable), "transcendental", "float32", what=f"{name}: native vs composite")
+
+
+def test_symbolic_inputs_record_nodes(engine):
+    import polykeras
+
+    x = polykeras.Input((3, 4))
+    assert ops.ndim(x) == 3 and ops.size(x) is None  # the batch size is unknown
+    assert tuple(ops.median(x, axis=-1).shape) == (None, 3)
+    assert tuple(ops.quantile(x, [0.1, 0.5], axis=1).shape) == (2, None, 4)
+    assert tuple(ops.tril(x).shape) == (None, 3, 4)
+    assert ops.bitwise_and(polykeras.Input((2,), dtype="int32"), 3).dtype == "int32"
