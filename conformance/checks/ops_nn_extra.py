@@ -165,6 +165,29 @@ CASES += [
 ]
 
 
+def adaptive_pool(x: np.ndarray, output_size: Any, largest: bool) -> np.ndarray:
+    """Adaptive pooling (channels_last) in NumPy: bin ``i`` of length ``L``
+    covers ``[floor(i L / n), ceil((i + 1) L / n))`` on every spatial axis."""
+    import itertools
+
+    rank = x.ndim - 2
+    sizes = (output_size,) * rank if isinstance(output_size, int) else tuple(output_size)
+    out = np.empty((x.shape[0], *sizes, x.shape[-1]))
+    for cell in itertools.product(*[range(n) for n in sizes]):
+        box = tuple(slice(i * x.shape[1 + a] // n, -(-(i + 1) * x.shape[1 + a] // n))
+                    for a, (i, n) in enumerate(zip(cell, sizes)))
+        region = x[(slice(None), *box, slice(None))].reshape(x.shape[0], -1, x.shape[-1])
+        out[(slice(None), *cell, slice(None))] = region.max(1) if largest else region.mean(1)
+    return out
+
+
+for _name, _largest in (("adaptive_average_pool", False), ("adaptive_max_pool", True)):
+    CASES.append(OpCase(_name, fixed(_IMAGES[:, :, :5]), lambda x, _n=_name: getattr(ops, _n)(x, (3, 2)),
+                        lambda x, _l=_largest: adaptive_pool(x, (3, 2), _l), "pool"))
+    CASES.append(OpCase(_name, fixed(_IMAGES[0]), lambda x, _n=_name: getattr(ops, _n)(x, 4),
+                        lambda x, _l=_largest: adaptive_pool(x, 4, _l), "pool", label=f"{_name}(1d)"))
+
+
 def _qkv(rng: np.random.Generator, t: int = 5, s: int = 6, heads: int = 4, kv_heads: int = 2) -> list[np.ndarray]:
     return [rng.normal(size=(2, t, heads, 8)), rng.normal(size=(2, s, kv_heads, 8)),
             rng.normal(size=(2, s, kv_heads, 8))]
@@ -218,6 +241,10 @@ GRADIENTS["psnr"] = (lambda a, b: ops.psnr(a, b, 1.0), lambda a, b: -10 * np.log
                      _uniform((3, 4), (3, 4)))
 GRADIENTS["space_to_depth"] = (lambda x: ops.space_to_depth(x, 2), lambda x: _space_to_depth(x, 2), _uniform((1, 4, 2, 2)))
 GRADIENTS["depth_to_space"] = (lambda x: ops.depth_to_space(x, 2), lambda x: _depth_to_space(x, 2), _uniform((1, 2, 1, 8)))
+GRADIENTS["adaptive_average_pool"] = (lambda x: ops.adaptive_average_pool(x, (2, 3)),
+                                      lambda x: adaptive_pool(x, (2, 3), False), _uniform((1, 5, 7, 2)))
+GRADIENTS["adaptive_max_pool"] = (lambda x: ops.adaptive_max_pool(x, (2, 3)), lambda x: adaptive_pool(x, (2, 3), True),
+                                  lambda rng: [rng.permutation(np.linspace(-2, 2, 70)).reshape(1, 5, 7, 2)])
 GRADIENTS["separable_conv"] = (lambda x, d, p: ops.separable_conv(x, d, p, padding="same"),
                                lambda x, d, p: ref.conv(ref.depthwise_conv(x, d, 1, "same"), p, 1, "valid"),
                                _uniform((1, 4, 4, 2), (3, 3, 2, 1), (1, 1, 2, 3)))

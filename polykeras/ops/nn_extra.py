@@ -27,7 +27,7 @@ from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
 
 Tensor = Any
 
-__all__ = ["celu", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
            "layer_normalization", "log_sigmoid", "multi_hot", "normalize", "psnr", "rms_normalization",
            "separable_conv", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid", "sparsemax",
            "squareplus", "swish", "tanh_shrink", "threshold"]
@@ -328,3 +328,43 @@ def dot_product_attention(query: Tensor, key: Tensor, value: Tensor, bias: Tenso
           "query (batch, T, heads, dim) and key, value of one shape (batch, S, kv_heads, dim) with heads a "
           "multiple of kv_heads", f"query {describe(query)}, key {describe(key)}, value {describe(value)}")
     return e.dot_product_attention(query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
+
+
+# ------------------------------------------------------- adaptive pooling
+def _adaptive(name: str, inputs: Any, output_size: Any, data_format: str | None, largest: bool) -> Tensor:
+    e = active()
+    data_format = data_format or image_data_format()
+    check(data_format in DATA_FORMATS, name, f"data_format in {DATA_FORMATS}", f"data_format={data_format!r}")
+    x = e.convert_to_tensor(inputs)
+    rank = len(e.shape(x)) - 2
+    check(rank in (1, 2, 3), name, "inputs (batch, *spatial, channels) with 1 to 3 spatial axes", describe(x))
+    sizes = (output_size,) * rank if isinstance(output_size, int) else tuple(output_size)
+    check(len(sizes) == rank and all(isinstance(s, int) and s >= 1 for s in sizes), name,
+          f"output_size a positive int or {rank} positive ints", f"output_size={output_size!r}")
+    first = 2 if data_format == "channels_first" else 1
+    reduce = e.max if largest else e.mean
+    for offset, out in enumerate(sizes):  # the bins are boxes: one axis at a time gives the same result
+        axis = first + offset
+        length = e.shape(x)[axis]
+        bins = []
+        for i in range(out):
+            start, end = (i * length) // out, -((-(i + 1) * length) // out)
+            index = e.convert_to_tensor(list(range(start, end)), "int32")
+            bins.append(reduce(e.take(x, index, axis=axis), axis=axis, keepdims=True))
+        x = e.concatenate(bins, axis=axis)
+    return x
+
+
+@op("inputs (batch, *spatial, channels) and a positive output_size per spatial axis", body=True)
+def adaptive_average_pool(inputs: Tensor, output_size: int | Sequence[int], data_format: str | None = None) -> Tensor:
+    """Average pooling to a fixed ``output_size``: bin ``i`` of an axis of
+    length ``L`` covers ``[floor(i L / n), ceil((i + 1) L / n))``.
+    Example: ``ops.adaptive_average_pool(images, (7, 7))``"""
+    return _adaptive("adaptive_average_pool", inputs, output_size, data_format, largest=False)
+
+
+@op("inputs (batch, *spatial, channels) and a positive output_size per spatial axis", body=True)
+def adaptive_max_pool(inputs: Tensor, output_size: int | Sequence[int], data_format: str | None = None) -> Tensor:
+    """Max pooling to a fixed ``output_size`` (the bins of ``adaptive_average_pool``).
+    Example: ``ops.adaptive_max_pool(images, 1)``"""
+    return _adaptive("adaptive_max_pool", inputs, output_size, data_format, largest=True)

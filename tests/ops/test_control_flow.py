@@ -124,6 +124,8 @@ _MASK = _RNG.uniform(size=(2, 1, 5, 5)) > 0.3
     ("rms_normalization", (_X, _G), {}), ("normalize", (_X,), {}), ("normalize", (_X,), {"order": 1}),
     ("psnr", (_X, _X * 0.9, 2.0), {}), ("hard_swish", (_X,), {}), ("swish", (_X,), {}),
     ("depth_to_space", (_X.reshape(1, 2, 3, 8), 2), {}), ("space_to_depth", (_X.reshape(1, 6, 4, 2), 2), {}),
+    ("adaptive_average_pool", (_X, 3), {}), ("adaptive_max_pool", (_X.reshape(2, 3, 4, 2), (2, 3)), {}),
+    ("adaptive_average_pool", (_X.reshape(2, 3, 4, 2), 2), {"data_format": "channels_first"}),
     ("dot_product_attention", (_Q, _K, _V), {}), ("dot_product_attention", (_Q, _K, _V), {"is_causal": True}),
     ("dot_product_attention", (_Q, _K, _V), {"mask": _MASK, "is_causal": True, "scale": 0.3}),
 ])
@@ -175,6 +177,8 @@ def test_grouped_query_attention_repeats_the_key_heads(engine):
     (lambda: ops.depth_to_space(tensor(np.ones((1, 2, 2, 3), np.float32)), 2), "divisible by 4"),
     (lambda: ops.space_to_depth(tensor(np.ones((2, 3), np.float32)), 2), "4-D images"),
     (lambda: ops.psnr(tensor(np.ones((2, 3), np.float32)), tensor(np.ones((3, 2), np.float32)), 1.0), "same shape"),
+    (lambda: ops.adaptive_max_pool(tensor(np.ones((2, 3), np.float32)), 2), "1 to 3 spatial axes"),
+    (lambda: ops.adaptive_average_pool(tensor(np.ones((1, 4, 4, 2), np.float32)), (2, 0)), "positive ints"),
     (lambda: ops.multi_hot(tensor(np.array([1, 2])), None), "positive int num_classes"),
     (lambda: ops.dot_product_attention(*(tensor(np.ones((2, 3, 4), np.float32)),) * 3), "query (batch, T, heads"),
     (lambda: ops.dot_product_attention(tensor(np.ones((1, 2, 3, 4), np.float32)),
