@@ -22,8 +22,8 @@ from hypothesis import seed as hypothesis_seed
 
 import polykeras.backends as B
 from conformance import reference as ref
-from conformance.checks import (ops_arrays, ops_control_flow, ops_core, ops_gradients, ops_linalg_extra, ops_math,
-                               ops_nn_extra, ops_numpy_family)
+from conformance.checks import (ops_arrays, ops_control_flow, ops_core, ops_gradients, ops_image, ops_linalg_extra,
+                               ops_math, ops_nn_extra, ops_numpy_family)
 from conformance.checks.base import Check, Context, Meter, Skip, supports
 from conformance.checks.opcase import Example, OpCase, as_outputs, to_reference
 from polykeras import ops
@@ -31,22 +31,24 @@ from polykeras import ops
 __all__ = ["FORWARD_CASES", "covered_forward", "covered_gradients", "op_checks", "public_ops"]
 
 FORWARD_CASES: list[OpCase] = [*ops_core.CASES, *ops_math.CASES, *ops_arrays.CASES, *ops_numpy_family.CASES,
-                               *ops_control_flow.CASES, *ops_nn_extra.CASES, *ops_linalg_extra.CASES]
+                               *ops_control_flow.CASES, *ops_nn_extra.CASES, *ops_linalg_extra.CASES,
+                               *ops_image.CASES]
 
 
 def public_ops() -> set[str]:
     """Every public op: ``polykeras.ops.__all__`` plus the functions of
-    ``ops.core``/``nn``/``numpy``/``linalg``/``random`` (the last two
-    prefixed ``linalg.``/``random.``).
+    ``ops.core``/``nn``/``numpy``/``linalg``/``random``/``image`` (the last
+    three prefixed ``linalg.``/``random.``/``image.``).
 
     Example: ``"linalg.inv" in public_ops()`` -> ``True``
     """
-    from polykeras.ops import core, linalg, nn, random
+    from polykeras.ops import core, image, linalg, nn, random
     from polykeras.ops import numpy as numpy_ops
 
     names = {name for name in ops.__all__ if callable(getattr(ops, name)) and not inspect.isclass(getattr(ops, name))
              and not inspect.ismodule(getattr(ops, name)) and not getattr(getattr(ops, name), "op_key", "").startswith("linalg.")}
-    for module, prefix in ((core, ""), (nn, ""), (numpy_ops, ""), (linalg, "linalg."), (random, "random.")):
+    for module, prefix in ((core, ""), (nn, ""), (numpy_ops, ""), (linalg, "linalg."), (random, "random."),
+                           (image, "image.")):
         for name, value in vars(module).items():
             if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == module.__name__:
                 names.add(prefix + name)

@@ -73,11 +73,11 @@ def _kernel(name: str, x: np.ndarray) -> np.ndarray:
     return np.where(x > radius, 0.0, np.where(x < 1e-3, 1.0, out))
 
 
-def sampling_matrix(in_size: int, out_size: int, interpolation: str, antialias: bool) -> np.ndarray:
+def _sampling_matrix(in_size: int, out_size: int, interpolation: str, antialias: bool) -> np.ndarray:
     """The ``(out_size, in_size)`` float64 matrix resizing one axis:
     half-pixel centres, kernel weights normalised per output pixel, the
     kernel widened by the downscale factor when ``antialias``.
-    Example: ``sampling_matrix(4, 2, "bilinear", False)``"""
+    Example: ``_sampling_matrix(4, 2, "bilinear", False)``"""
     if interpolation == "nearest":
         matrix = np.zeros((out_size, in_size))
         source = np.minimum(np.floor((np.arange(out_size) + 0.5) * in_size / out_size), in_size - 1).astype(int)
@@ -159,7 +159,7 @@ def resize(images: Tensor, size: Sequence[int], interpolation: str = "bilinear",
             source = np.minimum(np.floor((np.arange(out_size) + 0.5) * in_size / out_size), in_size - 1)
             out = ops.take(out, ops.convert_to_tensor(source.astype("int32")), axis=axis)
         else:
-            matrix = ops.convert_to_tensor(sampling_matrix(in_size, out_size, interpolation, antialias),
+            matrix = ops.convert_to_tensor(_sampling_matrix(in_size, out_size, interpolation, antialias),
                                            ops.dtype(out))
             out = ops.moveaxis(ops.tensordot(matrix, out, axes=[[1], [axis]]), 0, axis)
     if is_float(dtype):
@@ -388,8 +388,8 @@ def map_coordinates(inputs: Tensor, coordinates: Tensor, order: int, fill_mode: 
         raise OpError(f"image.map_coordinates: expected coordinates whose first axis is the input rank {rank}, "
                       f"received coordinates of shape {tuple(ops.shape(coordinates))}.")
     dtype = ops.dtype(inputs)
-    coords = ops.cast(coordinates, "float32")
     x = inputs if is_float(dtype) else ops.cast(inputs, "float32")
+    coords = ops.cast(coordinates, ops.dtype(x))
     out = _sample(x, [coords[i] for i in range(rank)], order, fill_mode, fill_value)
     return out if is_float(dtype) else ops.cast(ops.round(out), dtype)
 
@@ -422,18 +422,19 @@ def affine_transform(images: Tensor, transform: Tensor, interpolation: str = "bi
     if data_format == "channels_first":
         x = ops.transpose(x, (0, 2, 3, 1))
     batch, height, width, channels = (int(s) for s in ops.shape(x))
-    t = ops.cast(transform, "float32")
+    coord_dtype = ops.dtype(x)  # float64 images sample at float64 points
+    t = ops.cast(transform, coord_dtype)
     t = ops.broadcast_to(ops.reshape(t, (-1, 8)), (batch, 8))
     ys, xs = np.meshgrid(np.arange(height, dtype="float32"), np.arange(width, dtype="float32"), indexing="ij")
-    ys = ops.convert_to_tensor(ys[None])
-    xs = ops.convert_to_tensor(xs[None])
+    ys = ops.convert_to_tensor(ys[None], coord_dtype)
+    xs = ops.convert_to_tensor(xs[None], coord_dtype)
     a = [ops.reshape(t[:, i], (batch, 1, 1)) for i in range(8)]
     k = ops.add(ops.add(ops.multiply(a[6], xs), ops.multiply(a[7], ys)), 1.0)
     x_in = ops.divide(ops.add(ops.add(ops.multiply(a[0], xs), ops.multiply(a[1], ys)), a[2]), k)
     y_in = ops.divide(ops.add(ops.add(ops.multiply(a[3], xs), ops.multiply(a[4], ys)), a[5]), k)
     grid = (batch, height, width, channels)
-    b_idx = ops.broadcast_to(ops.reshape(ops.arange(batch, dtype="float32"), (batch, 1, 1, 1)), grid)
-    c_idx = ops.broadcast_to(ops.reshape(ops.arange(channels, dtype="float32"), (1, 1, 1, channels)), grid)
+    b_idx = ops.broadcast_to(ops.reshape(ops.arange(batch, dtype=coord_dtype), (batch, 1, 1, 1)), grid)
+    c_idx = ops.broadcast_to(ops.reshape(ops.arange(channels, dtype=coord_dtype), (1, 1, 1, channels)), grid)
     y_in = ops.broadcast_to(ops.expand_dims(y_in, -1), grid)
     x_in = ops.broadcast_to(ops.expand_dims(x_in, -1), grid)
     out = _sample(x, [b_idx, y_in, x_in, c_idx], 0 if interpolation == "nearest" else 1, fill_mode, fill_value,

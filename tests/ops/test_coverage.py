@@ -14,11 +14,11 @@ from pathlib import Path
 
 from conformance.checks.ops_gradients import NOT_DIFFERENTIABLE
 from polykeras import ops
-from polykeras.ops import core, linalg, nn, random
+from polykeras.ops import core, image, linalg, nn, random
 from polykeras.ops import numpy as numpy_ops
 
 
-_PREFIXED = {linalg: "linalg.", random: "random."}
+_PREFIXED = {linalg: "linalg.", random: "random.", image: "image."}
 
 
 def public_ops() -> set[str]:
@@ -29,7 +29,7 @@ def public_ops() -> set[str]:
         if callable(value) and not inspect.isclass(value) and not inspect.ismodule(value):
             key = getattr(value, "op_key", name)  # ops.inv is linalg.inv, re-exported as Keras 3 does
             names.add(key if key.startswith("linalg.") else name)
-    for module in (core, nn, numpy_ops, linalg, random):
+    for module in (core, nn, numpy_ops, linalg, random, image):
         prefix = _PREFIXED.get(module, "")
         for name, value in vars(module).items():
             if (not name.startswith("_") and inspect.isfunction(value)

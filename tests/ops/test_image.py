@@ -14,6 +14,9 @@ from polykeras.ops import image
 from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS_BACKEND=numpy before Keras loads
 from tests.layers.helpers import run_keras
 
+#: the ops this module checks forward (their gradients: conformance/checks/ops_image.py, run by test_gradients)
+COVERED = {f"image.{name}" for name in image.__all__}
+
 _X = np.random.default_rng(0).random((2, 7, 9, 3)).astype("float32")
 _CACHE: dict[str, np.ndarray] = {}
 
