@@ -102,6 +102,8 @@ class CompileLoss:
 class CompileMetrics:
     """The metrics of every output, named ``<output>_<metric>`` when several."""
 
+    name = "compile_metrics"  # as Keras 3 lists it in model.metrics
+
     def __init__(self, metrics: Any, output_names: list[str], loss: CompileLoss):
         self.output_names = output_names
         self._loss = loss

@@ -62,3 +62,18 @@ def test_errors_name_the_op(engine):
     with pytest.raises((ValueError, TypeError), match="matmul") as caught:  # the op's own error kind
         trace_output_spec(lambda t: ops.matmul(t, ops.ones((3, 2))), SymbolicTensor((None, 4), "float32"))
     assert "(While inferring output shapes: unknown sizes were taken as 24.)" in caught.value.__notes__
+
+
+def test_seeded_random_draws_need_no_seed_values(engine):
+    from polykeras import random
+    from polykeras.random import SeedGenerator
+
+    seeds = SeedGenerator(7)
+    before = seeds.state.numpy().tolist()
+
+    def fn(x):
+        return [ops.add(x, random.normal(ops.shape(x), seed=seeds)), random.uniform((2,), seed=3)]
+
+    out = trace_output_spec(fn, SymbolicTensor((None, 4), "float32"))
+    assert out == [Spec((None, 4), "float32"), Spec((2,), "float32")]
+    assert seeds.state.numpy().tolist() == before  # the evaluation drew nothing from the generator

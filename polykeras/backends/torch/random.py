@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from polykeras.backends.base import in_abstract_evaluation
 from polykeras.backends.torch.core import (
     FLOATS, T, _device, floating, shape_tuple, to_tensor, torch_dtype,
 )
@@ -27,6 +28,8 @@ def generator(seed: Any, device: torch.device | None = None) -> torch.Generator:
 
     Example: ``torch.rand(3, generator=generator(torch.tensor([1, 2])))``
     """
+    if in_abstract_evaluation():  # shapes only: the seed's values (a fake tensor's) are never read
+        return torch.Generator(device=device or _device.get() or "cpu")
     values = seed.tolist() if isinstance(seed, T) else list(to_tensor(seed).tolist())
     if isinstance(values, int) or len(values) != 2:
         raise ValueError(f"expected a seed tensor of two int32 values, received {values!r}")
