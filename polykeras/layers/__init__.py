@@ -121,3 +121,7 @@ __all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", 
 from polykeras.layers.preprocessing import RandomRotation, RandomTranslation, RandomZoom  # noqa: E402
 
 __all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]
+
+from polykeras.layers.preprocessing import RandomPosterization, Solarization  # noqa: E402
+
+__all__ += ["RandomPosterization", "Solarization"]

@@ -23,6 +23,8 @@ RANDOM_LAYERS = {
     "RandomBrightness": lambda seed=1: layers.RandomBrightness(0.3, value_range=(0, 1), seed=seed),
     "RandomInvert": lambda seed=1: layers.RandomInvert(value_range=(0, 1), seed=seed),
     "RandomGrayscale": lambda seed=1: layers.RandomGrayscale(seed=seed),
+    "Solarization": lambda seed=1: layers.Solarization(0.2, threshold_factor=0.6, value_range=(0, 1), seed=seed),
+    "RandomPosterization": lambda seed=1: layers.RandomPosterization(6, value_range=(0, 1), seed=seed),
 }
 
 
@@ -108,3 +110,26 @@ def test_errors_name_the_layer(engine):
         layers.RandomGrayscale(2.0)
     with pytest.raises(ValueError, match="random_invert.*rank 3 or 4.*\\(5, 6\\)"):
         layers.RandomInvert()(ops.convert_to_tensor(_X[0, :, :, 0]))
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Solarization", {}), ("Solarization", {"value_range": [0, 1]}),
+    ("RandomPosterization", {"factor": [3, 3]}), ("RandomPosterization", {"factor": [6, 6], "value_range": [0, 1]}),
+])
+def test_fixed_solarization_and_posterization_match_keras(engine, name, kwargs):
+    x = _X[:4] * (255.0 if "value_range" not in kwargs else 1.0)
+    assert_matches_keras(lambda: getattr(layers, name)(**kwargs), name, kwargs, x)
+
+
+def test_posterization_levels_and_solarization_bounds(engine):
+    y = layer_outputs(layers.RandomPosterization(4, seed=2), _X * 255)
+    levels = [np.unique(image) for image in y]
+    assert all(np.all(np.mod(lv, 16) == 0) or np.all(np.mod(lv, 32) == 0) or np.all(np.mod(lv, 64) == 0)
+               or np.all(np.mod(lv, 128) == 0) for lv in levels)  # 1 to 3 bits kept per image
+    assert layers.RandomPosterization(4).factor == [1, 4]
+    s = layer_outputs(layers.Solarization(threshold_factor=(0.5, 0.5), seed=2), _X * 255)
+    assert s.min() >= 0.0 and s.max() <= 255.0
+    with pytest.raises(ValueError, match="solarization.*threshold_factor.*\[0, 1\].*1.5"):
+        layers.Solarization(threshold_factor=1.5)
+    with pytest.raises(ValueError, match="random_posterization.*factor.*\[1.0, 8.0\].*9"):
+        layers.RandomPosterization(9)

@@ -30,3 +30,6 @@ __all__ += ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", 
 from polykeras.layers.preprocessing.geometric import RandomRotation, RandomTranslation, RandomZoom  # noqa: E402
 
 __all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]
+from polykeras.layers.preprocessing.augmentation import RandomPosterization, Solarization  # noqa: E402
+
+__all__ += ["RandomPosterization", "Solarization"]

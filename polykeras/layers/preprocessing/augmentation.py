@@ -22,7 +22,8 @@ from polykeras.layers.layer import Layer
 from polykeras.ops import image as image_ops
 from polykeras.random import SeedGenerator
 
-__all__ = ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert"]
+__all__ = ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert",
+           "RandomPosterization", "Solarization"]
 
 
 class _ImageAugmentation(Layer):
@@ -258,3 +259,88 @@ class AutoContrast(_ImageAugmentation):
         config = {**super().get_config(), "value_range": self.value_range}
         config.pop("seed")
         return config
+
+
+def _to_255(images: Any, value_range: Sequence[float]) -> Any:
+    low, high = value_range
+    return ops.multiply(ops.subtract(images, low), 255.0 / (high - low))
+
+
+def _from_255(images: Any, value_range: Sequence[float]) -> Any:
+    low, high = value_range
+    return ops.add(ops.multiply(images, (high - low) / 255.0), low)
+
+
+class Solarization(_ImageAugmentation):
+    """Solarizes each image: on the ``[0, 255]`` scale of ``value_range``,
+    adds a value drawn from ``[addition_factor[0], addition_factor[1] * 255]``,
+    clips, then inverts (``255 - x``) every pixel at or above a threshold
+    drawn from ``[threshold_factor[0], threshold_factor[1] * 255]`` (Keras
+    3's ranges; a number ``f`` gives ``(0, f)``). With the defaults every
+    pixel is inverted.
+
+    Example:
+        >>> y = Solarization(threshold_factor=0.5, seed=1)(np.random.rand(2, 4, 4, 3).astype("float32") * 255)
+    """
+
+    def __init__(self, addition_factor: float | Sequence[float] = 0.0,
+                 threshold_factor: float | Sequence[float] = 0.0, value_range: Sequence[float] = (0, 255),
+                 seed: int | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        self.addition_factor = self._unit_range(addition_factor, "addition_factor")
+        self.threshold_factor = self._unit_range(threshold_factor, "threshold_factor")
+        self.value_range = self._parse_value_range(value_range)
+
+    def _unit_range(self, factor: Any, name: str) -> list[float]:
+        values = list(factor) if isinstance(factor, (list, tuple)) else [factor]
+        if len(values) not in (1, 2) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in values):
+            raise ValueError(f"{describe_layer(self)}: expected {name} as a number or two numbers in [0, 1], "
+                             f"received {name}={factor!r}.")
+        return [0.0, float(values[0])] if len(values) == 1 else [float(v) for v in sorted(values)]
+
+    def _augment(self, images: Any) -> Any:
+        additions = self._per_image(images, self.addition_factor[0], self.addition_factor[1] * 255)
+        thresholds = self._per_image(images, self.threshold_factor[0], self.threshold_factor[1] * 255)
+        x = ops.clip(ops.add(_to_255(images, self.value_range), additions), 0.0, 255.0)
+        x = ops.where(ops.less(x, thresholds), x, ops.subtract(255.0, x))
+        return _from_255(x, self.value_range)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "addition_factor": self.addition_factor,
+                "threshold_factor": self.threshold_factor, "value_range": self.value_range}
+
+
+class RandomPosterization(_ImageAugmentation):
+    """Keeps the ``b`` most significant bits of each 8-bit channel value
+    (on the ``[0, 255]`` scale of ``value_range``), ``b`` drawn per image
+    from ``[factor[0], factor[1])`` (a number ``f`` gives ``[1, f)``; a pair
+    ``(b, b)`` fixes it), each in ``[1, 8]``.
+
+    Example:
+        >>> y = RandomPosterization((4, 4))(np.random.rand(2, 4, 4, 3).astype("float32") * 255)   # 16 levels
+    """
+
+    _FACTOR_BOUNDS = (1.0, 8.0)
+
+    def __init__(self, factor: int | Sequence[int], value_range: Sequence[float] = (0, 255),
+                 data_format: str | None = None, seed: int | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = [int(f) for f in self._parse_factor(factor)]
+        self.value_range = self._parse_value_range(value_range)
+        self.data_format = standardize_data_format(data_format, describe_layer(self))
+
+    def _augment(self, images: Any) -> Any:
+        batch = ops.shape(images)[0]
+        if self.factor[0] == self.factor[1]:
+            bits = ops.full((batch, 1, 1, 1), float(self.factor[0]), dtype=self.dtype)
+        else:
+            bits = ops.cast(ops.random.randint((batch, 1, 1, 1), self.factor[0], self.factor[1],
+                                               seed=self.generator), self.dtype)
+        step = ops.power(2.0, ops.subtract(8.0, bits))
+        x = ops.floor(ops.clip(_to_255(images, self.value_range), 0.0, 255.0))
+        return _from_255(ops.multiply(ops.floor(ops.divide(x, step)), step), self.value_range)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
+                "data_format": self.data_format}
