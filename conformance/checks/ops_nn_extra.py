@@ -188,6 +188,32 @@ for _name, _largest in (("adaptive_average_pool", False), ("adaptive_max_pool", 
                         lambda x, _l=_largest: adaptive_pool(x, 4, _l), "pool", label=f"{_name}(1d)"))
 
 
+def ctc_loss(target: np.ndarray, logits: np.ndarray, target_length: np.ndarray, output_length: np.ndarray,
+             blank: int = 0) -> np.ndarray:
+    """CTC loss by brute force: the log-sum over every frame labelling that
+    collapses (merge repeats, drop blanks) to the target. Tiny inputs only."""
+    import itertools
+
+    log_probs = logits - np.log(np.sum(np.exp(logits - logits.max(-1, keepdims=True)), -1,
+                                       keepdims=True)) - logits.max(-1, keepdims=True)
+    losses = []
+    for b in range(len(logits)):
+        frames, want = int(output_length[b]), [int(c) for c in target[b][:int(target_length[b])]]
+        total = []
+        for path in itertools.product(range(logits.shape[-1]), repeat=frames):
+            collapsed = [c for i, c in enumerate(path) if c != blank and (i == 0 or c != path[i - 1])]
+            if collapsed == want:
+                total.append(sum(log_probs[b, t, c] for t, c in enumerate(path)))
+        top = max(total)
+        losses.append(-(top + np.log(np.sum(np.exp(np.array(total) - top)))))
+    return np.array(losses)
+
+
+_CTC = (np.array([[1, 2], [2, 2], [1, 0]], np.int32), np.random.default_rng(3).normal(size=(3, 5, 3)),
+        np.array([2, 2, 1], np.int32), np.array([5, 5, 3], np.int32))
+CASES.append(OpCase("ctc_loss", fixed(*_CTC), ops.ctc_loss, ctc_loss, "loss"))
+
+
 def _qkv(rng: np.random.Generator, t: int = 5, s: int = 6, heads: int = 4, kv_heads: int = 2) -> list[np.ndarray]:
     return [rng.normal(size=(2, t, heads, 8)), rng.normal(size=(2, s, kv_heads, 8)),
             rng.normal(size=(2, s, kv_heads, 8))]
@@ -245,6 +271,9 @@ GRADIENTS["adaptive_average_pool"] = (lambda x: ops.adaptive_average_pool(x, (2,
                                       lambda x: adaptive_pool(x, (2, 3), False), _uniform((1, 5, 7, 2)))
 GRADIENTS["adaptive_max_pool"] = (lambda x: ops.adaptive_max_pool(x, (2, 3)), lambda x: adaptive_pool(x, (2, 3), True),
                                   lambda rng: [rng.permutation(np.linspace(-2, 2, 70)).reshape(1, 5, 7, 2)])
+GRADIENTS["ctc_loss"] = (lambda logits: ops.ctc_loss(ops.convert_to_tensor(_CTC[0]), logits,
+                                                     ops.convert_to_tensor(_CTC[2]), ops.convert_to_tensor(_CTC[3])),
+                         lambda logits: ctc_loss(_CTC[0], logits, _CTC[2], _CTC[3]), _uniform((3, 5, 3)))
 GRADIENTS["separable_conv"] = (lambda x, d, p: ops.separable_conv(x, d, p, padding="same"),
                                lambda x, d, p: ref.conv(ref.depthwise_conv(x, d, 1, "same"), p, 1, "valid"),
                                _uniform((1, 4, 4, 2), (3, 3, 2, 1), (1, 1, 2, 3)))

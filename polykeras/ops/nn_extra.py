@@ -27,7 +27,7 @@ from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
 
 Tensor = Any
 
-__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "ctc_loss", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
            "layer_normalization", "log_sigmoid", "multi_hot", "normalize", "psnr", "rms_normalization",
            "separable_conv", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid", "sparsemax",
            "squareplus", "swish", "tanh_shrink", "threshold"]
@@ -368,3 +368,57 @@ def adaptive_max_pool(inputs: Tensor, output_size: int | Sequence[int], data_for
     """Max pooling to a fixed ``output_size`` (the bins of ``adaptive_average_pool``).
     Example: ``ops.adaptive_max_pool(images, 1)``"""
     return _adaptive("adaptive_max_pool", inputs, output_size, data_format, largest=True)
+
+
+# ------------------------------------------------------------------- CTC
+_NEG = -1e30  # log(0) that keeps logsumexp and its gradient finite
+
+
+def _logsumexp3(e: Any, a: Any, b: Any, c: Any) -> Any:
+    top = e.maximum(e.maximum(a, b), c)
+    total = e.add(e.add(e.exp(e.subtract(a, top)), e.exp(e.subtract(b, top))), e.exp(e.subtract(c, top)))
+    return e.add(top, e.log(total))
+
+
+@op("target (batch, S) ids, output logits (batch, T, classes) and lengths (batch,)", body=True)
+def ctc_loss(target: Tensor, output: Tensor, target_length: Tensor, output_length: Tensor,
+             mask_index: int = 0) -> Tensor:
+    """Connectionist temporal classification loss per sample: ``-log`` of
+    the probability (``softmax`` of ``output``) of all alignments of
+    ``target[:target_length]`` to ``output[:output_length]``, with
+    ``mask_index`` the blank. The forward (alpha) recursion in log space,
+    one step per frame. Example: ``ops.ctc_loss(labels, logits, label_lengths, logit_lengths)``"""
+    e = active()
+    target, output = e.cast(e.convert_to_tensor(target), "int32"), _float(output)
+    check(len(e.shape(target)) == 2 and len(e.shape(output)) == 3 and e.shape(target)[0] == e.shape(output)[0],
+          "ctc_loss", "target (batch, S) and output (batch, T, classes)",
+          f"target {describe(target)}, output {describe(output)}")
+    batch, steps, _ = e.shape(output)
+    s = e.shape(target)[1]
+    dtype = e.dtype(output)
+    log_probs = e.log_softmax(output, axis=-1)
+    # the extended labels: blank, t1, blank, t2, ..., blank (length 2S + 1)
+    blanks = e.full((batch, s), mask_index, "int32")
+    extended = e.concatenate([e.reshape(e.stack([blanks, target], axis=-1), (batch, 2 * s)),
+                              e.full((batch, 1), mask_index, "int32")], axis=1)
+    length = 2 * s + 1
+    emit = e.take_along_axis(log_probs, e.broadcast_to(e.expand_dims(extended, 1), (batch, steps, length)), axis=2)
+    previous2 = e.concatenate([e.full((batch, 2), -1, "int32"), extended[:, :-2]], axis=1)
+    skip = e.logical_and(e.not_equal(extended, mask_index), e.not_equal(extended, previous2))
+    neg = e.full((batch, length), _NEG, dtype)
+    position = e.expand_dims(e.arange(length, dtype="int32"), 0)
+    alpha = e.where(e.less(position, 2), emit[:, 0], neg)
+    frames = e.cast(e.convert_to_tensor(output_length), "int32")
+    pad1, pad2 = e.full((batch, 1), _NEG, dtype), e.full((batch, 2), _NEG, dtype)
+    for t in range(1, steps):
+        one = e.concatenate([pad1, alpha[:, :-1]], axis=1)
+        two = e.where(skip, e.concatenate([pad2, alpha[:, :-2]], axis=1), neg)
+        stepped = e.add(_logsumexp3(e, alpha, one, two), emit[:, t])
+        alpha = e.where(e.expand_dims(e.less(t, frames), 1), stepped, alpha)
+    last = e.expand_dims(2 * e.cast(e.convert_to_tensor(target_length), "int32"), 1)  # index of the final blank
+    final = e.take_along_axis(alpha, last, axis=1)
+    before = e.where(e.greater(last, 0), e.take_along_axis(alpha, e.maximum(e.subtract(last, 1), 0), axis=1),
+                     e.full((batch, 1), _NEG, dtype))
+    top = e.maximum(final, before)
+    total = e.add(top, e.log(e.add(e.exp(e.subtract(final, top)), e.exp(e.subtract(before, top)))))
+    return e.negative(e.squeeze(total, 1))

@@ -148,6 +148,16 @@ def test_multi_hot_and_unstack_equal_keras(engine):
     np.testing.assert_array_equal(numpy(parts[1]), _X[:, 1])
 
 
+def test_ctc_loss_equals_keras(engine):
+    keras = _keras()
+    logits = _RNG.normal(size=(3, 6, 4)).astype(np.float32)
+    target, lengths = np.array([[1, 2, 2], [3, 1, 0], [2, 0, 0]], np.int32), np.array([3, 2, 1], np.int32)
+    frames = np.array([6, 5, 4], np.int32)
+    want = np.asarray(keras.ops.nn.ctc_loss(target, logits, lengths, frames))
+    got = numpy(ops.nn.ctc_loss(tensor(target), tensor(logits), tensor(lengths), tensor(frames)))
+    assert_close(got, want.astype(np.float64), "loss", "float32", err_msg="ctc_loss against keras.ops.nn")
+
+
 def test_sparsemax_lies_on_the_simplex(engine):
     x = np.array([[0.5, 1.0, -0.2], [2.0, 0.1, 1.9]], np.float32)
     got = numpy(ops.sparsemax(tensor(x)))
