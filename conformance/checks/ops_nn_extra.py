@@ -29,6 +29,7 @@ CASES: list[OpCase] = []
 GRADIENTS: dict[str, tuple[Any, Any, Any]] = {}
 NOT_DIFFERENTIABLE: dict[str, str] = {
     "multi_hot": "integer ids in, an indicator out: no gradient",
+    "ctc_decode": "an argmax decoding: integer labels, piecewise-constant score",
 }
 EPS = 1e-7  # keras.config.epsilon(), the default epsilon of the normalisations
 
@@ -212,6 +213,23 @@ def ctc_loss(target: np.ndarray, logits: np.ndarray, target_length: np.ndarray, 
 _CTC = (np.array([[1, 2], [2, 2], [1, 0]], np.int32), np.random.default_rng(3).normal(size=(3, 5, 3)),
         np.array([2, 2, 1], np.int32), np.array([5, 5, 3], np.int32))
 CASES.append(OpCase("ctc_loss", fixed(*_CTC), ops.ctc_loss, ctc_loss, "loss"))
+
+
+def ctc_greedy(logits: np.ndarray, lengths: np.ndarray, blank: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy CTC decoding in plain Python: per sample, the argmax labels
+    with repeats merged and blanks dropped, padded with -1; score as Keras 3."""
+    batch, steps, _ = logits.shape
+    decoded = np.full((1, batch, steps), -1, np.int32)
+    for b in range(batch):
+        best = list(logits[b, :lengths[b]].argmax(-1))
+        kept = [c for i, c in enumerate(best) if c != blank and (i == 0 or c != best[i - 1])]
+        decoded[0, b, :len(kept)] = kept
+    scores = np.array([[-logits[b, :lengths[b]].max(-1).sum()] for b in range(batch)])
+    return decoded, scores
+
+
+CASES.append(OpCase("ctc_decode", fixed(_CTC[1], _CTC[3]), ops.ctc_decode, ctc_greedy, "loss",
+                    out=("int32", None)))
 
 
 def _qkv(rng: np.random.Generator, t: int = 5, s: int = 6, heads: int = 4, kv_heads: int = 2) -> list[np.ndarray]:

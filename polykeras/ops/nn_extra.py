@@ -27,7 +27,7 @@ from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
 
 Tensor = Any
 
-__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "ctc_loss", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "ctc_decode", "ctc_loss", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
            "layer_normalization", "log_sigmoid", "multi_hot", "normalize", "psnr", "rms_normalization",
            "separable_conv", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid", "sparsemax",
            "squareplus", "swish", "tanh_shrink", "threshold"]
@@ -422,3 +422,35 @@ def ctc_loss(target: Tensor, output: Tensor, target_length: Tensor, output_lengt
     top = e.maximum(final, before)
     total = e.add(top, e.log(e.add(e.exp(e.subtract(final, top)), e.exp(e.subtract(before, top)))))
     return e.negative(e.squeeze(total, 1))
+
+
+@op("inputs (batch, T, classes) and sequence_lengths (batch,); strategy 'greedy'", body=True)
+def ctc_decode(inputs: Tensor, sequence_lengths: Tensor, strategy: str = "greedy", beam_width: int = 100,
+               top_paths: int = 1, merge_repeated: bool = True, mask_index: int = 0) -> tuple[Tensor, Tensor]:
+    """Greedy CTC decoding: the best class per frame, repeats merged, blanks
+    (``mask_index``) dropped. Returns ``decoded`` ``(1, batch, T)`` int32
+    padded with -1 and Keras 3's score ``(batch, 1)``: minus the sum of each
+    valid frame's largest input. Beam search is
+    not implemented (NotImplementedError). Example: ``decoded, score = ops.ctc_decode(logits, lengths)``"""
+    if strategy == "beam_search":
+        raise NotImplementedError("ctc_decode: strategy='beam_search' is not implemented on any engine; "
+                                  "use strategy='greedy'.")
+    check(strategy == "greedy", "ctc_decode", "strategy 'greedy' or 'beam_search'", f"strategy={strategy!r}")
+    e = active()
+    inputs = _float(inputs)
+    check(len(e.shape(inputs)) == 3, "ctc_decode", "inputs (batch, T, classes)", describe(inputs))
+    batch, steps, _ = e.shape(inputs)
+    best = e.cast(e.argmax(inputs, axis=-1), "int32")
+    frame = e.expand_dims(e.arange(steps, dtype="int32"), 0)
+    valid = e.less(frame, e.expand_dims(e.cast(e.convert_to_tensor(sequence_lengths), "int32"), 1))
+    top = e.max(inputs, axis=-1)
+    score = e.negative(e.sum(e.where(valid, top, e.zeros_like(top)), axis=1, keepdims=True))
+    keep = e.logical_and(valid, e.not_equal(best, mask_index))
+    if merge_repeated:
+        previous = e.concatenate([e.full((batch, 1), -1, "int32"), best[:, :-1]], axis=1)
+        keep = e.logical_and(keep, e.not_equal(best, previous))
+    # kept frames first, in order: sort frame numbers with the dropped ones moved past T
+    order = e.sort(e.where(keep, frame, e.add(frame, steps)), axis=1)
+    labels = e.take_along_axis(best, e.where(e.less(order, steps), order, e.subtract(order, steps)), axis=1)
+    decoded = e.where(e.less(order, steps), labels, e.full((batch, steps), -1, "int32"))
+    return e.expand_dims(decoded, 0), score

@@ -158,6 +158,18 @@ def test_ctc_loss_equals_keras(engine):
     assert_close(got, want.astype(np.float64), "loss", "float32", err_msg="ctc_loss against keras.ops.nn")
 
 
+@pytest.mark.parametrize("merge_repeated", [True, False])
+def test_ctc_decode_equals_keras(engine, merge_repeated):
+    keras = _keras()
+    logits, lengths = _RNG.normal(size=(3, 7, 4)).astype(np.float32), np.array([7, 4, 0], np.int32)
+    want = keras.ops.nn.ctc_decode(logits, lengths, merge_repeated=merge_repeated, mask_index=1)
+    got = ops.nn.ctc_decode(tensor(logits), tensor(lengths), merge_repeated=merge_repeated, mask_index=1)
+    np.testing.assert_array_equal(numpy(got[0]), np.asarray(want[0]))
+    assert_close(numpy(got[1]), np.asarray(want[1]).astype(np.float64), "reduction", "float32", err_msg="score")
+    with pytest.raises(NotImplementedError, match="beam_search"):
+        ops.ctc_decode(tensor(logits), tensor(lengths), strategy="beam_search")
+
+
 def test_sparsemax_lies_on_the_simplex(engine):
     x = np.array([[0.5, 1.0, -0.2], [2.0, 0.1, 1.9]], np.float32)
     got = numpy(ops.sparsemax(tensor(x)))
