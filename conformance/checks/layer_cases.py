@@ -316,6 +316,7 @@ CASES: dict[str, list[LayerCase]] = {
     "RandomTranslation": [C({"height_factor": 0.2, "width_factor": 0.2, "seed": 1}, (2, 4, 5, 3),
                             call_kwargs={"training": False}),
                           C({"height_factor": (0.1, 0.1), "width_factor": (-0.15, -0.15)}, (2, 4, 5, 3))],
+    "RandomCrop": [C({"height": 5, "width": 6}, (2, 4, 5, 3))],  # not larger than the target: deterministic
     "RandomZoom": [C({"height_factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                    C({"height_factor": (0.3, 0.3), "fill_mode": "nearest"}, (2, 4, 5, 3))],
     "Rescaling": [C({"scale": 1.0 / 255, "offset": -1.0}, (2, 3))],

@@ -125,3 +125,7 @@ __all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]
 from polykeras.layers.preprocessing import RandomPosterization, Solarization  # noqa: E402
 
 __all__ += ["RandomPosterization", "Solarization"]
+
+from polykeras.layers.preprocessing import RandomCrop  # noqa: E402
+
+__all__ += ["RandomCrop"]

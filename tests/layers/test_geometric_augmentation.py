@@ -77,3 +77,29 @@ def test_errors_name_the_layer(engine):
         layers.RandomTranslation(0.1, 0.1, interpolation="bicubic")
     with pytest.raises(ValueError, match="random_translation.*width_factor"):
         layers.RandomTranslation(0.1, [0.1, 0.2, 0.3])
+
+
+def test_random_crop(engine):
+    layer = layers.RandomCrop(3, 4, seed=5)
+    windows = {(i, j) for i in range(5) for j in range(6)}
+    seen = set()
+    for _ in range(6):
+        y = layer_outputs(layer, _X)
+        found = [(i, j) for i, j in windows if np.array_equal(y, _X[:, i:i + 3, j:j + 4])]
+        assert len(found) >= 1, "the output is not a 3x4 window of the input"
+        seen.add(found[0])
+    assert len(seen) > 1, "six calls cropped the same window"
+    np.testing.assert_array_equal(layer_outputs(layers.RandomCrop(3, 4, seed=9), _X),
+                                  layer_outputs(layers.RandomCrop(3, 4, seed=9), _X))
+    np.testing.assert_array_equal(layer_outputs(layer, _X, training=False), _X)  # Keras 3.15: identity
+    assert layer.compute_output_shape((None, 7, 9, 3)) == (None, 3, 4, 3)
+    assert layer_outputs(layer, _X[0]).shape == (3, 4, 3)
+    cf = layer_outputs(layers.RandomCrop(3, 4, seed=5, data_format="channels_first"),
+                       np.ascontiguousarray(_X.transpose(0, 3, 1, 2)))
+    assert cf.shape == (3, 3, 3, 4)
+    # images not larger than the target: centred aspect-ratio window, resized (deterministic, as Keras 3)
+    check_layer(lambda: layers.RandomCrop(8, 9), (2, 7, 9, 3), **LAYER_TOL)
+    assert_matches_keras(lambda: layers.RandomCrop(8, 9), "RandomCrop", {"height": 8, "width": 9}, _X)
+    assert_matches_keras(lambda: layers.RandomCrop(7, 5), "RandomCrop", {"height": 7, "width": 5}, _X)
+    with pytest.raises(ValueError, match="random_crop.*height.*positive int.*0"):
+        layers.RandomCrop(0, 4)

@@ -33,3 +33,6 @@ __all__ += ["RandomRotation", "RandomTranslation", "RandomZoom"]
 from polykeras.layers.preprocessing.augmentation import RandomPosterization, Solarization  # noqa: E402
 
 __all__ += ["RandomPosterization", "Solarization"]
+from polykeras.layers.preprocessing.geometric import RandomCrop  # noqa: E402
+
+__all__ += ["RandomCrop"]

@@ -19,7 +19,7 @@ from polykeras.layers.convolutional.arguments import describe_layer, standardize
 from polykeras.layers.preprocessing.augmentation import _ImageAugmentation
 from polykeras.ops import image as image_ops
 
-__all__ = ["RandomRotation", "RandomTranslation", "RandomZoom"]
+__all__ = ["RandomCrop", "RandomRotation", "RandomTranslation", "RandomZoom"]
 
 #: Keras 3's layers take these (``ops.image.affine_transform`` also takes ``"mirror"``).
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -164,3 +164,61 @@ class RandomZoom(_AffineAugmentation):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+class RandomCrop(_ImageAugmentation):
+    """Crops a random ``height x width`` window in training (one window for
+    the whole batch, as Keras 3); where the images are not larger than the
+    target on both axes, keeps up to ``height x width`` pixels from the
+    corner of the centred window of the target's aspect ratio and resizes
+    them to the target instead (Keras 3's rule). Returns the inputs unchanged with
+    ``training=False``, as Keras 3.15.
+
+    Example:
+        >>> ops.shape(RandomCrop(4, 4, seed=1)(np.random.rand(2, 8, 8, 3).astype("float32")))
+        (2, 4, 4, 3)
+    """
+
+    def __init__(self, height: int, width: int, seed: int | None = None, data_format: str | None = None,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(seed=seed, name=name, **kwargs)
+        who = describe_layer(self)
+        for arg, value in (("height", height), ("width", width)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{who}: expected {arg} to be a positive int, received {arg}={value!r}.")
+        self.height = height
+        self.width = width
+        self.data_format = standardize_data_format(data_format, who)
+
+    def _augment(self, images: Any) -> Any:
+        shape = list(ops.shape(images))
+        h_axis, w_axis = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        in_h, in_w = int(shape[h_axis]), int(shape[w_axis])
+        if in_h > self.height and in_w > self.width:
+            top = ops.cast(ops.random.uniform((), 0.0, float(in_h - self.height + 1), seed=self.generator), "int32")
+            left = ops.cast(ops.random.uniform((), 0.0, float(in_w - self.width + 1), seed=self.generator), "int32")
+            zero = ops.zeros((), "int32")
+            start = [zero] * 4
+            start[h_axis], start[w_axis] = top, left
+            shape[h_axis], shape[w_axis] = self.height, self.width
+            return ops.slice(images, start, shape)
+        # as Keras 3: start at the centred window of the target's aspect ratio, keep up to height x width
+        # pixels from there, and resize what was kept to the target
+        crop_h = max(min(in_h, int(float(in_w * self.height) / self.width)), 1)
+        crop_w = max(min(in_w, int(float(in_h * self.width) / self.height)), 1)
+        top, left = int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2)
+        start = [0] * 4
+        start[h_axis], start[w_axis] = top, left
+        shape[h_axis], shape[w_axis] = min(self.height, in_h - top), min(self.width, in_w - left)
+        return image_ops.resize(ops.slice(images, start, shape), (self.height, self.width),
+                                data_format=self.data_format)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape = list(input_shape)
+        rank = len(shape)
+        h_axis, w_axis = (rank - 3, rank - 2) if self.data_format == "channels_last" else (rank - 2, rank - 1)
+        shape[h_axis], shape[w_axis] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width, "data_format": self.data_format}
