@@ -140,6 +140,13 @@ def _entry(layer: Any, entry: dict[str, Any]) -> dict[str, Any]:
         if layer.inputs:
             inner["build_input_shape"] = list(layer.inputs[0].shape)
         return {**entry, "module": "keras", "class_name": "Sequential", "registered_name": None, "config": inner}
+    if entry.get("class_name") == "OpLayer":
+        from polykeras.saving.registry import SerializationError
+
+        raise SerializationError(
+            f"save: op node {entry.get('name')!r} ({entry['config'].get('op')}) cannot go into a Keras 3 file: "
+            "Keras splits each op's arguments between its Operation class and its call, which polykeras does not "
+            "record. Save the model as .pkeras, or wrap the op in a registered layer.")
     translated = _objects(entry)
     build = layer.get_build_config() if layer is not None and hasattr(layer, "get_build_config") else None
     if build is not None:

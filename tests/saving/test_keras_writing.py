@@ -161,3 +161,18 @@ def test_a_registered_custom_layer_round_trips_through_a_keras_file(engine, tmp_
     data = rng.normal(size=(2, 3)).astype("float32")
     assert isinstance(again.get_layer("gain_layer"), Gain)
     assert_close(again.predict(data, verbose=0), model.predict(data, verbose=0), "layer")
+
+
+def test_op_nodes_are_refused_for_keras_files_before_anything_is_written(engine, tmp_path):
+    from polykeras import ops
+    from polykeras.saving import SerializationError
+
+    x = Input((4,))
+    model = Model(x, layers.Dense(2)(ops.mean(x * 2.0, axis=-1, keepdims=True)))
+    refused = r"op node 'multiply(_\d+)?' \(multiply\) cannot go into a Keras 3 file"
+    with pytest.raises(SerializationError, match=refused):
+        model.save(tmp_path / "ops.keras")
+    assert list(tmp_path.iterdir()) == []
+    model.save(tmp_path / "ops.pkeras")  # polykeras' own archive holds them
+    assert_close(load_model(tmp_path / "ops.pkeras").predict(np.ones((1, 4), "float32"), verbose=0),
+                 model.predict(np.ones((1, 4), "float32"), verbose=0), "layer")
