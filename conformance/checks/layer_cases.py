@@ -310,6 +310,7 @@ CASES: dict[str, list[LayerCase]] = {
     "AutoContrast": [C({"value_range": (-4.0, 4.0)}, (2, 4, 5, 3))],
     "Solarization": [C({"threshold_factor": 0.5, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                      C({"value_range": (-10.0, 10.0)}, (2, 4, 5, 3))],
+    "MixUp": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
     "RandomPosterization": [C({"factor": 4, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
     "RandomRotation": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                        C({"factor": (0.1, 0.1), "fill_mode": "constant"}, (2, 4, 5, 3))],

@@ -129,3 +129,7 @@ __all__ += ["RandomPosterization", "Solarization"]
 from polykeras.layers.preprocessing import RandomCrop  # noqa: E402
 
 __all__ += ["RandomCrop"]
+
+from polykeras.layers.preprocessing import MixUp  # noqa: E402
+
+__all__ += ["MixUp"]

@@ -133,3 +133,24 @@ def test_posterization_levels_and_solarization_bounds(engine):
         layers.Solarization(threshold_factor=1.5)
     with pytest.raises(ValueError, match="random_posterization.*factor.*\[1.0, 8.0\].*9"):
         layers.RandomPosterization(9)
+
+
+def test_mix_up(engine):
+    x = np.broadcast_to(np.arange(6, dtype="float32")[:, None, None, None], (6, 4, 4, 3)).copy()
+    labels = np.eye(6, dtype="float32")
+    converted = {"images": ops.convert_to_tensor(x), "labels": ops.convert_to_tensor(labels)}
+    out = layers.MixUp(seed=1)(converted)
+    images, mixed = ops.to_numpy(out["images"]), ops.to_numpy(out["labels"])
+    value = images[:, 0, 0, 0]
+    assert np.allclose(images, value[:, None, None, None], atol=1e-5)  # each image mixes two constant images
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)  # labels mixed with the same weights
+    np.testing.assert_allclose(mixed @ np.arange(6), value, atol=1e-4)  # ... and the same partners
+    assert np.all((mixed >= -1e-6) & (mixed <= 1 + 1e-6))
+    again = layers.MixUp(seed=1)(converted)
+    np.testing.assert_array_equal(ops.to_numpy(again["images"]), images)
+    layer = check_layer(lambda: layers.MixUp(seed=3), (2, 4, 4, 3), call_kwargs={"training": False}, **LAYER_TOL)
+    np.testing.assert_array_equal(layer_outputs(layer, _X, training=False), _X)
+    assert layer_outputs(layer, _X).shape == _X.shape
+    assert layers.MixUp.from_config(layer.get_config()).alpha == 0.2
+    with pytest.raises(ValueError, match="mix_up.*alpha.*positive.*0"):
+        layers.MixUp(alpha=0)

@@ -36,3 +36,6 @@ __all__ += ["RandomPosterization", "Solarization"]
 from polykeras.layers.preprocessing.geometric import RandomCrop  # noqa: E402
 
 __all__ += ["RandomCrop"]
+from polykeras.layers.preprocessing.augmentation import MixUp  # noqa: E402
+
+__all__ += ["MixUp"]

@@ -23,7 +23,7 @@ from polykeras.ops import image as image_ops
 from polykeras.random import SeedGenerator
 
 __all__ = ["AutoContrast", "RandomBrightness", "RandomContrast", "RandomFlip", "RandomGrayscale", "RandomInvert",
-           "RandomPosterization", "Solarization"]
+           "RandomPosterization", "Solarization", "MixUp"]
 
 
 class _ImageAugmentation(Layer):
@@ -344,3 +344,53 @@ class RandomPosterization(_ImageAugmentation):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range,
                 "data_format": self.data_format}
+
+
+class MixUp(_ImageAugmentation):
+    """MixUp (Zhang et al., 2018): each image becomes ``w * x_i + (1 - w) *
+    x_j`` with ``j`` a random permutation of the batch and ``w`` drawn per
+    image from ``Beta(alpha, alpha)``. Called on a dict ``{"images",
+    "labels"}`` (as Keras 3), the labels are mixed with the same weights and
+    partners.
+
+    Example:
+        >>> out = MixUp(seed=1)({"images": np.random.rand(4, 8, 8, 3).astype("float32"),
+        ...                      "labels": np.eye(4, dtype="float32")})
+    """
+
+    def __init__(self, alpha: float = 0.2, data_format: str | None = None, seed: int | None = None, **kwargs: Any):
+        super().__init__(seed=seed, **kwargs)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
+            raise ValueError(f"{describe_layer(self)}: expected alpha to be a positive number, received "
+                             f"alpha={alpha!r}.")
+        self.alpha = float(alpha)
+        self.data_format = standardize_data_format(data_format, describe_layer(self))
+
+    def call(self, inputs: Any, training: Any = True) -> Any:
+        if not training:
+            return inputs
+        is_dict = isinstance(inputs, dict)
+        images, added = self._images(inputs["images"] if is_dict else inputs)
+        batch = ops.shape(images)[0]
+        order = ops.random.shuffle(ops.arange(batch, dtype="int32"), seed=self.generator)
+        weight = ops.random.beta((batch,), self.alpha, self.alpha, seed=self.generator)
+        weight = ops.cast(weight, self.dtype)
+        w = ops.reshape(weight, (-1, 1, 1, 1))
+        mixed = ops.add(ops.multiply(w, images), ops.multiply(ops.subtract(1.0, w), ops.take(images, order, axis=0)))
+        mixed = ops.squeeze(mixed, 0) if added else mixed
+        if not is_dict:
+            return mixed
+        out = dict(inputs)
+        out["images"] = mixed
+        if "labels" in inputs:
+            labels = ops.cast(inputs["labels"], self.dtype)
+            wl = ops.reshape(weight, (-1,) + (1,) * (len(ops.shape(labels)) - 1))
+            out["labels"] = ops.add(ops.multiply(wl, labels),
+                                    ops.multiply(ops.subtract(1.0, wl), ops.take(labels, order, axis=0)))
+        return out
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "alpha": self.alpha, "data_format": self.data_format}
