@@ -191,6 +191,9 @@ CASES: dict[str, list[LayerCase]] = {
                     C({"equation": "abc,cd->abd", "output_shape": (None, 2), "activation": "relu"}, (2, 3, 4))],
     "Embedding": [C({"input_dim": 6, "output_dim": 3, "mask_zero": True}, (2, 4), int_inputs=6, input_grad=False)],
     "Lambda": [C({"function": scale_and_shift, "arguments": {"factor": 1.5}}, (2, 3), unsafe=True)],
+    # The node an op on symbolic tensors records (x * 2 + 1 would be two of them).
+    "OpLayer": [C({"op": "multiply", "arguments": {"x1": {"__input__": 0}, "x2": 2.0}}, (2, 3)),
+                C({"op": "mean", "arguments": {"x": {"__input__": 0}, "axis": -1, "keepdims": True}}, (2, 3, 4))],
     "Activation": [C({"activation": "gelu"}, (2, 5)), C({"activation": "softmax"}, (2, 4))],
     "Identity": [C({}, _SEQ, mask=True)],
     "ReLU": [C({"max_value": 2.0, "negative_slope": 0.1, "threshold": 0.3}, (2, 5))],

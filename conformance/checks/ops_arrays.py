@@ -195,6 +195,25 @@ _case("take", _take, ops.take, lambda x, i, axis: np.take(x, i, axis=axis))
 
 
 @st.composite
+def _get_item(draw: Any, dtype: str, p: Profile) -> Example:
+    """``x[key]`` with a key of ints and slices (any step, negative too) over
+    the leading axes, sometimes with ``None`` or ``...``."""
+    shape = draw(cs.shapes(min_rank=1, max_rank=3, max_side=p.max_side))
+    key: list[Any] = []
+    for n in shape[: draw(st.integers(1, len(shape)))]:
+        if n > 0 and draw(st.booleans()):
+            key.append(draw(st.integers(-n, n - 1)))
+        else:
+            bound = st.none() | st.integers(-n - 1, n + 1)
+            key.append(slice(draw(bound), draw(bound), draw(st.sampled_from([None, 1, 2, -1, -2]))))
+    extra = draw(st.sampled_from([(), (None,), (Ellipsis,)]))
+    return Example((_arr(draw, dtype, shape),), {"key": tuple(key) + extra})
+
+
+_case("get_item", _get_item, ops.get_item, lambda x, key: x[key])
+
+
+@st.composite
 def _along(draw: Any, dtype: str, p: Profile) -> Example:
     shape = draw(cs.shapes(min_rank=1, max_rank=3, max_side=p.max_side))
     axis = draw(cs.single_axis(len(shape)))
