@@ -168,10 +168,10 @@ class ElementwiseComposites:
 
     # ------------------------------------------------------------- divisions
     def fmod(self, x1: Tensor, x2: Tensor) -> Tensor:
-        rem = self.mod(x1, x2)  # the sign of x2; fmod takes the sign of x1
-        x1 = self._nf_tensor(x1)
-        wrong = self.logical_and(self.not_equal(rem, 0), self.not_equal(self.less(rem, 0), self.less(x1, 0)))
-        return self.where(wrong, self.subtract(rem, x2), rem)
+        # fmod takes the sign of x1: the remainder of the magnitudes, signed. (Correcting mod's result,
+        # which takes x2's sign, by adding x2 cancels catastrophically: fmod(0.2, -100) lost 4 digits.)
+        x1, x2 = self._nf_tensor(x1), self._nf_tensor(x2)
+        return self.multiply(self.sign(x1), self.mod(self.abs(x1), self.abs(x2)))
 
     def divide_no_nan(self, x1: Tensor, x2: Tensor) -> Tensor:
         x1, x2 = self._nf_float_pair(x1, x2)
