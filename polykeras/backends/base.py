@@ -870,38 +870,6 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
             new_w.append(self.add(w, self.subtract(self.multiply(m, momentum), step) if nesterov else m))
         return new_w, new_m
 
-    def randint(self, shape: Shape, seed: Tensor, minval: int, maxval: int, dtype: str = "int32") -> Tensor:
-        """Integers drawn uniformly from ``[minval, maxval)`` (Python ints),
-        as ``dtype``. Portable: the floor of a float32 uniform draw, exact for
-        ranges up to 2**24."""
-        span = float(maxval - minval)
-        draws = self.floor(self.multiply(self.random_uniform(shape, seed, 0.0, 1.0, "float32"), span))
-        return self.add(self.cast(self.minimum(draws, span - 1.0), dtype), self.cast(minval, dtype))
-
-    def random_gamma(self, shape: Shape, seed: Tensor, alpha: Any, dtype: str = "float32") -> Tensor:
-        """Gamma draws with concentration ``alpha`` (a positive scalar or a
-        tensor broadcastable to ``shape``) and scale 1."""
-        raise NotImplementedError(f"The {self.name!r} engine has no gamma draws (random_gamma), so "
-                                  "random.gamma and random.beta are unavailable on it.")
-
-    def random_beta(self, shape: Shape, seed: Tensor, alpha: Any, beta: Any, dtype: str = "float32") -> Tensor:
-        """Beta draws ``X / (X + Y)`` with ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)``
-        taken in one :meth:`random_gamma` draw of shape ``(2, *shape)``."""
-        shape = tuple(shape)
-        concentrations = self.stack([self.broadcast_to(self.convert_to_tensor(v, dtype), shape)
-                                     for v in (alpha, beta)])
-        both = self.random_gamma((2, *shape), seed, concentrations, dtype)
-        first, second = (self.squeeze(part, 0) for part in self.split(both, 2, axis=0))
-        return self.divide(first, self.add(first, second))
-
-    def random_binomial(self, shape: Shape, seed: Tensor, counts: Any, probabilities: Any,
-                        dtype: str = "float32") -> Tensor:
-        """Binomial draws: successes in ``counts`` trials of success
-        probability ``probabilities`` (scalars or tensors broadcastable to
-        ``shape``), as ``dtype``."""
-        raise NotImplementedError(f"The {self.name!r} engine has no binomial draws (random_binomial), so "
-                                  "random.binomial is unavailable on it.")
-
     def adam_update(
         self, variables: Sequence[Tensor], grads: Sequence[Tensor], momentums: Sequence[Tensor],
         velocities: Sequence[Tensor], learning_rate: Tensor, step: Tensor, beta_1: float = 0.9,
