@@ -78,8 +78,8 @@ def main() -> None:
             w = ops.convert_to_tensor(rng.standard_normal((64, 64)).astype("float32"))
             img = ops.convert_to_tensor(rng.standard_normal((1, 16, 16, 8)).astype("float32"))
             k = ops.convert_to_tensor(rng.standard_normal((3, 3, 8, 8)).astype("float32"))
-            ours = {"add": lambda: _ready(ops.add(a, a)), "matmul": lambda: _ready(ops.matmul(w, w)),
-                    "conv2d": lambda: _ready(ops.conv(img, k))}
+            ours = {"add": lambda a=a: _ready(ops.add(a, a)), "matmul": lambda w=w: _ready(ops.matmul(w, w)),
+                    "conv2d": lambda img=img, k=k: _ready(ops.conv(img, k))}
             for op_name, native in native_cases(name, a, w, img, k).items():
                 repeat = args.repeat if op_name != "conv2d" else max(args.repeat // 10, 50)
                 ours_us = per_call_us(ours[op_name], repeat)

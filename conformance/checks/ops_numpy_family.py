@@ -420,8 +420,9 @@ def _quantiles(draw: Any, dtype: str, profile: Profile, scale: float, nan: bool)
 
 for _name, _scale, _nan in [("quantile", 1.0, False), ("percentile", 100.0, False), ("nanquantile", 1.0, True),
                             ("nanpercentile", 100.0, True)]:
+    _numpy_fn = getattr(np, _name)
     CASES.append(OpCase(_name, lambda d, p, _s=_scale, _n=_nan: _quantiles(d, p, _s, _n), _op(_name),
-                        lambda x, axis, _r=getattr(np, _name), **k: _r(x, axis=_reduce_axis(axis), **k),
+                        lambda x, axis, _r=_numpy_fn, **k: _r(x, axis=_reduce_axis(axis), **k),
                         "reduction", FLOATS if _nan else NUMERIC, out=_float_of))
 
 

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import warnings

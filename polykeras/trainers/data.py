@@ -199,7 +199,7 @@ class ArrayData:
             index = slice(start, min(start + self.batch_size, self.size))
             if order is not None:
                 index = order[index]
-            pick = lambda leaf: None if leaf is None else leaf[index]  # noqa: E731
+            pick = lambda leaf, index=index: None if leaf is None else leaf[index]  # noqa: E731
             yield pack(to_engine(map_structure(pick, self.x)), to_engine(map_structure(pick, self.y)),
                        to_engine(map_structure(pick, self.sample_weight)))
 

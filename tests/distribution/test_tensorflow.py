@@ -100,7 +100,7 @@ def test_missing_worker_fails_within_the_timeout():
 def test_workers_disagreeing_on_the_cluster_fail_within_the_timeout():
     ports = [free_port(), free_port(), free_port()]
     envs = _workers(ports[:2], [0]) + _workers(ports, [1])
-    for rc, out, _ in run_workers("join.py", envs, ["tensorflow", "10"], deadline=60):
+    for _rc, out, _ in run_workers("join.py", envs, ["tensorflow", "10"], deadline=60):
         result = last_json(out)
         assert not result["ok"] and result["type"] == "RuntimeError", result
         assert "disagree on the cluster" in result["message"] and result["seconds"] < 30

@@ -131,7 +131,7 @@ def test_ranks_disagreeing_on_the_world_size_fail_within_the_timeout():
     envs = _ranks(port, 2, [0, 1])
     envs[1]["WORLD_SIZE"] = "3"
     runs = run_workers("join.py", envs, ["torch", "3"], deadline=60)
-    for rc, out, _ in runs:
+    for _rc, out, _ in runs:
         result = last_json(out)
         assert not result["ok"] and result["seconds"] < 30, result
 

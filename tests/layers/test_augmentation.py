@@ -129,9 +129,9 @@ def test_posterization_levels_and_solarization_bounds(engine):
     assert layers.RandomPosterization(4).factor == [1, 4]
     s = layer_outputs(layers.Solarization(threshold_factor=(0.5, 0.5), seed=2), _X * 255)
     assert s.min() >= 0.0 and s.max() <= 255.0
-    with pytest.raises(ValueError, match="solarization.*threshold_factor.*\[0, 1\].*1.5"):
+    with pytest.raises(ValueError, match=r"solarization.*threshold_factor.*\[0, 1\].*1.5"):
         layers.Solarization(threshold_factor=1.5)
-    with pytest.raises(ValueError, match="random_posterization.*factor.*\[1.0, 8.0\].*9"):
+    with pytest.raises(ValueError, match=r"random_posterization.*factor.*\[1.0, 8.0\].*9"):
         layers.RandomPosterization(9)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conformance.tolerances import tolerance
-from polykeras import layers, ops
+from polykeras import layers
 
 from .helpers import check_layer, layer_outputs
 from .keras_reference import assert_matches_keras

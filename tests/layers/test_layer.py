@@ -97,7 +97,7 @@ def test_nested_tracking_paths_and_order(engine):
         f"block/{inner[2]}/kernel",
     ]
     assert len(set(paths)) == len(paths)
-    assert [l.name for l in block._flatten_layers(include_self=False)] == inner
+    assert [sub.name for sub in block._flatten_layers(include_self=False)] == inner
 
 
 def test_keras_weight_order_trainable_first(engine):
@@ -213,7 +213,7 @@ def test_add_loss_cleared_each_outer_call_and_nested(engine):
     assert len(w.losses) == 2
     w(np.ones((2, 2), "float32"))
     assert len(w.losses) == 2  # cleared at the start of the outer call
-    assert [float(ops.to_numpy(l)) for l in w.inner.losses] == [4.0, 4.0]
+    assert [float(ops.to_numpy(loss)) for loss in w.inner.losses] == [4.0, 4.0]
 
 
 def test_regularization_losses_nested_and_on_demand(engine):
@@ -228,7 +228,7 @@ def test_regularization_losses_nested_and_on_demand(engine):
 
     layer = Regularised()
     layer(_x((2, 3)))
-    losses = [float(ops.to_numpy(l)) for l in layer.losses]
+    losses = [float(ops.to_numpy(loss)) for loss in layer.losses]
     ka, kb, bb = layer.a.kernel.numpy(), layer.b.kernel.numpy(), layer.b.bias.numpy()
     np.testing.assert_allclose(losses, [0.01 * np.sum(ka**2), 0.1 * np.sum(np.abs(kb)), 0.2 * np.sum(np.abs(bb))],
                                rtol=1e-5)

@@ -45,4 +45,4 @@ def test_get_layer_errors(engine):
     with pytest.raises(ValueError, match="exactly one"):
         model.get_layer()
     with pytest.raises(ValueError, match="symbolic"):
-        model.input_shape
+        _ = model.input_shape

@@ -64,8 +64,14 @@ OPERATORS = {
 }
 
 # Ops of every family: the same function on engine tensors is the reference.
-_SQUARE = lambda x: ops.reshape(x, (-1, 2, 2)) + ops.eye(2) * 3
-_IMAGE = lambda x: ops.reshape(ops.concatenate([x, x * 2, -x, x], axis=-1), (-1, 4, 4, 1))
+def _SQUARE(x):
+    return ops.reshape(x, (-1, 2, 2)) + ops.eye(2) * 3
+
+
+def _IMAGE(x):
+    return ops.reshape(ops.concatenate([x, x * 2, -x, x], axis=-1), (-1, 4, 4, 1))
+
+
 OPS = {
     "elementwise": lambda x, y: (ops.exp(x), ops.maximum(x, y), ops.clip(x, -0.5, 0.5), ops.where(ops.greater(x, 0), x, y),
                                  ops.sqrt(ops.abs(x)), ops.cast(x, "int32"), ops.zeros_like(x)),

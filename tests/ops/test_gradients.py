@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import polykeras.backends as B
-from conformance import reference as ref
 from conformance.checks.base import Meter
 from conformance.checks.ops import check_gradient
 from conformance.checks.ops_gradients import CASES, NOT_DIFFERENTIABLE

@@ -32,7 +32,7 @@ def test_round_trip_rebuilds_the_same_architecture(engine, kind, fmt):
     assert type(again) is type(model)
     if not again.built:
         again.build((None, 4))
-    assert [type(l).__name__ for l in again.layers] == [type(l).__name__ for l in model.layers]
+    assert [type(lay).__name__ for lay in again.layers] == [type(lay).__name__ for lay in model.layers]
     assert [w.shape for w in weights(again)] == [w.shape for w in weights(model)]
     if kind != "subclassed":  # sub-layers of a subclassed model get fresh automatic names
         assert (again.to_json() if fmt == "json" else again.to_yaml()) == text
@@ -80,7 +80,7 @@ def test_custom_layers_come_from_the_registry_or_custom_objects(engine):
     model = Model(x, Shift(0.5, name="shift")(Scale(3.0, name="scale")(x)))
     text = model.to_json()
     config = json.loads(text)
-    scale = next(l for l in config["config"]["layers"] if l["name"] == "scale")
+    scale = next(lay for lay in config["config"]["layers"] if lay["name"] == "scale")
     assert scale["registered_name"] == "polykeras_tests>Scale"
     with pytest.raises(SerializationError, match="Unknown layer 'Shift'"):
         model_from_json(text)

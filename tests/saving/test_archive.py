@@ -100,7 +100,7 @@ def test_a_polykeras_archive_named_dot_keras_loads_as_polykeras(engine, tmp_path
     model = build("sequential")
     model.save(tmp_path / "m.keras")
     again = load_model(tmp_path / "m.keras")
-    assert [l.name for l in again.layers] == ["d1", "bn", "d2"]
+    assert [lay.name for lay in again.layers] == ["d1", "bn", "d2"]
 
 
 def test_overwrite_false_and_missing_files(engine, tmp_path):

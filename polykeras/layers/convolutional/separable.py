@@ -66,7 +66,7 @@ class _SeparableConv(_BaseConv):
 
 class SeparableConv1D(_SeparableConv):
     """Depthwise-separable 1-D convolution over ``(batch, steps, channels)``;
-   
+
 
     Example:
         >>> layer = SeparableConv1D(8, 3, depth_multiplier=2, padding="same")

@@ -26,9 +26,10 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
     """``(kernel_shape, bias_shape, full_output_shape)`` for an input of
     ``input_shape``, as Keras 3 derives them. ``output_shape`` leaves out the
     batch axis and the axes ``...`` stands for."""
-    for pattern, elision in _FORMS:
+    for pattern, form in _FORMS:
         match = pattern.match(equation.replace(" ", ""))
         if match:
+            elision = form
             break
     else:
         raise ValueError(f"{who}: expected an equation of the form 'X,Y->Z', '...X,Y->...Z' or 'X...,Y->Z...', "

@@ -107,7 +107,7 @@ def custom(model, steps, parallel):
         if parallel:
             bx, by = bx[rank * 16:(rank + 1) * 16], by[rank * 16:(rank + 1) * 16]
 
-        def loss_fn(values):
+        def loss_fn(values, bx=bx, by=by):
             with pk.variables.StatelessScope(zip(trainable, values)):
                 return ops.mean(ops.square(model(ops.convert_to_tensor(bx), training=True) - ops.convert_to_tensor(by)))
 
