@@ -21,9 +21,10 @@ from polykeras import ops
 from polykeras.saving import registry
 
 __all__ = [
-    "deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "hard_silu", "hard_swish",
-    "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid",
-    "silu", "softmax", "softplus", "softsign", "swish", "tanh",
+    "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6", "selu",
+    "serialize", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink", "threshold",
 ]
 
 Tensor = Any
@@ -139,11 +140,72 @@ def linear(x: Tensor) -> Tensor:
     return x
 
 
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``. Example: ``celu(x, alpha=0.5)``"""
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x: Tensor, axis: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)`` for the two halves of ``axis``. Example: ``glu(x)``"""
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > threshold``, else 0. Example: ``hard_shrink(x, 0.3)``"""
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def hard_tanh(x: Tensor) -> Tensor:
+    """``clip(x, -1, 1)``. Example: ``hard_tanh(x)``"""
+    return ops.hard_tanh(x)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, stable for large ``|x|``. Example: ``log_sigmoid(x)``"""
+    return ops.log_sigmoid(x)
+
+
+def soft_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
+    """``x - threshold`` above it, ``x + threshold`` below ``-threshold``, else 0. Example: ``soft_shrink(x)``"""
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def sparse_plus(x: Tensor) -> Tensor:
+    """0 below -1, ``(x + 1)**2 / 4`` on [-1, 1], ``x`` above. Example: ``sparse_plus(x)``"""
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x: Tensor) -> Tensor:
+    """0 below -1, ``(x + 1) / 2`` on [-1, 1], 1 above. Example: ``sparse_sigmoid(x)``"""
+    return ops.sparse_sigmoid(x)
+
+
+def sparsemax(x: Tensor, axis: int = -1) -> Tensor:
+    """The Euclidean projection of ``x`` onto the simplex along ``axis``. Example: ``sparsemax(logits)``"""
+    return ops.sparsemax(x, axis=axis)
+
+
+def squareplus(x: Tensor, b: float = 4) -> Tensor:
+    """``(x + sqrt(x**2 + b)) / 2``. Example: ``squareplus(x, b=2)``"""
+    return ops.squareplus(x, b=b)
+
+
+def tanh_shrink(x: Tensor) -> Tensor:
+    """``x - tanh(x)``. Example: ``tanh_shrink(x)``"""
+    return ops.tanh_shrink(x)
+
+
+def threshold(x: Tensor, threshold: float, default_value: float) -> Tensor:
+    """``x`` where ``x > threshold``, else ``default_value``. Example: ``threshold(x, 0.1, 0.0)``"""
+    return ops.threshold(x, threshold, default_value)
+
+
 ALL_OBJECTS_DICT: dict[str, Callable[..., Tensor]] = {
     fn.__name__: fn
     for fn in (
         relu, relu6, leaky_relu, elu, selu, gelu, silu, mish, sigmoid, hard_sigmoid, hard_silu, tanh,
-        softmax, log_softmax, softplus, softsign, exponential, linear,
+        softmax, log_softmax, softplus, softsign, exponential, linear, celu, glu, hard_shrink, hard_tanh,
+        log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus, tanh_shrink, threshold,
     )
 }
 ALL_OBJECTS_DICT.update({"swish": silu, "hard_swish": hard_silu})

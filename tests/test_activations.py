@@ -20,6 +20,10 @@ CALLS = {
     "hard_swish": "hard_swish(x)", "tanh": "tanh(x)", "softmax": "softmax(x)", "softmax_0": "softmax(x, axis=0)",
     "log_softmax": "log_softmax(x)", "softplus": "softplus(x)", "softsign": "softsign(x)",
     "exponential": "exponential(x)", "linear": "linear(x)",
+    "celu": "celu(x, alpha=0.7)", "glu": "glu(x)", "hard_shrink": "hard_shrink(x, threshold=1.0)",
+    "hard_tanh": "hard_tanh(x)", "log_sigmoid": "log_sigmoid(x)", "soft_shrink": "soft_shrink(x)",
+    "sparse_plus": "sparse_plus(x)", "sparse_sigmoid": "sparse_sigmoid(x)", "squareplus": "squareplus(x, b=2)",
+    "tanh_shrink": "tanh_shrink(x)", "threshold": "threshold(x, 0.5, -1.0)",
 }
 
 
