@@ -32,21 +32,17 @@ class _Quick:
     name, examples, max_side, draws = "quick", 4, 4, 1
 
 
-def _forward_matches_numpy(case, dtype):
-    @settings(max_examples=4)
-    @given(example=case.example(dtype, _Quick()))
-    def prop(example):
-        check_example(case, dtype, example, Meter())
-    prop()
-
-
 @pytest.mark.parametrize("name", sorted(_BY_NAME))
 def test_forward_matches_numpy(engine, name):
     case = _BY_NAME[name]
     dtypes = [d for d in case.dtypes if supports(d)]
     assert dtypes, f"{name}: the {engine.name} engine holds none of {case.dtypes}"
     for dtype in dtypes:
-        _forward_matches_numpy(case, dtype)
+        @settings(max_examples=4)
+        @given(example=case.example(dtype, _Quick()))
+        def prop(example):
+            check_example(case, dtype, example, Meter())
+        prop()
 
 
 # ------------------------------------------------ inside the compiled step

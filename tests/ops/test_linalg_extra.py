@@ -32,19 +32,15 @@ class _Quick:
     name, examples, max_side, draws = "quick", 4, 4, 1
 
 
-def _forward_matches_numpy(case, dtype):
-    @settings(max_examples=3)
-    @given(example=case.example(dtype, _Quick()))
-    def prop(example):
-        check_example(case, dtype, example, Meter())
-    prop()
-
-
 @pytest.mark.parametrize("name", sorted(_BY_NAME))
 def test_forward_matches_numpy(engine, name):
     case = _BY_NAME[name]
     for dtype in [d for d in case.dtypes if supports(d)]:
-        _forward_matches_numpy(case, dtype)
+        @settings(max_examples=3)
+        @given(example=case.example(dtype, _Quick()))
+        def prop(example):
+            check_example(case, dtype, example, Meter())
+        prop()
 
 
 _RNG = np.random.default_rng(5)

@@ -22,21 +22,17 @@ COVERED = {case.op for case in CASES}
 _BY_NAME = {case.name: case for case in CASES}
 
 
-def _forward_matches_numpy(case, dtype):
-    @settings(max_examples=6)
-    @given(example=case.example(dtype, _QUICK))
-    def prop(example):
-        check_example(case, dtype, example, Meter())
-    prop()
-
-
 @pytest.mark.parametrize("name", sorted(_BY_NAME))
 def test_forward_matches_numpy(engine, name):
     case = _BY_NAME[name]
     dtypes = [d for d in case.dtypes if supports(d)]
     assert dtypes, f"{name}: the {engine.name} engine holds none of {case.dtypes}"
     for dtype in dtypes:
-        _forward_matches_numpy(case, dtype)
+        @settings(max_examples=6)
+        @given(example=case.example(dtype, _QUICK))
+        def prop(example):
+            check_example(case, dtype, example, Meter())
+        prop()
 
 
 class _Quick:

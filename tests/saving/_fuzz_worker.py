@@ -227,21 +227,6 @@ def check(kind: str, folder: Path, data: bytes) -> None:
     assert left == [], f"files left behind: {left}"
 
 
-def fuzz(kind: str, strategy: st.SearchStrategy, folder: Path, examples: int) -> int:
-    """Runs ``examples`` mutated files of ``kind`` through ``check``; returns how many ran."""
-    seen = [0]
-
-    @settings(max_examples=examples, deadline=5000, database=None, derandomize=examples <= 100,
-              suppress_health_check=list(HealthCheck), print_blob=True)
-    @given(data=strategy)
-    def case(data: bytes) -> None:
-        seen[0] += 1
-        check(kind, folder, data)
-
-    case()
-    return seen[0]
-
-
 def main() -> None:
     warnings.simplefilter("ignore", UserWarning)  # duplicate members are meant; unrestorable compile configs warn
     folder, examples = Path(sys.argv[1]), int(sys.argv[2])
@@ -251,7 +236,19 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (size + HEADROOM, size + HEADROOM))
     strategies = {"pkeras": archive_mutation, "keras": archive_mutation, "weights": hdf5_mutation,
                   "json": json_mutation, "yaml": byte_mutation}
-    counts = {kind: fuzz(kind, strategy(good[kind]), folder, examples) for kind, strategy in strategies.items()}
+    counts = {}
+    for kind, strategy in strategies.items():
+        seen = [0]
+
+        @settings(max_examples=examples, deadline=5000, database=None, derandomize=examples <= 100,
+                  suppress_health_check=list(HealthCheck), print_blob=True)
+        @given(data=strategy(good[kind]))
+        def case(data: bytes) -> None:
+            seen[0] += 1
+            check(kind, folder, data)
+
+        case()
+        counts[kind] = seen[0]
     print(json.dumps(counts))
 
 
