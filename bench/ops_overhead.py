@@ -56,7 +56,8 @@ def native_cases(name: str, a, w, img, k):
         dn = ("NHWC", "HWIO", "NHWC")
         return {"add": lambda: jnp.add(a, a).block_until_ready(),
                 "matmul": lambda: jnp.matmul(w, w).block_until_ready(),
-                "conv2d": lambda: jax.lax.conv_general_dilated(img, k, (1, 1), "VALID", dimension_numbers=dn).block_until_ready()}
+                "conv2d": lambda: jax.lax.conv_general_dilated(
+                    img, k, (1, 1), "VALID", dimension_numbers=dn).block_until_ready()}
     return {"add": lambda: np.add(a, a), "matmul": lambda: np.matmul(w, w), "conv2d": None}
 
 

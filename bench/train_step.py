@@ -48,7 +48,8 @@ def run_polykeras(engine: str, model_name: str, steps: int, rounds: int) -> floa
 # -------------------------------------------------------------------- native
 def run_native(engine: str, model_name: str, steps: int, rounds: int) -> float:
     x, y = data(model_name)
-    return {"torch": _native_torch, "jax": _native_jax, "tensorflow": _native_tf}[engine](model_name, x, y, steps, rounds)
+    native = {"torch": _native_torch, "jax": _native_jax, "tensorflow": _native_tf}[engine]
+    return native(model_name, x, y, steps, rounds)
 
 
 def _native_torch(model_name, x, y, steps, rounds):

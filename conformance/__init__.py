@@ -39,7 +39,8 @@ def load_profile(name: str | None = None) -> str:
                               print_blob=True)
     name = name or os.environ.get("HYPOTHESIS_PROFILE") or "quick"
     if name not in PROFILES:
-        raise ValueError(f"Unknown hypothesis profile {name!r} (HYPOTHESIS_PROFILE). Expected one of: {', '.join(PROFILES)}.")
+        raise ValueError(f"Unknown hypothesis profile {name!r} (HYPOTHESIS_PROFILE). "
+                         f"Expected one of: {', '.join(PROFILES)}.")
     settings.load_profile(name)
     return name
 

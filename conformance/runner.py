@@ -71,8 +71,11 @@ class Summary:
     where: str = ""
 
     def line(self) -> str:
-        """One summary line. Example: ``ops: 255 checks, 1020 pass, 0 fail, 0 skip; largest error 1e-06 (exp on jax); 40.1 s``"""
-        largest = "no numeric comparison" if self.largest is None else f"largest error {self.largest:.3g} ({self.where})"
+        """One summary line.
+
+        Example: ``ops: 255 checks, 1020 pass, 0 fail, 0 skip; largest error 1e-06 (exp on jax); 40.1 s``"""
+        largest = ("no numeric comparison" if self.largest is None
+                   else f"largest error {self.largest:.3g} ({self.where})")
         return (f"{self.family}: {self.checks} checks, {self.passed} pass, {self.failed} fail, {self.skipped} skip; "
                 f"{largest}; {self.seconds:.1f} s")
 
@@ -218,7 +221,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     families = _split(args.only) or list(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown:
-        raise SystemExit(f"polykeras-conformance: unknown famil(ies) {', '.join(unknown)}; expected {', '.join(FAMILIES)}.")
+        raise SystemExit(f"polykeras-conformance: unknown famil(ies) {', '.join(unknown)}; "
+                         f"expected {', '.join(FAMILIES)}.")
     engines = _engines(_split(args.backends))
     checks = collect(families, engines)
     patterns = _split(args.select)

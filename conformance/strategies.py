@@ -51,7 +51,8 @@ def dtypes(kinds: Sequence[str] = ("float",)) -> st.SearchStrategy[str]:
     return st.sampled_from(pool)
 
 
-def shapes(min_rank: int = 0, max_rank: int = 4, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+def shapes(min_rank: int = 0, max_rank: int = 4, min_side: int = 1,
+           max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
     """Tensor shapes of rank ``min_rank..max_rank`` and small sides.
 
     Example: ``shapes(max_rank=2)`` draws ``()``, ``(3,)``, ``(2, 4)``...
@@ -59,7 +60,8 @@ def shapes(min_rank: int = 0, max_rank: int = 4, min_side: int = 1, max_side: in
     return hnp.array_shapes(min_dims=min_rank, max_dims=max_rank, min_side=min_side, max_side=max_side)
 
 
-def broadcast_shapes(num_shapes: int = 2, min_rank: int = 0, max_rank: int = 4, max_side: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
+def broadcast_shapes(num_shapes: int = 2, min_rank: int = 0, max_rank: int = 4,
+                     max_side: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
     """``num_shapes`` shapes that broadcast together (NumPy rules), with
     ranks and size-1 axes mixed.
 
@@ -70,7 +72,8 @@ def broadcast_shapes(num_shapes: int = 2, min_rank: int = 0, max_rank: int = 4, 
     ).map(lambda b: b.input_shapes)
 
 
-def matmul_shapes(max_batch_rank: int = 2, max_side: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
+def matmul_shapes(max_batch_rank: int = 2,
+                  max_side: int = 4) -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
     """Shape pairs valid for NumPy ``matmul``: 1-D promotion and broadcast
     batch axes included.
 
@@ -101,7 +104,8 @@ def _representable(value: float, dtype: str, up: bool) -> float:
     return float(rounded)
 
 
-def _float_elements(dtype: str, lo: float, hi: float, min_magnitude: float, allow_nan: bool, allow_inf: bool, edges: bool) -> st.SearchStrategy[float]:
+def _float_elements(dtype: str, lo: float, hi: float, min_magnitude: float, allow_nan: bool, allow_inf: bool,
+                    edges: bool) -> st.SearchStrategy[float]:
     width = 32 if dtype == "float32" else 64
     lo, hi = _representable(lo, dtype, up=True), _representable(hi, dtype, up=False)
     min_magnitude = _representable(min_magnitude, dtype, up=True)
@@ -161,7 +165,8 @@ def arrays(
     return hnp.arrays(np.dtype(dtype), shape, elements=elements)
 
 
-def axes(ndim: int, *, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy[int | tuple[int, ...] | None]:
+def axes(ndim: int, *, allow_none: bool = True,
+         allow_tuple: bool = True) -> st.SearchStrategy[int | tuple[int, ...] | None]:
     """A valid ``axis`` argument for a tensor of rank ``ndim``: None, an int
     (possibly negative) or a tuple of distinct ints. Rank 0 gives None.
 

@@ -222,6 +222,7 @@ def assert_close(
     raise AssertionError(
         f"{prefix}{int(bad.sum())} of {bad.size} entries differ beyond the {family!r} tolerance at "
         f"{dtype_name} (rtol={rtol:g}, atol={atol:g}); shape {a.shape}.\n"
-        f"  worst at index {tuple(int(i) for i in worst)}: actual {a64[worst].item()!r}, expected {e64[worst].item()!r}, "
+        f"  worst at index {tuple(int(i) for i in worst)}: actual {a64[worst].item()!r}, "
+        f"expected {e64[worst].item()!r}, "
         f"abs error {float(err[worst]):.3g}, max rel error {worst_rel:.3g}."
     )

@@ -297,12 +297,16 @@ def _fixed(scale: float, mode: str, distribution: str, doc: str) -> type[Varianc
     return Fixed
 
 
-GlorotUniform = _fixed(1.0, "fan_avg", "uniform", "Uniform in ``±sqrt(6 / (fan_in + fan_out))``. Example: ``GlorotUniform(seed=0)((3, 4))``")
-GlorotNormal = _fixed(1.0, "fan_avg", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / (fan_in + fan_out))``. Example: ``GlorotNormal()((3, 4))``")
+GlorotUniform = _fixed(1.0, "fan_avg", "uniform", "Uniform in ``±sqrt(6 / (fan_in + fan_out))``. "
+                       "Example: ``GlorotUniform(seed=0)((3, 4))``")
+GlorotNormal = _fixed(1.0, "fan_avg", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / (fan_in + fan_out))``. "
+                      "Example: ``GlorotNormal()((3, 4))``")
 HeUniform = _fixed(2.0, "fan_in", "uniform", "Uniform in ``±sqrt(6 / fan_in)``. Example: ``HeUniform()((3, 4))``")
-HeNormal = _fixed(2.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / fan_in)``. Example: ``HeNormal()((3, 4))``")
+HeNormal = _fixed(2.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(2 / fan_in)``. "
+                  "Example: ``HeNormal()((3, 4))``")
 LecunUniform = _fixed(1.0, "fan_in", "uniform", "Uniform in ``±sqrt(3 / fan_in)``. Example: ``LecunUniform()((3, 4))``")
-LecunNormal = _fixed(1.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(1 / fan_in)``. Example: ``LecunNormal()((3, 4))``")
+LecunNormal = _fixed(1.0, "fan_in", "truncated_normal", "Truncated normal, stddev ``sqrt(1 / fan_in)``. "
+                     "Example: ``LecunNormal()((3, 4))``")
 for _name in ("GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"):
     globals()[_name].__name__ = globals()[_name].__qualname__ = _name
     globals()[_name].__module__ = __name__

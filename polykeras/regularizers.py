@@ -27,7 +27,8 @@ __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserial
 
 
 def _penalty(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isinf(value) or math.isnan(value) or value < 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or math.isinf(value) or math.isnan(value)
+            or value < 0):
         raise ValueError(f"{owner}: expected a non-negative float {name}, received {name}={value!r}.")
     return float(value)
 

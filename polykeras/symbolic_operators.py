@@ -100,7 +100,8 @@ class SymbolicOperators:
     def __round__(self, ndigits: int | None = None) -> Any:
         """``ops.round(self)``; rounding to digits is not an op."""
         if ndigits is not None:
-            raise TypeError(f"round: expected round(x) without ndigits on a symbolic tensor, received ndigits={ndigits!r}.")
+            raise TypeError(f"round: expected round(x) without ndigits on a symbolic tensor, "
+                            f"received ndigits={ndigits!r}.")
         return ops.round(self)
 
     def __getitem__(self, key: Any) -> Any:

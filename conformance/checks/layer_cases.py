@@ -288,7 +288,8 @@ CASES: dict[str, list[LayerCase]] = {
     "ConvLSTM1D": [C({"filters": 2, "kernel_size": 2, "return_sequences": True}, (2, 3, 5, 2), mask=True)],
     "ConvLSTM2D": [C({"filters": 2, "kernel_size": 2, "padding": "same", "return_state": True}, (1, 3, 3, 3, 2))],
     "ConvLSTM3D": [C({"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 3, 1))],
-    "ConvLSTMCell": [C({"rank": 1, "filters": 2, "kernel_size": 2, "padding": "same"}, [(2, 4, 2), (2, 4, 2), (2, 4, 2)],
+    "ConvLSTMCell": [C({"rank": 1, "filters": 2, "kernel_size": 2, "padding": "same"},
+                       [(2, 4, 2), (2, 4, 2), (2, 4, 2)],
                        invoke=_cell, check_shape=False)],
     # ---------------------------------------------------------- attention
     "MultiHeadAttention": [C({"num_heads": 2, "key_dim": 3}, [(2, 3, 4), (2, 2, 4)], invoke=_query_value)],

@@ -172,7 +172,8 @@ class _Run:
         layer, _ = self.build()
         initial = layer.get_weights()
         if len(initial) != len(expected["initial"]):
-            raise AssertionError(f"{self.what}: {len(initial)} weights, the numpy engine has {len(expected['initial'])}")
+            raise AssertionError(f"{self.what}: {len(initial)} weights, "
+                                 f"the numpy engine has {len(expected['initial'])}")
         for w, r, v in zip(initial, expected["initial"], layer.weights):
             meter.exact(w, r, what=f"{self.what}: initial value of {v.path} (same seed) vs the numpy engine")
         layer.set_weights(expected["weights"])
@@ -209,7 +210,8 @@ class _Run:
             predicted = layer.compute_output_shape(shapes if isinstance(self.case.input_shape, list) else shapes[0])
         flat = [predicted] if _is_shape(predicted) else [p for p in _shape_list(predicted)]
         if len(flat) != len(outputs):
-            raise AssertionError(f"{self.what}: compute_output_shape gives {len(flat)} shapes for {len(outputs)} outputs")
+            raise AssertionError(f"{self.what}: compute_output_shape gives {len(flat)} shapes "
+                                 f"for {len(outputs)} outputs")
         for i, (o, p) in enumerate(zip(outputs, flat)):
             if not _shape_ok(o.shape, p):
                 raise AssertionError(f"{self.what}: output {i} has shape {o.shape}, compute_output_shape says {p}")
@@ -222,7 +224,8 @@ class _Run:
         with safe_mode(not self.case.unsafe):
             clone = type(layer).from_config(json.loads(text))
         if not _same_config(clone.get_config(), config):
-            raise AssertionError(f"{self.what}: config round trip changed the config:\n  {config}\n  {clone.get_config()}")
+            raise AssertionError(f"{self.what}: config round trip changed the config:\n"
+                                 f"  {config}\n  {clone.get_config()}")
         _call(clone, self.case, self.arrays, self.masks, building=True)
         clone.set_weights(weights)
         for i, (o, r) in enumerate(zip(_host(_call(clone, self.case, self.arrays, self.masks)), outputs)):

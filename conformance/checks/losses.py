@@ -43,16 +43,19 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 #: kind -> rng -> (y_true, y_pred)
 DATA: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
     "regression": lambda r: (r.standard_normal((N, 3)).astype("float32"), r.standard_normal((N, 3)).astype("float32")),
-    "positive": lambda r: (r.uniform(0.1, 2.0, (N, 3)).astype("float32"), r.uniform(0.1, 2.0, (N, 3)).astype("float32")),
+    "positive": lambda r: (r.uniform(0.1, 2.0, (N, 3)).astype("float32"),
+                           r.uniform(0.1, 2.0, (N, 3)).astype("float32")),
     "distribution": lambda r: (_softmax(r.standard_normal((N, C))), _softmax(r.standard_normal((N, C)))),
     "categorical": lambda r: (_onehot(r.integers(0, C, N)), _softmax(2 * r.standard_normal((N, C)))),
     "logits": lambda r: (_onehot(r.integers(0, C, N)), (3 * r.standard_normal((N, C))).astype("float32")),
     "sparse": lambda r: (r.integers(0, C, N).astype("int32"), _softmax(2 * r.standard_normal((N, C)))),
     "sparse_logits": lambda r: (r.integers(0, C, N).astype("int32"), (3 * r.standard_normal((N, C))).astype("float32")),
     "binary": lambda r: (r.integers(0, 2, (N, 3)).astype("float32"), r.uniform(0.02, 0.98, (N, 3)).astype("float32")),
-    "binary_logits": lambda r: (r.integers(0, 2, (N, 3)).astype("float32"), (3 * r.standard_normal((N, 3))).astype("float32")),
+    "binary_logits": lambda r: (r.integers(0, 2, (N, 3)).astype("float32"),
+                                (3 * r.standard_normal((N, 3))).astype("float32")),
     "binary_flat": lambda r: (r.integers(0, 2, N).astype("float32"), r.uniform(0.02, 0.98, N).astype("float32")),
-    "multilabel": lambda r: (r.integers(0, 2, (N, C)).astype("float32"), r.uniform(0.02, 0.98, (N, C)).astype("float32")),
+    "multilabel": lambda r: (r.integers(0, 2, (N, C)).astype("float32"),
+                             r.uniform(0.02, 0.98, (N, C)).astype("float32")),
     "ids": lambda r: (r.integers(0, 3, N).astype("int32"), r.integers(0, 3, N).astype("int32")),
     "values": lambda r: (r.standard_normal(N).astype("float32"), r.standard_normal(N).astype("float32")),
 }

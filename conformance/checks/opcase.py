@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from conformance import strategies as cs
 from conformance.checks.base import Profile
 
-__all__ = ["FLOATS", "NUMERIC", "Example", "OpCase", "as_outputs", "binary", "fixed", "to_reference", "unary", "with_axis"]
+__all__ = ["FLOATS", "NUMERIC", "Example", "OpCase", "as_outputs", "binary", "fixed", "to_reference", "unary",
+           "with_axis"]
 
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32")

@@ -46,7 +46,8 @@ def public_ops() -> set[str]:
     from polykeras.ops import numpy as numpy_ops
 
     names = {name for name in ops.__all__ if callable(getattr(ops, name)) and not inspect.isclass(getattr(ops, name))
-             and not inspect.ismodule(getattr(ops, name)) and not getattr(getattr(ops, name), "op_key", "").startswith("linalg.")}
+             and not inspect.ismodule(getattr(ops, name))
+             and not getattr(getattr(ops, name), "op_key", "").startswith("linalg.")}
     for module, prefix in ((core, ""), (nn, ""), (numpy_ops, ""), (linalg, "linalg."), (random, "random."),
                            (image, "image.")):
         for name, value in vars(module).items():

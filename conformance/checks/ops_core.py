@@ -106,7 +106,8 @@ def _arange(draw: Any, dtype: str, p: Profile) -> Example:
 CASES += [
     OpCase("eye", lambda d, p: _eye(d, p), ops.eye, lambda n, m, dtype: np.eye(n, m, dtype=dtype),
            dtypes=("float32", "int32"), out="$dtype"),
-    OpCase("arange", lambda d, p: _arange(d, p), ops.arange, lambda start, stop, step, dtype: np.arange(start, stop, step),
+    OpCase("arange", lambda d, p: _arange(d, p), ops.arange,
+           lambda start, stop, step, dtype: np.arange(start, stop, step),
            dtypes=("float32", "int32"), out="$dtype"),
 ]
 

@@ -32,7 +32,8 @@ class GradCase:
     """``call`` (engine tensors -> tensor or tuple) and ``reference`` (float64
     arrays -> array or tuple) of one op, with ``inputs(rng)`` the points to
     differentiate at. ``gradient(*inputs, weights=, dtype=)`` (float64
-    inputs, the loss's output weights, the engine dtype -> exact gradients) replaces finite differences where those cannot see the
+    inputs, the loss's output weights, the engine dtype -> exact gradients)
+    replaces finite differences where those cannot see the
     op (``stop_gradient``, ``dropout``).
 
     Example: ``GradCase("exp", ops.exp, np.exp, uniform((2, 3)))``
@@ -50,7 +51,8 @@ def uniform(*shapes: tuple[int, ...], low: float = -2.0, high: float = 2.0) -> C
     return lambda rng: [rng.uniform(low, high, s) for s in shapes]
 
 
-def away_from_zero(shape: tuple[int, ...], low: float = 0.2, high: float = 2.0) -> Callable[[np.random.Generator], Arrays]:
+def away_from_zero(shape: tuple[int, ...], low: float = 0.2,
+                   high: float = 2.0) -> Callable[[np.random.Generator], Arrays]:
     """``|x|`` in ``[low, high]`` with random signs (kinks at 0 avoided)."""
     return lambda rng: [rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)]
 
@@ -104,7 +106,8 @@ for _name, _ref, _inputs in _UNARY:
 _add("gelu(approximate=False)", lambda x: ops.gelu(x, approximate=False), lambda x: ref.gelu(x, False),
      uniform((2, 3), low=-3.0, high=3.0))
 _add("stop_gradient", lambda x: ops.multiply(ops.stop_gradient(x), x), lambda x: x * x, uniform((2, 3)),
-     gradient=lambda x, weights, dtype: [weights[0] * x])  # d/dx sum(w * sg(x) * x) = w * x: half of what finite differences see
+     # d/dx sum(w * sg(x) * x) = w * x: half of what finite differences see
+     gradient=lambda x, weights, dtype: [weights[0] * x])
 
 for _name, _ref, _inputs in [
     ("add", np.add, uniform((2, 3), (3,))), ("subtract", np.subtract, uniform((2, 3), (3,))),

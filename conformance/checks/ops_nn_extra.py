@@ -273,8 +273,9 @@ for _name, _ref, _kw in _ACTIVATIONS:
     if _name == "sparsemax":
         continue
     GRADIENTS[_name] = (getattr(ops, _name), _ref, _off_kinks(*_kinks))
-GRADIENTS["sparsemax"] = (ops.sparsemax, sparsemax, lambda rng: [np.array([[0.3, 1.1, -0.4, 0.9], [2.0, 0.1, 1.7, -1.0]])
-                                                                + rng.uniform(-0.02, 0.02, (2, 4))])
+GRADIENTS["sparsemax"] = (ops.sparsemax, sparsemax,
+                          lambda rng: [np.array([[0.3, 1.1, -0.4, 0.9], [2.0, 0.1, 1.7, -1.0]])
+                                       + rng.uniform(-0.02, 0.02, (2, 4))])
 GRADIENTS["threshold"] = (lambda x: ops.threshold(x, 0.5, -3.0), lambda x: np.where(x > 0.5, x, -3.0), _off_kinks(0.5))
 GRADIENTS["layer_normalization"] = (lambda x, g, b: ops.layer_normalization(x, g, b, epsilon=1e-3),
                                     lambda x, g, b: _layer_norm(x, g, b, 1e-3), _uniform((2, 5), (5,), (5,)))
@@ -283,8 +284,10 @@ GRADIENTS["rms_normalization"] = (lambda x, g: ops.rms_normalization(x, g, epsil
 GRADIENTS["normalize"] = (ops.normalize, _normalize, _uniform((2, 5), low=0.2, high=2.0))
 GRADIENTS["psnr"] = (lambda a, b: ops.psnr(a, b, 1.0), lambda a, b: -10 * np.log10(np.mean((a - b) ** 2)),
                      _uniform((3, 4), (3, 4)))
-GRADIENTS["space_to_depth"] = (lambda x: ops.space_to_depth(x, 2), lambda x: _space_to_depth(x, 2), _uniform((1, 4, 2, 2)))
-GRADIENTS["depth_to_space"] = (lambda x: ops.depth_to_space(x, 2), lambda x: _depth_to_space(x, 2), _uniform((1, 2, 1, 8)))
+GRADIENTS["space_to_depth"] = (lambda x: ops.space_to_depth(x, 2), lambda x: _space_to_depth(x, 2),
+                               _uniform((1, 4, 2, 2)))
+GRADIENTS["depth_to_space"] = (lambda x: ops.depth_to_space(x, 2), lambda x: _depth_to_space(x, 2),
+                               _uniform((1, 2, 1, 8)))
 GRADIENTS["adaptive_average_pool"] = (lambda x: ops.adaptive_average_pool(x, (2, 3)),
                                       lambda x: adaptive_pool(x, (2, 3), False), _uniform((1, 5, 7, 2)))
 GRADIENTS["adaptive_max_pool"] = (lambda x: ops.adaptive_max_pool(x, (2, 3)), lambda x: adaptive_pool(x, (2, 3), True),

@@ -78,8 +78,10 @@ for _name, _ref in [("signbit", np.signbit), ("isposinf", np.isposinf), ("isnegi
     CASES.append(OpCase(_name, unary(**_SPECIAL), _op(_name), _ref, dtypes=NUMERIC, out="bool"))
 # the default replacements of inf are the dtype's extremes, which a float64 reference cannot give at float32:
 # tests/ops/test_numpy_family.py checks them per dtype
-CASES.append(OpCase("nan_to_num", unary(**_SPECIAL), functools.partial(ops.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0),
-                    functools.partial(np.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0), label="nan_to_num(nan=1.5, ...)"))
+CASES.append(OpCase("nan_to_num", unary(**_SPECIAL),
+                    functools.partial(ops.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0),
+                    functools.partial(np.nan_to_num, nan=1.5, posinf=9.0, neginf=-9.0),
+                    label="nan_to_num(nan=1.5, ...)"))
 
 
 def _fmod_keep(x1: np.ndarray, x2: np.ndarray) -> bool:

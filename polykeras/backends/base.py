@@ -578,7 +578,8 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
     def split(self, x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
         """NumPy ``split``: a section count or split indices."""
     @abc.abstractmethod
-    def pad(self, x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant", constant_values: Any = 0) -> Tensor:
+    def pad(self, x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant",
+            constant_values: Any = 0) -> Tensor:
         """``mode`` in constant, reflect, symmetric; one (before, after) per axis."""
     @abc.abstractmethod
     def tile(self, x: Tensor, repeats: Sequence[int]) -> Tensor: ...
@@ -745,7 +746,8 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
     ) -> Tensor:
         """N-D average pooling; "same" averages over the valid cells only."""
 
-    def categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False, axis: int = -1) -> Tensor:
+    def categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
+                                 axis: int = -1) -> Tensor:
         """Per-sample cross-entropy; probabilities are renormalised and clipped
         to ``[1e-7, 1 - 1e-7]`` as in Keras."""
         if from_logits:
@@ -755,7 +757,8 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
             log_prob = self.log(self.clip(output, 1e-7, 1.0 - 1e-7))
         return self.negative(self.sum(self.multiply(target, log_prob), axis=axis))
 
-    def sparse_categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False, axis: int = -1) -> Tensor:
+    def sparse_categorical_crossentropy(self, target: Tensor, output: Tensor, from_logits: bool = False,
+                                        axis: int = -1) -> Tensor:
         target = self.convert_to_tensor(target)
         if len(self.shape(target)) == len(self.shape(output)) and self.shape(target)[-1] == 1:
             target = self.squeeze(target, axis=-1)
@@ -780,11 +783,14 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
 
     # -------------------------------------------------------------- random
     @abc.abstractmethod
-    def random_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0, dtype: str = "float32") -> Tensor: ...
+    def random_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0,
+                      dtype: str = "float32") -> Tensor: ...
     @abc.abstractmethod
-    def random_uniform(self, shape: Shape, seed: Tensor, minval: float = 0.0, maxval: float = 1.0, dtype: str = "float32") -> Tensor: ...
+    def random_uniform(self, shape: Shape, seed: Tensor, minval: float = 0.0, maxval: float = 1.0,
+                       dtype: str = "float32") -> Tensor: ...
     @abc.abstractmethod
-    def truncated_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0, dtype: str = "float32") -> Tensor:
+    def truncated_normal(self, shape: Shape, seed: Tensor, mean: float = 0.0, stddev: float = 1.0,
+                         dtype: str = "float32") -> Tensor:
         """Normal draws re-drawn (or equivalently bounded) within two stddevs."""
     @abc.abstractmethod
     def categorical(self, logits: Tensor, num_samples: int, seed: Tensor, dtype: str = "int32") -> Tensor:

@@ -57,7 +57,8 @@ class ModelCheckpoint(MonitorCallback):
         if suffix is None:
             what = "with `save_weights_only=True`" if save_weights_only else "to save the whole model"
             raise ValueError(f"ModelCheckpoint: {what}, expected a filepath ending in "
-                             f"{' or one ending in '.join(f'`{s}`' for s in suffixes)}, received filepath={self.filepath!r}.")
+                             f"{' or one ending in '.join(f'`{s}`' for s in suffixes)}, "
+                             f"received filepath={self.filepath!r}.")
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
                                      or save_freq < 1):
             raise ValueError(f"ModelCheckpoint: expected save_freq='epoch' or a positive number of batches, "

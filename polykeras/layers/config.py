@@ -29,8 +29,8 @@ from typing import Any
 from polykeras.saving import registry
 
 __all__ = [
-    "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs", "json_safe_arguments",
-    "next_uid", "reset_names", "to_snake_case", "unique_name",
+    "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs",
+    "json_safe_arguments", "next_uid", "reset_names", "to_snake_case", "unique_name",
 ]
 
 #: Built-in layer classes by name: the allow-list for layer configs.

@@ -6,7 +6,8 @@ Example:
     >>> spec = InputSpec(min_ndim=2, axes={-1: 8})
     >>> assert_input_compatibility(spec, [ops.ones((4, 3))], "dense")
     Traceback (most recent call last):
-    ValueError: Input 0 of layer 'dense' is incompatible with the layer: expected axis -1 of size 8, received shape (4, 3).
+    ValueError: Input 0 of layer 'dense' is incompatible with the layer: expected axis -1 of size 8,
+    received shape (4, 3).
 """
 
 from __future__ import annotations

@@ -185,7 +185,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             initializer = None
         shape = () if shape is None else tuple(shape)
         if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
-            raise ValueError(f"Layer '{self.name}'.add_weight: expected a shape of non-negative ints, received {shape!r}.")
+            raise ValueError(f"Layer '{self.name}'.add_weight: expected a shape of non-negative ints, "
+                             f"received {shape!r}.")
         dtype = standardize_dtype(dtype or self._dtype)
         if initializer is None:
             initializer = "glorot_uniform" if is_float(dtype) else "zeros"
@@ -193,7 +194,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         taken = {v.name for v in self._own_variables}
         if name in taken:
             if name != "variable":
-                raise ValueError(f"Layer '{self.name}' already has a weight named {name!r}; weight names must be unique.")
+                raise ValueError(f"Layer '{self.name}' already has a weight named {name!r}; "
+                                 f"weight names must be unique.")
             name = next(f"variable_{i}" for i in range(1, len(taken) + 2) if f"variable_{i}" not in taken)
         override_reg, override_con = self._weight_options.for_weight(name, len(self._own_variables), trainable)
         with name_scope(self.name):

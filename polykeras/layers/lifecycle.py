@@ -86,7 +86,8 @@ def wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
                 build(self, *args, **kwargs)
         finally:
             self.__dict__["_building"] = False
-        self.__dict__["_build_shapes"] = args[0] if len(args) == 1 and not kwargs else {**dict(enumerate(args)), **kwargs}
+        self.__dict__["_build_shapes"] = (args[0] if len(args) == 1 and not kwargs
+                                          else {**dict(enumerate(args)), **kwargs})
         self.built = True
         self._weight_options.after_build(self)
 

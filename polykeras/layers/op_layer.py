@@ -162,7 +162,8 @@ def _build_error(fn: Callable[..., Any], err: Exception, args: tuple, kwargs: di
     key = fn.op_key  # type: ignore[attr-defined]
     note = _broadcast_note(args) if getattr(fn, "broadcast", False) else ""
     first = (str(err).strip().splitlines() or [""])[0].rstrip(".")
-    reason = note or getattr(err, "reason", None) or (first if isinstance(err, OpError) else f"{type(err).__name__}: {first}")
+    reason = (note or getattr(err, "reason", None)
+              or (first if isinstance(err, OpError) else f"{type(err).__name__}: {first}"))
     message = f"{key}: expected {fn.expects}, received {_received(args, kwargs)} ({reason})."  # type: ignore[attr-defined]
     return OpError(message)  # the same kind on every engine (JAX reports shape mismatches as TypeError)
 

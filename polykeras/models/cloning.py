@@ -79,7 +79,8 @@ def clone_model(model: Any, input_tensors: Any = None, clone_function: CloneFunc
         raise ValueError(f"clone_model: expected a Model (functional, Sequential or subclassed), received "
                          f"{type(model).__name__}: {model!r}.")
     if clone_function is not None and not callable(clone_function):
-        raise ValueError(f"clone_model: expected clone_function to be a callable fn(layer), received {clone_function!r}.")
+        raise ValueError(f"clone_model: expected clone_function to be a callable fn(layer), "
+                         f"received {clone_function!r}.")
     if call_function is not None and not callable(call_function):
         raise ValueError(f"clone_model: expected call_function to be a callable fn(layer, *args, **kwargs), "
                          f"received {call_function!r}.")

@@ -42,7 +42,8 @@ class Functional(GraphMixin, Model):
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True, **kwargs: Any):
         super().__init__(name=name, trainable=trainable, **kwargs)
         for position, tensor in enumerate(flatten(inputs)):
-            if not isinstance(tensor, SymbolicTensor) or not isinstance(getattr(tensor.node, "layer", None), InputLayer):
+            if (not isinstance(tensor, SymbolicTensor)
+                    or not isinstance(getattr(tensor.node, "layer", None), InputLayer)):
                 raise TypeError(f"Model {self.name!r}: expected inputs made by Input(...), received input "
                                 f"{position}: {tensor!r}.")
         self._init_graph(inputs, outputs)

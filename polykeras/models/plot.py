@@ -72,7 +72,8 @@ def plot_model(model: Any, to_file: str | os.PathLike = "model.png", show_shapes
         path.write_text(source)
         return path
     if fmt not in ("png", "svg", "pdf", "jpg", "jpeg"):
-        raise ValueError(f"plot_model: expected a file ending in .png, .svg, .pdf, .jpg or .dot, received {path.name!r}.")
+        raise ValueError(f"plot_model: expected a file ending in .png, .svg, .pdf, .jpg or .dot, "
+                         f"received {path.name!r}.")
     dot = shutil.which("dot")
     if dot is None:
         raise OSError("plot_model needs Graphviz's 'dot' program, which was not found on PATH. Install Graphviz "

@@ -52,7 +52,8 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._input_layer is not None or self._stack:
                 raise ValueError(f"Sequential {self.name!r}: expected the input first and only once, received "
-                                 f"InputLayer {layer.name!r} after {[known.name for known in self._stack] or 'an input'}.")
+                                 f"InputLayer {layer.name!r} after "
+                                 f"{[known.name for known in self._stack] or 'an input'}.")
             self._input_layer = layer
         elif isinstance(layer, Layer):
             self._stack.append(layer)

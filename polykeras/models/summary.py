@@ -30,7 +30,8 @@ def _size(weights: list[Any]) -> str:
     for w in weights:
         if id(w) not in seen:
             seen.add(id(w))
-            total += int(np.prod(w.shape, dtype=np.int64)) * np.dtype(w.dtype if w.dtype != "bfloat16" else "float16").itemsize
+            itemsize = np.dtype(w.dtype if w.dtype != "bfloat16" else "float16").itemsize
+            total += int(np.prod(w.shape, dtype=np.int64)) * itemsize
     for unit in ("B", "KB", "MB", "GB"):
         if total < 1024 or unit == "GB":
             return f"{total:.2f} {unit}" if unit != "B" else f"{total} B"

@@ -38,7 +38,8 @@ def describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, type):
         dtype = getattr(value, "dtype", "?")
-        dtype = getattr(dtype, "name", None) or str(dtype).removeprefix("torch.").removeprefix("<dtype: '").removesuffix("'>")
+        dtype = (getattr(dtype, "name", None)
+                 or str(dtype).removeprefix("torch.").removeprefix("<dtype: '").removesuffix("'>"))
         return f"tensor(shape={_dims(shape)}, dtype={dtype})"
     if isinstance(value, (list, tuple)) and value and any(hasattr(v, "shape") for v in value):
         inner = ", ".join(describe(v) for v in value)

@@ -99,7 +99,9 @@ def dsplit(x: Tensor, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
 
 @op("a tensor, integer shifts and axes within its rank")
 def roll(x: Tensor, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> Tensor:
-    """Shift entries cyclically (over the flattened tensor when ``axis`` is None). Example: ``ops.roll(x, 1, axis=0)``"""
+    """Shift entries cyclically (over the flattened tensor when ``axis`` is None).
+
+    Example: ``ops.roll(x, 1, axis=0)``"""
 
 
 @op("a tensor of rank 2 or more and two different axes")
@@ -124,7 +126,9 @@ def trace(x: Tensor, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
 
 @op("a 1-D or 2-D tensor")
 def diag(x: Tensor, k: int = 0) -> Tensor:
-    """A 2-D tensor with ``x`` on its ``k``-th diagonal, or a 2-D tensor's ``k``-th diagonal. Example: ``ops.diag(v)``"""
+    """A 2-D tensor with ``x`` on its ``k``-th diagonal, or a 2-D tensor's ``k``-th diagonal.
+
+    Example: ``ops.diag(v)``"""
 
 
 @op("a tensor")

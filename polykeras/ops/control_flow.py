@@ -137,7 +137,9 @@ def _np_name(dtype: str) -> str:
 
 def _limits(dtype: np.dtype) -> tuple[Any, Any]:
     info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
-    return int(info.min) if dtype.kind in "iu" else float(info.min), int(info.max) if dtype.kind in "iu" else float(info.max)
+    if dtype.kind in "iu":
+        return int(info.min), int(info.max)
+    return float(info.min), float(info.max)
 
 
 @op("a tensor and a known dtype", body=True)

@@ -52,7 +52,8 @@ def _segments(name: str, data: Any, segment_ids: Any, num_segments: Any) -> tupl
     data = e.convert_to_tensor(data)
     ids = e.convert_to_tensor(segment_ids)
     check(len(e.shape(ids)) == 1 and len(e.shape(data)) >= 1 and e.shape(ids)[0] == e.shape(data)[0], name,
-          "data (n, ...) and 1-D integer segment_ids of length n", f"data {describe(data)}, segment_ids {describe(ids)}")
+          "data (n, ...) and 1-D integer segment_ids of length n",
+          f"data {describe(data)}, segment_ids {describe(ids)}")
     if num_segments is None:
         num_segments = int(np.max(e.to_numpy(ids))) + 1 if e.shape(ids)[0] else 0
     check(isinstance(num_segments, (int, np.integer)) and num_segments >= 0, name, "a non-negative int num_segments",

@@ -116,8 +116,11 @@ def categorical_crossentropy(target: Tensor, output: Tensor, from_logits: bool =
 
 
 @op("integer targets with the shape of output less its class axis")
-def sparse_categorical_crossentropy(target: Tensor, output: Tensor, from_logits: bool = False, axis: int = -1) -> Tensor:
-    """Per-sample cross-entropy against integer class ids. Example: ``ops.sparse_categorical_crossentropy(ids, logits, from_logits=True)``"""
+def sparse_categorical_crossentropy(target: Tensor, output: Tensor, from_logits: bool = False,
+                                    axis: int = -1) -> Tensor:
+    """Per-sample cross-entropy against integer class ids.
+
+    Example: ``ops.sparse_categorical_crossentropy(ids, logits, from_logits=True)``"""
 
 
 @op("targets and probabilities (or logits) of the same shape", broadcast=True)
@@ -201,7 +204,9 @@ def conv_transpose(
     output_padding: int | Sequence[int] | None = None, data_format: str | None = None,
     dilation_rate: int | Sequence[int] = 1,
 ) -> Tensor:
-    """Transposed convolution (the gradient of ``conv``). Example: ``ops.conv_transpose(x, k, strides=2, padding="same")``"""
+    """Transposed convolution (the gradient of ``conv``).
+
+    Example: ``ops.conv_transpose(x, k, strides=2, padding="same")``"""
     engine = active()
     rank = len(engine.shape(kernel)) - 2
     data_format = _spatial("conv_transpose", inputs, rank, data_format)

@@ -27,7 +27,8 @@ from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
 
 Tensor = Any
 
-__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "ctc_decode", "ctc_loss", "depth_to_space", "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "celu", "ctc_decode", "ctc_loss", "depth_to_space",
+           "dot_product_attention", "glu", "hard_shrink", "hard_swish", "hard_tanh",
            "layer_normalization", "log_sigmoid", "multi_hot", "normalize", "psnr", "rms_normalization",
            "separable_conv", "soft_shrink", "space_to_depth", "sparse_plus", "sparse_sigmoid", "sparsemax",
            "squareplus", "swish", "tanh_shrink", "threshold"]
@@ -290,7 +291,8 @@ def space_to_depth(x: Tensor, block_size: int, data_format: str = "channels_last
     check(h % block_size == 0 and w % block_size == 0, "space_to_depth",
           f"height and width divisible by {block_size}", describe(x))
     x = e.reshape(x, (b, h // block_size, block_size, w // block_size, block_size, c))
-    x = e.reshape(e.transpose(x, (0, 1, 3, 2, 4, 5)), (b, h // block_size, w // block_size, block_size * block_size * c))
+    x = e.reshape(e.transpose(x, (0, 1, 3, 2, 4, 5)),
+                  (b, h // block_size, w // block_size, block_size * block_size * c))
     return e.transpose(x, (0, 3, 1, 2)) if data_format == "channels_first" else x
 
 

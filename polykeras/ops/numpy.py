@@ -292,7 +292,9 @@ def std(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 @op("a tensor and axes within its rank")
 def logsumexp(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))``, computed stably, over ``axis`` (all axes when None). Example: ``ops.logsumexp(x, axis=-1)``"""
+    """``log(sum(exp(x)))``, computed stably, over ``axis`` (all axes when None).
+
+    Example: ``ops.logsumexp(x, axis=-1)``"""
 
 
 @op("a tensor and an axis within its rank")

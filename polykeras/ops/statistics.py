@@ -22,8 +22,10 @@ Tensor = Any
 Axis = int | Sequence[int] | None
 
 _AXES = "a tensor and axes within its rank"
-_QUANTILE = "a tensor, quantiles in [0, 1], axes within its rank and a method (linear, lower, higher, midpoint, nearest)"
-_PERCENTILE = "a tensor, percentiles in [0, 100], axes within its rank and a method (linear, lower, higher, midpoint, nearest)"
+_QUANTILE = ("a tensor, quantiles in [0, 1], axes within its rank and a method "
+             "(linear, lower, higher, midpoint, nearest)")
+_PERCENTILE = ("a tensor, percentiles in [0, 100], axes within its rank and a method "
+               "(linear, lower, higher, midpoint, nearest)")
 
 
 @op(_AXES)

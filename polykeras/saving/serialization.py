@@ -192,7 +192,8 @@ def load_from_file(arch_fname: str | os.PathLike, weight_fname: str | os.PathLik
     with open(path, "rb") as handle:
         data = handle.read(TEXT_LIMIT + 1)
     if len(data) > TEXT_LIMIT:
-        raise SerializationError(f"load_from_file: {path} is larger than {TEXT_LIMIT} bytes; refused as an architecture.")
+        raise SerializationError(f"load_from_file: {path} is larger than {TEXT_LIMIT} bytes; "
+                                 f"refused as an architecture.")
     config = parse_yaml(data, str(path)) if kind == "yaml" else parse_json(data, str(path))
     model = model_from_config(config, custom_objects, safe_mode, str(path))
     if weight_fname is not None:

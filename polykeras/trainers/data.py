@@ -31,7 +31,8 @@ Batch = tuple[Any, Any, Any]
 
 
 def _is_array_like(value: Any) -> bool:
-    return isinstance(value, (np.ndarray, list, tuple, dict, int, float)) or ops.is_tensor(value) or hasattr(value, "__array__")
+    return (isinstance(value, (np.ndarray, list, tuple, dict, int, float)) or ops.is_tensor(value)
+            or hasattr(value, "__array__"))
 
 
 def _is_foreign_dataset(value: Any) -> bool:

@@ -253,7 +253,8 @@ def text_dataset_from_directory(directory: Any, labels: Any = "inferred", label_
                                 follow_links: bool = False, format: str = "tf", verbose: bool = True) -> Any:
     """Batches ``(texts, labels)`` from ``.txt`` files in class subfolders:
     texts are a NumPy array of str decoded from UTF-8 (Keras yields bytes;
-    ``max_length`` cuts each file to that many bytes, as Keras does). Returns an :class:`~polykeras.utils.IndexedDataset`.
+    ``max_length`` cuts each file to that many bytes, as Keras does).
+    Returns an :class:`~polykeras.utils.IndexedDataset`.
 
     Example:
         >>> train = text_dataset_from_directory("reviews", batch_size=16)

@@ -211,7 +211,8 @@ class JaxCore:
 
     def arange(self, start: Any, stop: Any = None, step: Any = 1, dtype: str | None = None) -> Tensor:
         # NumPy's own arange on the host (the reference numbers), then one transfer.
-        return jnp.asarray(NumpyCore.arange(_HOST, start, stop, step, dtype), dtype=None if dtype is None else self._native_dtype(dtype))
+        return jnp.asarray(NumpyCore.arange(_HOST, start, stop, step, dtype),
+                           dtype=None if dtype is None else self._native_dtype(dtype))
 
     # Matrix products in full float32 precision (no TF32 on GPUs), unless the
     # user chose a default with jax.config's jax_default_matmul_precision.

@@ -100,7 +100,8 @@ def output_sizes(op: str, padded: Sequence[int], kernel_size: Sequence[int], str
     sizes = [(n - (k - 1) * d - 1) // s + 1 for n, k, s, d in zip(padded, kernel_size, strides, dilation)]
     if min(sizes, default=1) <= 0:
         raise op_error(op, "spatial axes at least as long as the (dilated) window",
-                       f"padded spatial shape {tuple(padded)} with window {tuple(kernel_size)} and dilation {tuple(dilation)}")
+                       f"padded spatial shape {tuple(padded)} with window {tuple(kernel_size)} "
+                       f"and dilation {tuple(dilation)}")
     return sizes
 
 
@@ -118,7 +119,8 @@ def reference_conv(inputs: np.ndarray, kernel: np.ndarray, strides: Sequence[int
     *kernel_size, per_group, filters = kernel.shape
     channels = x.shape[-1]
     if per_group == 0 or channels % per_group or filters % (channels // per_group):
-        raise op_error("conv", f"input channels and filters divisible by the group count (kernel in_channels {per_group})",
+        raise op_error("conv",
+                       f"input channels and filters divisible by the group count (kernel in_channels {per_group})",
                        f"{channels} input channels and {filters} filters")
     groups = channels // per_group
     pads = conv_padding(x.shape[1:-1], kernel_size, strides, dilation_rate, padding)

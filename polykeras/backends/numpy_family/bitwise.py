@@ -79,7 +79,8 @@ class BitwiseComposites:
         a, b = self.add(a, self.zeros_like(b)), self.add(b, self.zeros_like(a))  # broadcast both
         for _ in range(_EUCLID_STEPS):
             nonzero = self.not_equal(b, 0)
-            a, b = self.where(nonzero, b, a), self.where(nonzero, self.mod(a, self.where(nonzero, b, self.ones_like(b))), b)
+            a, b = (self.where(nonzero, b, a),
+                    self.where(nonzero, self.mod(a, self.where(nonzero, b, self.ones_like(b))), b))
         return a
 
     def lcm(self, x1: Tensor, x2: Tensor) -> Tensor:

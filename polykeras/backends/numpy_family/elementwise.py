@@ -83,7 +83,8 @@ class ElementwiseComposites:
         a = self.abs(x)
         a2 = self.square(a)
         # asinh(a) = log1p(a + a^2 / (1 + sqrt(1 + a^2))): no cancellation near 0
-        return self.multiply(self.sign(x), self.log1p(self.add(a, self.divide(a2, self.add(1.0, self.sqrt(self.add(1.0, a2)))))))
+        return self.multiply(self.sign(x),
+                             self.log1p(self.add(a, self.divide(a2, self.add(1.0, self.sqrt(self.add(1.0, a2)))))))
 
     def arccosh(self, x: Tensor) -> Tensor:
         t = self.subtract(self._nf_float(x), 1.0)
@@ -157,7 +158,8 @@ class ElementwiseComposites:
             return negative
         # -0.0 has its sign bit set: 1 / -0.0 is -inf
         zero = self.equal(x, 0.0)
-        return self.logical_or(negative, self.logical_and(zero, self.less(self.reciprocal(self.where(zero, x, self.ones_like(x))), 0.0)))
+        return self.logical_or(negative, self.logical_and(
+            zero, self.less(self.reciprocal(self.where(zero, x, self.ones_like(x))), 0.0)))
 
     def heaviside(self, x1: Tensor, x2: Tensor) -> Tensor:
         x1, x2 = self._nf_float_pair(x1, x2)

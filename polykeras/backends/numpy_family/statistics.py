@@ -240,7 +240,8 @@ class StatisticsComposites:
             raise ValueError(f"searchsorted: expected side 'left' or 'right', received {side!r}")
         sequence, values = self._nf_common([sorted_sequence, values])
         if len(self.shape(sequence)) != 1:
-            raise ValueError(f"searchsorted: expected a 1-D sorted sequence, received shape {tuple(self.shape(sequence))}")
+            raise ValueError(f"searchsorted: expected a 1-D sorted sequence, "
+                             f"received shape {tuple(self.shape(sequence))}")
         before = (self.less if side == "left" else self.less_equal)(sequence, self.expand_dims(values, -1))
         return self.sum(self.cast(before, "int32"), axis=-1)
 

@@ -36,8 +36,9 @@ __all__ = ["TensorflowBackend"]
 
 
 class TensorflowBackend(
-    TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN, TensorflowRandom,
-    TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow, TensorflowFamilyKernels, Backend,
+    TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN,
+    TensorflowRandom, TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow,
+    TensorflowFamilyKernels, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,

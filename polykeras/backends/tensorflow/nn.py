@@ -306,7 +306,8 @@ class TensorflowNN:
         strides, dilation_rate = list(strides), list(dilation_rate)
         if not _native_ok(x.dtype) and any(d > 1 for d in dilation_rate):
             kernel = _dilate_kernel(kernel, dilation_rate)
-            kernel_size, dilation_rate = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation_rate)], [1] * len(spatial)
+            kernel_size = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation_rate)]
+            dilation_rate = [1] * len(spatial)
         if output_padding is None:
             # TF's own output shape rule is the Keras one here: one native call.
             lengths = [_transpose_length(n, k, s, d, padding, None)

@@ -33,8 +33,9 @@ from polykeras.backends.torch.shapes import ShapesMixin
 __all__ = ["TorchBackend"]
 
 
-class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin, AutodiffMixin, OptimizerMixin,
-                   RecurrentMixin, NativeMixin, TorchControlFlow, TorchAttention, TorchFamilyKernels, Backend):
+class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin,
+                   AutodiffMixin, OptimizerMixin, RecurrentMixin, NativeMixin, TorchControlFlow, TorchAttention,
+                   TorchFamilyKernels, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 

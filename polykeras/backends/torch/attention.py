@@ -43,7 +43,8 @@ class TorchAttention:
             else:
                 attn_mask = self.convert_to_tensor(bias).to(q.dtype)
                 if keep is not None:
-                    attn_mask = torch.where(keep, attn_mask, torch.tensor(large_negative(self.dtype(query)), dtype=q.dtype))
+                    attn_mask = torch.where(keep, attn_mask,
+                                            torch.tensor(large_negative(self.dtype(query)), dtype=q.dtype))
             is_causal = False
         if attn_mask is not None and attn_mask.dtype == torch.bool:
             # a fully masked row averages value, as the composite does (not NaN)
