@@ -48,7 +48,8 @@ def test_every_namespace_is_covered_and_counted():
     assert "keras.datasets.mnist" in api and "keras.wrappers" not in api and "src" not in api["keras"]
     counts = kc.coverage(kc.check())
     assert counts["total"]["total"] == sum(len(names) for names in api.values())
-    assert counts["total"]["ok"] + counts["total"]["missing"] + counts["total"]["incompatible"] == counts["total"]["total"]
+    total = counts["total"]
+    assert total["ok"] + total["missing"] + total["incompatible"] == total["total"]
 
 
 def _sig(fn) -> inspect.Signature:
@@ -56,17 +57,18 @@ def _sig(fn) -> inspect.Signature:
 
 
 @pytest.mark.parametrize(("keras", "ours", "expected"), [
-    (lambda x, axis=None: 0, lambda x, axis=None, *, fast=False: 0, ""),                 # trailing keyword-only addition
-    (lambda x, axis=None: 0, lambda x, axis=None, keepdims=False: 0, ""),                # trailing positional addition
-    (lambda x, /, y: 0, lambda a, y: 0, ""),                                             # positional-only: any name
-    (lambda x, *, axis=-1: 0, lambda x, axis=-1: 0, ""),                                 # keyword-only may be positional
-    (lambda x, strides=(1, 1): 0, lambda x, strides=1: 0, ""),                           # Keras takes 1 for (1, 1)
+    (lambda x, axis=None: 0, lambda x, axis=None, *, fast=False: 0, ""),               # trailing keyword-only addition
+    (lambda x, axis=None: 0, lambda x, axis=None, keepdims=False: 0, ""),              # trailing positional addition
+    (lambda x, /, y: 0, lambda a, y: 0, ""),                                           # positional-only: any name
+    (lambda x, *, axis=-1: 0, lambda x, axis=-1: 0, ""),                               # keyword-only may be positional
+    (lambda x, strides=(1, 1): 0, lambda x, strides=1: 0, ""),                         # Keras takes 1 for (1, 1)
     (lambda x, shape=(2, 3): 0, lambda x, shape=[2, 3]: 0, ""),
-    (lambda x, axis: 0, lambda x, axis=-1: 0, ""),                                       # a default where Keras has none
+    (lambda x, axis: 0, lambda x, axis=-1: 0, ""),                                     # a default where Keras has none
     (lambda x, axis=None: 0, lambda x, axis=-1: 0, "default of 'axis' is -1, Keras has None"),
     (lambda x, flag=False: 0, lambda x, flag=0: 0, "default of 'flag' is 0, Keras has False"),
     (lambda x, axis=None: 0, lambda x, axis: 0, "'axis' has no default, Keras has None"),
-    (lambda x, y: 0, lambda y, x: 0, "'x' is at position 2, Keras has it at position 1; 'y' is at position 1, Keras has it at position 2"),
+    (lambda x, y: 0, lambda y, x: 0,
+     "'x' is at position 2, Keras has it at position 1; 'y' is at position 1, Keras has it at position 2"),
     (lambda x, y: 0, lambda x, z=0: 0, "no parameter 'y'"),
     (lambda x, axis=None, keepdims=False: 0, lambda x, keepdims=False, axis=None: 0,
      "'axis' is at position 3, Keras has it at position 2; 'keepdims' is at position 2, Keras has it at position 3"),
@@ -124,7 +126,8 @@ def _finding(name: str, status: str, detail: str = "") -> kc.Finding:
 
 
 def test_table_changes_say_which_lines_to_add_remove_or_move():
-    findings = [_finding("absolute", "missing"), _finding("add", "ok"), _finding("cumsum", "incompatible", "no parameter 'dtype'"),
+    findings = [_finding("absolute", "missing"), _finding("add", "ok"),
+                _finding("cumsum", "incompatible", "no parameter 'dtype'"),
                 _finding("round", "missing")]
     table = {("keras.ops", "add"): ("missing", "ops: not built yet"),
              ("keras.ops", "round"): ("incompatible", "ops: signature not aligned yet"),

@@ -78,13 +78,15 @@ def test_seed_generator_keras_arguments(engine):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: random.randint((2,), 0, 5, dtype="float32"), "randint: expected an integer dtype, received dtype='float32'"),
+    (lambda: random.randint((2,), 0, 5, dtype="float32"),
+     "randint: expected an integer dtype, received dtype='float32'"),
     (lambda: random.randint((2,), 5, 5), "randint: expected int bounds minval < maxval, received minval=5, maxval=5"),
     (lambda: random.randint((2,), 0.5, 5), "randint: expected int bounds minval < maxval"),
     (lambda: random.gamma((2,), 0.0), r"gamma: expected a positive alpha, received alpha=0.0"),
     (lambda: random.gamma((2,), 1.0, dtype="int32"), "gamma: expected a float dtype, received dtype='int32'"),
     (lambda: random.beta((2,), 1.0, -1.0), "beta: expected a positive beta, received beta=-1.0"),
-    (lambda: random.binomial((2,), 5, 1.5), r"binomial: expected probabilities in \[0, 1\], received probabilities=1.5"),
+    (lambda: random.binomial((2,), 5, 1.5),
+     r"binomial: expected probabilities in \[0, 1\], received probabilities=1.5"),
     (lambda: random.binomial((2,), -1, 0.5), "binomial: expected counts >= 0, received counts=-1"),
     (lambda: random.normal((2, -1)), r"normal: expected a shape of non-negative ints, received \(2, -1\)"),
 ])

@@ -32,7 +32,8 @@ def test_protocol_lists_primitives_and_composites():
 
 def test_engine_implements_every_primitive(engine):
     cls = type(engine)
-    assert not getattr(cls, "__abstractmethods__", None), f"{cls.__name__} leaves abstract: {sorted(cls.__abstractmethods__)}"
+    assert not getattr(cls, "__abstractmethods__", None), (
+        f"{cls.__name__} leaves abstract: {sorted(cls.__abstractmethods__)}")
     missing = [name for name in B.protocol()["primitives"]
                if getattr(cls, name, None) is None or getattr(getattr(cls, name), "__isabstractmethod__", False)]
     assert not missing, f"{cls.__name__} does not implement: {missing}"
@@ -133,7 +134,8 @@ def test_third_party_engine_from_an_installed_distribution(isolated, tmp_path):
     dist = tmp_path / "thirdparty_engine-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-engine\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[{B.ENTRY_POINT_GROUP}]\nthirdparty = thirdparty_engine:ThirdPartyBackend\n")
+    (dist / "entry_points.txt").write_text(f"[{B.ENTRY_POINT_GROUP}]\n"
+                                           f"thirdparty = thirdparty_engine:ThirdPartyBackend\n")
     isolated.syspath_prepend(str(tmp_path))
     isolated.delitem(sys.modules, "thirdparty_engine", raising=False)
     importlib.invalidate_caches()

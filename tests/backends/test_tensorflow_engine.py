@@ -125,11 +125,15 @@ def _value_and_grads(engine, fn, arrays, dtype):
 
 
 CONVS = {
-    "conv2d dilated grouped strided": (lambda x, k: ops.conv(x, k, (2, 1), "same", None, 2), (2, 7, 8, 4), (3, 2, 2, 6)),
-    "conv3d dilated grouped": (lambda x, k: ops.conv(x, k, 1, "same", None, (2, 1, 2)), (1, 5, 6, 5, 4), (2, 2, 2, 2, 4)),
-    "depthwise dilated strided": (lambda x, k: ops.depthwise_conv(x, k, 2, "same", None, 2), (2, 7, 8, 4), (3, 2, 4, 2)),
+    "conv2d dilated grouped strided": (lambda x, k: ops.conv(x, k, (2, 1), "same", None, 2),
+                                       (2, 7, 8, 4), (3, 2, 2, 6)),
+    "conv3d dilated grouped": (lambda x, k: ops.conv(x, k, 1, "same", None, (2, 1, 2)),
+                               (1, 5, 6, 5, 4), (2, 2, 2, 2, 4)),
+    "depthwise dilated strided": (lambda x, k: ops.depthwise_conv(x, k, 2, "same", None, 2),
+                                  (2, 7, 8, 4), (3, 2, 4, 2)),
     "depthwise 1d dilated": (lambda x, k: ops.depthwise_conv(x, k, 1, "valid", None, 3), (2, 9, 4), (2, 4, 3)),
-    "conv_transpose dilated": (lambda x, k: ops.conv_transpose(x, k, 1, "valid", None, None, 2), (2, 5, 6, 4), (3, 3, 2, 4)),
+    "conv_transpose dilated": (lambda x, k: ops.conv_transpose(x, k, 1, "valid", None, None, 2),
+                               (2, 5, 6, 4), (3, 3, 2, 4)),
     "conv_transpose output_padding": (lambda x, k: ops.conv_transpose(x, k, 2, "same", 1), (2, 5, 6, 4), (3, 3, 2, 4)),
 }
 

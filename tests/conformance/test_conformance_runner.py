@@ -73,7 +73,8 @@ def test_bad_arguments_are_refused():
 
 
 def test_python_dash_m_conformance_runs():
-    result = subprocess.run([sys.executable, "-m", "conformance", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "conformance", "--help"], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0 and "--profile" in result.stdout
 
 

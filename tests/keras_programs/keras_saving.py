@@ -26,6 +26,7 @@ restored_history = restored.fit(x, y, epochs=1, batch_size=8, shuffle=False, ver
 twin = keras.models.model_from_json(model.to_json())
 twin.load_weights(os.path.join(folder, "model.weights.h5"))
 
-result = {"prediction": model.predict(x[:3], verbose=0), "restored": restored_prediction, "twin": twin.predict(x[:3], verbose=0),
+result = {"prediction": model.predict(x[:3], verbose=0), "restored": restored_prediction,
+          "twin": twin.predict(x[:3], verbose=0),
           "resumed_loss": restored_history.history["loss"], "name": restored.name,
           "optimizer": type(restored.optimizer).__name__}

@@ -24,7 +24,8 @@ model = ResidualMLP(8, 3)
 x = rng.normal(size=(40, 5)).astype("float32")
 y = rng.integers(0, 3, size=(40,))
 model(x[:2])
-model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "gamma" not in w.name else np.ones(w.shape, "float32")
+model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "gamma" not in w.name
+                   else np.ones(w.shape, "float32")
                    for w in model.weights])
 model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
               metrics=[keras.metrics.SparseCategoricalAccuracy()])

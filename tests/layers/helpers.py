@@ -70,7 +70,8 @@ def _make_inputs(input_shape: Any, input_dtype: str, seed: int) -> Any:
 
 def layer_outputs(layer: Any, inputs: Any, **call_kwargs: Any) -> Any:
     """``layer(inputs)`` on the active engine, as NumPy arrays."""
-    converted = [ops.convert_to_tensor(x) for x in inputs] if isinstance(inputs, list) else ops.convert_to_tensor(inputs)
+    converted = ([ops.convert_to_tensor(x) for x in inputs] if isinstance(inputs, list)
+                 else ops.convert_to_tensor(inputs))
     return to_numpy_tree(layer(converted, **call_kwargs))
 
 
@@ -134,7 +135,8 @@ def check_layer(
     for w, v in zip(weights, layer.weights):
         assert isinstance(w, np.ndarray) and w.shape == tuple(v.shape), f"get_weights shape for {v.path}"
     layer.set_weights(weights)
-    _assert_close(layer_outputs(layer, inputs, **call_kwargs), out, rtol, atol, "outputs after set_weights(get_weights())")
+    _assert_close(layer_outputs(layer, inputs, **call_kwargs), out, rtol, atol,
+                  "outputs after set_weights(get_weights())")
     if weights:
         try:
             layer.set_weights(weights[:-1])
@@ -152,7 +154,8 @@ def check_layer(
     )
     layer_outputs(clone, inputs, **call_kwargs)  # build the clone
     clone.set_weights(weights)
-    _assert_close(layer_outputs(clone, inputs, **call_kwargs), out, rtol, atol, "outputs of from_config(get_config()) clone")
+    _assert_close(layer_outputs(clone, inputs, **call_kwargs), out, rtol, atol,
+                  "outputs of from_config(get_config()) clone")
 
     # 4. gradients
     if check_gradients and engine.differentiable and input_dtype.startswith("float"):

@@ -107,7 +107,8 @@ def test_prelu_alpha_layout_and_leaky_alpha_alias(engine):
 
 
 @pytest.mark.parametrize("factory, message", [
-    (lambda: layers.ReLU(max_value=-1.0), "expected max_value to be None or a non-negative number, received max_value=-1.0"),
+    (lambda: layers.ReLU(max_value=-1.0),
+     "expected max_value to be None or a non-negative number, received max_value=-1.0"),
     (lambda: layers.ReLU(negative_slope=-0.1), "expected negative_slope to be a non-negative number"),
     (lambda: layers.ReLU(threshold=None), "expected threshold to be a non-negative number, received threshold=None"),
     (lambda: layers.LeakyReLU(negative_slope=None), "expected negative_slope to be a non-negative number"),
@@ -123,7 +124,8 @@ def test_bad_arguments_name_the_layer(engine, factory, message):
 
 
 MERGES = [("add", {}), ("subtract", {}), ("multiply", {}), ("average", {}), ("maximum", {}), ("minimum", {}),
-          ("concatenate", {}), ("concatenate", {"axis": 1}), ("dot", {"axes": 2}), ("dot", {"axes": 1, "normalize": True})]
+          ("concatenate", {}), ("concatenate", {"axis": 1}), ("dot", {"axes": 2}),
+          ("dot", {"axes": 1, "normalize": True})]
 
 
 @pytest.mark.parametrize("name, kwargs", MERGES, ids=[f"{n}{k}" for n, k in MERGES])
@@ -135,6 +137,7 @@ def test_merge_helpers_match_keras_on_data_and_graphs(engine, name, kwargs):
     ours = ops.to_numpy(getattr(layers, name)([ops.convert_to_tensor(a), ops.convert_to_tensor(b)], **kwargs))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
     k_in, p_in = [keras.Input((4, 3)) for _ in range(2)], [polykeras.Input((4, 3)) for _ in range(2)]
-    assert tuple(getattr(layers, name)(p_in, **kwargs).shape) == tuple(getattr(keras.layers, name)(k_in, **kwargs).shape)
+    assert (tuple(getattr(layers, name)(p_in, **kwargs).shape)
+            == tuple(getattr(keras.layers, name)(k_in, **kwargs).shape))
     named = getattr(layers, name)(p_in, name=f"merge_{name}", **kwargs)
     assert named.node.layer.name == f"merge_{name}"

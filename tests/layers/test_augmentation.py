@@ -49,7 +49,8 @@ def test_inference_identity_checks_and_determinism(engine, name):
 @pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
 def test_random_flip_is_a_flip(engine, mode):
     y = layer_outputs(layers.RandomFlip(mode, seed=3), _X)
-    flipped = {"horizontal": _X[:, :, ::-1], "vertical": _X[:, ::-1], "horizontal_and_vertical": _X[:, ::-1, ::-1]}[mode]
+    flipped = {"horizontal": _X[:, :, ::-1], "vertical": _X[:, ::-1],
+               "horizontal_and_vertical": _X[:, ::-1, ::-1]}[mode]
     same = [np.array_equal(a, b) for a, b in zip(y, _X)]
     flip = [np.array_equal(a, b) for a, b in zip(y, flipped)]
     assert all(s or f for s, f in zip(same, flip)) and any(same) and any(flip)

@@ -206,7 +206,8 @@ def test_global_pooling_3d(engine, cls, reduce, data_format):
 # ------------------------------------------------------------ Keras 3 configs
 KERAS_CONFIGS = {
     "Conv1DTranspose": dict(filters=2, kernel_size=3, strides=2, output_padding=1),
-    "Conv2DTranspose": dict(filters=2, kernel_size=3, padding="same"), "Conv3DTranspose": dict(filters=2, kernel_size=2),
+    "Conv2DTranspose": dict(filters=2, kernel_size=3, padding="same"),
+    "Conv3DTranspose": dict(filters=2, kernel_size=2),
     "DepthwiseConv1D": dict(kernel_size=3, depth_multiplier=2), "DepthwiseConv2D": dict(kernel_size=3),
     "SeparableConv1D": dict(filters=2, kernel_size=3),
     "SeparableConv2D": dict(filters=2, kernel_size=3, depth_multiplier=2),

@@ -80,7 +80,8 @@ def test_bad_conv_lstm_arguments(engine):
         layers.rnn.ConvLSTM1D(2, 3, padding="causal")
     with pytest.raises(ValueError, match="strides > 1 together with dilation_rate > 1"):
         layers.rnn.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
-    with pytest.raises(ValueError, match=r"ConvLSTMCell.*expected dropout to be a float in \[0, 1\], received dropout='a'"):
+    with pytest.raises(ValueError,
+                       match=r"ConvLSTMCell.*expected dropout to be a float in \[0, 1\], received dropout='a'"):
         layers.rnn.ConvLSTM2D(2, 3, dropout="a")
     with pytest.raises(ValueError, match=r"expected recurrent_dropout to be a float in \[0, 1\], received "
                                          r"recurrent_dropout=None"):

@@ -125,11 +125,13 @@ a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b", optional=True)
 with_optional = keras.Model([a, b], AddOptional()(a, b))
 out["optional_none"] = np.asarray(with_optional([data["x"], None]))
 out["optional_given"] = np.asarray(with_optional([data["x"], data["x"]]))
-out["input_params"] = [[p.name, p.kind.name, repr(p.default)] for p in inspect.signature(keras.Input).parameters.values()]
+out["input_params"] = [[p.name, p.kind.name, repr(p.default)]
+                       for p in inspect.signature(keras.Input).parameters.values()]
 out["input_layer_params"] = [[p.name, p.kind.name, repr(p.default)]
                              for p in list(inspect.signature(keras.layers.InputLayer.__init__).parameters.values())[1:]]
 out["input_layer_config"] = {k: (list(v) if isinstance(v, tuple) else v)
-                             for k, v in keras.layers.InputLayer(shape=(3,), name="i", optional=True).get_config().items()}
+                             for k, v in keras.layers.InputLayer(shape=(3,), name="i",
+                                                                 optional=True).get_config().items()}
 out["input_positional"] = [list(keras.Input((3,), 7, "int32").shape), keras.Input((3,), 7, "int32").dtype]
 '''
 

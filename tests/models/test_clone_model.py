@@ -169,7 +169,8 @@ def test_compiled_models_clone_compiled(engine):
 
 @pytest.mark.parametrize("call, message", [
     (lambda: clone_model(layers.Dense(2)), "clone_model: expected a Model .* received Dense"),
-    (lambda: clone_model(_functional(polykeras), colour="red"), r"clone_model: unexpected keyword arguments \['colour'\]"),
+    (lambda: clone_model(_functional(polykeras), colour="red"),
+     r"clone_model: unexpected keyword arguments \['colour'\]"),
     (lambda: clone_model(_functional(polykeras), clone_function=3), "expected clone_function to be a callable"),
 ])
 def test_bad_arguments_are_named(engine, call, message):

@@ -72,7 +72,8 @@ def test_function_errors_name_the_function(engine):
     with pytest.raises(ValueError, match=r"Function 'f'.*disconnected.*'x'.*\(other\)"):
         Function(other, y, name="f")
     f = Function(x, y, name="f")
-    with pytest.raises(ValueError, match=r"Function 'f': input 'x' expected shape \(None, 4\), received shape \(3, 5\)"):
+    with pytest.raises(ValueError,
+                       match=r"Function 'f': input 'x' expected shape \(None, 4\), received shape \(3, 5\)"):
         f(np.ones((3, 5), "float32"))
     with pytest.raises(ValueError, match=r"Function 'f': expected 1 input\(s\) \(x\), received 2"):
         f([np.ones((3, 4), "float32")] * 2)

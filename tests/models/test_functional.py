@@ -44,7 +44,8 @@ def test_two_inputs_two_outputs_share_one_set_of_weights(engine, rng):
     out_sum, out_b = model([a, b])
     k, bias = shared.get_weights()
     hidden_b = b @ k + bias
-    expected_b = hidden_b @ model.get_layer("right_head").get_weights()[0] + model.get_layer("right_head").get_weights()[1]
+    head = model.get_layer("right_head").get_weights()
+    expected_b = hidden_b @ head[0] + head[1]
     np.testing.assert_allclose(ops.to_numpy(out_b), expected_b, rtol=1e-5, atol=1e-5)
     assert ops.shape(out_sum) == (5, 2)
     assert model.output_shape == [(None, 2), (None, 1)]

@@ -73,7 +73,8 @@ def _IMAGE(x):
 
 
 OPS = {
-    "elementwise": lambda x, y: (ops.exp(x), ops.maximum(x, y), ops.clip(x, -0.5, 0.5), ops.where(ops.greater(x, 0), x, y),
+    "elementwise": lambda x, y: (ops.exp(x), ops.maximum(x, y), ops.clip(x, -0.5, 0.5),
+                                 ops.where(ops.greater(x, 0), x, y),
                                  ops.sqrt(ops.abs(x)), ops.cast(x, "int32"), ops.zeros_like(x)),
     "reductions": lambda x, y: (ops.mean(x, axis=1), ops.max(x, axis=-1, keepdims=True), ops.logsumexp(x, axis=-1),
                                 ops.argmax(x, axis=-1), ops.cumsum(x, axis=1), ops.var(x, axis=(1,))),
@@ -82,7 +83,8 @@ OPS = {
                             ops.split(x, 2, axis=-1), ops.pad(x, [(0, 0), (1, 2)]), ops.tile(x, (1, 2)),
                             ops.repeat(x, 2, axis=1), ops.flip(x, axis=1), ops.squeeze(ops.expand_dims(x, -1), -1)),
     "indexing": lambda x, y: (ops.take(x, IDS, axis=1), ops.top_k(x, 2), ops.sort(x, axis=-1),
-                              ops.get_item(x, (slice(None), 2)), ops.take_along_axis(x, ops.argsort(y, axis=-1), axis=1)),
+                              ops.get_item(x, (slice(None), 2)),
+                              ops.take_along_axis(x, ops.argsort(y, axis=-1), axis=1)),
     "contraction": lambda x, y: (ops.einsum("bi,bi->b", x, y), ops.tensordot(x, W.T, axes=1), ops.matmul(x, W.T),
                                  ops.dot(x, W.T)),
     "nn": lambda x, y: (ops.relu(x), ops.softmax(x), ops.gelu(x), ops.log_softmax(x), ops.leaky_relu(x, 0.1),
@@ -235,7 +237,8 @@ def test_a_mask_stops_at_an_op_node_as_in_keras(engine):
     data = np.array([[1, 2, 0, 0, 0], [3, 0, 0, 0, 0]], "int32")
     masked, unmasked = (ops.to_numpy(t) for t in model(data))
     table = model.get_layer("embedding").get_weights()[0]
-    np.testing.assert_allclose(masked, (table[data] * (data > 0)[..., None]).sum(1) / (data > 0).sum(1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(masked, (table[data] * (data > 0)[..., None]).sum(1) / (data > 0).sum(1, keepdims=True),
+                               rtol=1e-5)
     np.testing.assert_allclose(unmasked, 2 * table[data].mean(1), rtol=1e-5)
 
 

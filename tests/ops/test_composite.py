@@ -25,7 +25,8 @@ CASES = {
     "batch_normalization": ("nn", lambda: ops.batch_normalization(
         tensor(_X), tensor(_P[0]), tensor(_P[1] + 0.5), axis=-1, offset=tensor(_P[2]), scale=tensor(_P[3]))),
     "binary_crossentropy": ("loss", lambda: ops.binary_crossentropy(tensor(_HOT), tensor(_P))),
-    "categorical_crossentropy": ("loss", lambda: ops.categorical_crossentropy(tensor(_HOT), tensor(_X[0]), from_logits=True)),
+    "categorical_crossentropy": ("loss", lambda: ops.categorical_crossentropy(tensor(_HOT), tensor(_X[0]),
+                                                                              from_logits=True)),
     "sparse_categorical_crossentropy": ("loss", lambda: ops.sparse_categorical_crossentropy(tensor(_IDS), tensor(_P))),
     "clip": ("elementwise", lambda: ops.clip(tensor(_X), -1.0, 2.0)),
     "dot": ("matmul", lambda: ops.dot(tensor(_X), tensor(_X[0].T))),
@@ -36,7 +37,8 @@ CASES = {
     "hard_silu": ("nn", lambda: ops.hard_silu(tensor(_X))),
     "isfinite": ("elementwise", lambda: ops.isfinite(tensor(np.array([1.0, np.inf, -np.inf, np.nan], np.float32)))),
     "leaky_relu": ("nn", lambda: ops.leaky_relu(tensor(_X), 0.1)),
-    "logical_xor": ("elementwise", lambda: ops.logical_xor(tensor(_BOOL), tensor(np.ascontiguousarray(_BOOL[:, ::-1])))),
+    "logical_xor": ("elementwise",
+                    lambda: ops.logical_xor(tensor(_BOOL), tensor(np.ascontiguousarray(_BOOL[:, ::-1])))),
     "logsumexp": ("reduction", lambda: ops.logsumexp(tensor(_X), axis=(0, 2))),
     "mish": ("nn", lambda: ops.mish(tensor(_X))),
     "moments": ("reduction", lambda: ops.stack(list(ops.moments(tensor(_X), (0, 1))))),
@@ -137,7 +139,8 @@ def test_composite_matches_native(engine, name):
     assert len(portable) == len(native), f"{name}: composite gave {len(portable)} tensors, native {len(native)}"
     for i, (a, b) in enumerate(zip(portable, native)):
         assert ops.dtype(a) == ops.dtype(b), f"{name}[{i}]: composite dtype {ops.dtype(a)}, native {ops.dtype(b)}"
-        assert_close(numpy(a), numpy(b), family, ops.dtype(b), err_msg=f"{name}[{i}] on {engine.name}: composite vs native")
+        assert_close(numpy(a), numpy(b), family, ops.dtype(b),
+                     err_msg=f"{name}[{i}] on {engine.name}: composite vs native")
 
 
 def test_every_composite_has_a_case():

@@ -30,7 +30,8 @@ def test_convolution(engine, kind):
         x = rng.uniform(-1, 1, config.input_shape).astype("float32")
         kernel = rng.uniform(-1, 1, config.kernel_shape).astype("float32")
         out = getattr(ops, _OP[kind])(tensor(x), tensor(kernel), **config.kwargs())
-        assert_matches(out, _REFERENCE[kind](f64(x), f64(kernel), **config.kwargs()), "conv", "float32", what=str(config))
+        assert_matches(out, _REFERENCE[kind](f64(x), f64(kernel), **config.kwargs()), "conv", "float32",
+                       what=str(config))
 
     prop()
 
@@ -104,7 +105,7 @@ def test_conv_float64(engine, rng):
     need("float64")
     x = rng.uniform(-1, 1, (1, 5, 5, 2))
     kernel = rng.uniform(-1, 1, (3, 3, 2, 3))
-    assert_matches(ops.conv(tensor(x), tensor(kernel), padding="same"), ref.conv(x, kernel, 1, "same"), "conv", "float64",
-          what="conv float64")
+    assert_matches(ops.conv(tensor(x), tensor(kernel), padding="same"), ref.conv(x, kernel, 1, "same"),
+                   "conv", "float64", what="conv float64")
     assert_matches(ops.max_pool(tensor(x), 2, padding="same"), ref.max_pool(x, 2, 2, "same"), "pool", "float64",
           what="max_pool float64")

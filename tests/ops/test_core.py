@@ -40,7 +40,8 @@ def test_convert_to_tensor_dtypes(engine, value, dtype, expected):
 def test_convert_to_tensor_with_dtype(engine, source, dtype):
     need(dtype)
     x = np.array([0, 1, 2], source)
-    check(ops.convert_to_tensor(x, dtype), x.astype(dtype), "elementwise", dtype, what=f"convert_to_tensor(..., {dtype})")
+    check(ops.convert_to_tensor(x, dtype), x.astype(dtype), "elementwise", dtype,
+          what=f"convert_to_tensor(..., {dtype})")
 
 
 @pytest.mark.parametrize("view", ["reversed", "transposed", "strided", "broadcast"])

@@ -70,4 +70,5 @@ def test_every_public_op_is_exported():
     for module in (core, nn, numpy_ops):
         for name, value in vars(module).items():
             if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == module.__name__:
-                assert name in exported, f"polykeras.ops.{module.__name__.rpartition('.')[2]}.{name} is not in ops.__all__"
+                assert name in exported, (
+                    f"polykeras.ops.{module.__name__.rpartition('.')[2]}.{name} is not in ops.__all__")

@@ -45,7 +45,8 @@ def test_forward_matches_numpy(engine, name):
 
 _RNG = np.random.default_rng(5)
 _M = _RNG.normal(size=(2, 4, 3)).astype(np.float32)
-_SPD = (lambda a: a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3, dtype=np.float32))(_RNG.normal(size=(2, 3, 3)).astype(np.float32))
+_SPD = (lambda a: a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3, dtype=np.float32))(
+    _RNG.normal(size=(2, 3, 3)).astype(np.float32))
 
 
 @pytest.mark.parametrize("name, args, kwargs", [

@@ -74,7 +74,8 @@ def _tensordot_case(draw):
         b[ax_b] = a[ax_a]
     rest = iter(extra)
     b = tuple(next(rest) if i not in b_axes else b[i] for i in range(b_rank))
-    if draw(st.booleans()) and list(a_axes) == list(range(len(a) - count, len(a))) and list(b_axes) == list(range(count)):
+    if (draw(st.booleans()) and list(a_axes) == list(range(len(a) - count, len(a)))
+            and list(b_axes) == list(range(count))):
         return a, b, count
     return a, b, (list(a_axes), list(b_axes))
 

@@ -31,7 +31,8 @@ def test_normal(engine, dtype):
     x = numpy(out).astype(np.float64)
     assert abs(x.mean() - 2.0) < 5 * 3.0 / np.sqrt(N), x.mean()
     assert abs(x.std() - 3.0) < 5 * 3.0 / np.sqrt(2 * N), x.std()
-    assert abs(((x - 2.0) / 3.0 > 1.0).mean() - 0.158655) < 0.02  # a normal, not just any distribution with those moments
+    # a normal, not just any distribution with those moments
+    assert abs(((x - 2.0) / 3.0 > 1.0).mean() - 0.158655) < 0.02
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -52,7 +52,8 @@ def _shape_for(name: str) -> st.SearchStrategy:
     return cs.shapes(max_rank=3, max_side=3) if name == "prod" else cs.shapes()
 
 
-@pytest.mark.parametrize(("name", "dtype"), [pytest.param(n, d, id=f"{n}-{d}") for n, v in REDUCTIONS.items() for d in v[1]])
+@pytest.mark.parametrize(("name", "dtype"),
+                         [pytest.param(n, d, id=f"{n}-{d}") for n, v in REDUCTIONS.items() for d in v[1]])
 def test_reduction(engine, name, dtype):
     need(dtype)
     reference, _, _, bound = REDUCTIONS[name]

@@ -97,7 +97,8 @@ def test_assert_close_reports_the_worst_entry():
     actual = np.zeros((2, 3), np.float32)
     actual[1, 2] = 0.5
     actual[0, 1] = 0.1
-    with pytest.raises(AssertionError, match=r"(?s)conv on x: 2 of 6 entries.*'conv'.*float32.*index \(1, 2\).*actual 0\.5"):
+    with pytest.raises(AssertionError,
+                       match=r"(?s)conv on x: 2 of 6 entries.*'conv'.*float32.*index \(1, 2\).*actual 0\.5"):
         assert_close(actual, expected, "conv", err_msg="conv on x")
     with pytest.raises(AssertionError, match="shape mismatch"):
         assert_close(np.zeros(3), np.zeros(4), "elementwise")

@@ -55,6 +55,7 @@ def test_update_step_runs_the_rule_on_one_variable(engine):
     lr = ops.convert_to_tensor(np.float32(0.1))
     opt.update_step(ops.convert_to_tensor(grads[0][1]), variables[1], lr)
     # first Adam step: w -= lr * m / (sqrt(v) + eps) * sqrt(1 - b2) / (1 - b1) ~= lr * sign(g)
-    expected = weights[1] - 0.1 * np.sign(grads[0][1]) * (np.abs(grads[0][1]) / (np.abs(grads[0][1]) + 1e-7 / np.sqrt(1e-3)))
+    expected = weights[1] - 0.1 * np.sign(grads[0][1]) * (
+        np.abs(grads[0][1]) / (np.abs(grads[0][1]) + 1e-7 / np.sqrt(1e-3)))
     assert_close(variables[1].numpy(), expected.astype(np.float64), "transcendental", "float32")
     np.testing.assert_array_equal(variables[0].numpy(), weights[0])

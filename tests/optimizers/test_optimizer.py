@@ -275,7 +275,8 @@ def test_custom_optimizer_through_custom_objects(engine):
 def test_unknown_and_bad_arguments():
     with pytest.raises(ValueError, match=r"Adam: argument\(s\) not recognized: \['lr'\]"):
         optimizers.Adam(lr=0.1)
-    with pytest.raises(ValueError, match="expected `clipnorm` to be a non-negative float or None, received clipnorm=-1"):
+    with pytest.raises(ValueError,
+                       match="expected `clipnorm` to be a non-negative float or None, received clipnorm=-1"):
         optimizers.SGD(clipnorm=-1)
 
 

@@ -113,7 +113,8 @@ optim = pk.optimizers
 rules = {"sgd_nesterov": lambda: optim.SGD(0.05, momentum=0.9, nesterov=True),
          "rmsprop_centered": lambda: optim.RMSprop(0.01, centered=True, momentum=0.5),
          "adamw": lambda: optim.AdamW(0.01, weight_decay=0.1), "amsgrad": lambda: optim.Adam(0.01, amsgrad=True),
-         "clipnorm": lambda: optim.Adam(0.01, clipnorm=0.1), "global_clipnorm": lambda: optim.SGD(0.1, global_clipnorm=0.1),
+         "clipnorm": lambda: optim.Adam(0.01, clipnorm=0.1),
+         "global_clipnorm": lambda: optim.SGD(0.1, global_clipnorm=0.1),
          "lion": lambda: optim.Lion(0.001), "adagrad": lambda: optim.Adagrad(0.1),
          "ema_accumulation": lambda: optim.Adam(0.01, use_ema=True, ema_overwrite_frequency=3,
                                             gradient_accumulation_steps=2)}
