@@ -48,7 +48,7 @@ class Metric:
         >>> m = Count(); m.update_state(ops.ones((3,))); m.result()   # 3.0
     """
 
-    def __init__(self, name: str | None = None, dtype: str | None = None):
+    def __init__(self, dtype: str | None = None, name: str | None = None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: expected a string name, received {name!r}.")
         self.name = name or snake_case(type(self).__name__)

@@ -184,26 +184,29 @@ class Model(Trainer, Layer):
             self.call([concrete(shape) for shape in input_shape])
 
     # --------------------------------------------------------------- saving
-    def save(self, filepath: Any, overwrite: bool = True) -> None:
+    def save(self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any) -> None:
         """Save config, weights, optimizer state and compile config to one
-        archive (``.pkeras``), atomically. Example: ``model.save("model.pkeras")``"""
+        archive, atomically: ``.keras`` a Keras 3 archive, any other name
+        polykeras' own (``.pkeras``). Example: ``model.save("model.keras")``"""
         from polykeras.saving.archive import save_model
 
-        save_model(self, filepath, overwrite=overwrite)
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
-    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
-        """Save the weights to HDF5 by layer path. Example: ``model.save_weights("model.weights.h5")``"""
+    def save_weights(self, filepath: Any, overwrite: bool = True, max_shard_size: Any = None) -> None:
+        """Save the weights to HDF5 by layer path (Keras 3's layout beside it).
+        Example: ``model.save_weights("model.weights.h5")``"""
         from polykeras.saving.weights import save_weights
 
-        save_weights(self, filepath, overwrite=overwrite)
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
-    def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False) -> None:
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, *, by_name: bool = False,
+                     **kwargs: Any) -> None:
         """Load weights saved by :meth:`save_weights` (or a Keras 3
         ``.weights.h5``); nothing is assigned unless everything fits.
         Example: ``model.load_weights("model.weights.h5")``"""
         from polykeras.saving.weights import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON. Example: ``text = model.to_json()``"""

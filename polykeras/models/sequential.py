@@ -34,7 +34,7 @@ class Sequential(Model):
         >>> model.pop()                     # removes the Dense layer
     """
 
-    def __init__(self, layers: Iterable[Any] | None = None, name: str | None = None, trainable: bool = True,
+    def __init__(self, layers: Iterable[Any] | None = None, trainable: bool = True, name: str | None = None,
                  **kwargs: Any):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._input_layer: InputLayer | None = None

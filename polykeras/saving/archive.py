@@ -39,7 +39,7 @@ from polykeras.saving.safe_mode import effective, safe_mode as safe_mode_scope
 from polykeras.saving.safety import ArchiveError, WeightsError, open_archive, read_hdf5, read_member, \
     string_list_attr
 from polykeras.saving.serialization import check_config, parse_json
-from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, seed_variables, \
+from polykeras.saving.weights import assign_all, check_pair, read_arrays, read_weights, refuse_extra, seed_variables, \
     write_variables, write_weights
 
 __all__ = ["ArchiveError", "archive_bytes", "load_model", "load_model_bytes", "save_model"]
@@ -95,7 +95,8 @@ def archive_bytes(model: Any) -> bytes:
     return buffer.getvalue()
 
 
-def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
+def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, zipped: bool | None = None,
+               **kwargs: Any) -> Path:
     """Write ``model`` to one zip archive, atomically: a failure (an error in
     ``get_config``, a full disk, a crash) leaves any previous file intact and
     no partial file behind. A ``.keras`` path gets a Keras 3 archive (Keras
@@ -104,6 +105,10 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True) 
 
     Example: ``save_model(model, "model.pkeras")``
     """
+    refuse_extra("save_model", kwargs)
+    if zipped is False:
+        raise NotImplementedError("save_model: zipped=False (the model as an unzipped folder) is not supported; "
+                                  "polykeras writes one zip archive.")
     filepath = Path(filepath)
     if filepath.exists() and not overwrite:
         raise FileExistsError(f"save: {filepath} exists; pass overwrite=True to replace it.")

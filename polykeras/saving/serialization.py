@@ -144,9 +144,11 @@ def to_yaml(model: Any) -> str:
     return yaml.safe_dump(model_config(model), sort_keys=False)
 
 
-def model_from_json(text: str | bytes, custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:
+def model_from_json(json_string: str | bytes, custom_objects: dict[str, Any] | None = None,
+                    safe_mode: bool = True) -> Any:
     """Rebuild an architecture saved by ``to_json``. Example: ``model_from_json(text)``"""
-    return model_from_config(parse_json(text, "model_from_json"), custom_objects, safe_mode, "model_from_json")
+    return model_from_config(parse_json(json_string, "model_from_json"), custom_objects, safe_mode,
+                             "model_from_json")
 
 
 def model_from_yaml(text: str | bytes, custom_objects: dict[str, Any] | None = None, safe_mode: bool = True) -> Any:

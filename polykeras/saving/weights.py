@@ -144,12 +144,26 @@ def weights_bytes(model: Any) -> bytes:
     return buffer.getvalue()
 
 
-def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> Path:
+def refuse_extra(who: str, kwargs: dict[str, Any]) -> None:
+    """Keras 3's saving functions take ``**kwargs`` for its legacy formats;
+    polykeras names what it does not take instead of ignoring it.
+    Example: ``refuse_extra("save_model", {"include_optimizer": False})`` raises TypeError"""
+    if kwargs:
+        raise TypeError(f"{who}: unexpected argument(s) {sorted(kwargs)} (options of Keras' legacy formats, "
+                        "which polykeras does not write).")
+
+
+def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True, max_shard_size: Any = None,
+                 **kwargs: Any) -> Path:
     """Save ``model``'s weights to an HDF5 file, atomically: a failure leaves
     any previous file intact and no partial file.
 
     Example: ``save_weights(model, "model.weights.h5")``
     """
+    refuse_extra("save_weights", kwargs)
+    if max_shard_size is not None:
+        raise NotImplementedError("save_weights: max_shard_size (weights sharded over several files) is not "
+                                  f"supported; received max_shard_size={max_shard_size!r}.")
     filepath = Path(filepath)
     if filepath.exists() and not overwrite:
         raise FileExistsError(f"save_weights: {filepath} exists; pass overwrite=True to replace it.")
@@ -286,12 +300,14 @@ def assign_all(pairs: list[tuple[Any, np.ndarray]]) -> None:
         variable.assign(value.astype(variable.dtype, copy=False) if variable.dtype != "bfloat16" else value)
 
 
-def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, by_name: bool = False) -> None:
+def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, *, by_name: bool = False,
+                 **kwargs: Any) -> None:
     """Load weights saved by :func:`save_weights` (or Keras 3's
     ``.weights.h5``) into ``model``; nothing is assigned unless all fits.
 
     Example: ``load_weights(model, "model.weights.h5", by_name=True, skip_mismatch=True)``
     """
+    refuse_extra("load_weights", kwargs)
     filepath = Path(filepath)
     if not filepath.is_file():
         raise FileNotFoundError(f"load_weights: no file at {filepath}.")

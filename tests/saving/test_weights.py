@@ -184,3 +184,21 @@ def test_predictions_survive_a_round_trip(engine, tmp_path):
     other.load_weights(tmp_path / "f.weights.h5")
     x, _ = data("functional", n=4)
     np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_keras_only_saving_options_are_named_not_ignored(engine, tmp_path):
+    from polykeras.saving import load_weights, save_model, save_weights
+
+    model = build("sequential", seed=1)
+    with pytest.raises(NotImplementedError, match=r"save_weights: max_shard_size .* received max_shard_size=2"):
+        save_weights(model, tmp_path / "w.weights.h5", max_shard_size=2)
+    with pytest.raises(NotImplementedError, match=r"save_model: zipped=False"):
+        save_model(model, tmp_path / "m.keras", zipped=False)
+    with pytest.raises(TypeError, match=r"save_model: unexpected argument\(s\) \['include_optimizer'\]"):
+        model.save(tmp_path / "m.keras", include_optimizer=False)
+    assert list(tmp_path.iterdir()) == []
+    model.save(tmp_path / "m.keras", zipped=True)  # Keras' default spelled out
+    model.save_weights(tmp_path / "w.weights.h5", max_shard_size=None)
+    with pytest.raises(TypeError, match=r"load_weights: unexpected argument\(s\) \['strict'\]"):
+        load_weights(model, tmp_path / "w.weights.h5", strict=True)
+    model.load_weights(tmp_path / "w.weights.h5", skip_mismatch=False)
