@@ -8,6 +8,7 @@ Example:
 
 from polykeras.allocation import MemoryLimitError, memory_limit
 from polykeras.saving.archive import archive_bytes, load_model, load_model_bytes, save_model
+from polykeras.saving.file_editor import KerasFileEditor
 from polykeras.saving.registry import (
     CustomObjectScope, SerializationError, custom_object_scope, deserialize, get_custom_objects, get_registered_name,
     get_registered_object, register_serializable, serialize,
@@ -57,5 +58,5 @@ __all__ = [
     "load_from_file", "load_keras_model", "load_keras_weights", "load_model", "load_model_bytes",
     "load_weights", "memory_limit", "model_from_config", "model_from_json", "model_from_yaml",
     "register_serializable", "safe_mode", "save_model", "save_to_file", "save_weights", "serialize", "to_json",
-    "to_yaml",
+    "to_yaml", "KerasFileEditor",
 ]
