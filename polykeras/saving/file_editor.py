@@ -66,7 +66,7 @@ def _read_tree(root: h5py.Group, where: str, load: bool = True) -> tuple[Tree, d
             name = string_attr(variables, "name", where)
             if name is not None:
                 names[path] = name
-            for key in variables:
+            for key in sorted(variables, key=lambda k: (0, int(k), "") if k.isdigit() else (1, 0, k)):
                 item = variables[key]
                 if not isinstance(item, h5py.Dataset):
                     raise WeightsError(f"{where}: {variables.name}/{key} is a group; Keras' 'vars' groups hold "

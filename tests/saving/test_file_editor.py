@@ -54,6 +54,22 @@ def test_compare_counts_matches_and_mismatches(engine, tmp_path, capsys):
     assert "shape mismatch for /layers/dense/0" in capsys.readouterr().out
 
 
+def test_optimizer_state_is_an_object(engine, tmp_path):
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    model.save(tmp_path / "m.keras")
+    editor = KerasFileEditor(tmp_path / "m.keras")
+    count = len(model.optimizer.variables)
+    assert list(editor.weights_dict["optimizer"]) == [str(i) for i in range(count)]  # in numeric order
+    assert editor.compare(model) == {"status": "success", "error_count": 0, "match_count": 4 + count}
+    assert editor.compare(_model()) == {"status": "error", "error_count": 1, "match_count": 4}
+    editor.delete_object("optimizer")
+    assert editor.compare(_model())["status"] == "success"
+    editor.save(tmp_path / "weights_only.keras")
+    assert not load_model(tmp_path / "weights_only.keras").optimizer.built
+
+
 def test_edits_resave_and_load_back(engine, tmp_path, rng):
     _saved(tmp_path)
     target = _model(4, (3, 5))  # dense_1 grows from 2 to 5 units
