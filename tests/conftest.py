@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Keras 3, the reference some tests compare with, runs in this process on its NumPy backend: chosen before
+# anything imports TensorFlow (which imports Keras, on TensorFlow's backend unless told otherwise).
+os.environ.setdefault("KERAS_BACKEND", "numpy")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

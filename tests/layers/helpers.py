@@ -271,3 +271,48 @@ def run_keras(code: str, data: dict[str, np.ndarray] | None = None, backend: str
         with open(paths[3]) as f:
             out.update(json.load(f))
     return out
+
+
+def keras_numpy(path: str, *args: Any, **kwargs: Any) -> np.ndarray:
+    """``keras.<path>(*args, **kwargs)`` computed by Keras 3 on its NumPy
+    backend, as a NumPy array (a list of them for a tuple result): in this process when Keras is not loaded yet
+    or already runs on NumPy, else (another test loaded it on another
+    backend) in a subprocess, arrays travelling as data and other arguments
+    as Python literals.
+
+    Example:
+        >>> keras_numpy("ops.nn.celu", x, alpha=0.7)
+    """
+    import functools
+    import sys
+
+    import pytest
+
+    loaded = sys.modules.get("keras")
+    if loaded is None or loaded.backend.backend() == "numpy":
+        keras = pytest.importorskip("keras")
+        result = functools.reduce(getattr, path.split("."), keras)(*args, **kwargs)
+        return [np.asarray(r) for r in result] if isinstance(result, (tuple, list)) else np.asarray(result)
+    data: dict[str, np.ndarray] = {}
+
+    def literal(value: Any, key: str) -> str:
+        if isinstance(value, np.ndarray):
+            data[key] = value
+            return f"data[{key!r}]"
+        if isinstance(value, np.generic):
+            return repr(value.item())
+        if isinstance(value, (tuple, list)):
+            items = [literal(v, f"{key}_{i}") for i, v in enumerate(value)]
+            return f"({', '.join(items)},)" if isinstance(value, tuple) else f"[{', '.join(items)}]"
+        return repr(value)
+
+    call = ", ".join([literal(a, f"a{i}") for i, a in enumerate(args)]
+                     + [f"{k}={literal(v, f'k_{k}')}" for k, v in kwargs.items()])
+    code = (f"r = keras.{path}({call})\n"
+            "if isinstance(r, (tuple, list)):\n"
+            "    out.update({f'y{i}': np.asarray(v) for i, v in enumerate(r)}); out['parts'] = np.asarray(len(r))\n"
+            "else:\n"
+            "    out['y'] = np.asarray(r)\n")
+    out = run_keras(code, data, backend="numpy")
+    return [out[f"y{i}"] for i in range(int(out["parts"]))] if "parts" in out else out["y"]
+

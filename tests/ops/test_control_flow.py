@@ -18,6 +18,7 @@ from conformance.checks.base import Meter
 from conformance.checks.ops import check_example
 from conformance.tolerances import assert_close
 from polykeras import ops
+from tests.layers.helpers import keras_numpy
 
 from ._helpers import numpy, supports, tensor
 
@@ -103,12 +104,6 @@ def test_custom_gradient_replaces_the_gradient(diff_engine):
 
 
 # ------------------------------------------------------- against Keras 3
-def _keras():
-    """Keras 3 (on its NumPy backend unless another test loaded it first: the numbers are the same)."""
-    import keras
-    return keras
-
-
 _RNG = np.random.default_rng(3)
 _X = _RNG.normal(size=(2, 3, 8)).astype(np.float32)
 _G = _RNG.normal(size=(8,)).astype(np.float32)
@@ -130,8 +125,7 @@ _MASK = _RNG.uniform(size=(2, 1, 5, 5)) > 0.3
     ("dot_product_attention", (_Q, _K, _V), {"mask": _MASK, "is_causal": True, "scale": 0.3}),
 ])
 def test_nn_ops_equal_keras(engine, name, args, kwargs):
-    keras = _keras()
-    want = np.asarray(getattr(keras.ops.nn, name)(*args, **kwargs))
+    want = keras_numpy(f"ops.nn.{name}", *args, **kwargs)
     converted = [tensor(a) if isinstance(a, np.ndarray) else a for a in args]
     kw = {k: tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
     got = numpy(getattr(ops.nn, name)(*converted, **kw))
@@ -140,29 +134,26 @@ def test_nn_ops_equal_keras(engine, name, args, kwargs):
 
 
 def test_multi_hot_and_unstack_equal_keras(engine):
-    keras = _keras()
     ids = np.array([[1, 3, 3], [0, 4, 2]], np.int32)
-    np.testing.assert_array_equal(numpy(ops.multi_hot(tensor(ids), 6)), np.asarray(keras.ops.multi_hot(ids, 6)))
+    np.testing.assert_array_equal(numpy(ops.multi_hot(tensor(ids), 6)), keras_numpy("ops.multi_hot", ids, 6))
     parts = ops.unstack(tensor(_X), axis=1)
     assert len(parts) == 3
     np.testing.assert_array_equal(numpy(parts[1]), _X[:, 1])
 
 
 def test_ctc_loss_equals_keras(engine):
-    keras = _keras()
     logits = _RNG.normal(size=(3, 6, 4)).astype(np.float32)
     target, lengths = np.array([[1, 2, 2], [3, 1, 0], [2, 0, 0]], np.int32), np.array([3, 2, 1], np.int32)
     frames = np.array([6, 5, 4], np.int32)
-    want = np.asarray(keras.ops.nn.ctc_loss(target, logits, lengths, frames))
+    want = keras_numpy("ops.nn.ctc_loss", target, logits, lengths, frames)
     got = numpy(ops.nn.ctc_loss(tensor(target), tensor(logits), tensor(lengths), tensor(frames)))
     assert_close(got, want.astype(np.float64), "loss", "float32", err_msg="ctc_loss against keras.ops.nn")
 
 
 @pytest.mark.parametrize("merge_repeated", [True, False])
 def test_ctc_decode_equals_keras(engine, merge_repeated):
-    keras = _keras()
     logits, lengths = _RNG.normal(size=(3, 7, 4)).astype(np.float32), np.array([7, 4, 0], np.int32)
-    want = keras.ops.nn.ctc_decode(logits, lengths, merge_repeated=merge_repeated, mask_index=1)
+    want = keras_numpy("ops.nn.ctc_decode", logits, lengths, merge_repeated=merge_repeated, mask_index=1)
     got = ops.nn.ctc_decode(tensor(logits), tensor(lengths), merge_repeated=merge_repeated, mask_index=1)
     np.testing.assert_array_equal(numpy(got[0]), np.asarray(want[0]))
     assert_close(numpy(got[1]), np.asarray(want[1]).astype(np.float64), "reduction", "float32", err_msg="score")

@@ -12,7 +12,7 @@ from conformance.tolerances import assert_close
 from polykeras import ops
 from polykeras.ops import image
 from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS_BACKEND=numpy before Keras loads
-from tests.layers.helpers import run_keras
+from tests.layers.helpers import keras_numpy, run_keras
 
 #: the ops this module checks forward (their gradients: conformance/checks/ops_image.py, run by test_gradients)
 COVERED = {f"image.{name}" for name in image.__all__}
@@ -23,17 +23,9 @@ _CACHE: dict[str, np.ndarray] = {}
 
 def keras_image(name: str, x: np.ndarray, **kwargs) -> np.ndarray:
     """``keras.ops.image.<name>(x, **kwargs)`` on Keras' NumPy backend (cached)."""
-    import sys
-
     key = f"{name}{sorted(kwargs.items())}{x.shape}{x.dtype}{x.tobytes()[:64]!r}"
     if key not in _CACHE:
-        keras = sys.modules.get("keras")
-        if keras is None or keras.backend.backend() == "numpy":
-            keras = pytest.importorskip("keras")
-            _CACHE[key] = np.asarray(getattr(keras.ops.image, name)(x, **kwargs))
-        else:
-            code = f"out['y'] = np.asarray(keras.ops.image.{name}(data['x'], **{kwargs!r}))"
-            _CACHE[key] = run_keras(code, {"x": x}, backend="numpy")["y"]
+        _CACHE[key] = keras_numpy(f"ops.image.{name}", x, **kwargs)
     return _CACHE[key]
 
 
