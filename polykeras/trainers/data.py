@@ -352,6 +352,17 @@ class SequenceData:
                 end()
 
 
+def reset(data: Any) -> None:
+    """Before ``fit`` or ``evaluate`` reads ``data``: a ``PyDataset``-like
+    source gets one ``on_epoch_end()`` first, as Keras 3's epoch iterator
+    gives it when training or evaluation starts (a source that reshuffles
+    there does so before the first epoch too). Example: ``reset(adapt(py_dataset))``"""
+    if isinstance(data, SequenceData):
+        end = getattr(data.source, "on_epoch_end", None)
+        if callable(end):
+            end()
+
+
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
           shuffle: bool = False, steps: int | None = None,
           input_names: list[str] | None = None) -> ArrayData | IterableData | SequenceData:

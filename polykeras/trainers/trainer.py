@@ -342,6 +342,7 @@ class Trainer:
 
         self._require_compiled("fit")
         data = self._adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
+        data_module.reset(data)
         if validation_split and validation_data is None:
             if not isinstance(data, data_module.ArrayData):
                 raise ValueError("fit: validation_split needs arrays; give validation_data for datasets.")
@@ -418,6 +419,7 @@ class Trainer:
             raise ValueError(f"evaluate: arguments not recognized: {kwargs}")
         self._require_compiled("evaluate")
         data = self._adapt(x, y, sample_weight, batch_size, False, steps)
+        data_module.reset(data)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=getattr(data, "steps", None))
