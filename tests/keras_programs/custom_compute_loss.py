@@ -29,11 +29,11 @@ class PenalisedModel(keras.Model):
 
 rng = np.random.default_rng(2)
 model = PenalisedModel(8, 1)
-model.build((None, 5))
-model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in model.get_weights()])
-model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
 x = rng.normal(size=(48, 5)).astype("float32")
 y = rng.normal(size=(48, 1)).astype("float32")
+model(x[:1])  # creates the weights (Keras' build() of a subclassed model without build() creates none)
+model.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in model.get_weights()])
+model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
 history = model.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
 result = {"loss": history.history["loss"], "penalty": history.history["penalty"],
           "prediction": model.predict(x[:2], verbose=0)}
