@@ -129,6 +129,28 @@ RECIPES: list[Recipe] = [
     ("CategoryEncoding", {"num_tokens": 5, "output_mode": "multi_hot"}, ("b", 3)),
     ("IntegerLookup", {"vocabulary": [3, 5, 7]}, ("b", "t")),
     ("IntegerLookup", {"vocabulary": [3, 5, 7], "output_mode": "one_hot"}, ("b", 1)),
+    # activation layers
+    ("ReLU", {"max_value": 6.0}, ("b", "t", 4)),
+    ("LeakyReLU", {"negative_slope": 0.1}, ("b", "t", 4)),
+    ("ELU", {}, ("b", "t", 4)),
+    ("Softmax", {"axis": -1}, ("b", "t", 4)),
+    ("PReLU", {"shared_axes": [1]}, ("b", "t", 4)),
+    # normalization and embeddings
+    ("RMSNormalization", {}, ("b", "t", 4)),
+    ("SpectralNormalization", {"layer": _wrapped("Dense", units=3)}, ("b", 4)),
+    # image augmentation
+    ("RandomFlip", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomRotation", {"factor": 0.1, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomZoom", {"height_factor": 0.1, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomCrop", {"height": 2, "width": 3, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomContrast", {"factor": 0.2, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomBrightness", {"factor": 0.2, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomGrayscale", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomInvert", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomPosterization", {"factor": (1, 4), "seed": 1}, ("b", "h", "w", 3)),
+    ("Solarization", {"addition_factor": 0.1, "seed": 1}, ("b", "h", "w", 3)),
+    ("AutoContrast", {}, ("b", "h", "w", 3)),
 ]
 
 #: Layers whose inputs are integer ids.
