@@ -166,3 +166,14 @@ def atomic_write_text(path: str, text: str) -> None:
     except BaseException:
         remove_path(temp)
         raise
+
+
+def format_clock(seconds: float) -> str:
+    """An ETA or elapsed time as Keras shows it: ``"7s"``, ``"2:05"``, ``"1:02:05"``.
+    Example: ``format_clock(125)`` -> ``'2:05'``"""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    if seconds >= 60:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return f"{seconds}s"

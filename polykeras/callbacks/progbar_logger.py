@@ -8,17 +8,8 @@ import time
 from typing import Any
 
 from polykeras.callbacks._utils import format_duration, format_logs, is_chief, print_msg
+from polykeras.callbacks._utils import format_clock as _clock
 from polykeras.callbacks.callback import Callback, Logs
-
-
-def _clock(seconds: float) -> str:
-    """An ETA as Keras shows it: ``"7s"``, ``"2:05"``, ``"1:02:05"``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    if seconds >= 60:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    return f"{seconds}s"
 
 
 _CONSOLE: Any = None

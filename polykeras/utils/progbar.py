@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from polykeras.callbacks._utils import format_clock
+
 
 def _format_value(value: Any) -> str:
     value = float(np.mean(value)) if not isinstance(value, (int, float)) else value
@@ -103,9 +105,9 @@ class Progbar:
         elapsed = now - self._start
         per_unit = elapsed / current if current else 0.0
         if finalize or self.target is None:
-            timing = f"{_seconds(elapsed)} {_per(per_unit, self.unit_name)}"
+            timing = f"{format_clock(elapsed)} {_per(per_unit, self.unit_name)}"
         else:
-            timing = f"{_seconds(per_unit * (self.target - current))}"
+            timing = f"{format_clock(per_unit * (self.target - current))}"
         parts.append(timing)
         parts.extend(f"{name}: {_format_value(self._shown(name))}" for name in self._values_order)
         if bar:
@@ -120,15 +122,6 @@ class Progbar:
     def _write(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
-
-
-def _seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    if seconds >= 60:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    return f"{seconds}s"
 
 
 def _per(seconds: float, unit: str) -> str:

@@ -1,12 +1,8 @@
 """Image preprocessing in the model: ``Resizing`` and ``CenterCrop``.
 
-Resizing samples at half-pixel centres, as Keras 3 (TensorFlow's and JAX's
-``resize`` without antialiasing): output pixel ``i`` of ``out`` looks at
-source coordinate ``(i + 0.5) * in / out - 0.5``. ``"bilinear"`` interpolates
-the two nearest source pixels (clamped at the edges); ``"nearest"`` takes
-source pixel ``floor((i + 0.5) * in / out)``. Both are fixed linear maps,
-built on the host and applied with ``ops``, so they run on every engine,
-differentiate, and compile.
+Resizing is :func:`polykeras.ops.image.resize` (half-pixel centres, as
+Keras 3, without antialiasing): fixed linear maps built on the host and
+applied with ``ops``, so they run on every engine, differentiate, and compile.
 """
 
 from __future__ import annotations
@@ -19,25 +15,10 @@ from polykeras import ops
 from polykeras.backends.dtypes import is_float
 from polykeras.layers.convolutional.arguments import describe_layer, standardize_data_format
 from polykeras.layers.layer import Layer
-from polykeras.layers.reshaping.padding_sampling import bilinear_matrix
 
-__all__ = ["CenterCrop", "Resizing", "aspect_crop_box", "resize_images"]
+__all__ = ["CenterCrop", "Resizing", "resize_images"]
 
 INTERPOLATIONS = ("nearest", "bilinear")
-
-
-def nearest_indices(in_size: int, out_size: int) -> np.ndarray:
-    """Source pixel of each output pixel for half-pixel nearest sampling."""
-    scale = in_size / out_size
-    return np.minimum(np.floor((np.arange(out_size) + 0.5) * scale), in_size - 1).astype(np.int32)
-
-
-def aspect_crop_box(height: int, width: int, target_height: int, target_width: int) -> tuple[int, int, int, int]:
-    """``(top, left, crop_height, crop_width)``: the largest centred window of
-    a ``height x width`` image with the target's aspect ratio (Keras' rule)."""
-    crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
-    crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
-    return int(float(height - crop_height) / 2), int(float(width - crop_width) / 2), crop_height, crop_width
 
 
 def _spatial_axes(rank: int, data_format: str) -> tuple[int, int]:
@@ -55,38 +36,12 @@ def _crop(images: Any, axes: tuple[int, int], top: int, left: int, height: int, 
 def resize_images(images: Any, height: int, width: int, interpolation: str, data_format: str,
                   crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
                   fill_value: float = 0.0) -> Any:
-    """Float images of rank 3 or 4 resized to ``(height, width)`` as Keras 3."""
-    rank = len(ops.shape(images))
-    axes = _spatial_axes(rank, data_format)
-    in_h, in_w = (ops.shape(images)[a] for a in axes)
-    if crop_to_aspect_ratio:
-        top, left, crop_h, crop_w = aspect_crop_box(in_h, in_w, height, width)
-        images = _crop(images, axes, top, left, crop_h, crop_w)
-        in_h, in_w = crop_h, crop_w
-    elif pad_to_aspect_ratio:
-        pad_h = max(in_h, int(float(in_w * height) / width))
-        pad_w = max(in_w, int(float(in_h * width) / height))
-        top, left = int(float(pad_h - in_h) / 2), int(float(pad_w - in_w) / 2)
-        # As Keras 3: the same margin on both sides, rows first (an odd
-        # difference loses one row or column).
-        widths = [(0, 0)] * rank
-        if top > 0:
-            widths[axes[0]] = (top, top)
-            in_h += 2 * top
-        elif left > 0:
-            widths[axes[1]] = (left, left)
-            in_w += 2 * left
-        if top > 0 or left > 0:
-            images = ops.pad(images, widths, constant_values=fill_value)
-    for axis, in_size, out_size in ((axes[0], in_h, height), (axes[1], in_w, width)):
-        if in_size == out_size:
-            continue
-        if interpolation == "nearest":
-            images = ops.take(images, ops.convert_to_tensor(nearest_indices(in_size, out_size)), axis=axis)
-        else:
-            matrix = ops.convert_to_tensor(bilinear_matrix(in_size, out_size), ops.dtype(images))
-            images = ops.moveaxis(ops.tensordot(matrix, images, axes=[[1], [axis]]), 0, axis)
-    return images
+    """Float images of rank 3 or 4 resized to ``(height, width)`` as Keras 3:
+    :func:`polykeras.ops.image.resize` without antialiasing.
+    Example: ``resize_images(x, 4, 5, "bilinear", "channels_last")``"""
+    return ops.image.resize(images, (height, width), interpolation, crop_to_aspect_ratio=crop_to_aspect_ratio,
+                            pad_to_aspect_ratio=pad_to_aspect_ratio, fill_value=fill_value,
+                            data_format=data_format)
 
 
 class _ImageLayer(Layer):
