@@ -25,15 +25,15 @@ from typing import Any
 import numpy as np
 
 from polykeras.backends.dtypes import FLOATX, floatx, standardize_dtype
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "Initializer",
     "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
-    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get", "serialize",
-    "IdentityInitializer", "OrthogonalInitializer", "constant", "glorot_normal", "glorot_uniform", "he_normal",
-    "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal",
-    "random_uniform", "truncated_normal", "variance_scaling", "zeros",
+    "STFT", "STFTInitializer", "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get",
+    "serialize", "IdentityInitializer", "OrthogonalInitializer", "constant", "glorot_normal", "glorot_uniform",
+    "he_normal", "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal",
+    "random_uniform", "stft", "truncated_normal", "variance_scaling", "zeros",
 ]
 
 Shape = Sequence[int]
@@ -339,10 +339,171 @@ class Orthogonal(RandomInitializer):
         return {"gain": self.gain, **super().get_config()}
 
 
+# ------------------------------------------------------------ STFT
+def _cosine_sum(coefficients: Sequence[float]) -> Callable[[int], np.ndarray]:
+    """A symmetric window ``sum_k (-1)^k a_k cos(2 pi k n / (M - 1))``."""
+
+    def window(m: int) -> np.ndarray:
+        phase = np.linspace(-np.pi, np.pi, m)
+        return sum(a * np.cos(k * phase) for k, a in enumerate(coefficients))
+
+    return window
+
+
+def _bartlett(m: int) -> np.ndarray:
+    n = np.arange(m)
+    return np.where(n <= (m - 1) / 2.0, 2.0 * n / (m - 1), 2.0 - 2.0 * n / (m - 1))
+
+
+def _triang(m: int) -> np.ndarray:
+    n = np.arange(1, (m + 1) // 2 + 1)
+    if m % 2 == 0:
+        half = (2 * n - 1.0) / m
+        return np.concatenate([half, half[::-1]])
+    half = 2 * n / (m + 1.0)
+    return np.concatenate([half, half[-2::-1]])
+
+
+def _bohman(m: int) -> np.ndarray:
+    fac = np.abs(np.linspace(-1, 1, m)[1:-1])
+    inner = (1 - fac) * np.cos(np.pi * fac) + 1.0 / np.pi * np.sin(np.pi * fac)
+    return np.concatenate([[0.0], inner, [0.0]])
+
+
+def _parzen(m: int) -> np.ndarray:
+    n = np.arange(-(m - 1) / 2.0, (m - 1) / 2.0 + 0.5, 1.0)
+    outer = n[n < -(m - 1) / 4.0]
+    middle = n[np.abs(n) <= (m - 1) / 4.0]
+    w_outer = 2 * (1 - np.abs(outer) / (m / 2.0)) ** 3.0
+    w_middle = 1 - 6 * (np.abs(middle) / (m / 2.0)) ** 2.0 + 6 * (np.abs(middle) / (m / 2.0)) ** 3.0
+    return np.concatenate([w_outer, w_middle, w_outer[::-1]])
+
+
+def _barthann(m: int) -> np.ndarray:
+    fac = np.abs(np.arange(m) / (m - 1.0) - 0.5)
+    return 0.62 - 0.48 * fac + 0.38 * np.cos(2 * np.pi * fac)
+
+
+#: The windows computed here, as scipy.signal.windows defines them (symmetric
+#: form), under scipy's names and aliases; other names are asked of scipy.
+_WINDOWS: dict[str, Callable[[int], np.ndarray]] = {
+    "hann": _cosine_sum([0.5, 0.5]),
+    "hamming": _cosine_sum([0.54, 0.46]),
+    "blackman": _cosine_sum([0.42, 0.50, 0.08]),
+    "nuttall": _cosine_sum([0.3635819, 0.4891775, 0.1365995, 0.0106411]),
+    "blackmanharris": _cosine_sum([0.35875, 0.48829, 0.14128, 0.01168]),
+    "flattop": _cosine_sum([0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368]),
+    "boxcar": np.ones, "bartlett": _bartlett, "triang": _triang, "bohman": _bohman, "parzen": _parzen,
+    "barthann": _barthann, "cosine": lambda m: np.sin(np.pi / m * (np.arange(m) + 0.5)),
+}
+_WINDOW_ALIASES = {
+    "han": "hann", "hamm": "hamming", "ham": "hamming", "black": "blackman", "blk": "blackman",
+    "nutl": "nuttall", "nut": "nuttall", "blackharr": "blackmanharris", "bkh": "blackmanharris",
+    "flat": "flattop", "flt": "flattop", "box": "boxcar", "ones": "boxcar", "rect": "boxcar",
+    "rectangular": "boxcar", "bart": "bartlett", "brt": "bartlett", "triangle": "triang", "tri": "triang",
+    "bman": "bohman", "bmn": "bohman", "parz": "parzen", "par": "parzen", "brthan": "barthann",
+    "bth": "barthann", "halfcosine": "cosine",
+}
+
+
+def _scipy_window(name: str, length: int, periodic: bool) -> np.ndarray:
+    try:
+        from scipy.signal import get_window
+    except ImportError:
+        raise ValueError(f"STFT: window {name!r} needs scipy (pip install scipy); without it the windows are "
+                         f"{sorted(_WINDOWS)}.") from None
+    try:
+        return np.asarray(get_window(name, length, fftbins=periodic), np.float64)
+    except ValueError as err:
+        raise ValueError(f"STFT: expected a window of scipy.signal.windows ({', '.join(sorted(_WINDOWS))}, ...), "
+                         f"an array of window values or None, received window={name!r} ({err}).") from None
+
+
+def _named_window(name: str, length: int, periodic: bool) -> np.ndarray:
+    """scipy's ``get_window(name, length, fftbins=periodic)``: a periodic
+    window is the symmetric one of ``length + 1`` points less its last."""
+    key = _WINDOW_ALIASES.get(name.lower(), name.lower())
+    if key not in _WINDOWS:
+        return _scipy_window(name, length, periodic)
+    if length == 1:
+        return np.ones(1)
+    return _WINDOWS[key](length + 1)[:-1] if periodic else _WINDOWS[key](length)
+
+
+class STFT(Initializer):
+    """Kernels of a 1-D convolution computing a short-time Fourier transform:
+    for a shape ``(frame_length, channels, fft_length // 2 + 1)`` the real
+    (``side="real"``, cosines) or imaginary (``"imag"``, sines) parts of the
+    DFT basis over the first half of the frequency bins, times a window.
+
+    Args:
+        side: ``"real"`` or ``"imag"``.
+        window: a window name of ``scipy.signal.windows`` (``"hann"``,
+            ``"hamming"``, ``"blackman"``, ...), the window's values (one per
+            frame sample), or None for none.
+        scaling: ``"density"`` (divide by the window's L2 norm), ``"spectrum"``
+            (by its L1 norm) or None.
+        periodic: a periodic window (scipy's ``fftbins=True``) instead of a
+            symmetric one.
+
+    The values are Keras 3's for the same arguments; where ``channels`` is
+    more than 1, every channel gets the same kernel (Keras returns one
+    channel whatever the shape asks).
+
+    Example:
+        >>> kernel = STFT("real", "hann", "density", periodic=True)((256, 1, 129))
+    """
+
+    def __init__(self, side: str = "real", window: Any = "hann", scaling: str | None = "density",
+                 periodic: bool = False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: expected side 'real' or 'imag', received side={side!r}.")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(f"STFT: expected scaling None, 'density' or 'spectrum', received scaling={scaling!r}.")
+        if not isinstance(periodic, (bool, np.bool_)):
+            raise ValueError(f"STFT: expected a bool periodic, received periodic={periodic!r}.")
+        if isinstance(window, str):
+            _named_window(window, 4, False)  # an unknown name fails now, not at the first weight
+        elif window is not None:
+            try:
+                values = np.asarray(window, np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"STFT: expected a window name, the window's values or None, "
+                                 f"received window={window!r}.") from None
+            if values.ndim != 1:
+                raise ValueError(f"STFT: expected window values of rank 1 (one per frame sample), received "
+                                 f"an array of shape {values.shape}.")
+            window = values.tolist()
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, bool(periodic)
+
+    def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
+        _require_float("STFT", dtype)
+        if len(shape) != 3 or int(shape[2]) < 2:
+            raise ValueError(f"STFT: expected a shape (frame_length, channels, fft_length // 2 + 1) with at least "
+                             f"2 frequency bins, received shape={tuple(shape)}.")
+        frame_length, channels, bins = (int(d) for d in shape)
+        time = np.arange(frame_length, dtype=np.float64).reshape(frame_length, 1, 1)
+        freq = np.arange(bins, dtype=np.float64).reshape(1, 1, bins) / (2.0 * (bins - 1))
+        phase = -2.0 * np.pi * time * freq
+        kernel = np.cos(phase) if self.side == "real" else np.sin(phase)
+        if self.window is not None:
+            window = (_named_window(self.window, frame_length, self.periodic) if isinstance(self.window, str)
+                      else np.asarray(self.window, np.float64))
+            if window.shape != (frame_length,):
+                raise ValueError(f"STFT: expected window values of shape ({frame_length},) (the frame length), "
+                                 f"received shape {window.shape}.")
+            norm = {"density": np.sqrt(np.sum(window**2)), "spectrum": np.sum(np.abs(window)), None: 1.0}
+            kernel = kernel * window.reshape(frame_length, 1, 1) / norm[self.scaling]
+        return np.broadcast_to(kernel, (frame_length, channels, bins)).astype(_np_dtype(dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
+
+
 # ------------------------------------------------------------ lookup
 ALL_OBJECTS: tuple[type[Initializer], ...] = (
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal, LecunUniform,
-    Ones, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros,
+    Ones, Orthogonal, RandomNormal, RandomUniform, STFT, TruncatedNormal, VarianceScaling, Zeros,
 )
 
 
@@ -354,11 +515,11 @@ ALL_OBJECTS_DICT: dict[str, type[Initializer]] = {cls.__name__: cls for cls in A
 ALL_OBJECTS_DICT.update({_snake(cls.__name__): cls for cls in ALL_OBJECTS})
 ALL_OBJECTS_DICT.update({
     "normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
-    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
+    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT, "stft": STFT,
 })
 
 # Keras 3's other spellings of the same classes: ``initializers.he_normal(seed=1)``.
-IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+IdentityInitializer, OrthogonalInitializer, STFTInitializer, stft = Identity, Orthogonal, STFT, STFT
 constant, identity, ones, zeros, orthogonal = Constant, Identity, Ones, Zeros, Orthogonal
 glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
 lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
