@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if "KERAS_BACKEND" not in os.environ and "POLYKERAS_BACKEND" not in os.environ:
+    # polykeras falls back to KERAS_BACKEND: the line below picks Keras's reference engine only, so
+    # polykeras's default (outside the engine fixture, and in subprocesses) stays what it was.
+    from polykeras.backends import default_name
+
+    os.environ["POLYKERAS_BACKEND"] = default_name()
 # Keras 3, the reference some tests compare with, runs in this process on its NumPy backend: chosen before
 # anything imports TensorFlow (which imports Keras, on TensorFlow's backend unless told otherwise).
 os.environ.setdefault("KERAS_BACKEND", "numpy")

@@ -5,9 +5,13 @@ Engines are found lazily: the built-ins below, plus any package that registers a
 ``polykeras.backends``. Nothing imports a framework until its engine is asked
 for. The active engine is a scoped value (a ``ContextVar``):
 
-* ``POLYKERAS_BACKEND`` picks the default engine, else the ``"backend"`` key of
-  ``$POLYKERAS_HOME/polykeras.json`` (``~/.polykeras`` by default), else the
-  first installed of tensorflow, torch, jax, numpy.
+* the default engine is polykeras's own choice, else Keras 3's, else the
+  first installed of tensorflow, torch, jax, numpy (see :func:`default_name`):
+  ``POLYKERAS_BACKEND``; the ``"backend"`` key of
+  ``$POLYKERAS_HOME/polykeras.json`` (``~/.polykeras`` by default);
+  ``KERAS_BACKEND``; the ``"backend"`` key of ``$KERAS_HOME/keras.json``
+  (``~/.keras`` by default), so a Keras 3 program configured for Keras runs
+  on the same engine with ``import polykeras as keras``.
 * ``with polykeras.backends.use("jax"): ...`` switches engine for a block;
   several engines can be live in one process.
 
@@ -140,23 +144,60 @@ def _home() -> Path:
     return Path(os.environ.get("POLYKERAS_HOME") or Path.home() / ".polykeras")
 
 
-def default_name() -> str:
-    """The engine used when none is chosen with :func:`use`.
+def _keras_home() -> Path:
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
-    ``POLYKERAS_BACKEND``, else the config file's ``"backend"``, else the first
-    installed of ``DEFAULT_ORDER``.
+
+def _file_choice(config: Path, strict: bool = True) -> str | None:
+    if not config.is_file():
+        return None
+    try:
+        return json.loads(config.read_text()).get("backend")
+    except (OSError, ValueError, AttributeError) as err:
+        if not strict:  # as Keras 3, which reads an unreadable keras.json as empty
+            return None
+        raise ValueError(f"Could not read the engine from {config}: {err}") from err
+
+
+def default_name() -> str:
+    """The engine used when none is chosen with :func:`use`: the first of
+
+    1. ``POLYKERAS_BACKEND``;
+    2. ``"backend"`` in ``$POLYKERAS_HOME/polykeras.json``;
+    3. ``KERAS_BACKEND`` (what a Keras 3 program is run with);
+    4. ``"backend"`` in ``$KERAS_HOME/keras.json`` (``~/.keras/keras.json``), as
+       Keras 3 reads it; since Keras writes that file itself on its first
+       import (``"tensorflow"``), an engine named there that polykeras does not
+       have or that is not installed is passed over rather than refused, and
+       an unreadable file is read as empty (as Keras does);
+    5. the first installed of ``DEFAULT_ORDER``.
+
+    polykeras's own settings win over Keras's, and a variable over a file.
+    Any other unknown name is an error naming where it came from.
+
+    Example:
+        >>> os.environ["KERAS_BACKEND"] = "jax"      # POLYKERAS_BACKEND unset
+        >>> default_name()
+        'jax'
     """
-    chosen = os.environ.get("POLYKERAS_BACKEND")
-    if not chosen:
-        config = _home() / "polykeras.json"
-        if config.is_file():
-            try:
-                chosen = json.loads(config.read_text()).get("backend")
-            except (OSError, ValueError, AttributeError) as err:
-                raise ValueError(f"Could not read the engine from {config}: {err}") from err
-    if chosen:
+    keras_file = _keras_home() / "keras.json"
+    choices = (
+        (lambda: os.environ.get("POLYKERAS_BACKEND"), "POLYKERAS_BACKEND", True),
+        (lambda: _file_choice(_home() / "polykeras.json"), str(_home() / "polykeras.json"), True),
+        (lambda: os.environ.get("KERAS_BACKEND"), "KERAS_BACKEND", True),
+        (lambda: _file_choice(keras_file, strict=False), str(keras_file), False),
+    )
+    for read, source, strict in choices:
+        chosen = read()
+        if not chosen:
+            continue
+        if not strict:
+            if chosen in installed():
+                return chosen
+            continue
         if chosen not in names():
-            raise ValueError(f"Unknown engine {chosen!r} (from POLYKERAS_BACKEND or the config file). "
+            hint = " (set POLYKERAS_BACKEND to choose polykeras's engine)" if source == "KERAS_BACKEND" else ""
+            raise ValueError(f"Unknown engine {chosen!r} (from {source}){hint}. "
                              f"Expected one of: {', '.join(names())}.")
         return chosen
     present = installed()

@@ -166,7 +166,9 @@ def test_default_from_config_file(monkeypatch, tmp_path):
 
 def test_default_without_choice_is_first_installed(monkeypatch, tmp_path):
     monkeypatch.delenv("POLYKERAS_BACKEND", raising=False)
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)  # Keras's choice counts too (tests/test_engine_selection.py)
     monkeypatch.setenv("POLYKERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     expected = next(name for name in B.DEFAULT_ORDER if name in B.installed())
     assert B.default_name() == expected
 
