@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polykeras import ops
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = [
     "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",

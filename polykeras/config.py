@@ -96,7 +96,7 @@ def set_image_data_format(data_format: str) -> None:
 def enable_unsafe_deserialization() -> None:
     """Turn safe mode off for the whole process: loading may then run code a
     file names (``Lambda`` layers). Example: ``enable_unsafe_deserialization()``"""
-    from polykeras.saving import safe_mode
+    from polykeras import safe_mode
 
     safe_mode.set_global_safe_mode(False)
 

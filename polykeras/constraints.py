@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polykeras import ops
-from polykeras.saving import registry
+from polykeras import registry
 from polykeras.variables import Variable
 from polykeras.config import epsilon
 

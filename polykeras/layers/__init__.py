@@ -34,7 +34,7 @@ from polykeras.layers.layer import Layer, set_symbolic_call_handler
 from polykeras.layers.input_layer import Input, InputLayer
 from polykeras.layers.masking import get_mask, set_mask
 from polykeras.layers.op_layer import OpLayer  # noqa: F401 - registers the graph node of ops
-from polykeras.saving import registry as _registry
+from polykeras import registry as _registry
 
 
 def serialize(layer: Layer) -> dict:

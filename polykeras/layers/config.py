@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = [
     "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs",

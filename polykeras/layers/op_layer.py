@@ -44,7 +44,7 @@ from polykeras.ops._dispatch import (
     _broadcast_note,
     _received,
 )
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = ["OpLayer", "record_op"]
 

@@ -27,7 +27,7 @@ import numpy as np
 from polykeras import backends
 from polykeras import constraints as constraints_lib
 from polykeras import regularizers as regularizers_lib
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = ["WeightOptions"]
 

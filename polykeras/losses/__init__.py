@@ -31,7 +31,7 @@ from polykeras.losses.loss import (
     EPSILON, REDUCTIONS, Loss, LossFunctionWrapper, LossInputError, reduce_weighted_values,
     squeeze_or_expand_to_same_rank, standardize_reduction,
 )
-from polykeras.saving import registry as _registry
+from polykeras import registry as _registry
 
 __all__ = [
     "EPSILON", "REDUCTIONS", "Loss", "LossFunctionWrapper", "LossInputError",

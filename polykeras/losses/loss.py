@@ -295,7 +295,7 @@ class LossFunctionWrapper(Loss):
             raise LossInputError(f"{type(self).__name__} (name={self.name!r}): {detail}") from None
 
     def get_config(self) -> dict[str, Any]:
-        from polykeras.saving.registry import serialize
+        from polykeras.registry import serialize
 
         config = super().get_config()
         if type(self) is LossFunctionWrapper:

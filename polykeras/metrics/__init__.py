@@ -34,7 +34,7 @@ from polykeras.metrics.regression import (
     LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
     Poisson, RootMeanSquaredError, SparseCategoricalCrossentropy, SquaredHinge,
 )
-from polykeras.saving import registry as _registry
+from polykeras import registry as _registry
 
 METRIC_CLASSES: tuple[type[Metric], ...] = (
     Mean, Sum, MeanMetricWrapper,

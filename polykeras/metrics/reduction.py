@@ -126,7 +126,7 @@ class MeanMetricWrapper(Mean):
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
-        from polykeras.saving.registry import serialize
+        from polykeras.registry import serialize
 
         config = super().get_config()
         if type(self) is MeanMetricWrapper:

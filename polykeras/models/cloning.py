@@ -31,7 +31,7 @@ from polykeras.models.function import graph_nodes
 from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.models.sequential import Sequential
-from polykeras.saving import registry
+from polykeras import registry
 from polykeras.symbolic import SymbolicTensor, flatten, map_structure
 from polykeras.tree import assert_same_structure
 

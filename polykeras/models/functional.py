@@ -19,7 +19,7 @@ from polykeras.layers.input_layer import InputLayer
 from polykeras.layers.layer import Layer
 from polykeras.models.function import GraphMixin
 from polykeras.models.model import Model
-from polykeras.saving.registry import custom_object_scope, deserialize, serialize
+from polykeras.registry import custom_object_scope, deserialize, serialize
 from polykeras.symbolic import SymbolicTensor, flatten, map_structure, nodes_of
 
 _TENSOR = "__tensor__"

@@ -18,7 +18,7 @@ from polykeras.layers.input_layer import Input, InputLayer
 from polykeras.layers.layer import Layer
 from polykeras.models.functional import Functional
 from polykeras.models.model import Model
-from polykeras.saving.registry import custom_object_scope, deserialize, serialize
+from polykeras.registry import custom_object_scope, deserialize, serialize
 from polykeras.symbolic import SymbolicTensor, nodes_of
 
 

@@ -58,7 +58,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
     Example: ``serialize(Adam())["class_name"]`` -> ``'Adam'``
     """
-    from polykeras.saving import registry
+    from polykeras import registry
 
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizers.serialize: expected an Optimizer, received {optimizer!r}.")
@@ -71,7 +71,7 @@ def deserialize(config: dict[str, Any] | str, custom_objects: dict[str, Any] | N
 
     Example: ``deserialize({"class_name": "SGD", "config": {"learning_rate": 0.1}})``
     """
-    from polykeras.saving import registry
+    from polykeras import registry
 
     if isinstance(config, str):
         cls = _LOWER.get(config.lower()) or registry.get_registered_object(config, custom_objects)

@@ -295,7 +295,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
 
     Example: ``serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]`` -> ``'ExponentialDecay'``
     """
-    from polykeras.saving import registry
+    from polykeras import registry
 
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"schedules.serialize: expected a LearningRateSchedule, received {schedule!r}.")
@@ -308,7 +308,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
 
     Example: ``deserialize({"class_name": "ExponentialDecay", "config": {...}})``
     """
-    from polykeras.saving import registry
+    from polykeras import registry
 
     schedule = registry.deserialize(config, custom_objects, _BUILTINS, kind="learning rate schedule")
     if not isinstance(schedule, LearningRateSchedule):

@@ -15,8 +15,8 @@ from typing import Any
 from polykeras import activations
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
-from polykeras.saving import registry
-from polykeras.saving.safe_mode import in_safe_mode
+from polykeras import registry
+from polykeras.safe_mode import in_safe_mode
 
 __all__ = ["Lambda"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = ["Wrapper"]
 

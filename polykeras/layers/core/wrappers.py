@@ -8,7 +8,7 @@ from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.lifecycle import call_info
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = ["TimeDistributed"]
 

@@ -26,7 +26,7 @@ from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
 from polykeras.layers.rnn.loop import filled, rnn_loop
 from polykeras.layers.rnn.stacked_cells import StackedRNNCells, cell_output_size
 from polykeras.random import SeedGenerator
-from polykeras.saving import registry
+from polykeras import registry
 from polykeras.variables import Variable
 
 __all__ = ["RNN"]

@@ -8,7 +8,7 @@ from typing import Any
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
-from polykeras.saving import registry
+from polykeras import registry
 
 __all__ = ["StackedRNNCells", "cell_output_size"]
 
