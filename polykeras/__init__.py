@@ -37,9 +37,9 @@ _LAZY = {
     "Function": ("polykeras.models", "Function"),
     "InputLayer": ("polykeras.models", "InputLayer"),
     "Layer": ("polykeras.layers", "Layer"),
-    # Keras 3's Layer subclasses Operation; here one class plays both parts: a
-    # subclass defining call (and compute_output_spec) is a weightless layer.
-    "Operation": ("polykeras.layers", "Layer"),
+    # Keras 3's Layer subclasses Operation; here Operation is a weightless Layer
+    # taking its name by position, and every Layer counts as an Operation.
+    "Operation": ("polykeras.layers.operation", "Operation"),
     "InputSpec": ("polykeras.layers", "InputSpec"),
     "Loss": ("polykeras.losses", "Loss"),
     "Metric": ("polykeras.metrics", "Metric"),
