@@ -16,9 +16,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
@@ -30,7 +36,7 @@ def large_negative(dtype: str) -> float:
     return float(-0.7 * np.finfo("float16" if dtype == "float16" else "float32").max)
 
 
-class AttentionComposites:
+class AttentionComposites(_Host):
     """``dot_product_attention`` written with einsum, softmax and where."""
 
     def dot_product_attention(self, query: Tensor, key: Tensor, value: Tensor, bias: Tensor | None = None,

@@ -18,9 +18,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polykeras.backends.recurrent import tree_flatten, tree_unflatten
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
@@ -40,7 +46,7 @@ def body_tuple(out: Any, is_tuple: bool) -> tuple[Any, ...]:
     return tuple(out) if isinstance(out, (list, tuple)) and len(out) == 1 else (out,)
 
 
-class ControlFlowComposites:
+class ControlFlowComposites(_Host):
     """Control flow written as Python over concrete values: correct on every
     eager engine, and what the compiled engines fall back to eagerly."""
 

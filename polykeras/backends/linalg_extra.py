@@ -12,12 +12,18 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
 
-class LinalgExtraComposites:
+class LinalgExtraComposites(_Host):
     """Defaults of the further decompositions: an engine without a kernel says so."""
 
     def eigh(self, x: Tensor) -> tuple[Tensor, Tensor]:

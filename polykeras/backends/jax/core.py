@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -19,28 +19,42 @@ import numpy as np
 from jax.experimental import multihost_utils
 
 from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, in_abstract_evaluation, op_error
+from polykeras.backends.numpy import NumpyBackend
 from polykeras.backends.numpy.core import WEAK_SCALARS, NumpyCore, host_array, python_array
 
 # Named, not probed with ``type(jnp.zeros(()))``: importing the engine must not
 # start JAX's runtime, which a multi-process run initialises first.
-try:
-    from jax._src.array import ArrayImpl
-except ImportError:  # pragma: no cover - a JAX that moved it: probe (starts the runtime)
-    ArrayImpl = type(jnp.zeros(()))
+def _array_impl() -> type[Any]:
+    try:
+        from jax._src.array import ArrayImpl
+    except ImportError:  # pragma: no cover - a JAX that moved it: probe (starts the runtime)
+        return type(jnp.zeros(()))
+    return ArrayImpl
+
+
+ArrayImpl = _array_impl()
+
+if TYPE_CHECKING:  # the NumPy engine these JAX mixins specialise
+    _Host = NumpyBackend
+else:
+    _Host = object
+
+
 _NARROW = {"float64": "float32", "int64": "int32", "complex128": "complex64"}
 
 
-class JaxCore:
+class JaxCore(_Host):
     """Tensors, variables, devices, autodiff, compile and indexing of the JAX
     engine (see :class:`polykeras.backends.jax.JaxBackend`)."""
 
     xp: Any = jnp
-    array_type: type = ArrayImpl
+    array_type: type[Any] = ArrayImpl
     differentiable = True
     _dtype_cache: dict[Any, Any] = {}
 
     def _make_native_dtype(self, name: str) -> Any:
-        if not jax.config.jax_enable_x64:
+        # jax.config's flags are attributes made at run time, absent from its type stubs.
+        if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]
             name = _NARROW.get(name, name)
         return jnp.dtype(name)
 
@@ -49,7 +63,7 @@ class JaxCore:
         return jax.__version__
 
     def list_devices(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for platform in dict.fromkeys([jax.default_backend(), "cpu"]):
             out.extend(f"{platform}:{i}" for i in range(len(jax.devices(platform))))
         return out
@@ -229,9 +243,12 @@ class JaxCore:
         x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))
         return jnp.tensordot(x1, x2, axes=axes, precision=precision())
 
-    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor:
-        operands = self._promote(*(self._tensor(x) for x in operands))
-        return _einsum(subscripts, *operands, precision=precision())
+    def einsum(self, subscripts: str, *operands: Tensor, optimize: Any = None) -> Tensor:
+        if optimize is not None:  # JAX's own search unless asked for another
+            return _einsum(subscripts, *self._promote(*(self._tensor(x) for x in operands)), precision=precision(),
+                           optimize=optimize)
+        promoted = self._promote(*(self._tensor(x) for x in operands))
+        return _einsum(subscripts, *promoted, precision=precision())
 
     # ---------------------------------------------------------- indexing
     def _check_bounds(self, op: str, indices: Tensor, length: int) -> None:
@@ -282,8 +299,8 @@ class JaxCore:
 
 # Kernels compiled once per static argument set: an eager call is one XLA
 # dispatch instead of several, and inside an enclosing jit they inline.
-_HOST = NumpyCore()
-_einsum = jax.jit(jnp.einsum, static_argnums=0, static_argnames="precision")
+_HOST = NumpyBackend()
+_einsum = jax.jit(jnp.einsum, static_argnums=0, static_argnames=("precision", "optimize"))
 
 
 def precision() -> Any:
@@ -293,7 +310,8 @@ def precision() -> Any:
 
     Example: ``jnp.matmul(a, b, precision=precision())``
     """
-    return None if jax.config.jax_default_matmul_precision else jax.lax.Precision.HIGHEST
+    # jax.config's flags are attributes made at run time, absent from its type stubs.
+    return None if jax.config.jax_default_matmul_precision else jax.lax.Precision.HIGHEST  # type: ignore[attr-defined]
 _take = jax.jit(jnp.take, static_argnums=2)
 _take_along_axis = jax.jit(jnp.take_along_axis, static_argnums=2)
 

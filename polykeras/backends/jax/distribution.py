@@ -140,7 +140,8 @@ class JaxDistribution:
         if jax.distributed.is_initialized():
             raise RuntimeError(f"initialize: expected one call per process, received a second one (this process "
                                f"already joined a run as process {jax.process_index()} of {jax.process_count()}).")
-        if jax.config.jax_cpu_collectives_implementation is None:
+        # jax.config's flags are attributes made at run time, absent from its type stubs.
+        if jax.config.jax_cpu_collectives_implementation is None:  # type: ignore[attr-defined]
             jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU cross-process reductions
         where = f"the run at {coordinator_address} as process {process_id} of {num_processes}"
         end = time.monotonic() + timeout

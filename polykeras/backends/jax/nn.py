@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,12 @@ from jax import lax
 from polykeras.backends.base import Axis, Tensor
 from polykeras.backends.jax.core import precision
 from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding, output_sizes
+
+
+if TYPE_CHECKING:  # the NumPy engine these JAX mixins specialise
+    from polykeras.backends.numpy import NumpyBackend as _Host
+else:
+    _Host = object
 
 
 def _layouts(rank: int, data_format: str, kernel: str = "IO") -> tuple[str, str, str]:
@@ -52,7 +58,7 @@ _logsumexp = jax.jit(jax.nn.logsumexp, static_argnames=("axis", "keepdims"))
 _one_hot = jax.jit(jax.nn.one_hot, static_argnames=("num_classes", "dtype", "axis"))
 
 
-class JaxNN:
+class JaxNN(_Host):
     """Activations, convolution and pooling of the JAX engine (see
     :class:`polykeras.backends.jax.JaxBackend`)."""
 
@@ -187,6 +193,7 @@ def _conv_transpose(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple,
 
 @partial(jax.jit, static_argnums=(1, 2, 3))
 def _max_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple) -> Tensor:
+    lowest: float
     if x.dtype.kind in "iu":
         lowest = np.iinfo(x.dtype).min
     elif x.dtype.kind == "b":

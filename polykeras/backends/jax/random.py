@@ -9,13 +9,19 @@ dispatch.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 
 from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.numpy.random import float_dtype
+
+
+if TYPE_CHECKING:  # the NumPy engine these JAX mixins specialise
+    from polykeras.backends.numpy import NumpyBackend as _Host
+else:
+    _Host = object
 
 
 def _key(seed: Tensor) -> jax.Array:
@@ -66,7 +72,7 @@ def _binomial(seed: Tensor, shape: Shape, counts: Tensor, probabilities: Tensor)
     return jax.random.binomial(_key(seed), counts, probabilities, shape, dtype=counts.dtype)
 
 
-class JaxRandom:
+class JaxRandom(_Host):
     """Seeded random draws of the JAX engine (see
     :class:`polykeras.backends.jax.JaxBackend`)."""
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, op_error
 from polykeras.backends.dtypes import DTYPES, FLOATX, result_type, standardize_dtype
+
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
 
 #: Python scalar types that are "weak": they take the dtype of the tensor they meet.
 WEAK_SCALARS = frozenset({bool, int, float, complex})
@@ -83,12 +88,12 @@ def float_dtype_for(name: str) -> str:
     return "float64" if name == "int64" else FLOATX
 
 
-class NumpyCore:
+class NumpyCore(_Host):
     """Tensors, dtypes, variables, devices and the autodiff stubs of the NumPy
     engine (see :class:`polykeras.backends.numpy.NumpyBackend`)."""
 
     xp: Any = np
-    array_type: type = np.ndarray
+    array_type: type[Any] = np.ndarray
     differentiable = False
     _dtype_cache: dict[Any, Any] = {}
 

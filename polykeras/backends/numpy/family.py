@@ -10,7 +10,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
@@ -18,7 +24,7 @@ _BITWISE = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor", "lef
             "right_shift": "right_shift"}
 
 
-class NumpyFamilyKernels:
+class NumpyFamilyKernels(_Host):
     """Array-module kernels for the families' ops (see :mod:`polykeras.backends.numpy_family`)."""
 
     def bitwise_kernel(self, kind: str, x1: Tensor, x2: Tensor | None = None) -> Tensor:

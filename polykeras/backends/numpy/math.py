@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math as _math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,11 +19,17 @@ from polykeras.backends.base import Axis, Tensor, op_error
 from polykeras.backends.numpy.core import WEAK_SCALARS
 
 
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
+
+
 def _axis(axis: Axis | list[int]) -> Axis:
-    return tuple(axis) if type(axis) is list else axis
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
-class NumpyMath:
+class NumpyMath(_Host):
     """Elementwise ops, reductions, sorting and linear algebra of the NumPy
     engine (see :class:`polykeras.backends.numpy.NumpyBackend`)."""
 
@@ -272,9 +278,11 @@ class NumpyMath:
         x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))
         return self.xp.tensordot(x1, x2, axes=axes)
 
-    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor:
-        operands = self._promote(*(self._tensor(x) for x in operands))
-        return self.xp.einsum(subscripts, *operands)
+    def einsum(self, subscripts: str, *operands: Tensor, optimize: Any = None) -> Tensor:
+        if optimize is not None:  # NumPy searches contraction orders only when asked
+            return self.xp.einsum(subscripts, *self._promote(*(self._tensor(x) for x in operands)), optimize=optimize)
+        promoted = self._promote(*(self._tensor(x) for x in operands))
+        return self.xp.einsum(subscripts, *promoted)
 
     def dot(self, x1: Tensor, x2: Tensor) -> Tensor:
         x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))

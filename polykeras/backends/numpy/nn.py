@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from polykeras.backends.base import Tensor, op_error
+
+
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
 
 
 # ------------------------------------------------------------ padding rules
@@ -126,7 +133,7 @@ def reference_conv(inputs: np.ndarray, kernel: np.ndarray, strides: Sequence[int
     pads = conv_padding(x.shape[1:-1], kernel_size, strides, dilation_rate, padding)
     x = np.pad(x, [(0, 0), *pads, (0, 0)])
     out_sizes = output_sizes("conv", x.shape[1:-1], kernel_size, strides, dilation_rate)
-    x = x.reshape(x.shape[:-1] + (groups, per_group))
+    x = x.reshape((*x.shape[:-1], groups, per_group))
     kernel = kernel.reshape(tuple(kernel_size) + (per_group, groups, filters // groups))
     out = np.zeros((x.shape[0], *out_sizes, groups, filters // groups), dtype=work)
     for offset in itertools.product(*(range(k) for k in kernel_size)):
@@ -162,7 +169,9 @@ def reference_pool(inputs: np.ndarray, pool_size: Sequence[int], strides: Sequen
         else:
             out = x[index] if out is None else out + x[index]
             total = count[index] if total is None else total + count[index]
+    assert out is not None  # product() yields at least one offset, even of no windows
     if kind != "max":
+        assert total is not None
         out = (out / total).astype(out_dtype)
     return _restore(out, data_format)
 
@@ -206,7 +215,7 @@ def reference_conv_transpose(inputs: np.ndarray, kernel: np.ndarray, strides: Se
     return _restore(out, data_format).astype(out_dtype)
 
 
-class NumpyNN:
+class NumpyNN(_Host):
     """Activations, convolution and pooling of the NumPy engine (see
     :class:`polykeras.backends.numpy.NumpyBackend`)."""
 

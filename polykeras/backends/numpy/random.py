@@ -7,7 +7,7 @@ made in float64 and cast once to the requested dtype.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,12 @@ from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.dtypes import is_float, standardize_dtype
 
 _UINT32 = 0xFFFFFFFF
+
+
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
 
 
 def seed_words(op: str, seed: Any) -> tuple[int, int]:
@@ -34,7 +40,7 @@ def float_dtype(op: str, dtype: Any) -> str:
     return name
 
 
-class NumpyRandom:
+class NumpyRandom(_Host):
     """Seeded random draws of the NumPy engine (see
     :class:`polykeras.backends.numpy.NumpyBackend`)."""
 

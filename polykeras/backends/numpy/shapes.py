@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from polykeras.backends.base import Axis, Tensor, op_error
 
 
+if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
+    from polykeras.backends.numpy.host import NumpyHost as _Host
+else:
+    _Host = object
+
+
 def _axis(axis: Axis | list[int]) -> Axis:
-    return tuple(axis) if type(axis) is list else axis
+    return tuple(axis) if isinstance(axis, list) else axis
 
 
-class NumpyShapes:
+class NumpyShapes(_Host):
     """Shape manipulation and indexing of the NumPy engine (see
     :class:`polykeras.backends.numpy.NumpyBackend`)."""
 
@@ -78,14 +84,14 @@ class NumpyShapes:
     def pad(self, x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant",
             constant_values: Any = 0) -> Tensor:
         x = self._tensor(x)
-        pad_width = [tuple(int(v) for v in pair) for pair in pad_width]
-        if len(pad_width) != x.ndim:
-            raise op_error("pad", f"one (before, after) pair per axis ({x.ndim})", f"{len(pad_width)} pairs")
+        pairs = [tuple(int(v) for v in pair) for pair in pad_width]
+        if len(pairs) != x.ndim:
+            raise op_error("pad", f"one (before, after) pair per axis ({x.ndim})", f"{len(pairs)} pairs")
         if mode == "constant":
-            return self.xp.pad(x, pad_width, mode="constant", constant_values=constant_values)
+            return self.xp.pad(x, pairs, mode="constant", constant_values=constant_values)
         if mode not in ("reflect", "symmetric"):
             raise op_error("pad", "mode constant, reflect or symmetric", repr(mode))
-        return self.xp.pad(x, pad_width, mode=mode)
+        return self.xp.pad(x, pairs, mode=mode)
 
     def tile(self, x: Tensor, repeats: Sequence[int]) -> Tensor:
         return self.xp.tile(self._tensor(x), tuple(repeats) if not isinstance(repeats, int) else repeats)

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from polykeras.backends.dtypes import floatx, result_type
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 _NUMBERS = (bool, int, float, np.number)
@@ -32,7 +38,7 @@ def _axis(axis: int, ndim: int, op: str) -> int:
     return axis % max(ndim, 1)
 
 
-class ArrayComposites:
+class ArrayComposites(_Host):
     """Array ops of ``keras.ops.numpy`` composed from the primitives."""
 
     # ------------------------------------------------------------ helpers
@@ -119,8 +125,8 @@ class ArrayComposites:
         if axis is None:
             return self.reshape(self.roll(self.ravel(x), shift, axis=0), self.shape(x))
         shifts = [shift] * len(axis) if isinstance(axis, (list, tuple)) and isinstance(shift, int) else shift
-        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-        shifts = list(shifts) if isinstance(shifts, (list, tuple)) else [shifts]
+        axes = list(axis) if isinstance(axis, Sequence) else [axis]
+        shifts = list(shifts) if isinstance(shifts, Sequence) else [shifts]
         shape = self.shape(x)
         for s, a in zip(shifts, axes):
             a = _axis(a, len(shape), "roll")
@@ -311,7 +317,7 @@ class ArrayComposites:
         return self.full(self.shape(x), fill_value, dtype or self.dtype(x))
 
     def empty(self, shape: Sequence[int], dtype: str | None = None) -> Tensor:
-        return self.zeros(tuple(shape) if isinstance(shape, (list, tuple)) else (shape,), dtype or floatx())
+        return self.zeros(tuple(shape) if isinstance(shape, Sequence) else (shape,), dtype or floatx())
 
     def empty_like(self, x: Tensor, dtype: str | None = None) -> Tensor:
         return self.zeros_like(x, dtype)

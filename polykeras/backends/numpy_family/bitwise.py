@@ -9,7 +9,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
@@ -18,7 +24,7 @@ _EUCLID_STEPS = 48
 _KINDS = ("and", "or", "xor", "not", "left_shift", "right_shift")
 
 
-class BitwiseComposites:
+class BitwiseComposites(_Host):
     """Bitwise ops of ``keras.ops.numpy`` over one engine kernel hook."""
 
     def bitwise_kernel(self, kind: str, x1: Tensor, x2: Tensor | None = None) -> Tensor:

@@ -10,9 +10,15 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 
@@ -21,7 +27,7 @@ _LN10 = math.log(10.0)
 _WEAK = (bool, int, float)
 
 
-class ElementwiseComposites:
+class ElementwiseComposites(_Host):
     """Elementwise ops of ``keras.ops.numpy`` composed from the primitives."""
 
     # ------------------------------------------------------------ helpers

@@ -15,14 +15,25 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # the Backend primitives these composites are written with
+    from polykeras.backends.host import EngineHost as _Host
+else:
+    _Host = object
+
 
 Tensor = Any
 Axis = int | Sequence[int] | None
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _axis_arg(axis: Axis) -> int | tuple[int, ...] | None:
+    """``axis`` as the primitives take it: an int, a tuple of ints or None."""
+    return tuple(axis) if isinstance(axis, Sequence) else axis
 
 
 def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -35,21 +46,22 @@ def _axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted({a % max(ndim, 1) for a in axes}))
 
 
-class StatisticsComposites:
+class StatisticsComposites(_Host):
     """Statistics of ``keras.ops.numpy`` composed from the primitives."""
 
     # ------------------------------------------------------------ simple
     def amax(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.max(x, axis=axis, keepdims=keepdims)
+        return self.max(x, axis=_axis_arg(axis), keepdims=keepdims)
 
     def amin(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.min(x, axis=axis, keepdims=keepdims)
+        return self.min(x, axis=_axis_arg(axis), keepdims=keepdims)
 
     def ptp(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.subtract(self.max(x, axis=axis, keepdims=keepdims), self.min(x, axis=axis, keepdims=keepdims))
+        axes = _axis_arg(axis)
+        return self.subtract(self.max(x, axis=axes, keepdims=keepdims), self.min(x, axis=axes, keepdims=keepdims))
 
     def count_nonzero(self, x: Tensor, axis: Axis = None) -> Tensor:
-        return self.sum(self.cast(self.not_equal(x, 0), "int32"), axis=axis)
+        return self.sum(self.cast(self.not_equal(x, 0), "int32"), axis=_axis_arg(axis))
 
     def average(self, x: Tensor, axis: int | None = None, weights: Tensor | None = None) -> Tensor:
         x = self._nf_float(x)
@@ -72,13 +84,14 @@ class StatisticsComposites:
         return self.where(self.isnan(x), self.full((), fill, self.dtype(x)), x)
 
     def nansum(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.sum(self._nf_without_nan(x, 0.0), axis=axis, keepdims=keepdims)
+        return self.sum(self._nf_without_nan(x, 0.0), axis=_axis_arg(axis), keepdims=keepdims)
 
     def nanprod(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.prod(self._nf_without_nan(x, 1.0), axis=axis, keepdims=keepdims)
+        return self.prod(self._nf_without_nan(x, 1.0), axis=_axis_arg(axis), keepdims=keepdims)
 
     def _nf_nan_count(self, x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
-        return self.sum(self.cast(self.logical_not(self.isnan(x)), self.dtype(x)), axis=axis, keepdims=keepdims)
+        present = self.cast(self.logical_not(self.isnan(x)), self.dtype(x))
+        return self.sum(present, axis=_axis_arg(axis), keepdims=keepdims)
 
     def nanmean(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
         x = self._nf_float(x)
@@ -87,7 +100,7 @@ class StatisticsComposites:
     def nanvar(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
         x = self._nf_float(x)
         centred = self._nf_without_nan(self.subtract(x, self.nanmean(x, axis, keepdims=True)), 0.0)
-        return self.divide(self.sum(self.square(centred), axis=axis, keepdims=keepdims),
+        return self.divide(self.sum(self.square(centred), axis=_axis_arg(axis), keepdims=keepdims),
                            self._nf_nan_count(x, axis, keepdims))
 
     def nanstd(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -98,7 +111,7 @@ class StatisticsComposites:
         if not self._nf_is_float(x):
             return fn(x, axis=axis, keepdims=keepdims)
         out = fn(self._nf_without_nan(x, fill), axis=axis, keepdims=keepdims)
-        every = self.all(self.isnan(x), axis=axis, keepdims=keepdims)
+        every = self.all(self.isnan(x), axis=_axis_arg(axis), keepdims=keepdims)
         return self.where(every, self.full((), float("nan"), self.dtype(x)), out)
 
     def nanmax(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -131,7 +131,9 @@ class TensorflowDistribution:
 
     def replica_weight(self) -> Any:
         replicas = self._replicas
-        share = getattr(replicas.traced, "share", None) if replicas is not None else None
+        if replicas is None:
+            return None
+        share = getattr(replicas.traced, "share", None)
         return None if share is None else share * replicas.strategy.num_replicas_in_sync
 
     def replica_sum(self, tensors: list[Any]) -> list[Any]:
@@ -178,6 +180,7 @@ class TensorflowDistribution:
 
         def replica_step(batch: Any) -> Any:
             replicas = self._replicas
+            assert replicas is not None, "distribute_step runs inside enter_data_parallel"
             replica = tf.distribute.get_replica_context()
             batch, replicas.traced.share = _local_slice(batch, replica.replica_id_in_sync_group,
                                                         replica.num_replicas_in_sync)

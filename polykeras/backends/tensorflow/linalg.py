@@ -61,12 +61,13 @@ class TensorflowLinalg:
             axes = [[a] if isinstance(a, int) else list(a) for a in axes]
         return tf.tensordot(x1, x2, axes=axes)
 
-    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor:
-        operands = promote_all(operands)
-        if operands[0].dtype == BOOL:
-            out = tf.einsum(subscripts, *(R.Cast(x=x, DstT=INT32) for x in operands))
+    def einsum(self, subscripts: str, *operands: Tensor, optimize: Any = None) -> Tensor:
+        # ``optimize``: TensorFlow orders contractions itself (greedy); the result is the same
+        promoted = promote_all(operands)
+        if promoted[0].dtype == BOOL:
+            out = tf.einsum(subscripts, *(R.Cast(x=x, DstT=INT32) for x in promoted))
             return R.Cast(x=out, DstT=BOOL)
-        return tf.einsum(subscripts, *operands)
+        return tf.einsum(subscripts, *promoted)
 
     def inv(self, x: Tensor) -> Tensor:
         return tf.linalg.inv(floating(x))

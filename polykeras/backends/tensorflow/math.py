@@ -159,7 +159,7 @@ def _atan2(x1: Tensor, x2: Tensor) -> Tensor:
 def _reduce(raw: Callable[..., Tensor], x: Tensor, axis: Axis, keepdims: bool) -> Tensor:
     if axis is None:
         axis = all_axes(x)
-    elif type(axis) is not int:
+    elif not isinstance(axis, int):
         axis = ints(x, axis)
     return raw(input=x, axis=axis, keep_dims=keepdims)
 

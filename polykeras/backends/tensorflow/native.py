@@ -43,5 +43,6 @@ class TensorflowNative:
     ``tf.nest`` structures of one ``tf.Variable``."""
 
     def expose_variable_class(self, cls: type) -> None:
-        cls.__tf_flatten__ = _tf_flatten
-        cls.__tf_unflatten__ = classmethod(_tf_unflatten)
+        # tf.nest's protocol hooks, added to the class at run time.
+        cls.__tf_flatten__ = _tf_flatten  # type: ignore[attr-defined]
+        cls.__tf_unflatten__ = classmethod(_tf_unflatten)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ explicit kernel, as TF's dilated depthwise gradients are wrong on CPU.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tensorflow as tf
 
@@ -24,6 +24,12 @@ from polykeras.backends.numpy import conv_transpose_padding
 from polykeras.backends.tensorflow.core import (
     INEXACT, INT32, TENSORS, R, floating, ints, promote, scalar, tensor, tf_dtype,
 )
+
+
+if TYPE_CHECKING:  # the engine class this mixin is part of
+    from polykeras.backends.base import Backend as _Host
+else:
+    _Host = object
 
 
 def _activation(raw: Any, argument: str = "features") -> Any:
@@ -171,7 +177,7 @@ def _transpose_length(n: int, k: int, stride: int, dilation: int, padding: str, 
     return (n - 1) * stride + k - 2 * pad + output_padding
 
 
-class TensorflowNN:
+class TensorflowNN(_Host):
     """Activations, convolutions, pooling and losses of the TensorFlow engine
     (see :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
 
@@ -328,7 +334,9 @@ class TensorflowNN:
             begin.append(start)
             size.append(min(length, total - start))
             extend.append([0, max(start + length - total, 0)])
-        begin.append(0), size.append(-1), extend.append([0, 0])
+        begin.append(0)
+        size.append(-1)
+        extend.append([0, 0])
         out = R.Slice(input=out, begin=begin, size=size)
         if any(after for _, after in extend):
             out = tf.pad(out, extend)

@@ -112,13 +112,15 @@ class TensorflowShapes:
     def squeeze(self, x: Tensor, axis: Axis = None) -> Tensor:
         x = tensor(x)
         if axis is None:
-            axis = [i for i, n in enumerate(x.shape) if n == 1]
+            axes = [i for i, n in enumerate(x.shape) if n == 1]
         elif isinstance(axis, int):
-            axis = [axis]
-        for a in axis:
+            axes = [axis]
+        else:
+            axes = list(axis)
+        for a in axes:
             if x.shape[a] is not None and x.shape[a] != 1:
                 raise ValueError(f"cannot squeeze axis {a} of shape {tuple(x.shape)}: its length is not 1")
-        return R.Squeeze(input=x, axis=list(axis))
+        return R.Squeeze(input=x, axis=axes)
 
     def moveaxis(self, x: Tensor, source: int, destination: int) -> Tensor:
         x = tensor(x)
@@ -168,14 +170,14 @@ class TensorflowShapes:
     def pad(self, x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant",
             constant_values: Any = 0) -> Tensor:
         x = tensor(x)
-        pad_width = [[int(v) for v in pair] for pair in pad_width]
-        if len(pad_width) != x.shape.rank:
-            raise op_error("pad", f"one (before, after) pair per axis ({x.shape.rank})", f"{len(pad_width)} pairs")
+        pairs = [[int(v) for v in pair] for pair in pad_width]
+        if len(pairs) != x.shape.rank:
+            raise op_error("pad", f"one (before, after) pair per axis ({x.shape.rank})", f"{len(pairs)} pairs")
         if mode == "constant":
-            return tf.pad(x, pad_width, constant_values=convert(constant_values, x.dtype))
+            return tf.pad(x, pairs, constant_values=convert(constant_values, x.dtype))
         if mode not in ("reflect", "symmetric"):
             raise op_error("pad", "mode constant, reflect or symmetric", repr(mode))
-        return tf.pad(x, pad_width, mode=mode.upper())
+        return tf.pad(x, pairs, mode=mode.upper())
 
     def tile(self, x: Tensor, repeats: Sequence[int]) -> Tensor:
         x = tensor(x)

@@ -9,7 +9,7 @@ that row's logits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,13 @@ import torch.nn.functional as F
 from polykeras.backends.attention import large_negative
 
 
-class TorchAttention:
+if TYPE_CHECKING:  # the engine class this mixin is part of
+    from polykeras.backends.base import Backend as _Host
+else:
+    _Host = object
+
+
+class TorchAttention(_Host):
     """Fused attention (see :class:`polykeras.backends.torch.TorchBackend`).
 
     Example: ``B.get("torch").dot_product_attention(q, k, v, is_causal=True)``

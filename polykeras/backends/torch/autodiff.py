@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -88,11 +88,12 @@ class AutodiffMixin:
                     f"value_and_grad: expected fn to return a scalar, received a value of shape "
                     f"{tuple(value.shape)}"
                 )
+            raw: Sequence[torch.Tensor | None]
             if value.requires_grad:
-                grads = torch.autograd.grad(value, leaves, allow_unused=True)
+                raw = torch.autograd.grad(value, leaves, allow_unused=True)
             else:  # fn does not depend on the parameters
-                grads = (None,) * len(leaves)
-            grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, leaves)]
+                raw = (None,) * len(leaves)
+            grads = [torch.zeros_like(p) if g is None else g for g, p in zip(raw, leaves)]
             value = value.detach()
             if has_aux:
                 return (value, detach_tree(aux)), grads

@@ -15,10 +15,13 @@ import contextlib
 import contextvars
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from torch.distributed.tensor import DTensor
 
 from polykeras.backends import dtypes as _dtypes
 from polykeras.backends.base import Spec, abstract_evaluation, in_abstract_evaluation
@@ -88,7 +91,7 @@ def _dtensor() -> Any:
     return sys.modules.get("torch.distributed.tensor")
 
 
-def is_dtensor(x: Any) -> bool:
+def is_dtensor(x: Any) -> TypeGuard[DTensor]:
     """True for a ``DTensor`` (a shard of a fully sharded run's variable)."""
     module = _dtensor()
     return module is not None and isinstance(x, module.DTensor)
@@ -371,13 +374,13 @@ class CoreMixin:
         if dtype is None:
             values = (start, stop, step)
             dtype = "float32" if any(isinstance(v, (float, np.floating)) for v in values) else "int32"
-        dtype = torch_dtype(dtype)
+        native = torch_dtype(dtype)
         # Computed in float64 (as NumPy does) then cast, so lengths and values match NumPy.
-        work = torch.float64 if dtype in FLOATS else torch.int64
+        work = torch.float64 if native in FLOATS else torch.int64
         if step != 0 and (stop - start) * step <= 0:  # an empty range, as NumPy (torch raises)
-            return torch.empty((0,), dtype=dtype, device=_device.get())
+            return torch.empty((0,), dtype=native, device=_device.get())
         out = torch.arange(start, stop, step, dtype=work, device=_device.get())
-        return out.to(dtype)
+        return out.to(native)
 
     def eye(self, n: int, m: int | None = None, dtype: str = "float32") -> T:
         n = to_int(n)

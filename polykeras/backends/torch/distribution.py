@@ -49,7 +49,7 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _flat_all_reduce(tensors: list[torch.Tensor], scales: list[float | None] | None = None) -> list[torch.Tensor]:
+def _flat_all_reduce(tensors: list[torch.Tensor], scales: Sequence[float | None] | None = None) -> list[torch.Tensor]:
     """Sum ``tensors`` (each first multiplied by its entry of ``scales``, if
     any) over ranks: one collective per dtype, on one flat buffer."""
     out: list[Any] = [None] * len(tensors)
@@ -61,8 +61,9 @@ def _flat_all_reduce(tensors: list[torch.Tensor], scales: list[float | None] | N
         flat = torch.cat([t.reshape(-1) for t in group])
         parts = _unflatten(flat, group)  # views: they see the all-reduce below
         for i, part in zip(indices, parts):
-            if scales is not None and scales[i] is not None:
-                part.mul_(scales[i])
+            scale = scales[i] if scales is not None else None
+            if scale is not None:
+                part.mul_(scale)
         torch_dist.all_reduce(flat, op=torch_dist.ReduceOp.SUM)
         for i, part in zip(indices, parts):
             out[i] = part
@@ -258,7 +259,8 @@ class TorchDistribution:
         def weighted_sum(present: list[Any]) -> list[Any]:
             if state is None:
                 return _flat_all_reduce(present, [share] * len(present))
-            reduced = _flat_all_reduce(present + state.contributions(), [share] * len(present) + state.scales())
+            scales: list[float | None] = [share] * len(present)
+            reduced = _flat_all_reduce(present + state.contributions(), scales + state.scales())
             state.settle(reduced[len(present):])
             return reduced[:len(present)]
 

@@ -24,4 +24,6 @@ class TorchFamilyKernels:
     def bitwise_kernel(self, kind: str, x1: Tensor, x2: Tensor | None = None) -> Tensor:
         if kind == "not":
             return torch.bitwise_not(x1)
+        if x2 is None:
+            raise ValueError(f"bitwise_kernel: expected a second operand for {kind!r}, received None")
         return _BITWISE[kind](x1, x2)

@@ -33,6 +33,8 @@ class LayerModule(torch.nn.Module):
         ['dense/kernel']
     """
 
+    layer: Any  # set without nn.Module's registration (see __init__)
+
     def __init__(self, layer: Any):
         super().__init__()
         object.__setattr__(self, "layer", layer)  # not a submodule: its weights are listed below

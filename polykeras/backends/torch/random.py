@@ -69,34 +69,34 @@ class RandomMixin:
 
     def random_normal(self, shape: Any, seed: Any, mean: float = 0.0, stddev: float = 1.0,
                       dtype: str = "float32") -> T:
-        dtype = _float(dtype, "random_normal")
+        native = _float(dtype, "random_normal")
         # Drawn in float32 (or float64) so half-precision draws match their
         # float32 counterparts rounded.
-        work = torch.float64 if dtype is torch.float64 else torch.float32
+        work = torch.float64 if native is torch.float64 else torch.float32
         out = torch.randn(shape_tuple(shape), generator=generator(seed), dtype=work, device=_device_of())
-        return (out * stddev + mean).to(dtype)
+        return (out * stddev + mean).to(native)
 
     def random_uniform(self, shape: Any, seed: Any, minval: float = 0.0, maxval: float = 1.0,
                        dtype: str = "float32") -> T:
-        dtype = _float(dtype, "random_uniform")
+        native = _float(dtype, "random_uniform")
         shape = shape_tuple(shape)
-        work = torch.float64 if dtype is torch.float64 else torch.float32
+        work = torch.float64 if native is torch.float64 else torch.float32
         out = torch.rand(shape, generator=generator(seed), dtype=work, device=_device_of())
-        out = (out * (maxval - minval) + minval).to(dtype)
+        out = (out * (maxval - minval) + minval).to(native)
         # Rounding of the affine map may land on maxval; keep the interval half-open.
-        bounds = torch.tensor([maxval, minval], dtype=dtype, device=out.device)
+        bounds = torch.tensor([maxval, minval], dtype=native, device=out.device)
         return torch.minimum(out, torch.nextafter(bounds[0], bounds[1]))
 
     def truncated_normal(self, shape: Any, seed: Any, mean: float = 0.0, stddev: float = 1.0,
                          dtype: str = "float32") -> T:
-        dtype = _float(dtype, "truncated_normal")
+        native = _float(dtype, "truncated_normal")
         # Inverse-CDF sampling of the normal restricted to [-2, 2]: one draw per
         # value, no rejection loop, reproducible for a seed.
         low, high = (0.5 * (1.0 + math.erf(bound / _SQRT2)) for bound in (-2.0, 2.0))
         u = torch.rand(shape_tuple(shape), generator=generator(seed), dtype=torch.float64, device=_device_of())
         p = low + u * (high - low)
         z = torch.clamp(_SQRT2 * torch.erfinv(2.0 * p - 1.0), -2.0, 2.0)
-        return (z * stddev + mean).to(dtype)
+        return (z * stddev + mean).to(native)
 
     def categorical(self, logits: Any, num_samples: int, seed: Any, dtype: str = "int32") -> T:
         logits = floating(logits)
@@ -116,11 +116,11 @@ class RandomMixin:
         return out.to(torch_dtype(dtype))
 
     def random_gamma(self, shape: Any, seed: Any, alpha: Any, dtype: str = "float32") -> T:
-        dtype = _float(dtype, "random_gamma")
-        work = torch.float64 if dtype is torch.float64 else torch.float32
+        native = _float(dtype, "random_gamma")
+        work = torch.float64 if native is torch.float64 else torch.float32
         alpha = to_tensor(alpha).to(work).broadcast_to(shape_tuple(shape)).contiguous()
         # torch.distributions' own sampler; it takes a generator, so the global RNG stays untouched.
-        return torch._standard_gamma(alpha, generator=generator(seed, alpha.device)).to(dtype)
+        return torch._standard_gamma(alpha, generator=generator(seed, alpha.device)).to(native)
 
     def random_binomial(self, shape: Any, seed: Any, counts: Any, probabilities: Any, dtype: str = "float32") -> T:
         shape = shape_tuple(shape)

@@ -107,7 +107,8 @@ class ShapesMixin:
         # the source index of every output cell, for any pad length.
         for axis, (before, after) in enumerate(widths):
             if before or after:
-                source = np.pad(np.arange(x.shape[axis]), (before, after), mode=mode)
+                source = np.pad(np.arange(x.shape[axis]), (before, after),
+                                mode="reflect" if mode == "reflect" else "symmetric")
                 x = torch.index_select(x, axis, torch.from_numpy(source).to(x.device))
         return x
 

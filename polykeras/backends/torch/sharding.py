@@ -90,7 +90,8 @@ class Sharding:
             self.alive[key] = _Saved(shard)
             weakref.finalize(whole, self.alive.pop, key, None)
             return whole
-        return shard.detach().full_tensor().detach()
+        # DTensor.detach() returns a DTensor; torch's annotations say Tensor.
+        return shard.detach().full_tensor().detach()  # type: ignore[attr-defined]
 
     def saved_as_shards(self) -> Any:
         """A block (a training step) in which a whole weight saved for the
