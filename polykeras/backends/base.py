@@ -140,13 +140,66 @@ class DistributionHooks:
     name: str = ""
 
     def distribution_devices(self, device_type: str | None = None) -> list[str]:
-        """Devices a data-parallel run may use, e.g. ``["cpu:0", "cpu:1"]``."""
+        """Devices a distribution may use, e.g. ``["cpu:0", "cpu:1"]``: those of
+        ``device_type``, else of the default type (the accelerators when there
+        are any, else the CPUs), never a mix, as Keras 3's ``list_devices``."""
         devices = self.list_devices()  # type: ignore[attr-defined]
-        return [d for d in devices if device_type is None or d.split(":")[0] == device_type.lower()]
+        if device_type is None:
+            accelerators = [d for d in devices if d.split(":")[0] != "cpu"]
+            return accelerators or [d for d in devices if d.split(":")[0] == "cpu"]
+        return [d for d in devices if d.split(":")[0] == device_type.lower()]
+
+    def distribute_tensor(self, value: Any, devices: np.ndarray, axis_names: Sequence[str],
+                          axes: Sequence[str | None]) -> Any:
+        """``value`` laid out over the device mesh ``devices`` (an array of
+        device names, one mesh axis per dimension, named ``axis_names``): each
+        tensor dimension ``i`` split over mesh axis ``axes[i]``, replicated
+        where it is None. Inside a compiled function, a constraint on the
+        layout. The default places it on a mesh of one device (every layout of
+        one device is the whole value there) and raises ``NotImplementedError``
+        for a mesh of several.
+
+        Example: ``engine.distribute_tensor(x, np.array(["cpu:0"]), ("batch",), ("batch", None))``
+        """
+        names = [str(d) for d in np.ravel(devices)]
+        if len(names) != 1:
+            raise NotImplementedError(
+                f"The {self.name!r} engine cannot lay a tensor out over a mesh of {len(names)} devices "
+                f"(polykeras.distribution.distribute_tensor over {names}); it places tensors on one device. "
+                "Use the jax engine for sharded tensors.")
+        known = self.list_devices()  # type: ignore[attr-defined]
+        if names[0] not in known:
+            raise ValueError(f"distribute_tensor: expected a mesh of this engine's devices {known}, "
+                             f"received {names}.")
+        with self.device_scope(names[0]):  # type: ignore[attr-defined]
+            return self.convert_to_tensor(value)  # type: ignore[attr-defined]
+
+    def native_mesh(self, devices: np.ndarray, axis_names: Sequence[str]) -> Any:
+        """The framework's own device mesh (``DeviceMesh.backend_mesh``): JAX's
+        ``jax.sharding.Mesh``. Engines without one raise ``NotImplementedError``."""
+        raise NotImplementedError(f"The {self.name!r} engine has no native device mesh "
+                                  "(polykeras.distribution.DeviceMesh.backend_mesh); use the jax engine.")
+
+    def native_layout(self, devices: np.ndarray, axis_names: Sequence[str], axes: Sequence[str | None]) -> Any:
+        """The framework's own sharding of a layout (``TensorLayout.backend_layout``):
+        JAX's ``NamedSharding``. Engines without one raise ``NotImplementedError``."""
+        raise NotImplementedError(f"The {self.name!r} engine has no native tensor layout "
+                                  "(polykeras.distribution.TensorLayout.backend_layout); use the jax engine.")
+
+    def enter_model_parallel(self, devices: np.ndarray, axis_names: Sequence[str], batch_axis: str,
+                             variable_axes: Callable[[Any], Sequence[str | None] | None]) -> Any:
+        """Make model-parallel training active (``ModelParallel``): the mesh
+        ``devices`` with ``axis_names``; every batch split on ``batch_axis``;
+        each variable laid out as ``variable_axes(variable)`` says (None:
+        replicated). Returns a token for :meth:`exit_data_parallel`."""
+        raise NotImplementedError(f"The {self.name!r} engine does not support model parallelism "
+                                  "(polykeras.distribution.ModelParallel); use the jax engine.")
 
     def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
-                                timeout: float) -> None:
-        """Join a multi-process run (blocks until every peer joined or ``timeout`` seconds)."""
+                                timeout: float, job_addresses: Sequence[str] | None = None) -> None:
+        """Join a multi-process run (blocks until every peer joined or ``timeout`` seconds).
+        ``job_addresses``: every process's address when the user gave them all
+        (process 0's is ``coordinator_address``)."""
         raise NotImplementedError(f"The {self.name!r} engine does not support multi-process distribution "
                                   "(polykeras.distribution.initialize); use the jax or torch engine.")
 

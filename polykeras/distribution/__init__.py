@@ -1,5 +1,11 @@
 """One data-parallel API mapped onto each engine's own distributed runtime.
 
+Keras 3's names and signatures: ``DeviceMesh``, ``TensorLayout``,
+``LayoutMap``, ``distribute_tensor``, ``DataParallel``, ``ModelParallel``,
+``initialize``, ``list_devices``, ``get_device_count``, ``set_distribution``,
+``distribution``; polykeras adds ``FullyShardedDataParallel`` and the
+process helpers (``rank``, ``barrier``, ``all_reduce_gradients``, ...).
+
 Data parallelism means the same everywhere: the user gives the *global* batch
 size; each replica (a device, or a process) computes on its part of the batch;
 the loss is averaged over the global batch; parameters and optimizer state stay
@@ -23,19 +29,22 @@ over the batch axis; not on TensorFlow).
 Example:
     >>> import polykeras.distribution as dist
     >>> dist.initialize()                      # reads torchrun / TF_CONFIG / JAX env
-    >>> with dist.DataParallel():
+    >>> with dist.DataParallel().scope():
     ...     model.fit(x, y, batch_size=256)    # 256 = the global batch
 """
 
 from polykeras.distribution.data_parallel import (
     DataParallel,
+    Distribution,
     FullyShardedDataParallel,
+    ModelParallel,
     distribution,
     set_distribution,
 )
 from polykeras.distribution.launch import (
     all_reduce_gradients,
     barrier,
+    get_device_count,
     initialize,
     is_chief,
     list_devices,
@@ -43,13 +52,21 @@ from polykeras.distribution.launch import (
     rank,
     shutdown,
 )
+from polykeras.distribution.layout import DeviceMesh, LayoutMap, TensorLayout, distribute_tensor
 
 __all__ = [
     "DataParallel",
+    "DeviceMesh",
+    "Distribution",
     "FullyShardedDataParallel",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
     "all_reduce_gradients",
     "barrier",
+    "distribute_tensor",
     "distribution",
+    "get_device_count",
     "initialize",
     "is_chief",
     "list_devices",

@@ -2,6 +2,8 @@
 
 :func:`initialize` reads the launcher's environment when not given arguments:
 
+* Keras 3: ``KERAS_DISTRIBUTION_JOB_ADDRESSES``, ``KERAS_DISTRIBUTION_NUM_PROCESSES``,
+  ``KERAS_DISTRIBUTION_PROCESS_ID``;
 * torchrun: ``MASTER_ADDR``, ``MASTER_PORT``, ``WORLD_SIZE``, ``RANK``;
 * TensorFlow: ``TF_CONFIG`` (``cluster.worker`` and ``task.index``);
 * JAX: ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``.
@@ -19,15 +21,29 @@ DEFAULT_TIMEOUT = 300.0
 
 
 def list_devices(device_type: str | None = None) -> list[str]:
-    """Devices of the active engine a distribution may use (``"cpu"``, ``"gpu"``, ...).
+    """Devices of the active engine a distribution may use, as ``"type:id"``:
+    those of ``device_type`` (``"cpu"``, ``"gpu"``, ``"tpu"``), else of the
+    default type (the accelerators if any, else the CPUs), never a mix.
 
     Example: ``list_devices("cpu")`` -> ``['cpu:0', 'cpu:1', 'cpu:2', 'cpu:3']``
     """
     return backends.active().distribution_devices(device_type)
 
 
+def get_device_count(device_type: str | None = None) -> int:
+    """How many devices :func:`list_devices` gives for ``device_type``.
+
+    Example: ``get_device_count("cpu")`` -> ``4``
+    """
+    return len(list_devices(device_type))
+
+
 def _from_environment() -> tuple[str | None, int | None, int | None]:
     env = os.environ
+    if any(env.get(f"KERAS_DISTRIBUTION_{key}") for key in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")):
+        return (env.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or None,
+                _int(env.get("KERAS_DISTRIBUTION_NUM_PROCESSES"), "KERAS_DISTRIBUTION_NUM_PROCESSES"),
+                _int(env.get("KERAS_DISTRIBUTION_PROCESS_ID"), "KERAS_DISTRIBUTION_PROCESS_ID"))
     if env.get("WORLD_SIZE") or env.get("MASTER_ADDR"):
         address = f"{env.get('MASTER_ADDR', '127.0.0.1')}:{env.get('MASTER_PORT', '29500')}"
         return address, _int(env.get("WORLD_SIZE"), "WORLD_SIZE"), _int(env.get("RANK"), "RANK")
@@ -55,19 +71,31 @@ def _int(value: Any, what: str) -> int | None:
         raise ValueError(f"initialize: expected an integer {what}, received {value!r}.") from None
 
 
-def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+def initialize(job_addresses: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Join a multi-process run on the active engine.
 
-    Arguments not given come from the launcher's environment (see the module
-    docstring). Blocks until every peer joined; raises ``RuntimeError`` after
-    ``timeout`` seconds when one is missing, ``ValueError`` for an impossible
-    world size or rank. With one process and no coordinator it does nothing.
+    ``job_addresses``: ``"host:port"`` of process 0 (the coordinator), or
+    every process's address separated by commas, process 0's first (then
+    ``num_processes``, if given, must be their number). Arguments not given
+    come from the launcher's environment (see the module docstring). Blocks
+    until every peer joined; raises ``RuntimeError`` after ``timeout``
+    seconds when one is missing, ``ValueError`` for an impossible world size
+    or rank. With one process and no coordinator it does nothing.
 
-    Example: ``initialize("10.0.0.1:1234", num_processes=2, process_id=0, timeout=60)``
+    Example: ``initialize("10.0.0.1:1234,10.0.0.2:2345", num_processes=2, process_id=0, timeout=60)``
     """
     env_address, env_count, env_id = _from_environment()
-    coordinator_address = coordinator_address or env_address
+    job_addresses = job_addresses or env_address
+    coordinator_address, addresses = None, None
+    if job_addresses:
+        addresses = [a.strip() for a in str(job_addresses).split(",")]
+        if len(addresses) > 1 and num_processes is not None and num_processes != len(addresses):
+            raise ValueError(f"initialize: expected num_processes to be the number of job_addresses "
+                             f"({len(addresses)}: {addresses}), received num_processes={num_processes!r}.")
+        if len(addresses) > 1 and num_processes is None:
+            num_processes = len(addresses)
+        coordinator_address = addresses[0]
     num_processes = env_count if num_processes is None else num_processes
     process_id = env_id if process_id is None else process_id
     if num_processes is None:
@@ -86,7 +114,8 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
                          f"{coordinator_address!r}.")
     if timeout <= 0:
         raise ValueError(f"initialize: expected a positive timeout in seconds, received {timeout!r}.")
-    backends.active().distribution_initialize(coordinator_address, num_processes, process_id, float(timeout))
+    backends.active().distribution_initialize(coordinator_address, num_processes, process_id, float(timeout),
+                                              job_addresses=addresses if addresses and len(addresses) > 1 else None)
 
 
 def shutdown() -> None:

@@ -31,10 +31,10 @@ def test_identity_gradients_without_a_distribution(engine):
 
 @pytest.mark.parametrize("args, message", [
     ({"num_processes": 0}, "world size"),
-    ({"num_processes": 2, "process_id": 2, "coordinator_address": "127.0.0.1:1"}, "[0, 2)"),
-    ({"num_processes": 2, "process_id": -1, "coordinator_address": "127.0.0.1:1"}, "[0, 2)"),
+    ({"num_processes": 2, "process_id": 2, "job_addresses": "127.0.0.1:1"}, "[0, 2)"),
+    ({"num_processes": 2, "process_id": -1, "job_addresses": "127.0.0.1:1"}, "[0, 2)"),
     ({"num_processes": 2, "process_id": 0}, "coordinator address"),
-    ({"num_processes": 2, "process_id": 0, "coordinator_address": "127.0.0.1:1", "timeout": 0}, "timeout"),
+    ({"num_processes": 2, "process_id": 0, "job_addresses": "127.0.0.1:1", "timeout": 0}, "timeout"),
 ])
 def test_initialize_rejects_impossible_arguments(engine, args, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
@@ -71,7 +71,7 @@ def test_fully_sharded_scope_where_the_engine_has_one(engine):
         return
     fsdp = dist.FullyShardedDataParallel()
     assert isinstance(fsdp, dist.DataParallel) and fsdp.sharded and not dist.DataParallel.sharded
-    assert repr(fsdp).startswith("FullyShardedDataParallel(")
+    assert repr(fsdp).startswith("<FullyShardedDataParallel device_mesh=<DeviceMesh shape=(1,)")
     with fsdp:
         assert dist.distribution() is fsdp
     assert dist.distribution() is None

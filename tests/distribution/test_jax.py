@@ -220,3 +220,11 @@ def test_port_in_use():
         [result] = _join(_processes(port, 2, [0]))
     assert not result["ok"] and result["type"] == "RuntimeError", result
     assert f"port {port}" in result["message"]
+
+
+def test_two_processes_join_from_keras_variables():
+    """Keras 3's variables: the coordinator's address, the world size, the process id."""
+    port = free_port()
+    envs = [{"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+             "KERAS_DISTRIBUTION_PROCESS_ID": str(i)} for i in (0, 1)]
+    assert [(r["ok"], r.get("world")) for r in _join(envs, timeout="20")] == [(True, 2), (True, 2)]

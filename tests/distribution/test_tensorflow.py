@@ -135,3 +135,11 @@ def test_a_worker_dying_mid_training_ends_the_run_with_a_clear_error():
     survivor = last_json(runs[0][1])
     assert not survivor["ok"] and survivor["type"] == "RuntimeError", survivor
     assert "a replica of the run failed" in survivor["message"] and survivor["seconds"] < 60
+
+
+def test_two_workers_join_from_keras_job_addresses():
+    """Keras 3's variables, every worker's address and no TF_CONFIG."""
+    addresses = ",".join(f"127.0.0.1:{free_port()}" for _ in range(2))
+    envs = [{"KERAS_DISTRIBUTION_JOB_ADDRESSES": addresses, "KERAS_DISTRIBUTION_PROCESS_ID": str(r)} for r in (0, 1)]
+    runs = run_workers("join.py", envs, ["tensorflow", "20"], deadline=60)
+    assert [(last_json(out)["ok"], last_json(out).get("rank")) for _, out, _ in runs] == [(True, 0), (True, 1)], runs

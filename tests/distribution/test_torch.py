@@ -200,3 +200,12 @@ def test_fully_sharded_checkpoints_are_gathered_and_written_once(sharded):
     for result in sharded:
         assert result["checkpoints"] == ["ckpt-1.weights.h5", "ckpt-2.weights.h5", "ckpt-3.weights.h5"]
         assert result["checkpoint_diff"] == 0.0
+
+
+def test_two_ranks_join_from_keras_variables():
+    """Keras 3's variables: the coordinator's address, the world size, the rank."""
+    port = free_port()
+    envs = [{"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+             "KERAS_DISTRIBUTION_PROCESS_ID": str(r)} for r in (0, 1)]
+    runs = run_workers("join.py", envs, ["torch", "20"], deadline=60)
+    assert [(last_json(out)["ok"], last_json(out).get("world")) for _, out, _ in runs] == [(True, 2), (True, 2)], runs

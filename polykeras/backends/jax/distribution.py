@@ -41,7 +41,7 @@ import jax
 import jax.extend.backend
 import numpy as np
 from jax.experimental import multihost_utils
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 #: In a multi-process run, wait for every ``SYNC_EVERY``-th step: JAX on CPU can
 #: stall a cross-process rendezvous when hundreds of steps are queued unwaited.
@@ -49,13 +49,26 @@ SYNC_EVERY = 8
 
 
 class _Layout:
-    def __init__(self, devices: list[Any], shard_variables: bool = False):
-        self.mesh = Mesh(np.array(devices), ("batch",))
+    """Where a run's batches and variables lie: a mesh (1-D ``("batch",)`` for
+    data parallelism), batches split on ``batch_axis``, and variables
+    replicated, split on axis 0 (``shard_variables``), or laid out as
+    ``variable_axes(variable)`` says (model parallelism)."""
+
+    def __init__(self, devices: Any, shard_variables: bool = False, axis_names: Sequence[str] = ("batch",),
+                 batch_axis: str = "batch",
+                 variable_axes: Callable[[Any], Sequence[str | None] | None] | None = None):
+        grid = np.empty(np.shape(devices), dtype=object)
+        for index, device in np.ndenumerate(np.asarray(devices, dtype=object)):
+            grid[index] = device
+        self.mesh = Mesh(grid, tuple(axis_names))
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
-        self.sharded = NamedSharding(self.mesh, PartitionSpec("batch"))
-        self.size = len(devices)
-        self.multi_process = len({d.process_index for d in devices}) > 1
+        self.sharded = NamedSharding(self.mesh, PartitionSpec(batch_axis))
+        self.size = int(self.mesh.shape[batch_axis])
+        self.multi_process = len({d.process_index for d in grid.flat}) > 1
         self.shard_variables = shard_variables
+        self.variable_axes = variable_axes
+        #: Whether variables the step returned elsewhere are placed back after each step.
+        self.keep_layout = shard_variables or variable_axes is not None
         self._gather: Callable[[Any], Any] | None = None
 
     def put(self, value: Any, sharding: NamedSharding) -> jax.Array:
@@ -72,7 +85,14 @@ class _Layout:
         when the variables are sharded and it is a trainable float variable or
         an optimizer slot (``synchronization="on_write"``) whose first
         dimension the mesh size divides; else replicated (metric state, moving
-        statistics, step counters, scalars)."""
+        statistics, step counters, scalars). Under model parallelism,
+        ``variable_axes(variable)`` (None: replicated)."""
+        if self.variable_axes is not None:
+            axes = self.variable_axes(variable)
+            if axes is None or not any(axes):
+                return self.replicated
+            _check_divisible(tuple(variable.shape), tuple(axes), self.mesh, f"variable {variable.path!r}")
+            return NamedSharding(self.mesh, PartitionSpec(*axes))
         if not self.shard_variables or variable.ndim == 0 or variable.shape[0] % self.size:
             return self.replicated
         if variable.synchronization == "on_write" or (
@@ -121,17 +141,82 @@ def _device_name(device: Any) -> str:
     return f"{device.platform}:{device.id}"
 
 
+def _devices_by_name() -> dict[str, Any]:
+    """Every device of the default platform and the CPU, by ``platform:id``."""
+    return {_device_name(d): d for platform in dict.fromkeys([jax.default_backend(), "cpu"])
+            for d in jax.devices(platform)}
+
+
+def _mesh_devices(devices: Any, what: str) -> np.ndarray:
+    """The device names of a mesh as JAX devices, in the mesh's shape."""
+    by_name = _devices_by_name()
+    names = np.asarray(devices, dtype=object)
+    unknown = [str(d) for d in names.flat if str(d) not in by_name]
+    if unknown:
+        raise ValueError(f"{what}: expected devices among {sorted(by_name)}, received {unknown}.")
+    grid = np.empty(names.shape, dtype=object)
+    for index, name in np.ndenumerate(names):
+        grid[index] = by_name[str(name)]
+    return grid
+
+
+def _check_divisible(shape: tuple[int, ...], axes: tuple[str | None, ...], mesh: Mesh | AbstractMesh,
+                     what: str) -> None:
+    """A clear error where a mesh axis does not divide the dimension laid on it."""
+    if len(axes) > len(shape):
+        raise ValueError(f"{what}: expected a layout of at most {len(shape)} axes for shape {shape}, "
+                         f"received axes={axes}.")
+    for dim, (size, axis) in enumerate(zip(shape, axes)):
+        if axis is not None and size % int(mesh.shape[axis]):
+            raise ValueError(f"{what}: expected dimension {dim} (size {size}) to split evenly over mesh axis "
+                             f"{axis!r} of {int(mesh.shape[axis])} devices, received shape {shape} with "
+                             f"axes={axes}.")
+
+
 class JaxDistribution:
     """The ``DistributionHooks`` of the JAX engine."""
 
     _layout: _Layout | None = None
 
     def distribution_devices(self, device_type: str | None = None) -> list[str]:
-        devices = jax.devices(device_type) if device_type else jax.devices()
+        try:
+            devices = jax.devices(device_type.lower()) if device_type else jax.devices()
+        except RuntimeError:  # a platform JAX has no backend for: none of its devices
+            return []
         return [_device_name(d) for d in devices]
 
+    def native_mesh(self, devices: np.ndarray, axis_names: Sequence[str]) -> Mesh:
+        return Mesh(_mesh_devices(devices, "DeviceMesh"), tuple(axis_names))
+
+    def native_layout(self, devices: np.ndarray, axis_names: Sequence[str],
+                      axes: Sequence[str | None]) -> NamedSharding:
+        return NamedSharding(self.native_mesh(devices, axis_names), PartitionSpec(*axes))
+
+    def distribute_tensor(self, value: Any, devices: np.ndarray, axis_names: Sequence[str],
+                          axes: Sequence[str | None]) -> Any:
+        """``jax.device_put`` with a ``NamedSharding`` (a global array built
+        from this process's copy where the mesh spans processes); inside a
+        traced function, ``jax.lax.with_sharding_constraint``."""
+        sharding = self.native_layout(devices, axis_names, axes)
+        _check_divisible(tuple(np.shape(value)), tuple(axes), sharding.mesh, "distribute_tensor")
+        if isinstance(value, jax.core.Tracer):
+            return jax.lax.with_sharding_constraint(value, sharding)
+        if isinstance(value, jax.Array) and _placed(value, sharding):
+            return value
+        if not sharding.is_fully_addressable and _is_local(value):
+            host = np.asarray(value)
+            return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+        return jax.device_put(self.convert_to_tensor(value), sharding)  # type: ignore[attr-defined]
+
+    def enter_model_parallel(self, devices: np.ndarray, axis_names: Sequence[str], batch_axis: str,
+                             variable_axes: Callable[[Any], Sequence[str | None] | None]) -> Any:
+        grid = _mesh_devices(devices, "ModelParallel")
+        previous = self._layout
+        self._layout = _Layout(grid, axis_names=axis_names, batch_axis=batch_axis, variable_axes=variable_axes)
+        return previous
+
     def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
-                                timeout: float) -> None:
+                                timeout: float, job_addresses: Sequence[str] | None = None) -> None:
         """A bounded rendezvous of every process on the coordinator's port
         (JAX aborts the process when a peer is missing, so it is checked
         first), then ``jax.distributed.initialize``. Call it before any array
@@ -229,7 +314,7 @@ class JaxDistribution:
                 return fn(batch)
             layout.place(state)  # values set outside a step (set_weights, a metric's reset)
             out = fn(self.distribute_batch(batch))
-            if layout.shard_variables:
+            if layout.keep_layout:
                 layout.place(state)  # XLA chose the outputs' layout: give back any that strayed
             if not layout.multi_process:
                 return out  # sharded outputs are addressable here: NumPy conversion gathers them

@@ -72,11 +72,11 @@ class TensorflowDistribution:
 
     # ------------------------------------------------------- multi-worker
     def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
-                                timeout: float) -> None:
+                                timeout: float, job_addresses: Sequence[str] | None = None) -> None:
         if self._cluster is not None:
             raise RuntimeError("initialize: the tensorflow engine already joined a run (TensorFlow cannot "
                                "leave one: start a new process).")
-        workers, index = _tf_config(num_processes, process_id)
+        workers, index = _tf_config(num_processes, process_id, job_addresses)
         if eager_context.context()._context_handle is not None:
             raise RuntimeError("initialize: on the tensorflow engine, call polykeras.distribution.initialize() "
                                "before any TensorFlow work: MultiWorkerMirroredStrategy configures TensorFlow's "
@@ -299,13 +299,18 @@ def _local_slice(batch: Any, index: Any, count: int) -> tuple[Any, Any]:
     return tf.nest.map_structure(cut, batch), share
 
 
-def _tf_config(num_processes: int, process_id: int) -> tuple[list[str], int]:
+def _tf_config(num_processes: int, process_id: int,
+               job_addresses: Sequence[str] | None = None) -> tuple[list[str], int]:
     """The workers and this worker's index from ``TF_CONFIG``, checked against
-    what ``initialize`` was given."""
+    what ``initialize`` was given; without ``TF_CONFIG``, from every worker's
+    address given to ``initialize`` (Keras 3's ``job_addresses``)."""
     raw = os.environ.get("TF_CONFIG")
+    if not raw and job_addresses is not None and len(job_addresses) == num_processes:
+        return list(job_addresses), process_id
     if not raw:
         raise ValueError("initialize: the tensorflow engine joins a multi-worker run from TF_CONFIG (JSON with "
-                         "cluster.worker, the address of every worker, and task.index); TF_CONFIG is not set.")
+                         "cluster.worker, the address of every worker, and task.index) or from every worker's "
+                         "address in job_addresses; TF_CONFIG is not set.")
     config = json.loads(raw)
     workers = list(config["cluster"]["worker"])
     index = int(config["task"].get("index", 0))

@@ -174,7 +174,7 @@ class TorchDistribution:
     _replicas: _Replicas | None = None
 
     def distribution_initialize(self, coordinator_address: str, num_processes: int, process_id: int,
-                                timeout: float) -> None:
+                                timeout: float, job_addresses: Sequence[str] | None = None) -> None:
         if torch_dist.is_initialized():
             raise RuntimeError("initialize: the torch engine already joined a run; call shutdown() first.")
         host, _, port = coordinator_address.rpartition(":")

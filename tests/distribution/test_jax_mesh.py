@@ -1,0 +1,82 @@
+"""Keras 3's mesh API on a real mesh: 4 host CPU devices (XLA_FLAGS, in a
+subprocess), polykeras's jax engine beside Keras 3 on its jax backend: the
+same devices, meshes, shardings, LayoutMap lookups and DataParallel layouts,
+and ModelParallel training to Keras 3's numbers (and one device's)."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from tests.distribution._launch import run_ok
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None or importlib.util.find_spec("keras") is None,
+                                reason="jax or keras not installed")
+
+
+@pytest.fixture(scope="module")
+def result():
+    [(result, _)] = run_ok("jax_mesh_api.py", [{}], deadline=240)
+    return result
+
+
+def _spec(text: str) -> tuple:
+    """``P('model', None)`` and ``P('model',)`` alike: the axes without trailing Nones."""
+    axes = [None if a.strip() == "None" else a.strip().strip("'") for a in text[2:-1].split(",") if a.strip()]
+    while axes and axes[-1] is None:
+        axes.pop()
+    return tuple(axes)
+
+
+def test_devices_and_counts_as_keras(result):
+    polykeras_default, keras_default, polykeras_cpu, keras_cpu = result["devices"]
+    assert polykeras_default == keras_default == polykeras_cpu == keras_cpu == [f"cpu:{i}" for i in range(4)]
+    assert result["count"] == [4, 4, 4, 4]
+
+
+def test_mesh_and_layout_are_keras_jax_objects(result):
+    assert result["mesh"]["devices_equal"] and result["mesh"]["backend_equal"]
+    assert result["mesh"]["repr"][0] == result["mesh"]["repr"][1]
+    assert result["layout_equal"]
+
+
+def test_distribute_tensor_places_as_keras(result):
+    assert len(result["placements"]) == 5
+    for axes, placed in result["placements"].items():
+        assert placed["sharding_equal"] and placed["values_equal"], (axes, placed)
+        assert placed["shard_shape"][0] == placed["shard_shape"][1], (axes, placed)
+    assert result["placements"]["('model', 'batch')"]["shard_shape"][0] == [4, 3]
+    traced = result["traced"]
+    assert traced["sharding_equal"] and traced["values_equal"] and traced["spec"] == "P(None, 'model')"
+
+
+def test_layout_map_lookups_as_keras(result):
+    assert result["map_len"] == [4, 4]
+    for key, (got, want) in result["lookups"].items():
+        assert got == want, key
+    assert result["lookups"]["hidden/kernel"] == ["ValueError", "ValueError"]  # two keys match
+
+
+def test_data_parallel_as_keras(result):
+    ours, keras = result["data_parallel"]
+    assert ours == keras == [[4], ["batch"], "batch", 4, ["batch", None]]
+
+
+def test_model_parallel_trains_to_keras_numbers(result):
+    mp = result["model_parallel"]
+    np.testing.assert_allclose(mp["history"], mp["history_keras"], rtol=1e-5)
+    np.testing.assert_allclose(mp["history"], mp["history_single"], rtol=1e-5)
+    assert mp["weights_vs_keras"] <= 1e-5 and mp["weights_vs_single"] <= 1e-5
+    assert mp["predict_vs_keras"] <= 1e-5
+    assert result["after_scope"]
+
+
+def test_model_parallel_lays_variables_out_as_keras(result):
+    mp = result["model_parallel"]
+    ours = {path: _spec(spec) for path, spec in mp["specs"].items()}
+    keras = {path.removeprefix("sequential/"): _spec(spec) for path, spec in mp["keras_specs"].items()}
+    assert {p: s for p, s in ours.items() if not p.startswith("adam/")} == keras
+    assert keras == {"hidden/kernel": (None, "model"), "hidden/bias": ("model",), "out/kernel": ("model",),
+                     "out/bias": ()}
+    for path, spec in keras.items():  # Adam's slots lie as their variables do
+        assert ours[f"adam/momentum/{path}"] == spec, path
