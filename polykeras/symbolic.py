@@ -314,18 +314,24 @@ def _build(layer: Any, args: tuple, kwargs: dict[str, Any]) -> None:
 
 def _output_shapes(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     """``layer.compute_output_shape`` asked as Keras 3 asks it: one parameter
-    gets the first input's shape(s); several get ``<call argument>_shape``."""
+    gets the first input's shape(s); several get ``<call argument>_shape``,
+    and a parameter named as a call argument that holds no tensor gets its
+    value (``ReversibleEmbedding.compute_output_shape(input_shape, reverse)``);
+    a first parameter that matches neither gets the first input's shape(s)."""
     import inspect
 
     params = [p for p in list(inspect.signature(layer.compute_output_shape).parameters.values())
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    first = args[0] if args else next((v for k, v in kwargs.items() if any_symbolic(v)), None)
     if len(params) <= 1:
-        first = args[0] if args else next((v for k, v in kwargs.items() if any_symbolic(v)), None)
         return layer.compute_output_shape(shape_structure(first))
     bound = inspect.signature(layer.call).bind_partial(*args, **kwargs).arguments
-    shapes = {f"{name}_shape": shape_structure(value) for name, value in bound.items() if any_symbolic(value)}
-    names = {p.name for p in params}
-    return layer.compute_output_shape(**{k: v for k, v in shapes.items() if k in names})
+    given = {f"{name}_shape": shape_structure(value) for name, value in bound.items() if any_symbolic(value)}
+    given.update({name: value for name, value in bound.items() if not any_symbolic(value)})
+    chosen = {p.name: given[p.name] for p in params if p.name in given}
+    if params[0].name not in chosen:
+        chosen[params[0].name] = shape_structure(first)
+    return layer.compute_output_shape(**chosen)
 
 
 def _shape_specs(shapes: Any, dtype: str) -> Any:

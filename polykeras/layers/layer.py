@@ -403,16 +403,27 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     def compute_output_shape(self, *args: Any, **kwargs: Any) -> Any:
         """Output shape for ``input_shape`` (``None`` = unknown size). The
         default evaluates ``call`` abstractly on the engine (no kernel runs,
-        the layer's state is untouched): see ``polykeras.symbolic``."""
+        the layer's state is untouched): see ``polykeras.symbolic``. Several
+        shapes are the shapes of ``call``'s first arguments, in order (a
+        cell's ``(inputs_shape, states_shape)``).
+
+        Example: ``SimpleRNNCell(3).compute_output_shape((None, 4), [(None, 3)])`` -> ``((None, 3), [(None, 3)])``
+        """
         from polykeras.symbolic import trace_output_spec
 
-        shape = args[0] if args else next(iter(kwargs.values()))
-        inputs = SymbolicTensor(shape, self.compute_dtype) if is_shape(shape) else map_structure(
-            lambda s: SymbolicTensor(s, self.compute_dtype), tuples(shape))
+        def placeholders(shape: Any) -> Any:
+            if is_shape(shape):
+                return SymbolicTensor(shape, self.compute_dtype)
+            if isinstance(shape, dict):
+                return {key: placeholders(value) for key, value in shape.items()}
+            return [placeholders(value) for value in shape]
 
-        def run(x: Any) -> Any:
+        shapes = list(args) if args else [next(iter(kwargs.values()))]
+        inputs = [placeholders(shape) for shape in shapes]
+
+        def run(x: list[Any]) -> Any:
             with StatelessScope(collect_losses=True):
-                return self(x)
+                return self(*x)
 
         return spec_shapes(trace_output_spec(run, inputs))
 

@@ -22,6 +22,7 @@ from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import forward_to_cell
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
+from polykeras.layers.rnn.loop import filled
 from polykeras.layers.rnn.lstm import _UnitForgetBias, gates_per_mask, lstm_update
 from polykeras.layers.rnn.rnn import RNN
 
@@ -82,10 +83,10 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
     def build(self, input_shape: Any) -> None:
         spatial = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
         channels = input_shape[self._channel_axis]
-        if len(spatial) != self.rank or None in spatial or channels is None:
-            raise ValueError(f"{describe_layer(self)}: expected steps of shape (batch, {self.rank} known spatial "
-                             f"sizes, channels) ({self.data_format}), received step shape {tuple(input_shape)}.")
-        self.spatial_dims = tuple(spatial)
+        if len(spatial) != self.rank or channels is None:
+            raise ValueError(f"{describe_layer(self)}: expected steps of shape (batch, {self.rank} spatial sizes, "
+                             f"known channels) ({self.data_format}), received step shape {tuple(input_shape)}.")
+        self.spatial_dims = tuple(spatial)  # None where unknown: the ConvLSTM layer reads them from its input
         self.input_dim = channels
         self.kernel = self.add_weight(shape=(*self.kernel_size, channels, 4 * self.filters),
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
@@ -130,10 +131,15 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
         shape = windowed_output_shape(self, inputs_shape, self._output_length, self._output_channels)
         return shape, [shape, shape]
 
-    def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
-        """Zero ``h`` and ``c`` shaped like the input convolution's output."""
-        step = (batch_size, *self.spatial_dims, self.input_dim) if self.data_format == "channels_last" \
-            else (batch_size, self.input_dim, *self.spatial_dims)
+    def get_initial_state(self, batch_size: int | None = None, spatial_dims: Any = None) -> list[Any]:
+        """Zero ``h`` and ``c`` shaped like the input convolution's output,
+        for steps of ``spatial_dims`` (default: the sizes the cell was built with)."""
+        spatial = tuple(self.spatial_dims if spatial_dims is None else spatial_dims)
+        if None in spatial:
+            raise ValueError(f"{describe_layer(self)}: zero states need known spatial sizes; the cell was built "
+                             f"for unknown ones {spatial}: give spatial_dims=.")
+        step = (batch_size, *spatial, self.input_dim) if self.data_format == "channels_last" \
+            else (batch_size, self.input_dim, *spatial)
         shape = self.compute_output_shape(step)[0]
         return [ops.zeros(shape, self.compute_dtype), ops.zeros(shape, self.compute_dtype)]
 
@@ -186,6 +192,19 @@ class _ConvLSTM(RNN):
                          go_backwards=go_backwards, stateful=stateful, activity_regularizer=activity_regularizer,
                          **kwargs)
         self.input_spec = InputSpec(ndim=self.rank + 3)
+
+    def _zero_states(self, sequences: Any) -> list[Any]:
+        # The cell may be built for unknown spatial sizes: the states take the sequences' own.
+        shape = tuple(ops.shape(sequences))
+        spatial = shape[2:-1] if self.cell.data_format == "channels_last" else shape[3:]
+        if None in spatial:  # sizes known only when it runs (a relaxed trace): zeros like a convolved step
+            step = ops.take(sequences, 0, axis=1)
+            zeros = ops.zeros_like(self.cell._input_conv(step, self.cell.kernel[..., :self.cell.filters], None))
+            return [zeros, zeros]
+        if shape[0] is not None:
+            return self.cell.get_initial_state(shape[0], spatial_dims=spatial)
+        return [filled(sequences, tuple(ops.shape(s)[1:]), 0.0, self.compute_dtype)
+                for s in self.cell.get_initial_state(1, spatial_dims=spatial)]
 
     def compute_output_shape(self, sequences_shape: Any, initial_state_shape: Any = None) -> Any:
         sequences_shape = tuple(sequences_shape)
