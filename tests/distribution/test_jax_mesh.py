@@ -1,14 +1,15 @@
 """Keras 3's mesh API on a real mesh: 4 host CPU devices (XLA_FLAGS, in a
 subprocess), polykeras's jax engine beside Keras 3 on its jax backend: the
 same devices, meshes, shardings, LayoutMap lookups and DataParallel layouts,
-and ModelParallel training to Keras 3's numbers (and one device's)."""
+and ModelParallel training to Keras 3's numbers (and one device's), in one process
+and across two processes of 2 devices each."""
 
 import importlib.util
 
 import numpy as np
 import pytest
 
-from tests.distribution._launch import run_ok
+from tests.distribution._launch import free_port, run_ok
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None or importlib.util.find_spec("keras") is None,
                                 reason="jax or keras not installed")
@@ -80,3 +81,47 @@ def test_model_parallel_lays_variables_out_as_keras(result):
                      "out/bias": ()}
     for path, spec in keras.items():  # Adam's slots lie as their variables do
         assert ours[f"adam/momentum/{path}"] == spec, path
+
+
+# ------------------------------------- ModelParallel: one process of 4 devices, two of 2
+@pytest.fixture(scope="module", params=["one process", "two processes"])
+def model_parallel(request):
+    """The ModelParallel worker's result per process."""
+    if request.param == "one process":
+        envs = [{}]
+    else:
+        port = free_port()
+        envs = [{"JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{port}", "JAX_NUM_PROCESSES": "2", "JAX_PROCESS_ID": str(i)}
+                for i in (0, 1)]
+    return [result for result, _ in run_ok("jax_model_parallel.py", envs, deadline=240)]
+
+
+def test_model_parallel_trains_as_one_device(model_parallel):
+    """Process 1 starts from other weights across processes: the first step takes process 0's."""
+    for result in model_parallel:
+        assert len(result["devices"]) == 4 and result["active"] and result["active_after"]
+        assert result["weights_diff"] <= 1e-6 and result["weights_inside_diff"] <= 1e-6, result["weights_diff"]
+        for key, values in result["history_single"].items():
+            np.testing.assert_allclose(result["history_parallel"][key], values, rtol=1e-5, atol=1e-6)
+        for key, value in result["eval_single"].items():
+            np.testing.assert_allclose(result["eval_parallel"][key], value, rtol=1e-5, atol=1e-6)
+        assert result["predict_shape"] == [62, 3] and result["predict_diff"] <= 1e-5
+
+
+def test_model_parallel_lays_out_variables_and_slots_by_the_map(model_parallel):
+    for result in model_parallel:
+        layouts = result["layouts"]
+        first, second = result["kernel_paths"]
+        split = {p for p, layout in layouts.items() if layout["spec"] == ["model"]}
+        gamma, beta = (p for p in layouts if p.endswith(("/gamma", "/beta")) and not p.startswith("adam/"))
+        variables = {first, second, gamma, beta}
+        assert split == variables | {f"adam/{slot}/{p}" for p in variables for slot in ("momentum", "velocity")}
+        assert layouts[first]["shards"] == [[4, 16]] and layouts[second]["shards"] == [[8, 3]]  # rows halved
+        assert all(layouts[p]["spec"] == [] for p in set(layouts) - split)  # biases, statistics, counters
+
+
+def test_data_parallel_trains_to_keras_numbers(result):
+    fit = result["data_parallel_fit"]
+    np.testing.assert_allclose(fit["history"], fit["history_keras"], rtol=1e-5)
+    assert fit["weights_vs_keras"] <= 1e-5
+    assert fit["kernel_replicated"] == [True, True] and fit["kernel_devices"] == [4, 4]

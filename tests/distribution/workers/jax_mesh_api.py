@@ -128,4 +128,23 @@ out["model_parallel"] = {
     "predict_vs_keras": float(np.max(np.abs(predicted - kpredicted))),
     "specs": specs, "keras_specs": kspecs,
 }
+
+# ------------------------------------------------ DataParallel fit vs Keras 3
+parallel = model_of(pk)
+parallel.set_weights(initial)
+with dist.DataParallel(devices=dist.list_devices()).scope():
+    history = parallel.fit(xs, ys, batch_size=16, epochs=3, verbose=0, shuffle=False).history["loss"]
+    kernel = parallel.layers[0].kernel.value.sharding
+with kd.DataParallel(devices=kd.list_devices()).scope():
+    kmodel = model_of(keras)
+    kmodel.set_weights(initial)
+    khistory = kmodel.fit(xs, ys, batch_size=16, epochs=3, verbose=0, shuffle=False).history["loss"]
+    kkernel = kmodel.layers[0].kernel.value.sharding
+out["data_parallel_fit"] = {
+    "history": history, "history_keras": khistory,
+    "weights_vs_keras": max(float(np.max(np.abs(a - b))) for a, b in zip(parallel.get_weights(),
+                                                                         kmodel.get_weights())),
+    "kernel_replicated": [bool(kernel.is_fully_replicated), bool(kkernel.is_fully_replicated)],
+    "kernel_devices": [len(kernel.device_set), len(kkernel.device_set)],
+}
 print(json.dumps(out))
