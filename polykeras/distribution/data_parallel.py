@@ -272,6 +272,7 @@ class ModelParallel(Distribution):
             raise ValueError(f"ModelParallel: expected batch_dim_name among the mesh's axis names "
                              f"{list(mesh.axis_names)}, received {batch_dim_name!r}.")
         super().__init__(mesh, batch_dim_name, auto_shard_dataset)
+        self._batch_axis: str = batch_dim_name
         self._layout_map = layout_map
         replicas = self.num_model_replicas
         if self._num_processes > replicas and self._num_processes % replicas:
@@ -280,7 +281,7 @@ class ModelParallel(Distribution):
 
     @property
     def num_model_replicas(self) -> int:
-        return int(self._device_mesh.shape[list(self._device_mesh.axis_names).index(self._batch_dim_name)])
+        return int(self._device_mesh.shape[list(self._device_mesh.axis_names).index(self._batch_axis)])
 
     def get_variable_layout(self, variable: Any) -> TensorLayout:
         """Its own ``_layout`` if set, else the map's layout for its path (an
@@ -316,7 +317,7 @@ class ModelParallel(Distribution):
                                  f"{[str(devices.flat[0])]}.")
             return _ONE_DEVICE
         return self.engine.enter_model_parallel(devices, tuple(self._device_mesh.axis_names),
-                                                self._batch_dim_name, self._variable_axes)
+                                                self._batch_axis, self._variable_axes)
 
     def _deactivate(self, token: Any) -> None:
         if token is not _ONE_DEVICE:

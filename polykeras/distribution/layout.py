@@ -170,7 +170,7 @@ class LayoutMap(collections.abc.MutableMapping):
         """The mesh every layout of the map refers to."""
         return self._device_mesh
 
-    def __getitem__(self, key: str) -> TensorLayout | None:  # type: ignore[override]
+    def __getitem__(self, key: str) -> TensorLayout | None:
         if key in self._layouts:
             return self._layouts[key]
         matches = [pattern for pattern in self._layouts if re.fullmatch(pattern, key)]
