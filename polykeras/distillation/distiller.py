@@ -70,6 +70,11 @@ class Distiller(Model):
 
     Compile it with the student's ``loss`` (required) and ``metrics`` (a
     list); the metrics compare the labels with the student's predictions.
+    As in Keras 3 the student loss ignores ``sample_weight`` and the model's
+    own losses (regularizers). One difference: the student's features for a
+    named layer are computed in the step's mode (Keras 3 computes them in
+    training mode in ``evaluate`` too, so dropout or batch statistics
+    differ there); ``fit`` gives the same numbers.
 
     Example:
         >>> distiller = Distiller(teacher, student,

@@ -11,18 +11,16 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 from polykeras.layers.config import LAYER_CLASSES
 from polykeras.layers.input_layer import InputLayer
 from polykeras.layers.layer import Layer
+from polykeras.models.config_check import TENSOR, check_functional_config, is_ref
 from polykeras.models.function import GraphMixin
 from polykeras.models.model import Model
-from polykeras.registry import custom_object_scope, deserialize, serialize
+from polykeras.registry import SerializationError, custom_object_scope, deserialize, serialize
 from polykeras.symbolic import SymbolicTensor, flatten, map_structure, nodes_of
-
-_TENSOR = "__tensor__"
 
 
 class Functional(GraphMixin, Model):
@@ -78,7 +76,7 @@ class Functional(GraphMixin, Model):
 
         def ref(tensor: SymbolicTensor) -> dict[str, list[Any]]:
             name, index = keys[id(tensor.node)]
-            return {_TENSOR: [name, index, tensor.index]}
+            return {TENSOR: [name, index, tensor.index]}
 
         def encode(leaf: Any) -> Any:
             return ref(leaf) if isinstance(leaf, SymbolicTensor) else leaf
@@ -101,7 +99,9 @@ class Functional(GraphMixin, Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Functional:
-        """Rebuild the graph: create every layer from its config, then replay
+        """Rebuild the graph: check the whole config first (unique layer
+        names, every tensor reference resolvable, no cycle: see
+        :mod:`.config_check`), create every layer from its config, then replay
         the recorded calls, each once, in an order where every call comes
         after the calls that make its inputs (and after the same layer's
         earlier calls). Example: ``Functional.from_config(model.get_config())``"""
@@ -110,86 +110,39 @@ class Functional(GraphMixin, Model):
 
     @classmethod
     def _rebuild(cls, config: dict[str, Any]) -> Functional:
+        plan = check_functional_config(config, f"{cls.__name__}.from_config")  # before any layer is built
         created: dict[str, Any] = {}
         outputs: dict[tuple[str, int], list[SymbolicTensor]] = {}
-        calls: list[tuple[str, tuple[str, int], dict[str, Any]]] = []  # (layer name, node key, call)
-        for entry in config["layers"]:
+        for entry in plan.entries:
             name = entry["name"]
             layer = deserialize({k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
                                 module_objects=LAYER_CLASSES, kind="layer")
             created[name] = layer
-            first = 0
             if isinstance(layer, InputLayer):  # node 0 is the input itself
                 outputs[(name, 0)] = [layer.output]
-                first = 1
-            calls.extend((name, (name, first + k), call) for k, call in enumerate(entry["inbound_nodes"]))
 
-        def decode(structure: Any) -> Any:
-            if _is_ref(structure):
-                name, index, position = structure[_TENSOR]
-                return outputs[(name, index)][position]
+        def decode(structure: Any, user: str) -> Any:
+            if is_ref(structure):
+                name, index, position = structure[TENSOR]
+                made = outputs[(name, index)]
+                if position >= len(made):  # the count of most layers' outputs is known only once called
+                    raise SerializationError(
+                        f"{cls.__name__}.from_config: model {plan.name!r}: {user} refers to tensor "
+                        f"{[name, index, position]!r}, but that call of layer {name!r} made {len(made)} "
+                        f"output{'s' if len(made) != 1 else ''}; expected a tensor index below {len(made)}, "
+                        f"received {position}.")
+                return made[position]
             if isinstance(structure, dict):
-                return {k: decode(v) for k, v in structure.items()}
+                return {k: decode(v, user) for k, v in structure.items()}
             if isinstance(structure, (list, tuple)):
-                return [decode(v) for v in structure]
+                return [decode(v, user) for v in structure]
             return structure
 
-        for position in _call_order(calls, set(outputs)):
-            name, key, call = calls[position]
-            outputs[key] = flatten(created[name](*decode(call["args"]), **decode(call["kwargs"])))
-        return cls(decode(config["input_layers"]), decode(config["output_layers"]),
+        for position in plan.order:
+            call = plan.calls[position]
+            user = plan.describe_call(call)
+            args, kwargs = decode(call.spec.get("args", []), user), decode(call.spec.get("kwargs", {}), user)
+            outputs[(call.layer, call.node)] = flatten(created[call.layer](*args, **kwargs))
+        return cls(decode(config["input_layers"], "field input_layers"),
+                   decode(config["output_layers"], "field output_layers"),
                    name=config.get("name"), trainable=config.get("trainable", True))
-
-
-def _is_ref(leaf: Any) -> bool:
-    return isinstance(leaf, dict) and len(leaf) == 1 and _TENSOR in leaf
-
-
-def _refs(structure: Any) -> list[tuple[str, int]]:
-    """The node keys ``(layer name, node index)`` a call's arguments refer to."""
-    if _is_ref(structure):
-        name, index, _ = structure[_TENSOR]
-        return [(name, index)]
-    if isinstance(structure, dict):
-        return [key for value in structure.values() for key in _refs(value)]
-    if isinstance(structure, (list, tuple)):
-        return [key for value in structure for key in _refs(value)]
-    return []
-
-
-def _call_order(calls: list[tuple[str, tuple[str, int], dict[str, Any]]], available: set[tuple[str, int]]) -> list[int]:
-    """Positions of ``calls`` in a topological order (Kahn's algorithm; among
-    the calls ready at once, the one listed first): each call and each
-    dependency is visited once, so rebuilding is linear in the graph's size."""
-    producer = {key: position for position, (_, key, _) in enumerate(calls)}
-    waiting = [0] * len(calls)
-    dependents: list[list[int]] = [[] for _ in calls]
-    missing: dict[int, list[tuple[str, int]]] = {}
-    for position, (name, key, call) in enumerate(calls):
-        needs = set(_refs([call["args"], call["kwargs"]]))
-        if (name, key[1] - 1) in producer:  # the same layer's previous call first: node indices stay in order
-            needs.add((name, key[1] - 1))
-        for need in needs - available:
-            source = producer.get(need)
-            if source is None:
-                missing.setdefault(position, []).append(need)
-            else:
-                dependents[source].append(position)
-            waiting[position] += 1
-    ready = [position for position, count in enumerate(waiting) if count == 0]
-    heapq.heapify(ready)
-    order: list[int] = []
-    while ready:
-        position = heapq.heappop(ready)
-        order.append(position)
-        for later in dependents[position]:
-            waiting[later] -= 1
-            if waiting[later] == 0:
-                heapq.heappush(ready, later)
-    if len(order) < len(calls):
-        stuck = sorted({calls[p][0] for p in range(len(calls)) if waiting[p] > 0})
-        absent = sorted({f"{name}[{index}]" for needs in missing.values() for name, index in needs})
-        reason = (f"tensors no call in the config produces ({', '.join(absent)})" if absent
-                  else "each other's outputs in a cycle")
-        raise ValueError(f"Functional.from_config: the calls of layers {stuck} refer to {reason}.")
-    return order

@@ -256,9 +256,13 @@ class Translator:
             translated["inbound_nodes"] = [self._node(n, f"{where}: layer {translated['name']!r} call {j}")
                                            for j, n in enumerate(nodes)]
             out_layers.append(translated)
+        # Keras 3 numbers a nested functional model's nodes from 1 in input_layers/output_layers (its own
+        # construction counts as node 0 there, not in inbound nodes); polykeras numbers its calls from 0.
+        nested = {e["name"] for e in out_layers if e.get("class_name") == "Functional"}
         ours = {"name": config.get("name"), "trainable": config.get("trainable", True), "layers": out_layers,
-                "input_layers": self._endpoints(config.get("input_layers"), f"{where}: field 'input_layers'"),
-                "output_layers": self._endpoints(config.get("output_layers"), f"{where}: field 'output_layers'")}
+                "input_layers": self._endpoints(config.get("input_layers"), f"{where}: field 'input_layers'", nested),
+                "output_layers": self._endpoints(config.get("output_layers"), f"{where}: field 'output_layers'",
+                                                 nested)}
         return {"module": "polykeras.models", "class_name": "Functional", "config": ours, "registered_name": None}
 
     def _op_node(self, entry: dict[str, Any], label: str) -> dict[str, Any]:
@@ -340,13 +344,20 @@ class Translator:
         raise KerasConfigError(f"{label}: expected a tensor reference [layer name, node index, tensor index], "
                                f"received {history!r}.")
 
-    def _endpoints(self, value: Any, label: str) -> Any:
+    def _endpoints(self, value: Any, label: str, nested: set[str]) -> Any:
         if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
-            return {"__tensor__": self._reference(value, label)}
+            reference = self._reference(value, label)
+            if reference[0] in nested:
+                if reference[1] == 0:
+                    raise KerasConfigError(f"{label}: {value!r} names node 0 of the nested model {value[0]!r}, "
+                                           "Keras' own node of a functional model; expected a call (node 1 or "
+                                           "more).")
+                reference[1] -= 1
+            return {"__tensor__": reference}
         if isinstance(value, list):
-            return [self._endpoints(v, label) for v in value]
+            return [self._endpoints(v, label, nested) for v in value]
         if isinstance(value, dict):
-            return {k: self._endpoints(v, label) for k, v in value.items()}
+            return {k: self._endpoints(v, label, nested) for k, v in value.items()}
         raise KerasConfigError(f"{label}: expected tensor references, received {value!r}.")
 
 
