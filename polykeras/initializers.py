@@ -153,14 +153,59 @@ class RandomInitializer(Initializer):
         return {"seed": self.seed}
 
 
-def _truncated(rng: np.random.Generator, shape: Shape, mean: float, stddev: float) -> np.ndarray:
-    """Standard normals redrawn until within two standard deviations."""
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2.0
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2.0
-    return mean + stddev * out
+#: Values drawn at a time (8 MiB of float64): a large weight is filled chunk by chunk.
+_CHUNK = 1 << 20
+
+
+def _draw(shape: Shape, dtype: str, draw: Callable[[int], np.ndarray]) -> np.ndarray:
+    """``draw(n)``'s float64 values, cast into an array of ``dtype`` one
+    chunk at a time: the host holds the weight in its own dtype and one chunk
+    of float64, never a float64 copy of the whole weight (3x a float32
+    weight's memory at the peak). NumPy's streams continue across calls, so
+    the values are those of one whole draw then cast, bit for bit."""
+    kind = _np_dtype(dtype)
+    size = math.prod(shape)
+    if size <= _CHUNK:
+        return np.asarray(draw(size)).astype(kind).reshape(shape)
+    out = np.empty(size, kind)
+    for start in range(0, size, _CHUNK):
+        stop = min(start + _CHUNK, size)
+        out[start:stop] = draw(stop - start)
+    return out.reshape(shape)
+
+
+def _truncated(rng: np.random.Generator, shape: Shape, mean: float, stddev: float, dtype: str) -> np.ndarray:
+    """``mean + stddev * z`` in ``dtype`` for standard normals ``z`` redrawn
+    until within two standard deviations (the redraws come after the whole
+    first draw, in position order), filled chunk by chunk as :func:`_draw`."""
+    redraw: list[np.ndarray] = []
+    done = 0
+
+    def first(count: int) -> np.ndarray:
+        nonlocal done
+        z = rng.standard_normal(count)
+        redraw.append(np.flatnonzero(np.abs(z) > 2.0) + done)
+        done += count
+        z *= stddev  # in place: the same two float64 operations as ``mean + stddev * z``
+        z += mean
+        return z
+
+    out = _draw(shape, dtype, first)
+    flat = out.reshape(-1)
+    bad = np.concatenate(redraw) if redraw else np.empty(0, np.intp)
+    redraw.clear()
+    while bad.size:  # each round redraws every position still out of range, a chunk at a time
+        for start in range(0, bad.size, _CHUNK):
+            where = bad[start:start + _CHUNK]
+            z = rng.standard_normal(where.size)
+            keep = np.abs(z) <= 2.0
+            z *= stddev
+            z += mean
+            flat[where[keep]] = z[keep]
+            redraw.append(where[~keep])
+        bad = np.concatenate(redraw)
+        redraw.clear()
+    return out
 
 
 class RandomNormal(RandomInitializer):
@@ -172,7 +217,8 @@ class RandomNormal(RandomInitializer):
 
     def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
         _require_float("RandomNormal", dtype)
-        return self._rng().normal(self.mean, self.stddev, shape).astype(_np_dtype(dtype))
+        rng = self._rng()
+        return _draw(shape, dtype, lambda n: rng.normal(self.mean, self.stddev, n))
 
     def get_config(self) -> dict[str, Any]:
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
@@ -188,7 +234,7 @@ class TruncatedNormal(RandomInitializer):
 
     def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
         _require_float("TruncatedNormal", dtype)
-        return _truncated(self._rng(), shape, self.mean, self.stddev).astype(_np_dtype(dtype))
+        return _truncated(self._rng(), shape, self.mean, self.stddev, dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
@@ -206,7 +252,8 @@ class RandomUniform(RandomInitializer):
         if kind.kind in "iu":
             return self._rng().integers(self.minval, self.maxval, shape).astype(kind)
         _require_float("RandomUniform", dtype)
-        return self._rng().uniform(self.minval, self.maxval, shape).astype(kind)
+        rng = self._rng()
+        return _draw(shape, dtype, lambda n: rng.uniform(self.minval, self.maxval, n))
 
     def get_config(self) -> dict[str, Any]:
         return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
@@ -269,13 +316,11 @@ class VarianceScaling(RandomInitializer):
         rng = self._rng()
         if self.distribution == "truncated_normal":
             # 0.8796... is the stddev of a standard normal truncated to (-2, 2).
-            values = _truncated(rng, shape, 0.0, math.sqrt(scale) / 0.87962566103423978)
-        elif self.distribution == "untruncated_normal":
-            values = rng.normal(0.0, math.sqrt(scale), shape)
-        else:
-            limit = math.sqrt(3.0 * scale)
-            values = rng.uniform(-limit, limit, shape)
-        return values.astype(_np_dtype(dtype))
+            return _truncated(rng, shape, 0.0, math.sqrt(scale) / 0.87962566103423978, dtype)
+        if self.distribution == "untruncated_normal":
+            return _draw(shape, dtype, lambda n: rng.normal(0.0, math.sqrt(scale), n))
+        limit = math.sqrt(3.0 * scale)
+        return _draw(shape, dtype, lambda n: rng.uniform(-limit, limit, n))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -345,7 +390,10 @@ def _cosine_sum(coefficients: Sequence[float]) -> Callable[[int], np.ndarray]:
 
     def window(m: int) -> np.ndarray:
         phase = np.linspace(-np.pi, np.pi, m)
-        return sum(a * np.cos(k * phase) for k, a in enumerate(coefficients))
+        out = np.zeros(m)
+        for k, a in enumerate(coefficients):
+            out += a * np.cos(k * phase)
+        return out
 
     return window
 

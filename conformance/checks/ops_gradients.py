@@ -308,8 +308,9 @@ NOT_DIFFERENTIABLE.update(_numpy_family.NOT_DIFFERENTIABLE)
 from conformance.checks import ops_control_flow as _control_flow  # noqa: E402 - needs GradCase above
 from conformance.checks import ops_linalg_extra as _linalg_extra  # noqa: E402
 from conformance.checks import ops_nn_extra as _nn_extra  # noqa: E402
+from conformance.checks import ops_signal as _signal  # noqa: E402
 
-for _family in (_control_flow, _nn_extra, _linalg_extra):
+for _family in (_control_flow, _nn_extra, _linalg_extra, _signal):
     for _label, (_call, _reference, _inputs) in _family.GRADIENTS.items():
         _add(_label, _call, _reference, _inputs)
     NOT_DIFFERENTIABLE.update(_family.NOT_DIFFERENTIABLE)

@@ -40,7 +40,9 @@ from polykeras.backends import recurrent as _recurrent
 from polykeras.backends.attention import AttentionComposites
 from polykeras.backends.control_flow import ControlFlowComposites
 from polykeras.backends.linalg_extra import LinalgExtraComposites
+from polykeras.backends.long_tail import LongTailComposites
 from polykeras.backends.numpy_family import NumpyFamily
+from polykeras.backends.signal import SignalComposites
 
 Tensor = Any
 Shape = tuple[int, ...]
@@ -319,7 +321,7 @@ class NativeHooks:
 
 
 class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
-              LinalgExtraComposites, abc.ABC):
+              LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

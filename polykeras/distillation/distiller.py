@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from polykeras import layers as layers_module
@@ -195,8 +195,9 @@ class Distiller(Model):
                 "student_loss_weight": self.student_loss_weight}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Distiller:
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Distiller:
         config = dict(config)
+        custom_objects = dict(custom_objects or {})
         config["teacher"] = layers_module.deserialize(config["teacher"], custom_objects)
         config["student"] = layers_module.deserialize(config["student"], custom_objects)
         config["distillation_losses"] = [registry.deserialize(loss, custom_objects, _LOSS_CLASSES,

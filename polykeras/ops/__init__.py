@@ -40,8 +40,12 @@ from polykeras.ops.control_flow import *  # noqa: F403 - Keras 3's core control 
 from polykeras.ops.nn_extra import *  # noqa: F403 - more of keras.ops.nn
 from polykeras.ops.math_extra import *  # noqa: F403 - more of keras.ops.math
 from polykeras.ops.linalg import (  # Keras 3 also has these flat in keras.ops
-    cholesky, cholesky_inverse, det, eigh, inv, lstsq, matrix_rank, norm, pinv, qr, solve, solve_triangular, svd,
+    cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, lstsq, lu_factor, matrix_rank, norm, pinv, qr, solve,
+    solve_triangular, svd,
 )
+from polykeras.ops.signal import *  # noqa: F403 - keras.ops.math's signal family, erfinv and cdist
+from polykeras.ops.numpy_tail import *  # noqa: F403 - i0, nextafter, view, vectorize
+from polykeras.ops.nn_patches import *  # noqa: F403 - polar, unfold, fold
 
 from polykeras.ops.bitwise import *  # noqa: F403 - keras.ops.numpy's bitwise family
 

@@ -282,6 +282,48 @@ def eigh(x: Tensor) -> tuple[Tensor, Tensor]:
     matrices; each eigenvector's sign is the engine's. Example: ``w, v = ops.linalg.eigh(a)``"""
 
 
+def _eig_spec(x: Any) -> tuple[OpSpec, OpSpec]:
+    from polykeras.backends.signal import COMPLEX_OF
+
+    shape = _matrices("eig", x)
+    dtype = COMPLEX_OF.get(_float(x), _float(x))
+    return OpSpec(shape[:-1], dtype), OpSpec(shape, dtype)
+
+
+@op("square matrices", body=True, spec=_eig_spec)
+def eig(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenvalues and eigenvectors (as columns, unit length) of general
+    square matrices, always complex (complex64 for float32); their order and
+    each eigenvector's phase are the engine's. Example: ``w, v = ops.linalg.eig(a)``"""
+    from polykeras.backends import active
+
+    e = active()
+    x = e.convert_to_tensor(x)
+    _matrices("eig", x)
+    return e.eig(x)
+
+
+def _lu_spec(x: Any) -> tuple[OpSpec, OpSpec]:
+    *batch, m, n = _matrices("lu_factor", x, square=False)
+    return OpSpec((*batch, m, n), _float(x)), OpSpec((*batch, _min(m, n)), "int32")
+
+
+@op("matrices (..., m, n)", body=True, spec=_lu_spec)
+def lu_factor(x: Tensor) -> tuple[Tensor, Tensor]:
+    """LU decomposition with partial pivoting, as ``scipy.linalg.lu_factor``:
+    ``L`` (unit diagonal, not stored) and ``U`` packed in one matrix, and the
+    0-based int32 pivots (row ``i`` was swapped with row ``pivots[i]``).
+
+    Example: ``lu, pivots = ops.linalg.lu_factor(a)``
+    """
+    from polykeras.backends import active
+
+    e = active()
+    x = e.convert_to_tensor(x)
+    _matrices("lu_factor", x, square=False)
+    return e.lu_factor(x)
+
+
 def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Forward-mode derivative of ``fun`` at ``primals`` along ``tangents``
     (tuples of tensors): ``(fun(*primals), tangent_out)``, plus ``aux`` when

@@ -245,3 +245,4 @@ def average_pool(inputs: Tensor, pool_size: int | Sequence[int], strides: int | 
 
 
 from polykeras.ops.nn_extra import *  # noqa: E402, F403 - the rest of keras.ops.nn, by family
+from polykeras.ops.nn_patches import *  # noqa: E402, F403 - polar, unfold, fold

@@ -523,3 +523,4 @@ from polykeras.ops.arrays import *  # noqa: E402,F401,F403
 from polykeras.ops.statistics import *  # noqa: E402,F401,F403
 from polykeras.ops.core import arange, eye, full, ones, ones_like, zeros, zeros_like  # noqa: E402,F401
 from polykeras.ops.bitwise import *  # noqa: E402,F401,F403
+from polykeras.ops.numpy_tail import *  # noqa: E402,F401,F403

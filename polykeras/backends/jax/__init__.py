@@ -24,12 +24,14 @@ from polykeras.backends.jax.distribution import JaxDistribution
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
 from polykeras.backends.jax.rnn import JaxRecurrent
+from polykeras.backends.jax.signal import JaxSignal
 from polykeras.backends.numpy import NumpyBackend
 
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent, NumpyBackend):
+class JaxBackend(JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent, JaxSignal,
+                 NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

@@ -24,6 +24,7 @@ from polykeras.backends.numpy.nn import (
 )
 from polykeras.backends.numpy.random import NumpyRandom, float_dtype, seed_words
 from polykeras.backends.numpy.shapes import NumpyShapes
+from polykeras.backends.numpy.signal import NumpySignalKernels
 
 __all__ = [
     "NumpyBackend",
@@ -41,7 +42,8 @@ __all__ = [
 ]
 
 
-class NumpyBackend(NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom, NumpyFamilyKernels, Backend):
+class NumpyBackend(NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom, NumpyFamilyKernels, NumpySignalKernels,
+                   Backend):
     """The NumPy engine. Tensors are ``numpy.ndarray`` (NumPy scalars count as
     0-d tensors); variables are plain arrays and ``assign`` returns the new one.
 

@@ -31,6 +31,7 @@ from polykeras.backends.tensorflow.optimizers import TensorflowOptimizers  # noq
 from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
 from polykeras.backends.tensorflow.rnn import TensorflowRecurrent  # noqa: E402
 from polykeras.backends.tensorflow.shapes import TensorflowShapes  # noqa: E402
+from polykeras.backends.tensorflow.signal import TensorflowSignal  # noqa: E402
 
 __all__ = ["TensorflowBackend"]
 
@@ -38,7 +39,7 @@ __all__ = ["TensorflowBackend"]
 class TensorflowBackend(
     TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN,
     TensorflowRandom, TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow,
-    TensorflowFamilyKernels, Backend,
+    TensorflowFamilyKernels, TensorflowSignal, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,
