@@ -89,8 +89,8 @@ def _same_pair(name: str, min_rank: int) -> Any:
 
 
 def _length(name: str, fft_length: Any) -> None:
-    check(fft_length is None or (isinstance(fft_length, (int, np.integer)) and not isinstance(fft_length, bool)
-                                 and fft_length >= 1), name, "fft_length None or a positive int",
+    check(fft_length is None or bool(isinstance(fft_length, (int, np.integer)) and not isinstance(fft_length, bool)
+                                      and fft_length >= 1), name, "fft_length None or a positive int",
           f"fft_length={fft_length!r}")
 
 
@@ -189,7 +189,7 @@ def _window(name: str, window: Any, sequence_length: int, fft_length: int, dtype
 def _frames_spec(name: str, sequence_length: Any, sequence_stride: Any, fft_length: Any) -> None:
     for label, value in (("sequence_length", sequence_length), ("sequence_stride", sequence_stride),
                          ("fft_length", fft_length)):
-        check(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1, name,
+        check(bool(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1), name,
               f"a positive int {label}", f"{label}={value!r}")
     check(fft_length >= sequence_length, name, "fft_length >= sequence_length",
           f"sequence_length={sequence_length}, fft_length={fft_length}")
