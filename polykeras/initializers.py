@@ -153,8 +153,8 @@ class RandomInitializer(Initializer):
         return {"seed": self.seed}
 
 
-#: Values drawn at a time (8 MiB of float64): a large weight is filled chunk by chunk.
-_CHUNK = 1 << 20
+#: Values drawn at a time (2 MiB of float64): a large weight is filled chunk by chunk.
+_CHUNK = 1 << 18
 
 
 def _draw(shape: Shape, dtype: str, draw: Callable[[int], np.ndarray]) -> np.ndarray:
