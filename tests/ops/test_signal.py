@@ -266,3 +266,17 @@ def test_portable_definitions_match_the_engine_kernels(engine):
     assert_close(numpy(mapped(tensor(_SQUARE), tensor(_X[:, :4]))),
                  np.einsum("bij,bj->bi", _SQUARE.astype(np.float64), _X[:, :4].astype(np.float64)), "matmul",
                  "float32", err_msg="vectorize")
+
+
+def test_real_imag_conj_angle_of_complex_tensors(engine):
+    """Complex tensors (from view_as_complex, polar, eig) take the NumPy
+    family's real/imag/conj/angle, as Keras 3's ops."""
+    pairs = _X.reshape(2, 5, 2)
+    z = ops.view_as_complex(tensor(pairs))
+    want = pairs[..., 0] + 1j * pairs[..., 1]
+    np.testing.assert_array_equal(numpy(ops.real(z)), want.real)
+    np.testing.assert_array_equal(numpy(ops.imag(z)), want.imag)
+    np.testing.assert_array_equal(numpy(ops.conj(z)), np.conj(want))
+    assert_close(numpy(ops.angle(z)), np.angle(want.astype(np.complex128)), "transcendental", "float32",
+                 err_msg="angle")
+    assert ops.dtype(ops.real(z)) == "float32" and ops.dtype(ops.conj(z)) == "complex64"

@@ -59,17 +59,32 @@ class ElementwiseComposites(_Host):
     def true_divide(self, x1: Tensor, x2: Tensor) -> Tensor:
         return self.divide(x1, x2)
 
+    def _nf_complex_parts(self, x: Tensor) -> tuple[Tensor, Tensor] | None:
+        """(real, imag) of a complex tensor (through the engine's ``view_as_real``); None for a real one."""
+        if not self.dtype(x).startswith("complex"):
+            return None
+        pairs = self.view_as_real(x)
+        return pairs[..., 0], pairs[..., 1]
+
     def conj(self, x: Tensor) -> Tensor:
-        return self._nf_tensor(x)
+        x = self._nf_tensor(x)
+        parts = self._nf_complex_parts(x)
+        if parts is None:
+            return x
+        return self.view_as_complex(self.stack([parts[0], self.negative(parts[1])], axis=-1))
 
     def conjugate(self, x: Tensor) -> Tensor:
         return self.conj(x)
 
     def real(self, x: Tensor) -> Tensor:
-        return self._nf_tensor(x)
+        x = self._nf_tensor(x)
+        parts = self._nf_complex_parts(x)
+        return x if parts is None else parts[0]
 
     def imag(self, x: Tensor) -> Tensor:
-        return self.zeros_like(x)
+        x = self._nf_tensor(x)
+        parts = self._nf_complex_parts(x)
+        return self.zeros_like(x) if parts is None else parts[1]
 
     def copy(self, x: Tensor) -> Tensor:
         x = self._nf_tensor(x)
@@ -259,5 +274,8 @@ class ElementwiseComposites(_Host):
         return self.logical_not(found) if invert else found
 
     def angle(self, x: Tensor) -> Tensor:
+        parts = self._nf_complex_parts(self._nf_tensor(x))
+        if parts is not None:
+            return self.arctan2(parts[1], parts[0])
         x = self._nf_float(x)
         return self.arctan2(self.zeros_like(x), x)  # real x: 0, or pi where x < 0 (and at -0.0)
