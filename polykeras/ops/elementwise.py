@@ -170,7 +170,7 @@ def isneginf(x: Tensor) -> Tensor:
 
 @op(_UNARY)
 def isreal(x: Tensor) -> Tensor:
-    """True everywhere: polykeras's dtypes are real. Example: ``ops.isreal(x)``"""
+    """True where the imaginary part is 0 (everywhere for real dtypes). Example: ``ops.isreal(x)``"""
 
 
 @op("a tensor and finite replacement values")

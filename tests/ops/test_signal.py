@@ -280,3 +280,5 @@ def test_real_imag_conj_angle_of_complex_tensors(engine):
     assert_close(numpy(ops.angle(z)), np.angle(want.astype(np.complex128)), "transcendental", "float32",
                  err_msg="angle")
     assert ops.dtype(ops.real(z)) == "float32" and ops.dtype(ops.conj(z)) == "complex64"
+    mixed = ops.view_as_complex(tensor(np.float32([[1.0, 0.0], [2.0, 0.5]])))
+    np.testing.assert_array_equal(numpy(ops.isreal(mixed)), [True, False])

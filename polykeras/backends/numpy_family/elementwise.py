@@ -245,7 +245,9 @@ class ElementwiseComposites(_Host):
         return self.logical_and(self.isinf(x), self.less(x, 0.0))
 
     def isreal(self, x: Tensor) -> Tensor:
-        return self.ones_like(x, "bool")
+        x = self._nf_tensor(x)
+        parts = self._nf_complex_parts(x)
+        return self.ones_like(x, "bool") if parts is None else self.equal(parts[1], 0.0)
 
     def nan_to_num(self, x: Tensor, nan: float = 0.0, posinf: float | None = None,
                    neginf: float | None = None) -> Tensor:
