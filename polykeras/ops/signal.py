@@ -262,7 +262,9 @@ def istft(x: Pair, sequence_length: int, sequence_stride: int, fft_length: int, 
     """The inverse of :func:`stft` (same arguments): each frame's ``irfft``
     times the window, overlap-added and divided by the overlap-added squared
     window (where it is not ~0), the ``center`` padding removed; ``length``
-    crops (or zero-pads) the signal to that many samples.
+    crops (or zero-pads) the signal to that many samples. With
+    ``window=None`` too it inverts ``stft`` (Keras 3's NumPy and JAX backends
+    return the signal times ``fft_length / sequence_stride`` there).
 
     Example: ``audio = ops.istft(ops.stft(audio, 400, 160, 512), 400, 160, 512)``
     """

@@ -101,6 +101,15 @@ def test_istft_inverts_stft_and_matches_keras(engine):
                  err_msg="istft against Keras")
 
 
+def test_istft_without_a_window_inverts_stft(engine):
+    """window=None: frames of ones, and istft still inverts stft (Keras 3's
+    NumPy and JAX backends return the signal times fft_length /
+    sequence_stride there; its documented contract is the inverse)."""
+    spectrum = ops.stft(tensor(_X), 4, 2, 6, window=None)
+    back = ops.istft(spectrum, 4, 2, 6, length=10, window=None)
+    assert_close(numpy(back), _X.astype(np.float64), "reduction", "float32", err_msg="istft(stft(x), window=None)")
+
+
 def test_complex_views_and_polar_match_keras(engine):
     pairs = _X.reshape(2, 5, 2)
     z = ops.view_as_complex(tensor(pairs))
