@@ -87,7 +87,7 @@ class SymbolicOperators:
     __le__ = _binary("less_equal")[0]
     __gt__ = _binary("greater")[0]
     __ge__ = _binary("greater_equal")[0]
-    __ne__ = _binary("not_equal")[0]  # type: ignore[assignment]
+    __ne__ = _binary("not_equal")[0]
     __hash__ = object.__hash__  # ``__eq__`` is identity, as Keras 3's KerasTensor
     __neg__ = _unary("negative")
     __abs__ = _unary("abs")

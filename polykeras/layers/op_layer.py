@@ -103,7 +103,7 @@ class OpLayer(Layer):
     def call(self, *inputs: Any) -> Any:
         fn = OPS[self.op]
         filled = {name: _fill(value, inputs) for name, value in self.arguments.items()}
-        bound = inspect.BoundArguments(_signature(fn), filled)  # type: ignore[arg-type]
+        bound = inspect.BoundArguments(_signature(fn), filled)
         return fn(*bound.args, **bound.kwargs)
 
     def compute_output_spec(self, *inputs: Any) -> Any:
@@ -115,7 +115,7 @@ class OpLayer(Layer):
         if fn.spec is None:  # type: ignore[attr-defined]
             return trace_output_spec(lambda tensors: self.call(*tensors), list(inputs))
         filled = {name: _fill(value, inputs) for name, value in self.arguments.items()}
-        bound = inspect.BoundArguments(_signature(fn), filled)  # type: ignore[arg-type]
+        bound = inspect.BoundArguments(_signature(fn), filled)
         return map_structure(lambda o: Spec(tuple(o.shape), o.dtype), fn.spec(*bound.args, **bound.kwargs))  # type: ignore[attr-defined]
 
     def get_config(self) -> dict[str, Any]:

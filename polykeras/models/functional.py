@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from polykeras.layers.config import LAYER_CLASSES
@@ -98,7 +99,7 @@ class Functional(GraphMixin, Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Functional:
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Functional:
         """Rebuild the graph: check the whole config first (unique layer
         names, every tensor reference resolvable, no cycle: see
         :mod:`.config_check`), create every layer from its config, then replay

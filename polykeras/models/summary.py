@@ -32,10 +32,11 @@ def _size(weights: list[Any]) -> str:
             seen.add(id(w))
             itemsize = np.dtype(w.dtype if w.dtype != "bfloat16" else "float16").itemsize
             total += int(np.prod(w.shape, dtype=np.int64)) * itemsize
+    size = float(total)
     for unit in ("B", "KB", "MB", "GB"):
-        if total < 1024 or unit == "GB":
-            return f"{total:.2f} {unit}" if unit != "B" else f"{total} B"
-        total /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.2f} {unit}" if unit != "B" else f"{total} B"
+        size /= 1024
     return ""
 
 
@@ -48,7 +49,7 @@ def _rows(model: Any) -> tuple[list[tuple[str, ...]], bool]:
     graph = getattr(model, "_graph", None) or model
     nodes = getattr(graph, "_nodes", None)
     functional = nodes is not None and type(model).__name__ != "Sequential"
-    rows = []
+    rows: list[tuple[str, ...]] = []
     layers = list(getattr(graph, "layers", model.layers)) if nodes is not None else model.layers
     if type(model).__name__ == "Sequential":
         layers = model.layers

@@ -111,7 +111,10 @@ def _graph_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
 
     def endpoints(value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"__tensor__"}:
-            return list(value["__tensor__"])
+            name, node, index = value["__tensor__"]
+            # Keras 3 numbers a nested functional model's nodes from 1 in input_layers/output_layers (its own
+            # construction is node 0 there); polykeras numbers its calls from 0.
+            return [name, node + 1 if name in nested else node, index]
         if isinstance(value, dict):
             return {k: endpoints(v) for k, v in value.items()}
         return [endpoints(v) for v in value]
@@ -123,6 +126,7 @@ def _graph_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
         translated["inbound_nodes"] = [{"args": tensors(call["args"]), "kwargs": tensors(call["kwargs"])}
                                        for call in entry["inbound_nodes"]]
         layers.append(translated)
+    nested = {entry["name"] for entry in layers if entry.get("class_name") == "Functional"}
     return {**config, "layers": layers, "input_layers": endpoints(config["input_layers"]),
             "output_layers": endpoints(config["output_layers"])}
 

@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,3 +109,53 @@ def test_broken_keras_configs_name_model_and_layer(engine, keras_nested, tmp_pat
     with pytest.raises(ArchiveError, match=r"outer.keras: the translated Keras config cannot be built: "
                                            r"Functional.from_config: model 'outer': " + expected):
         load_model(_archive(tmp_path, keras_nested, edit))
+
+
+
+_KERAS_READS = r'''
+import os, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "ours.keras")
+    open(path, "wb").write(data["archive"].tobytes())
+    model = keras.saving.load_model(path)
+    first, second = model([data["x"], data["y"]])
+out["first"], out["second"] = np.asarray(first), np.asarray(second)
+'''
+
+
+def _ours_nested(folder: Path) -> tuple[Path, Any]:
+    """A polykeras model whose outputs are calls 0 and 1 of a nested model, fixed weights, saved as .keras."""
+    from polykeras import Input, Model, layers
+
+    a = Input((3,), name="a")
+    inner = Model(a, layers.Dense(2, name="i0")(a), name="inner")
+    x, y = Input((3,), name="x"), Input((3,), name="y")
+    model = Model([x, y], [inner(x), inner(y)], name="outer")
+    model.set_weights([np.arange(6, dtype="float32").reshape(3, 2) / 7.0, np.float32([0.5, -0.25])])
+    model.save(folder / "ours.keras")
+    return folder / "ours.keras", model
+
+
+@pytest.fixture(scope="module")
+def keras_reads_ours(tmp_path_factory):
+    """What Keras 3 computes from a polykeras-written nested model (written once, on the NumPy engine)."""
+    from polykeras import backends
+
+    with backends.use("numpy"):
+        path, _ = _ours_nested(tmp_path_factory.mktemp("ours"))
+    rng = np.random.default_rng(2)
+    data = {"x": rng.standard_normal((2, 3)).astype("float32"), "y": rng.standard_normal((2, 3)).astype("float32"),
+            "archive": np.frombuffer(path.read_bytes(), np.uint8)}
+    return data, run_keras(_KERAS_READS, data, backend="numpy")
+
+
+def test_keras_reads_a_nested_model_written_by_polykeras_in_order(engine, keras_reads_ours, tmp_path):
+    data, out = keras_reads_ours
+    path, model = _ours_nested(tmp_path)
+    written = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]
+    assert written["output_layers"] == [["inner", 1, 0], ["inner", 2, 0]]  # Keras' numbering: calls from 1
+    theirs = json.loads(zipfile.ZipFile(io.BytesIO(data["archive"].tobytes())).read("config.json"))["config"]
+    assert written == theirs  # the file Keras read below, written on the NumPy engine
+    first, second = model.predict([data["x"], data["y"]], verbose=0)
+    assert_close(out["first"], first, "layer", err_msg="the nested model's call on x")  # were swapped before
+    assert_close(out["second"], second, "layer", err_msg="the nested model's call on y")
