@@ -133,3 +133,7 @@ __all__ += ["RandomCrop"]
 from polykeras.layers.preprocessing import MixUp  # noqa: E402
 
 __all__ += ["MixUp"]
+
+from polykeras.layers.preprocessing import HashedCrossing, Hashing, TextVectorization  # noqa: E402
+
+__all__ += ["HashedCrossing", "Hashing", "TextVectorization"]

@@ -186,6 +186,15 @@ RECIPES: list[Recipe] = [
     # lookups and embeddings
     ("StringLookup", {"vocabulary": ["a", "b", "c"]}, ("b", "t")),
     ("StringLookup", {"vocabulary": ["a", "b", "c"], "output_mode": "multi_hot"}, ("b", "t")),
+    # hashing and text (Keras's one_hot shape for Hashing holds for a trailing axis of 1 only: there its
+    # compute_output_shape drops the last axis, while its call keeps it and adds the bins)
+    ("Hashing", {"num_bins": 5}, ("b", "t")),
+    ("Hashing", {"num_bins": 5, "output_mode": "multi_hot"}, ("b", "t")),
+    ("Hashing", {"num_bins": 5, "output_mode": "one_hot", "salt": 3}, ("b", 1)),
+    ("HashedCrossing", {"num_bins": 5}, [("b", 1), ("b", 1)]),
+    ("HashedCrossing", {"num_bins": 5, "output_mode": "one_hot"}, [("b",), ("b",)]),
+    ("TextVectorization", {"vocabulary": ["a", "b"], "output_sequence_length": 4}, ("b", 1)),
+    ("TextVectorization", {"vocabulary": ["a", "b"], "output_mode": "count"}, ("b",)),
     ("ReversibleEmbedding", {"input_dim": 10, "output_dim": 3}, ("b", "t")),
     ("ReversibleEmbedding", {"input_dim": 10, "output_dim": 3}, ("b", "t", 3), {"reverse": True}),
     # core
@@ -206,7 +215,7 @@ NO_RECIPE = {
 }
 
 #: Layers whose inputs are integer ids.
-INT_INPUTS = {"Embedding", "CategoryEncoding", "IntegerLookup"}
+INT_INPUTS = {"Embedding", "CategoryEncoding", "IntegerLookup", "Hashing", "HashedCrossing"}
 #: Keras layers that take the first input and the rest as separate call
 #: arguments (``layer(query, value)``).
 SEPARATE_INPUTS = {"MultiHeadAttention", "GroupQueryAttention", "OpLayer"}
@@ -216,6 +225,7 @@ CELLS = {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "ConvLSTMCel
 #: ``compute_output_shape`` is still checked).
 NO_SYMBOLIC_CALL = {
     "StringLookup": "symbolic tensors hold numbers (there is no 'string' dtype for Input)",
+    "TextVectorization": "symbolic tensors hold numbers (there is no 'string' dtype for Input)",
 }
 
 

@@ -333,8 +333,8 @@ def test_string_lookup_adapt_matches_keras(engine):
 def test_string_lookup_refuses_paths_hashing_unknowns_and_symbols(engine):
     with pytest.raises(ValueError, match=r"StringLookup 'sl'.*path 'vocab.txt'.*never read"):
         layers.StringLookup(vocabulary="vocab.txt", name="sl")
-    with pytest.raises(NotImplementedError, match=r"StringLookup .*num_oov_indices.*FarmHash"):
-        layers.StringLookup(num_oov_indices=2)
+    with pytest.raises(ValueError, match=r"StringLookup 'sl1'.*salt.*'pepper'"):  # hashed OOV: test_text_hashing
+        layers.StringLookup(num_oov_indices=2, salt="pepper", name="sl1")
     with pytest.raises(ValueError, match=r"StringLookup 'sl2'.*num_oov_indices=0.*\['zz'\]"):
         layers.StringLookup(vocabulary=["a"], num_oov_indices=0, name="sl2")(np.array(["a", "zz"]))
     with pytest.raises(ValueError, match=r"StringLookup 'sl3'.*repeated.*'a'"):

@@ -39,3 +39,9 @@ __all__ += ["RandomCrop"]
 from polykeras.layers.preprocessing.augmentation import MixUp  # noqa: E402
 
 __all__ += ["MixUp"]
+from polykeras.layers.preprocessing.hashing import HashedCrossing, Hashing  # noqa: E402
+
+__all__ += ["HashedCrossing", "Hashing"]
+from polykeras.layers.preprocessing.text_vectorization import TextVectorization  # noqa: E402
+
+__all__ += ["TextVectorization"]

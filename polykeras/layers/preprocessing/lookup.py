@@ -18,8 +18,10 @@ import numpy as np
 
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
+from polykeras.layers.preprocessing.hashing import normalize_salt
 from polykeras.layers.preprocessing.index_lookup import _IndexLookup
 from polykeras.layers.preprocessing.normalization import host_array
+from polykeras.layers.preprocessing.string_hash import hash_bucket
 from polykeras.symbolic import any_symbolic
 
 __all__ = ["IntegerLookup", "StringLookup"]
@@ -37,9 +39,10 @@ class StringLookup(_IndexLookup):
     Args:
         max_tokens: the largest vocabulary size (with the special tokens).
         num_oov_indices: OOV buckets: 1 (default) maps every unknown string to
-            one index; 0 makes unknown strings an error. (Keras hashes into
-            more buckets with FarmHash, which is not reproduced here, so
-            values above 1 are refused.)
+            one index; 0 makes unknown strings an error; with more, an
+            unknown string goes to bucket ``Fingerprint64(s) %
+            num_oov_indices`` (FarmHash, Keras' buckets), or SipHash-2-4
+            keyed by ``salt``.
         mask_token: a string that maps to index 0 (``output_mode="int"``) or
             encodes as zeros (other modes); None for no mask.
         oov_token: the token reported for OOV indices (default ``"[UNK]"``).
@@ -52,6 +55,8 @@ class StringLookup(_IndexLookup):
             layer's dtype).
         pad_to_max_tokens: encode vectors of length ``max_tokens``.
         encoding: the text encoding of byte strings.
+        salt: None, an int or two ints: hash OOV strings with SipHash-2-4.
+        oov_method: accepted for Keras' configs; strings are always hashed.
 
     Example:
         >>> layer = StringLookup(vocabulary=["a", "b", "c"])
@@ -71,17 +76,11 @@ class StringLookup(_IndexLookup):
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode, sparse=sparse,
                          pad_to_max_tokens=pad_to_max_tokens, **kwargs)
         who = describe_layer(self)
-        if num_oov_indices > 1:
-            raise NotImplementedError(f"{who}: num_oov_indices > 1 hashes unknown strings with FarmHash in Keras, "
-                                      f"which is not reproduced here; expected 0 or 1, received "
-                                      f"num_oov_indices={num_oov_indices}.")
-        if salt is not None:
-            raise NotImplementedError(f"{who}: salt applies to hashed OOV buckets, which are not supported; "
-                                      f"expected salt=None, received salt={salt!r}.")
         if oov_method not in ("floormod", "farmhash"):
             raise ValueError(f"{who}: expected oov_method 'floormod' or 'farmhash', received "
                              f"oov_method={oov_method!r}.")
-        self.oov_method = oov_method  # no effect with at most one OOV index
+        self.oov_method = oov_method  # strings are always hashed (FarmHash, or SipHash with a salt)
+        self.salt = normalize_salt(salt, who)
 
     def _as_token(self, value: Any) -> str:
         if isinstance(value, bytes):
@@ -104,9 +103,15 @@ class StringLookup(_IndexLookup):
 
     def _lookup(self, tokens: np.ndarray) -> np.ndarray:
         flat = tokens.reshape(-1).tolist()
-        default = self._oov_start_index() if self.num_oov_indices else -1
+        default = self._oov_start_index() if self.num_oov_indices == 1 else -1
         index = self._index
         out = np.fromiter((index.get(t, default) for t in flat), dtype=np.int64, count=len(flat))
+        if self.num_oov_indices > 1:
+            unknown = np.flatnonzero(out == -1)
+            if unknown.size:
+                salt = None if self.salt is None else (self.salt[0], self.salt[1])
+                out[unknown] = self._oov_start_index() + hash_bucket(
+                    [flat[i] for i in unknown.tolist()], self.num_oov_indices, salt, self.encoding)
         masked = np.zeros(len(flat), bool)
         if self.mask_token is not None:
             masked = np.fromiter((t == self.mask_token for t in flat), dtype=bool, count=len(flat))
@@ -147,7 +152,7 @@ class StringLookup(_IndexLookup):
         return self._encode(ops.convert_to_tensor(indices.astype(np.int32)))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "encoding": self.encoding, "oov_method": self.oov_method}
+        return {**super().get_config(), "encoding": self.encoding, "oov_method": self.oov_method, "salt": self.salt}
 
 
 class IntegerLookup(_IndexLookup):
@@ -157,9 +162,10 @@ class IntegerLookup(_IndexLookup):
     Args:
         max_tokens: the largest vocabulary size (with the special tokens).
         num_oov_indices: OOV buckets (default 1); with more, an unknown id
-            ``x`` goes to bucket ``x mod num_oov_indices`` (Keras'
-            ``"floormod"``); 0 makes unknown ids an error (checked when the
-            values are known, i.e. outside compiled steps).
+            ``x`` goes to bucket ``x mod num_oov_indices`` (``"floormod"``)
+            or to its decimal text's FarmHash bucket (``"farmhash"``); 0
+            makes unknown ids an error (checked when the values are known,
+            i.e. outside compiled steps).
         mask_token: an id that maps to index 0 (``output_mode="int"``) or
             encodes as zeros; None for no mask.
         oov_token: the id reported for OOV indices when inverting (default -1).
@@ -167,7 +173,9 @@ class IntegerLookup(_IndexLookup):
         vocabulary_dtype: ``"int64"`` (Keras' only choice).
         idf_weights, invert, output_mode, pad_to_max_tokens: as
             :class:`StringLookup`.
-        oov_method: ``"floormod"`` (FarmHash is not reproduced).
+        oov_method: ``"floormod"`` (in ``ops``, compiled steps too) or
+            ``"farmhash"`` (Keras' bins, hashed on the host: eager calls only).
+        salt: with ``"farmhash"``, an int or two ints: SipHash-2-4 instead.
 
     The lookup compares every input with every vocabulary entry, so it costs
     ``inputs x vocabulary`` work: meant for vocabularies of up to some
@@ -192,11 +200,15 @@ class IntegerLookup(_IndexLookup):
         if vocabulary_dtype != "int64":
             raise ValueError(f"{who}: expected vocabulary_dtype='int64', received vocabulary_dtype="
                              f"{vocabulary_dtype!r}.")
-        if oov_method != "floormod" or salt is not None:
-            raise NotImplementedError(f"{who}: only oov_method='floormod' without salt is supported, received "
-                                      f"oov_method={oov_method!r}, salt={salt!r}.")
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(f"{who}: expected oov_method 'floormod' or 'farmhash', received "
+                             f"oov_method={oov_method!r}.")
+        if salt is not None and oov_method != "farmhash":
+            raise ValueError(f"{who}: salt can only be used with oov_method='farmhash', received "
+                             f"oov_method={oov_method!r}, salt={salt!r}.")
         self.vocabulary_dtype = vocabulary_dtype
         self.oov_method = oov_method
+        self.salt = normalize_salt(salt, who)
 
     def _as_token(self, value: Any) -> int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) or \
@@ -217,7 +229,9 @@ class IntegerLookup(_IndexLookup):
 
     def _lookup(self, inputs: Any) -> Any:
         start, n = self._oov_start_index(), self.num_oov_indices
-        if n > 1:
+        if n > 1 and self.oov_method == "farmhash":
+            fallback = ops.convert_to_tensor(self._hashed_buckets(inputs) + start, ops.dtype(inputs))
+        elif n > 1:
             fallback = ops.add(ops.mod(inputs, n), start)
         else:
             fallback = ops.full(ops.shape(inputs), start if n == 1 else -1, ops.dtype(inputs))
@@ -232,6 +246,18 @@ class IntegerLookup(_IndexLookup):
         if n == 0:
             self._check_no_oov(inputs, out)
         return out
+
+    def _hashed_buckets(self, inputs: Any) -> np.ndarray:
+        """OOV buckets of ``oov_method="farmhash"``: the ids' decimal text
+        hashed on the host (FarmHash Fingerprint64, SipHash-2-4 with a salt)."""
+        try:
+            values = np.asarray(ops.to_numpy(inputs))
+        except Exception as err:  # a traced tensor inside a compiled step
+            raise ValueError(f"{describe_layer(self)}: oov_method='farmhash' hashes on the host, so it cannot run "
+                             "inside a compiled step; use oov_method='floormod' there, or apply the layer to the "
+                             "data before the model.") from err
+        salt = None if self.salt is None else (self.salt[0], self.salt[1])
+        return hash_bucket(values.reshape(-1).tolist(), self.num_oov_indices, salt).reshape(values.shape)
 
     def _check_no_oov(self, inputs: Any, out: Any) -> None:
         try:
@@ -270,4 +296,5 @@ class IntegerLookup(_IndexLookup):
         return self._encode(self._lookup(inputs))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "vocabulary_dtype": self.vocabulary_dtype, "oov_method": self.oov_method}
+        return {**super().get_config(), "vocabulary_dtype": self.vocabulary_dtype, "oov_method": self.oov_method,
+                "salt": self.salt}
