@@ -24,6 +24,7 @@ import polykeras.backends as B
 from conformance import reference as ref
 from conformance.checks import (ops_arrays, ops_control_flow, ops_core, ops_gradients, ops_image, ops_linalg_extra,
                                ops_math, ops_nn_extra, ops_numpy_family, ops_signal)
+from conformance.checks import ops_counting
 from conformance.checks.base import Check, Context, Meter, Skip, supports
 from conformance.checks.opcase import Example, OpCase, as_outputs, to_reference
 from polykeras import ops
@@ -33,6 +34,7 @@ __all__ = ["FORWARD_CASES", "covered_forward", "covered_gradients", "op_checks",
 FORWARD_CASES: list[OpCase] = [*ops_core.CASES, *ops_math.CASES, *ops_arrays.CASES, *ops_numpy_family.CASES,
                                *ops_control_flow.CASES, *ops_nn_extra.CASES, *ops_linalg_extra.CASES,
                                *ops_image.CASES, *ops_signal.CASES]
+FORWARD_CASES += ops_counting.CASES
 
 
 def public_ops() -> set[str]:

@@ -316,3 +316,10 @@ for _family in (_control_flow, _nn_extra, _linalg_extra, _signal):
     NOT_DIFFERENTIABLE.update(_family.NOT_DIFFERENTIABLE)
 _add("custom_gradient", _control_flow._custom, np.square, uniform((2, 3)),
      gradient=lambda x, weights, dtype: [np.clip(weights[0] * 2.0 * x, -1.0, 1.0)])  # the custom rule, not d(x**2)
+
+# ------------------------------- counting and selection, rearrange, Keras 3's further core parameters
+from conformance.checks import ops_counting as _counting  # noqa: E402 - needs GradCase above
+
+for _label, (_call, _reference, _inputs) in _counting.GRADIENTS.items():
+    _add(_label, _call, _reference, _inputs)
+NOT_DIFFERENTIABLE.update(_counting.NOT_DIFFERENTIABLE)

@@ -593,7 +593,10 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
     @abc.abstractmethod
     def tensordot(self, x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor: ...
     @abc.abstractmethod
-    def einsum(self, subscripts: str, *operands: Tensor) -> Tensor: ...
+    def einsum(self, subscripts: str, *operands: Tensor, optimize: Any = None) -> Tensor:
+        """Einstein summation; ``optimize`` (False, True, "greedy", "optimal";
+        None: the engine's default) is how an engine that searches contraction
+        orders searches them: it never changes the result."""
     @abc.abstractmethod
     def inv(self, x: Tensor) -> Tensor: ...
     @abc.abstractmethod

@@ -48,6 +48,8 @@ from polykeras.ops.numpy_tail import *  # noqa: F403 - i0, nextafter, view, vect
 from polykeras.ops.nn_patches import *  # noqa: F403 - polar, unfold, fold
 
 from polykeras.ops.bitwise import *  # noqa: F403 - keras.ops.numpy's bitwise family
+from polykeras.ops.counting import *  # noqa: F403 - bincount, histogram, unique, nonzero, argpartition, in_top_k
+from polykeras.ops.einops import rearrange
 
 convert_to_numpy = to_numpy  # Keras 3's name for the same op
 

@@ -8,17 +8,36 @@ from typing import Any
 import numpy as np
 
 from polykeras.backends import active
+from polykeras.backends.dtypes import floatx
 from polykeras.ops._dispatch import op
 
 Tensor = Any
 
 
-@op("an array-like (tensor, NumPy array, scalar or nested list) and a known dtype")
-def convert_to_tensor(x: Any, dtype: str | None = None) -> Tensor:
-    """An engine tensor from array-like data.
+@op("an array-like (tensor, NumPy array, scalar or nested list) and a known dtype", body=True)
+def convert_to_tensor(x: Any, dtype: str | None = None, sparse: bool | None = None,
+                      ragged: bool | None = None) -> Tensor:
+    """An engine tensor from array-like data. ``sparse=True`` and
+    ``ragged=True`` (Keras 3's sparse and ragged results) are refused by name:
+    polykeras's tensors are dense; ``False``/``None`` give a dense tensor.
 
     Example: ``ops.convert_to_tensor([1.0, 2.0])``
     """
+    _refuse_sparse("convert_to_tensor", sparse=sparse, ragged=ragged)
+    return active().convert_to_tensor(x, dtype)
+
+
+def _refuse_sparse(op_name: str, **flags: Any) -> None:
+    """Refuse a Keras 3 request for a sparse or ragged tensor (``sparse=True``,
+    ``ragged=True``) by name: every polykeras tensor is dense, on every engine.
+
+    Example: ``_refuse_sparse("one_hot", sparse=sparse)``
+    """
+    for flag, value in flags.items():
+        if value:
+            raise NotImplementedError(
+                f"{op_name}: {flag}=True asks for a {flag} tensor; polykeras's tensors are dense on every engine "
+                f"(pass {flag}=False).")
 
 
 def _no_value(x: Any) -> Any:
@@ -51,19 +70,23 @@ def cast(x: Tensor, dtype: str) -> Tensor:
     """``x`` as ``dtype``. Example: ``ops.cast(ops.ones((2,)), "int32")``"""
 
 
-@op("a shape tuple of non-negative ints and a known dtype")
-def zeros(shape: Sequence[int], dtype: str = "float32") -> Tensor:
-    """Zeros. Example: ``ops.zeros((2, 3))``"""
+@op("a shape tuple of non-negative ints and a known dtype", body=True)
+def zeros(shape: Sequence[int], dtype: str | None = None) -> Tensor:
+    """Zeros (of ``floatx()`` unless ``dtype`` is given). Example: ``ops.zeros((2, 3))``"""
+    return active().zeros(shape, dtype or floatx())
 
 
-@op("a shape tuple of non-negative ints and a known dtype")
-def ones(shape: Sequence[int], dtype: str = "float32") -> Tensor:
-    """Ones. Example: ``ops.ones((2, 3))``"""
+@op("a shape tuple of non-negative ints and a known dtype", body=True)
+def ones(shape: Sequence[int], dtype: str | None = None) -> Tensor:
+    """Ones (of ``floatx()`` unless ``dtype`` is given). Example: ``ops.ones((2, 3))``"""
+    return active().ones(shape, dtype or floatx())
 
 
-@op("a shape tuple, a scalar fill value and a known dtype")
-def full(shape: Sequence[int], fill_value: Any, dtype: str = "float32") -> Tensor:
-    """Constant tensor. Example: ``ops.full((2,), 7.0)``"""
+@op("a shape tuple, a scalar fill value and a known dtype", body=True)
+def full(shape: Sequence[int], fill_value: Any, dtype: str | None = None) -> Tensor:
+    """Constant tensor (of ``floatx()`` unless ``dtype`` is given, whatever
+    the fill value, as Keras 3). Example: ``ops.full((2,), 7.0)``"""
+    return active().full(shape, fill_value, dtype or floatx())
 
 
 @op("a tensor")
@@ -76,19 +99,32 @@ def ones_like(x: Tensor, dtype: str | None = None) -> Tensor:
     """Ones shaped like ``x``. Example: ``ops.ones_like(x)``"""
 
 
-@op("numeric start/stop/step")
-def arange(start: Any, stop: Any = None, step: Any = 1, dtype: str | None = None) -> Tensor:
-    """NumPy's ``arange``. Example: ``ops.arange(5)``"""
+@op("numeric start/stop/step", body=True)
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: str | None = None) -> Tensor:
+    """NumPy's ``arange`` (``step`` 1 when None; int32 for int arguments,
+    ``floatx()`` otherwise). Example: ``ops.arange(5)``"""
+    return active().arange(start, stop, 1 if step is None else step, dtype)
 
 
-@op("a positive matrix size")
-def eye(n: int, m: int | None = None, dtype: str = "float32") -> Tensor:
-    """Identity matrix. Example: ``ops.eye(3)``"""
+@op("non-negative matrix sizes and an integer diagonal offset", body=True)
+def eye(N: int, M: int | None = None, k: int = 0, dtype: str | None = None) -> Tensor:  # noqa: N803 - Keras's names
+    """``N x M`` matrix with ones on the ``k``-th diagonal (above the main
+    one for ``k > 0``), of ``floatx()`` unless ``dtype`` is given.
+
+    Example: ``ops.eye(3, 4, k=1)``"""
+    engine, dtype = active(), dtype or floatx()
+    if not k:
+        return engine.eye(N, M, dtype=dtype)
+    columns = N if M is None else M
+    rows = engine.expand_dims(engine.arange(0, N, 1, dtype="int32"), -1)
+    return engine.cast(engine.equal(engine.add(rows, int(k)), engine.arange(0, columns, 1, dtype="int32")), dtype)
 
 
-@op("a tensor")
-def stop_gradient(x: Tensor) -> Tensor:
-    """``x``, with no gradient flowing back through it. Example: ``ops.stop_gradient(x)``"""
+@op("a tensor", body=True)
+def stop_gradient(variable: Tensor) -> Tensor:
+    """``variable`` (a tensor or Variable), with no gradient flowing back
+    through it. Example: ``ops.stop_gradient(x)``"""
+    return active().stop_gradient(variable)
 
 
 def value_and_grad(fn: Callable[..., Any], has_aux: bool = False) -> Callable[..., Any]:

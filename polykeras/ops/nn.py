@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras.backends import active
+from polykeras.backends.dtypes import floatx
 from polykeras.config import image_data_format
 from polykeras.ops._dispatch import check, op
+from polykeras.ops.core import _refuse_sparse
 
 Tensor = Any
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -91,15 +93,38 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``log(softmax(x))``, stable. Example: ``ops.log_softmax(logits)``"""
 
 
-@op("integer class ids and a positive num_classes")
-def one_hot(x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:
-    """One-hot encoding (ids outside ``[0, num_classes)`` give all zeros).
-    Example: ``ops.one_hot(labels, 10)``"""
+@op("integer class ids and a positive num_classes", body=True)
+def one_hot(x: Tensor, num_classes: int, axis: int = -1, dtype: str | None = None, sparse: bool = False) -> Tensor:
+    """One-hot encoding (ids outside ``[0, num_classes)`` give all zeros), of
+    ``floatx()`` unless ``dtype`` is given; ``sparse=True`` is refused by name
+    (polykeras's tensors are dense). Example: ``ops.one_hot(labels, 10)``"""
+    _refuse_sparse("one_hot", sparse=sparse)
+    return active().one_hot(x, num_classes, axis=axis, dtype=dtype or floatx())
 
 
-@op("a tensor and axes within its rank")
-def moments(x: Tensor, axes: int | Sequence[int], keepdims: bool = False) -> tuple[Tensor, Tensor]:
-    """Mean and population variance over ``axes``. Example: ``mean, var = ops.moments(x, axes=(0,))``"""
+@op("a tensor and axes within its rank", body=True)
+def moments(x: Tensor, axes: int | Sequence[int], keepdims: bool = False, synchronized: bool = False
+            ) -> tuple[Tensor, Tensor]:
+    """Mean and population variance over ``axes``. ``synchronized=True``:
+    inside a data-parallel step (``polykeras.distribution``), over the global
+    batch (every replica's count, sum and sum of squares added up); elsewhere
+    the same as the local moments. Example: ``mean, var = ops.moments(x, axes=(0,))``"""
+    engine = active()
+    axis = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    if not synchronized:
+        return engine.moments(x, axis, keepdims=keepdims)
+    x = engine.convert_to_tensor(x)
+    if not engine.dtype(x).startswith(("float", "bfloat")):
+        x = engine.cast(x, "float32")
+    count = engine.sum(engine.ones_like(x), axis=axis, keepdims=True)
+    total = engine.sum(x, axis=axis, keepdims=True)
+    squares = engine.sum(engine.square(x), axis=axis, keepdims=True)
+    count, total, squares = engine.replica_sum([count, total, squares])
+    mean = engine.divide(total, count)
+    variance = engine.maximum(engine.subtract(engine.divide(squares, count), engine.square(mean)), 0.0)
+    if not keepdims:
+        mean, variance = engine.squeeze(mean, axis=axis), engine.squeeze(variance, axis=axis)
+    return mean, variance
 
 
 @op("statistics of the size of x along axis")

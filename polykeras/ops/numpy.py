@@ -215,9 +215,26 @@ def ceil(x: Tensor) -> Tensor:
     """Round up. Example: ``ops.ceil(x)``"""
 
 
-@op("a tensor")
-def round(x: Tensor) -> Tensor:
-    """Round half to even. Example: ``ops.round(x)``"""
+@op("a tensor and an integer number of decimals", body=True)
+def round(x: Tensor, decimals: int = 0) -> Tensor:
+    """Round half to even, to ``decimals`` places (negative: to tens,
+    hundreds...); integers change only for negative ``decimals``.
+    Example: ``ops.round(x, decimals=2)``"""
+    engine = active()
+    if not decimals:
+        return engine.round(x)
+    x = engine.convert_to_tensor(x)
+    dtype = engine.dtype(x)
+    floating = dtype.startswith(("float", "bfloat"))
+    if not floating and decimals > 0:
+        return x
+    scaled = x if floating else engine.cast(x, "float32")
+    factor = engine.cast(engine.convert_to_tensor(10.0 ** _builtins.abs(int(decimals))), engine.dtype(scaled))
+    if decimals > 0:
+        out = engine.divide(engine.round(engine.multiply(scaled, factor)), factor)
+    else:
+        out = engine.multiply(engine.round(engine.divide(scaled, factor)), factor)
+    return out if floating else engine.cast(out, dtype)
 
 
 @op("a tensor")
@@ -255,19 +272,46 @@ def mean(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes when None). Example: ``ops.mean(x, axis=-1)``"""
 
 
-@op("a tensor and axes within its rank")
-def max(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis`` (all axes when None). Example: ``ops.max(x, axis=-1)``"""
+def _extreme(name: str, x: Tensor, axis: Axis, keepdims: bool, initial: Any) -> Tensor:
+    """``max``/``min`` over ``axis``, with ``initial`` taking part in every
+    reduction (the result of an empty one)."""
+    engine = active()
+    reduce, combine = (engine.max, engine.maximum) if name == "max" else (engine.min, engine.minimum)
+    if initial is None:
+        return reduce(x, axis=axis, keepdims=keepdims)
+    x = engine.convert_to_tensor(x)
+    shape, dtype = tuple(engine.shape(x)), engine.dtype(x)
+    axes = tuple(range(len(shape))) if axis is None else tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    check(_builtins.all(isinstance(a, (int, np.integer)) and -len(shape) <= a < _builtins.max(len(shape), 1)
+                        for a in axes), name, f"axes within the rank {len(shape)}", repr(axis))
+    reduced = {int(a) % _builtins.max(len(shape), 1) for a in axes}
+    start = engine.cast(engine.convert_to_tensor(initial), dtype)
+    if _builtins.any(shape[a] == 0 for a in reduced if a < len(shape)):  # an empty reduction: initial alone
+        out_shape = tuple(1 if i in reduced else d for i, d in enumerate(shape) if keepdims or i not in reduced)
+        return engine.broadcast_to(start, out_shape)
+    return combine(reduce(x, axis=axis, keepdims=keepdims), start)
 
 
-@op("a tensor and axes within its rank")
-def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis`` (all axes when None). Example: ``ops.min(x, axis=-1)``"""
+@op("a tensor and axes within its rank", body=True)
+def max(x: Tensor, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Tensor:
+    """Maximum over ``axis`` (all axes when None), at least ``initial`` when
+    given (which an empty reduction returns). Example: ``ops.max(x, axis=-1)``"""
+    return _extreme("max", x, axis, keepdims, initial)
 
 
-@op("a tensor and axes within its rank")
-def prod(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis`` (all axes when None). Example: ``ops.prod(x, axis=-1)``"""
+@op("a tensor and axes within its rank", body=True)
+def min(x: Tensor, axis: Axis = None, keepdims: bool = False, initial: Any = None) -> Tensor:
+    """Minimum over ``axis`` (all axes when None), at most ``initial`` when
+    given (which an empty reduction returns). Example: ``ops.min(x, axis=-1)``"""
+    return _extreme("min", x, axis, keepdims, initial)
+
+
+@op("a tensor, axes within its rank and a known dtype", body=True)
+def prod(x: Tensor, axis: Axis = None, keepdims: bool = False, dtype: str | None = None) -> Tensor:
+    """Product over ``axis`` (all axes when None), computed in ``dtype`` when
+    given. Example: ``ops.prod(x, axis=-1)``"""
+    engine = active()
+    return engine.prod(x if dtype is None else engine.cast(x, dtype), axis=axis, keepdims=keepdims)
 
 
 @op("a tensor and axes within its rank")
@@ -307,19 +351,33 @@ def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
     """Index of the first minimum (int32). Example: ``ops.argmin(x, axis=0)``"""
 
 
-@op("a tensor and an axis within its rank")
-def cumsum(x: Tensor, axis: int | None = None) -> Tensor:
-    """Running sum (flattened when ``axis`` is None). Example: ``ops.cumsum(x, axis=1)``"""
+@op("a tensor, an axis within its rank and a known dtype", body=True)
+def cumsum(x: Tensor, axis: int | None = None, dtype: str | None = None) -> Tensor:
+    """Running sum (flattened when ``axis`` is None), accumulated in ``dtype``
+    when given. Example: ``ops.cumsum(x, axis=1)``"""
+    engine = active()
+    return engine.cumsum(x if dtype is None else engine.cast(x, dtype), axis=axis)
 
 
-@op("a tensor and an axis within its rank")
-def cumprod(x: Tensor, axis: int | None = None) -> Tensor:
-    """Running product. Example: ``ops.cumprod(x, axis=1)``"""
+@op("a tensor, an axis within its rank and a known dtype", body=True)
+def cumprod(x: Tensor, axis: int | None = None, dtype: str | None = None) -> Tensor:
+    """Running product, accumulated in ``dtype`` when given. Example: ``ops.cumprod(x, axis=1)``"""
+    engine = active()
+    return engine.cumprod(x if dtype is None else engine.cast(x, dtype), axis=axis)
 
 
-@op("a condition and two values whose shapes broadcast together", broadcast=True)
-def where(condition: Tensor, x1: Tensor, x2: Tensor) -> Tensor:
-    """``x1`` where ``condition`` holds, else ``x2``. Example: ``ops.where(x > 0, x, 0.0)``"""
+@op("a condition and two values whose shapes broadcast together (or neither value)", broadcast=True, body=True)
+def where(condition: Tensor, x1: Tensor | None = None, x2: Tensor | None = None) -> Tensor:
+    """``x1`` where ``condition`` holds, else ``x2``; with neither value, the
+    indices of the true entries (``ops.nonzero(condition)``).
+    Example: ``ops.where(x > 0, x, 0.0)``"""
+    if x1 is None and x2 is None:
+        from polykeras.ops.counting import nonzero
+
+        return nonzero(condition)
+    check(x1 is not None and x2 is not None, "where", "both x1 and x2, or neither",
+          f"x1={describe(x1)}, x2={describe(x2)}")
+    return active().where(condition, x1, x2)
 
 
 @op("a tensor and scalar or broadcastable bounds")
@@ -360,14 +418,25 @@ def tensordot(x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor:
     """Contract ``axes`` of ``x1`` with those of ``x2``. Example: ``ops.tensordot(a, b, axes=([1], [0]))``"""
 
 
-@op("a subscripts string whose labels match the operands' ranks and sizes")
-def einsum(subscripts: str, *operands: Tensor) -> Tensor:
-    """Einstein summation. Example: ``ops.einsum("bi,ij->bj", x, w)``"""
+_EINSUM_OPTIONS = ("optimize",)
 
 
-@op("a tensor and a shape with the same number of elements")
-def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+@op("a subscripts string whose labels match the operands' ranks and sizes", body=True)
+def einsum(subscripts: str, *operands: Tensor, **kwargs: Any) -> Tensor:
+    """Einstein summation. ``optimize`` (False, True, ``"greedy"``,
+    ``"optimal"``), Keras 3's one option, chooses how an engine that searches
+    contraction orders (NumPy's, JAX's) searches; the result is the same.
+    Example: ``ops.einsum("bi,ij->bj", x, w)``"""
+    unknown = sorted(set(kwargs) - set(_EINSUM_OPTIONS))
+    if unknown:
+        raise TypeError(f"einsum: expected only the keyword arguments {list(_EINSUM_OPTIONS)}, received {unknown}.")
+    return active().einsum(subscripts, *operands, **kwargs)
+
+
+@op("a tensor and a shape with the same number of elements", body=True)
+def reshape(x: Tensor, newshape: Sequence[int]) -> Tensor:
     """Same data, new shape (one entry may be -1). Example: ``ops.reshape(x, (-1, 4))``"""
+    return active().reshape(x, newshape)
 
 
 @op("a permutation of the tensor's axes")
@@ -390,9 +459,10 @@ def concatenate(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join along an existing axis. Example: ``ops.concatenate([a, b], axis=-1)``"""
 
 
-@op("tensors of the same shape")
-def stack(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join along a new axis. Example: ``ops.stack([a, b])``"""
+@op("tensors of the same shape", body=True)
+def stack(x: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join the tensors of ``x`` along a new axis. Example: ``ops.stack([a, b])``"""
+    return active().stack(x, axis=axis)
 
 
 @op("a section count dividing the axis, or increasing split indices")
@@ -400,9 +470,14 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
     """Cut into pieces. Example: ``a, b = ops.split(x, 2, axis=-1)``"""
 
 
-@op("one (before, after) pair of non-negative ints per axis and mode constant, reflect or symmetric")
-def pad(x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant", constant_values: Any = 0) -> Tensor:
-    """Pad each axis. Example: ``ops.pad(x, [(0, 0), (1, 1)])``"""
+@op("one (before, after) pair of non-negative ints per axis and mode constant, reflect or symmetric", body=True)
+def pad(x: Tensor, pad_width: Sequence[tuple[int, int]], mode: str = "constant", constant_values: Any = None
+        ) -> Tensor:
+    """Pad each axis; ``constant_values`` (0 when None) only with mode
+    ``"constant"``. Example: ``ops.pad(x, [(0, 0), (1, 1)], constant_values=-1)``"""
+    check(constant_values is None or mode == "constant", "pad", "constant_values only with mode='constant'",
+          f"mode={mode!r}, constant_values={describe(constant_values)}")
+    return active().pad(x, pad_width, mode=mode, constant_values=0 if constant_values is None else constant_values)
 
 
 @op("one repeat count per axis")
@@ -435,9 +510,17 @@ def take(x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
     """Gather entries along ``axis``. Example: ``ops.take(table, ids, axis=0)``"""
 
 
-@op("integer indices of the tensor's rank, within the axis length")
-def take_along_axis(x: Tensor, indices: Tensor, axis: int) -> Tensor:
-    """Gather with per-position indices. Example: ``ops.take_along_axis(x, order, axis=-1)``"""
+@op("integer indices of the tensor's rank (1-D when axis is None), within the axis length", body=True)
+def take_along_axis(x: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
+    """Gather with per-position indices (from the flattened tensor, with 1-D
+    indices, when ``axis`` is None). Example: ``ops.take_along_axis(x, order, axis=-1)``"""
+    engine = active()
+    if axis is None:
+        indices = engine.convert_to_tensor(indices)
+        check(len(engine.shape(indices)) == 1, "take_along_axis", "1-D indices when axis is None",
+              describe(indices))
+        return engine.take_along_axis(engine.reshape(x, (-1,)), indices, axis=0)
+    return engine.take_along_axis(x, indices, axis=axis)
 
 
 @op("indices of shape (n, len(shape)) and n values")
@@ -445,9 +528,39 @@ def scatter(indices: Tensor, values: Tensor, shape: Sequence[int]) -> Tensor:
     """Zeros of ``shape`` with ``values`` added at ``indices``. Example: ``ops.scatter([[0], [2]], [1., 2.], (4,))``"""
 
 
-@op("indices of shape (n, x.ndim) and n updates")
-def scatter_update(x: Tensor, indices: Tensor, updates: Tensor) -> Tensor:
-    """``x`` with entries replaced. Example: ``ops.scatter_update(x, [[1]], [9.0])``"""
+_REDUCTIONS = (None, "add", "max", "min", "mul")
+
+
+@op("indices of shape (n, k <= rank) and n updates of the indexed entries' shape", body=True)
+def scatter_update(inputs: Tensor, indices: Tensor, updates: Tensor, reduction: str | None = None) -> Tensor:
+    """``inputs`` with the entries (or slices, for ``k < rank``) at
+    ``indices`` replaced by ``updates``, or combined with them by
+    ``reduction`` (``"add"``, ``"max"``, ``"min"``, ``"mul"``: repeated
+    indices all take part). Example: ``ops.scatter_update(x, [[1]], [9.0])``"""
+    check(reduction in _REDUCTIONS, "scatter_update", f"reduction in {list(_REDUCTIONS)}", repr(reduction))
+    engine = active()
+    if reduction is None:
+        return engine.scatter_update(inputs, indices, updates)
+    from polykeras.ops.math_extra import segment_max, segment_min, segment_prod, segment_sum
+
+    x = engine.convert_to_tensor(inputs)
+    shape, dtype = tuple(engine.shape(x)), engine.dtype(x)
+    indices = engine.cast(engine.convert_to_tensor(indices), "int32")
+    index_shape = tuple(engine.shape(indices))
+    check(len(index_shape) == 2 and 1 <= index_shape[1] <= len(shape), "scatter_update",
+          f"indices of shape (n, k) with 1 <= k <= {len(shape)}", describe(indices))
+    k = index_shape[1]
+    cells = int(np.prod(shape[:k], dtype=np.int64))
+    strides = np.cumprod((1, *shape[1:k][::-1]), dtype=np.int64)[::-1].astype("int32")
+    wrapped = engine.add(indices, engine.multiply(engine.cast(engine.less(indices, 0), "int32"),
+                                                   engine.convert_to_tensor(np.asarray(shape[:k], "int32"))))
+    flat = engine.sum(engine.multiply(wrapped, engine.convert_to_tensor(strides)), axis=1)
+    rows = engine.reshape(x, (cells, -1))
+    data = engine.reshape(engine.cast(engine.convert_to_tensor(updates), dtype), (index_shape[0], -1))
+    reduce = {"add": segment_sum, "mul": segment_prod, "max": segment_max, "min": segment_min}[reduction]
+    gathered = reduce(data, flat, num_segments=cells)
+    combine = {"add": engine.add, "mul": engine.multiply, "max": engine.maximum, "min": engine.minimum}[reduction]
+    return engine.reshape(combine(rows, engine.cast(gathered, dtype)), shape)
 
 
 @op("a key of ints, slices, None, Ellipsis and at most one integer tensor, within the tensor's shape", body=True)
@@ -507,14 +620,16 @@ def get_item(x: Tensor, key: Any) -> Tensor:
     return out
 
 
-@op("start indices and a block shape inside the tensor")
-def slice(x: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
+@op("start indices and a block shape inside the tensor", body=True)
+def slice(inputs: Tensor, start_indices: Sequence[Any], shape: Sequence[int]) -> Tensor:
     """The block of ``shape`` at ``start_indices``. Example: ``ops.slice(x, (0, 2), (4, 3))``"""
+    return active().slice(inputs, start_indices, shape)
 
 
-@op("start indices and an update block inside the tensor")
-def slice_update(x: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
-    """``x`` with a block replaced. Example: ``ops.slice_update(x, (0, 2), block)``"""
+@op("start indices and an update block inside the tensor", body=True)
+def slice_update(inputs: Tensor, start_indices: Sequence[Any], updates: Tensor) -> Tensor:
+    """``inputs`` with a block replaced. Example: ``ops.slice_update(x, (0, 2), block)``"""
+    return active().slice_update(inputs, start_indices, updates)
 
 
 # keras.ops.numpy also names the ops of these families (defined beside this module)
@@ -523,4 +638,5 @@ from polykeras.ops.arrays import *  # noqa: E402,F401,F403
 from polykeras.ops.statistics import *  # noqa: E402,F401,F403
 from polykeras.ops.core import arange, eye, full, ones, ones_like, zeros, zeros_like  # noqa: E402,F401
 from polykeras.ops.bitwise import *  # noqa: E402,F401,F403
+from polykeras.ops.counting import *  # noqa: E402,F401,F403
 from polykeras.ops.numpy_tail import *  # noqa: E402,F401,F403

@@ -13,6 +13,8 @@ One mixin per family, each in its own module:
   the ``nan*`` family, ``average``, ``searchsorted``...).
 * :mod:`.bitwise`: bitwise ops through one engine kernel hook
   (``bitwise_kernel``), ``gcd`` and ``lcm``.
+* :mod:`.counting`: ``bincount``, ``histogram``, ``unique``, ``nonzero``,
+  ``argpartition`` and ``in_top_k``.
 
 Example:
     >>> import polykeras.backends as B
@@ -24,11 +26,13 @@ from __future__ import annotations
 
 from polykeras.backends.numpy_family.arrays import ArrayComposites
 from polykeras.backends.numpy_family.bitwise import BitwiseComposites
+from polykeras.backends.numpy_family.counting import CountingComposites
 from polykeras.backends.numpy_family.elementwise import ElementwiseComposites
 from polykeras.backends.numpy_family.statistics import StatisticsComposites
 
 __all__ = ["NumpyFamily"]
 
 
-class NumpyFamily(ElementwiseComposites, ArrayComposites, StatisticsComposites, BitwiseComposites):
+class NumpyFamily(ElementwiseComposites, ArrayComposites, StatisticsComposites, BitwiseComposites,
+                  CountingComposites):
     """Every family's composites, in the order an engine's MRO sees them."""

@@ -33,7 +33,8 @@ class LinalgMixin:
         first, second = axes
         return torch.tensordot(x1, x2, dims=(_axes_list(first, x1.ndim), _axes_list(second, x2.ndim)))
 
-    def einsum(self, subscripts: str, *operands: Any) -> T:
+    def einsum(self, subscripts: str, *operands: Any, optimize: Any = None) -> T:
+        # ``optimize``: torch orders contractions itself (with opt_einsum where installed); the result is the same
         return torch.einsum(subscripts, *tensors(operands))
 
     def inv(self, x: Any) -> T:
