@@ -9,7 +9,8 @@ Output specs come from the layer's own ``compute_output_spec`` or
 ``compute_output_shape`` (dtype: the layer's compute dtype) where it has one;
 otherwise from an abstract evaluation of its ``call`` by the active engine
 (``Backend.compute_output_spec``: ``jax.eval_shape``, torch fake tensors, a
-TensorFlow graph trace), which runs no kernel. An unknown dimension is
+TensorFlow graph trace, the NumPy engine's shape-only arrays), which runs no
+kernel. An unknown dimension is
 evaluated at two sizes; an output size that differs between the two is
 unknown. Weights are built on the host first, from the symbolic shapes, so
 ``build`` sees ``None`` where a size is unknown.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polykeras import ops
+from polykeras import ops, random
 from polykeras.backends.base import Spec, in_abstract_evaluation
 from polykeras.symbolic import SymbolicTensor, trace_output_spec
 from polykeras.variables import Variable
@@ -77,3 +77,24 @@ def test_seeded_random_draws_need_no_seed_values(engine):
     out = trace_output_spec(fn, SymbolicTensor((None, 4), "float32"))
     assert out == [Spec((None, 4), "float32"), Spec((2,), "float32")]
     assert seeds.state.numpy().tolist() == before  # the evaluation drew nothing from the generator
+
+
+def test_no_kernel_runs_whatever_the_sizes(engine):
+    # Real kernels on these shapes would need terabytes; an abstract evaluation needs none.
+    big = 2 ** 20
+
+    def fn(xs):
+        x, images, ids = xs
+        hidden = ops.softmax(ops.relu(ops.matmul(x, ops.ones((big, 8)))), axis=-1)
+        conv = ops.conv(images, ops.ones((3, 3, 3, 8)), 2, "same")
+        pooled = ops.average_pool(ops.max_pool(conv, 2, 2, "valid"), 3, 1, "same")
+        gathered = ops.take(ops.ones((10, 3)), ids, axis=0)
+        mixed = ops.einsum("bij,bjk->bik", gathered, ops.swapaxes(gathered, 1, 2))
+        noisy = ops.where(x > 0, x + random.normal((big, big), seed=1), ops.zeros_like(x))
+        return [hidden, pooled, ops.sum(mixed, axis=(1, 2)), ops.cumsum(noisy, axis=0)[:, :5],
+                ops.argsort(ops.concatenate([x, x], axis=0), axis=-1)[:2]]
+
+    specs = [Spec((big, big), "float32"), Spec((big // 64, 2048, 4096, 3), "float32"), Spec((big, 4), "int32")]
+    assert engine.compute_output_spec(fn, specs) == [
+        Spec((big, 8), "float32"), Spec((big // 64, 512, 1024, 8), "float32"), Spec((big,), "float32"),
+        Spec((big, 5), "float32"), Spec((2, big), "int32")]

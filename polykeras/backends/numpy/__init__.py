@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from polykeras.backends.base import Backend
 from polykeras.backends.numpy.core import NumpyCore, float_dtype_for, host_array, python_array
+from polykeras.backends.numpy.evaluation import NumpyAbstractEvaluation
 from polykeras.backends.numpy.family import NumpyFamilyKernels
 from polykeras.backends.numpy.math import NumpyMath
 from polykeras.backends.numpy.nn import (
@@ -42,8 +43,8 @@ __all__ = [
 ]
 
 
-class NumpyBackend(NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom, NumpyFamilyKernels, NumpySignalKernels,
-                   Backend):
+class NumpyBackend(NumpyAbstractEvaluation, NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom,
+                   NumpyFamilyKernels, NumpySignalKernels, Backend):
     """The NumPy engine. Tensors are ``numpy.ndarray`` (NumPy scalars count as
     0-d tensors); variables are plain arrays and ``assign`` returns the new one.
 

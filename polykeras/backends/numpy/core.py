@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, op_error
+from polykeras.backends.base import Shape, Tensor, op_error
 from polykeras.backends.dtypes import DTYPES, FLOATX, result_type, standardize_dtype
 
 if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
@@ -288,14 +288,3 @@ class NumpyCore(_Host):
 
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
         raise NotImplementedError(_NO_AUTODIFF.format("jit"))
-
-    # ------------------------------------------------------ shape inference
-    def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Any) -> list[Any]:
-        # NumPy has no abstract arrays, so ``fn`` runs on read-only views of a
-        # single zero broadcast to each shape: no data is read and the inputs
-        # take no memory, but NumPy's kernels run over the zeros. Built-in
-        # layers never get here (they answer compute_output_shape).
-        inputs = [np.broadcast_to(np.zeros((), self._native_dtype(s.dtype)), s.shape) for s in specs]
-        with abstract_evaluation(), np.errstate(all="ignore"):
-            outputs = fn(inputs)
-        return [Spec(self.shape(o), self.dtype(o)) if self.is_tensor(o) else o for o in outputs]
