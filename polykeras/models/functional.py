@@ -46,6 +46,7 @@ class Functional(GraphMixin, Model):
                 raise TypeError(f"Model {self.name!r}: expected inputs made by Input(...), received input "
                                 f"{position}: {tensor!r}.")
         self._init_graph(inputs, outputs)
+        _check_unique_names(self.name, self._graph_layers)
         self.built = True
 
     # ------------------------------------------------------------ properties
@@ -147,3 +148,16 @@ class Functional(GraphMixin, Model):
         return cls(decode(config["input_layers"], "field input_layers"),
                    decode(config["output_layers"], "field output_layers"),
                    name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _check_unique_names(model: str, operations: list[Any]) -> None:
+    """Refuse a graph with two operations of one name, as Keras 3 does: weights
+    are saved and loaded by layer name, so the second would shadow the first."""
+    seen: dict[str, int] = {}
+    for operation in operations:
+        seen[operation.name] = seen.get(operation.name, 0) + 1
+    repeated = {name: count for name, count in seen.items() if count > 1}
+    if repeated:
+        listed = ", ".join(f"{name!r} ({count} layers)" for name, count in repeated.items())
+        raise ValueError(f"Model {model!r}: expected layers of unique names (weights are saved and loaded by name), "
+                         f"received {listed}; give each layer its own name=.")

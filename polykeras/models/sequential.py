@@ -56,6 +56,11 @@ class Sequential(Model):
                                  f"{[known.name for known in self._stack] or 'an input'}.")
             self._input_layer = layer
         elif isinstance(layer, Layer):
+            taken = [known for known in self._stack if known.name == layer.name]
+            if taken:
+                raise ValueError(f"Sequential {self.name!r}: expected layers of unique names (weights are saved and "
+                                 f"loaded by name), received a second layer named {layer.name!r}; give it another "
+                                 "name=.")
             self._stack.append(layer)
         else:
             raise TypeError(f"Sequential {self.name!r}: expected a Layer, received {type(layer).__name__}: {layer!r}.")
