@@ -169,7 +169,9 @@ def _load(source: Path | bytes, where: str, compile: bool, custom_objects: dict[
           safe_mode: bool) -> Any:
     if not isinstance(safe_mode, bool):
         raise TypeError(f"load_model: expected safe_mode to be a bool, received {safe_mode!r}.")
-    archive, infos = open_archive(source, MEMBERS, where)
+    from polykeras.saving.keras_files import vocabulary_assets
+
+    archive, infos = open_archive(source, MEMBERS, where, optional=vocabulary_assets(source))
     with archive:
         metadata = parse_json(read_member(archive, infos["metadata.json"], METADATA_LIMIT, where),
                               f"{where}: member 'metadata.json'", ArchiveError)

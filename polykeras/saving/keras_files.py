@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import warnings
@@ -66,7 +67,7 @@ def load_keras_model(filepath: str | os.PathLike, custom_objects: dict[str, Any]
     if not filepath.is_file():
         raise FileNotFoundError(f"load_keras_model: no file at {filepath}.")
     where = str(filepath)
-    archive, infos = open_archive(filepath, MEMBERS, where)
+    archive, infos = open_archive(filepath, MEMBERS, where, optional=vocabulary_assets(filepath))
     with archive:
         return load_keras_archive(archive, infos, where, compile=compile, custom_objects=custom_objects,
                                   safe_mode=safe_mode)
@@ -81,9 +82,61 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
     config = parse_json(read_member(archive, infos["config.json"], JSON_LIMIT, where),
                         f"{where}: member 'config.json'", ArchiveError)
     check_config(config, f"{where}: member 'config.json'", ArchiveError)
+    _add_vocabularies(config, "", archive, infos, where)
     ours, build_config = translate_model(config, where, custom_objects)
     with archive_memory_limit(infos["model.weights.h5"], where):
         return _build_and_fill(archive, infos, where, ours, build_config, config, compile, custom_objects, safe_mode)
+
+
+#: An adapted lookup's vocabulary, which Keras 3 writes as an asset of the layer's path.
+_VOCABULARY_ASSET = re.compile(r"assets/(?:layers/[a-z0-9_]+/)+vocabulary\.txt")
+_VOCABULARY_LAYERS = ("StringLookup", "IntegerLookup", "TextVectorization")
+
+
+def vocabulary_assets(source: Path | bytes) -> tuple[str, ...]:
+    """The vocabulary assets in a Keras archive (read, not executed: one
+    token a line), the only nested members a Keras file may hold.
+    Example: ``vocabulary_assets(Path("m.keras"))`` -> ``('assets/layers/integer_lookup/vocabulary.txt',)``"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source) as archive:
+            return tuple(n for n in archive.namelist() if _VOCABULARY_ASSET.fullmatch(n))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return ()  # open_archive says what is wrong
+
+
+def _add_vocabularies(config: Any, prefix: str, archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo],
+                      where: str) -> None:
+    """Put each adapted lookup's vocabulary asset into its layer config (Keras
+    writes ``vocabulary=None`` there), so the layer is built with it. A
+    layer's asset path is Keras's: ``layers/<class key>`` per level, the class
+    in snake case numbered from its second occurrence."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(layers, list):
+        return
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if not isinstance(layer, dict) or not isinstance(layer.get("class_name"), str):
+            continue
+        name = layer["class_name"]
+        base = keras_snake_case(name)
+        count = counts.get(base, 0)
+        counts[base] = count + 1
+        path = f"{prefix}layers/{base if count == 0 else f'{base}_{count}'}/"
+        asset = infos.get(f"assets/{path}vocabulary.txt")
+        options = layer.get("config")
+        if asset is not None and name in _VOCABULARY_LAYERS and isinstance(options, dict) and \
+                options.get("vocabulary") is None:
+            text = read_member(archive, asset, JSON_LIMIT, where).decode("utf-8")
+            tokens: list[Any] = text.split("\n")
+            if name == "IntegerLookup":
+                try:
+                    tokens = [int(t) for t in tokens]
+                except ValueError:
+                    raise ArchiveError(f"{where}: member 'assets/{path}vocabulary.txt' of IntegerLookup "
+                                       f"{options.get('name')!r} holds a token that is not an integer.") from None
+            options["vocabulary"] = tokens
+        _add_vocabularies(layer, path, archive, infos, where)
 
 
 def _build_and_fill(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], where: str, ours: dict[str, Any],

@@ -90,13 +90,13 @@ def read_hdf5(source: str | os.PathLike | bytes, where: str, error: type[Excepti
 
 
 # ---------------------------------------------------------------- zip files
-def _bad_name(name: str) -> str | None:
+def _bad_name(name: str, nested_ok: bool = False) -> str | None:
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return "an absolute path"
     parts = name.replace("\\", "/").split("/")
     if ".." in parts:
         return "a path that escapes the archive"
-    if len(parts) > 1 or name.endswith("/"):
+    if (len(parts) > 1 and not nested_ok) or name.endswith("/"):
         return "a path inside a folder; the archive holds plain members only"
     return None
 
@@ -119,7 +119,7 @@ def open_archive(source: str | os.PathLike | bytes, members: Sequence[str], wher
     try:
         for info in archive.infolist():
             name = info.filename
-            reason = _bad_name(name)
+            reason = _bad_name(name, nested_ok=name in optional)  # a caller names the nested members it reads
             if reason is None and name not in allowed:
                 reason = "not one of the expected members " + ", ".join(allowed)
             if reason is not None:

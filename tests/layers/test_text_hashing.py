@@ -9,7 +9,9 @@ round trip; bad inputs name the layer."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -76,6 +78,7 @@ _DATA = {
     "floats": np.array([[1.7, -2.2, 3.0]], "float32"),
     "cross_a": np.random.default_rng(2).integers(-1000, 1000, (20, 1)),
     "cross_b": np.array([[s] for s in np.random.default_rng(3).choice(["x", "yy", "é", "", "hello world"], 20)]),
+    "file_x": np.array([[7, 2, 9], [5, 6, 1]], "int32"),
     "lookup_words": np.array([["a", "zz", "", "e", "é", "quux"], ["d", "d", "c", "b", "x", "y"]]),
 }
 
@@ -108,6 +111,15 @@ for name, kwargs in spec["lookup"].items():
         out["lookup_" + name] = np.asarray(layer(lookup_words))
     else:
         out["lookup_" + name] = np.asarray(L.IntegerLookup(vocabulary=[7, 3, 9], **kwargs)(data["ids"]))
+inp = keras.Input((3,), dtype="int32")
+ids = L.IntegerLookup(output_mode="multi_hot", name="ids")
+ids.adapt(np.array([[7, 3, 7], [9, 7, 1]]))
+twice = L.IntegerLookup(num_oov_indices=2, name="twice")
+twice.adapt(np.array([[5, 5, 6]]))
+hashed = keras.ops.cast(L.Hashing(5, salt=3)(inp), "float32")
+model = keras.Model(inp, L.Concatenate()([ids(inp), hashed, keras.ops.cast(twice(inp), "float32")]))
+model.save(spec["keras_file"])
+out["file_y"] = np.asarray(model(data["file_x"]))
 def strip_a(x):
     return np.char.replace(x, "a", "")
 spec["text"]["callable"] = {"standardize": strip_a}
@@ -122,13 +134,14 @@ for name, kwargs in spec["text"].items():
         out["text_column_" + name] = np.asarray(layer([[q] for q in spec["queries"]]))
 """
 _KERAS_OUT: dict = {}
+KERAS_FILE = os.path.join(tempfile.mkdtemp(prefix="polykeras_text_hashing_"), "lookups.keras")
 
 
 def keras_numbers() -> dict:
     """Keras 3's (and TensorFlow's) numbers for the cases above, computed once."""
     if not _KERAS_OUT:
-        spec = json.dumps({"hash": HASH_CASES, "lookup": LOOKUP_CASES, "text": TEXT_CASES, "texts": TEXTS,
-                           "queries": QUERIES})
+        spec = json.dumps({"keras_file": KERAS_FILE, "hash": HASH_CASES, "lookup": LOOKUP_CASES, "text": TEXT_CASES,
+                           "texts": TEXTS, "queries": QUERIES})
         code = f"import json\nspec = {spec!r}\n{_KERAS_CODE}"
         keras = sys.modules.get("keras")
         if keras is None or keras.backend.backend() == "numpy":
@@ -248,6 +261,15 @@ def test_hashed_crossing_errors(engine):
         layers.HashedCrossing(num_bins=3, name="c")([np.ones((2, 2), int), np.ones((2, 2), int)])
     with pytest.raises(ValueError, match=r"HashedCrossing 'c'.*output_mode.*'count'"):
         layers.HashedCrossing(num_bins=3, output_mode="count", name="c")
+
+
+def test_keras_file_with_adapted_lookups_and_hashing(engine):
+    """Keras writes an adapted lookup's vocabulary as an asset of the layer
+    (its config says vocabulary=None); loading puts it back in the config."""
+    ref = keras_numbers()
+    model = pk.saving.load_model(KERAS_FILE)
+    np.testing.assert_array_equal(_np(model(_DATA["file_x"])), ref["file_y"])
+    assert model.get_layer("ids").get_vocabulary() == [-1, 7, 9, 3, 1]
 
 
 # ------------------------------------------------------------ lookups' OOV
