@@ -75,7 +75,7 @@ class SymbolicOperators:
     __add__, __radd__ = _binary("add")
     __sub__, __rsub__ = _binary("subtract")
     __mul__, __rmul__ = _binary("multiply")
-    __truediv__, __rtruediv__ = _binary("divide")
+    __truediv__, __rtruediv__ = _binary("true_divide")  # Keras 3 records x / y as TrueDivide
     __floordiv__, __rfloordiv__ = _binary("floor_divide")
     __mod__, __rmod__ = _binary("mod")
     __pow__, __rpow__ = _binary("power")

@@ -46,14 +46,17 @@ from polykeras.ops._dispatch import (
 )
 from polykeras import registry
 
-__all__ = ["OpLayer", "record_op"]
+__all__ = ["OpInput", "OpLayer", "arguments_from_json", "arguments_to_json", "record_op"]
 
 _MARKERS = ("__input__", "__slice__", "__ellipsis__", "__tuple__", "__constant__")
 
 
 @dataclass(frozen=True)
-class _Input:
-    """Where the ``index``-th symbolic input goes in an op's arguments."""
+class OpInput:
+    """Where the ``index``-th symbolic input goes in an op's arguments.
+
+    Example: ``OpLayer("add", {"x1": OpInput(0), "x2": 1.0})`` adds 1 to the tensor it is called on.
+    """
 
     index: int
 
@@ -87,6 +90,9 @@ class OpLayer(Layer):
         >>> layer = OpLayer("add", {"x1": {"__input__": 0}, "x2": 1.0})
         >>> model = polykeras.Model(x, layer(x))     # the same graph as Model(x, x + 1.0)
     """
+
+    #: As in Keras 3, an op node is one of a model's ``operations``, not of its ``layers``.
+    _listed_in_layers = False
 
     def __init__(self, op: str, arguments: Mapping[str, Any] | None = None, name: str | None = None, **kwargs: Any):
         fn = _lookup(op)
@@ -174,7 +180,7 @@ def _lift(value: Any, inputs: list[Any], depth: int = 0) -> Any:
     kind = type(value)
     if kind in SYMBOLIC_TYPES:
         inputs.append(value)
-        return _Input(len(inputs) - 1)
+        return OpInput(len(inputs) - 1)
     if depth < 8 and isinstance(value, (list, tuple)):
         return kind(_lift(v, inputs, depth + 1) for v in value) if kind in (list, tuple) else \
             [_lift(v, inputs, depth + 1) for v in value]
@@ -190,7 +196,7 @@ def _lift(value: Any, inputs: list[Any], depth: int = 0) -> Any:
 def _fill(value: Any, inputs: tuple) -> Any:
     """The stored argument ``value`` with the call's tensors in place of its
     placeholders and constants as tensors of the active engine."""
-    if isinstance(value, _Input):
+    if isinstance(value, OpInput):
         return inputs[value.index]
     if isinstance(value, tuple):
         return tuple(_fill(v, inputs) for v in value)
@@ -204,8 +210,27 @@ def _fill(value: Any, inputs: tuple) -> Any:
 
 
 # ----------------------------------------------------------- JSON form
+def arguments_to_json(arguments: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """An op's arguments (placeholders :class:`OpInput`, slices, constants)
+    in the JSON form of OpLayer's config.
+
+    Example: ``arguments_to_json({"x": OpInput(0), "axis": (1, 2)}, "mean")`` ->
+    ``{'x': {'__input__': 0}, 'axis': {'__tuple__': [1, 2]}}``
+    """
+    return {k: _encode(v, f"{where} argument {k!r}") for k, v in arguments.items()}
+
+
+def arguments_from_json(arguments: Mapping[str, Any], custom_objects: Mapping[str, Any] | None = None
+                        ) -> dict[str, Any]:
+    """The inverse of :func:`arguments_to_json`.
+
+    Example: ``arguments_from_json({"x": {"__input__": 0}})`` -> ``{'x': OpInput(index=0)}``
+    """
+    return {k: _decode(v, custom_objects) for k, v in arguments.items()}
+
+
 def _encode(value: Any, where: str) -> Any:
-    if isinstance(value, _Input):
+    if isinstance(value, OpInput):
         return {"__input__": value.index}
     if isinstance(value, slice):
         return {"__slice__": [_encode(value.start, where), _encode(value.stop, where), _encode(value.step, where)]}
@@ -228,7 +253,7 @@ def _decode(value: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _MARKERS:
         marker, inner = next(iter(value.items()))
         if marker == "__input__":
-            return _Input(int(inner))
+            return OpInput(int(inner))
         if marker == "__slice__":
             return slice(*(_decode(v, custom_objects) for v in inner))
         if marker == "__ellipsis__":
@@ -236,7 +261,7 @@ def _decode(value: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
         if marker == "__tuple__":
             return tuple(_decode(v, custom_objects) for v in inner)
         return np.asarray(inner["value"], dtype=inner["dtype"])
-    if isinstance(value, (_Input, slice, np.ndarray)) or value is Ellipsis:
+    if isinstance(value, (OpInput, slice, np.ndarray)) or value is Ellipsis:
         return value
     if registry.is_serialized_object(value):  # a seed generator (random ops), a registered object
         from polykeras.random import SeedGenerator

@@ -25,7 +25,7 @@ from polykeras.layers.layer import Layer
 from polykeras.symbolic import Node, SymbolicTensor, flatten, map_structure, shape_structure, trace_output_spec
 from polykeras.variables import StatelessScope
 
-__all__ = ["Function", "GraphMixin", "graph_nodes"]
+__all__ = ["Function", "GraphMixin", "graph_nodes", "operation_order"]
 
 
 def graph_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], where: str) -> list[Node]:
@@ -66,6 +66,61 @@ def graph_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], whe
     return order
 
 
+def operation_order(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[Any]:
+    """The graph's operations (layers and op nodes, each once) in Keras 3's
+    order: deepest first, where an operation's depth is the longest chain of
+    calls from it to an output (an operation called at several depths counts
+    at its deepest); operations of one depth in the order a depth-first walk
+    back from the outputs (first output first, each call's inputs in order)
+    first meets them. Inputs that no output needs come last but before the
+    other depth-0 operations. This order is ``operations``, ``layers`` and so
+    the order of a model's weights, as in Keras 3.
+
+    Example: ``operation_order(model.inputs, model.outputs)`` -> ``[InputLayer, Dense, Add, Dense]``
+    """
+    given = {id(t) for t in inputs}
+    first_seen: dict[int, int] = {}
+    finished: set[int] = set()
+    postorder: list[Node] = []
+    for output in outputs:
+        stack: list[tuple[SymbolicTensor, bool]] = [(output, False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            node = tensor.node
+            if node is None or id(node) in finished:
+                continue
+            is_input = isinstance(node.layer, InputLayer)
+            if expanded or is_input or id(tensor) in given:
+                finished.add(id(node))
+                if expanded or is_input:
+                    first_seen.setdefault(id(node.layer), len(first_seen))
+                    postorder.append(node)
+                continue
+            first_seen.setdefault(id(node.layer), len(first_seen))
+            stack.append((tensor, True))
+            stack.extend((t, False) for t in reversed(node.input_tensors))
+    in_graph = {id(node) for node in postorder}
+    node_depth: dict[int, int] = {}
+    depth_of: dict[int, int] = {}
+    operations: dict[int, Any] = {}
+    for node in reversed(postorder):
+        depth = max(node_depth.setdefault(id(node), 0), depth_of.get(id(node.layer), 0))
+        depth_of[id(node.layer)] = node_depth[id(node)] = depth
+        operations[id(node.layer)] = node.layer
+        if isinstance(node.layer, InputLayer):
+            continue
+        for tensor in node.input_tensors:
+            parent = tensor.node
+            if parent is not None and id(parent) in in_graph:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for tensor in inputs:  # inputs no output needs
+        if tensor.node is not None and isinstance(tensor.node.layer, InputLayer) and id(tensor.node.layer) \
+                not in operations:
+            operations[id(tensor.node.layer)] = tensor.node.layer
+            depth_of[id(tensor.node.layer)], first_seen[id(tensor.node.layer)] = 0, -1
+    return sorted(operations.values(), key=lambda op: (-depth_of[id(op)], first_seen[id(op)]))
+
+
 class GraphMixin:
     """A recorded graph: ``inputs``, ``outputs`` and the nodes between them,
     checked and replayed on data. Shared by :class:`Function` and functional
@@ -91,21 +146,14 @@ class GraphMixin:
                 raise TypeError(f"{self._where()}: expected symbolic tensors as inputs, received input "
                                 f"{position}: {tensor!r}.")
         self._nodes = graph_nodes(self.inputs, self.outputs, self._where())
-        operations: list[Any] = []
-        seen: set[int] = set()
-        starts = [t.node for t in self.inputs if t.node is not None and isinstance(t.node.layer, InputLayer)]
-        for node in [*starts, *self._nodes]:
-            if id(node.layer) not in seen:
-                seen.add(id(node.layer))
-                operations.append(node.layer)
-        self._graph_layers = operations
+        self._graph_layers = operation_order(self.inputs, self.outputs)
 
     def _where(self) -> str:
         return f"{self._graph_kind} {self.name!r}"  # type: ignore[attr-defined]
 
     @property
     def operations(self) -> list[Any]:
-        """Every layer (or op-layer) of the graph, input layers first, then in execution order."""
+        """Every operation of the graph, layers and op nodes, in Keras 3's order (see :func:`operation_order`)."""
         return list(self._graph_layers)
 
     @property

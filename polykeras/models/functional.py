@@ -52,8 +52,10 @@ class Functional(GraphMixin, Model):
     # ------------------------------------------------------------ properties
     @property
     def layers(self) -> list[Any]:
-        """Every layer of the graph, inputs first, in execution order."""
-        return [op for op in self._graph_layers if isinstance(op, Layer)]
+        """The graph's layers, input layers included, in Keras 3's order (see
+        :attr:`operations`); as in Keras 3, op nodes (``x + 1``,
+        ``ops.mean(x)``) are operations but not layers."""
+        return [op for op in self._graph_layers if isinstance(op, Layer) and getattr(op, "_listed_in_layers", True)]
 
     # --------------------------------------------------------------- calling
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:

@@ -45,12 +45,14 @@ def _shape_text(shapes: list[tuple]) -> str:
 
 
 def _rows(model: Any) -> tuple[list[tuple[str, ...]], bool]:
-    """(name (type), output shape, params, connected to) per layer."""
+    """(name (type), output shape, params, connected to, trainable) per layer."""
     graph = getattr(model, "_graph", None) or model
     nodes = getattr(graph, "_nodes", None)
     functional = nodes is not None and type(model).__name__ != "Sequential"
     rows: list[tuple[str, ...]] = []
-    layers = list(getattr(graph, "layers", model.layers)) if nodes is not None else model.layers
+    # A graph's rows are its operations, op nodes (``x + 1``) included, as in Keras 3's summary.
+    layers = list(getattr(graph, "operations", None) or getattr(graph, "layers", model.layers)) \
+        if nodes is not None else model.layers
     if type(model).__name__ == "Sequential":
         layers = model.layers
     mine = {id(n) for n in nodes or ()}
@@ -68,7 +70,8 @@ def _rows(model: Any) -> tuple[list[tuple[str, ...]], bool]:
                 if isinstance(tensor, SymbolicTensor) and tensor.node is not None:
                     sources.append(f"{tensor.node.layer.name}[{nodes_of(tensor.node.layer).index(tensor.node)}][{tensor.index}]")
         rows.append((f"{layer.name} ({type(layer).__name__})", _shape_text(shapes),
-                     f"{count_params(layer.weights):,}", ", ".join(sources) or "-"))
+                     f"{count_params(layer.weights):,}", ", ".join(sources) or "-",
+                     "Y" if layer.trainable else "N"))
     return rows, functional
 
 
@@ -79,9 +82,7 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
     if show_trainable:
         headers.append("Trainable")
-        trainable = ["Y" if layer.trainable else "N" for layer in model.layers]
-        rows = [row + (flag,) for row, flag in zip(rows, trainable)]
-    rows = [row[: len(headers)] if functional else row[:3] + row[4:] for row in rows]
+    rows = [(row[:4] if functional else row[:3]) + (row[4:] if show_trainable else ()) for row in rows]
     totals = [
         f"Total params: {count_params(model.weights):,} ({_size(model.weights)})",
         f"Trainable params: {count_params(model.trainable_weights):,} ({_size(model.trainable_weights)})",

@@ -38,8 +38,6 @@ _DROP_KEYS = ("shared_object_id", "build_config", "compile_config")
 _MODELS = ("Functional", "Sequential", "Model")
 #: Keras' op classes (graph nodes of ``ops.*`` and tensor operators) live here.
 _KERAS_OPS = "keras.src.ops."
-#: Keras op classes named otherwise than the polykeras op (``ops.abs`` makes an ``Absolute``).
-_OP_ALIASES = {"absolute": "abs", "amax": "max", "amin": "min"}
 
 
 class KerasConfigError(ValueError):
@@ -106,6 +104,22 @@ def _keep_arguments(config: Mapping[str, Any], cls: type, label: str) -> dict[st
             raise KerasConfigError(f"{label}: argument {key}={value!r} has no polykeras equivalent in "
                                    f"{cls.__name__}; the model cannot be translated faithfully.")
     return out
+
+
+def _as_option(value: Any) -> Any:
+    """An op's constructor option from JSON: lists back to tuples (``axis=(1, 2)``)."""
+    if isinstance(value, list):
+        return tuple(_as_option(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_option(v) for k, v in value.items()}
+    return value
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a Keras-only op option holds Keras' default (so dropping it changes nothing)."""
+    if isinstance(value, bool) or isinstance(default, bool) or value is None or default is None:
+        return value is default
+    return isinstance(value, (int, float, str, tuple)) and type(value) is not bool and value == default
 
 
 def _dtype(value: Any, label: str) -> Any:
@@ -267,52 +281,74 @@ class Translator:
 
     def _op_node(self, entry: dict[str, Any], label: str) -> dict[str, Any]:
         """A Keras op node (``x + 1``, ``ops.mean(x, axis=1)`` in a functional
-        model: an Operation class in ``keras.src.ops.*``, its non-tensor
-        constructor arguments in ``config``, its call in the one inbound node)
-        as an :class:`~polykeras.layers.op_layer.OpLayer` entry."""
-        from polykeras.layers.config import to_snake_case
-        from polykeras.ops._dispatch import NAMESPACES, OPS
+        model: an Operation class of an allow-listed ``keras.src.ops.*``
+        module, its options in ``config``, its call in each inbound node) as
+        an :class:`~polykeras.layers.op_layer.OpLayer` entry. The class is
+        looked up in :data:`~polykeras.saving.keras_ops.KERAS_OPS`, never
+        imported."""
+        from polykeras.layers.op_layer import arguments_to_json
+        from polykeras.saving.keras_ops import KERAS_OP_MODULES, join_arguments, op_key
 
-        name, module = str(entry.get("class_name")), str(entry.get("module"))
-        config = dict(entry.get("config") or {})
-        layer_name = config.pop("name", entry.get("name"))
-        label = f"{label} ({layer_name!r}, Keras op {name})"
-        family = module.rsplit(".", 1)[-1]
-        key = to_snake_case(name)
-        key = f"{family}.{key}" if family in NAMESPACES else key if key in OPS else _OP_ALIASES.get(key, key)
-        fn = OPS.get(key)
-        if fn is None:
-            raise KerasConfigError(f"{label} has no polykeras twin (no op {key!r} in polykeras.ops).")
+        name, module = entry.get("class_name"), entry.get("module")
+        config = dict(entry.get("config") or {}) if isinstance(entry.get("config"), dict) else None
+        layer_name = (config or {}).pop("name", entry.get("name"))
+        label = f"{label} ({layer_name!r}, Keras op {module}.{name})"
+        key = op_key(module, name)
+        if key is None:
+            modules = ", ".join(f"keras.src.ops.{m}" for m in KERAS_OP_MODULES)
+            raise KerasConfigError(f"{label} has no polykeras twin: expected an Operation class of polykeras' ops "
+                                   f"from {modules}.")
         nodes = entry.get("inbound_nodes")
-        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
-            raise KerasConfigError(f"{label}: expected one recorded call, received {str(nodes)[:80]!r}.")
-        refs: list[dict[str, Any]] = []
-        args = self._op_value(nodes[0].get("args") or [], refs, label)
-        kwargs = self._op_value(nodes[0].get("kwargs") or {}, refs, label)
-        try:
-            bound = inspect.signature(fn).bind(*args, **kwargs, **self._op_value(config, refs, label))
-        except TypeError as err:
-            raise KerasConfigError(f"{label}: its arguments do not fit polykeras' {key}{inspect.signature(fn)} "
-                                   f"({err}).") from None
+        if config is None or not isinstance(nodes, list) or not nodes or not all(isinstance(n, dict) for n in nodes):
+            raise KerasConfigError(f"{label}: expected a 'config' dict and recorded calls, received config "
+                                   f"{str(entry.get('config'))[:60]!r} and inbound_nodes {str(nodes)[:80]!r}.")
+        options = {k: _as_option(self._op_value(v, None, f"{label} option {k!r}")) for k, v in config.items()}
+        arguments: dict[str, Any] | None = None
+        calls = []
+        for j, node in enumerate(nodes):
+            refs: list[dict[str, Any]] = []
+            args, kwargs = node.get("args") or [], node.get("kwargs") or {}
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise KerasConfigError(f"{label}: call {j} expected 'args' list and 'kwargs' dict, received "
+                                       f"{str(node)[:80]!r}.")
+            joined = join_arguments(key, options, [self._op_value(v, refs, label) for v in args],
+                                    {k: self._op_value(v, refs, label) for k, v in kwargs.items()}, label,
+                                    KerasConfigError, same=_same)
+            encoded = arguments_to_json(joined, label)
+            if arguments is not None and encoded != arguments:
+                raise KerasConfigError(f"{label}: its calls differ in more than their tensors; polykeras records "
+                                       "one op node per call.")
+            arguments = encoded
+            calls.append({"args": refs, "kwargs": {}})
         return {"module": "polykeras.layers", "class_name": "OpLayer", "registered_name": None, "name": layer_name,
-                "config": {"name": layer_name, "op": key, "arguments": dict(bound.arguments)},
-                "inbound_nodes": [{"args": refs, "kwargs": {}}]}
+                "config": {"name": layer_name, "op": key, "arguments": arguments}, "inbound_nodes": calls}
 
-    def _op_value(self, value: Any, refs: list[dict[str, Any]], label: str) -> Any:
-        """A Keras op argument in OpLayer's JSON form; Keras tensors become
-        numbered inputs (their references collected in ``refs``)."""
+    def _op_value(self, value: Any, refs: list[dict[str, Any]] | None, label: str) -> Any:
+        """A Keras op argument as a Python value: a Keras tensor becomes an
+        :class:`~polykeras.layers.op_layer.OpInput` (its reference collected
+        in ``refs``; refused where ``refs`` is None: a constructor option),
+        ``__tensor__``/``__numpy__`` a NumPy constant, ``__slice__`` and
+        ``__ellipsis__`` themselves."""
+        import numpy as np
+
+        from polykeras.layers.op_layer import OpInput
+
         if isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value:
             kind, inner = value["class_name"], value.get("config") or {}
-            if kind == "__keras_tensor__":
+            if kind == "__keras_tensor__" and refs is not None:
                 refs.append({"__tensor__": self._reference(inner.get("keras_history"), label)})
-                return {"__input__": len(refs) - 1}
-            if kind in ("__tensor__", "__numpy__"):
-                return {"__constant__": {"value": inner.get("value"), "dtype": inner.get("dtype")}}
-            if kind == "__slice__":
-                return {"__slice__": [self._op_value(inner.get(k), refs, label) for k in ("start", "stop", "step")]}
+                return OpInput(len(refs) - 1)
+            if kind in ("__tensor__", "__numpy__") and isinstance(inner, dict):
+                try:
+                    return np.asarray(inner.get("value"), dtype=str(inner.get("dtype")))
+                except (TypeError, ValueError) as err:
+                    raise KerasConfigError(f"{label}: a constant that is not a plain array ({err}).") from None
+            if kind == "__slice__" and isinstance(inner, dict):
+                return slice(*(self._op_value(inner.get(k), refs, label) for k in ("start", "stop", "step")))
             if kind == "__ellipsis__":
-                return {"__ellipsis__": True}
-            return self.value(value, label)
+                return Ellipsis
+            raise KerasConfigError(f"{label}: expected tensors, numbers, strings, slices or lists in an op's "
+                                   f"arguments, received a {kind!r} entry.")
         if isinstance(value, dict):
             return {k: self._op_value(v, refs, label) for k, v in value.items()}
         if isinstance(value, list):

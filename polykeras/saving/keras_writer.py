@@ -6,7 +6,11 @@ The config is polykeras' own (same class and argument names as Keras) with
 Keras' spellings put back: modules become ``keras.<family>``, tensor
 references become ``__keras_tensor__`` entries with their shape, dtype and
 ``keras_history``, and a model's inputs and outputs become
-``[layer, node, tensor]`` triples. The weights follow Keras' walk of the
+``[layer, node, tensor]`` triples. An op node (``x + 1``, ``ops.mean(x,
+axis=1)``) becomes an entry of Keras' Operation class for the op
+(``keras.src.ops.numpy.Mean``), its options in the class's config and its
+tensors in the node, as the table in :mod:`.keras_ops` splits them; an op
+Keras has no class for is refused by name. The weights follow Keras' walk of the
 model: a graph model's layers under ``layers/<key>`` (the class name in snake
 case, numbered from the second of a class on), a layer's own variables under
 ``vars/<i>`` with the layer's name as an attribute, a sub-layer under the
@@ -92,7 +96,7 @@ def _tensor_table(model: Any) -> dict[tuple[str, int, int], Any]:
 def _graph_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
     """A Functional model's config in Keras' form (nested models included)."""
     table = _tensor_table(model)
-    by_name = {layer.name: layer for layer in model.layers}
+    by_name = {layer.name: layer for layer in model.operations}
 
     def tensor(ref: list[Any]) -> dict[str, Any]:
         found = table.get(tuple(ref))
@@ -121,6 +125,9 @@ def _graph_config(model: Any, config: dict[str, Any]) -> dict[str, Any]:
 
     layers = []
     for entry in config["layers"]:
+        if entry.get("class_name") == "OpLayer":
+            layers.append(_op_entry(entry, tensor))
+            continue
         layer = by_name.get(entry["name"])
         translated = _entry(layer, {k: v for k, v in entry.items() if k != "inbound_nodes"})
         translated["inbound_nodes"] = [{"args": tensors(call["args"]), "kwargs": tensors(call["kwargs"])}
@@ -144,18 +151,85 @@ def _entry(layer: Any, entry: dict[str, Any]) -> dict[str, Any]:
         if layer.inputs:
             inner["build_input_shape"] = list(layer.inputs[0].shape)
         return {**entry, "module": "keras", "class_name": "Sequential", "registered_name": None, "config": inner}
-    if entry.get("class_name") == "OpLayer":
-        from polykeras.saving.registry import SerializationError
-
-        raise SerializationError(
-            f"save: op node {entry.get('name')!r} ({entry['config'].get('op')}) cannot go into a Keras 3 file: "
-            "Keras splits each op's arguments between its Operation class and its call, which polykeras does not "
-            "record. Save the model as .pkeras, or wrap the op in a registered layer.")
     translated = _objects(entry)
     build = layer.get_build_config() if layer is not None and hasattr(layer, "get_build_config") else None
     if build is not None:
         translated["build_config"] = _build_config(build)
     return translated
+
+
+def _op_entry(entry: dict[str, Any], tensor: Callable[[list[Any]], dict[str, Any]]) -> dict[str, Any]:
+    """An op node (OpLayer entry) as Keras' Operation entry: the op's options
+    in the class's config, its tensors and other call arguments in each
+    inbound node (see :mod:`.keras_ops`)."""
+    from polykeras.layers.op_layer import arguments_from_json
+    from polykeras.saving.keras_ops import keras_op, split_arguments
+    from polykeras.saving.registry import SerializationError
+
+    name, key = entry["name"], entry["config"].get("op")
+    where = f"save: op node {name!r} ({key})"
+    op = keras_op(key, where, SerializationError)
+    options, args, kwargs = split_arguments(key, arguments_from_json(entry["config"].get("arguments") or {}), where,
+                                            SerializationError)
+    config = {"name": name, **{k: _op_option(v, f"{where} option {k!r} of Keras' {op.class_name}")
+                               for k, v in options.items()}}
+    nodes = []
+    for call in entry["inbound_nodes"]:
+        refs = [list(ref["__tensor__"]) for ref in call["args"]]
+        nodes.append({"args": [_op_argument(v, refs, tensor, f"{where} argument {i}") for i, v in enumerate(args)],
+                      "kwargs": {k: _op_argument(v, refs, tensor, f"{where} argument {k!r}")
+                                 for k, v in kwargs.items()}})
+    return {"module": op.qualified_module, "class_name": op.class_name, "config": config,
+            "registered_name": op.class_name, "name": name, "inbound_nodes": nodes}
+
+
+def _op_option(value: Any, where: str) -> Any:
+    """An op's constructor option as Keras stores it: plain data only (Keras
+    rebuilds the class by ``cls(**config)``; a tensor cannot be an option)."""
+    import numpy as np
+
+    from polykeras.layers.op_layer import OpInput
+    from polykeras.saving.registry import SerializationError, to_json_safe
+
+    if isinstance(value, (OpInput, np.ndarray, slice)) or value is Ellipsis:
+        shown = "a symbolic tensor" if isinstance(value, OpInput) else repr(value)[:60]
+        raise SerializationError(f"{where}: Keras keeps this option in the Operation's config, which holds plain "
+                                 f"data only; received {shown}. Pass a Python number or tuple there, or save the "
+                                 "model as .pkeras.")
+    if isinstance(value, (list, tuple)):
+        return [_op_option(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return to_json_safe(value, where)
+
+
+def _op_argument(value: Any, refs: list[list[Any]], tensor: Callable[[list[Any]], dict[str, Any]], where: str) -> Any:
+    """An op's call argument in Keras' node form: tensors as
+    ``__keras_tensor__`` references, constants as ``__tensor__``, slices and
+    ``...`` as Keras spells them."""
+    import numpy as np
+
+    from polykeras.backends.dtypes import standardize_dtype
+    from polykeras.layers.op_layer import OpInput
+    from polykeras.saving.registry import to_json_safe
+
+    if isinstance(value, OpInput):
+        return tensor(refs[value.index])
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {k: _op_argument(getattr(value, k), refs, tensor, where)
+                                                       for k in ("start", "stop", "step")}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, (list, tuple)):
+        return [_op_argument(v, refs, tensor, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _op_argument(v, refs, tensor, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"class_name": "__tensor__",
+                "config": {"value": value.tolist(), "dtype": standardize_dtype(value.dtype.name)}}
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return to_json_safe(value, where)
 
 
 def _build_config(build: dict[str, Any]) -> dict[str, Any]:
