@@ -350,6 +350,10 @@ class Translator:
             raise KerasConfigError(f"{label}: expected tensors, numbers, strings, slices or lists in an op's "
                                    f"arguments, received a {kind!r} entry.")
         if isinstance(value, dict):
+            marked = [k for k in value if isinstance(k, str) and k.startswith("__") and k.endswith("__")]
+            if marked:  # polykeras' own markers (__input__, __constant__, ...) never come from a Keras file
+                raise KerasConfigError(f"{label}: expected plain data in an op's arguments, received a dict with "
+                                       f"key {marked[0]!r}.")
             return {k: self._op_value(v, refs, label) for k, v in value.items()}
         if isinstance(value, list):
             return [self._op_value(v, refs, label) for v in value]

@@ -337,6 +337,15 @@ def test_unknown_op_classes_and_modules_are_refused_unimported(engine, keras_wri
     assert "keras.src.ops.polykeras_never_imports_me" not in sys.modules
 
 
+def test_polykeras_markers_in_a_keras_file_are_refused(engine, keras_written, tmp_path):
+    def edit(entry):
+        entry["inbound_nodes"][0]["kwargs"] = {"x": {"__input__": 7}}
+
+    with pytest.raises(KerasConfigError, match=r"expected plain data in an op's arguments, received a dict with key "
+                                               r"'__input__'"):
+        load_model(_edited(keras_written, "reductions", tmp_path, edit))
+
+
 def test_a_keras_op_option_polykeras_lacks_is_refused(engine, keras_written, tmp_path):
     def edit(entry):
         entry["config"]["where"] = [1, 2]
