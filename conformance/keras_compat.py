@@ -39,6 +39,7 @@ import collections
 import dataclasses
 import functools
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -129,7 +130,7 @@ def _dump_keras() -> None:
 def _child(code: str, args: Sequence[str] = (), **env: str) -> str:
     """Run ``code`` in a fresh interpreter that finds this polykeras and this
     harness first; its last line of output."""
-    here = [str(Path(importlib.import_module(m).__file__).parents[1]) for m in ("polykeras", "conformance")]
+    here = [str(Path(inspect.getfile(importlib.import_module(m))).parents[1]) for m in ("polykeras", "conformance")]
     path = os.pathsep.join(dict.fromkeys([*here, *filter(None, [os.environ.get("PYTHONPATH")])]))
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path, **env})

@@ -16,6 +16,7 @@ Example:
 
 import importlib
 import importlib.util
+from typing import Any
 
 from polykeras import backend, backends, config, ops
 from polykeras.variables import Variable
@@ -53,7 +54,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The upper floors load on first use, so ``import polykeras`` stays light.
     if name in _LAZY:
         module, attribute = _LAZY[name]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TextIO
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def _forward_pass(name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.
         return ops.to_numpy(ops.relu(ops.add(ops.matmul(x, w), b)))
 
 
-def info(out=sys.stdout) -> int:
+def info(out: TextIO = sys.stdout) -> int:
     """Print every installed engine, its version and devices, and check a tiny
     forward pass on each against the NumPy engine. Returns an exit code."""
     rng = np.random.default_rng(0)

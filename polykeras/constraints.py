@@ -135,7 +135,7 @@ ALL_OBJECTS_DICT: dict[str, type[Constraint]] = {
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 
 
-def serialize(constraint: Constraint) -> Any:
+def serialize(constraint: Constraint | Callable[[Any], Any] | None) -> Any:
     """JSON-safe config. Example: ``serialize(MaxNorm(3))``"""
     return registry.serialize(constraint)
 

@@ -126,7 +126,7 @@ class Identity(Initializer):
     def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
         if len(shape) != 2:
             raise ValueError(f"Identity: expected a 2-D shape, received shape={tuple(shape)} of rank {len(shape)}.")
-        return (self.gain * np.eye(*shape)).astype(_np_dtype(dtype))
+        return (self.gain * np.eye(shape[0], shape[1])).astype(_np_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain}
@@ -250,7 +250,8 @@ class RandomUniform(RandomInitializer):
     def host_values(self, shape: Shape, dtype: str = FLOATX) -> np.ndarray:
         kind = _np_dtype(dtype)
         if kind.kind in "iu":
-            return self._rng().integers(self.minval, self.maxval, shape).astype(kind)
+            # NumPy truncates float bounds for integer draws; int() says so.
+            return self._rng().integers(int(self.minval), int(self.maxval), tuple(shape)).astype(kind)
         _require_float("RandomUniform", dtype)
         rng = self._rng()
         return _draw(shape, dtype, lambda n: rng.uniform(self.minval, self.maxval, n))
@@ -574,8 +575,9 @@ lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, Varia
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 
 
-def serialize(initializer: Initializer) -> dict[str, Any]:
-    """JSON-safe config of an initializer. Example: ``serialize(Zeros())``"""
+def serialize(initializer: Initializer | Callable[..., Any] | None) -> Any:
+    """JSON-safe config of what :func:`get` returns (an initializer, a
+    registered function's name, or None). Example: ``serialize(Zeros())``"""
     return registry.serialize(initializer)
 
 

@@ -153,7 +153,7 @@ ALL_OBJECTS_DICT: dict[str, type[Regularizer]] = {
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
 
-def serialize(regularizer: Regularizer) -> Any:
+def serialize(regularizer: Regularizer | Callable[[Any], Any] | None) -> Any:
     """JSON-safe config. Example: ``serialize(L2(0.1))``"""
     return registry.serialize(regularizer)
 

@@ -160,7 +160,7 @@ class StatelessScope:
         self._updates: dict[int, tuple[Variable, Any]] = {}
         self._keep: list[Variable] = []  # keeps ids valid for the scope's life
         self._parent: StatelessScope | None = None
-        self._token: contextvars.Token | None = None
+        self._token: contextvars.Token[StatelessScope | None] | None = None
         pairs = state_mapping.items() if isinstance(state_mapping, Mapping) else (state_mapping or ())
         for variable, value in pairs:
             if not isinstance(variable, Variable):
@@ -177,7 +177,8 @@ class StatelessScope:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _scope.reset(self._token)
+        if self._token is not None:
+            _scope.reset(self._token)
         self._token = None
 
     def get_current_value(self, variable: Variable) -> Any | None:
@@ -460,6 +461,9 @@ class Variable:
     def synchronization(self) -> str:
         return self._synchronization
 
+    def __pos__(self) -> Any:
+        return self.value
+
     @property
     def value(self) -> Any:
         """The current value: the innermost :class:`StatelessScope`'s, if one
@@ -621,7 +625,6 @@ for _dunder, _op in {
     setattr(Variable, f"__{_dunder}__", _binary(_op))
 for _dunder, _op in {"neg": "negative", "abs": "abs", "invert": "logical_not"}.items():
     setattr(Variable, f"__{_dunder}__", _unary(_op))
-Variable.__pos__ = lambda self: self.value  # type: ignore[attr-defined]
 del _dunder, _op
 register_tensor_wrapper(Variable)
 

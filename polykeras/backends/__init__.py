@@ -33,6 +33,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from polykeras.backends.base import Backend, composite_names, primitive_names
 
@@ -247,7 +248,7 @@ class _CompositeView:
         self._engine = engine
         self.name = engine.name
 
-    def __getattr__(self, attr: str):
+    def __getattr__(self, attr: str) -> Any:
         if attr in _COMPOSITES:
             return getattr(Backend, attr).__get__(self)
         return getattr(self._engine, attr)

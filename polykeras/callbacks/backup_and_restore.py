@@ -152,7 +152,7 @@ class BackupAndRestore(Callback):
 
     def _restore_optimizer(self, path: str, keys: list[str]) -> None:
         optimizer = getattr(self.model, "optimizer", None)
-        if getattr(optimizer, "built", True) is False and hasattr(optimizer, "build"):
+        if optimizer is not None and getattr(optimizer, "built", True) is False and hasattr(optimizer, "build"):
             optimizer.build(self.model.trainable_variables)  # slots exist only once built
         variables = _optimizer_variables(self.model) or []
         by_key = {_variable_key(v, i): v for i, v in enumerate(variables)}

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 
-def remove_long(maxlen: int, seqs: list[list[int]], labels: Any) -> tuple[list[list[int]], list[Any]]:
+def remove_long(maxlen: int, seqs: list[list[int]], labels: Any) -> tuple[list[list[int]], np.ndarray]:
     """The sequences (and labels) shorter than ``maxlen``, as Keras keeps them."""
     kept = [(s, label) for s, label in zip(seqs, labels) if len(s) < maxlen]
-    return [s for s, _ in kept], [label for _, label in kept]
+    return [s for s, _ in kept], np.asarray([label for _, label in kept])
 
 
 def shift(seqs: Any, start_char: int | None, index_from: int) -> list[list[int]]:

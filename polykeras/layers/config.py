@@ -24,9 +24,12 @@ import collections
 import inspect
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polykeras import registry
+
+if TYPE_CHECKING:
+    from polykeras.layers.weight_options import WeightOptions
 
 __all__ = [
     "ConfigMixin", "LAYER_CLASSES", "capture_init_args", "deserialize_argument", "accepts_kwargs",
@@ -67,10 +70,15 @@ def reset_names() -> None:
     _name_counts.clear()
 
 
+def _owner_of_init(cls: type) -> type:
+    """The class in ``cls``'s MRO whose own ``__init__`` instances run."""
+    return next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
+
+
 def _signature(cls: type) -> inspect.Signature | None:
     if cls not in _signatures:
         try:
-            _signatures[cls] = inspect.signature(cls.__init__)
+            _signatures[cls] = inspect.signature(vars(_owner_of_init(cls))["__init__"])
         except (TypeError, ValueError):
             _signatures[cls] = None
     return _signatures[cls]
@@ -161,6 +169,16 @@ def deserialize_argument(value: Any, custom_objects: Mapping[str, Any] | None = 
 
 class ConfigMixin:
     """``get_config``/``from_config`` for :class:`~polykeras.layers.Layer`."""
+
+    if TYPE_CHECKING:  # set by the Layer this mixin is part of
+        name: str
+        trainable: bool
+        activity_regularizer: Any
+        _weight_options: WeightOptions
+
+        @property
+        def dtype(self) -> str:
+            raise NotImplementedError
 
     def _auto_config(self) -> bool:
         # Captured arguments are used when the class that defines __init__ is

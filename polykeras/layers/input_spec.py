@@ -62,8 +62,9 @@ class InputSpec:
             self.axes = {int(k): v for k, v in (axes or {}).items()}
         except (ValueError, TypeError) as err:
             raise TypeError(f"InputSpec: expected integer keys in axes, received axes={axes!r}.") from err
-        if self.axes and (self.ndim is not None or self.max_ndim is not None):
-            limit = (self.ndim or self.max_ndim) - 1
+        rank = self.ndim if self.ndim is not None else self.max_ndim
+        if self.axes and rank is not None:
+            limit = rank - 1
             if max(self.axes) > limit:
                 raise ValueError(f"InputSpec: axis {max(self.axes)} is out of range for ndim {limit + 1}.")
 

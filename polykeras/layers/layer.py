@@ -115,7 +115,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
-            cls.build = wrap_build(cls.__dict__["build"])
+            cls.build = wrap_build(cls.__dict__["build"])  # type: ignore[method-assign]  # see wrap_build
         if cls.__module__.startswith("polykeras.") and not cls.__name__.startswith("_"):
             LAYER_CLASSES.setdefault(cls.__name__, cls)
 
@@ -363,16 +363,18 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
     # ------------------------------------------------------------ build
-    def build(self, input_shape: Any = None) -> None:
+    def build(self, input_shape: Any) -> None:
         """Create the weights for inputs of ``input_shape``. Called once,
-        before the first ``call``; subclasses override it."""
+        before the first ``call``; subclasses override it (with one shape
+        per ``call`` argument they name, or none)."""
 
     def _maybe_build(self, args: tuple, kwargs: dict) -> None:
         params = build_params(type(self).build)
         shapes = [map_structure(shape_of, a) for a in args]
         if len(params) <= 1:
             first = shapes[0] if shapes else map_structure(shape_of, next(iter(kwargs.values()), None))
-            self.build(first) if params else self.build()
+            build: Callable[..., None] = self.build  # the subclass's own parameters (see build_params)
+            build(first) if params else build()
             return
         import inspect
 
@@ -462,7 +464,9 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         if self._weight_options.pending:
             self._build_sublayers_then_set_initial_weights(args, kwargs, training, outer)
         context = call_context.push(training, outer)
-        self.__dict__["_call_generation"] = call_context.current().generation
+        active = call_context.current()
+        assert active is not None  # pushed just above
+        self.__dict__["_call_generation"] = active.generation
         names = enter_name_scope(self.name)
         # Sharded weights (fully sharded data parallelism) are gathered whole
         # for this call only.
@@ -554,7 +558,9 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         inside a ``StatelessScope`` so the tracing leaves state and losses alone."""
         handler = _symbolic_handler
         if handler is None:
-            from polykeras.symbolic import symbolic_call as handler
+            from polykeras.symbolic import symbolic_call
+
+            handler = symbolic_call
         with StatelessScope(collect_losses=True):
             return handler(self, args, kwargs)
 

@@ -58,7 +58,7 @@ class LayerMeta(type):
 
     def __call__(cls: type[_L], *args: Any, **kwargs: Any) -> _L:
         captured = capture_init_args(cls, args, kwargs)
-        layer = super().__call__(*args, **kwargs)
+        layer = type.__call__(cls, *args, **kwargs)
         if "_pk_initialized" not in layer.__dict__:
             raise TypeError(f"{cls.__name__}.__init__ must call super().__init__(**kwargs) so the layer is set up.")
         layer.__dict__["_init_args"] = captured
@@ -86,8 +86,9 @@ def wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
                 build(self, *args, **kwargs)
         finally:
             self.__dict__["_building"] = False
-        self.__dict__["_build_shapes"] = (args[0] if len(args) == 1 and not kwargs
-                                          else {**dict(enumerate(args)), **kwargs})
+        shapes: dict[int | str, Any] = dict(enumerate(args))
+        shapes.update(kwargs)
+        self.__dict__["_build_shapes"] = args[0] if len(args) == 1 and not kwargs else shapes
         self.built = True
         self._weight_options.after_build(self)
 

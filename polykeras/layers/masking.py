@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import functools
 import weakref
 from typing import Any
 
@@ -43,7 +44,7 @@ def set_mask(x: Any, mask: Any) -> None:
         _strong.pop(key, None)
         return
     try:
-        ref = weakref.ref(x, lambda r, key=key: _forget(key, r))
+        ref = weakref.ref(x, functools.partial(_forget, key))
     except TypeError:
         _strong[key] = (x, mask)
         _strong.move_to_end(key)

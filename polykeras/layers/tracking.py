@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polykeras.random import SeedGenerator
 from polykeras.variables import Variable
@@ -66,7 +66,8 @@ class TrackedList(list):
         _bump_if(any(_trackable(i) for i in items))
         list.extend(self, items)
 
-    def __iadd__(self, items: Any) -> TrackedList:
+    # list's own __add__ returns a plain list; += keeps the TrackedList, as list's += keeps a list.
+    def __iadd__(self, items: Any) -> TrackedList:  # type: ignore[misc]
         self.extend(items)
         return self
 
@@ -103,7 +104,7 @@ class TrackedList(list):
         _bump_if(any(_trackable(i) for i in self))
         list.reverse(self)
 
-    def __imul__(self, n: Any) -> TrackedList:
+    def __imul__(self, n: Any) -> TrackedList:  # type: ignore[misc]  # as __iadd__
         _bump_if(any(_trackable(i) for i in self))
         return list.__imul__(self, n)
 
@@ -144,7 +145,7 @@ class TrackedDict(dict):
             self[key] = default
         return dict.__getitem__(self, key)
 
-    def __ior__(self, other: Any) -> TrackedDict:
+    def __ior__(self, other: Any) -> TrackedDict:  # type: ignore[misc]  # as TrackedList.__iadd__
         self.update(other)
         return self
 
@@ -201,6 +202,10 @@ class TrackingMixin:
 
     #: Attributes holding bookkeeping, never searched (subclasses may extend).
     _untracked: frozenset[str] = frozenset()
+
+    if TYPE_CHECKING:  # set by the Layer this mixin is part of
+        name: str
+        _embedded_layers: list[TrackingMixin]
 
     # -------------------------------------------------------- attributes
     def __setattr__(self, name: str, value: Any) -> None:

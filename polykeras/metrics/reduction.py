@@ -113,7 +113,8 @@ class MeanMetricWrapper(Mean):
         self._fn = fn
         self._fn_kwargs = kwargs
 
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+    # Keras 3's signature: (y_true, y_pred) where Mean takes values.
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         mask = get_mask(y_pred)
         try:
             values = self._fn(value_of(y_true), value_of(y_pred), **self._fn_kwargs)

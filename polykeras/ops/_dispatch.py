@@ -13,7 +13,7 @@ the handler registered with :func:`register_symbolic_type` instead of computing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +30,14 @@ _PASS_THROUGH = (NotImplementedError, KeyboardInterrupt, MemoryError)
 class OpError(ValueError):
     """An op refused its input. The message names the op, what it expected
     and what it received."""
+
+
+def as_axis(axis: int | Sequence[int] | None) -> int | tuple[int, ...] | None:
+    """``axis`` as the engines take it: an int, a tuple of ints or None.
+
+    Example: ``as_axis([0, 1])`` -> ``(0, 1)``
+    """
+    return tuple(axis) if isinstance(axis, Sequence) else axis
 
 
 def describe(value: Any) -> str:
@@ -146,7 +154,8 @@ def _record(public: Callable[..., Any], symbolic: Callable[..., Any] | None, arg
     if symbolic is not None:
         return symbolic(*args, **kwargs)
     if not _symbolic_handler:
-        raise TypeError(f"{public.op_key}: received a symbolic tensor, but no graph handler is registered.")
+        raise TypeError(f"{getattr(public, 'op_key', public)}: received a symbolic tensor, but no graph handler "
+                        "is registered.")
     return _symbolic_handler[0](public, args, kwargs)
 
 
@@ -270,11 +279,11 @@ def _failure(name: str, expects: str, broadcast: bool, err: Exception, args: tup
     message = f"{name}: expected {expects}, received {_received(args, kwargs)} ({reason})."
     kind = TypeError if isinstance(err, TypeError) and not detail else OpError
     error = kind(message)
-    error.reason = reason  # type: ignore[attr-defined]
+    error.reason = reason  # type: ignore[union-attr]  # read back by getattr(err, "reason") in layers/op_layer.py
     return error
 
 
-def check(condition: bool, name: str, expects: str, received: str) -> None:
+def check(condition: bool | np.bool_, name: str, expects: str, received: str) -> None:
     """Raise :class:`OpError` unless ``condition``; for checks an op does
     itself before dispatching."""
     if not condition:

@@ -272,4 +272,12 @@ def slogdet(x: Tensor) -> tuple[Tensor, Tensor]:
     """Sign and log of the absolute determinant. Example: ``sign, logdet = ops.slogdet(a)``"""
 
 
-__all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]
+# Every op defined above (tests/ops/test_exports.py checks the list), written out so type checkers see
+# what `from polykeras.ops.arrays import *` brings into polykeras.ops.
+__all__ = [
+    "ravel", "ndim", "size", "swapaxes", "fliplr", "flipud", "append", "hstack", "vstack", "dstack", "array_split",
+    "hsplit", "vsplit", "dsplit", "roll", "rot90", "diff", "diagonal", "trace", "diag", "diagflat", "tri", "tril",
+    "triu", "outer", "inner", "vdot", "kron", "cross", "vander", "select", "unravel_index", "meshgrid", "array",
+    "identity", "full_like", "empty", "empty_like", "linspace", "logspace", "geomspace", "bartlett", "blackman",
+    "hamming", "hanning", "kaiser", "slogdet",
+]

@@ -75,4 +75,9 @@ def lcm(x1: Tensor, x2: Tensor) -> Tensor:
     """Least common multiple (non-negative). Example: ``ops.lcm(a, 4)``"""
 
 
-__all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]
+# Every op defined above (tests/ops/test_exports.py checks the list), written out so type checkers see
+# what `from polykeras.ops.bitwise import *` brings into polykeras.ops.
+__all__ = [
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not", "bitwise_left_shift",
+    "bitwise_right_shift", "left_shift", "right_shift", "gcd", "lcm",
+]

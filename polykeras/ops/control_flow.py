@@ -83,6 +83,7 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None, le
     if xs is None:
         check(isinstance(length, (int, np.integer)) and length > 0, "scan",
               "xs, or a positive int length when xs is None", f"xs=None, length={length!r}")
+        assert length is not None  # checked above
         step, xs = (lambda carry, _: f(carry, None)), engine.arange(int(length), dtype="int32")
     else:
         step = f

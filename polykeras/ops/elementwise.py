@@ -220,4 +220,11 @@ def angle(x: Tensor) -> Tensor:
     """Argument of a number: 0 for positive reals, pi for negative. Example: ``ops.angle(x)``"""
 
 
-__all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]
+# Every op defined above (tests/ops/test_exports.py checks the list), written out so type checkers see
+# what `from polykeras.ops.elementwise import *` brings into polykeras.ops.
+__all__ = [
+    "absolute", "fabs", "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "cbrt", "exp2", "log2", "log10",
+    "logaddexp", "logaddexp2", "ldexp", "deg2rad", "rad2deg", "hypot", "sinc", "trunc", "signbit", "heaviside",
+    "true_divide", "fmod", "divide_no_nan", "fmax", "fmin", "isclose", "isposinf", "isneginf", "isreal", "nan_to_num",
+    "conj", "conjugate", "real", "imag", "copy", "allclose", "isin", "angle",
+]

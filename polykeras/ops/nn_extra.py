@@ -22,7 +22,7 @@ from typing import Any
 from polykeras.backends import active
 from polykeras.config import epsilon as _default_epsilon
 from polykeras.config import image_data_format
-from polykeras.ops._dispatch import check, describe, op
+from polykeras.ops._dispatch import as_axis, check, describe, op
 from polykeras.ops.nn import DATA_FORMATS, conv, depthwise_conv
 
 Tensor = Any
@@ -179,7 +179,7 @@ def layer_normalization(x: Tensor, gamma: Tensor | None = None, beta: Tensor | N
           "keyword arguments gamma, beta, axis, epsilon", f"{sorted(kwargs)}")
     e, x = active(), _float(x)
     eps = _default_epsilon() if epsilon is None else epsilon
-    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    axes = as_axis(axis)
     mean, variance = e.moments(x, axes, keepdims=True)
     out = e.multiply(e.subtract(x, mean), e.rsqrt(e.add(variance, eps)))
     if gamma is not None:
@@ -196,7 +196,7 @@ def rms_normalization(x: Tensor, scale: Tensor | None = None, axis: int | Sequen
     Example: ``ops.rms_normalization(x, scale)``"""
     e, x = active(), _float(x)
     eps = _default_epsilon() if epsilon is None else epsilon
-    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    axes = as_axis(axis)
     out = e.multiply(x, e.rsqrt(e.add(e.mean(e.square(x), axis=axes, keepdims=True), eps)))
     if scale is not None:
         out = e.multiply(out, _along(e, scale, x, axes))

@@ -163,4 +163,10 @@ def digitize(x: Tensor, bins: Tensor) -> Tensor:
     """Index of the bin of each value: ``bins[i-1] <= x < bins[i]`` (int32). Example: ``ops.digitize(x, edges)``"""
 
 
-__all__ = [name for name, value in list(globals().items()) if hasattr(value, "op_key")]
+# Every op defined above (tests/ops/test_exports.py checks the list), written out so type checkers see
+# what `from polykeras.ops.statistics import *` brings into polykeras.ops.
+__all__ = [
+    "amax", "amin", "ptp", "count_nonzero", "average", "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmax",
+    "nanmin", "nanargmax", "nanargmin", "nancumsum", "nancumprod", "quantile", "percentile", "median", "nanquantile",
+    "nanpercentile", "nanmedian", "trapezoid", "correlate", "corrcoef", "searchsorted", "digitize",
+]

@@ -74,7 +74,8 @@ def deserialize(config: dict[str, Any] | str, custom_objects: dict[str, Any] | N
     from polykeras import registry
 
     if isinstance(config, str):
-        cls = _LOWER.get(config.lower()) or registry.get_registered_object(config, custom_objects)
+        # A built-in (every one has a default learning rate) or any registered callable.
+        cls: Any = _LOWER.get(config.lower()) or registry.get_registered_object(config, custom_objects)
         if cls is None:
             raise ValueError(f"Unknown optimizer {config!r}. Expected one of: "
                              f"{', '.join(sorted(_LOWER))}, or a registered/custom optimizer name.")

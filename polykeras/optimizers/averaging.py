@@ -71,6 +71,7 @@ class AveragingMixin:
         calls add the gradients to their accumulators. Eagerly a Python branch;
         traced, both outcomes and a select (see :mod:`.averaging`)."""
         steps = self.gradient_accumulation_steps
+        assert steps is not None  # only an optimizer that accumulates calls this
         grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype) for g, v in zip(grads, variables)]
         present = {i: g for i, g in zip(indices, grads)}
         is_update = is_multiple_step(self._iterations.value, steps)

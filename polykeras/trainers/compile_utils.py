@@ -64,18 +64,19 @@ class CompileLoss:
         self.weights = [1.0 if w is None else float(w) for w in (weights or [None] * len(output_names))]
         self.losses: list[Any] | None = None
 
-    def build(self, y_true: Any, y_pred: Any) -> None:
+    def build(self, y_true: Any, y_pred: Any) -> list[Any]:
+        """The loss of each output (None where it has none), resolved for these shapes."""
         trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
         for name, spec, t in zip(self.output_names, self._spec, trues):
             if spec is not None and t is None:
                 raise ValueError(f"Expected a target for output {name!r} (it has a loss), received none.")
         self.losses = [None if spec is None else losses_module.resolve(spec, _shape(t), _shape(p))
                        for spec, t, p in zip(self._spec, trues, preds)]
+        return self.losses
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, dict[str, Any]]:
         """(total loss, per-output losses by ``<output>_loss`` when several)."""
-        if self.losses is None:
-            self.build(y_true, y_pred)
+        losses = self.losses if self.losses is not None else self.build(y_true, y_pred)
         trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
         if len(trues) != len(preds):
             raise ValueError(f"Expected one target per model output ({len(preds)}: {self.output_names}), "
@@ -86,7 +87,7 @@ class CompileLoss:
             weights = weights * len(preds)
         total = None
         parts: dict[str, Any] = {}
-        for name, loss, weight, t, p, sw in zip(self.output_names, self.losses, self.weights, trues, preds, weights):
+        for name, loss, weight, t, p, sw in zip(self.output_names, losses, self.weights, trues, preds, weights):
             if loss is None:
                 continue
             value = loss(t, p, sw)

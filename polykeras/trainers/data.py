@@ -19,7 +19,7 @@ import math
 import random
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,7 @@ def _labelled_leaves(structure: Any, label: str) -> Iterator[tuple[str, Any]]:
         yield label, structure
 
 
-def check_numeric(structure: Any, what: str, names: list[str] | None = None) -> None:
+def check_numeric(structure: Any, what: str, names: Sequence[str | None] | None = None) -> None:
     """Refuse, naming the array, data no engine can hold: strings, objects,
     dates (as Keras 3, which says ``Invalid dtype``). ``names`` are the
     model's input names, shown beside an input's position.
@@ -154,7 +154,8 @@ class ArrayData:
     """
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int = 32,
-                 shuffle: bool = False, steps: int | None = None, input_names: list[str] | None = None):
+                 shuffle: bool = False, steps: int | None = None,
+                 input_names: Sequence[str | None] | None = None):
         as_array = lambda leaf: None if leaf is None else np.asarray(leaf)  # noqa: E731
         self.x = map_structure(as_array, x)
         self.y = map_structure(as_array, y)
@@ -197,7 +198,7 @@ class ArrayData:
         order = np.random.permutation(self.size) if self.shuffle else None
         for step in range(self.steps):
             start = (step * self.batch_size) % self.size
-            index = slice(start, min(start + self.batch_size, self.size))
+            index: slice | np.ndarray = slice(start, min(start + self.batch_size, self.size))
             if order is not None:
                 index = order[index]
             pick = lambda leaf, index=index: None if leaf is None else leaf[index]  # noqa: E731
@@ -293,7 +294,9 @@ class SequenceData:
         if count is not None and int(count) <= 0:
             raise ValueError(f"Expected at least one batch, received a {type(source).__name__} of length {count}.")
         self.count = None if count is None else int(count)
-        self.steps = steps or self.count
+        steps = steps or self.count
+        assert steps is not None  # checked above: a count or steps is given
+        self.steps = steps
         self.workers = int(getattr(source, "workers", 1) or 1)
         self.use_multiprocessing = bool(getattr(source, "use_multiprocessing", False))
         self.max_queue_size = max(1, int(getattr(source, "max_queue_size", 10) or 10))
@@ -365,7 +368,7 @@ def reset(data: Any) -> None:
 
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
           shuffle: bool = False, steps: int | None = None,
-          input_names: list[str] | None = None) -> ArrayData | IterableData | SequenceData:
+          input_names: Sequence[str | None] | None = None) -> ArrayData | IterableData | SequenceData:
     """The right adapter for ``x`` (and ``y``/``sample_weight`` with arrays).
     ``batch_size`` is a positive int or None (32 for arrays); ``input_names``
     (the model's) label errors about an input.

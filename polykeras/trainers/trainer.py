@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,12 @@ from polykeras.trainers.step import compile_step
 from polykeras.variables import StatelessScope
 
 
+if TYPE_CHECKING:  # the Layer a Trainer is mixed into (Model)
+    from polykeras.layers.layer import Layer as _Host
+else:
+    _Host = object
+
+
 def _to_float(value: Any) -> float:
     return float(np.asarray(ops.to_numpy(value)))
 
@@ -38,7 +44,7 @@ def _logs_to_floats(logs: dict[str, Any]) -> dict[str, float]:
     return {key: _to_float(value) for key, value in logs.items()}
 
 
-class Trainer:
+class Trainer(_Host):
     """The training half of :class:`~polykeras.Model` (see the module docstring)."""
 
     compiled = False
@@ -120,7 +126,8 @@ class Trainer:
 
     def _loss_and_parts(self, y: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, dict[str, Any]]:
         """(total loss, per-output losses) from the compiled losses and ``self.losses``."""
-        total, parts = None, {}
+        total: Any = None
+        parts: dict[str, Any] = {}
         if self._compile_loss is not None and y is not None:
             total, parts = self._compile_loss(y, y_pred, sample_weight)
         for extra in self.losses:

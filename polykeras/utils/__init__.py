@@ -14,6 +14,8 @@ Example:
     (2, 3)
 """
 
+from typing import Any
+
 from polykeras.backends.dtypes import standardize_dtype
 from polykeras.random import set_seed as set_random_seed
 from polykeras.utils.config import Config
@@ -41,7 +43,7 @@ _ELSEWHERE = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _ELSEWHERE:
         import importlib
 

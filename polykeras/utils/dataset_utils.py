@@ -220,7 +220,7 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
                          f"{sampling_rate} fits between index {start} and {end}.")
     positions = np.arange(0, count, sequence_stride)
     if shuffle:
-        np.random.RandomState(np.random.randint(1e6) if seed is None else seed).shuffle(positions)
+        np.random.RandomState(np.random.randint(1_000_000) if seed is None else seed).shuffle(positions)
     steps = np.arange(sequence_length) * sampling_rate
     windowed = data[start:end]
     labels = None if targets is None else targets[start:end]

@@ -85,7 +85,7 @@ def index_directory(directory: str | os.PathLike, labels: Any, formats: tuple[st
               else f"Found {len(filenames)} files belonging to {len(names or ())} classes.")
     paths = [os.path.join(directory, name) for name in filenames]
     if shuffle:
-        seed = np.random.randint(1e6) if seed is None else seed
+        seed = np.random.randint(1_000_000) if seed is None else seed
         np.random.RandomState(seed).shuffle(paths)
         if label_array is not None:
             np.random.RandomState(seed).shuffle(label_array)
@@ -148,7 +148,7 @@ def _build(where: str, directory: Any, labels: Any, label_mode: str | None, clas
         labels, label_mode = None, None
     _check_split(where, validation_split, subset, shuffle, seed)
     if seed is None:
-        seed = np.random.randint(1e6)
+        seed = np.random.randint(1_000_000)
     paths, found, names = index_directory(directory, labels, formats, class_names, shuffle, seed, follow_links,
                                           verbose, where)
     label_mode = _check_label_mode(where, labels, label_mode, names)

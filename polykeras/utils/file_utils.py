@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -146,6 +146,7 @@ def extract_archive(file_path: str | os.PathLike, path: str | os.PathLike = ".",
     """
     file_path, path = os.fspath(file_path), os.fspath(path)
     where = os.path.basename(file_path)
+    planner: Callable[[Any, str], list[tuple[str, Any]]]
     for fmt in _formats(archive_format):
         if fmt == "tar" and tarfile.is_tarfile(file_path):
             opened: Any = tarfile.open(file_path)
@@ -231,8 +232,8 @@ def get_file(fname: str | None = None, origin: str | None = None, untar: bool = 
     datadir = os.path.join(base, cache_subdir)
     os.makedirs(datadir, exist_ok=True)
 
-    given = fname is not None and os.fspath(fname) != ""
-    name = os.fspath(fname) if given else os.path.basename(urllib.parse.urlsplit(origin).path)
+    given = os.fspath(fname) if fname is not None else ""
+    name = given or os.path.basename(urllib.parse.urlsplit(origin).path)
     if not name:
         raise ValueError(f"get_file: cannot find a file name in the origin {origin!r}; give fname=...")
     if given and (os.sep in name or "/" in name or name in (".", "..")):

@@ -143,8 +143,8 @@ class JaxCore(_Host):
     def variable(self, value: Any, dtype: str, trainable: bool, name: str) -> Any:
         if in_abstract_evaluation():  # a concrete array, not a tracer of the shape evaluation
             with jax.ensure_compile_time_eval():
-                return super().variable(value, dtype, trainable, name)  # type: ignore[misc]
-        return super().variable(value, dtype, trainable, name)  # type: ignore[misc]
+                return super().variable(value, dtype, trainable, name)
+        return super().variable(value, dtype, trainable, name)
 
     def assign(self, handle: Any, value: Tensor) -> Any:
         value = self.convert_to_tensor(value, self._dtype_name(handle.dtype))

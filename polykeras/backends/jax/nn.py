@@ -98,7 +98,7 @@ class JaxNN(_Host):
         return jax.nn.silu(self._floating(x))
 
     def logsumexp(self, x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        axis = tuple(axis) if type(axis) is list else axis
+        axis = tuple(axis) if isinstance(axis, list) else axis
         return _logsumexp(self._floating(x), axis=axis, keepdims=bool(keepdims))
 
     def one_hot(self, x: Tensor, num_classes: int, axis: int = -1, dtype: str = "float32") -> Tensor:

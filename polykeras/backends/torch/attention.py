@@ -33,7 +33,7 @@ class TorchAttention(_Host):
                               scale: float | None = None, is_causal: bool = False,
                               attn_logits_soft_cap: float | None = None) -> Any:
         if attn_logits_soft_cap is not None:
-            return super().dot_product_attention(  # type: ignore[misc]
+            return super().dot_product_attention(
                 query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
         query, key, value = (self.convert_to_tensor(t) for t in (query, key, value))
         heads, kv_heads = query.shape[2], key.shape[2]

@@ -76,7 +76,7 @@ def masked_softmax(scores: Any, mask: Any = None, axis: int | Sequence[int] = -1
     if isinstance(axis, (list, tuple)) and len(axis) > 1:
         weights = ops.exp(ops.subtract(scores, ops.logsumexp(scores, axis=tuple(axis), keepdims=True)))
     else:
-        weights = ops.softmax(scores, axis=axis[0] if isinstance(axis, (list, tuple)) else axis)
+        weights = ops.softmax(scores, axis=axis[0] if isinstance(axis, Sequence) else axis)
     if mask is not None:
         weights = ops.where(mask, weights, 0.0)
     return weights

@@ -73,6 +73,12 @@ def standardize_tuple(value: Any, n: int, arg: str, who: str, allow_zero: bool =
     return tuple(int(v) for v in values)
 
 
+def standardize_pair(value: Any, arg: str, who: str, allow_zero: bool = False) -> tuple[int, int]:
+    """:func:`standardize_tuple` of two ints, as a pair. Example: ``standardize_pair(1, "padding", "ZeroPadding1D")``"""
+    first, second = standardize_tuple(value, 2, arg, who, allow_zero=allow_zero)
+    return first, second
+
+
 def standardize_padding(value: Any, allowed: Sequence[str], who: str) -> str:
     """``value`` lower-cased, checked against ``allowed``."""
     padding = value.lower() if isinstance(value, str) else value

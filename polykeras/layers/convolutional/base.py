@@ -102,7 +102,9 @@ class _BaseConv(Layer):
         self._build_kernels(input_shape, channels)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(shape=(self._output_channels(channels),), initializer=self.bias_initializer,
+            size = self._output_channels(channels)
+            assert size is not None  # the channel count is known here (checked above)
+            self.bias = self.add_weight(shape=(size,), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                         name="bias")
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})

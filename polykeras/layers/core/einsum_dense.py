@@ -71,7 +71,7 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
             kernel.append(input_shape[in_pos[c]])
         else:
             raise ValueError(f"{who}: weight axis {c!r} of {equation!r} appears in neither the input nor the output.")
-    bias = None
+    bias: tuple[Any, ...] | None = None
     if bias_axes:
         missing = [c for c in bias_axes if c not in out_spec]
         if missing:
@@ -79,10 +79,10 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
                              f"{out_spec!r}.")
         offset = elided if elision == "left" else 0
         first = min(out_spec.index(c) for c in bias_axes)
-        bias = [full[out_spec.index(c) + offset] if c in bias_axes else 1 for c in out_spec[first:]]
+        sizes = [full[out_spec.index(c) + offset] if c in bias_axes else 1 for c in out_spec[first:]]
         if elision == "right":
-            bias += [1] * elided
-        bias = tuple(bias)
+            sizes += [1] * elided
+        bias = tuple(sizes)
     if any(d is None for d in kernel) or (bias is not None and any(d is None for d in bias)):
         raise ValueError(f"{who}: the weights' sizes must be known, received input shape {input_shape} and "
                          f"output_shape={output_shape!r} (kernel {tuple(kernel)}).")

@@ -9,7 +9,7 @@ makes the loaded model run a function the config names.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from polykeras import activations
@@ -111,7 +111,7 @@ class Lambda(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Lambda:
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Lambda:
         """Refused in safe mode: a Lambda config makes the model run the
         function it names. Turn safe mode off only for configs you trust:
         ``with polykeras.saving.safe_mode.safe_mode(False): Lambda.from_config(cfg)``."""

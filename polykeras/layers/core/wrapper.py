@@ -33,7 +33,7 @@ class Wrapper(Layer):
                              f"{type(layer).__name__} {layer!r}.")
         self.layer = layer
 
-    def build(self, input_shape: Any = None) -> None:
+    def build(self, input_shape: Any) -> None:
         if not self.layer.built:
             self.layer.build(input_shape)
 

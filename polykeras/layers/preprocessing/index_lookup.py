@@ -226,7 +226,7 @@ class _IndexLookup(Layer):
     # --------------------------------------------------------- encoding
     @property
     def _depth(self) -> int:
-        return self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        return self.max_tokens if self.pad_to_max_tokens and self.max_tokens is not None else self.vocabulary_size()
 
     def _encode(self, indices: Any) -> Any:
         """Integer indices (a tensor) in the layer's output mode."""

@@ -149,7 +149,7 @@ class Normalization(Layer):
             raise ValueError(f"{who}: mean and variance were given as arguments, so there is nothing to adapt; "
                              "create the layer without them to learn them from data.")
         batches, _ = iter_batches(data, who)
-        total, mean, m2 = 0, None, None
+        total, mean, m2 = 0, None, np.zeros(())
         for batch in batches:
             x = host_array(batch, np.float64)
             if not self.built:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import ops
-from polykeras.layers.convolutional.arguments import describe_layer, standardize_data_format, standardize_tuple
+from polykeras.layers.convolutional.arguments import (
+    describe_layer, standardize_data_format, standardize_pair, standardize_tuple,
+)
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -35,7 +37,7 @@ class _Cropping(Layer):
         try:
             if isinstance(cropping, (list, tuple)) and len(cropping) == self.rank and all(
                     isinstance(c, (list, tuple)) for c in cropping):
-                return tuple(standardize_tuple(tuple(c), 2, "cropping", who, allow_zero=True) for c in cropping)
+                return tuple(standardize_pair(tuple(c), "cropping", who, allow_zero=True) for c in cropping)
             sizes = standardize_tuple(tuple(cropping) if isinstance(cropping, list) else cropping, self.rank,
                                       "cropping", who, allow_zero=True)
         except ValueError:
@@ -95,8 +97,8 @@ class Cropping1D(_Cropping):
 
     def _standardize(self, cropping: Any, who: str) -> tuple[tuple[int, int], ...]:
         try:
-            return (standardize_tuple(tuple(cropping) if isinstance(cropping, list) else cropping, 2, "cropping",
-                                      who, allow_zero=True),)
+            return (standardize_pair(tuple(cropping) if isinstance(cropping, list) else cropping, "cropping",
+                                     who, allow_zero=True),)
         except ValueError:
             raise ValueError(f"{who}: expected cropping as a non-negative int or a pair (start, end) of "
                              f"non-negative ints, received cropping={cropping!r}.") from None

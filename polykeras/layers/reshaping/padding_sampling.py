@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.layers.convolutional.arguments import describe_layer, standardize_data_format, standardize_tuple
+from polykeras.layers.convolutional.arguments import (
+    describe_layer, standardize_data_format, standardize_pair, standardize_tuple,
+)
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -45,12 +47,12 @@ class _ZeroPadding(Layer):
                     "(before, after)")
         if self.rank == 1 and isinstance(padding, (list, tuple)) and len(padding) == 2 and all(
                 isinstance(p, int) for p in padding):
-            pair = standardize_tuple(tuple(padding), 2, "padding", who, allow_zero=True)
+            pair = standardize_pair(tuple(padding), "padding", who, allow_zero=True)
             return (pair,)
         if isinstance(padding, (list, tuple)) and len(padding) == self.rank and all(
                 isinstance(p, (list, tuple)) for p in padding):
             try:
-                return tuple(standardize_tuple(tuple(p), 2, "padding", who, allow_zero=True) for p in padding)
+                return tuple(standardize_pair(tuple(p), "padding", who, allow_zero=True) for p in padding)
             except ValueError:
                 raise ValueError(f"{who}: expected {expected}, received padding={padding!r}.") from None
         try:
@@ -61,7 +63,7 @@ class _ZeroPadding(Layer):
         return tuple((p, p) for p in sizes)
 
     def call(self, inputs: Any) -> Any:
-        widths = [(0, 0)] * (self.rank + 2)
+        widths: list[tuple[int, int]] = [(0, 0)] * (self.rank + 2)
         for axis, pair in zip(_spatial_axes(self.rank, self.data_format), self.padding):
             widths[axis] = pair
         return ops.pad(inputs, widths)

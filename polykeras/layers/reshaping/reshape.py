@@ -37,9 +37,10 @@ class Reshape(Layer):
     def _resolve(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         rest = tuple(input_shape)[1:]
         known = math.prod(d for d in self.target_shape if d != -1)
-        if any(d is None for d in rest):
+        sizes = [d for d in rest if d is not None]
+        if len(sizes) < len(rest):
             return tuple(None if d == -1 else d for d in self.target_shape)
-        size = math.prod(rest)
+        size = math.prod(sizes)
         if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
             raise ValueError(f"{describe_layer(self)}: cannot reshape an input of shape {tuple(input_shape)} "
                              f"({size} values per sample) to target_shape {self.target_shape}.")
@@ -48,9 +49,10 @@ class Reshape(Layer):
     def call(self, inputs: Any) -> Any:
         shape = tuple(ops.shape(inputs))
         target = self._resolve(shape)
-        if any(d is None for d in target):
+        sizes = [d for d in target if d is not None]
+        if len(sizes) < len(target):
             return ops.reshape(inputs, (shape[0], *self.target_shape))
-        return ops.reshape(inputs, (-1, *target))
+        return ops.reshape(inputs, (-1, *sizes))
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return (tuple(input_shape)[0], *self._resolve(input_shape))

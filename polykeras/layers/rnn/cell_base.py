@@ -4,6 +4,7 @@ weights, dropout state, zero initial states and the config."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from polykeras import activations, constraints, initializers, ops, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
+from polykeras.layers.rnn.stacked_cells import zero_state
 
 __all__ = ["host_values"]
 
@@ -78,7 +80,7 @@ class _CellBase(DropoutRNNCell, Layer):
     def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
         """Zero states, one ``(batch_size, size)`` tensor per entry of ``state_size``."""
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
-        return [ops.zeros((batch_size, size), self.compute_dtype) for size in sizes]
+        return [zero_state(self, batch_size, size) for size in sizes]
 
     def _cell_config(self) -> dict[str, Any]:
         return {
@@ -111,14 +113,20 @@ CELL_ATTRIBUTES = (
 )
 
 
+def _cell_reader(name: str) -> Callable[[Any], Any]:
+    def read(self: Any) -> Any:
+        return getattr(self.cell, name)
+
+    return read
+
+
 def forward_to_cell(*names: str) -> Any:
     """Class decorator: read-only properties reading ``self.cell.<name>``
     (``lstm.units`` is ``lstm.cell.units``, as in Keras)."""
 
     def decorate(cls: type) -> type:
         for name in names:
-            setattr(cls, name, property(lambda self, name=name: getattr(self.cell, name),
-                                        doc=f"The cell's ``{name}``."))
+            setattr(cls, name, property(_cell_reader(name), doc=f"The cell's ``{name}``."))
         return cls
 
     return decorate

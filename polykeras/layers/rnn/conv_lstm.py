@@ -115,7 +115,8 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
     def _recurrent_conv(self, h: Any, kernel: Any) -> Any:
         return ops.conv(h, kernel, strides=1, padding="same", data_format=self.data_format)
 
-    def call(self, inputs: Any, states: Any, training: Any = False) -> tuple[Any, list[Any]]:
+    # A recurrent cell's call (inputs, states): _BaseConv lends the kernels, not its call.
+    def call(self, inputs: Any, states: Any, training: Any = False) -> tuple[Any, list[Any]]:  # type: ignore[override]
         h, c = states[0], states[1]
         masks, recurrent_masks = self._step_masks(inputs, h, training)
         if masks is None and recurrent_masks is None:  # all four gates in one convolution each
@@ -124,7 +125,8 @@ class ConvLSTMCell(DropoutRNNCell, _BaseConv):
             gates = ops.split(z, 4, axis=self._channel_axis)
         else:
             gates = gates_per_mask(self, inputs, h, masks, recurrent_masks, self._input_conv, self._recurrent_conv)
-        h, c = lstm_update(*gates, c, self.activation, self.recurrent_activation)
+        i, f, g, o = gates
+        h, c = lstm_update(i, f, g, o, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
     def compute_output_shape(self, inputs_shape: Any, states_shape: Any = None) -> Any:

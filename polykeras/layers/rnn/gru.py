@@ -17,6 +17,7 @@ from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.cell_base import CELL_ATTRIBUTES, _CellBase, forward_to_cell
 from polykeras.layers.rnn.lstm import checked_use_cudnn, fused_allowed, input_dropout
 from polykeras.layers.rnn.rnn import RNN
+from polykeras.layers.rnn.stacked_cells import zero_state
 
 __all__ = ["GRU", "GRUCell"]
 
@@ -107,7 +108,7 @@ class GRUCell(_CellBase):
                 "reset_after": self.reset_after}
 
     def get_initial_state(self, batch_size: int | None = None) -> list[Any]:
-        return [ops.zeros((batch_size, self.units), self.compute_dtype)]
+        return [zero_state(self, batch_size, self.units)]
 
 
 @forward_to_cell(*CELL_ATTRIBUTES, "recurrent_activation", "reset_after")

@@ -10,6 +10,7 @@ runs the cell step by step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ class _UnitForgetBias(initializers.Initializer):
         self.bias_initializer = bias_initializer
         self.units = units
 
-    def host_values(self, shape: tuple[int, ...], dtype: str = "float32") -> np.ndarray:
+    def host_values(self, shape: Sequence[int], dtype: str = "float32") -> np.ndarray:
         u = self.units
         return np.concatenate([host_values(self.bias_initializer, (u,), dtype), np.ones((u,), dtype),
                                host_values(self.bias_initializer, (2 * u,), dtype)]).astype(dtype)
@@ -124,7 +125,8 @@ class LSTMCell(_CellBase):
             if self.bias is not None:
                 z = ops.add(z, self.bias)
             z = ops.split(z, 4, axis=-1)
-        h, c = lstm_update(*z, c, self.activation, self.recurrent_activation)
+        i, f, g, o = z
+        h, c = lstm_update(i, f, g, o, c, self.activation, self.recurrent_activation)
         return h, [h, c]
 
     def _gates_per_mask(self, inputs: Any, h: Any, training: Any) -> list[Any]:

@@ -24,7 +24,7 @@ from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.rnn.dropout_cell import DropoutRNNCell
 from polykeras.layers.rnn.loop import filled, rnn_loop
-from polykeras.layers.rnn.stacked_cells import StackedRNNCells, cell_output_size
+from polykeras.layers.rnn.stacked_cells import StackedRNNCells, cell_output_size, zero_state
 from polykeras.random import SeedGenerator
 from polykeras import registry
 from polykeras.variables import Variable
@@ -92,7 +92,7 @@ class RNN(Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, **kwargs: Any):
         if isinstance(cell, (list, tuple)):
-            cell = StackedRNNCells(cell)
+            cell = StackedRNNCells(list(cell))
         super().__init__(**kwargs)
         who = describe_layer(self)
         if not callable(getattr(cell, "call", None)):
@@ -109,9 +109,9 @@ class RNN(Layer):
         self.unroll = unroll
         self.zero_output_for_mask = zero_output_for_mask
         self.single_state = isinstance(state_size, int)
-        self.state_size = [state_size] if self.single_state else list(state_size)
+        self.state_size = [state_size] if isinstance(state_size, int) else list(state_size)
         self.supports_masking = True
-        self._state_slots = None
+        self._state_slots: list[_StateSlot] = []
         self.__dict__["_state_structure"] = None
 
     # ------------------------------------------------------------ states
@@ -128,7 +128,7 @@ class RNN(Layer):
         ``get_initial_state`` when it has one), always a list."""
         make = getattr(self.cell, "get_initial_state", None)
         if make is None:
-            return [ops.zeros((batch_size, size), self.compute_dtype) for size in self.state_size]
+            return [zero_state(self, batch_size, size) for size in self.state_size]
         states = make(batch_size=batch_size)
         return list(states) if isinstance(states, (list, tuple)) else [states]
 

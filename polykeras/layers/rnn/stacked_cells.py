@@ -28,6 +28,14 @@ def _caller(cell: Any) -> Any:
     return cell
 
 
+
+def zero_state(layer: Layer, batch_size: int | None, size: int) -> Any:
+    """A ``(batch_size, size)`` zero state in ``layer``'s compute dtype; the
+    batch size must be known. Example: ``zero_state(cell, 2, 4)``"""
+    if batch_size is None:
+        raise ValueError(f"{describe_layer(layer)}: get_initial_state expected an int batch_size, received None.")
+    return ops.zeros((batch_size, size), layer.compute_dtype)
+
 class StackedRNNCells(Layer):
     """A stack of RNN cells that behaves as one cell: at each step the
     output of a cell is the input of the next; the states are one list per
@@ -66,9 +74,9 @@ class StackedRNNCells(Layer):
             if make is not None:
                 state = make(batch_size=batch_size)
             elif isinstance(cell.state_size, int):
-                state = ops.zeros((batch_size, cell.state_size), self.compute_dtype)
+                state = zero_state(self, batch_size, cell.state_size)
             else:
-                state = [ops.zeros((batch_size, size), self.compute_dtype) for size in cell.state_size]
+                state = [zero_state(self, batch_size, size) for size in cell.state_size]
             if isinstance(cell.state_size, int) and isinstance(state, (list, tuple)):
                 state = state[0]
             states.append(state)
