@@ -272,6 +272,26 @@ def test_keras_file_with_adapted_lookups_and_hashing(engine):
     assert model.get_layer("ids").get_vocabulary() == [-1, 7, 9, 3, 1]
 
 
+def test_keras_reads_a_file_with_hashing_layers_written_here(engine, tmp_path):
+    inputs = pk.Input((3,), dtype="int32")
+    lookup = layers.IntegerLookup(output_mode="multi_hot", name="ids")
+    lookup.adapt(np.array([[7, 3, 7], [9, 7, 1]]))
+    hashed = ops.cast(layers.Hashing(5, salt=3, name="h")(inputs), "float32")
+    crossed = ops.cast(layers.HashedCrossing(7, name="hc")([inputs[:, :1], inputs[:, 1:2]]), "float32")
+    model = pk.Model(inputs, layers.Concatenate()([lookup(inputs), hashed, crossed]))
+    path = str(tmp_path / "hashing.keras")
+    model.save(path)
+    code = "out['y'] = np.asarray(keras.saving.load_model(data['path'].item())(data['x']))"
+    data = {"path": np.array(path), "x": _DATA["file_x"]}
+    keras = sys.modules.get("keras")
+    if keras is None or keras.backend.backend() == "numpy":
+        out: dict = {}
+        exec(code, {"keras": import_keras(), "np": np, "data": data, "out": out})
+    else:
+        out = run_keras(code, data, backend="numpy")
+    np.testing.assert_array_equal(_np(model(_DATA["file_x"])), out["y"])
+
+
 # ------------------------------------------------------------ lookups' OOV
 @pytest.mark.parametrize("case", sorted(LOOKUP_CASES))
 def test_hashed_oov_buckets_match_keras(engine, case):

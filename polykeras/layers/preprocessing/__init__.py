@@ -1,8 +1,10 @@
 """Preprocessing layers that live in the model: ``Rescaling``,
 ``Normalization``, ``CenterCrop``, ``Resizing``, ``CategoryEncoding``,
 ``Discretization``, ``IntegerLookup`` (all computed with ``ops``, so they run
-on every engine and save with the model) and ``StringLookup`` (eager, on host
-data: the engines have no strings). Learned state (``adapt``) is kept in
+on every engine and save with the model), and ``StringLookup``, ``Hashing``,
+``HashedCrossing`` and ``TextVectorization`` (eager, on host data: the engines
+have no strings; the hashes Keras takes from TensorFlow are computed with
+NumPy in :mod:`.string_hash`). Learned state (``adapt``) is kept in
 non-trainable weights (Normalization) or in the config (bin boundaries,
 vocabularies), never in side files.
 """
