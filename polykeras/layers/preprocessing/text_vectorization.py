@@ -59,8 +59,9 @@ class TextVectorization(Layer):
         split: ``"whitespace"`` (default), ``"character"``, None or a callable.
         ngrams: None, an int ``n`` (all n-grams up to ``n``) or a tuple of
             widths.
-        output_mode: ``"int"``, ``"multi_hot"``, ``"count"``, ``"tf_idf"``
-            (``"one_hot"`` too, as Keras).
+        output_mode: ``"int"``, ``"multi_hot"``, ``"count"``, ``"tf_idf"``,
+            or ``"one_hot"`` (one vector per token, sequences padded with
+            zero vectors; Keras 3 accepts it but its call fails).
         output_sequence_length: ``"int"`` only: pad or cut every sequence to
             this length (else: padded to the batch's longest).
         pad_to_max_tokens: vector modes: vectors of length ``max_tokens``.
