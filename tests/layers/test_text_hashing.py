@@ -51,6 +51,10 @@ TEXT_CASES: dict[str, dict] = {
     "tf_idf": {"output_mode": "tf_idf"},
     "tf_idf_bigrams": {"output_mode": "tf_idf", "ngrams": 2, "max_tokens": 12},
     "no_split_multi_hot": {"split": None, "output_mode": "multi_hot"},
+    "no_split_bigrams": {"split": None, "ngrams": 2},
+    "no_split_sequence": {"split": None, "output_sequence_length": 3},
+    "character_bigrams": {"split": "character", "ngrams": (2,)},
+    "sequence_of_one": {"output_sequence_length": 1},
 }
 HASH_CASES: dict[str, dict] = {
     "plain": {"num_bins": 7},
