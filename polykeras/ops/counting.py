@@ -65,9 +65,8 @@ def _unique_spec(x: Any, sorted: bool = True, return_index: bool = False,  # noq
                  return_inverse: bool = False, return_counts: bool = False, axis: int | None = None,
                  size: int | None = None, fill_value: Any = None) -> Any:
     shape = tuple(x.shape)
-    if axis is None:
-        values = (size,)
-    else:
+    values: tuple[int | None, ...] = (size,)
+    if axis is not None:
         check(isinstance(axis, int) and -len(shape) <= axis < len(shape), "unique",
               f"an axis within the rank {len(shape)}", repr(axis))
         values = tuple(size if i == axis % len(shape) else d for i, d in enumerate(shape))
