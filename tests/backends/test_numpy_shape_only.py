@@ -138,3 +138,22 @@ def test_values_are_refused_with_the_reason():
 def test_a_numpy_function_without_a_rule_is_named():
     with pytest.raises(NotImplementedError, match=r"numpy\.unique has no shape rule"):
         np.unique(ShapedArray((3,), "int32"))
+
+
+def test_the_engine_evaluates_control_flow_on_abstract_predicates():
+    from polykeras import backends, ops
+    from polykeras.backends.base import Spec
+
+    def fn(xs):
+        x = xs[0]
+        return [ops.cond(ops.sum(x) > 0, lambda: x * 2, lambda: x - 1),
+                ops.switch(ops.cast(ops.sum(x), "int32"), [lambda y: y + 1, lambda y: y * 3], x),
+                ops.while_loop(lambda v: ops.sum(v) < 10, lambda v: v * 2, x),
+                ops.fori_loop(0, ops.cast(ops.sum(x), "int32"), lambda i, v: v + ops.cast(i, "float32"), x)]
+
+    engine = backends.get("numpy")
+    with backends.use("numpy"):
+        assert engine.compute_output_spec(fn, [Spec((3, 4), "float32")]) == [Spec((3, 4), "float32")] * 4
+        with pytest.raises(ValueError, match="cond.*same shapes and dtypes"):
+            engine.compute_output_spec(
+                lambda xs: [ops.cond(ops.sum(xs[0]) > 0, lambda: xs[0], lambda: xs[0][:1])], [Spec((3, 4), "float32")])

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from polykeras.backends.base import Shape, Spec, Tensor, abstract_evaluation, in_abstract_evaluation, op_error
+from polykeras.backends.control_flow import as_tuple, body_tuple
 from polykeras.backends.numpy.abstract import AbstractValueError, ShapedArray, abstract_like
 from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding, output_sizes
 from polykeras.backends.numpy.random import float_dtype
+from polykeras.backends.recurrent import tree_flatten, tree_unflatten
 
 if TYPE_CHECKING:  # Backend plus the helpers the NumPy mixins share
     from polykeras.backends.numpy.host import NumpyHost as _Host
@@ -282,3 +284,39 @@ class NumpyAbstractEvaluation(_Host):
             return super().erf(x)  # type: ignore[safe-super]
         x = self._floating(x)
         return ShapedArray(x.shape, x.dtype)
+
+    # ------------------------- control flow on abstract predicates: as lax's
+    def _abstract_result(self, op: str, results: list[Any]) -> Any:
+        """The one structure of specs every branch gave, as shape-only arrays."""
+        flat, structure = tree_flatten(results[0])
+        specs = [(tuple(self.shape(leaf)), self.dtype(leaf)) for leaf in flat]
+        for other in results[1:]:
+            leaves = tree_flatten(other)[0]
+            if [(tuple(self.shape(leaf)), self.dtype(leaf)) for leaf in leaves] != specs:
+                raise op_error(op, "branches returning the same shapes and dtypes", f"{specs} and "
+                               f"{[(tuple(self.shape(leaf)), self.dtype(leaf)) for leaf in leaves]}")
+        return tree_unflatten(structure, [self._shaped(shape, dtype) for shape, dtype in specs])
+
+    def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+        if not isinstance(pred, ShapedArray):
+            return super().cond(pred, true_fn, false_fn)
+        return self._abstract_result("cond", [true_fn(), false_fn()])
+
+    def switch(self, index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
+        if not isinstance(index, ShapedArray):
+            return super().switch(index, branches, *operands)
+        return self._abstract_result("switch", [branch(*operands) for branch in branches])
+
+    def while_loop(self, cond: Callable[..., Any], body: Callable[..., Any], loop_vars: Any,
+                   maximum_iterations: int | None = None) -> Any:
+        values, is_tuple = as_tuple(loop_vars)
+        if not in_abstract_evaluation() or not isinstance(cond(*values), ShapedArray):
+            return super().while_loop(cond, body, loop_vars, maximum_iterations)
+        # How often the body runs depends on values: the loop variables keep their shapes (the body's checked).
+        out = self._abstract_result("while_loop", [values, body_tuple(body(*values), is_tuple)])
+        return out if is_tuple else out[0]
+
+    def fori_loop(self, lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+        if not _any_abstract(lower, upper):
+            return super().fori_loop(lower, upper, body_fun, init_val)
+        return self._abstract_result("fori_loop", [init_val, body_fun(self._shaped((), "int32"), init_val)])
