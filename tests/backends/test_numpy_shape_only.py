@@ -75,6 +75,17 @@ CASES: list[tuple[str, Callable[..., Any], list[tuple[tuple[int, ...], str]]]] =
     ("inv", np.linalg.inv, [((2, 3, 3), F32)]),
     ("det", np.linalg.det, [((2, 3, 3), "float64")]),
     ("solve", np.linalg.solve, [((2, 3, 3), F32), ((2, 3, 2), F32)]),
+    ("eigh", np.linalg.eigh, [((2, 3, 3), F32)]),
+    ("eig", np.linalg.eig, [((3, 3), "float64")]),
+    ("svd", np.linalg.svd, [((2, 5, 3), F32)]),
+    ("svd-reduced", lambda x: np.linalg.svd(x, full_matrices=False), [((3, 5), F32)]),
+    ("svd-values", lambda x: np.linalg.svd(x, compute_uv=False), [((3, 5), F32)]),
+    ("qr", np.linalg.qr, [((2, 5, 3), F32)]),
+    ("qr-complete", lambda x: np.linalg.qr(x, mode="complete"), [((5, 3), F32)]),
+    ("fft", lambda x: np.fft.fft(x, axis=0), [((4, 3), "complex64")]),
+    ("rfft", lambda x: np.fft.rfft(x, n=7), [((4, 6), F32)]),
+    ("irfft", np.fft.irfft, [((4, 6), "complex64")]),
+    ("fft2", np.fft.fft2, [((2, 4, 6), "complex128")]),
 ]
 
 
@@ -87,7 +98,7 @@ def _real(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -> np.nd
 
 
 def _described(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):  # NumPy's named result tuples too
         return [_described(v) for v in value]
     if isinstance(value, np.dtype):
         return value

@@ -361,3 +361,78 @@ def _solve(func: Callable[..., Any], a: Any, b: Any) -> ShapedArray:
     sb = _shape(b)
     batch = np.broadcast_shapes(_shape(a)[:-2], sb[:-2] if len(sb) > 1 else ())
     return ShapedArray((*batch, *sb[-2:]) if len(sb) > 1 else sb, _promoted(a, b))
+
+
+def _matrices(a: Any, op: str) -> tuple[tuple[int, ...], int, int]:
+    shape = _shape(a)
+    if len(shape) < 2:
+        raise np.linalg.LinAlgError(f"{op}: {len(shape)}-dimensional array given. Array must be at least "
+                                    "two-dimensional")
+    return shape[:-2], shape[-2], shape[-1]
+
+
+@_rule(np.linalg.eigh, np.linalg.eig)
+def _eig(func: Callable[..., Any], a: Any, *args: Any, **kwargs: Any) -> tuple[ShapedArray, ShapedArray]:
+    batch, m, n = _matrices(a, func.__name__)
+    if m != n:
+        raise np.linalg.LinAlgError(f"Last 2 dimensions of the array must be square, received shape {_shape(a)}")
+    w, v = func(np.eye(1, dtype=_dtype(a)), *args, **kwargs)  # NumPy's eig: real when the values allow it
+    return ShapedArray((*batch, m), w.dtype), ShapedArray((*batch, m, m), v.dtype)
+
+
+@_rule(np.linalg.svd)
+def _svd(func: Callable[..., Any], a: Any, full_matrices: bool = True, compute_uv: bool = True,
+         hermitian: bool = False) -> Any:
+    batch, m, n = _matrices(a, "svd")
+    k = min(m, n)
+    u, s, vh = func(np.eye(1, dtype=_dtype(a)))
+    values = ShapedArray((*batch, k), s.dtype)
+    if not compute_uv:
+        return values
+    rows, cols = (m, n) if full_matrices else (k, k)
+    return ShapedArray((*batch, m, rows), u.dtype), values, ShapedArray((*batch, cols, n), vh.dtype)
+
+
+@_rule(np.linalg.qr)
+def _qr(func: Callable[..., Any], a: Any, mode: str = "reduced") -> Any:
+    batch, m, n = _matrices(a, "qr")
+    k = min(m, n)
+    q, r = func(np.eye(1, dtype=_dtype(a)))
+    if mode == "r":
+        return ShapedArray((*batch, k, n), r.dtype)
+    if mode not in ("reduced", "complete"):
+        raise NotImplementedError(f"numpy.linalg.qr mode={mode!r} has no shape rule for the shape-only evaluation")
+    rows = m if mode == "complete" else k
+    return ShapedArray((*batch, m, rows), q.dtype), ShapedArray((*batch, rows, n), r.dtype)
+
+
+def _fft_lengths(func: Callable[..., Any], shape: tuple[int, ...], lengths: dict[int, int | None]) -> tuple[int, ...]:
+    out = list(shape)
+    for axis, n in lengths.items():
+        given = shape[axis]
+        if func in (np.fft.rfft, np.fft.rfft2, np.fft.rfftn):
+            out[axis] = (given if n is None else n) // 2 + 1
+        elif func in (np.fft.irfft, np.fft.irfft2, np.fft.irfftn):
+            out[axis] = 2 * (given - 1) if n is None else n
+        else:
+            out[axis] = given if n is None else n
+    return tuple(out)
+
+
+@_rule(np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.irfft)
+def _fft(func: Callable[..., Any], a: Any, n: int | None = None, axis: int = -1, norm: Any = None,
+         out: Any = None) -> ShapedArray:
+    shape = _shape(a)
+    axis = _axes(axis, len(shape))[0]
+    sample = func(np.ones((2,), _dtype(a)), norm=norm)
+    return ShapedArray(_fft_lengths(func, shape, {axis: n}), sample.dtype)
+
+
+@_rule(np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.irfft2, np.fft.fftn, np.fft.ifftn)
+def _fft_axes(func: Callable[..., Any], a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
+              out: Any = None) -> ShapedArray:
+    shape = _shape(a)
+    chosen = _axes(range(len(shape)) if axes is None else axes, len(shape))
+    lengths = [None] * len(chosen) if s is None else list(s)
+    sample = func(np.ones((2,) * len(chosen), _dtype(a)), norm=norm)
+    return ShapedArray(_fft_lengths(func, shape, dict(zip(chosen, lengths))), sample.dtype)
