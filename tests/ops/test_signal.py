@@ -291,3 +291,22 @@ def test_real_imag_conj_angle_of_complex_tensors(engine):
     assert ops.dtype(ops.real(z)) == "float32" and ops.dtype(ops.conj(z)) == "complex64"
     mixed = ops.view_as_complex(tensor(np.float32([[1.0, 0.0], [2.0, 0.5]])))
     np.testing.assert_array_equal(numpy(ops.isreal(mixed)), [True, False])
+
+
+@pytest.mark.parametrize("call, shapes", [
+    (lambda t: ops.stft(t, 4, 2, 6), [(None, 9, 4), (None, 9, 4)]),
+    (lambda t: ops.istft(ops.stft(t, 4, 2, 6), 4, 2, 6), [(None, 16)]),
+    (lambda t: ops.irfft((t, t)), [(None, 30)]),
+    (lambda t: ops.linalg.lu_factor(ops.reshape(t, (-1, 4, 4))), [(None, 4, 4), (None, 4)]),
+    (lambda t: ops.real(ops.linalg.eig(ops.reshape(t, (-1, 4, 4)))[0]), [(None, 4)]),
+    (lambda t: ops.fold(ops.unfold(ops.reshape(t, (-1, 1, 4, 4)), 2), (4, 4), 2), [(None, 1, 4, 4)]),
+    (lambda t: ops.view(ops.i0(t), "int16"), [(None, 32)]),
+])
+def test_traced_inside_a_layer(engine, call, shapes):
+    """A layer calling the ops is traced by the engine's abstract evaluation
+    (the NumPy engine's shape-only arrays included): shapes without values."""
+    import polykeras as keras
+
+    out = keras.layers.Lambda(call)(keras.Input((16,)))
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    assert [tuple(o.shape) for o in outs] == shapes
