@@ -33,8 +33,8 @@ class _Pooling(Layer):
     mode = "max"
 
     def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid", data_format: str | None = None,
-                 **kwargs: Any):
-        super().__init__(**kwargs)
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(name=name, **kwargs)
         who = describe_layer(self)
         self.pool_size = standardize_tuple(pool_size, self.rank, "pool_size", who)
         self.strides = self.pool_size if strides is None else standardize_tuple(strides, self.rank, "strides", who)
@@ -67,8 +67,8 @@ class MaxPooling1D(_Pooling):
     rank, mode = 1, "max"
 
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class MaxPooling2D(_Pooling):
@@ -82,8 +82,8 @@ class MaxPooling2D(_Pooling):
     rank, mode = 2, "max"
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class MaxPooling3D(_Pooling):
@@ -97,8 +97,8 @@ class MaxPooling3D(_Pooling):
     rank, mode = 3, "max"
 
     def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling1D(_Pooling):
@@ -113,8 +113,8 @@ class AveragePooling1D(_Pooling):
     rank, mode = 1, "average"
 
     def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling2D(_Pooling):
@@ -128,8 +128,8 @@ class AveragePooling2D(_Pooling):
     rank, mode = 2, "average"
 
     def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling3D(_Pooling):
@@ -143,8 +143,8 @@ class AveragePooling3D(_Pooling):
     rank, mode = 3, "average"
 
     def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+                 data_format: str | None = None, name: str | None = None, **kwargs: Any):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class _GlobalPooling(Layer):

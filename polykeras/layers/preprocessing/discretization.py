@@ -65,6 +65,8 @@ class Discretization(Layer):
         output_mode: ``"int"`` (int32 bucket ids) or ``"one_hot"``,
             ``"multi_hot"``, ``"count"`` (encoded as :class:`CategoryEncoding`).
         sparse: must be False.
+        dtype: the dtype of the encoded outputs (``"int"`` gives int32
+            whatever it is); ``name``: the layer's name.
 
     The boundaries, given or learned, are stored in the config, so a saved
     model rebuilds the same buckets.
@@ -76,8 +78,9 @@ class Discretization(Layer):
     """
 
     def __init__(self, bin_boundaries: Any = None, num_bins: int | None = None, epsilon: float = 0.01,
-                 output_mode: str = "int", sparse: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
+                 output_mode: str = "int", sparse: bool = False, dtype: Any = None, name: str | None = None,
+                 **kwargs: Any):
+        super().__init__(dtype=dtype, name=name, **kwargs)
         who = describe_layer(self)
         if output_mode not in OUTPUT_MODES:
             raise ValueError(f"{who}: expected output_mode to be one of {OUTPUT_MODES}, received "

@@ -70,11 +70,12 @@ class StringLookup(_IndexLookup):
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: str | None = None,
                  oov_token: str = "[UNK]", vocabulary: Any = None, idf_weights: Any = None, invert: bool = False,
                  output_mode: str = "int", pad_to_max_tokens: bool = False, sparse: bool = False,
-                 encoding: str = "utf-8", salt: Any = None, oov_method: str = "floormod", **kwargs: Any):
+                 encoding: str = "utf-8", name: str | None = None, salt: Any = None, oov_method: str = "floormod",
+                 **kwargs: Any):
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode, sparse=sparse,
-                         pad_to_max_tokens=pad_to_max_tokens, **kwargs)
+                         pad_to_max_tokens=pad_to_max_tokens, name=name, **kwargs)
         who = describe_layer(self)
         if oov_method not in ("floormod", "farmhash"):
             raise ValueError(f"{who}: expected oov_method 'floormod' or 'farmhash', received "
@@ -189,13 +190,13 @@ class IntegerLookup(_IndexLookup):
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: int | None = None,
-                 oov_token: int = -1, output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, vocabulary: Any = None, vocabulary_dtype: str = "int64",
-                 idf_weights: Any = None, invert: bool = False, oov_method: str = "floormod", salt: Any = None,
-                 **kwargs: Any):
+                 oov_token: int = -1, vocabulary: Any = None, vocabulary_dtype: str = "int64",
+                 idf_weights: Any = None, invert: bool = False, output_mode: str = "int", sparse: bool = False,
+                 pad_to_max_tokens: bool = False, oov_method: str = "floormod", salt: Any = None,
+                 name: str | None = None, **kwargs: Any):
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode, sparse=sparse,
-                         pad_to_max_tokens=pad_to_max_tokens, **kwargs)
+                         pad_to_max_tokens=pad_to_max_tokens, name=name, **kwargs)
         who = describe_layer(self)
         if vocabulary_dtype != "int64":
             raise ValueError(f"{who}: expected vocabulary_dtype='int64', received vocabulary_dtype="

@@ -63,8 +63,9 @@ class _SpatialDropout(_Noise):
 
     rank = 1
 
-    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 name: str | None = None, dtype: Any = None, **kwargs: Any):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self.rate = _fraction(self, rate, "rate")
         self.data_format = standardize_data_format(data_format, describe_layer(self))
         self._init_seed(seed, self.rate > 0)
@@ -102,8 +103,9 @@ class SpatialDropout1D(_SpatialDropout):
 
     rank = 1
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
-        super().__init__(rate, None, seed, **kwargs)
+    def __init__(self, rate: float, seed: int | None = None, name: str | None = None, dtype: Any = None,
+                 **kwargs: Any):
+        super().__init__(rate, None, seed, name, dtype, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -121,8 +123,9 @@ class SpatialDropout2D(_SpatialDropout):
 
     rank = 2
 
-    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None, **kwargs: Any):
-        super().__init__(rate, data_format, seed, **kwargs)
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 name: str | None = None, dtype: Any = None, **kwargs: Any):
+        super().__init__(rate, data_format, seed, name, dtype, **kwargs)
 
 
 class SpatialDropout3D(_SpatialDropout):
@@ -134,8 +137,9 @@ class SpatialDropout3D(_SpatialDropout):
 
     rank = 3
 
-    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None, **kwargs: Any):
-        super().__init__(rate, data_format, seed, **kwargs)
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 name: str | None = None, dtype: Any = None, **kwargs: Any):
+        super().__init__(rate, data_format, seed, name, dtype, **kwargs)
 
 
 class GaussianNoise(_Noise):
