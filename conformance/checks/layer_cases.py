@@ -181,6 +181,19 @@ def _integer_tokens(rng: np.random.Generator) -> list[np.ndarray]:
     return [rng.choice(np.array([12, 36, 1138, 42, 7], np.int32), (2, 4))]
 
 
+def _crossed_features(rng: np.random.Generator) -> list[np.ndarray]:
+    return [rng.integers(0, 50, (4,)).astype("int64"), rng.choice(np.array(["a", "b", "zz"]), (4,))]
+
+
+def _hashing_to_ids(cls: type, dtype: str) -> Any:
+    return cls(num_bins=5)  # its output is int64 ids whatever the case's float dtype (Keras refuses a float one)
+
+
+def _sentences(rng: np.random.Generator) -> list[np.ndarray]:
+    words = np.array(["the", "cat", "Sat", "on", "a", "mat!", "dog"])
+    return [np.array([" ".join(rng.choice(words, int(rng.integers(1, 6)))) for _ in range(3)])]
+
+
 C = LayerCase
 _SEQ = (2, 4, 3)  # (batch, steps, features)
 
@@ -331,6 +344,15 @@ CASES: dict[str, list[LayerCase]] = {
     "IntegerLookup": [C({"vocabulary": [12, 36, 1138, 42]}, data=_integer_tokens, input_grad=False)],
     "StringLookup": [C({"vocabulary": ["a", "b", "c"], "mask_token": ""}, data=_tokens, raw=True, input_grad=False,
                        check_shape=False)],
+    "Hashing": [C(make=_hashing_to_ids, data=_integer_tokens, input_grad=False),
+                C({"num_bins": 3, "salt": 7, "output_mode": "one_hot"}, data=_tokens, raw=True, input_grad=False,
+                  check_shape=False)],
+    "HashedCrossing": [C({"num_bins": 6}, [(4,), (4,)], data=_crossed_features, raw=True, input_grad=False,
+                         check_shape=False)],
+    "TextVectorization": [C({"vocabulary": ["the", "cat", "sat", "mat"], "output_sequence_length": 5},
+                            data=_sentences, raw=True, input_grad=False, check_shape=False),
+                          C({"vocabulary": ["the", "cat", "sat"], "output_mode": "count", "ngrams": 2},
+                            data=_sentences, raw=True, input_grad=False, check_shape=False)],
     # ------------------------------------------------------------- models
     "InputLayer": [C(make=_input_layer, called=False)],
     "Sequential": [C(input_shape=(2, 4), make=_sequential)],
