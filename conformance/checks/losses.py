@@ -4,6 +4,10 @@ engine, from the same inputs ("loss" tolerance):
 
 * loss classes: the reduced value, plain and with sample weights;
 * loss and metric functions: the per-sample values;
+* losses (class and function), on engines that differentiate: the gradient
+  with respect to ``y_pred`` (of a function's per-sample values projected on
+  fixed random weights) against central finite differences of the loss in
+  float64 on the NumPy engine ("gradient" tolerance);
 * metric classes: ``result()`` after two ``update_state`` calls (the second
   with sample weights where the metric takes them), then after ``reset_state``.
 
@@ -35,6 +39,10 @@ def _onehot(ids: np.ndarray, classes: int = C) -> np.ndarray:
     return np.eye(classes, dtype="float32")[ids]
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype("float32")
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(-1, keepdims=True))
     return (e / e.sum(-1, keepdims=True)).astype("float32")
@@ -58,6 +66,11 @@ DATA: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]] 
                              r.uniform(0.02, 0.98, (N, C)).astype("float32")),
     "ids": lambda r: (r.integers(0, 3, N).astype("int32"), r.integers(0, 3, N).astype("int32")),
     "values": lambda r: (r.standard_normal(N).astype("float32"), r.standard_normal(N).astype("float32")),
+    "masks": lambda r: (r.integers(0, 2, (N, 5)).astype("float32"), r.uniform(0.02, 0.98, (N, 5)).astype("float32")),
+    "embeddings": lambda r: (np.array([0, 1, 0, 1, 2, 2], "int32")[:N], _unit(r.standard_normal((N, C)))),
+    "sequences": lambda r: (np.array([[1, 2, 0], [3, 3, 1], [2, 0, 0], [1, 3, 2], [3, 0, 0], [2, 1, 0]], "int32")[:N],
+                            r.standard_normal((N, 7, C)).astype("float32")),
+    "onehot_scores": lambda r: (_onehot(r.integers(0, C, N)), _softmax(2 * r.standard_normal((N, C)))),
 }
 
 #: loss class or function name -> (data kind, constructor or call keywords)
@@ -84,6 +97,12 @@ LOSS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                                                                          {"from_logits": True}),
     "SparseCategoricalCrossentropy": ("sparse_logits", {"from_logits": True}),
     "sparse_categorical_crossentropy": ("sparse", {}),
+    "Dice": ("masks", {"axis": -1}), "dice": ("masks", {"axis": (1,)}),
+    "Tversky": ("masks", {"alpha": 0.7, "beta": 0.3, "axis": -1}), "tversky": ("masks", {"alpha": 0.2, "beta": 0.8}),
+    "Circle": ("embeddings", {"gamma": 16.0}), "circle": ("embeddings", {"gamma": 8.0, "margin": 0.25}),
+    "CategoricalGeneralizedCrossEntropy": ("sparse", {"q": 0.3}),
+    "categorical_generalized_cross_entropy": ("sparse", {"q": 0.7}),
+    "CTC": ("sequences", {}), "ctc": ("sequences", {}),
 }
 
 #: metric class or function name -> (data kind, constructor keywords, takes sample weights)
@@ -111,6 +130,16 @@ METRIC_CASES: dict[str, tuple[str, dict[str, Any], bool]] = {
     "FBetaScore": ("multilabel", {"beta": 2.0}, True),
     "IoU": ("ids", {"num_classes": 3, "target_class_ids": [0, 2]}, True),
     "MeanIoU": ("ids", {"num_classes": 3}, True),
+    "R2Score": ("regression", {"class_aggregation": "variance_weighted_average"}, True),
+    "PearsonCorrelation": ("regression", {}, True), "ConcordanceCorrelation": ("regression", {}, True),
+    "PrecisionAtRecall": ("binary_flat", {"recall": 0.5, "num_thresholds": 50}, True),
+    "RecallAtPrecision": ("binary_flat", {"precision": 0.5}, True),
+    "SensitivityAtSpecificity": ("binary_flat", {"specificity": 0.4}, True),
+    "SpecificityAtSensitivity": ("binary_flat", {"sensitivity": 0.6, "num_thresholds": 20}, True),
+    "BinaryIoU": ("binary_flat", {"threshold": 0.4}, True),
+    "OneHotIoU": ("onehot_scores", {"num_classes": C, "target_class_ids": [0, 2]}, True),
+    "OneHotMeanIoU": ("onehot_scores", {"num_classes": C}, True),
+    "pearson_correlation": ("regression", {}, False), "concordance_correlation": ("regression", {}, False),
     "accuracy": ("ids", {}, False), "binary_accuracy": ("binary", {}, False),
     "categorical_accuracy": ("categorical", {}, False), "sparse_categorical_accuracy": ("sparse", {}, False),
     "top_k_categorical_accuracy": ("categorical", {"k": 2}, False),
@@ -166,6 +195,64 @@ def _metric_values(name: str, seed: int, draw: int) -> list[np.ndarray]:
     return out
 
 
+def _loss_inputs(name: str, seed: int, draw: int) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    kind, kwargs = LOSS_CASES[name]
+    rng = np.random.default_rng(seed + 97 * draw + len(name))
+    y_true, y_pred = DATA[kind](rng)
+    projection = np.random.default_rng(seed + 1).standard_normal(N).astype("float32")
+    return kwargs, y_true, y_pred, projection
+
+
+def _loss_of(name: str, kwargs: dict[str, Any], dtype: str) -> Callable[[Any, Any], Any]:
+    """``(y_true, y_pred) -> scalar``: a class's reduced loss, or a function's
+    per-sample values summed against a fixed projection (added by the caller)."""
+    from polykeras import losses
+
+    if name[0].islower():
+        fn = getattr(losses, name)
+        return lambda t, p: fn(t, p, **kwargs)
+    loss = getattr(losses, name)(**kwargs, dtype=dtype)
+    return lambda t, p: loss(t, p)
+
+
+def _projected(values: Any, projection: np.ndarray) -> Any:
+    from polykeras import ops
+
+    if len(ops.shape(values)) == 0:
+        return values
+    weights = ops.convert_to_tensor(projection.astype(ops.dtype(values)))
+    return ops.sum(ops.multiply(values, weights))
+
+
+def _reference_loss_gradient(name: str, seed: int, draw: int) -> np.ndarray:
+    """Central finite differences, in float64 on the NumPy engine, of the
+    (projected) loss with respect to ``y_pred``."""
+    from conformance import reference as ref
+    from polykeras import ops
+
+    kwargs, y_true, y_pred, projection = _loss_inputs(name, seed, draw)
+    with B.use("numpy"):
+        loss = _loss_of(name, kwargs, "float64")
+        true64 = y_true.astype(np.float64) if y_true.dtype.kind == "f" else y_true
+
+        def total(pred: np.ndarray) -> float:
+            return float(ops.to_numpy(_projected(loss(true64, pred), projection)))
+
+        return ref.numeric_grad(total, [y_pred.astype(np.float64)])[0]
+
+
+def _loss_gradient(name: str, seed: int, draw: int) -> np.ndarray:
+    """The engine's gradient of the (projected) loss with respect to ``y_pred``."""
+    from polykeras import ops
+
+    kwargs, y_true, y_pred, projection = _loss_inputs(name, seed, draw)
+    loss = _loss_of(name, kwargs, "float32")
+    t = ops.convert_to_tensor(y_true)
+    _, grads = ops.value_and_grad(lambda params: _projected(loss(t, params[0]), projection))(
+        [ops.convert_to_tensor(y_pred)])
+    return np.asarray(ops.to_numpy(grads[0]), np.float64)
+
+
 def _check(kind: str, name: str) -> Callable[[Context], str]:
     table = LOSS_CASES if kind == "loss" else METRIC_CASES
     compute = _loss_values if kind == "loss" else _metric_values
@@ -182,7 +269,13 @@ def _check(kind: str, name: str) -> Callable[[Context], str]:
             got = compute(name, ctx.seed, draw)
             for i, (a, b) in enumerate(zip(got, ctx.cache[key])):
                 ctx.meter.compare(a, b, "loss", "float32", what=f"{kind} {name}: value {i} vs the numpy engine")
-        return ""
+            if kind == "loss" and ctx.differentiable:
+                grad_key = ("loss-grad", name, ctx.seed, draw)
+                if grad_key not in ctx.cache:
+                    ctx.cache[grad_key] = _reference_loss_gradient(name, ctx.seed, draw)
+                ctx.meter.compare(_loss_gradient(name, ctx.seed, draw), ctx.cache[grad_key], "gradient", "float32",
+                                  what=f"loss {name}: gradient w.r.t. y_pred vs finite differences (float64, numpy)")
+        return "" if kind != "loss" or ctx.differentiable else "forward only: the engine does not differentiate"
     return run
 
 

@@ -19,7 +19,7 @@ from polykeras.losses.classes import (
     LOSS_CLASSES, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence, LogCosh,
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
-    SparseCategoricalCrossentropy, SquaredHinge,
+    SparseCategoricalCrossentropy, SquaredHinge, Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy, CTC,
 )
 from polykeras.losses.functions import (
     binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
@@ -27,6 +27,7 @@ from polykeras.losses.functions import (
     mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error, poisson,
     sparse_categorical_crossentropy, squared_hinge,
 )
+from polykeras.losses.functions_extra import categorical_generalized_cross_entropy, circle, ctc, dice, tversky
 from polykeras.losses.loss import (
     EPSILON, REDUCTIONS, Loss, LossFunctionWrapper, LossInputError, reduce_weighted_values,
     squeeze_or_expand_to_same_rank, standardize_reduction,
@@ -38,7 +39,9 @@ __all__ = [
     "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity", "Hinge", "Huber",
     "KLDivergence", "LogCosh", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
-    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge",
+    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge", "Dice", "Tversky",
+    "Circle", "CategoricalGeneralizedCrossEntropy", "CTC", "dice", "tversky", "circle",
+    "categorical_generalized_cross_entropy", "ctc",
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
     "categorical_focal_crossentropy", "categorical_hinge", "cosine_similarity", "hinge", "huber",
     "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
@@ -52,7 +55,7 @@ LOSS_FUNCTIONS: tuple[Callable[..., Any], ...] = (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
     cosine_similarity, huber, log_cosh, hinge, squared_hinge, categorical_hinge, kl_divergence, poisson,
     binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
-    sparse_categorical_crossentropy,
+    sparse_categorical_crossentropy, dice, tversky, circle, categorical_generalized_cross_entropy, ctc,
 )
 
 #: Keras 3's short names (and a few legacy spellings) for the functions.
@@ -90,13 +93,15 @@ def serialize(loss: Loss | Callable[..., Any]) -> Any:
     return _registry.serialize(loss, where=f"loss {getattr(loss, 'name', getattr(loss, '__name__', loss))!r}")
 
 
-def deserialize(config: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
-    """The loss described by ``config`` (from :func:`serialize`, or a name).
-    Built-in losses are found first, then ``custom_objects`` and registered
-    objects; nothing else is ever imported.
+def deserialize(name: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """The loss described by ``name``: a config from :func:`serialize`, or a
+    name (Keras 3's parameter name, which takes both). Built-in losses are
+    found first, then ``custom_objects`` and registered objects; nothing else
+    is ever imported.
 
     Example: ``deserialize({"class_name": "Huber", "config": {"delta": 2.0}})``
     """
+    config = name
     table = {**ALL_OBJECTS, **(custom_objects or {})}
     if isinstance(config, str):
         found = _registry.get_registered_object(config, table)

@@ -13,6 +13,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.losses import functions as F
+from polykeras.losses import functions_extra as G
 from polykeras.losses.loss import Loss, LossFunctionWrapper, Tensor
 
 
@@ -281,10 +282,93 @@ class SparseCategoricalCrossentropy(_Wrapped):
         return ops.not_equal(y_true, self.ignore_class)
 
 
+class Dice(_Wrapped):
+    """Dice loss ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))``
+    over ``axis`` (every axis when None), for segmentation masks.
+
+    Example: ``Dice(axis=(1, 2))(masks, probabilities)``
+    """
+
+    _ARGS = ("axis",)
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
+                 axis: int | tuple[int, ...] | None = None, dtype: str | None = None):
+        super().__init__(G.dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+
+class Tversky(_Wrapped):
+    """Tversky loss: Dice with the misses weighted by ``alpha`` and the false
+    alarms by ``beta`` (``alpha = beta = 0.5`` is Dice).
+
+    Example: ``Tversky(alpha=0.7, beta=0.3)(masks, probabilities)``
+    """
+
+    _ARGS = ("alpha", "beta", "axis")
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "tversky", axis: int | tuple[int, ...] | None = None, dtype: str | None = None):
+        super().__init__(G.tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
+        self.alpha = alpha
+        self.beta = beta
+        self.axis = axis
+
+
+class Circle(_Wrapped):
+    """Circle loss for metric learning: integer labels ``(batch,)`` against
+    L2-normalised embeddings ``(batch, dim)``; pairs of one label are pulled
+    together, others pushed apart. The mean is over the samples whose loss is
+    above 0, as in Keras 3.
+
+    Example: ``Circle(gamma=80.0, margin=0.4)(labels, ops.normalize(embeddings))``
+    """
+
+    _ARGS = ("gamma", "margin", "remove_diagonal")
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str | None = "sum_over_batch_size", name: str = "circle", dtype: str | None = None):
+        for arg, value in (("gamma", gamma), ("margin", margin)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"Circle: expected a float {arg}, received {arg}={value!r}.")
+        super().__init__(G.circle, reduction=reduction, name=name, dtype=dtype, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
+        self.gamma = gamma
+        self.margin = margin
+        self.remove_diagonal = remove_diagonal
+
+
+class CategoricalGeneralizedCrossEntropy(_Wrapped):
+    """Generalized cross-entropy ``(1 - p ** q) / q`` of integer class ids
+    against probabilities, robust to noisy labels; ``q`` in ``(0, 1)``.
+
+    Example: ``CategoricalGeneralizedCrossEntropy(q=0.7)(ids, probabilities)``
+    """
+
+    _ARGS = ("q",)
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype: str | None = None):
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: expected q in (0, 1), received q={q!r}.")
+        super().__init__(G.categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype, q=q)
+        self.q = q
+
+
+class CTC(_Wrapped):
+    """Connectionist temporal classification loss: labels ``(batch, max_length)``
+    padded with 0 (the blank) against logits ``(batch, steps, classes)``.
+
+    Example: ``CTC()(labels, logits)``
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "ctc", dtype: str | None = None):
+        super().__init__(G.ctc, reduction=reduction, name=name, dtype=dtype)
+
+
 #: Every built-in loss class, in the order of the Keras docs.
 LOSS_CLASSES = (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     CosineSimilarity, Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
     BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
-    SparseCategoricalCrossentropy,
+    SparseCategoricalCrossentropy, Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy, CTC,
 )

@@ -10,10 +10,12 @@ minimises (``__call__``):
    (a ``(batch,)`` weight weighs every timestep of a ``(batch, steps)`` loss);
 4. the reduction sums or averages it.
 
-Masks come from three places, combined with AND: the ``mask=`` argument of
+Masks come from four places, combined with AND: the ``mask=`` argument of
 ``__call__``, the mask a layer attached to ``y_pred`` (``layers.get_mask``, the
-side table every engine's tensors use), and ``compute_mask`` of the
-loss itself (``SparseCategoricalCrossentropy(ignore_class=...)``). A masked-out
+side table every engine's tensors use), the mask ``call`` attached to the
+per-sample loss it returns (``circle`` marks its positive entries, as Keras 3
+does), and ``compute_mask`` of the loss itself
+(``SparseCategoricalCrossentropy(ignore_class=...)``). A masked-out
 entry weighs 0 and, for ``"sum_over_batch_size"``/``"mean"``, is left out of
 the count as well, so the result is the mean over the valid entries.
 """
@@ -234,9 +236,7 @@ class Loss:
         y_pred = as_tensor(y_pred, self.dtype)
         y_true = as_tensor(y_true, self.dtype)
         values = self.call(y_true, y_pred)
-        own = self.compute_mask(y_true, y_pred)
-        if own is not None:
-            masks.append(own)
+        masks += [m for m in (get_mask(values), self.compute_mask(y_true, y_pred)) if m is not None]
         merged = None
         for m in masks:
             m = ops.cast(as_tensor(m), "bool")

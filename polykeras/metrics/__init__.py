@@ -24,17 +24,30 @@ from polykeras.metrics.accuracy import (
     sparse_categorical_accuracy, sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
 from polykeras.metrics.auc import AUC
-from polykeras.metrics.confusion import FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
+from polykeras.metrics.confusion import (
+    FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, TrueNegatives, TruePositives,
+)
+from polykeras.metrics.correlation import (
+    ConcordanceCorrelation, PearsonCorrelation, concordance_correlation, pearson_correlation,
+)
 from polykeras.metrics.f_score import F1Score, FBetaScore
-from polykeras.metrics.iou import IoU, MeanIoU
+from polykeras.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from polykeras.metrics.metric import Metric
 from polykeras.metrics.reduction import Mean, MeanMetricWrapper, Sum
 from polykeras.metrics.regression import (
     BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, KLDivergence,
     LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
-    Poisson, RootMeanSquaredError, SparseCategoricalCrossentropy, SquaredHinge,
+    Poisson, R2Score, RootMeanSquaredError, SparseCategoricalCrossentropy, SquaredHinge,
 )
 from polykeras import registry as _registry
+
+# keras.metrics exports these loss functions: the very objects of keras.losses.
+from polykeras.losses import (  # noqa: E402
+    binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
+    categorical_hinge, hinge, huber, kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_error, mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge,
+)
 
 METRIC_CLASSES: tuple[type[Metric], ...] = (
     Mean, Sum, MeanMetricWrapper,
@@ -46,11 +59,13 @@ METRIC_CLASSES: tuple[type[Metric], ...] = (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     F1Score, FBetaScore, IoU, MeanIoU,
+    R2Score, PearsonCorrelation, ConcordanceCorrelation, PrecisionAtRecall, RecallAtPrecision,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, BinaryIoU, OneHotIoU, OneHotMeanIoU,
 )
 
 METRIC_FUNCTIONS: tuple[Callable[..., Any], ...] = (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
-    sparse_top_k_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, pearson_correlation, concordance_correlation,
 )
 
 #: Per-sample functions by name (what ``MeanMetricWrapper`` configs name).
@@ -88,6 +103,13 @@ __all__ = [
     "SquaredHinge", "Sum", "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives", "accuracy",
     "binary_accuracy", "categorical_accuracy", "deserialize", "get", "in_top_k", "resolve", "serialize",
     "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
+    "BinaryIoU", "ConcordanceCorrelation", "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "PrecisionAtRecall",
+    "R2Score", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+    "concordance_correlation", "pearson_correlation",
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
+    "sparse_categorical_crossentropy", "squared_hinge",
 ]
 
 

@@ -230,3 +230,143 @@ class Recall(_ConfusionBase):
         return self._single(divide_no_nan(tp, ops.add(tp, fn)))
 
 
+
+
+class _ConstrainedBase(Metric):
+    """The best value of one rate where another meets a constraint, read from
+    counts at ``num_thresholds`` evenly spaced thresholds ``[0, 1/(n-1), ..., 1]``
+    (``[0.5]`` for one). Subclasses name the constraint (``_CONSTRAINT``) and
+    give ``_rates() -> (constrained, optimised)``."""
+
+    _CONSTRAINT = ""
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = None):
+        owner = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"{owner}: expected {self._CONSTRAINT} in [0, 1], received {self._CONSTRAINT}={value!r}.")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 0:
+            raise ValueError(f"{owner}: expected an int num_thresholds > 0, "
+                             f"received num_thresholds={num_thresholds!r}.")
+        super().__init__(name=name, dtype=dtype)
+        self.value = value
+        self.num_thresholds = num_thresholds
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0, *inner, 1.0], True
+        size = (len(self.thresholds),)
+        self.true_positives = self.add_variable(size, "zeros", name="true_positives")
+        self.false_positives = self.add_variable(size, "zeros", name="false_positives")
+        self.true_negatives = self.add_variable(size, "zeros", name="true_negatives")
+        self.false_negatives = self.add_variable(size, "zeros", name="false_negatives")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        counts = confusion_counts(type(self).__name__, y_true, y_pred, self.thresholds, KINDS,
+                                  sample_weight=sample_weight, class_id=self.class_id, evenly=self._evenly)
+        for variable, kind in ((self.true_positives, "tp"), (self.false_positives, "fp"),
+                               (self.true_negatives, "tn"), (self.false_negatives, "fn")):
+            variable.assign(ops.add(variable.value, counts[kind]))
+
+    def _rate(self, kind: str) -> Tensor:
+        tp, fp = self.true_positives.value, self.false_positives.value
+        tn, fn = self.true_negatives.value, self.false_negatives.value
+        pairs = {"recall": (tp, fn), "precision": (tp, fp), "specificity": (tn, fp)}
+        hit, miss = pairs[kind]
+        return divide_no_nan(hit, ops.add(hit, miss))
+
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def result(self) -> Tensor:
+        constrained, optimised = self._rates()
+        feasible = ops.greater_equal(constrained, float(self.value))
+        return ops.maximum(ops.max(ops.where(feasible, optimised, ops.zeros_like(optimised))), 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._CONSTRAINT: self.value}
+
+
+class SensitivityAtSpecificity(_ConstrainedBase):
+    """The best sensitivity (recall) at thresholds whose specificity is at
+    least ``specificity``.
+
+    Example:
+        >>> m = SensitivityAtSpecificity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> m.result()      # 0.5
+    """
+
+    _CONSTRAINT = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+        self.specificity = specificity
+
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        return self._rate("specificity"), self._rate("recall")
+
+
+class SpecificityAtSensitivity(_ConstrainedBase):
+    """The best specificity at thresholds whose sensitivity (recall) is at
+    least ``sensitivity``.
+
+    Example:
+        >>> m = SpecificityAtSensitivity(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> m.result()      # 0.6667
+    """
+
+    _CONSTRAINT = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+        self.sensitivity = sensitivity
+
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        return self._rate("recall"), self._rate("specificity")
+
+
+class PrecisionAtRecall(_ConstrainedBase):
+    """The best precision at thresholds whose recall is at least ``recall``.
+
+    Example:
+        >>> m = PrecisionAtRecall(0.5)
+        >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+        >>> m.result()      # 0.5
+    """
+
+    _CONSTRAINT = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+        self.recall = recall
+
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        return self._rate("recall"), self._rate("precision")
+
+
+class RecallAtPrecision(_ConstrainedBase):
+    """The best recall at thresholds whose precision is at least ``precision``.
+
+    Example:
+        >>> m = RecallAtPrecision(0.8)
+        >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+        >>> m.result()      # 0.5
+    """
+
+    _CONSTRAINT = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+        self.precision = precision
+
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        return self._rate("precision"), self._rate("recall")

@@ -121,3 +121,69 @@ class MeanIoU(IoU):
         config = super().get_config()
         del config["target_class_ids"]
         return config
+
+
+class BinaryIoU(IoU):
+    """IoU of a binary task: predictions at or above ``threshold`` are class 1,
+    the rest class 0; the mean over ``target_class_ids`` (``[0]``, ``[1]`` or both).
+
+    Example:
+        >>> m = BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+        >>> m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+        >>> m.result()      # 0.3333
+    """
+
+    def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5, name: str | None = None,
+                 dtype: str | None = None):
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise ValueError(f"BinaryIoU: expected a float threshold, received threshold={threshold!r}.")
+        super().__init__(2, target_class_ids, name=name, dtype=dtype)
+        self.threshold = threshold
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        predicted = ops.cast(ops.greater_equal(to_float(value_of(y_pred)), float(self.threshold)), "int32")
+        super().update_state(y_true, predicted, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold, "name": self.name,
+                "dtype": self.dtype}
+
+
+class OneHotIoU(IoU):
+    """:class:`IoU` of one-hot labels (their argmax along ``axis`` is the
+    class); predictions are scores unless ``sparse_y_pred``.
+
+    Example:
+        >>> m = OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+        >>> m.update_state([[0, 0, 1], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7]])
+    """
+
+    def __init__(self, num_classes: int, target_class_ids: Sequence[int], name: str | None = None,
+                 dtype: str | None = None, ignore_class: int | None = None, sparse_y_pred: bool = False,
+                 axis: int = -1):
+        super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """:class:`MeanIoU` of one-hot labels (their argmax along ``axis``).
+
+    Example:
+        >>> m = OneHotMeanIoU(num_classes=3)
+        >>> m.update_state([[0, 0, 1], [1, 0, 0]], [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7]])
+    """
+
+    def __init__(self, num_classes: int, name: str | None = None, dtype: str | None = None,
+                 ignore_class: int | None = None, sparse_y_pred: bool = False, axis: int = -1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config

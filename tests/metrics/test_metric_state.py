@@ -74,6 +74,16 @@ CASES = [
     (metrics.Hinge, {}, lambda r: (_labels(r), _normal(r))),
     (metrics.SquaredHinge, {}, lambda r: (_labels(r), _normal(r))),
     (metrics.CategoricalHinge, {}, lambda r: (_one_hot(r), _probs(r))),
+    (metrics.R2Score, {"num_regressors": 1}, lambda r: (_normal(r), _normal(r))),
+    (metrics.PearsonCorrelation, {}, lambda r: (_normal(r), _normal(r))),
+    (metrics.ConcordanceCorrelation, {}, lambda r: (_normal(r), _normal(r))),
+    (metrics.PrecisionAtRecall, {"recall": 0.5, "num_thresholds": 20}, lambda r: (_labels(r), _probs(r))),
+    (metrics.RecallAtPrecision, {"precision": 0.5}, lambda r: (_labels(r), _probs(r))),
+    (metrics.SensitivityAtSpecificity, {"specificity": 0.5}, lambda r: (_labels(r), _probs(r))),
+    (metrics.SpecificityAtSensitivity, {"sensitivity": 0.5, "class_id": 1}, lambda r: (_labels(r), _probs(r))),
+    (metrics.BinaryIoU, {"threshold": 0.4}, lambda r: (_labels(r), _probs(r))),
+    (metrics.OneHotIoU, {"num_classes": 4, "target_class_ids": [1, 3]}, lambda r: (_one_hot(r), _probs(r))),
+    (metrics.OneHotMeanIoU, {"num_classes": 4}, lambda r: (_one_hot(r), _probs(r))),
 ]
 IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(CASES)]
 
