@@ -134,6 +134,20 @@ from polykeras.layers.preprocessing import MixUp  # noqa: E402
 
 __all__ += ["MixUp"]
 
+from polykeras.layers.pooling import (  # noqa: E402
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D, AdaptiveMaxPooling3D,
+)
+
+__all__ += [
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+]
+
+from polykeras.layers.preprocessing import MelSpectrogram, STFTSpectrogram  # noqa: E402
+
+__all__ += ["MelSpectrogram", "STFTSpectrogram"]
+
 from polykeras.layers.preprocessing import HashedCrossing, Hashing, TextVectorization  # noqa: E402
 
 __all__ += ["HashedCrossing", "Hashing", "TextVectorization"]

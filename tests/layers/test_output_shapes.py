@@ -85,6 +85,12 @@ RECIPES: list[Recipe] = [
     ("GlobalMaxPooling2D", {}, ("b", "h", "w", 3)),
     ("GlobalMaxPooling3D", {}, ("b", "h", "w", "d", 2)),
     ("GlobalAveragePooling3D", {}, ("b", "h", "w", "d", 2)),
+    ("AdaptiveAveragePooling1D", {"output_size": 3}, ("b", "t", 4)),
+    ("AdaptiveMaxPooling1D", {"output_size": 2, "data_format": "channels_first"}, ("b", 4, "t")),
+    ("AdaptiveAveragePooling2D", {"output_size": (2, 3)}, ("b", "h", "w", 3)),
+    ("AdaptiveMaxPooling2D", {"output_size": 2}, ("b", "h", "w", 3)),
+    ("AdaptiveAveragePooling3D", {"output_size": 2, "data_format": "channels_first"}, ("b", 2, "h", "w", "d")),
+    ("AdaptiveMaxPooling3D", {"output_size": (1, 2, 3)}, ("b", "h", "w", "d", 2)),
     # merging
     ("Add", {}, [("b", "t", 4), ("b", "t", 4)]),
     ("Subtract", {}, [("b", "t", 4), ("b", "t", 4)]),
@@ -158,6 +164,12 @@ RECIPES: list[Recipe] = [
     ("CategoryEncoding", {"num_tokens": 5, "output_mode": "multi_hot"}, ("b", 3)),
     ("IntegerLookup", {"vocabulary": [3, 5, 7]}, ("b", "t")),
     ("IntegerLookup", {"vocabulary": [3, 5, 7], "output_mode": "one_hot"}, ("b", 1)),
+    ("STFTSpectrogram", {"frame_length": 4, "frame_step": 2}, ("b", "t", 2)),
+    ("STFTSpectrogram", {"mode": "stft", "frame_length": 4, "padding": "same", "expand_dims": True,
+                         "data_format": "channels_first"}, ("b", 2, "t")),
+    # a stride past every drawn length: Keras's formula, 1 + (samples + 1) // stride, counts one frame more than
+    # its call gives when (samples + 1) % stride == 0; polykeras's counts the frames the call gives
+    ("MelSpectrogram", {"fft_length": 8, "sequence_stride": 13, "num_mel_bins": 5}, ("b", "t")),
     # activation layers
     ("ReLU", {"max_value": 6.0}, ("b", "t", 4)),
     ("LeakyReLU", {"negative_slope": 0.1}, ("b", "t", 4)),

@@ -41,6 +41,9 @@ __all__ += ["RandomCrop"]
 from polykeras.layers.preprocessing.augmentation import MixUp  # noqa: E402
 
 __all__ += ["MixUp"]
+from polykeras.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: E402
+
+__all__ += ["MelSpectrogram", "STFTSpectrogram"]
 from polykeras.layers.preprocessing.hashing import HashedCrossing, Hashing  # noqa: E402
 
 __all__ += ["HashedCrossing", "Hashing"]
