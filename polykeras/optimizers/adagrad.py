@@ -24,8 +24,16 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
-                 name: str = "adagrad", **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
         if not isinstance(initial_accumulator_value, (int, float)) or initial_accumulator_value < 0:
             raise ValueError("Adagrad: expected `initial_accumulator_value` to be a float >= 0, received "
                              f"initial_accumulator_value={initial_accumulator_value!r}.")
@@ -37,12 +45,12 @@ class Adagrad(Optimizer):
         if self.built:
             return
         super().build(variables)
-        self._accumulators = self.add_optimizer_variables(variables, "accumulator",
-                                                          initializer=self.initial_accumulator_value)
+        self._square_sums = self.add_optimizer_variables(variables, "accumulator",
+                                                       initializer=self.initial_accumulator_value)
 
     def update_step(self, gradient: Tensor, variable: Variable, learning_rate: Tensor) -> None:
         """One variable's update. Example: ``opt.update_step(g, w, lr)``"""
-        accumulator = self._accumulators[self._get_variable_index(variable)]
+        accumulator = self._square_sums[self._get_variable_index(variable)]
         new_a = ops.add(accumulator.value, ops.square(gradient))
         self.assign(accumulator, new_a)
         lr = self._lr_for(learning_rate, variable.dtype)
@@ -66,8 +74,16 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
-                 name: str = "adadelta", **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
         if not isinstance(rho, (int, float)) or isinstance(rho, bool) or not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: expected `rho` in [0, 1], received rho={rho!r}.")
         self.rho = float(rho)

@@ -220,7 +220,7 @@ def test_no_accumulation_for_none_zero_and_one(engine, steps):
     assert opt.gradient_accumulation_steps is None and opt.get_config()["gradient_accumulation_steps"] is None
     w = Variable(np.zeros((1,), "float32"), name="w")
     opt.apply([ops.ones((1,))], [w])
-    assert [v.path for v in opt.variables] == ["SGD/iteration", "SGD/learning_rate"]
+    assert [v.path for v in opt.variables] == ["sgd/iteration", "sgd/learning_rate"]
     assert_close(w.numpy(), np.array([-0.01]), "elementwise", "float32")
 
 
@@ -266,7 +266,7 @@ def test_finalize_variable_values(engine):
     opt.finalize_variable_values(variables)
     np.testing.assert_array_equal(variables[0].numpy(), averages[0])
     stranger = Variable(np.zeros(2, "float32"), name="stranger")
-    with pytest.raises(ValueError, match=r"SGD.finalize_variable_values: expected variables the optimizer was "
+    with pytest.raises(ValueError, match=r"sgd.finalize_variable_values: expected variables the optimizer was "
                                          r"built with \(2 variables\), received Variable 'stranger'"):
         opt.finalize_variable_values([stranger])
     plain, plain_vars = make("SGD", {"learning_rate": 0.1}, weights)

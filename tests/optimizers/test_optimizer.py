@@ -200,7 +200,7 @@ def test_schedule_learning_rate_follows_iterations_and_is_not_settable(engine):
         opt.apply(tensors([1.0]), [w])
     close(w.numpy(), [-(1.0 + 0.5 + 0.25)])
     close(ops.to_numpy(opt.learning_rate), 0.125)
-    assert [v.path for v in opt.variables] == ["SGD/iteration"]
+    assert [v.path for v in opt.variables] == ["sgd/iteration"]
     with pytest.raises(TypeError, match="ExponentialDecay schedule, so it cannot be set to 0.1"):
         opt.learning_rate = 0.1
 
@@ -302,7 +302,7 @@ def test_unknown_variable_after_build(engine):
     opt = optimizers.SGD()
     opt.build(variables)
     other = Variable(np.zeros((2,), "float32"), name="other")
-    with pytest.raises(ValueError, match=r"SGD.apply: expected variables the optimizer was built with \(2 variables\), "
+    with pytest.raises(ValueError, match=r"sgd.apply: expected variables the optimizer was built with \(2 variables\), "
                                          r"received the unknown variable Variable 'other'"):
         opt.apply(tensors(np.ones((3, 2)), np.ones(2)), [variables[0], other])
 

@@ -68,8 +68,11 @@ def test_apply_gradients_equals_apply(engine, case):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+SHARED = ["weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+          "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name"]
+
 KERAS_DEFAULTS = {
-    "SGD": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False, "name": "SGD"},
+    "SGD": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False, "name": "sgd"},
     "Adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False,
              "name": "adam"},
     "AdamW": {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
@@ -87,8 +90,14 @@ KERAS_DEFAULTS = {
 @pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
 def test_keras3_defaults(name):
     signature = inspect.signature(getattr(optimizers, name))
-    for arg, value in KERAS_DEFAULTS[name].items():
+    expected = dict(KERAS_DEFAULTS[name])
+    assert getattr(optimizers, name)().name == expected.pop("name")
+    for arg, value in expected.items():
         assert signature.parameters[arg].default == value, (name, arg)
+    # Keras 3's shared arguments close every signature, in its order, name=None.
+    shared = [a for a in SHARED if name != "AdamW" or a != "weight_decay"]
+    assert list(signature.parameters)[-len(shared) - 1:] == [*shared, "kwargs"], name
+    assert signature.parameters["name"].default is None
     for arg in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor"):
         if name != "AdamW" or arg != "weight_decay":
             assert getattr(getattr(optimizers, name)(), arg) is None
