@@ -247,6 +247,18 @@ CASES: dict[str, list[LayerCase]] = {
     "GlobalAveragePooling1D": [C({}, _SEQ, mask=True)],
     "GlobalAveragePooling2D": [C({}, (2, 3, 3, 2))],
     "GlobalAveragePooling3D": [C({"keepdims": True}, (1, 2, 2, 2, 2))],
+    "AdaptiveAveragePooling1D": [C({"output_size": 3}, (2, 7, 2))],
+    "AdaptiveAveragePooling2D": [C({"output_size": (2, 3), "data_format": "channels_first"}, (1, 2, 5, 4))],
+    "AdaptiveAveragePooling3D": [C({"output_size": 2}, (1, 3, 4, 5, 2))],
+    "AdaptiveMaxPooling1D": [C({"output_size": 4}, (2, 6, 2))],
+    "AdaptiveMaxPooling2D": [C({"output_size": 2}, (1, 5, 5, 2))],
+    "AdaptiveMaxPooling3D": [C({"output_size": (1, 2, 2), "data_format": "channels_first"}, (1, 2, 3, 4, 4))],
+    # -------------------------------------------------------------- audio
+    "STFTSpectrogram": [C({"frame_length": 8, "frame_step": 4}, (2, 32, 2)),
+                        C({"mode": "stft", "frame_length": 6, "fft_length": 8, "padding": "same",
+                           "expand_dims": True, "data_format": "channels_first"}, (1, 2, 20))],
+    "MelSpectrogram": [C({"fft_length": 16, "sequence_stride": 8, "num_mel_bins": 4, "sampling_rate": 8000,
+                          "power_to_db": False}, (2, 40))],
     # ------------------------------------------------------ normalization
     "BatchNormalization": [C({}, (4, 3)), C({"axis": 1, "momentum": 0.9}, (4, 3, 2), call_kwargs={"training": True})],
     "LayerNormalization": [C({}, _SEQ, mask=True), C({"axis": (1, 2), "scale": False}, _SEQ)],
