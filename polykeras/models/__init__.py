@@ -6,6 +6,8 @@ Example:
     >>> model = models.Model(x, layers.Dense(2)(x))
 """
 
+from typing import Any
+
 from polykeras.layers.input_layer import Input, InputLayer
 from polykeras.models.function import Function
 from polykeras.models.functional import Functional
@@ -14,7 +16,7 @@ from polykeras.models.sequential import Sequential
 from polykeras.models.cloning import clone_model  # noqa: E402 - needs the three above
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Keras' spellings: polykeras.models.load_model / model_from_json / ...
     if name in ("load_model", "save_model", "model_from_json", "model_from_yaml", "model_from_config"):
         from polykeras import saving

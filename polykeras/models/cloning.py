@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from polykeras.layers.input_layer import Input, InputLayer
 from polykeras.layers.layer import Layer
@@ -44,7 +44,14 @@ def _from_config(layer: Any) -> Any:
     return layer.__class__.from_config(layer.get_config())
 
 
-def _is_graph(model: Any) -> bool:
+def _input_layer(tensor: SymbolicTensor) -> Any:
+    """The layer that made a model input (its ``InputLayer``)."""
+    if tensor.node is None:
+        raise ValueError(f"clone_model: expected a model input made by Input(), received {tensor!r}.")
+    return tensor.node.layer
+
+
+def _is_graph(model: Any) -> TypeGuard[Functional]:
     """A functional model whose config is the graph's own (not a subclass
     with its own ``get_config``)."""
     return isinstance(model, Functional) and type(model).get_config is Functional.get_config
@@ -90,7 +97,7 @@ def clone_model(model: Any, input_tensors: Any = None, clone_function: CloneFunc
         if call_function is not None:
             raise ValueError(f"clone_model: call_function applies to functional models only; Sequential "
                              f"{model.name!r} lists its layers without calling them.")
-        clone = _clone_sequential(model, clone_layer, input_tensors)
+        clone: Model = _clone_sequential(model, clone_layer, input_tensors)
     elif _is_graph(model) or (isinstance(model, Functional) and (clone_function or input_tensors is not None)):
         clone = _clone_functional(model, clone_layer, input_tensors, call_function)
     else:
@@ -145,7 +152,7 @@ def _clone_sequential(model: Sequential, clone_layer: CloneFunction, input_tenso
                              "input_tensors.")
         new_layers.insert(0, _input_like(flat[0], f"Sequential {model.name!r}"))
     elif model.inputs:
-        old = model.inputs[0].node.layer
+        old = _input_layer(model.inputs[0])
         new_layers.insert(0, Input(batch_shape=old.batch_shape, dtype=model.inputs[0].dtype, name=old.name,
                                    optional=old.optional))
     return Sequential(new_layers, name=model.name, trainable=model.trainable)
@@ -156,7 +163,7 @@ def _clone_functional(model: Functional, clone_layer: CloneFunction, input_tenso
     structure = model._inputs_struct
     if input_tensors is None:
         def fresh(tensor: SymbolicTensor) -> SymbolicTensor:
-            old = tensor.node.layer
+            old = _input_layer(tensor)
             return Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=old.name,
                          optional=getattr(old, "optional", False))
 
@@ -164,7 +171,7 @@ def _clone_functional(model: Functional, clone_layer: CloneFunction, input_tenso
     else:
         if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(input_tensors,
                                                                                            (list, tuple, dict)):
-            input_tensors = type(structure)([input_tensors])
+            input_tensors = [input_tensors] if isinstance(structure, list) else (input_tensors,)
         try:
             assert_same_structure(input_tensors, structure)
         except ValueError as err:

@@ -19,19 +19,22 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from polykeras import ops
 from polykeras.layers.layer import Layer
 from polykeras.symbolic import SymbolicTensor, any_symbolic, map_structure
 from polykeras.trainers.trainer import Trainer
 
+if TYPE_CHECKING:
+    from polykeras.models.functional import Functional
 
-_GRAPH_CLASSES: dict[type, type] = {}
+
+_GRAPH_CLASSES: dict[type, type[Functional]] = {}
 
 
-def _with_graph(cls: type) -> type:
+def _with_graph(cls: type) -> type[Functional]:
     """``cls`` with :class:`Functional` behind it in the MRO (made once per class)."""
     from polykeras.models.functional import Functional
 
@@ -64,7 +67,7 @@ def _revivable_as_graph(cls: type) -> bool:
     owner = next(klass for klass in cls.__mro__ if "__init__" in vars(klass))
     if owner.__module__.startswith("polykeras."):
         return True
-    params = list(inspect.signature(owner.__init__).parameters.values())[1:]
+    params = list(inspect.signature(vars(owner)["__init__"]).parameters.values())[1:]
     kinds = {p.kind for p in params}
     variadic = kinds >= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD} and len(params) == 2
     return [p.name for p in params][:2] == ["inputs", "outputs"] or variadic
@@ -98,7 +101,7 @@ class Model(Trainer, Layer):
         super().__init__(*args, **kwargs)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Any:
         """A model from its config. A functional model's config (``layers``,
         ``input_layers``, ``output_layers``) rebuilds the graph, as
         ``Functional.from_config`` does; any other config goes to the

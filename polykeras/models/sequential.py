@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from polykeras import ops
@@ -47,8 +47,9 @@ class Sequential(Model):
     # ------------------------------------------------------------ editing
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Append a layer (or set the input with ``Input(...)``/``InputLayer``)."""
-        if isinstance(layer, SymbolicTensor) and isinstance(getattr(layer.node, "layer", None), InputLayer):
-            layer = layer.node.layer
+        source = getattr(layer.node, "layer", None) if isinstance(layer, SymbolicTensor) else None
+        if isinstance(source, InputLayer):
+            layer = source
         if isinstance(layer, InputLayer):
             if self._input_layer is not None or self._stack:
                 raise ValueError(f"Sequential {self.name!r}: expected the input first and only once, received "
@@ -111,11 +112,11 @@ class Sequential(Model):
         return Layer.output.fget(self) if nodes_of(self) else Model.output.fget(self)  # type: ignore[attr-defined]
 
     @property
-    def inputs(self) -> list[SymbolicTensor]:  # type: ignore[override]
+    def inputs(self) -> list[SymbolicTensor]:
         return [self._input_layer.output] if self._input_layer is not None else []
 
     @property
-    def outputs(self) -> list[SymbolicTensor]:  # type: ignore[override]
+    def outputs(self) -> list[SymbolicTensor]:
         return list(self._graph.outputs) if self._graph is not None else []
 
     def build(self, input_shape: Any = None) -> None:
@@ -127,7 +128,9 @@ class Sequential(Model):
             return
         if input_shape is None:
             raise ValueError(f"Sequential {self.name!r}: build() needs input_shape, e.g. build((None, 8)).")
-        self._input_layer = Input(batch_shape=tuple(input_shape)).node.layer
+        node = Input(batch_shape=tuple(input_shape)).node
+        assert node is not None  # an Input is its InputLayer's output
+        self._input_layer = node.layer
         self._rebuild()
 
     def _maybe_build(self, args: tuple, kwargs: dict) -> None:
@@ -163,7 +166,7 @@ class Sequential(Model):
                 "layers": [serialize(layer, where=f"layer {layer.name!r}") for layer in stack]}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Sequential:
+    def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> Sequential:
         with custom_object_scope(custom_objects or {}):
             layers = [deserialize(entry, module_objects=LAYER_CLASSES, kind="layer") for entry in config["layers"]]
         return cls(layers, name=config.get("name"), trainable=config.get("trainable", True))

@@ -18,7 +18,7 @@ import contextlib
 import ctypes
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "atomic_write_all", "remove_stale"]
@@ -123,7 +123,7 @@ def _stage(target: Path, data: bytes | memoryview) -> Path:
     return temp
 
 
-def atomic_write_all(files: dict[str | os.PathLike, bytes | memoryview]) -> list[Path]:
+def atomic_write_all(files: Mapping[str | os.PathLike, bytes | memoryview]) -> list[Path]:
     """Write several files as one: every file is staged complete first, then
     all are renamed into place; a failure at any point (a full disk, an
     unwritable folder) leaves every previous file as it was and no temporary

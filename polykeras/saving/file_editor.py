@@ -141,6 +141,7 @@ class KerasFileEditor:
         self.config: Any = None
         self.metadata: Any = None
         self._members: dict[str, bytes] = {}
+        error: type[Exception]
         if where.endswith(".keras"):
             archive, infos = open_archive(path, MEMBERS, where)
             with archive:
@@ -244,8 +245,8 @@ class KerasFileEditor:
         path = object_path.strip("/")
         parent = self.weights_dict
         if "/" in path:
-            parent = self._find(path.rsplit("/", 1)[0], "add_object")
-            parent = parent[0][parent[1]]
+            container, name, _ = self._find(path.rsplit("/", 1)[0], "add_object")
+            parent = container[name]
         key = path.rsplit("/", 1)[-1]
         if key in parent:
             raise ValueError(f"KerasFileEditor.add_object: {self._where} already has {path!r}; use add_weights to "

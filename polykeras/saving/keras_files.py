@@ -377,9 +377,11 @@ def _sublayer_groups(group: h5py.Group, layer: Any, where: str) -> dict[int, h5p
                 if isinstance(group[attribute].get(key), h5py.Group):
                     found.setdefault(item, group[attribute][key])
     listed = group.get("layers") if isinstance(group.get("layers"), h5py.Group) else None
-    by_name = {}
+    by_name: dict[str, Any] = {}
     for parent in (group, listed):
-        for key in parent if parent is not None else ():
+        if parent is None:
+            continue
+        for key in parent:
             child = parent[key]
             if key != "vars" and isinstance(child, h5py.Group):
                 name = _vars_name(child, where)

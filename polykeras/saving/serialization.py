@@ -58,7 +58,7 @@ class _ConfigLoader(yaml.SafeLoader):
     """PyYAML's safe loader, also refusing aliases (``*name``): a few lines of
     nested aliases would otherwise expand to billions of values."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor} refused (configs use no "
