@@ -40,6 +40,11 @@ def _refuse_sparse(op_name: str, **flags: Any) -> None:
                 f"(pass {flag}=False).")
 
 
+def _dims(shape: Sequence[int] | int) -> tuple[int, ...]:
+    """A shape as the engines take it: a tuple (a bare int is one axis)."""
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
 def _no_value(x: Any) -> Any:
     raise TypeError(f"to_numpy: expected a tensor with values, received the symbolic tensor {x!r}; "
                     "a graph's values exist only when a model runs on data.")
@@ -73,20 +78,20 @@ def cast(x: Tensor, dtype: str) -> Tensor:
 @op("a shape tuple of non-negative ints and a known dtype", body=True)
 def zeros(shape: Sequence[int], dtype: str | None = None) -> Tensor:
     """Zeros (of ``floatx()`` unless ``dtype`` is given). Example: ``ops.zeros((2, 3))``"""
-    return active().zeros(shape, dtype or floatx())
+    return active().zeros(_dims(shape), dtype or floatx())
 
 
 @op("a shape tuple of non-negative ints and a known dtype", body=True)
 def ones(shape: Sequence[int], dtype: str | None = None) -> Tensor:
     """Ones (of ``floatx()`` unless ``dtype`` is given). Example: ``ops.ones((2, 3))``"""
-    return active().ones(shape, dtype or floatx())
+    return active().ones(_dims(shape), dtype or floatx())
 
 
 @op("a shape tuple, a scalar fill value and a known dtype", body=True)
 def full(shape: Sequence[int], fill_value: Any, dtype: str | None = None) -> Tensor:
     """Constant tensor (of ``floatx()`` unless ``dtype`` is given, whatever
     the fill value, as Keras 3). Example: ``ops.full((2,), 7.0)``"""
-    return active().full(shape, fill_value, dtype or floatx())
+    return active().full(_dims(shape), fill_value, dtype or floatx())
 
 
 @op("a tensor")

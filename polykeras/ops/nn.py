@@ -10,7 +10,7 @@ from typing import Any
 from polykeras.backends import active
 from polykeras.backends.dtypes import floatx
 from polykeras.config import image_data_format
-from polykeras.ops._dispatch import check, op
+from polykeras.ops._dispatch import as_axis, check, op
 from polykeras.ops.core import _refuse_sparse
 
 Tensor = Any
@@ -110,7 +110,7 @@ def moments(x: Tensor, axes: int | Sequence[int], keepdims: bool = False, synchr
     batch (every replica's count, sum and sum of squares added up); elsewhere
     the same as the local moments. Example: ``mean, var = ops.moments(x, axes=(0,))``"""
     engine = active()
-    axis = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    axis = as_axis(axes)
     if not synchronized:
         return engine.moments(x, axis, keepdims=keepdims)
     x = engine.convert_to_tensor(x)
