@@ -260,3 +260,15 @@ def test_bad_inputs_name_the_layer(engine):
     assert "STFTSpectrogram" in message and "int32" in message, message
     message = _message(lambda: layers.MelSpectrogram(64, 32)(ops.ones((2, 3, 256))))
     assert "MelSpectrogram" in message and "(2, 3, 256)" in message, message
+
+
+def test_stft_spectrogram_in_a_model_of_unknown_length(engine):
+    import polykeras as pk
+
+    inputs = pk.Input((None, 2))
+    layer = layers.STFTSpectrogram("log", 16, 8, padding="same")
+    model = pk.Model(inputs, layer(inputs))
+    assert tuple(model.output.shape) == (None, None, 18)
+    for steps in (40, 57):
+        x = _x((2, steps, 2), steps)
+        np.testing.assert_allclose(model.predict(x, verbose=0), layer_outputs(layer, x), rtol=1e-5, atol=1e-5)

@@ -112,50 +112,48 @@ class STFTSpectrogram(Layer):
                 name="imag_kernel", shape=shape,
                 initializer=initializers.STFT("imag", self.window, self.scaling, self.periodic))
 
-    def _frames(self, inputs: Any, kernel: Any) -> Any:
-        """``(batch, channels, frames, bins)``: each channel convolved on its own."""
-        if self.data_format == "channels_last":
-            inputs = ops.transpose(inputs, (0, 2, 1))
-        _, channels, steps = ops.shape(inputs)
-        signals = ops.reshape(inputs, (-1, steps, 1))
-        out = ops.conv(signals, ops.cast(kernel, ops.dtype(inputs)), strides=self._frame_step,
-                       padding=self.padding, data_format="channels_last")
-        _, frames, bins = ops.shape(out)
-        return ops.reshape(out, (-1, channels, frames, bins))
+    def _channels(self, inputs: Any, kernel: Any) -> list[Any]:
+        """One ``(batch, frames, bins)`` transform per input channel (no reshape: any size may be unknown)."""
+        x = inputs if self.data_format == "channels_last" else ops.transpose(inputs, (0, 2, 1))
+        kernel = ops.cast(kernel, ops.dtype(inputs))
+        return [ops.conv(x[:, :, c:c + 1], kernel, strides=self._frame_step, padding=self.padding,
+                         data_format="channels_last") for c in range(int(ops.shape(x)[-1]))]
 
-    def _arrange(self, x: Any) -> Any:
-        """``(batch, channels, frames, bins)`` in the layer's output layout."""
-        _, channels, frames, bins = ops.shape(x)
+    def _arrange(self, per_channel: list[Any]) -> Any:
+        """The ``(batch, frames, bins)`` of each channel in the layer's output layout."""
         if self.data_format == "channels_last":
-            if self.expand_dims:
-                return ops.transpose(x, (0, 2, 3, 1))
-            return ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (-1, frames, channels * bins))
+            return ops.stack(per_channel, axis=-1) if self.expand_dims else ops.concatenate(per_channel, axis=-1)
         if self.expand_dims:
-            return x
-        return ops.reshape(ops.transpose(x, (0, 1, 3, 2)), (-1, channels * bins, frames))
+            return ops.stack(per_channel, axis=1)
+        return ops.concatenate([ops.transpose(t, (0, 2, 1)) for t in per_channel], axis=1)
+
+    def _spectrum(self, real: Any, imag: Any) -> Any:
+        """One channel's output from its real and imaginary parts."""
+        if self.mode == "real":
+            return real
+        if self.mode == "imag":
+            return imag
+        if self.mode == "angle":
+            return ops.arctan2(imag, real)
+        if self.mode == "stft":
+            return ops.concatenate([real, imag], axis=-1)
+        power = ops.add(ops.square(real), ops.square(imag))
+        if self.mode == "psd":  # one-sided density: the bins other than DC and the last count twice
+            return ops.add(power, ops.pad(power[:, :, 1:-1], [(0, 0), (0, 0), (1, 1)]))
+        magnitude = ops.sqrt(ops.maximum(power, epsilon()))
+        if self.mode == "magnitude":
+            return magnitude
+        return ops.log(ops.maximum(magnitude, epsilon()))
 
     def call(self, inputs: Any) -> Any:
         if ops.dtype(inputs) not in _FLOATS:
             raise TypeError(f"{describe_layer(self)}: expected float16, float32 or float64 signals, received "
                             f"{ops.dtype(inputs)} inputs of shape {tuple(ops.shape(inputs))}.")
-        real = None if self.mode == "imag" else self._frames(inputs, self.real_kernel)
-        imag = None if self.mode == "real" else self._frames(inputs, self.imag_kernel)
-        if self.mode == "real":
-            return self._arrange(real)
-        if self.mode == "imag":
-            return self._arrange(imag)
-        if self.mode == "angle":
-            return self._arrange(ops.arctan2(imag, real))
-        if self.mode == "stft":
-            return self._arrange(ops.concatenate([real, imag], axis=3))
-        power = ops.add(ops.square(real), ops.square(imag))
-        if self.mode == "psd":  # one-sided density: the bins other than DC and the last count twice
-            inner = ops.pad(power[:, :, :, 1:-1], [(0, 0), (0, 0), (0, 0), (1, 1)])
-            return self._arrange(ops.add(power, inner))
-        magnitude = self._arrange(ops.sqrt(ops.maximum(power, epsilon())))
-        if self.mode == "magnitude":
-            return magnitude
-        return ops.log(ops.maximum(magnitude, epsilon()))
+        real = None if self.mode == "imag" else self._channels(inputs, self.real_kernel)
+        imag = None if self.mode == "real" else self._channels(inputs, self.imag_kernel)
+        count = len(real) if real is not None else len(imag or [])
+        return self._arrange([self._spectrum(None if real is None else real[c], None if imag is None else imag[c])
+                              for c in range(count)])
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         input_shape = tuple(input_shape)
