@@ -16,27 +16,35 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras.optimizers import schedules
+from polykeras.optimizers.adafactor import Adafactor
 from polykeras.optimizers.adagrad import Adadelta, Adagrad
 from polykeras.optimizers.adam import Adam, Adamax, AdamW, Nadam
+from polykeras.optimizers.ftrl import Ftrl
+from polykeras.optimizers.lamb import Lamb
 from polykeras.optimizers.lion import Lion
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm, global_norm
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.optimizers.rmsprop import RMSprop
+from polykeras.optimizers.schedule_free import ScheduleFreeAdamW
 from polykeras.optimizers.schedules import LearningRateSchedule
 from polykeras.optimizers.sgd import SGD
 
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
     "LearningRateSchedule",
     "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "clip_by_global_norm",
     "clip_by_norm",
     "deserialize",
@@ -48,7 +56,8 @@ __all__ = [
 
 #: Built-in optimizers by class name; :func:`get` also accepts these lowercased.
 BUILTINS: dict[str, type[Optimizer]] = {
-    cls.__name__: cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion)
+    cls.__name__: cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion, Ftrl, Lamb,
+                                    Adafactor, ScheduleFreeAdamW)
 }
 _LOWER = {name.lower(): cls for name, cls in BUILTINS.items()}
 
