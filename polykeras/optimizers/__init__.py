@@ -22,6 +22,7 @@ from polykeras.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from polykeras.optimizers.ftrl import Ftrl
 from polykeras.optimizers.lamb import Lamb
 from polykeras.optimizers.lion import Lion
+from polykeras.optimizers.muon import Muon
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm, global_norm
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.optimizers.rmsprop import RMSprop
@@ -41,6 +42,7 @@ __all__ = [
     "Lamb",
     "LearningRateSchedule",
     "Lion",
+    "Muon",
     "Nadam",
     "Optimizer",
     "RMSprop",
@@ -57,7 +59,7 @@ __all__ = [
 #: Built-in optimizers by class name; :func:`get` also accepts these lowercased.
 BUILTINS: dict[str, type[Optimizer]] = {
     cls.__name__: cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion, Ftrl, Lamb,
-                                    Adafactor, ScheduleFreeAdamW)
+                                    Adafactor, ScheduleFreeAdamW, Muon)
 }
 _LOWER = {name.lower(): cls for name, cls in BUILTINS.items()}
 

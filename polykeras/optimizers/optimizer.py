@@ -382,7 +382,7 @@ class Optimizer(AveragingMixin):
         grads = self._clip_gradients(grads)
         grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype) for g, v in zip(grads, variables)]
         learning_rate = self._current_learning_rate()
-        if self.weight_decay:
+        if self._decays_weights():
             self._apply_weight_decay([plan[i] for i in indices], learning_rate)
         self._update_step_all(grads, variables, learning_rate)
 
@@ -497,6 +497,11 @@ class Optimizer(AveragingMixin):
         """``iterations + offset`` as ``dtype`` (the 1-based step of this
         update; with gradient accumulation, updates are counted, not calls)."""
         return ops.cast(ops.add(self._update_count(), offset), dtype)
+
+    def _decays_weights(self) -> bool:
+        """Whether an update starts with decoupled weight decay (Muon also
+        decays with ``adam_weight_decay`` alone)."""
+        return bool(self.weight_decay)
 
     def _apply_weight_decay(self, plan: list[tuple[Variable, bool]], learning_rate: Tensor) -> None:
         for variable, decays in plan:

@@ -28,7 +28,7 @@ from .test_rules import fixed_data
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras")
 
-SHAPES = [(3, 2), (2,), (2, 3, 2)]
+SHAPES = [(3, 2), (2,), (2, 3, 2), (2, 4)]
 STEPS = 5
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -44,6 +44,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("schedule-free", "ScheduleFreeAdamW", {}),
     ("schedule-free-warmup", "ScheduleFreeAdamW", {"learning_rate": 0.01, "beta_1": 0.8, "warmup_steps": 3,
                                                    "weight_decay": 0.05}),
+    ("muon", "Muon", {"learning_rate": 0.02}),
+    ("muon-exclude-plain", "Muon", {"learning_rate": 0.02, "exclude_layers": ["w3"], "nesterov": False,
+                                    "rms_rate": None, "adam_lr_ratio": 0.5, "weight_decay": 0.1,
+                                    "adam_weight_decay": None, "momentum": 0.8, "ns_steps": 3}),
     # the shared arguments acting as in Keras
     ("schedule-free-accumulate2-ema", "ScheduleFreeAdamW", {"gradient_accumulation_steps": 2, "use_ema": True}),
     ("ftrl-accumulate2-ema", "Ftrl", {"learning_rate": 0.05, "gradient_accumulation_steps": 2, "use_ema": True,
@@ -68,7 +72,7 @@ SCRIPT = textwrap.dedent("""
     data = np.load(sys.argv[1])
     out = {}
     for case_id, name, kwargs in json.loads(sys.argv[2]):
-        variables = [keras.Variable(data[f"w{i}"]) for i in range(int(data["n_vars"]))]
+        variables = [keras.Variable(data[f"w{i}"], name=f"w{i}") for i in range(int(data["n_vars"]))]
         opt = getattr(keras.optimizers, name)(**kwargs)
         for t in range(int(data["steps"])):
             opt.apply([keras.ops.convert_to_tensor(data[f"g{t}_{i}"]) for i in range(len(variables))], variables)
@@ -131,16 +135,22 @@ KERAS_SIGNATURES = {  # Keras 3.15's arguments before the shared ones, with thei
     "ScheduleFreeAdamW": {"learning_rate": 0.0025, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
                           "warmup_steps": 0},
 }
+MUON = {"learning_rate": 0.001, "adam_beta_1": 0.9, "adam_beta_2": 0.999, "adam_weight_decay": 0.004,
+        "epsilon": 1e-7, "weight_decay": 0.004, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
+        "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
+        "gradient_accumulation_steps": None, "name": None, "exclude_layers": None, "exclude_embeddings": True,
+        "muon_a": 3.4445, "muon_b": -4.775, "muon_c": 2.0315, "adam_lr_ratio": 1, "momentum": 0.95, "ns_steps": 5,
+        "nesterov": True, "rms_rate": 0.2}
 SHARED = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None, "use_ema": False,
           "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
           "gradient_accumulation_steps": None, "name": None}
 
 
-@pytest.mark.parametrize("name", sorted(KERAS_SIGNATURES))
+@pytest.mark.parametrize("name", [*sorted(KERAS_SIGNATURES), "Muon"])
 def test_keras3_signature_and_config(name):
     cls = getattr(optimizers, name)
     parameters = inspect.signature(cls).parameters
-    expected = {**KERAS_SIGNATURES[name], **SHARED}
+    expected = MUON if name == "Muon" else {**KERAS_SIGNATURES[name], **SHARED}
     assert list(parameters) == [*expected, "kwargs"]
     assert {k: p.default for k, p in parameters.items() if k != "kwargs"} == expected
     opt = cls(learning_rate=0.01)
@@ -162,6 +172,25 @@ def test_adafactor_state_layout(engine):
                    ("adafactor/velocity/kernel", (3, 4), "float32"), ("adafactor/row/b", (), "int32"),
                    ("adafactor/column/b", (), "int32"), ("adafactor/velocity/b", (4,), "float32")]
     assert sorted(opt.slots_for(kernel)) == ["column", "row", "velocity"]
+
+
+def test_muon_sends_matrices_to_newton_schulz_and_the_rest_to_adamw(engine):
+    """Matrices get Muon's single ``momentum`` slot; vectors, embeddings and
+    ``exclude_layers`` matches get AdamW's ``momentum`` and ``velocity``."""
+    shapes = {"dense/kernel": (3, 4), "dense/bias": (4,), "token_embedding/embeddings": (5, 3), "head/kernel": (4, 2)}
+    variables = []
+    for path, shape in shapes.items():
+        variable = Variable(np.ones(shape, "float32"), name=path.split("/")[1])
+        variable._path = path
+        variables.append(variable)
+    opt = optimizers.Muon(exclude_layers=["head"])
+    opt.build(variables)
+    assert [sorted(opt.slots_for(v)) for v in variables] == [["momentum"]] + [["momentum", "velocity"]] * 3
+    kept = optimizers.Muon(exclude_embeddings=False)
+    kept.build(variables)
+    assert sorted(kept.slots_for(variables[2])) == ["momentum"]
+    with pytest.raises(TypeError, match=r"Muon: expected `exclude_layers` to be a list of regexes"):
+        optimizers.Muon(exclude_layers="head")
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -187,7 +216,8 @@ def test_bad_arguments_name_the_optimizer():
 
 @pytest.mark.parametrize("name, kwargs", [("Ftrl", {"learning_rate": 0.5}), ("Lamb", {"learning_rate": 0.02}),
                                           ("Adafactor", {"learning_rate": 0.1}),
-                                          ("ScheduleFreeAdamW", {"learning_rate": 0.05})])
+                                          ("ScheduleFreeAdamW", {"learning_rate": 0.05}),
+                                          ("Muon", {"learning_rate": 0.05})])
 def test_fit_trains_with_each_new_optimizer(diff_engine, name, kwargs):
     """The compiled training step of every engine runs the rule: the loss falls."""
     rng = np.random.default_rng(0)
@@ -203,7 +233,7 @@ def test_fit_trains_with_each_new_optimizer(diff_engine, name, kwargs):
 KERAS_FILE_WRITER = textwrap.dedent("""
     import sys, numpy as np, keras
     out = sys.argv[1]
-    for name in ("Ftrl", "Lamb", "Adafactor", "ScheduleFreeAdamW"):
+    for name in ("Ftrl", "Lamb", "Adafactor", "ScheduleFreeAdamW", "Muon"):
         keras.utils.set_random_seed(0)
         rng = np.random.default_rng(0)
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(2)])
@@ -226,7 +256,7 @@ def keras_files(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["Ftrl", "Lamb", "Adafactor", "ScheduleFreeAdamW"])
+@pytest.mark.parametrize("name", ["Ftrl", "Lamb", "Adafactor", "ScheduleFreeAdamW", "Muon"])
 def test_a_keras_archive_restores_the_optimizer_state(engine, keras_files, name):
     """A ``.keras`` file Keras 3 wrote after training: its optimizer state
     lands on ours position by position."""
