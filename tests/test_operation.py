@@ -89,7 +89,8 @@ def test_functional_model_over_an_operation_round_trips_its_config(engine):
     clone.set_weights(model.get_weights())
     data = np.ones((3, 4), "float32")
     np.testing.assert_allclose(ops.to_numpy(clone(data)), ops.to_numpy(model(data)), rtol=1e-6)
-    assert type(clone.get_layer("half")) is Scale and clone.get_layer("half").factor == 0.5
+    half = next(op for op in clone.operations if op.name == "half")  # an operation: get_layer does not list it
+    assert type(half) is Scale and half.factor == 0.5
 
 
 def test_gradients_flow_through_an_operation(diff_engine):
@@ -117,3 +118,21 @@ def test_errors_name_the_operation(engine):
         AddThenSum()(np.ones(2, "float32"))
     with pytest.raises(ValueError, match="expected a non-empty name without '/'"):
         Scale(1.0, name="a/b")
+
+
+def test_an_operation_is_listed_as_keras_lists_it(engine):
+    keras = import_keras()
+
+    class KerasScale(keras.Operation):
+        def call(self, x):
+            return keras.ops.multiply(x, 2.0)
+
+        def compute_output_spec(self, x):
+            return keras.KerasTensor(x.shape, x.dtype)
+
+    def names(lib, scale):
+        x = lib.Input((4,), name="x")  # names given: automatic ones count the inputs each library has made
+        model = lib.Model(x, scale(name="half")(lib.layers.Dense(2, name="d")(x)))
+        return [op.name for op in model.layers], [op.name for op in model.operations]
+
+    assert names(polykeras, lambda name: Scale(2.0, name=name)) == names(keras, KerasScale)

@@ -11,9 +11,9 @@ takes its name by position and casts nothing: it rides the layers' one
 calling path (eager call, and on symbolic inputs the graph node of
 ``polykeras.symbolic.symbolic_call``), so a functional model over it runs,
 trains and moves between engines like any other. Every ``Layer`` counts as an
-``Operation`` (``isinstance(Dense(2), Operation)``), as in Keras 3. One
-difference: being a layer, an ``Operation`` in a functional model is listed in
-``model.layers`` (Keras 3 lists it only in ``model.operations``).
+``Operation`` (``isinstance(Dense(2), Operation)``), as in Keras 3; an
+``Operation`` in a functional model is listed in ``model.operations`` but not
+in ``model.layers``, as in Keras 3.
 
 Example:
     >>> class Scale(polykeras.Operation):
@@ -73,6 +73,8 @@ class Operation(Layer, metaclass=_OperationMeta):
         >>> x = polykeras.Input((4,))
         >>> model = polykeras.Model(x, Add()(x, x))
     """
+
+    _listed_in_layers = False  # an operation, not a layer: model.operations lists it, model.layers does not
 
     def __init__(self, name: str | None = None, **kwargs: Any):
         kwargs.setdefault("autocast", False)  # an Operation computes on its inputs as given
