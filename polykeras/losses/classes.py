@@ -293,6 +293,7 @@ class Dice(_Wrapped):
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice",
                  axis: int | tuple[int, ...] | None = None, dtype: str | None = None):
+        axis = tuple(axis) if isinstance(axis, list) else axis  # a JSON config gives a list
         super().__init__(G.dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
         self.axis = axis
 
@@ -308,6 +309,7 @@ class Tversky(_Wrapped):
 
     def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
                  name: str = "tversky", axis: int | tuple[int, ...] | None = None, dtype: str | None = None):
+        axis = tuple(axis) if isinstance(axis, list) else axis  # a JSON config gives a list
         super().__init__(G.tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
         self.alpha = alpha
         self.beta = beta
