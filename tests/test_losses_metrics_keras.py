@@ -285,3 +285,34 @@ def test_ctc_trains_under_compile(diff_engine):
     history = model.fit(x, labels, batch_size=4, epochs=3, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+_KERAS_FILE_CODE = """
+import os
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
+model.compile(optimizer="adam", loss=keras.losses.Tversky(alpha=0.7, beta=0.3, axis=-1),
+              metrics=[keras.metrics.R2Score(), keras.metrics.PrecisionAtRecall(0.5),
+                       keras.metrics.OneHotMeanIoU(num_classes=3), "pearson_correlation",
+                       keras.metrics.BinaryIoU(threshold=0.3)])
+model.fit(data["x"], data["y"], epochs=1, verbose=0)
+model.save(os.path.join(str(data["folder"]), "model.keras"))
+out["logs"] = {k: float(v) for k, v in model.evaluate(data["x"], data["y"], verbose=0, return_dict=True).items()}
+"""
+
+
+def test_keras_file_compiled_with_the_new_loss_and_metrics_loads(engine, tmp_path_factory):
+    from polykeras import saving
+
+    folder = tmp_path_factory.getbasetemp() / "new_losses_metrics_file"
+    r = np.random.default_rng(0)
+    x, y = r.standard_normal((16, 4)).astype("float32"), r.uniform(0, 1, (16, 3)).astype("float32")
+    if not (folder / "model.keras").exists():
+        folder.mkdir(exist_ok=True)
+        _CACHE["file_logs"] = run_keras(_KERAS_FILE_CODE, {"x": x, "y": y, "folder": np.array(str(folder))},
+                                        backend="jax")["logs"]
+    model = saving.load_model(str(folder / "model.keras"))
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    expected = _CACHE["file_logs"]
+    assert set(logs) == set(expected)
+    for key, value in expected.items():
+        assert_close(np.float32(logs[key]), np.float32(value), "layer", err_msg=key)
