@@ -75,10 +75,12 @@ class ScheduleFreeAdamW(Optimizer):
         self.assign(v, new_v)
         denominator = ops.add(ops.sqrt(ops.divide(new_v, ops.subtract(1.0, beta_2_power))), self.epsilon)
         new_z = ops.subtract(old_z, ops.divide(ops.multiply(lr, gradient), denominator))
-        self.assign(z, new_z)
         weight = ops.divide(1.0, step)
         average = ops.divide(ops.subtract(variable.value, ops.multiply(1.0 - self.beta_1, old_z)), self.beta_1)
         average = ops.add(ops.multiply(ops.subtract(1.0, weight), average), ops.multiply(weight, new_z))
+        # z is assigned only after its old value's last use: an engine may update a variable in place, and
+        # old_z may be a view of it (torch, TensorFlow)
+        self.assign(z, new_z)
         self.assign(variable, ops.add(ops.multiply(1.0 - self.beta_1, new_z), ops.multiply(self.beta_1, average)))
 
     def get_config(self) -> dict[str, Any]:

@@ -105,7 +105,13 @@ def keras_results(folder: Any, engine_name: str) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_matches_keras3_on_the_same_engine(engine, tmp_path, case):
     case_id, name, kwargs = case
-    expected = keras_results(tmp_path, backends.active().name)
+    reference = backends.active().name
+    if name == "ScheduleFreeAdamW" and reference in ("torch", "tensorflow"):
+        # Keras 3 on torch and TensorFlow reads the old z through a view of the variable it has just assigned,
+        # so its update there differs from its own on JAX and NumPy (by ~1e-3 after two steps); polykeras makes
+        # JAX's update on every engine (conformance/checks/optimizers.py compares the engines).
+        reference = "jax"
+    expected = keras_results(tmp_path, reference)
     weights, grads = fixed_data(7, STEPS, SHAPES)
     variables = [Variable(w, name=f"w{i}") for i, w in enumerate(weights)]
     opt = getattr(optimizers, name)(**kwargs)
