@@ -51,6 +51,19 @@ __all__ = ["OpInput", "OpLayer", "arguments_from_json", "arguments_to_json", "re
 _MARKERS = ("__input__", "__slice__", "__ellipsis__", "__tuple__", "__constant__")
 
 
+#: Parameters that took Keras 3's names after graphs were saved with the old ones: op -> {old: new}.
+#: Read only, so a saved graph keeps loading; configs are always written with the current names.
+_RENAMED: dict[str, dict[str, str]] = {
+    "eye": {"n": "N", "m": "M"},
+    "reshape": {"shape": "newshape"},
+    "stack": {"xs": "x"},
+    "stop_gradient": {"x": "variable"},
+    "slice": {"x": "inputs"},
+    "slice_update": {"x": "inputs"},
+    "scatter_update": {"x": "inputs"},
+}
+
+
 @dataclass(frozen=True)
 class OpInput:
     """Where the ``index``-th symbolic input goes in an op's arguments.
@@ -133,7 +146,8 @@ class OpLayer(Layer):
     def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> OpLayer:
         config = dict(config)
         arguments = config.pop("arguments", None) or {}
-        decoded = {k: _decode(v, custom_objects) for k, v in arguments.items()}
+        renamed = _RENAMED.get(str(config.get("op")), {})
+        decoded = {renamed.get(k, k): _decode(v, custom_objects) for k, v in arguments.items()}
         return cls(arguments=decoded, **{k: v for k, v in config.items() if k in ("op", "name", "trainable")})
 
     def __repr__(self) -> str:

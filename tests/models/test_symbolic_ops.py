@@ -300,3 +300,17 @@ def test_a_random_op_with_a_seed_generator_draws_anew_and_round_trips(engine):
     assert not np.array_equal(first, second)  # the generator advances between calls
     again = Functional.from_config(json.loads(json.dumps(model.get_config())))
     np.testing.assert_array_equal(ops.to_numpy(again(data)), first)  # a fresh generator from the same seed
+
+
+@pytest.mark.parametrize("op, old, new, value", [
+    ("reshape", "shape", "newshape", [-1, 2]),
+    ("stack", "xs", "x", [{"__input__": 0}, {"__input__": 0}]),
+    ("stop_gradient", "x", "variable", {"__input__": 0}),
+])
+def test_configs_saved_with_older_parameter_names_load(engine, op, old, new, value):
+    arguments = {old: value} if op != "reshape" else {"x": {"__input__": 0}, old: value}
+    layer = OpLayer.from_config({"name": f"old_{op}", "op": op, "arguments": arguments})
+    assert new in layer.get_config()["arguments"] and old not in layer.get_config()["arguments"]
+    data = np.arange(8, dtype="float32").reshape(2, 4)
+    expected = {"reshape": data.reshape(-1, 2), "stack": np.stack([data, data]), "stop_gradient": data}[op]
+    np.testing.assert_array_equal(ops.to_numpy(layer(ops.convert_to_tensor(data))), expected)
