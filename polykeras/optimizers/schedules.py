@@ -113,6 +113,10 @@ class ExponentialDecay(_StaircaseDecay):
     Example: ``ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96)``
     """
 
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
     def __call__(self, step: Any) -> Tensor:
         return ops.multiply(float(self.initial_learning_rate), ops.power(float(self.decay_rate), self._progress(step)))
 
@@ -198,6 +202,10 @@ class InverseTimeDecay(_StaircaseDecay):
 
     Example: ``InverseTimeDecay(0.1, decay_steps=1.0, decay_rate=0.5)``
     """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step: Any) -> Tensor:
         decay = ops.multiply(float(self.decay_rate), self._progress(step))
@@ -290,16 +298,16 @@ _BUILTINS: dict[str, type[LearningRateSchedule]] = {
 }
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+def serialize(learning_rate_schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"module", "class_name", "config", "registered_name"}`` for a schedule.
 
     Example: ``serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]`` -> ``'ExponentialDecay'``
     """
     from polykeras import registry
 
-    if not isinstance(schedule, LearningRateSchedule):
-        raise TypeError(f"schedules.serialize: expected a LearningRateSchedule, received {schedule!r}.")
-    return registry.serialize(schedule)
+    if not isinstance(learning_rate_schedule, LearningRateSchedule):
+        raise TypeError(f"schedules.serialize: expected a LearningRateSchedule, received {learning_rate_schedule!r}.")
+    return registry.serialize(learning_rate_schedule)
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> LearningRateSchedule:
