@@ -180,6 +180,64 @@ CASES.append(OpCase("image.affine_transform", _images(),
                     _affine, "conv", FLOATS))
 
 
+# ------------------------------------------- edges, similarity, volumes
+def _sobel(x: np.ndarray) -> np.ndarray:
+    """Sobel gradients ``[dy, dx]`` over edge-repeated borders, tap by tap."""
+    p = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="symmetric")
+    h, w = x.shape[1], x.shape[2]
+    taps = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float64)
+    dy = sum(taps[i, j] * p[:, i:i + h, j:j + w] for i in range(3) for j in range(3))
+    dx = sum(taps[j, i] * p[:, i:i + h, j:j + w] for i in range(3) for j in range(3))
+    return np.stack([dy, dx], axis=-1)
+
+
+def _ssim(a: np.ndarray, b: np.ndarray, filter_size: int = 3, filter_sigma: float = 1.5) -> np.ndarray:
+    """SSIM per window (float64 loops over the valid windows), averaged."""
+    t = np.arange(filter_size) - (filter_size - 1) / 2
+    g = np.exp(-0.5 * (t / filter_sigma) ** 2)
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    rows, cols = a.shape[1] - filter_size + 1, a.shape[2] - filter_size + 1
+    out = np.zeros(a.shape[0])
+    for i in range(rows):
+        for j in range(cols):
+            pa = a[:, i:i + filter_size, j:j + filter_size]
+            pb = b[:, i:i + filter_size, j:j + filter_size]
+            mean = lambda v: np.einsum("bhwc,hw->bc", v, w)  # noqa: E731
+            ma, mb = mean(pa), mean(pb)
+            va, vb, cov = mean(pa * pa) - ma * ma, mean(pb * pb) - mb * mb, mean(pa * pb) - ma * mb
+            s = (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+            out += s.mean(axis=-1)
+    return out / (rows * cols)
+
+
+@st.composite
+def _image_pair(d: Any, dtype: str, p: Profile) -> Example:
+    shape = (d(st.integers(1, 2)), d(st.integers(3, 6)), d(st.integers(3, 6)), 2)
+    return Example((d(cs.arrays(dtype, shape, min_value=0, max_value=1, edges=False)),
+                    d(cs.arrays(dtype, shape, min_value=0, max_value=1, edges=False))), {"filter_size": 3})
+
+
+def _patches_3d(v: np.ndarray, size: int = 2) -> np.ndarray:
+    n = [s // size for s in v.shape[1:4]]
+    out = np.empty((v.shape[0], *n, size ** 3 * v.shape[4]))
+    for i, j, k in np.ndindex(*n):
+        block = v[:, i * size:(i + 1) * size, j * size:(j + 1) * size, k * size:(k + 1) * size]
+        out[:, i, j, k] = block.reshape(v.shape[0], -1)
+    return out
+
+
+@st.composite
+def _volumes(d: Any, dtype: str, p: Profile) -> Example:
+    shape = (d(st.integers(1, 2)), d(st.integers(2, 4)), d(st.integers(2, 5)), d(st.integers(2, 5)), 2)
+    return Example((d(cs.arrays(dtype, shape, min_value=-1, max_value=1, edges=False)),))
+
+
+_case("sobel_edges", _images(), _sobel, "conv")
+_case("ssim", lambda dtype, p: _image_pair(dtype, p), _ssim, "conv")
+_case("extract_patches_3d", _with(lambda dtype, p: _volumes(dtype, p), size=2), _patches_3d, "conv")
+
+
 # ------------------------------------------------------------ gradients
 def _gradient_cases() -> None:
     """Gradient cases (w.r.t. the images) beside the other ops' in
@@ -211,6 +269,10 @@ def _gradient_cases() -> None:
                              _affine, pixels),
         "map_coordinates": (lambda v: image.map_coordinates(v, _MAP_POINTS, 1, fill_mode="nearest"),
                             lambda v: _map_nearest_mode(v, _MAP_POINTS, 1, "nearest"), uniform((4, 5))),
+        "sobel_edges": (image.sobel_edges, _sobel, pixels),
+        "ssim": (lambda a, b: image.ssim(a, b, filter_size=3), _ssim,
+                 lambda rng: [rng.uniform(0.1, 0.9, (2, 4, 5, 2)), rng.uniform(0.1, 0.9, (2, 4, 5, 2))]),
+        "extract_patches_3d": (lambda v: image.extract_patches_3d(v, 2), _patches_3d, uniform((1, 2, 4, 4, 2))),
     }
     for name, (call, reference, inputs) in table.items():
         GRADIENTS[f"image.{name}"] = GradCase(f"image.{name}", call, reference, inputs)

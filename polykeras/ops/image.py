@@ -28,8 +28,8 @@ from polykeras.backends.dtypes import is_float
 from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
-__all__ = ["affine_transform", "crop_images", "extract_patches", "gaussian_blur", "hsv_to_rgb", "map_coordinates",
-           "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+__all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
+           "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges", "ssim"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -508,3 +508,129 @@ def gaussian_blur(images: Tensor, kernel_size: Sequence[int] = (3, 3), sigma: Se
     out = ops.depthwise_conv(ops.pad(x, widths), kernel, padding="valid", data_format=data_format)
     out = ops.squeeze(out, 0) if rank == 3 else out
     return out if is_float(dtype) else ops.cast(ops.round(out), dtype)
+
+
+# ------------------------------------------------------ edges, similarity
+def _reflect_pad1(x: Tensor, axes: tuple[int, int]) -> Tensor:
+    """``x`` padded by one pixel on each side of both ``axes``, edge pixels
+    repeated (scipy's ``reflect``: ``a | a b c | c``)."""
+    for axis in axes:
+        size = int(ops.shape(x)[axis])
+        index = np.concatenate([[0], np.arange(size), [size - 1]]).astype("int32")
+        x = ops.take(x, ops.convert_to_tensor(index), axis=axis)
+    return x
+
+
+def _shifted(x: Tensor, axis: int, start: int, size: int) -> Tensor:
+    begin = [0] * len(ops.shape(x))
+    shape = list(ops.shape(x))
+    begin[axis], shape[axis] = start, size
+    return ops.slice(x, begin, shape)
+
+
+@op("images of rank 3 or 4", body=True)
+def sobel_edges(images: Tensor, data_format: str | None = None) -> Tensor:
+    """Sobel gradients of each channel (edges reflected), stacked on a new
+    last axis as ``[dy, dx]``: ``(batch, height, width, channels, 2)``
+    (``(batch, channels, height, width, 2)`` channels-first).
+    Example: ``image.sobel_edges(x)[..., 1]`` is the horizontal gradient"""
+    data_format = _format(data_format, "sobel_edges")
+    rank = _rank(images, "sobel_edges")
+    dtype = ops.dtype(images)
+    x = images if is_float(dtype) else ops.cast(images, "float32")
+    row, col = _hw_axes(rank, data_format)
+    height, width = int(ops.shape(x)[row]), int(ops.shape(x)[col])
+    padded = _reflect_pad1(x, (row, col))
+
+    def smooth(t: Tensor, axis: int, size: int) -> Tensor:  # [1, 2, 1]
+        middle = ops.multiply(_shifted(t, axis, 1, size), 2.0)
+        return ops.add(ops.add(_shifted(t, axis, 0, size), middle), _shifted(t, axis, 2, size))
+
+    def derive(t: Tensor, axis: int, size: int) -> Tensor:  # [-1, 0, 1]
+        return ops.subtract(_shifted(t, axis, 2, size), _shifted(t, axis, 0, size))
+
+    dy = smooth(derive(padded, row, height), col, width)
+    dx = derive(smooth(padded, row, height), col, width)
+    out = ops.stack([dy, dx], axis=-1)
+    return out if is_float(dtype) else ops.cast(out, dtype)
+
+
+@op("two images of one shape, rank 3 or 4, each side at least filter_size", body=True)
+def ssim(image1: Tensor, image2: Tensor, max_val: float = 1.0, filter_size: int = 11, filter_sigma: float = 1.5,
+         k1: float = 0.01, k2: float = 0.03, data_format: str | None = None) -> Tensor:
+    """Structural similarity of two images, averaged over the valid
+    ``filter_size`` Gaussian windows and the channels: one value per image.
+    Example: ``image.ssim(x, y, max_val=255.0)``"""
+    data_format = _format(data_format, "ssim")
+    rank = _rank(image1, "ssim")
+    if tuple(ops.shape(image1)) != tuple(ops.shape(image2)):
+        raise OpError(f"image.ssim: expected image1 and image2 of one shape, received shapes "
+                      f"{tuple(ops.shape(image1))} and {tuple(ops.shape(image2))}.")
+    if not isinstance(filter_size, (int, np.integer)) or filter_size < 1 or float(filter_sigma) <= 0:
+        raise OpError(f"image.ssim: expected a positive int filter_size and a positive filter_sigma, received "
+                      f"filter_size={filter_size!r}, filter_sigma={filter_sigma!r}.")
+    row, col = _hw_axes(rank, data_format)
+    if min(int(ops.shape(image1)[row]), int(ops.shape(image1)[col])) < filter_size:
+        raise OpError(f"image.ssim: expected height and width of at least filter_size={filter_size}, received "
+                      f"images of shape {tuple(ops.shape(image1))}.")
+    dtype = ops.dtype(image1)
+    compute = dtype if is_float(dtype) else "float32"
+    a, b = ops.cast(image1, compute), ops.cast(image2, compute)
+    if rank == 3:
+        a, b = ops.expand_dims(a, 0), ops.expand_dims(b, 0)
+    if data_format == "channels_last":
+        a, b = ops.transpose(a, (0, 3, 1, 2)), ops.transpose(b, (0, 3, 1, 2))
+    batch, channels, height, width = (int(s) for s in ops.shape(a))
+    a = ops.reshape(a, (batch * channels, height, width, 1))
+    b = ops.reshape(b, (batch * channels, height, width, 1))
+    g = _gaussian_1d(int(filter_size), float(filter_sigma))
+    kernel = ops.convert_to_tensor(np.outer(g, g)[:, :, None, None], compute)
+
+    def window_mean(t: Tensor) -> Tensor:
+        return ops.conv(t, kernel, padding="valid", data_format="channels_last")
+
+    mu1, mu2 = window_mean(a), window_mean(b)
+    mu11, mu22, mu12 = ops.multiply(mu1, mu1), ops.multiply(mu2, mu2), ops.multiply(mu1, mu2)
+    var1 = ops.subtract(window_mean(ops.multiply(a, a)), mu11)
+    var2 = ops.subtract(window_mean(ops.multiply(b, b)), mu22)
+    cov = ops.subtract(window_mean(ops.multiply(a, b)), mu12)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    numerator = ops.multiply(ops.add(ops.multiply(mu12, 2.0), c1), ops.add(ops.multiply(cov, 2.0), c2))
+    denominator = ops.multiply(ops.add(ops.add(mu11, mu22), c1), ops.add(ops.add(var1, var2), c2))
+    per_channel = ops.mean(ops.divide(numerator, denominator), axis=(1, 2, 3))
+    out = ops.mean(ops.reshape(per_channel, (batch, channels)), axis=-1)
+    out = ops.squeeze(out, 0) if rank == 3 else out
+    return ops.cast(out, dtype)
+
+
+def _triple(value: Any, name: str, who: str) -> tuple[int, int, int]:
+    values = (value,) * 3 if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 3 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in values):
+        raise OpError(f"image.{who}: expected {name} as a positive int or three positive ints, received "
+                      f"{name}={value!r}.")
+    return int(values[0]), int(values[1]), int(values[2])
+
+
+@op("volumes of rank 4 or 5 and a patch size (int or three ints)", body=True)
+def extract_patches_3d(volumes: Tensor, size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                       dilation_rate: int | Sequence[int] = 1, padding: str = "valid",
+                       data_format: str | None = None) -> Tensor:
+    """Patches of ``size = (depth, height, width)`` every ``strides``
+    (default ``size``) voxels, each flattened in (depth, row, column,
+    channel) order onto the channel axis.
+    Example: ``image.extract_patches_3d(v, 2)`` on ``(1, 4, 4, 4, 3)`` gives ``(1, 2, 2, 2, 24)``"""
+    data_format = _format(data_format, "extract_patches_3d")
+    rank = len(ops.shape(volumes))
+    if rank not in (4, 5):
+        raise OpError(f"image.extract_patches_3d: expected volumes of rank 4 (depth, height, width, channels) or 5 "
+                      f"(batch, depth, height, width, channels), received volumes of shape "
+                      f"{tuple(ops.shape(volumes))}.")
+    patch = _triple(size, "size", "extract_patches_3d")
+    strides = patch if strides is None else _triple(strides, "strides", "extract_patches_3d")
+    channels = int(ops.shape(volumes)[-1 if data_format == "channels_last" else -4])
+    depth = int(np.prod(patch)) * channels
+    kernel = ops.convert_to_tensor(np.eye(depth).reshape(*patch, channels, depth), ops.dtype(volumes))
+    x = ops.expand_dims(volumes, 0) if rank == 4 else volumes
+    out = ops.conv(x, kernel, strides=strides, padding=padding, data_format=data_format,
+                   dilation_rate=dilation_rate)
+    return ops.squeeze(out, 0) if rank == 4 else out

@@ -1,0 +1,102 @@
+"""``polykeras.ops.image`` ops added after the first family (sobel_edges,
+ssim, extract_patches_3d, ...) on every engine against Keras 3's
+``keras.ops.image`` on its NumPy backend; symbolic shapes, gradients and
+errors naming the op."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance.tolerances import assert_close
+from polykeras import ops
+from polykeras.ops import image
+from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS_BACKEND=numpy before Keras loads
+from tests.layers.helpers import keras_numpy
+
+#: forward checks here; gradients: conformance/checks/ops_image.py (run by test_gradients)
+COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d"}
+
+_RNG = np.random.default_rng(3)
+_X = _RNG.random((2, 7, 9, 3)).astype("float32")
+_Y = np.clip(_X + _RNG.normal(0, 0.1, _X.shape), 0, 1).astype("float32")
+_V = _RNG.random((2, 5, 6, 7, 2)).astype("float32")
+
+
+def _ours(name: str, *args: np.ndarray, **kwargs) -> np.ndarray:
+    tensors = [ops.convert_to_tensor(a) for a in args]
+    return np.asarray(ops.to_numpy(getattr(image, name)(*tensors, **kwargs)))
+
+
+def _cf(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(x, -1, 1))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_sobel_edges_matches_keras(engine, data_format):
+    x = _X if data_format == "channels_last" else _cf(_X)
+    ours = _ours("sobel_edges", x, data_format=data_format)
+    assert ours.shape == x.shape + (2,)
+    assert_close(ours, keras_numpy("ops.image.sobel_edges", x, data_format=data_format), "layer")
+
+
+def test_sobel_edges_of_a_vertical_step(engine):
+    x = np.zeros((1, 4, 6, 1), "float32")
+    x[:, :, 3:] = 1.0
+    edges = _ours("sobel_edges", x)
+    np.testing.assert_array_equal(edges[..., 0], 0.0)
+    np.testing.assert_array_equal(edges[0, :, :, 0, 1], [[0, 0, 4, 4, 0, 0]] * 4)
+    assert _ours("sobel_edges", _X[0]).shape == (7, 9, 3, 2)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(filter_size=5, filter_sigma=0.8, max_val=2.0, k1=0.02, k2=0.05),
+                                    dict(filter_size=3, data_format="channels_first")], ids=str)
+def test_ssim_matches_keras(engine, kwargs):
+    x, y = (_X, _Y) if kwargs.get("data_format") != "channels_first" else (_cf(_X), _cf(_Y))
+    size = kwargs.get("filter_size", 11)
+    if size > 7:
+        x, y = np.tile(x, (1, 2, 2, 1)), np.tile(y, (1, 2, 2, 1))
+    ours = _ours("ssim", x, y, **kwargs)
+    assert ours.shape == (2,)
+    assert_close(ours, keras_numpy("ops.image.ssim", x, y, **kwargs), "layer")
+    np.testing.assert_allclose(_ours("ssim", x[0], x[0], **kwargs), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=2), dict(size=(2, 3, 2), strides=(1, 2, 3)),
+                                    dict(size=2, padding="same"), dict(size=2, strides=1, dilation_rate=2),
+                                    dict(size=(1, 2, 3), data_format="channels_first")], ids=str)
+def test_extract_patches_3d_matches_keras(engine, kwargs):
+    v = _V if kwargs.get("data_format") != "channels_first" else _cf(_V)
+    assert_close(_ours("extract_patches_3d", v, **kwargs), keras_numpy("ops.image.extract_patches_3d", v, **kwargs),
+                 "layer")
+    assert _ours("extract_patches_3d", _V[0], size=2).shape == (2, 3, 3, 16)
+
+
+def test_symbolic_shapes(engine):
+    from polykeras.layers import Input
+
+    assert tuple(image.sobel_edges(Input((7, 9, 3))).shape) == (None, 7, 9, 3, 2)
+    assert tuple(image.ssim(Input((12, 12, 3)), Input((12, 12, 3))).shape) == (None,)
+    assert tuple(image.extract_patches_3d(Input((4, 6, 6, 2)), 2).shape) == (None, 2, 3, 3, 16)
+
+
+def test_gradients_flow(engine):
+    if not engine.differentiable:
+        return
+    x, y = ops.convert_to_tensor(_X[:1]), ops.convert_to_tensor(_Y[:1])
+    _, grad = ops.value_and_grad(lambda t: ops.sum(image.ssim(t, y, filter_size=3)))(x)
+    assert np.all(np.isfinite(ops.to_numpy(grad))) and np.abs(ops.to_numpy(grad)).sum() > 0
+
+
+def test_errors_name_the_op(engine):
+    x = ops.convert_to_tensor(_X)
+    with pytest.raises(ValueError, match="image.sobel_edges.*rank 3.*\\(7, 9\\)"):
+        image.sobel_edges(ops.convert_to_tensor(_X[0, :, :, 0]))
+    with pytest.raises(ValueError, match="image.ssim.*one shape.*\\(2, 7, 9, 3\\).*\\(1, 7, 9, 3\\)"):
+        image.ssim(x, ops.convert_to_tensor(_X[:1]))
+    with pytest.raises(ValueError, match="image.ssim.*at least filter_size=11"):
+        image.ssim(x, x)
+    with pytest.raises(ValueError, match="image.extract_patches_3d.*rank 4.*\\(7, 9, 3\\)"):
+        image.extract_patches_3d(ops.convert_to_tensor(_X[0]), 2)
+    with pytest.raises(ValueError, match="image.extract_patches_3d.*size.*\\(2, 2\\)"):
+        image.extract_patches_3d(ops.convert_to_tensor(_V), (2, 2))
