@@ -238,6 +238,27 @@ _case("ssim", lambda dtype, p: _image_pair(dtype, p), _ssim, "conv")
 _case("extract_patches_3d", _with(lambda dtype, p: _volumes(dtype, p), size=2), _patches_3d, "conv")
 
 
+def _scale_translate(x: np.ndarray) -> np.ndarray:
+    """Rows scaled by 1.5 and shifted by 0.4 pixels with the triangle kernel:
+    output row ``o`` reads input point ``(o + 0.5 - 0.4) / 1.5 - 0.5``, the
+    weights normalised to sum to 1 (rows reading outside the image are 0)."""
+    out_rows = 7
+    sample = (np.arange(out_rows) + 0.5 - 0.4) / 1.5 - 0.5
+    weights = np.maximum(0.0, 1.0 - np.abs(sample[:, None] - np.arange(x.shape[1])[None, :]))
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    weights[(sample < -0.5) | (sample > x.shape[1] - 0.5)] = 0.0
+    return np.einsum("oi,bi...->bo...", weights, x)
+
+
+def _scale_translate_call(x: Any) -> Any:
+    shape = tuple(ops.shape(x))
+    return image.scale_and_translate(x, (shape[0], 7, *shape[2:]), [1.5], [0.4], (1,), "linear")
+
+
+CASES.append(OpCase("image.scale_and_translate", _images(), _scale_translate_call, _scale_translate, "conv", FLOATS,
+                    label="image.scale_and_translate(linear)"))
+
+
 # ------------------------------------------------------------ gradients
 def _gradient_cases() -> None:
     """Gradient cases (w.r.t. the images) beside the other ops' in
@@ -273,6 +294,7 @@ def _gradient_cases() -> None:
         "ssim": (lambda a, b: image.ssim(a, b, filter_size=3), _ssim,
                  lambda rng: [rng.uniform(0.1, 0.9, (2, 4, 5, 2)), rng.uniform(0.1, 0.9, (2, 4, 5, 2))]),
         "extract_patches_3d": (lambda v: image.extract_patches_3d(v, 2), _patches_3d, uniform((1, 2, 4, 4, 2))),
+        "scale_and_translate": (_scale_translate_call, _scale_translate, pixels),
     }
     for name, (call, reference, inputs) in table.items():
         GRADIENTS[f"image.{name}"] = GradCase(f"image.{name}", call, reference, inputs)

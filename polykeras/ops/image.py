@@ -29,7 +29,8 @@ from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
 __all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
-           "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv", "sobel_edges", "ssim"]
+           "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate",
+           "sobel_edges", "ssim"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -634,3 +635,85 @@ def extract_patches_3d(volumes: Tensor, size: int | Sequence[int], strides: int 
     out = ops.conv(x, kernel, strides=strides, padding=padding, data_format=data_format,
                    dilation_rate=dilation_rate)
     return ops.squeeze(out, 0) if rank == 4 else out
+
+
+# ------------------------------------------------------ scale, translate
+SCALE_AND_TRANSLATE_METHODS = ("linear", "bilinear", "trilinear", "cubic", "bicubic", "tricubic", "lanczos3",
+                               "lanczos5")
+
+
+def _kernel_tensor(method: str, x: Tensor) -> Tensor:
+    """The resampling kernel at distances ``x >= 0``, in tensor ops (so a
+    tensor scale or translation stays differentiable)."""
+    if method == "linear":
+        return ops.maximum(ops.subtract(1.0, x), 0.0)
+    if method == "cubic":  # Keys, a = -0.5
+        near = ops.add(ops.multiply(ops.multiply(ops.subtract(ops.multiply(x, 1.5), 2.5), x), x), 1.0)
+        far = ops.add(ops.multiply(ops.subtract(ops.multiply(ops.add(ops.multiply(x, -0.5), 2.5), x), 4.0), x), 2.0)
+        return ops.where(ops.greater_equal(x, 2.0), 0.0, ops.where(ops.greater_equal(x, 1.0), far, near))
+    radius = 3.0 if method == "lanczos3" else 5.0
+    safe = ops.where(ops.greater(x, 1e-3), x, 1.0)
+    value = ops.divide(ops.multiply(ops.multiply(ops.sin(ops.multiply(safe, np.pi)),
+                                                 ops.sin(ops.multiply(safe, np.pi / radius))), radius),
+                       ops.multiply(ops.square(safe), np.pi ** 2))
+    return ops.where(ops.greater(x, radius), 0.0, ops.where(ops.greater(x, 1e-3), value, 1.0))
+
+
+def _scale_matrix(in_size: int, out_size: int, scale: Tensor, translation: Tensor, method: str, antialias: bool,
+                  dtype: str) -> Tensor:
+    """The ``(in_size, out_size)`` weights resampling one axis: output pixel
+    centre ``o + 0.5`` reads input point ``(o + 0.5 - translation) / scale``."""
+    inverse = ops.divide(1.0, scale)
+    kernel_scale = ops.maximum(inverse, 1.0) if antialias else 1.0
+    sample = ops.subtract(ops.multiply(ops.subtract(ops.arange(out_size, dtype=dtype) + 0.5, translation), inverse),
+                          0.5)
+    distance = ops.abs(ops.subtract(ops.expand_dims(sample, 0), ops.expand_dims(ops.arange(in_size, dtype=dtype), 1)))
+    weights = _kernel_tensor(method, ops.divide(distance, kernel_scale))
+    total = ops.sum(weights, axis=0, keepdims=True)
+    weights = ops.where(ops.greater(ops.abs(total), 1000.0 * float(np.finfo(np.float32).eps)),
+                        ops.divide(weights, ops.where(ops.equal(total, 0.0), 1.0, total)), 0.0)
+    inside = ops.logical_and(ops.greater_equal(sample, -0.5), ops.less_equal(sample, in_size - 0.5))
+    return ops.where(ops.expand_dims(inside, 0), weights, 0.0)
+
+
+@op("images, an output_shape of the images' rank, and one scale and translation per spatial dim", body=True)
+def scale_and_translate(images: Tensor, output_shape: Sequence[int], scale: Tensor, translation: Tensor,
+                        spatial_dims: Sequence[int], method: str, antialias: bool = True) -> Tensor:
+    """Resample ``images`` to ``output_shape`` along ``spatial_dims``: the
+    input point ``x`` lands at ``x * scale + translation`` (half-pixel
+    centres), ``method`` a ``linear``/``cubic``/``lanczos3``/``lanczos5``
+    kernel widened by ``1 / scale`` when shrinking with ``antialias``.
+    Integer images come back rounded and clipped to their own range.
+    Example: ``image.scale_and_translate(x, (1, 8, 8, 3), [2.0, 2.0], [0.0, 0.0], (1, 2), "linear")``"""
+    if method not in SCALE_AND_TRANSLATE_METHODS:
+        raise OpError(f"image.scale_and_translate: expected method in {SCALE_AND_TRANSLATE_METHODS}, received "
+                      f"method={method!r}.")
+    kernel = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic", "tricubic": "cubic"}.get(method, method)
+    in_shape = [int(s) for s in ops.shape(images)]
+    rank = len(in_shape)
+    if len(output_shape) != rank:
+        raise OpError(f"image.scale_and_translate: expected output_shape of the images' rank {rank}, received "
+                      f"output_shape={tuple(output_shape)!r}.")
+    dims = [int(d) % rank for d in spatial_dims]
+    n = len(dims)
+    dtype = ops.dtype(images)
+    compute = dtype if is_float(dtype) else "float32"
+    scale, translation = (ops.cast(v, compute) if ops.is_tensor(v)  # host numbers keep float64 precision
+                          else ops.convert_to_tensor(np.asarray(v, "float64"), compute) for v in (scale, translation))
+    if tuple(ops.shape(scale)) != (n,) or tuple(ops.shape(translation)) != (n,):
+        raise OpError(f"image.scale_and_translate: expected scale and translation of shape ({n},), one per spatial "
+                      f"dim {tuple(dims)}, received shapes {tuple(ops.shape(scale))} and "
+                      f"{tuple(ops.shape(translation))}.")
+    for d in range(rank):
+        if d not in dims and int(output_shape[d]) != in_shape[d]:
+            raise OpError(f"image.scale_and_translate: output_shape[{d}]={output_shape[d]} differs from the images' "
+                          f"size {in_shape[d]} on a dim not in spatial_dims={tuple(spatial_dims)}.")
+    out = images if is_float(dtype) else ops.cast(images, compute)
+    for i, d in enumerate(dims):
+        matrix = _scale_matrix(in_shape[d], int(output_shape[d]), scale[i], translation[i], kernel, antialias,
+                               compute)
+        out = ops.moveaxis(ops.tensordot(out, matrix, axes=[[d], [0]]), -1, d)
+    if is_float(dtype):
+        return out
+    low, high = ops.cast(ops.min(images), compute), ops.cast(ops.max(images), compute)
+    return ops.cast(ops.clip(ops.round(out), low, high), dtype)

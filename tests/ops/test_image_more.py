@@ -15,7 +15,7 @@ from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS
 from tests.layers.helpers import keras_numpy
 
 #: forward checks here; gradients: conformance/checks/ops_image.py (run by test_gradients)
-COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d"}
+COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d", "image.scale_and_translate"}
 
 _RNG = np.random.default_rng(3)
 _X = _RNG.random((2, 7, 9, 3)).astype("float32")
@@ -72,12 +72,46 @@ def test_extract_patches_3d_matches_keras(engine, kwargs):
     assert _ours("extract_patches_3d", _V[0], size=2).shape == (2, 3, 3, 16)
 
 
+SCALES = [dict(output_shape=(2, 11, 5, 3), scale=[1.6, 0.55], translation=[0.3, -0.7], spatial_dims=(1, 2),
+               method="linear"),
+          dict(output_shape=(2, 4, 13, 3), scale=[0.6, 1.4], translation=[0.0, 1.2], spatial_dims=(1, 2),
+               method="bicubic", antialias=False),
+          dict(output_shape=(2, 5, 6, 3), scale=[0.7, 0.66], translation=[0.5, 0.0], spatial_dims=(1, 2),
+               method="lanczos3"),
+          dict(output_shape=(2, 7, 12, 3), scale=[1.3], translation=[-1.0], spatial_dims=(-2,), method="lanczos5"),
+          dict(output_shape=(2, 3, 9, 3), scale=[0.5], translation=[0.2], spatial_dims=(1,), method="tricubic",
+               antialias=False)]
+
+
+@pytest.mark.parametrize("kwargs", SCALES, ids=lambda k: k["method"])
+def test_scale_and_translate_matches_keras(engine, kwargs):
+    assert_close(_ours("scale_and_translate", _X, **kwargs), keras_numpy("ops.image.scale_and_translate", _X, **kwargs),
+                 "layer")
+
+
+def test_scale_and_translate_integer_images_and_gradient(engine):
+    xi = (_X * 255).astype("uint8")
+    kwargs = SCALES[0]
+    y = _ours("scale_and_translate", xi, **kwargs)
+    assert y.dtype == np.uint8
+    np.testing.assert_array_equal(y, keras_numpy("ops.image.scale_and_translate", xi, **kwargs))
+    if not engine.differentiable:
+        return
+    x = ops.convert_to_tensor(_X[:1])
+    # scaling by 2 with no antialias: every output weight row sums to 1 inside, so d(sum)/dx sums to the output size
+    _, grad = ops.value_and_grad(lambda t: ops.sum(image.scale_and_translate(
+        t, (1, 14, 18, 3), [2.0, 2.0], [0.0, 0.0], (1, 2), "linear")))(x)
+    np.testing.assert_allclose(float(np.sum(ops.to_numpy(grad))), 14 * 18 * 3, rtol=1e-5)
+
+
 def test_symbolic_shapes(engine):
     from polykeras.layers import Input
 
     assert tuple(image.sobel_edges(Input((7, 9, 3))).shape) == (None, 7, 9, 3, 2)
     assert tuple(image.ssim(Input((12, 12, 3)), Input((12, 12, 3))).shape) == (None,)
     assert tuple(image.extract_patches_3d(Input((4, 6, 6, 2)), 2).shape) == (None, 2, 3, 3, 16)
+    assert tuple(image.scale_and_translate(Input((7, 9, 3), batch_size=2), (2, 3, 4, 3), [0.5, 0.5], [0.0, 0.0],
+                                           (1, 2), "linear").shape) == (2, 3, 4, 3)
 
 
 def test_gradients_flow(engine):
@@ -100,3 +134,9 @@ def test_errors_name_the_op(engine):
         image.extract_patches_3d(ops.convert_to_tensor(_X[0]), 2)
     with pytest.raises(ValueError, match="image.extract_patches_3d.*size.*\\(2, 2\\)"):
         image.extract_patches_3d(ops.convert_to_tensor(_V), (2, 2))
+    with pytest.raises(ValueError, match="image.scale_and_translate.*method.*'area'"):
+        image.scale_and_translate(x, (2, 4, 4, 3), [1.0, 1.0], [0.0, 0.0], (1, 2), "area")
+    with pytest.raises(ValueError, match="image.scale_and_translate.*scale and translation of shape \\(2,\\)"):
+        image.scale_and_translate(x, (2, 4, 4, 3), [1.0], [0.0], (1, 2), "linear")
+    with pytest.raises(ValueError, match="image.scale_and_translate.*output_shape\\[3\\]=4"):
+        image.scale_and_translate(x, (2, 4, 4, 4), [1.0, 1.0], [0.0, 0.0], (1, 2), "linear")
