@@ -259,6 +259,33 @@ CASES.append(OpCase("image.scale_and_translate", _images(), _scale_translate_cal
                     label="image.scale_and_translate(linear)"))
 
 
+_CORNERS = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 3.0], [4.0, 3.0]])
+_MOVED = _CORNERS + np.array([0.3, -0.6])
+
+
+def _perspective(x: np.ndarray) -> np.ndarray:
+    """The corners moved by (+0.3, -0.6): output (row, col) reads input
+    (row + 0.6, col - 0.3) bilinearly, zero outside, per image and channel."""
+    out = np.zeros_like(x)
+    h, w = x.shape[1], x.shape[2]
+    for r, c in np.ndindex(h, w):
+        y, xx = r + 0.6, c - 0.3
+        r0, c0 = int(np.floor(y)), int(np.floor(xx))
+        for dr, wr in ((0, 1 - (y - r0)), (1, y - r0)):
+            for dc, wc in ((0, 1 - (xx - c0)), (1, xx - c0)):
+                if 0 <= r0 + dr < h and 0 <= c0 + dc < w:
+                    out[:, r, c] += wr * wc * x[:, r0 + dr, c0 + dc]
+    return out
+
+
+def _perspective_call(x: Any) -> Any:
+    return image.perspective_transform(x, ops.convert_to_tensor(_CORNERS, ops.dtype(x)),
+                                       ops.convert_to_tensor(_MOVED, ops.dtype(x)))
+
+
+CASES.append(OpCase("image.perspective_transform", _images(), _perspective_call, _perspective, "conv", FLOATS))
+
+
 # ------------------------------------------------------------ gradients
 def _gradient_cases() -> None:
     """Gradient cases (w.r.t. the images) beside the other ops' in
@@ -295,6 +322,7 @@ def _gradient_cases() -> None:
                  lambda rng: [rng.uniform(0.1, 0.9, (2, 4, 5, 2)), rng.uniform(0.1, 0.9, (2, 4, 5, 2))]),
         "extract_patches_3d": (lambda v: image.extract_patches_3d(v, 2), _patches_3d, uniform((1, 2, 4, 4, 2))),
         "scale_and_translate": (_scale_translate_call, _scale_translate, pixels),
+        "perspective_transform": (_perspective_call, _perspective, pixels),
     }
     for name, (call, reference, inputs) in table.items():
         GRADIENTS[f"image.{name}"] = GradCase(f"image.{name}", call, reference, inputs)

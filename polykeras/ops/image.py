@@ -29,8 +29,8 @@ from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
 __all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
-           "map_coordinates", "pad_images", "resize", "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate",
-           "sobel_edges", "ssim"]
+           "map_coordinates", "pad_images", "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "scale_and_translate", "sobel_edges", "ssim"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -717,3 +717,51 @@ def scale_and_translate(images: Tensor, output_shape: Sequence[int], scale: Tens
         return out
     low, high = ops.cast(ops.min(images), compute), ops.cast(ops.max(images), compute)
     return ops.cast(ops.clip(ops.round(out), low, high), dtype)
+
+
+# ------------------------------------------------------------ perspective
+def _homography(start_points: Tensor, end_points: Tensor) -> Tensor:
+    """The ``(batch, 8)`` projective transforms taking each end point (an
+    output pixel) to its start point (where it reads the input)."""
+    from polykeras.ops import linalg
+
+    sx, sy = start_points[..., 0], start_points[..., 1]  # (batch, 4)
+    ex, ey = end_points[..., 0], end_points[..., 1]
+    one, zero = ops.ones_like(ex), ops.zeros_like(ex)
+    x_rows = ops.stack([ex, ey, one, zero, zero, zero, ops.negative(ops.multiply(sx, ex)),
+                        ops.negative(ops.multiply(sx, ey))], axis=-1)  # (batch, 4, 8)
+    y_rows = ops.stack([zero, zero, zero, ex, ey, one, ops.negative(ops.multiply(sy, ex)),
+                        ops.negative(ops.multiply(sy, ey))], axis=-1)
+    batch = int(ops.shape(start_points)[0])
+    matrix = ops.reshape(ops.stack([x_rows, y_rows], axis=2), (batch, 8, 8))  # rows x1, y1, x2, y2, ...
+    target = ops.reshape(start_points, (batch, 8, 1))
+    return ops.reshape(linalg.solve(matrix, target), (batch, 8))
+
+
+@op("images of rank 3 or 4 and start_points, end_points of one shape (4, 2) or (batch, 4, 2)", body=True)
+def perspective_transform(images: Tensor, start_points: Tensor, end_points: Tensor, interpolation: str = "bilinear",
+                          fill_value: float = 0, data_format: str | None = None) -> Tensor:
+    """Warp each image so the quadrilateral ``start_points`` (four ``(x, y)``
+    corners) lands on ``end_points``; points read from outside the image get
+    ``fill_value``. Example: ``image.perspective_transform(x, corners, corners + 2.0)`` shifts by 2"""
+    data_format = _format(data_format, "perspective_transform")
+    _rank(images, "perspective_transform")
+    if interpolation not in ("nearest", "bilinear"):
+        raise OpError(f"image.perspective_transform: expected interpolation 'nearest' or 'bilinear', received "
+                      f"interpolation={interpolation!r}.")
+    compute = ops.dtype(images) if is_float(ops.dtype(images)) else "float32"
+    points = []
+    for name, value in (("start_points", start_points), ("end_points", end_points)):
+        value = ops.cast(value, compute) if ops.is_tensor(value) else ops.convert_to_tensor(
+            np.asarray(value, "float64"), compute)
+        shape = tuple(ops.shape(value))
+        if len(shape) not in (2, 3) or shape[-2:] != (4, 2):
+            raise OpError(f"image.perspective_transform: expected {name} of shape (4, 2) or (batch, 4, 2), received "
+                          f"{name} of shape {shape}.")
+        points.append(ops.reshape(value, (-1, 4, 2)))
+    if tuple(ops.shape(points[0])) != tuple(ops.shape(points[1])):
+        raise OpError(f"image.perspective_transform: expected start_points and end_points of one shape, received "
+                      f"{tuple(ops.shape(start_points))} and {tuple(ops.shape(end_points))}.")
+    transform = _homography(points[0], points[1])
+    return affine_transform(images, transform, interpolation=interpolation, fill_mode="constant",
+                            fill_value=fill_value, data_format=data_format)

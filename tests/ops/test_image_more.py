@@ -15,7 +15,8 @@ from tests.layers.keras_reference import import_keras  # noqa: F401 - sets KERAS
 from tests.layers.helpers import keras_numpy
 
 #: forward checks here; gradients: conformance/checks/ops_image.py (run by test_gradients)
-COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d", "image.scale_and_translate"}
+COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d", "image.scale_and_translate",
+           "image.perspective_transform"}
 
 _RNG = np.random.default_rng(3)
 _X = _RNG.random((2, 7, 9, 3)).astype("float32")
@@ -104,6 +105,32 @@ def test_scale_and_translate_integer_images_and_gradient(engine):
     np.testing.assert_allclose(float(np.sum(ops.to_numpy(grad))), 14 * 18 * 3, rtol=1e-5)
 
 
+_START = np.array([[0, 0], [8, 0], [0, 6], [8, 6]], "float32")
+_END = np.array([[[0.5, 1.0], [7.2, 0.3], [1.1, 5.6], [8.4, 6.2]],
+                 [[1.1, 0.9], [7.3, 1.2], [0.8, 5.3], [7.1, 5.4]]], "float32")
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_perspective_transform_matches_keras(engine, interpolation, data_format):
+    x = _X if data_format == "channels_last" else _cf(_X)
+    start = np.stack([_START, _START])
+    kwargs = dict(interpolation=interpolation, fill_value=0.25, data_format=data_format)
+    assert_close(_ours("perspective_transform", x, start, _END, **kwargs),
+                 keras_numpy("ops.image.perspective_transform", x, start, _END, **kwargs), "layer")
+
+
+def test_perspective_transform_shift_single_image_and_gradient(engine):
+    x = np.arange(12, dtype="float32").reshape(3, 4, 1)
+    shifted = _ours("perspective_transform", x, _START, _START + np.array([1, 0], "float32"))
+    np.testing.assert_allclose(shifted[:, :, 0], [[0, 0, 1, 2], [0, 4, 5, 6], [0, 8, 9, 10]], atol=1e-4)
+    if not engine.differentiable:
+        return
+    _, grad = ops.value_and_grad(lambda t: ops.sum(image.perspective_transform(
+        t, _START, _START + np.array([0.5, 0.0], "float32"))))(ops.convert_to_tensor(_X[:1]))
+    assert np.all(np.isfinite(ops.to_numpy(grad))) and float(np.sum(ops.to_numpy(grad))) > 0
+
+
 def test_symbolic_shapes(engine):
     from polykeras.layers import Input
 
@@ -112,6 +139,7 @@ def test_symbolic_shapes(engine):
     assert tuple(image.extract_patches_3d(Input((4, 6, 6, 2)), 2).shape) == (None, 2, 3, 3, 16)
     assert tuple(image.scale_and_translate(Input((7, 9, 3), batch_size=2), (2, 3, 4, 3), [0.5, 0.5], [0.0, 0.0],
                                            (1, 2), "linear").shape) == (2, 3, 4, 3)
+    assert tuple(image.perspective_transform(Input((7, 9, 3)), _START, _START + 1.0).shape) == (None, 7, 9, 3)
 
 
 def test_gradients_flow(engine):
@@ -140,3 +168,9 @@ def test_errors_name_the_op(engine):
         image.scale_and_translate(x, (2, 4, 4, 3), [1.0], [0.0], (1, 2), "linear")
     with pytest.raises(ValueError, match="image.scale_and_translate.*output_shape\\[3\\]=4"):
         image.scale_and_translate(x, (2, 4, 4, 4), [1.0, 1.0], [0.0, 0.0], (1, 2), "linear")
+    with pytest.raises(ValueError, match="image.perspective_transform.*start_points of shape \\(4, 2\\).*\\(3, 2\\)"):
+        image.perspective_transform(x, _START[:3], _START[:3])
+    with pytest.raises(ValueError, match="image.perspective_transform.*one shape"):
+        image.perspective_transform(x, _START, _END)
+    with pytest.raises(ValueError, match="image.perspective_transform.*interpolation.*'bicubic'"):
+        image.perspective_transform(x, _START, _START, interpolation="bicubic")
