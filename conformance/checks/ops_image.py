@@ -286,6 +286,17 @@ def _perspective_call(x: Any) -> Any:
 CASES.append(OpCase("image.perspective_transform", _images(), _perspective_call, _perspective, "conv", FLOATS))
 
 
+def _elastic_still(x: Any) -> Any:
+    """``elastic_transform`` with ``alpha=0``: the drawn field is scaled to
+    nothing, so every pixel reads itself (the random field's spread is
+    checked against Keras 3 in tests/ops/test_image_more.py)."""
+    return image.elastic_transform(x, alpha=0.0, sigma=1.0, seed=0)
+
+
+CASES.append(OpCase("image.elastic_transform", _images(), _elastic_still, lambda x: x, "conv", FLOATS,
+                    label="image.elastic_transform(alpha=0)"))
+
+
 # ------------------------------------------------------------ gradients
 def _gradient_cases() -> None:
     """Gradient cases (w.r.t. the images) beside the other ops' in
@@ -323,6 +334,7 @@ def _gradient_cases() -> None:
         "extract_patches_3d": (lambda v: image.extract_patches_3d(v, 2), _patches_3d, uniform((1, 2, 4, 4, 2))),
         "scale_and_translate": (_scale_translate_call, _scale_translate, pixels),
         "perspective_transform": (_perspective_call, _perspective, pixels),
+        "elastic_transform": (_elastic_still, lambda x: x, pixels),
     }
     for name, (call, reference, inputs) in table.items():
         GRADIENTS[f"image.{name}"] = GradCase(f"image.{name}", call, reference, inputs)

@@ -28,9 +28,9 @@ from polykeras.backends.dtypes import is_float
 from polykeras.config import image_data_format
 from polykeras.ops._dispatch import OpError, op
 
-__all__ = ["affine_transform", "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
-           "map_coordinates", "pad_images", "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
-           "scale_and_translate", "sobel_edges", "ssim"]
+__all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "perspective_transform", "resize",
+           "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
 
 Tensor = Any
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -765,3 +765,52 @@ def perspective_transform(images: Tensor, start_points: Tensor, end_points: Tens
     transform = _homography(points[0], points[1])
     return affine_transform(images, transform, interpolation=interpolation, fill_mode="constant",
                             fill_value=fill_value, data_format=data_format)
+
+
+# ---------------------------------------------------------------- elastic
+@op("images of rank 3 or 4, positive alpha and sigma, a known interpolation and fill_mode", body=True)
+def elastic_transform(images: Tensor, alpha: float = 20.0, sigma: float = 5.0, interpolation: str = "bilinear",
+                      fill_mode: str = "reflect", fill_value: float = 0.0, seed: Any = None,
+                      data_format: str | None = None) -> Tensor:
+    """Displace every pixel by a random field: standard normal draws times
+    ``sigma``, blurred by a Gaussian of ``sigma`` (kernel ``int(6 sigma) | 1``
+    wide), scaled by ``alpha``; one field per image, shared by its
+    channels, sampled per ``interpolation`` with ``fill_mode``. ``seed``
+    as the ``random`` ops (an int, a ``SeedGenerator`` or None).
+    Example: ``image.elastic_transform(x, alpha=10.0, sigma=3.0, seed=0)``"""
+    from polykeras.ops import random
+
+    data_format = _format(data_format, "elastic_transform")
+    rank = _rank(images, "elastic_transform")
+    if interpolation not in ("nearest", "bilinear"):
+        raise OpError(f"image.elastic_transform: expected interpolation 'nearest' or 'bilinear', received "
+                      f"interpolation={interpolation!r}.")
+    if fill_mode not in FILL_MODES:
+        raise OpError(f"image.elastic_transform: expected fill_mode in {FILL_MODES}, received fill_mode={fill_mode!r}.")
+    if not isinstance(alpha, (int, float, np.number)) or not isinstance(sigma, (int, float, np.number)) or \
+            float(sigma) <= 0 or float(alpha) < 0:
+        raise OpError(f"image.elastic_transform: expected a non-negative alpha and a positive sigma, received "
+                      f"alpha={alpha!r}, sigma={sigma!r}.")
+    dtype = ops.dtype(images)
+    x = images if is_float(dtype) else ops.cast(images, "float32")
+    x = ops.expand_dims(x, 0) if rank == 3 else x
+    if data_format == "channels_first":
+        x = ops.transpose(x, (0, 2, 3, 1))
+    batch, height, width, channels = (int(s) for s in ops.shape(x))
+    compute = ops.dtype(x)
+    size = int(6 * float(sigma)) | 1
+    field = ops.multiply(random.normal((2 * batch, height, width, 1), dtype=compute, seed=seed), float(sigma))
+    field = gaussian_blur(field, (size, size), (float(sigma), float(sigma)), data_format="channels_last")
+    field = ops.multiply(ops.reshape(field, (2, batch, height, width)), float(alpha))
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    grid = (batch, height, width, channels)
+    y_in = ops.broadcast_to(ops.expand_dims(ops.add(field[1], ops.convert_to_tensor(rows, compute)), -1), grid)
+    x_in = ops.broadcast_to(ops.expand_dims(ops.add(field[0], ops.convert_to_tensor(cols, compute)), -1), grid)
+    b_idx = ops.broadcast_to(ops.reshape(ops.arange(batch, dtype=compute), (batch, 1, 1, 1)), grid)
+    c_idx = ops.broadcast_to(ops.reshape(ops.arange(channels, dtype=compute), (1, 1, 1, channels)), grid)
+    out = _sample(x, [b_idx, y_in, x_in, c_idx], 0 if interpolation == "nearest" else 1, fill_mode, fill_value,
+                  exact=(True, False, False, True))
+    if data_format == "channels_first":
+        out = ops.transpose(out, (0, 3, 1, 2))
+    out = ops.squeeze(out, 0) if rank == 3 else out
+    return out if is_float(dtype) else ops.cast(ops.round(out), dtype)

@@ -16,7 +16,7 @@ from tests.layers.helpers import keras_numpy
 
 #: forward checks here; gradients: conformance/checks/ops_image.py (run by test_gradients)
 COVERED = {"image.sobel_edges", "image.ssim", "image.extract_patches_3d", "image.scale_and_translate",
-           "image.perspective_transform"}
+           "image.perspective_transform", "image.elastic_transform"}
 
 _RNG = np.random.default_rng(3)
 _X = _RNG.random((2, 7, 9, 3)).astype("float32")
@@ -131,6 +131,47 @@ def test_perspective_transform_shift_single_image_and_gradient(engine):
     assert np.all(np.isfinite(ops.to_numpy(grad))) and float(np.sum(ops.to_numpy(grad))) > 0
 
 
+def test_elastic_transform_alpha_zero_is_identity_as_keras(engine):
+    for data_format, x in (("channels_last", _X), ("channels_first", _cf(_X))):
+        kwargs = dict(alpha=0.0, sigma=1.0, seed=3, data_format=data_format)
+        assert_close(_ours("elastic_transform", x, **kwargs), keras_numpy("ops.image.elastic_transform", x, **kwargs),
+                     "layer")
+        assert_close(_ours("elastic_transform", x, **kwargs), x, "layer")
+
+
+def test_elastic_transform_displacement_scale_matches_keras(engine):
+    # on a ramp (value = column) the output minus the input is the horizontal displacement alpha * dx:
+    # its spread must match Keras's (the draws differ, their distribution does not)
+    ramp = np.broadcast_to(np.arange(48, dtype="float32")[None, None, :, None], (2, 48, 48, 1)).copy()
+    kwargs = dict(alpha=6.0, sigma=2.0, fill_mode="nearest", seed=5)
+
+    def spread(y: np.ndarray) -> float:
+        return float(np.std((y - ramp)[:, 8:-8, 8:-8]))
+
+    ours = spread(_ours("elastic_transform", ramp, **kwargs))
+    keras = spread(keras_numpy("ops.image.elastic_transform", ramp, **kwargs))
+    assert 0.7 < ours / keras < 1.4, (ours, keras)
+
+
+def test_elastic_transform_seeds(engine):
+    from polykeras.random import SeedGenerator
+
+    x = ops.convert_to_tensor(_X)
+    a = ops.to_numpy(image.elastic_transform(x, 4.0, 1.5, seed=7))
+    np.testing.assert_array_equal(a, ops.to_numpy(image.elastic_transform(x, 4.0, 1.5, seed=7)))
+    assert not np.allclose(a, ops.to_numpy(image.elastic_transform(x, 4.0, 1.5, seed=8)))
+    generator = SeedGenerator(1)
+    first = ops.to_numpy(image.elastic_transform(x, 4.0, 1.5, seed=generator))
+    assert not np.allclose(first, ops.to_numpy(image.elastic_transform(x, 4.0, 1.5, seed=generator)))
+    # one field per image, shared by the channels: a grey image stays grey
+    grey = np.repeat(_X[..., :1], 3, axis=-1)
+    y = _ours("elastic_transform", grey, alpha=4.0, sigma=1.5, interpolation="nearest", seed=2)
+    np.testing.assert_array_equal(y[..., 0], y[..., 2])
+    yi = _ours("elastic_transform", (_X * 255).astype("uint8"), alpha=3.0, sigma=1.0, seed=2)
+    assert yi.dtype == np.uint8 and yi.shape == _X.shape
+    assert _ours("elastic_transform", _X[0], seed=1).shape == _X[0].shape
+
+
 def test_symbolic_shapes(engine):
     from polykeras.layers import Input
 
@@ -140,6 +181,7 @@ def test_symbolic_shapes(engine):
     assert tuple(image.scale_and_translate(Input((7, 9, 3), batch_size=2), (2, 3, 4, 3), [0.5, 0.5], [0.0, 0.0],
                                            (1, 2), "linear").shape) == (2, 3, 4, 3)
     assert tuple(image.perspective_transform(Input((7, 9, 3)), _START, _START + 1.0).shape) == (None, 7, 9, 3)
+    assert tuple(image.elastic_transform(Input((7, 9, 3), batch_size=2), seed=1).shape) == (2, 7, 9, 3)
 
 
 def test_gradients_flow(engine):
@@ -174,3 +216,7 @@ def test_errors_name_the_op(engine):
         image.perspective_transform(x, _START, _END)
     with pytest.raises(ValueError, match="image.perspective_transform.*interpolation.*'bicubic'"):
         image.perspective_transform(x, _START, _START, interpolation="bicubic")
+    with pytest.raises(ValueError, match="image.elastic_transform.*fill_mode.*'edge'"):
+        image.elastic_transform(x, fill_mode="edge")
+    with pytest.raises(ValueError, match="image.elastic_transform.*positive sigma.*sigma=0"):
+        image.elastic_transform(x, sigma=0)
