@@ -1007,6 +1007,37 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
         ``((value, aux), grads)``; ``grads`` is a list shaped like ``params``.
         ``value`` is a scalar tensor."""
 
+    # ------------------------------------------------------------------ CTC
+    def ctc_beam_search_decode(self, log_probs: Tensor, sequence_lengths: Tensor, beam_width: int,
+                               top_paths: int, mask_index: int) -> tuple[Tensor, Tensor]:
+        """CTC prefix beam search with Keras 3's conventions (``mask_index``
+        the blank): ``(paths (k, batch, T) int32 padded with -1, log
+        probabilities (batch, k))``, ``k = min(top_paths, 2 * beam_width)``.
+        ``log_probs`` is normalised per frame. Portable: NumPy on the host
+        (:mod:`polykeras.backends.ctc`), so it needs concrete values; inside
+        a compiled function it raises ``NotImplementedError`` (shape
+        inference gets zeros of the answer's shapes).
+
+        Example: ``engine.ctc_beam_search_decode(log_softmax(logits), lengths, 100, 1, 0)``
+        """
+        from polykeras.backends.ctc import beam_search
+
+        if in_abstract_evaluation():  # shape inference: only the shapes and dtypes of the answer
+            batch, steps, _ = self.shape(log_probs)
+            k = min(int(top_paths), 2 * int(beam_width))
+            return self.zeros((k, batch, steps), "int32"), self.zeros((batch, k), self.dtype(log_probs))
+        try:
+            values, lengths = self.to_numpy(log_probs), self.to_numpy(sequence_lengths)
+        except Exception as err:  # each engine's own error for a traced tensor
+            raise NotImplementedError(
+                f"ctc_decode: strategy='beam_search' runs on the host with NumPy and needs concrete values; it "
+                f"cannot run inside a compiled function on the {self.name!r} engine (call it eagerly, or use "
+                f"strategy='greedy'). The engine said: {type(err).__name__}") from err
+        paths, scores = beam_search(values.astype(np.float64), lengths.astype(np.int64), int(beam_width),
+                                    int(top_paths), int(mask_index))
+        return (self.convert_to_tensor(paths, "int32"),
+                self.cast(self.convert_to_tensor(scores.astype(np.float32)), self.dtype(log_probs)))
+
     # --------------------------------------------------------------- compile
     @abc.abstractmethod
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:

@@ -426,18 +426,23 @@ def ctc_loss(target: Tensor, output: Tensor, target_length: Tensor, output_lengt
     return e.negative(e.squeeze(total, 1))
 
 
-@op("inputs (batch, T, classes) and sequence_lengths (batch,); strategy 'greedy'", body=True)
+@op("inputs (batch, T, classes) and sequence_lengths (batch,); strategy 'greedy' or 'beam_search'", body=True)
 def ctc_decode(inputs: Tensor, sequence_lengths: Tensor, strategy: str = "greedy", beam_width: int = 100,
                top_paths: int = 1, merge_repeated: bool = True, mask_index: int = 0) -> tuple[Tensor, Tensor]:
-    """Greedy CTC decoding: the best class per frame, repeats merged, blanks
-    (``mask_index``) dropped. Returns ``decoded`` ``(1, batch, T)`` int32
-    padded with -1 and Keras 3's score ``(batch, 1)``: minus the sum of each
-    valid frame's largest input. Beam search is
-    not implemented (NotImplementedError). Example: ``decoded, score = ops.ctc_decode(logits, lengths)``"""
+    """CTC decoding with ``mask_index`` the blank. ``"greedy"``: the best
+    class per frame, repeats merged (``merge_repeated``), blanks dropped;
+    returns ``decoded`` ``(1, batch, T)`` int32 padded with -1 and Keras 3's
+    score ``(batch, 1)``: minus the sum of each valid frame's largest input.
+    ``"beam_search"``: prefix beam search over ``log_softmax(inputs)``
+    keeping ``beam_width`` prefixes (repeats always merge unless a blank
+    separates them, as Keras 3); returns the ``k = min(top_paths,
+    2 * beam_width)`` best paths ``(k, batch, T)`` and their log
+    probabilities ``(batch, k)``. Beam search runs on the host (NumPy), so
+    only eagerly. Example: ``decoded, score = ops.ctc_decode(logits, lengths)``"""
+    check(strategy in ("greedy", "beam_search"), "ctc_decode", "strategy 'greedy' or 'beam_search'",
+          f"strategy={strategy!r}")
     if strategy == "beam_search":
-        raise NotImplementedError("ctc_decode: strategy='beam_search' is not implemented on any engine; "
-                                  "use strategy='greedy'.")
-    check(strategy == "greedy", "ctc_decode", "strategy 'greedy' or 'beam_search'", f"strategy={strategy!r}")
+        return _ctc_beam_search(inputs, sequence_lengths, beam_width, top_paths, mask_index)
     e = active()
     inputs = _float(inputs)
     check(len(e.shape(inputs)) == 3, "ctc_decode", "inputs (batch, T, classes)", describe(inputs))
@@ -456,3 +461,20 @@ def ctc_decode(inputs: Tensor, sequence_lengths: Tensor, strategy: str = "greedy
     labels = e.take_along_axis(best, e.where(e.less(order, steps), order, e.subtract(order, steps)), axis=1)
     decoded = e.where(e.less(order, steps), labels, e.full((batch, steps), -1, "int32"))
     return e.expand_dims(decoded, 0), score
+
+
+def _ctc_beam_search(inputs: Any, sequence_lengths: Any, beam_width: Any, top_paths: Any,
+                     mask_index: Any) -> tuple[Tensor, Tensor]:
+    e = active()
+    inputs = _float(inputs)
+    check(len(e.shape(inputs)) == 3, "ctc_decode", "inputs (batch, T, classes)", describe(inputs))
+    batch, _, classes = e.shape(inputs)
+    for name, value in (("beam_width", beam_width), ("top_paths", top_paths)):
+        check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, "ctc_decode",
+              f"{name} a positive int", f"{name}={value!r}")
+    check(isinstance(mask_index, int) and 0 <= mask_index < classes, "ctc_decode",
+          f"mask_index (the blank) an int in [0, {classes})", f"mask_index={mask_index!r}")
+    lengths = e.convert_to_tensor(sequence_lengths)
+    check(tuple(e.shape(lengths)) == (batch,), "ctc_decode", f"sequence_lengths of shape ({batch},)",
+          describe(lengths))
+    return e.ctc_beam_search_decode(e.log_softmax(inputs, axis=-1), lengths, beam_width, top_paths, mask_index)
