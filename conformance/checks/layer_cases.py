@@ -116,6 +116,39 @@ def _functional(cls: type, dtype: str) -> Any:
     return cls([a, b], layers.Dense(2, dtype=dtype)(layers.LayerNormalization(dtype=dtype)(joined)), dtype=dtype)
 
 
+@register_serializable("polykeras_conformance")
+def _distiller(cls: type, dtype: str) -> Any:
+    from polykeras import distillation, layers
+    from polykeras.models import Input, Model
+
+    def net(name: str, width: int) -> Any:
+        x = Input((3,), dtype=dtype)
+        return Model(x, layers.Dense(2, dtype=dtype)(layers.Dense(width, activation="tanh", dtype=dtype)(x)),
+                     name=name)
+
+    return cls(net("teacher", 5), net("student", 3), distillation.LogitsDistillation(temperature=2.0), dtype=dtype)
+
+
+def _operation(cls: type, dtype: str) -> Any:
+    return _halved_softplus_class(cls)(dtype=dtype)
+
+
+def _halved_softplus_class(base: type) -> type:
+    """A user ``Operation``: a weightless computation with its own shape rule."""
+
+    @register_serializable("polykeras_conformance")
+    class HalvedSoftplus(base):  # type: ignore[valid-type, misc]
+        def call(self, x: Any) -> Any:
+            return ops.multiply(ops.softplus(x), 0.5)
+
+        def compute_output_spec(self, x: Any) -> Any:
+            from polykeras import KerasTensor
+
+            return KerasTensor(x.shape, x.dtype)
+
+    return HalvedSoftplus
+
+
 def _subclassed(cls: type, dtype: str) -> Any:
     return _two_dense_model_class(cls)(units=3, dtype=dtype)
 
@@ -370,4 +403,6 @@ CASES: dict[str, list[LayerCase]] = {
     "Sequential": [C(input_shape=(2, 4), make=_sequential)],
     "Functional": [C(input_shape=[(2, 3), (2, 2)], make=_functional)],
     "Model": [C(input_shape=(2, 3), make=_subclassed)],
+    "Distiller": [C(input_shape=(2, 3), make=_distiller, input_grad=False)],
+    "Operation": [C(input_shape=(2, 3), make=_operation)],
 }

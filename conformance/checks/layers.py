@@ -43,7 +43,9 @@ def registered_layers() -> dict[str, type]:
 
     Example: ``"Dense" in registered_layers()`` -> ``True``
     """
+    import polykeras.distillation  # noqa: F401 - Distiller is a model; polykeras loads it on first use
     import polykeras.layers  # noqa: F401 - registers the built-in layers
+    import polykeras.layers.operation  # noqa: F401 - Operation, the base of a user's weightless op
     import polykeras.models  # noqa: F401 - Sequential, Functional, Model are layers too
     from polykeras.layers.config import LAYER_CLASSES
 

@@ -43,10 +43,10 @@ def _reshape(draw: Any, dtype: str, p: Profile) -> Example:
     shape = draw(cs.shapes(max_side=p.max_side))
     target = draw(st.sampled_from([(-1,), (int(np.prod(shape)),), tuple(reversed(shape)), (1, *shape, 1),
                                    (-1, *shape[1:]) if shape else (1,)]))
-    return Example((_arr(draw, dtype, shape),), {"shape": target})
+    return Example((_arr(draw, dtype, shape),), {"newshape": target})
 
 
-_case("reshape", _reshape, ops.reshape, lambda x, shape: x.reshape(shape))
+_case("reshape", _reshape, ops.reshape, lambda x, newshape: x.reshape(newshape))
 
 
 @st.composite

@@ -85,7 +85,7 @@ CASES += [
 @st.composite
 def _eye(draw: Any, dtype: str, p: Profile) -> Example:
     n = draw(st.integers(1, p.max_side + 1))
-    return Example((), {"n": n, "m": draw(st.one_of(st.none(), st.integers(1, p.max_side + 1))), "dtype": dtype})
+    return Example((), {"N": n, "M": draw(st.one_of(st.none(), st.integers(1, p.max_side + 1))), "dtype": dtype})
 
 
 @st.composite
@@ -104,7 +104,7 @@ def _arange(draw: Any, dtype: str, p: Profile) -> Example:
 
 
 CASES += [
-    OpCase("eye", lambda d, p: _eye(d, p), ops.eye, lambda n, m, dtype: np.eye(n, m, dtype=dtype),
+    OpCase("eye", lambda d, p: _eye(d, p), ops.eye, lambda N, M, dtype: np.eye(N, M, dtype=dtype),
            dtypes=("float32", "int32"), out="$dtype"),
     OpCase("arange", lambda d, p: _arange(d, p), ops.arange,
            lambda start, stop, step, dtype: np.arange(start, stop, step),
