@@ -29,6 +29,8 @@ CASES = {
                                                                               from_logits=True)),
     "sparse_categorical_crossentropy": ("loss", lambda: ops.sparse_categorical_crossentropy(tensor(_IDS), tensor(_P))),
     "clip": ("elementwise", lambda: ops.clip(tensor(_X), -1.0, 2.0)),
+    "ctc_beam_search_decode": ("elementwise", lambda: ops.ctc_decode(
+        tensor(_X), tensor(np.array([4, 2, 3], np.int32)), strategy="beam_search", beam_width=3, top_paths=2)),
     "dot": ("matmul", lambda: ops.dot(tensor(_X), tensor(_X[0].T))),
     "dropout": ("elementwise", lambda: ops.random.dropout(tensor(_X), 0.5, seed=1)),
     "elu": ("nn", lambda: ops.elu(tensor(_X), alpha=0.7)),

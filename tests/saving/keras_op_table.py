@@ -85,9 +85,16 @@ def _parameters(function: Any, where: str, skip: tuple[str, ...]) -> dict[str, A
     return out
 
 
+#: Ops Keras records under another op's class, so a file could not say which of the two it holds:
+#: they get no entry, and saving one to a Keras file is refused by name.
+_SHARED_CLASS = {"image.extract_patches_3d"}  # recorded as ExtractPatches, the 2-D op's class
+
+
 def derive_entry(keras: Any, key: str) -> KerasOp | None:
     """The table's entry for polykeras op ``key``; None where Keras records
     no Operation for it."""
+    if key in _SHARED_CLASS:
+        return None
     fn = _keras_function(keras, key)
     classes = _operation_classes(fn) if fn is not None else []
     if not classes:
