@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
+from polykeras.optimizers.adam import _check_betas
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.variables import Variable
 
@@ -35,9 +36,7 @@ class Lamb(Optimizer):
                          ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
                          loss_scale_factor=loss_scale_factor,
                          gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
-                raise ValueError(f"Lamb: expected `{arg}` in [0, 1), received {arg}={value!r}.")
+        _check_betas("Lamb", beta_1=beta_1, beta_2=beta_2)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
