@@ -23,6 +23,7 @@ from polykeras.optimizers.ftrl import Ftrl
 from polykeras.optimizers.lamb import Lamb
 from polykeras.optimizers.lion import Lion
 from polykeras.optimizers.muon import Muon
+from polykeras.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm, global_norm
 from polykeras.optimizers.optimizer import Optimizer
 from polykeras.optimizers.rmsprop import RMSprop
@@ -43,8 +44,10 @@ __all__ = [
     "LearningRateSchedule",
     "Lion",
     "Muon",
+    "MultiOptimizer",
     "Nadam",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
     "ScheduleFreeAdamW",
     "clip_by_global_norm",
@@ -62,6 +65,8 @@ BUILTINS: dict[str, type[Optimizer]] = {
                                     Adafactor, ScheduleFreeAdamW, Muon)
 }
 _LOWER = {name.lower(): cls for name, cls in BUILTINS.items()}
+# Found by class name in configs, never by a bare name: they need arguments.
+BUILTINS["MultiOptimizer"] = MultiOptimizer
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
