@@ -23,8 +23,22 @@ from polykeras.dtype_policies.policy import (
     register_policy_class,
     set_dtype_policy,
 )
+from polykeras.dtype_policies.quantized import (
+    QUANTIZATION_MODES,
+    AWQDTypePolicy,
+    GPTQDTypePolicy,
+    Int4DTypePolicy,
+    QuantizedDTypePolicy,
+    QuantizedFloat8DTypePolicy,
+)
 
 __all__ = [
+    "AWQDTypePolicy",
+    "GPTQDTypePolicy",
+    "Int4DTypePolicy",
+    "QUANTIZATION_MODES",
+    "QuantizedDTypePolicy",
+    "QuantizedFloat8DTypePolicy",
     "DTypePolicy",
     "FloatDTypePolicy",
     "deserialize",
