@@ -224,9 +224,10 @@ def test_layer_lends_only_its_engines_module_names(engine):
 
 def test_native_module_shares_the_weights(engine):
     model = _model()
-    if "named_parameters" not in engine.native_module_names:
-        with pytest.raises(NotImplementedError, match="native_module"):
-            engine.native_module(model)
+    if "named_parameters" not in engine.native_module_names:  # jax/tensorflow: see tests/interop/test_native_out.py
+        if not engine.native_framework:
+            with pytest.raises(NotImplementedError, match="native_module"):
+                engine.native_module(model)
         return
     parameters = dict(model.named_parameters())
     assert list(parameters) == [v.path for v in model.variables]

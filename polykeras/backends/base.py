@@ -39,10 +39,12 @@ import numpy as np
 from polykeras.backends import recurrent as _recurrent
 from polykeras.backends.attention import AttentionComposites
 from polykeras.backends.control_flow import ControlFlowComposites
+from polykeras.backends.exporting import ExportHooks
 from polykeras.backends.linalg_extra import LinalgExtraComposites
 from polykeras.backends.long_tail import LongTailComposites
 from polykeras.backends.numpy_family import NumpyFamily
 from polykeras.backends.signal import SignalComposites
+from polykeras.backends.training_hooks import TrainingHooks
 
 Tensor = Any
 Shape = tuple[int, ...]
@@ -317,11 +319,60 @@ class NativeHooks:
         Example: ``torch.optim.Adam(engine.native_module(model).parameters())``
         """
         raise NotImplementedError(f"The {self.name!r} engine offers no native module of a layer "
-                                  "(native_module): use the torch engine for nn.Module-style loops.")
+                                  "(native_module): use the torch, jax or tensorflow engine for "
+                                  "framework-native loops.")
+
+    #: The framework whose own code this engine runs on its tensors, with
+    #: gradients ("torch", "jax", "tensorflow"; "" for NumPy).
+    native_framework: str = ""
+    #: Frameworks whose code this engine runs by converting through NumPy at
+    #: the boundary (forward only: no gradient crosses it).
+    host_frameworks: frozenset[str] = frozenset()
+
+    def interop(self, framework: str, who: str) -> Any:
+        """The bridge that runs ``framework``'s own objects (a torch
+        ``nn.Module``, a JAX function, a TensorFlow SavedModel) inside layer
+        ``who`` on this engine: natively when it is this engine's framework,
+        through NumPy when it is one of :attr:`host_frameworks`, else a
+        ``NotImplementedError`` naming the layer, the framework and the engine.
+        The bridges live in ``polykeras/backends/<framework>/interop.py``.
+
+        Example: ``bridge = engine.interop("torch", "TorchModuleWrapper 'tmw'")``
+        """
+        import importlib
+
+        if framework != self.native_framework and framework not in self.host_frameworks:
+            where = {"torch": "the torch engine", "jax": "the jax engine",
+                     "tensorflow": "any engine but this one"}.get(framework, f"the {framework} engine")
+            raise NotImplementedError(
+                f"{who} runs {framework} code, which the {self.name!r} engine cannot call (interop): "
+                f"use {where}.")
+        try:
+            module = importlib.import_module(f"polykeras.backends.{framework}.interop")
+        except ImportError as error:
+            raise NotImplementedError(f"{who} needs {framework} installed (interop): {error}") from error
+        return module.bridge(host=framework != self.native_framework)
+
+    def run_on_host(self, fn: Any, args: Sequence[Any], result_specs: Any = None) -> Any:
+        """``fn`` (NumPy arrays in, a structure of NumPy arrays out) called on
+        this engine's tensors ``args``, its results made this engine's
+        tensors: the boundary a foreign framework's code is crossed at (one
+        copy each way; no gradient). ``result_specs`` (a structure of
+        ``(shape, dtype)``) lets compiled engines stage the call.
+
+        Example: ``y = engine.run_on_host(lambda x: x * 2, [engine.ones((2,))])``
+        """
+        from polykeras import tree
+
+        if in_abstract_evaluation():  # shapes only: run on zeros of the inputs' shapes, keep the results' shapes
+            zeros = [None if a is None else np.zeros(tuple(a.shape), self.dtype(a)) for a in args]
+            return tree.map_structure(lambda r: self.zeros(np.shape(r), np.asarray(r).dtype.name), fn(*zeros))
+        arrays = [None if a is None else np.asarray(self.to_numpy(a)) for a in args]
+        return tree.map_structure(lambda r: self.convert_to_tensor(np.asarray(r)), fn(*arrays))
 
 
-class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
-              LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyFamily, ControlFlowComposites,
+              AttentionComposites, LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).
@@ -341,6 +392,16 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
     #: (tf.function; torch eager). ``False`` where compiled functions must be
     #: pure (JAX): the trainer then threads variable values through the step.
     stateful_jit: bool = True
+
+    def jit_is_stateful(self, jit_compile: Any) -> bool:
+        """Whether ``jit(fn, jit_compile=jit_compile)`` compiles functions
+        that assign variables in place (:attr:`stateful_jit` unless the
+        compiler that ``jit_compile`` picks needs pure functions: torch's
+        ``torch.compile`` path).
+
+        Example: ``engine.jit_is_stateful(True)`` -> ``False`` on torch
+        """
+        return self.stateful_jit
 
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod
@@ -1040,10 +1101,20 @@ class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites
 
     # --------------------------------------------------------------- compile
     @abc.abstractmethod
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
         """The engine's compiled form of a function of tensors (pytrees of
-        lists/tuples/dicts). It must be pure unless ``stateful_jit``; engines
-        without autodiff (NumPy) raise ``NotImplementedError``."""
+        lists/tuples/dicts). It must be pure unless :meth:`jit_is_stateful`;
+        engines without autodiff (NumPy) raise ``NotImplementedError``.
+
+        ``jit_compile`` picks the compiler where the engine has a choice, as
+        ``Model.compile(jit_compile=...)``: ``True`` asks for the engine's
+        whole-program compiler (XLA on TensorFlow, ``torch.compile`` on
+        torch), ``False`` for its plain form (``tf.function`` without XLA,
+        un-jitted JAX, eager torch), ``"auto"`` for the engine's default.
+
+        Example: ``step = engine.jit(pure_step, donate_argnums=(0,), jit_compile=True)``
+        """
 
     # ------------------------------------------------------ shape inference
     @abc.abstractmethod

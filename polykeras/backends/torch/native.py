@@ -59,6 +59,8 @@ class NativeMixin:
     ``native_module_names`` from it (``model.parameters()``,
     ``model.zero_grad()``, as Keras 3's torch layers, which are modules)."""
 
+    native_framework = "torch"
+    host_frameworks = frozenset({"tensorflow"})
     native_module_names = frozenset({
         "parameters", "named_parameters", "buffers", "named_buffers", "zero_grad", "state_dict",
         "load_state_dict",
