@@ -151,3 +151,15 @@ __all__ += ["MelSpectrogram", "STFTSpectrogram"]
 from polykeras.layers.preprocessing import HashedCrossing, Hashing, TextVectorization  # noqa: E402
 
 __all__ += ["HashedCrossing", "Hashing", "TextVectorization"]
+
+from polykeras.layers.preprocessing import (  # noqa: E402
+    Equalization, RandomColorDegeneration, RandomColorJitter, RandomGaussianBlur, RandomHue, RandomSaturation,
+    RandomSharpness,
+)
+
+__all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
+            "RandomSaturation", "RandomSharpness"]
+
+from polykeras.layers.interop import FlaxLayer, JaxLayer, TFSMLayer, TorchModuleWrapper  # noqa: E402
+
+__all__ += ["FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper"]

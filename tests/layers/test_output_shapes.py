@@ -193,6 +193,13 @@ RECIPES: list[Recipe] = [
     ("Solarization", {"addition_factor": 0.1, "seed": 1}, ("b", "h", "w", 3)),
     ("AutoContrast", {}, ("b", "h", "w", 3)),
     ("MixUp", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomColorDegeneration", {"factor": 0.5, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomSaturation", {"factor": 0.5, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomHue", {"factor": 0.5, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomSharpness", {"factor": 0.5, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomColorJitter", {"brightness_factor": 0.2, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomGaussianBlur", {"seed": 1}, ("b", "h", "w", 3)),
+    ("Equalization", {}, ("b", "h", "w", 3)),
     ("Pipeline", {"layers": [_wrapped("Rescaling", scale=2.0), _wrapped("CenterCrop", height=2, width=3)]},
      ("b", "h", "w", 3)),
     # lookups and embeddings

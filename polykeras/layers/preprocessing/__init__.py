@@ -50,3 +50,10 @@ __all__ += ["HashedCrossing", "Hashing"]
 from polykeras.layers.preprocessing.text_vectorization import TextVectorization  # noqa: E402
 
 __all__ += ["TextVectorization"]
+from polykeras.layers.preprocessing.color import (  # noqa: E402
+    Equalization, RandomColorDegeneration, RandomColorJitter, RandomGaussianBlur, RandomHue, RandomSaturation,
+    RandomSharpness,
+)
+
+__all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
+            "RandomSaturation", "RandomSharpness"]
