@@ -227,95 +227,15 @@ def _sentences(rng: np.random.Generator) -> list[np.ndarray]:
     return [np.array([" ".join(rng.choice(words, int(rng.integers(1, 6)))) for _ in range(3)])]
 
 
-C = LayerCase
-_SEQ = (2, 4, 3)  # (batch, steps, features)
-
-CASES: dict[str, list[LayerCase]] = {
 def _pixels(xs: list[np.ndarray]) -> list[np.ndarray]:
     """Image values inside (0, 255), away from the clipping bounds (the colour augmentations)."""
     return [(np.abs(x) * 40.0 + 20.0).astype(x.dtype) for x in xs]
 
 
-@register_serializable("polykeras_conformance")
-def jax_affine_tanh(params: Any, inputs: Any) -> Any:
-    """``tanh(inputs @ w + b)`` in JAX (the JaxLayer case's ``call_fn``)."""
-    import jax.numpy as jnp
+C = LayerCase
+_SEQ = (2, 4, 3)  # (batch, steps, features)
 
-    return jnp.tanh(inputs @ params["w"] + params["b"])
-
-
-@register_serializable("polykeras_conformance")
-def jax_affine_init(rng: Any, inputs: Any) -> Any:
-    """Params for :func:`jax_affine_tanh` from a JAX key (the JaxLayer case's ``init_fn``)."""
-    import jax
-
-    w_key, b_key = jax.random.split(rng)
-    return {"w": jax.random.normal(w_key, (inputs.shape[-1], 2)) * 0.5, "b": jax.random.normal(b_key, (2,)) * 0.1}
-
-
-def _torch_module(cls: type, dtype: str) -> Any:
-    import torch
-
-    torch.manual_seed(0)
-    return cls(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)), dtype=dtype)
-
-
-_FLAX: dict[str, Any] = {}
-
-
-def flax_module_class() -> type:
-    """A registered linen module (Dense, tanh, Dense) with a config, so a FlaxLayer over it saves."""
-    if "class" not in _FLAX:
-        import flax.linen as nn
-
-        class ConformanceFlaxMLP(nn.Module):
-            features: int = 2
-
-            @nn.compact
-            def __call__(self, inputs: Any) -> Any:
-                return nn.Dense(self.features)(nn.tanh(nn.Dense(4)(inputs)))
-
-            def get_config(self) -> dict[str, Any]:
-                return {"features": self.features}
-
-        _FLAX["class"] = register_serializable("polykeras_conformance")(ConformanceFlaxMLP)
-    return _FLAX["class"]
-
-
-def _flax_layer(cls: type, dtype: str) -> Any:
-    return cls(flax_module_class()(features=2), dtype=dtype)
-
-
-_SAVED_MODEL: dict[str, str] = {}
-
-
-def saved_model_path() -> str:
-    """A SavedModel (Dense(2, tanh) on 3 features, endpoint ``serve``) written once per process."""
-    if "path" not in _SAVED_MODEL:
-        import tempfile
-
-        import tensorflow as tf
-
-        import polykeras.backends as B
-        from polykeras import layers
-        from polykeras.layers.native import native_module
-        from polykeras.models import Input, Sequential
-
-        path = tempfile.mkdtemp(prefix="polykeras_tfsm_") + "/model"
-        with B.use("tensorflow"):
-            model = Sequential([Input((3,)), layers.Dense(2, activation="tanh")])
-            rng = np.random.default_rng(11)
-            model.set_weights([rng.standard_normal((3, 2)).astype("float32"), np.full(2, 0.1, "float32")])
-            module = native_module(model)
-            tf.saved_model.save(module, path, signatures=module.serving_function(tf.TensorSpec([None, 3], "float32")))
-        _SAVED_MODEL["path"] = path
-    return _SAVED_MODEL["path"]
-
-
-def _tfsm_layer(cls: type, dtype: str) -> Any:
-    return cls(saved_model_path(), call_endpoint="serve", trainable=False, dtype=dtype)
-
-
+CASES: dict[str, list[LayerCase]] = {
     # ---------------------------------------------------------------- core
     "Dense": [C({"units": 3, "activation": "tanh"}, (2, 4)), C({"units": 2, "use_bias": False}, (2, 3, 4))],
     "EinsumDense": [C({"equation": "ab,bc->ac", "output_shape": 3, "bias_axes": "c"}, (2, 4)),
@@ -458,15 +378,6 @@ def _tfsm_layer(cls: type, dtype: str) -> Any:
     "Solarization": [C({"threshold_factor": 0.5, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                      C({"value_range": (-10.0, 10.0)}, (2, 4, 5, 3))],
     "MixUp": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
-    "RandomPosterization": [C({"factor": 4, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
-    "RandomRotation": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
-                       C({"factor": (0.1, 0.1), "fill_mode": "constant"}, (2, 4, 5, 3))],
-    "RandomTranslation": [C({"height_factor": 0.2, "width_factor": 0.2, "seed": 1}, (2, 4, 5, 3),
-                            call_kwargs={"training": False}),
-                          C({"height_factor": (0.1, 0.1), "width_factor": (-0.15, -0.15)}, (2, 4, 5, 3))],
-    "RandomCrop": [C({"height": 5, "width": 6}, (2, 4, 5, 3))],  # not larger than the target: deterministic
-    "RandomZoom": [C({"height_factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
-                   C({"height_factor": (0.3, 0.3), "fill_mode": "nearest"}, (2, 4, 5, 3))],
     # colour augmentations: inference (identity) and fixed factors (deterministic, differentiable)
     "RandomColorDegeneration": [C({"factor": 0.5, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                                 C({"factor": (0.3, 0.3)}, (2, 4, 5, 3), prepare=_pixels)],
@@ -484,6 +395,15 @@ def _tfsm_layer(cls: type, dtype: str) -> Any:
                            C({"factor": (1.0, 1.0), "sigma": (0.7, 0.7)}, (2, 4, 5, 3), prepare=_pixels)],
     # deterministic, piecewise constant (a lookup table): forward only
     "Equalization": [C({}, (2, 4, 5, 3), prepare=_pixels, input_grad=False)],
+    "RandomPosterization": [C({"factor": 4, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "RandomRotation": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                       C({"factor": (0.1, 0.1), "fill_mode": "constant"}, (2, 4, 5, 3))],
+    "RandomTranslation": [C({"height_factor": 0.2, "width_factor": 0.2, "seed": 1}, (2, 4, 5, 3),
+                            call_kwargs={"training": False}),
+                          C({"height_factor": (0.1, 0.1), "width_factor": (-0.15, -0.15)}, (2, 4, 5, 3))],
+    "RandomCrop": [C({"height": 5, "width": 6}, (2, 4, 5, 3))],  # not larger than the target: deterministic
+    "RandomZoom": [C({"height_factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                   C({"height_factor": (0.3, 0.3), "fill_mode": "nearest"}, (2, 4, 5, 3))],
     "Rescaling": [C({"scale": 1.0 / 255, "offset": -1.0}, (2, 3))],
     "Resizing": [C({"height": 4, "width": 5}, (1, 3, 3, 2)),
                  C({"height": 2, "width": 2, "interpolation": "nearest"}, (2, 4, 4, 1))],

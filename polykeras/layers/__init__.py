@@ -159,7 +159,3 @@ from polykeras.layers.preprocessing import (  # noqa: E402
 
 __all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
             "RandomSaturation", "RandomSharpness"]
-
-from polykeras.layers.interop import FlaxLayer, JaxLayer, TFSMLayer, TorchModuleWrapper  # noqa: E402
-
-__all__ += ["FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper"]
