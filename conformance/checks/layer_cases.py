@@ -40,7 +40,10 @@ class LayerCase:
     points (ids, masks computed from values); ``unsafe`` loads the config
     outside safe mode (Lambda); ``called=False`` for layers never called on
     tensors (InputLayer); ``data(rng)`` draws the inputs instead of ``input_shape`` (vocabularies),
-    ``raw`` passes them as NumPy arrays (string inputs: no engine holds strings).
+    ``raw`` passes them as NumPy arrays (string inputs: no engine holds strings);
+    ``engines`` names the engines that run the layer (a native-module wrapper:
+    its framework's engine and NumPy), the others must refuse it with a
+    NotImplementedError naming the class.
 
     Example: ``LayerCase({"units": 3}, (2, 4))``
     """
@@ -59,6 +62,7 @@ class LayerCase:
     check_shape: bool = True
     data: Callable[[np.random.Generator], list[np.ndarray]] | None = None
     raw: bool = False
+    engines: tuple[str, ...] | None = None
 
     def build(self, cls: type, dtype: str = "float32") -> Any:
         """A new layer of ``cls`` computing in ``dtype``."""
@@ -232,6 +236,86 @@ def _pixels(xs: list[np.ndarray]) -> list[np.ndarray]:
     return [(np.abs(x) * 40.0 + 20.0).astype(x.dtype) for x in xs]
 
 
+@register_serializable("polykeras_conformance")
+def jax_affine_tanh(params: Any, inputs: Any) -> Any:
+    """``tanh(inputs @ w + b)`` in JAX (the JaxLayer case's ``call_fn``)."""
+    import jax.numpy as jnp
+
+    return jnp.tanh(inputs @ params["w"] + params["b"])
+
+
+@register_serializable("polykeras_conformance")
+def jax_affine_init(rng: Any, inputs: Any) -> Any:
+    """Params for :func:`jax_affine_tanh` from a JAX key (the JaxLayer case's ``init_fn``)."""
+    import jax
+
+    w_key, b_key = jax.random.split(rng)
+    return {"w": jax.random.normal(w_key, (inputs.shape[-1], 2)) * 0.5, "b": jax.random.normal(b_key, (2,)) * 0.1}
+
+
+def _torch_module(cls: type, dtype: str) -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    return cls(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)), dtype=dtype)
+
+
+_FLAX: dict[str, Any] = {}
+
+
+def flax_module_class() -> type:
+    """A registered linen module (Dense, tanh, Dense) with a config, so a FlaxLayer over it saves."""
+    if "class" not in _FLAX:
+        import flax.linen as nn
+
+        class ConformanceFlaxMLP(nn.Module):
+            features: int = 2
+
+            @nn.compact
+            def __call__(self, inputs: Any) -> Any:
+                return nn.Dense(self.features)(nn.tanh(nn.Dense(4)(inputs)))
+
+            def get_config(self) -> dict[str, Any]:
+                return {"features": self.features}
+
+        _FLAX["class"] = register_serializable("polykeras_conformance")(ConformanceFlaxMLP)
+    return _FLAX["class"]
+
+
+def _flax_layer(cls: type, dtype: str) -> Any:
+    return cls(flax_module_class()(features=2), dtype=dtype)
+
+
+_SAVED_MODEL: dict[str, str] = {}
+
+
+def saved_model_path() -> str:
+    """A SavedModel (Dense(2, tanh) on 3 features, endpoint ``serve``) written once per process."""
+    if "path" not in _SAVED_MODEL:
+        import tempfile
+
+        import tensorflow as tf
+
+        import polykeras.backends as B
+        from polykeras import layers
+        from polykeras.layers.native import native_module
+        from polykeras.models import Input, Sequential
+
+        path = tempfile.mkdtemp(prefix="polykeras_tfsm_") + "/model"
+        with B.use("tensorflow"):
+            model = Sequential([Input((3,)), layers.Dense(2, activation="tanh")])
+            rng = np.random.default_rng(11)
+            model.set_weights([rng.standard_normal((3, 2)).astype("float32"), np.full(2, 0.1, "float32")])
+            module = native_module(model)
+            tf.saved_model.save(module, path, signatures=module.serving_function(tf.TensorSpec([None, 3], "float32")))
+        _SAVED_MODEL["path"] = path
+    return _SAVED_MODEL["path"]
+
+
+def _tfsm_layer(cls: type, dtype: str) -> Any:
+    return cls(saved_model_path(), call_endpoint="serve", trainable=False, dtype=dtype)
+
+
 C = LayerCase
 _SEQ = (2, 4, 3)  # (batch, steps, features)
 
@@ -242,6 +326,11 @@ CASES: dict[str, list[LayerCase]] = {
                     C({"equation": "abc,cd->abd", "output_shape": (None, 2), "activation": "relu"}, (2, 3, 4))],
     "Embedding": [C({"input_dim": 6, "output_dim": 3, "mask_zero": True}, (2, 4), int_inputs=6, input_grad=False)],
     "Lambda": [C({"function": scale_and_shift, "arguments": {"factor": 1.5}}, (2, 3), unsafe=True)],
+    "TorchModuleWrapper": [C(make=_torch_module, input_shape=(2, 3), unsafe=True, engines=("torch", "numpy"))],
+    "JaxLayer": [C(make=lambda cls, dtype: cls(jax_affine_tanh, init_fn=jax_affine_init, dtype=dtype),
+                   input_shape=(2, 3), engines=("jax", "numpy"))],
+    "FlaxLayer": [C(make=_flax_layer, input_shape=(2, 3), engines=("jax", "numpy"))],
+    "TFSMLayer": [C(make=_tfsm_layer, input_shape=(2, 3), unsafe=True, input_grad=False)],
     # The node an op on symbolic tensors records (x * 2 + 1 would be two of them).
     "OpLayer": [C({"op": "multiply", "arguments": {"x1": {"__input__": 0}, "x2": 2.0}}, (2, 3)),
                 C({"op": "mean", "arguments": {"x": {"__input__": 0}, "axis": -1, "keepdims": True}}, (2, 3, 4))],

@@ -170,6 +170,9 @@ class _Run:
         if not case.called:
             self.structural()
             return
+        if case.engines is not None and self.ctx.engine not in case.engines:
+            self.refused()
+            return
         expected = self.reference()
         layer, _ = self.build()
         initial = layer.get_weights()
@@ -200,6 +203,20 @@ class _Run:
         self.config(layer, host, expected["weights"])
         if self.ctx.differentiable:
             self.gradients(layer, expected["weights"])
+
+    def refused(self) -> None:
+        """A layer this engine cannot run: building it raises a NotImplementedError naming the class."""
+        try:
+            self.build()
+        except NotImplementedError as error:
+            if self.name not in str(error) or repr(self.ctx.engine) not in str(error):
+                raise AssertionError(f"{self.what}: the NotImplementedError names neither the layer nor the "
+                                     f"{self.ctx.engine!r} engine: {error}") from error
+            self.ctx.meter.note(0.0, 0.0)
+            self.notes.append(f"runs on {', '.join(self.case.engines or ())} only: NotImplementedError here")
+            return
+        raise AssertionError(f"{self.what}: expected a NotImplementedError on the {self.ctx.engine} engine "
+                             f"(the case runs on {self.case.engines} only); it built")
 
     def shapes(self, layer: Any, outputs: list[np.ndarray]) -> None:
         if not self.case.check_shape:

@@ -159,3 +159,11 @@ from polykeras.layers.preprocessing import (  # noqa: E402
 
 __all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
             "RandomSaturation", "RandomSharpness"]
+
+from polykeras.layers.interop import FlaxLayer, JaxLayer, TFSMLayer, TorchModuleWrapper  # noqa: E402
+
+__all__ += ["FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper"]
+
+from polykeras.layers.preprocessing import RandomElasticTransform, RandomPerspective, RandomShear  # noqa: E402
+
+__all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]

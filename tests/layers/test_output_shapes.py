@@ -231,8 +231,14 @@ RECIPES: list[Recipe] = [
 #: Public layer classes of ``polykeras.layers`` without a recipe, and why.
 NO_RECIPE = {
     "Layer": "the abstract base: its call is the subclass's (Keras 3's raises NotImplementedError too)",
+    "JaxLayer": "Keras 3 builds it on its JAX or TensorFlow backend only, not the NumPy one answering here; "
+                "shapes against Keras on the jax engine: tests/interop/test_native_in.py",
+    "FlaxLayer": "as JaxLayer (Keras 3: JAX or TensorFlow backend only); tests/interop/test_native_in.py",
+    "TorchModuleWrapper": "Keras 3 builds it on its torch backend only (its NumPy backend, answering here, cannot "
+                          "hold the module's parameters); against Keras on torch: tests/interop/test_native_in.py",
+    "TFSMLayer": "Keras 3 builds it on its TensorFlow backend only, and it needs a SavedModel on disk; shapes "
+                 "are the endpoint's: tests/interop/test_native_in.py",
 }
-
 #: Layers whose inputs are integer ids.
 INT_INPUTS = {"Embedding", "CategoryEncoding", "IntegerLookup", "Hashing", "HashedCrossing"}
 #: Keras layers that take the first input and the rest as separate call

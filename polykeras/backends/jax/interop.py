@@ -65,8 +65,10 @@ class JaxBridge:
         leaves, treedef = jax.tree_util.tree_flatten(args, is_leaf=lambda x: x is None)
 
         def run(*arrays: Any) -> Any:
-            rebuilt = jax.tree_util.tree_unflatten(treedef, [_to_jax(a) for a in arrays])
-            return jax.tree_util.tree_map(_to_numpy, fn(*rebuilt))
+            # float64 stays float64 (the NumPy engine's float64 layers), as JAX does with x64 on
+            with jax.enable_x64(any(getattr(a, "dtype", None) == np.float64 for a in arrays)):
+                rebuilt = jax.tree_util.tree_unflatten(treedef, [_to_jax(a) for a in arrays])
+                return jax.tree_util.tree_map(_to_numpy, fn(*rebuilt))
 
         return engine.run_on_host(run, leaves)
 

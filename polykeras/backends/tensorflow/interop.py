@@ -83,18 +83,27 @@ class SavedModelBridge:
 
         return tf.nest.map_structure(spec, concrete.structured_outputs)
 
-    def call(self, engine: Any, fn: Any, inputs: Any, kwargs: dict) -> Any:
-        """``fn(inputs, **kwargs)`` on the active engine's tensors."""
+    def call(self, engine: Any, fn: Any, inputs: Any, kwargs: dict,
+             weights: list[tuple[Any, Any]] | None = None) -> Any:
+        """``fn(inputs, **kwargs)`` on the active engine's tensors. Through
+        NumPy, ``weights`` (``(tf.Variable, the layer's value)`` pairs) are
+        written into the endpoint's variables first, so the layer's weights
+        are the ones computed with (a copy of each per call)."""
         if not self.host:
             return fn(inputs, **kwargs)
         flat = tf.nest.flatten(inputs)
+        targets = [t for t, _ in weights or []]
 
         def run(*arrays: Any) -> Any:
-            result = fn(tf.nest.pack_sequence_as(inputs, [tf.convert_to_tensor(a) for a in arrays]), **kwargs)
+            for target, value in zip(targets, arrays[len(flat):]):
+                target.assign(value)
+            tensors = [tf.convert_to_tensor(a) for a in arrays[:len(flat)]]
+            result = fn(tf.nest.pack_sequence_as(inputs, tensors), **kwargs)
             return tf.nest.map_structure(lambda t: t.numpy(), result)
 
         batch = int(flat[0].shape[0]) if flat and len(flat[0].shape) else None
-        return engine.run_on_host(run, flat, self.output_specs(fn, batch))
+        return engine.run_on_host(run, [*flat, *(value for _, value in weights or [])],
+                                  self.output_specs(fn, batch))
 
 
 def bridge(host: bool) -> SavedModelBridge:

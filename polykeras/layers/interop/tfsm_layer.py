@@ -8,8 +8,8 @@ on tensorflow the endpoint is called on the engine's tensors and its own
 numpy the inputs cross to TensorFlow and the outputs back through NumPy at
 each call (a host copy each way: cheap next to the call for small batches,
 and no gradient crosses it; under ``jax.jit`` the call is a
-``jax.pure_callback``). The weights there are copies: the endpoint keeps
-computing with its own.
+``jax.pure_callback``). The weights there are copies, written into the
+endpoint's variables before each call (one more host copy of the weights).
 
 The config holds the path; loading it runs the SavedModel's graphs, so
 ``from_config`` is refused in safe mode.
@@ -63,6 +63,7 @@ class TFSMLayer(Layer):
             fns.append(self._training_endpoint)
         self._loaded = loaded
         trainable_vars, frozen_vars = self._bridge.variables(fns)
+        self._targets = [*trainable_vars, *frozen_vars]
         for tf_variable in [*trainable_vars, *frozen_vars]:
             name_, value, is_trainable = self._bridge.describe(tf_variable)
             taken = {v.name for v in self.variables}
@@ -75,7 +76,8 @@ class TFSMLayer(Layer):
 
     def call(self, inputs: Any, training: bool = False, **kwargs: Any) -> Any:
         fn = self._training_endpoint if training and self._training_endpoint is not None else self._endpoint
-        return self._bridge.call(backends.active(), fn, inputs, kwargs)
+        weights = None if not self._bridge.host else [(t, v.value) for t, v in zip(self._targets, self.variables)]
+        return self._bridge.call(backends.active(), fn, inputs, kwargs, weights)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
