@@ -163,7 +163,3 @@ __all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "Ran
 from polykeras.layers.interop import FlaxLayer, JaxLayer, TFSMLayer, TorchModuleWrapper  # noqa: E402
 
 __all__ += ["FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper"]
-
-from polykeras.layers.preprocessing import RandomElasticTransform, RandomPerspective, RandomShear  # noqa: E402
-
-__all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
