@@ -39,12 +39,10 @@ import numpy as np
 from polykeras.backends import recurrent as _recurrent
 from polykeras.backends.attention import AttentionComposites
 from polykeras.backends.control_flow import ControlFlowComposites
-from polykeras.backends.exporting import ExportHooks
 from polykeras.backends.linalg_extra import LinalgExtraComposites
 from polykeras.backends.long_tail import LongTailComposites
 from polykeras.backends.numpy_family import NumpyFamily
 from polykeras.backends.signal import SignalComposites
-from polykeras.backends.training_hooks import TrainingHooks
 
 Tensor = Any
 Shape = tuple[int, ...]
@@ -371,8 +369,8 @@ class NativeHooks:
         return tree.map_structure(lambda r: self.convert_to_tensor(np.asarray(r)), fn(*arrays))
 
 
-class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyFamily, ControlFlowComposites,
-              AttentionComposites, LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
+              LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).
@@ -392,16 +390,6 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     #: (tf.function; torch eager). ``False`` where compiled functions must be
     #: pure (JAX): the trainer then threads variable values through the step.
     stateful_jit: bool = True
-
-    def jit_is_stateful(self, jit_compile: Any) -> bool:
-        """Whether ``jit(fn, jit_compile=jit_compile)`` compiles functions
-        that assign variables in place (:attr:`stateful_jit` unless the
-        compiler that ``jit_compile`` picks needs pure functions: torch's
-        ``torch.compile`` path).
-
-        Example: ``engine.jit_is_stateful(True)`` -> ``False`` on torch
-        """
-        return self.stateful_jit
 
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod
@@ -1101,20 +1089,10 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
 
     # --------------------------------------------------------------- compile
     @abc.abstractmethod
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
-            jit_compile: Any = "auto") -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
         """The engine's compiled form of a function of tensors (pytrees of
-        lists/tuples/dicts). It must be pure unless :meth:`jit_is_stateful`;
-        engines without autodiff (NumPy) raise ``NotImplementedError``.
-
-        ``jit_compile`` picks the compiler where the engine has a choice, as
-        ``Model.compile(jit_compile=...)``: ``True`` asks for the engine's
-        whole-program compiler (XLA on TensorFlow, ``torch.compile`` on
-        torch), ``False`` for its plain form (``tf.function`` without XLA,
-        un-jitted JAX, eager torch), ``"auto"`` for the engine's default.
-
-        Example: ``step = engine.jit(pure_step, donate_argnums=(0,), jit_compile=True)``
-        """
+        lists/tuples/dicts). It must be pure unless ``stateful_jit``; engines
+        without autodiff (NumPy) raise ``NotImplementedError``."""
 
     # ------------------------------------------------------ shape inference
     @abc.abstractmethod

@@ -21,20 +21,18 @@ from polykeras.backends.jax.attention import JaxAttention
 from polykeras.backends.jax.control_flow import JaxControlFlow
 from polykeras.backends.jax.core import JaxCore
 from polykeras.backends.jax.distribution import JaxDistribution
-from polykeras.backends.jax.export import JaxExport
 from polykeras.backends.jax.native import JaxNative
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
 from polykeras.backends.jax.rnn import JaxRecurrent
 from polykeras.backends.jax.signal import JaxSignal
-from polykeras.backends.jax.training import JaxTraining
 from polykeras.backends.numpy import NumpyBackend
 
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxTraining, JaxNative, JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent,
-                 JaxSignal, JaxExport, NumpyBackend):
+class JaxBackend(JaxNative, JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent,
+                 JaxSignal, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 
