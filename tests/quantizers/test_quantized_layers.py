@@ -60,3 +60,18 @@ def test_dense_matches_keras(engine, rng, case):
     _assert_same_variables(ours, theirs)
     x = rng.standard_normal((4, 12)).astype("float32")
     np.testing.assert_allclose(_np(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["int8", "int4", "int4_per_channel", "int4_block4"])
+def test_embedding_matches_keras(engine, rng, case):
+    ours, theirs = _pair(lambda: layers.Embedding(11, 9), lambda k: k.layers.Embedding(11, 9), None, rng, case)
+    _assert_same_variables(ours, theirs)
+    ids = rng.integers(0, 11, (3, 5)).astype("int32")
+    np.testing.assert_allclose(_np(ours(ids)), np.asarray(theirs(ids)), rtol=1e-6, atol=1e-6)
+
+
+def test_embedding_refuses_float8(engine):
+    layer = layers.Embedding(5, 3)
+    layer.build()
+    with pytest.raises(NotImplementedError, match=r"Expected one of \('int8', 'int4'\).*float8"):
+        layer.quantize("float8")

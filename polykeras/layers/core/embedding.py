@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from polykeras import constraints, initializers, ops, regularizers
+from polykeras import constraints, initializers, ops, quantizers, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
+from polykeras.layers.core import quantization as quant
 from polykeras.layers.layer import Layer
 
 __all__ = ["Embedding"]
 
 
-class Embedding(Layer):
+class Embedding(quant.QuantizableMixin, Layer):
     """Looks up row ``i`` of ``embeddings`` (shape ``(input_dim, output_dim)``)
     for each integer id ``i``: ``(batch, *dims)`` -> ``(batch, *dims, output_dim)``.
 
@@ -24,6 +25,9 @@ class Embedding(Layer):
             real ids).
         weights: optional initial ``[matrix]``.
 
+    ``quantize("int8" | "int4")`` quantizes the matrix in place, one scale
+    per row (see :mod:`polykeras.layers.core.quantization`).
+
     Example:
         >>> emb = Embedding(100, 8, mask_zero=True)
         >>> y = emb(np.array([[4, 2, 0]]))
@@ -31,14 +35,23 @@ class Embedding(Layer):
         ((1, 3, 8), array([[ True,  True, False]]))
     """
 
+    _quantized_weight = "embeddings"
+    _quantization_modes = ("int8", "int4")
+    _serialization_spec = {
+        None: ("embeddings",),
+        "int8": ("embeddings", "embeddings_scale"),
+        "int4": ("embeddings", "embeddings_scale", "embeddings_zero", "g_idx"),
+    }
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
                  weights: Any = None, lora_rank: int | None = None, lora_alpha: float | None = None,
                  quantization_config: Any = None, activity_regularizer: Any = None, **kwargs: Any):
         kwargs.pop("input_length", None)  # Keras 2's argument, not needed to build
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha, quantization_config=quantization_config)
+        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha)
         who = describe_layer(self)
+        self.quantization_config = quant.resolve_quantization_config(quantization_config, who)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{who}: expected {arg} to be a positive int, received {arg}={value!r}.")
@@ -56,6 +69,9 @@ class Embedding(Layer):
             self.set_weights(weights)
 
     def build(self, input_shape: Any = None) -> None:
+        if self.quantization_mode is not None:
+            self._build_quantized(self.quantization_mode, (self.input_dim, self.output_dim), self.quantization_config)
+            return
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
@@ -65,6 +81,8 @@ class Embedding(Layer):
         dtype = ops.dtype(inputs)
         if not dtype.startswith(("int", "uint")):
             inputs = ops.cast(inputs, "int32")
+        if self.__dict__.get("_quantized") is not None:
+            return self._quantized_call(inputs)
         return ops.take(self.embeddings, inputs, axis=0)
 
     def compute_mask(self, inputs: Any, previous_mask: Any = None) -> Any:
@@ -76,7 +94,7 @@ class Embedding(Layer):
         return (*tuple(input_shape), self.output_dim)
 
     def get_config(self) -> dict[str, Any]:
-        return {
+        config = {
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
@@ -86,3 +104,74 @@ class Embedding(Layer):
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
+        if self.quantization_config is not None:
+            config.update(self._quantized_config())
+        return config
+
+    # ------------------------------------------------------------- int8
+    def _quantize_int8(self, config: Any) -> None:
+        value, shape = self._take_float_weight()
+        weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+            config, quantizers.AbsMaxQuantizer(axis=-1))
+        q, scale = weight_quantizer(value, to_numpy=True)
+        self._build_int8(shape, config)
+        self.embeddings.assign(q)
+        self.embeddings_scale.assign(ops.squeeze(scale, axis=-1))
+
+    def _build_int8(self, shape: tuple[int, ...], config: Any = None) -> None:
+        self.embeddings = self.add_weight(name="embeddings", shape=shape, initializer="zeros", dtype="int8",
+                                          trainable=False)
+        self.embeddings_scale = self.add_weight(name="embeddings_scale", shape=(self.input_dim,),
+                                                initializer="ones", trainable=False)
+        self._quantized = "int8"
+
+    def _int8_call(self, inputs: Any, training: Any = None) -> Any:
+        rows = ops.cast(ops.take(self.embeddings, inputs, axis=0), self.compute_dtype)
+        scale = ops.take(ops.cast(ops.convert_to_tensor(self.embeddings_scale), self.compute_dtype), inputs, axis=0)
+        return ops.divide(rows, ops.expand_dims(scale, axis=-1))
+
+    # ------------------------------------------------------------- int4
+    def _quantize_int4(self, config: Any) -> None:
+        value, shape = self._take_float_weight()
+        block = quant._int4_block_size(self, config)
+        zero = None
+        if block is None:
+            weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+                config, quantizers.AbsMaxQuantizer(axis=-1, value_range=(-8, 7), output_dtype="int8"))
+            q, scale = weight_quantizer(value, to_numpy=True)
+            scale = ops.squeeze(scale, axis=-1)
+        else:  # groups run along each row: quantize the transpose, as Keras 3 does
+            q_t, scale_t, zero_t = quantizers.abs_max_quantize_grouped_with_zero_point(
+                value.T, block_size=block, to_numpy=True)
+            q, scale, zero = (ops.transpose(t) for t in (q_t, scale_t, zero_t))
+        packed, _, _ = quantizers.pack_int4(q, axis=-1)
+        self._build_int4(shape, config)
+        self.embeddings.assign(packed)
+        self.embeddings_scale.assign(scale)
+        if zero is not None:
+            self.embeddings_zero.assign(zero)
+
+    def _build_int4(self, shape: tuple[int, ...], config: Any = None) -> None:
+        input_dim, output_dim = shape
+        block = quant._int4_block_size(self, config)
+        self.embeddings = self.add_weight(name="embeddings", shape=(input_dim, (output_dim + 1) // 2),
+                                          initializer="zeros", dtype="int8", trainable=False)
+        scale_shape = (input_dim,) if block is None else (input_dim, quant.n_groups(output_dim, block))
+        self.embeddings_scale = self.add_weight(name="embeddings_scale", shape=scale_shape, initializer="ones",
+                                                trainable=False)
+        if block is not None:
+            self.embeddings_zero = self.add_weight(name="embeddings_zero", shape=scale_shape, initializer="zeros",
+                                                   dtype="int8", trainable=False)
+            self.g_idx = self.add_weight(name="g_idx", shape=(output_dim,), trainable=False,
+                                         initializer=lambda shape, dtype=None: quant.group_index(shape[0], block))
+        self._int4_block = block
+        self._quantized = "int4"
+
+    def _int4_call(self, inputs: Any, training: Any = None) -> Any:
+        compute = self.compute_dtype
+        rows = quantizers.unpack_int4(ops.take(self.embeddings, inputs, axis=0), self.output_dim, axis=-1)
+        scale = ops.take(ops.convert_to_tensor(self.embeddings_scale), inputs, axis=0)
+        if self.__dict__.get("_int4_block") is None:
+            return ops.divide(ops.cast(rows, compute), ops.expand_dims(ops.cast(scale, compute), axis=-1))
+        zero = ops.take(ops.convert_to_tensor(self.embeddings_zero), inputs, axis=0)
+        return quant.grouped_dequantize(rows, scale, zero, self.g_idx, -1, compute)
