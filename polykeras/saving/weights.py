@@ -316,6 +316,13 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
                            "polykeras.saving.load_model.")
     with read_hdf5(filepath, f"load_weights: {filepath}") as f:
         keras_file = "format" not in f.attrs and ("layers" in f or "vars" in f)
+        if "format" not in f.attrs and not keras_file:
+            from polykeras.saving.legacy_h5 import is_legacy, read_legacy_weights
+
+            if is_legacy(f):  # Keras 2's layout, as the keras.applications weight files
+                assign_all(read_legacy_weights(f, model, str(filepath), by_name=by_name,
+                                               skip_mismatch=skip_mismatch))
+                return
         if not keras_file:
             assign_all(read_weights(f, model, str(filepath), by_name=by_name, skip_mismatch=skip_mismatch))
             return

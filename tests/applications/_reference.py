@@ -1,0 +1,140 @@
+"""Keras 3's applications as the reference: build ``keras.applications.<name>``
+(on Keras's NumPy backend, in this process when Keras runs there, else in a
+subprocess), record its layer names, weight paths and shapes and parameter
+count, and optionally give it random weights (kernels from Keras's own
+initialisers, batch-norm statistics and biases drawn) and record them with
+its outputs on ``x``, or write its weights to files (Keras 3's
+``.weights.h5`` and the legacy ``.h5`` layout of the ImageNet files).
+Results are cached, so every engine compares with one Keras run.
+
+Example:
+    >>> ref = keras_application("ResNet50", {"weights": None, "include_top": False}, x)
+    >>> ref["count"]
+    23587712
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+import polykeras
+from tests.layers.helpers import run_keras
+
+__all__ = ["assert_matches_keras_structure", "assert_same_outputs", "build", "keras_application",
+           "serve_as_imagenet"]
+
+_CODE = """
+keras.backend.clear_session()  # auto-generated names (input_layer, max_pooling2d, ...) count from zero
+model = getattr(keras.applications, spec["name"])(**spec["kwargs"])
+out["layers"] = [layer.name for layer in model.layers]
+out["paths"] = [w.path for w in model.weights]
+out["shapes"] = [list(w.shape) for w in model.weights]
+out["count"] = [int(model.count_params())]
+if spec["outputs"]:
+    rng = np.random.default_rng(0)
+    values = []
+    for w, value in zip(model.weights, model.get_weights()):
+        leaf = w.path.rsplit("/", 1)[-1]
+        if leaf == "moving_variance":
+            value = rng.uniform(0.5, 1.5, value.shape)
+        elif leaf == "gamma":
+            value = 1.0 + 0.1 * rng.standard_normal(value.shape)
+        elif leaf in ("bias", "beta", "moving_mean"):
+            value = 0.1 * rng.standard_normal(value.shape)
+        values.append(np.asarray(value, dtype="float32"))
+    model.set_weights(values)
+    out["y"] = np.asarray(model(data["x"]))
+    for i, value in enumerate(values):
+        out[f"w{i}"] = value
+for path in spec["files"]:
+    if path.endswith(".weights.h5"):
+        model.save_weights(path)
+    else:
+        import h5py
+        from keras.src.legacy.saving import legacy_h5_format
+        with h5py.File(path, "w") as f:
+            legacy_h5_format.save_weights_to_hdf5_group(f, model)
+"""
+
+_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def keras_application(name: str, kwargs: dict[str, Any], x: np.ndarray | None = None,
+                      files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Keras's ``name(**kwargs)``: ``layers``, ``paths``, ``shapes``,
+    ``count``; with ``x``, also its random ``weights`` and output ``y``."""
+    spec = {"name": name, "kwargs": kwargs, "outputs": x is not None, "files": list(files)}
+    key = json.dumps(spec, sort_keys=True) + ("" if x is None else str(x.shape) + str(float(np.sum(x))))
+    if key not in _CACHE:
+        data = {"x": x} if x is not None else {}
+        keras = sys.modules.get("keras")
+        if keras is None or keras.backend.backend() == "numpy":
+            keras = pytest.importorskip("keras")
+            out: dict[str, Any] = {}
+            exec(compile(_CODE, "keras_application", "exec"),
+                 {"keras": keras, "np": np, "data": data, "spec": spec, "out": out})
+        else:
+            out = run_keras(f"spec = json.loads({json.dumps(spec)!r})\n{_CODE}", data, backend="numpy")
+        result = {"layers": list(out["layers"]), "paths": list(out["paths"]),
+                  "shapes": [tuple(s) for s in out["shapes"]], "count": int(out["count"][0])}
+        if x is not None:
+            result["y"] = np.asarray(out["y"])
+            result["weights"] = [np.asarray(out[f"w{i}"]) for i in range(len(result["paths"]))]
+        _CACHE[key] = result
+    return _CACHE[key]
+
+
+def build(name: str, **kwargs: Any) -> Any:
+    """``polykeras.applications.<name>(**kwargs)`` after ``clear_session()``,
+    so auto-generated layer names count from zero, as in the Keras reference."""
+    polykeras.backend.clear_session()
+    return getattr(polykeras.applications, name)(**kwargs)
+
+
+def assert_matches_keras_structure(model: Any, ref: dict[str, Any]) -> None:
+    """Same layer names in order, weight paths and shapes in order, and
+    parameter count as Keras's model."""
+    names = [layer.name for layer in model.layers]
+    assert names == ref["layers"], _first_difference("layer names", names, ref["layers"])
+    paths = [w.path for w in model.weights]
+    assert paths == ref["paths"], _first_difference("weight paths", paths, ref["paths"])
+    shapes = [tuple(w.shape) for w in model.weights]
+    assert shapes == ref["shapes"], _first_difference("weight shapes", shapes, ref["shapes"])
+    assert model.count_params() == ref["count"], f"{model.count_params()} parameters, Keras 3 {ref['count']}"
+
+
+def assert_same_outputs(model: Any, ref: dict[str, Any], x: np.ndarray, atol: float = 1e-4) -> None:
+    """With Keras's weights set, ``model(x)`` is Keras's output within ``atol``."""
+    model.set_weights(ref["weights"])
+    y = polykeras.ops.convert_to_numpy(model(x))
+    np.testing.assert_allclose(y, ref["y"], atol=atol, rtol=1e-4, err_msg=f"{model.name} vs Keras 3")
+
+
+def _first_difference(what: str, ours: list[Any], theirs: list[Any]) -> str:
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+        if a != b:
+            return f"{what} differ first at {i}: ours {a!r}, Keras 3 {b!r} ({len(ours)} vs {len(theirs)})"
+    return f"{what}: ours has {len(ours)}, Keras 3 {len(theirs)}"
+
+
+def serve_as_imagenet(key: str, include_top: bool, path: str, local_server: tuple[str, Any],
+                      monkeypatch: pytest.MonkeyPatch) -> str:
+    """Serve the weights file ``path`` from the local server as row ``key``'s
+    ImageNet file (its URL and hash patched in); returns the file name."""
+    import hashlib
+
+    from polykeras.applications import _weights
+
+    url, folder = local_server
+    _, top, notop = _weights.WEIGHTS[key]
+    fname = (top if include_top else notop)[0]
+    data = open(path, "rb").read()
+    (folder / fname).write_bytes(data)
+    entry = (fname, hashlib.md5(data).hexdigest())
+    monkeypatch.setitem(_weights.WEIGHTS, key, (url, entry, notop) if include_top else (url, top, entry))
+    return fname
