@@ -48,6 +48,7 @@ _LAZY = {
     "Initializer": ("polykeras.initializers", "Initializer"),
     "Regularizer": ("polykeras.regularizers", "Regularizer"),
     "StatelessScope": ("polykeras.variables", "StatelessScope"),
+    "RematScope": ("polykeras.remat", "RematScope"),
     "KerasTensor": ("polykeras.keras_tensor", "KerasTensor"),
     "name_scope": ("polykeras.scopes", "name_scope"),
     "device": ("polykeras.scopes", "device"),

@@ -43,6 +43,7 @@ from polykeras.backends.linalg_extra import LinalgExtraComposites
 from polykeras.backends.long_tail import LongTailComposites
 from polykeras.backends.numpy_family import NumpyFamily
 from polykeras.backends.signal import SignalComposites
+from polykeras.backends.training_hooks import TrainingHooks
 
 Tensor = Any
 Shape = tuple[int, ...]
@@ -369,7 +370,7 @@ class NativeHooks:
         return tree.map_structure(lambda r: self.convert_to_tensor(np.asarray(r)), fn(*arrays))
 
 
-class Backend(DistributionHooks, NativeHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
+class Backend(DistributionHooks, NativeHooks, TrainingHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
               LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
@@ -1130,4 +1131,3 @@ def composite_names() -> list[str]:
 @contextlib.contextmanager
 def _noop_scope() -> Iterator[None]:
     yield
-

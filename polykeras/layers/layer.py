@@ -42,6 +42,8 @@ import numpy as np
 from polykeras import backends, ops
 from polykeras import initializers as initializers_lib
 from polykeras import regularizers as regularizers_lib
+from polykeras.remat import get_current_remat_mode
+from polykeras.remat import layer_call as remat_layer_call
 from polykeras.backends.dtypes import floatx, is_float, standardize_dtype
 from polykeras.layers import call_context, masking, native
 from polykeras.layers.config import LAYER_CLASSES, ConfigMixin, to_snake_case, unique_name
@@ -152,6 +154,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             _loss_generation=0, _call_generation=0,
             _weight_options=WeightOptions(name, regularizers, constraints, initial_weights),
             _input_shape_arg=input_shape_from(kwargs),
+            _remat_mode=get_current_remat_mode(),
         )
         state["_pk_initialized"] = True
 
@@ -472,7 +475,10 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         # for this call only.
         frame = enter_gather_frame() if sharded_variables_exist() else None
         try:
-            outputs = self.call(*args, **kwargs)
+            if self.__dict__.get("_remat_mode") is None:
+                outputs = self.call(*args, **kwargs)
+            else:  # made inside a RematScope
+                outputs = remat_layer_call(self, self.call, args, kwargs)
             if self.activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:

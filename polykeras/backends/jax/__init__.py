@@ -26,13 +26,14 @@ from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
 from polykeras.backends.jax.rnn import JaxRecurrent
 from polykeras.backends.jax.signal import JaxSignal
+from polykeras.backends.jax.training import JaxTraining
 from polykeras.backends.numpy import NumpyBackend
 
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxNative, JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom, JaxRecurrent,
-                 JaxSignal, NumpyBackend):
+class JaxBackend(JaxTraining, JaxNative, JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom,
+                 JaxRecurrent, JaxSignal, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

@@ -26,6 +26,7 @@ from polykeras.backends.numpy.nn import (
 from polykeras.backends.numpy.random import NumpyRandom, float_dtype, seed_words
 from polykeras.backends.numpy.shapes import NumpyShapes
 from polykeras.backends.numpy.signal import NumpySignalKernels
+from polykeras.backends.numpy.training import NumpyTraining
 
 __all__ = [
     "NumpyBackend",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class NumpyBackend(NumpyAbstractEvaluation, NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom,
+class NumpyBackend(NumpyTraining, NumpyAbstractEvaluation, NumpyCore, NumpyMath, NumpyShapes, NumpyNN, NumpyRandom,
                    NumpyFamilyKernels, NumpySignalKernels, Backend):
     """The NumPy engine. Tensors are ``numpy.ndarray`` (NumPy scalars count as
     0-d tensors); variables are plain arrays and ``assign`` returns the new one.

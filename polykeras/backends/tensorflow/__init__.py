@@ -32,12 +32,14 @@ from polykeras.backends.tensorflow.random import TensorflowRandom  # noqa: E402
 from polykeras.backends.tensorflow.rnn import TensorflowRecurrent  # noqa: E402
 from polykeras.backends.tensorflow.shapes import TensorflowShapes  # noqa: E402
 from polykeras.backends.tensorflow.signal import TensorflowSignal  # noqa: E402
+from polykeras.backends.tensorflow.training import TensorflowTraining  # noqa: E402
 
 __all__ = ["TensorflowBackend"]
 
 
 class TensorflowBackend(
-    TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes, TensorflowNN,
+    TensorflowTraining, TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes,
+    TensorflowNN,
     TensorflowRandom, TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow,
     TensorflowFamilyKernels, TensorflowSignal, Backend,
 ):

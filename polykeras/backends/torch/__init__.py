@@ -30,13 +30,14 @@ from polykeras.backends.torch.random import RandomMixin
 from polykeras.backends.torch.rnn import RecurrentMixin
 from polykeras.backends.torch.shapes import ShapesMixin
 from polykeras.backends.torch.signal import TorchSignal
+from polykeras.backends.torch.training import TorchTraining
 
 __all__ = ["TorchBackend"]
 
 
-class TorchBackend(TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin, RandomMixin,
-                   AutodiffMixin, OptimizerMixin, RecurrentMixin, NativeMixin, TorchControlFlow, TorchAttention,
-                   TorchFamilyKernels, TorchSignal, Backend):
+class TorchBackend(TorchTraining, TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin,
+                   RandomMixin, AutodiffMixin, OptimizerMixin, RecurrentMixin, NativeMixin, TorchControlFlow,
+                   TorchAttention, TorchFamilyKernels, TorchSignal, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 
