@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras import activations, constraints, initializers, ops, regularizers
+from polykeras import activations, constraints, initializers, ops, quantizers, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
+from polykeras.layers.core import quantization as quant
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -89,7 +90,17 @@ def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[i
     return tuple(kernel), bias, tuple(full)
 
 
-class EinsumDense(Layer):
+def full_specs(equation: str, ndim: int) -> tuple[str, str, str]:
+    """``(inputs, kernel, outputs)`` labels of ``equation`` for inputs of
+    rank ``ndim``, ``...`` replaced by unused letters.
+    Example: ``full_specs("...b,bc->...c", 3)`` -> ``('ABb', 'bc', 'ABc')``"""
+    in_spec, w_spec, out_spec = equation.replace(" ", "").replace("->", ",").split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation]
+    extra = "".join(free[:ndim - len(in_spec.replace("...", ""))])
+    return in_spec.replace("...", extra), w_spec, out_spec.replace("...", extra)
+
+
+class EinsumDense(quant.QuantizableMixin, Layer):
     """``activation(einsum(equation, inputs, kernel) + bias)``: a dense layer
     over any axes. ``output_shape`` gives the output's sizes without the batch
     axis (and without the axes ``...`` stands for); ``bias_axes`` names the
@@ -101,7 +112,18 @@ class EinsumDense(Layer):
         (2, 5, 4, 8)
         >>> [w.shape for w in layer.weights]
         [(16, 4, 8), (4, 8)]
+
+    ``quantize("int8" | "float8")`` quantizes the kernel in place, one scale
+    per output position (see :mod:`polykeras.layers.core.quantization`).
     """
+
+    _quantization_modes = ("int8", "float8")
+    _serialization_spec = {
+        None: ("kernel", "bias"),
+        "int8": ("kernel", "bias", "kernel_scale"),
+        "float8": ("kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale", "kernel_amax_history",
+                   "outputs_grad_scale", "outputs_grad_amax_history"),
+    }
 
     def __init__(self, equation: str, output_shape: int | Sequence[int | None], activation: Any = None,
                  bias_axes: str | None = None, kernel_initializer: Any = "glorot_uniform",
@@ -111,8 +133,8 @@ class EinsumDense(Layer):
                  quantization_config: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
         refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha,
-                           gptq_unpacked_column_size=gptq_unpacked_column_size,
-                           quantization_config=quantization_config)
+                           gptq_unpacked_column_size=gptq_unpacked_column_size)
+        self.quantization_config = quant.resolve_quantization_config(quantization_config, describe_layer(self))
         if not isinstance(equation, str):
             raise ValueError(f"{describe_layer(self)}: expected equation as a string, received {equation!r}.")
         self.equation = equation
@@ -130,19 +152,30 @@ class EinsumDense(Layer):
         kernel_shape, bias_shape, _ = analyze_einsum(self.equation, self.bias_axes, input_shape,
                                                      self.partial_output_shape, describe_layer(self))
         self.input_spec = InputSpec(ndim=len(tuple(input_shape)))
-        self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
+        self._specs = full_specs(self.equation, len(tuple(input_shape)))
+        mode = self.quantization_mode
+        if mode in ("int8", "int4", "gptq", "awq"):
+            self._build_quantized(mode, kernel_shape, self.quantization_config)
+        else:
+            self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                          name="kernel")
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(shape=bias_shape, initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                         name="bias")
+        if mode == "float8":
+            self._build_float8()
 
-    def call(self, inputs: Any) -> Any:
-        outputs = ops.einsum(self.equation, inputs, self.kernel)
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        quantized = self.__dict__.get("_quantized")
+        if quantized is not None:
+            outputs = self._quantized_call(inputs, training)
+        else:
+            outputs = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
-            outputs = ops.add(outputs, self.bias)
+            outputs = ops.add(outputs, self._float8_bias() if quantized == "float8" else self.bias)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
@@ -150,7 +183,7 @@ class EinsumDense(Layer):
                               describe_layer(self))[2]
 
     def get_config(self) -> dict[str, Any]:
-        return {
+        config = {
             **super().get_config(),
             "output_shape": self.partial_output_shape,
             "equation": self.equation,
@@ -164,3 +197,78 @@ class EinsumDense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
+        if self.quantization_config is not None:
+            config.update(self._quantized_config())
+        return config
+
+    # ------------------------------------------------------------- int8
+    def _reduced_axes(self, spec: str) -> tuple[int, ...]:
+        out_spec = self._specs[2]
+        return tuple(i for i, c in enumerate(spec) if c not in out_spec)
+
+    def _quantize_int8(self, config: Any) -> None:
+        value, shape = self._take_float_weight()
+        w_spec, out_spec = self._specs[1], self._specs[2]
+        weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+            config, quantizers.AbsMaxQuantizer(axis=self._reduced_axes(w_spec)))
+        q, scale = weight_quantizer(value, to_numpy=True)
+        self._build_int8(shape, config)
+        self.kernel.assign(q)
+        self.kernel_scale.assign(quant.aligned_scale(scale, w_spec, out_spec))
+
+    def _build_int8(self, shape: tuple[int, ...], config: Any = None) -> None:
+        w_spec, out_spec = self._specs[1], self._specs[2]
+        scale_shape = tuple(shape[w_spec.index(c)] if c in w_spec else 1 for c in out_spec)
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer="zeros", dtype="int8", trainable=False)
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=scale_shape, initializer="ones",
+                                            trainable=False)
+        self._quantized = "int8"
+
+    def _int8_call(self, inputs: Any, training: Any = None) -> Any:
+        in_spec, w_spec, out_spec = self._specs
+        equation = f"{in_spec},{w_spec}->{out_spec}"
+        compute = self.compute_dtype
+        inputs_quantizer = self._inputs_quantizer()
+        input_axes = self._reduced_axes(in_spec)
+
+        def forward(x: Any, k: Any, scale: Any) -> Any:
+            if inputs_quantizer:
+                qx, x_scale = inputs_quantizer(x, axis=input_axes)
+                y = ops.einsum(equation, ops.cast(qx, "float32"), ops.cast(k, "float32"))
+                x_scale = quant.aligned_scale(ops.cast(x_scale, compute), in_spec, out_spec)
+                return ops.divide(ops.cast(y, compute), ops.multiply(x_scale, scale))
+            return ops.divide(ops.einsum(equation, x, ops.cast(k, compute)), scale)
+
+        def backward(upstream: Any, k: Any, scale: Any) -> Any:
+            float_kernel = ops.divide(ops.cast(k, compute), quant.unaligned_scale(scale, w_spec, out_spec))
+            return ops.einsum(f"{out_spec},{w_spec}->{in_spec}", upstream, float_kernel)
+
+        scale = ops.cast(ops.convert_to_tensor(self.kernel_scale), compute)
+        return quant.straight_through(forward, backward)(inputs, ops.convert_to_tensor(self.kernel), scale)
+
+    # ----------------------------------------------------------- float8
+    def _quantize_float8(self, config: Any) -> None:
+        self._build_float8()
+
+    def _build_float8(self, shape: Any = None, config: Any = None) -> None:
+        from polykeras.layers.core.dense import Dense
+
+        Dense._build_float8(self, shape, config)  # type: ignore[arg-type]  # the same variables
+
+    def _float8_call(self, inputs: Any, training: Any = None) -> Any:
+        from polykeras.layers.core.dense import FORWARD_FP8
+
+        if training:
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}): training through float8 (delayed scaling, whose "
+                "scales are overwritten by their gradients) is not implemented in polykeras; float8 layers run "
+                "inference only (call with training=False, predict, evaluate).")
+        compute = self.compute_dtype
+        x = quantizers.quantize_and_dequantize(inputs, self.inputs_scale, FORWARD_FP8, compute)
+        k = quantizers.quantize_and_dequantize(self.kernel, self.kernel_scale, FORWARD_FP8, compute)
+        return ops.einsum(self.equation, x, k)
+
+    def _float8_bias(self) -> Any:
+        from polykeras.layers.core.dense import Dense
+
+        return Dense._float8_bias(self)  # type: ignore[arg-type]  # the same rounding

@@ -71,6 +71,20 @@ def aligned_scale(scale: Any, spec: str, out_spec: str) -> Any:
     return ops.reshape(squeezed, shape)
 
 
+def unaligned_scale(scale: Any, spec: str, out_spec: str) -> Any:
+    """The inverse of :func:`aligned_scale`: an output-aligned scale back in
+    the operand's own axis order, size 1 on its reduced axes (so it divides
+    the operand). Example: ``unaligned_scale(s_of_shape_(1, 6), "bc", "ac")`` has shape ``(1, 6)``"""
+    kept = sorted((c for c in spec if c in out_spec), key=out_spec.index)
+    squeezed = ops.reshape(scale, tuple(int(scale.shape[out_spec.index(c)]) for c in kept))
+    in_order = [c for c in spec if c in out_spec]
+    order = [kept.index(c) for c in in_order]
+    if order != list(range(len(order))):
+        squeezed = ops.transpose(squeezed, order)
+    shape = tuple(int(squeezed.shape[in_order.index(c)]) if c in out_spec else 1 for c in spec)
+    return ops.reshape(squeezed, shape)
+
+
 def _int4_block_size(layer: Any, config: Any) -> int | None:
     """The int4 block size: the config's, else the layer's policy's (a loaded layer); None for per channel."""
     if isinstance(config, Int4QuantizationConfig):
