@@ -484,6 +484,18 @@ CASES: dict[str, list[LayerCase]] = {
                            C({"factor": (1.0, 1.0), "sigma": (0.7, 0.7)}, (2, 4, 5, 3), prepare=_pixels)],
     # deterministic, piecewise constant (a lookup table): forward only
     "Equalization": [C({}, (2, 4, 5, 3), prepare=_pixels, input_grad=False)],
+    # warps and regions: inference (identity) and draws that fix the transformation (zero factors, probability 0)
+    "RandomShear": [C({"x_factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                    C({"x_factor": 0.0, "y_factor": 0.0, "fill_mode": "constant"}, (2, 4, 5, 3))],
+    "RandomPerspective": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                          C({"scale": 0.0, "seed": 1}, (2, 4, 5, 3))],
+    "RandomElasticTransform": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                               C({"factor": 0.0, "seed": 1}, (2, 4, 5, 3), prepare=_pixels)],
+    "RandomErasing": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+                      C({"factor": 0.0, "fill_value": 0.0, "seed": 1}, (2, 4, 5, 3))],
+    "CutMix": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
+               C({"seed": 1}, (4, 5, 3))],  # a single image: unchanged
+    "MaxNumBoundingBoxes": [C({"max_number": 3}, (2, 4, 5, 3))],  # images alone pass unchanged
     "RandomPosterization": [C({"factor": 4, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
     "RandomRotation": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                        C({"factor": (0.1, 0.1), "fill_mode": "constant"}, (2, 4, 5, 3))],

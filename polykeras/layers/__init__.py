@@ -163,3 +163,11 @@ __all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "Ran
 from polykeras.layers.interop import FlaxLayer, JaxLayer, TFSMLayer, TorchModuleWrapper  # noqa: E402
 
 __all__ += ["FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper"]
+
+from polykeras.layers.preprocessing import RandomElasticTransform, RandomPerspective, RandomShear  # noqa: E402
+
+__all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
+
+from polykeras.layers.preprocessing import CutMix, MaxNumBoundingBoxes, RandomErasing  # noqa: E402
+
+__all__ += ["CutMix", "MaxNumBoundingBoxes", "RandomErasing"]

@@ -200,6 +200,12 @@ RECIPES: list[Recipe] = [
     ("RandomColorJitter", {"brightness_factor": 0.2, "seed": 1}, ("b", "h", "w", 3)),
     ("RandomGaussianBlur", {"seed": 1}, ("b", "h", "w", 3)),
     ("Equalization", {}, ("b", "h", "w", 3)),
+    ("RandomShear", {"x_factor": 0.2, "seed": 1}, ("b", "h", "w", 3)),
+    ("RandomPerspective", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomElasticTransform", {"seed": 1}, ("b", "h", "w", 3)),
+    ("RandomErasing", {"seed": 1}, ("b", "h", "w", 3)),
+    ("CutMix", {"seed": 1}, ("b", "h", "w", 3)),
+    ("MaxNumBoundingBoxes", {"max_number": 3}, ("b", "h", "w", 3)),
     ("Pipeline", {"layers": [_wrapped("Rescaling", scale=2.0), _wrapped("CenterCrop", height=2, width=3)]},
      ("b", "h", "w", 3)),
     # lookups and embeddings

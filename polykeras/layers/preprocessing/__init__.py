@@ -57,3 +57,9 @@ from polykeras.layers.preprocessing.color import (  # noqa: E402
 
 __all__ += ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
             "RandomSaturation", "RandomSharpness"]
+from polykeras.layers.preprocessing.warps import RandomElasticTransform, RandomPerspective, RandomShear  # noqa: E402
+
+__all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
+from polykeras.layers.preprocessing.mixing import CutMix, MaxNumBoundingBoxes, RandomErasing  # noqa: E402
+
+__all__ += ["CutMix", "MaxNumBoundingBoxes", "RandomErasing"]
