@@ -22,6 +22,9 @@ from polykeras.callbacks.model_checkpoint import ModelCheckpoint
 from polykeras.callbacks.monitor_callback import MonitorCallback
 from polykeras.callbacks.progbar_logger import ProgbarLogger
 from polykeras.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from polykeras.callbacks.remote_monitor import RemoteMonitor
+from polykeras.callbacks.swap_ema_weights import SwapEMAWeights
+from polykeras.callbacks.tensorboard import TensorBoard
 from polykeras.callbacks.terminate_on_nan import InvalidLossError, TerminateOnNaN
 
 __all__ = [
@@ -38,6 +41,9 @@ __all__ = [
     "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
+    "TensorBoard",
     "TerminateOnNaN",
     "consume_resume_epoch",
 ]
