@@ -28,12 +28,18 @@ _MODELS = {
     "Xception": "xception",
     "InceptionV3": "inception_v3",
     "InceptionResNetV2": "inception_resnet_v2",
+    "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2", "MobileNetV3Small": "mobilenet_v3",
+    "MobileNetV3Large": "mobilenet_v3",
+    **{f"EfficientNetB{i}": "efficientnet" for i in range(8)},
+    **{f"EfficientNetV2{v}": "efficientnet_v2" for v in ("B0", "B1", "B2", "B3", "S", "M", "L")},
+    "NASNetMobile": "nasnet", "NASNetLarge": "nasnet",
 }
 
 #: Family submodules, importable as attributes (``applications.resnet``).
 _FAMILIES = {
     "resnet", "resnet50", "resnet_v2", "vgg16", "vgg19", "densenet", "convnext", "xception", "inception_v3",
     "inception_resnet_v2",
+    "mobilenet", "mobilenet_v2", "mobilenet_v3", "efficientnet", "efficientnet_v2", "nasnet",
 }
 
 
