@@ -392,6 +392,16 @@ class Backend(DistributionHooks, NativeHooks, TrainingHooks, NumpyFamily, Contro
     #: pure (JAX): the trainer then threads variable values through the step.
     stateful_jit: bool = True
 
+    def jit_is_stateful(self, jit_compile: Any) -> bool:
+        """Whether ``jit(fn, jit_compile=jit_compile)`` compiles functions
+        that assign variables in place (:attr:`stateful_jit` unless the
+        compiler that ``jit_compile`` picks needs pure functions: torch's
+        ``torch.compile`` path).
+
+        Example: ``engine.jit_is_stateful(True)`` -> ``False`` on torch
+        """
+        return self.stateful_jit
+
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod
     def version(self) -> str:
@@ -1090,10 +1100,20 @@ class Backend(DistributionHooks, NativeHooks, TrainingHooks, NumpyFamily, Contro
 
     # --------------------------------------------------------------- compile
     @abc.abstractmethod
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
         """The engine's compiled form of a function of tensors (pytrees of
-        lists/tuples/dicts). It must be pure unless ``stateful_jit``; engines
-        without autodiff (NumPy) raise ``NotImplementedError``."""
+        lists/tuples/dicts). It must be pure unless :meth:`jit_is_stateful`;
+        engines without autodiff (NumPy) raise ``NotImplementedError``.
+
+        ``jit_compile`` picks the compiler where the engine has a choice, as
+        ``Model.compile(jit_compile=...)``: ``True`` asks for the engine's
+        whole-program compiler (XLA on TensorFlow, ``torch.compile`` on
+        torch), ``False`` for its plain form (``tf.function`` without XLA,
+        un-jitted JAX, eager torch), ``"auto"`` for the engine's default.
+
+        Example: ``step = engine.jit(pure_step, donate_argnums=(0,), jit_compile=True)``
+        """
 
     # ------------------------------------------------------ shape inference
     @abc.abstractmethod

@@ -62,11 +62,14 @@ def _flatten(callbacks: Any) -> list[Callback]:
 class CallbackList(Callback):
     """The callbacks of one ``fit``/``evaluate``/``predict`` run, driven as one.
 
-    Each hook converts the logs once to a dict of Python floats and hands the
-    SAME dict to every callback in order, so a callback may add an entry (as
+    Each hook converts the logs once to a dict of Python floats (the step's
+    logs stay on the device until then) and hands the SAME dict to every
+    callback in order, so a callback may add an entry (as
     :class:`ReduceLROnPlateau` adds ``learning_rate``) that later ones, such
     as :class:`History`, see. Batch hooks go only to callbacks that override
-    them, so an idle list costs nearly nothing per step.
+    them, so an idle list costs nearly nothing per step; a callback whose
+    ``reads_logs_lazily`` is true (the progress bar) gets a batch's logs as
+    they are and converts them only when it shows them.
 
     Args:
         callbacks: a Callback or a (nested) list of them.
@@ -147,9 +150,15 @@ class CallbackList(Callback):
         targets = self._table[hook]
         if not targets:
             return
-        logs = pythonify_logs(logs)
+        floats: Logs | None = None
+        lazy = hook.endswith("_batch_end")  # epoch hooks share one dict (callbacks add entries)
         for callback in targets:
-            getattr(callback, hook)(*args, logs)
+            if lazy and getattr(callback, "reads_logs_lazily", False):
+                getattr(callback, hook)(*args, logs if floats is None else floats)
+                continue
+            if floats is None:
+                floats = pythonify_logs(logs)
+            getattr(callback, hook)(*args, floats)
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._refresh()

@@ -7,13 +7,14 @@ import atexit
 import time
 from typing import Any
 
-from polykeras.callbacks._utils import format_duration, format_logs, is_chief, print_msg
+from polykeras.callbacks._utils import format_duration, format_logs, is_chief, print_msg, pythonify_logs
 from polykeras.callbacks._utils import format_clock as _clock
 from polykeras.callbacks.callback import Callback, Logs
 
 
 _CONSOLE: Any = None
 _OPEN_BARS = 0  # live bars showing now on _CONSOLE
+_REFRESH_SECONDS = 0.1  # the live bar redraws 10 times a second
 
 
 def _console() -> Any:
@@ -75,7 +76,8 @@ class _LiveDisplay:
         if title:
             columns.insert(0, TextColumn("[bold]{task.description}"))
         global _OPEN_BARS
-        self.progress = Progress(*columns, console=_console(), transient=False, refresh_per_second=10)
+        self.progress = Progress(*columns, console=_console(), transient=False,
+                                 refresh_per_second=round(1 / _REFRESH_SECONDS))
         self.progress.start()  # raises rich.errors.LiveError when another live display runs
         _OPEN_BARS += 1
         atexit.register(self.close)
@@ -122,6 +124,10 @@ class ProgbarLogger(Callback):
         ...
     """
 
+    #: Batch logs come as the step returned them (on the device); the bar
+    #: reads them only when it redraws.
+    reads_logs_lazily = True
+
     def __init__(self, interactive: bool | None = None) -> None:
         super().__init__()
         self.interactive = interactive
@@ -131,6 +137,7 @@ class ProgbarLogger(Callback):
         self.seen = 0
         self._called_in_fit = False
         self._display: _LineDisplay | _LiveDisplay | None = None
+        self._shown_at = 0.0
 
     def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
@@ -168,8 +175,12 @@ class ProgbarLogger(Callback):
 
     def _update(self, batch: int, logs: Logs | None) -> None:
         self.seen = batch + 1
-        if self._display is not None:
-            self._display.update(self.seen, logs)
+        if isinstance(self._display, _LiveDisplay):
+            now = time.perf_counter()
+            if now - self._shown_at >= _REFRESH_SECONDS or self.seen == self.target:
+                # Reading the logs waits for the device: only as often as the bar redraws.
+                self._shown_at = now
+                self._display.update(self.seen, pythonify_logs(logs))
 
     def _finish(self, logs: Logs | None) -> None:
         if self._display is not None:

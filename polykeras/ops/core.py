@@ -143,9 +143,11 @@ def value_and_grad(fn: Callable[..., Any], has_aux: bool = False) -> Callable[..
     return active().value_and_grad(fn, has_aux=has_aux)
 
 
-def jit(fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
-    """The active engine's compiled form of a pure function.
+def jit(fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (), jit_compile: Any = "auto") -> Callable[..., Any]:
+    """The active engine's compiled form of a pure function; ``jit_compile``
+    picks the compiler where the engine has a choice (``True``: XLA on
+    TensorFlow, ``torch.compile`` on torch; ``False``: the plain form).
 
     Example: ``fast = ops.jit(lambda x: ops.sum(x * x))``
     """
-    return active().jit(fn, donate_argnums=donate_argnums)
+    return active().jit(fn, donate_argnums=donate_argnums, jit_compile=jit_compile)

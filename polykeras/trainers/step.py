@@ -1,10 +1,10 @@
 """Compiling a step the engine's best way.
 
 A step reads and assigns :class:`~polykeras.Variable` s. Engines whose
-compiler handles in-place assignment (``Backend.stateful_jit``: tf.function,
-torch eager) run it as is, compiled by ``engine.jit``. Engines whose compiled
-functions must be pure (JAX) get the step *functionalised*: the variables'
-values go in as arguments, a :class:`~polykeras.variables.StatelessScope`
+compiler handles in-place assignment (``Backend.jit_is_stateful``:
+tf.function, eager torch) run it as is, compiled by ``engine.jit``. Where
+compiled functions must be pure (JAX; ``torch.compile``) the step is
+*functionalised*: the variables' values go in as arguments, a :class:`~polykeras.variables.StatelessScope`
 redirects every read and assign, and the new values come out,
 
     pure_step(state, batch) -> (new_state, logs)
@@ -28,7 +28,8 @@ def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: b
     """``step(batch) -> logs`` compiled for the active engine.
 
     ``state`` lists every variable the step may read or assign. ``eager=True``
-    runs ``step`` uncompiled (for debugging). The result runs data-parallel
+    runs ``step`` uncompiled (for debugging); ``jit_compile`` picks the
+    engine's compiler (``Backend.jit``). The result runs data-parallel
     while a ``polykeras.distribution`` distribution is active
     (``Backend.distribute_step``: ``refresh_logs`` recomputes the logs after
     the replicas' metric state is reduced; ``gather_outputs=True``, for
@@ -39,14 +40,15 @@ def compile_step(step: Callable[[Any], Any], state: Sequence[Variable], eager: b
     engine = backends.active()
     if eager or not engine.differentiable:
         compiled = step
-    elif engine.stateful_jit:
-        compiled = engine.jit(step)
+    elif engine.jit_is_stateful(jit_compile):
+        compiled = engine.jit(step, jit_compile=jit_compile)
     else:
-        compiled = _functionalised(step, list(state), engine)
+        compiled = _functionalised(step, list(state), engine, jit_compile)
     return engine.distribute_step(compiled, list(state), refresh_logs=refresh_logs, gather_outputs=gather_outputs)
 
 
-def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any) -> Callable[[Any], Any]:
+def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: Any,
+                    jit_compile: Any = "auto") -> Callable[[Any], Any]:
     keys: list[Any] = []  # the logs' keys, in the step's order (compilers sort dict keys)
     as_dict = [False]  # whether the step returned a dict (possibly empty)
 
@@ -61,7 +63,7 @@ def _functionalised(step: Callable[[Any], Any], state: list[Variable], engine: A
         keys.clear()
         return new_values, logs
 
-    compiled = engine.jit(pure_step, donate_argnums=(0,))
+    compiled = engine.jit(pure_step, donate_argnums=(0,), jit_compile=jit_compile)
 
     def run(batch: Any) -> Any:
         new_values, logs = compiled(_distinct([v.value for v in state], engine), batch)

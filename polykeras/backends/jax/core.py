@@ -165,7 +165,10 @@ class JaxCore(_Host):
 
         return value_and_grad_fn
 
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
+        if jit_compile is False:  # as Keras 3's JAX trainer: the step runs op by op
+            return fn
         return jax.jit(fn, donate_argnums=tuple(donate_argnums))
 
     # ------------------------------------------------------ shape inference

@@ -286,5 +286,6 @@ class NumpyCore(_Host):
     def value_and_grad(self, fn: Callable[..., Any], has_aux: bool = False) -> Callable[..., Any]:
         raise NotImplementedError(_NO_AUTODIFF.format("value_and_grad"))
 
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
         raise NotImplementedError(_NO_AUTODIFF.format("jit"))

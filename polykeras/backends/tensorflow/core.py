@@ -465,11 +465,15 @@ class TensorflowCore:
         value_and_grad_fn.__name__ = f"value_and_grad_{getattr(fn, '__name__', 'fn')}"
         return value_and_grad_fn
 
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
         # ``donate_argnums`` has no TF counterpart: tf.function reuses buffers itself.
         # No AutoGraph: Python control flow on traced values fails here as under
         # jax.jit, so a step that compiles on one engine compiles on all.
-        return tf.function(fn, reduce_retracing=True, autograph=False)
+        # ``jit_compile=True`` asks for XLA; "auto" and False run the graph
+        # without it (on CPU TensorFlow's own kernels are as fast, and XLA
+        # lacks some ops polykeras uses: see bench/train_step.py).
+        return tf.function(fn, reduce_retracing=True, autograph=False, jit_compile=jit_compile is True)
 
     # ------------------------------------------------------ shape inference
     def compute_output_spec(self, fn: Callable[[list[Tensor]], list[Any]], specs: Any) -> list[Any]:

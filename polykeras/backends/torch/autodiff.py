@@ -6,12 +6,18 @@ fields are touched, no graph is kept afterwards (value, aux and grads come back
 detached). Parameters that already are leaf tensors requiring grad (the engine's
 variable handles) are used as they are, without a copy.
 
-``jit`` keeps ``fn`` eager (on CPU eager torch is the fast path, see DESIGN.md)
+``jit`` keeps ``fn`` eager by default (on CPU eager torch is the fast path, see DESIGN.md)
 but runs it under ``torch.no_grad()``: like a JAX-compiled function, it never
 leaves an autograd graph behind, so predict/evaluate steps and optimizer
 updates on trainable variables record nothing. Gradients still flow where
 they are asked for: ``value_and_grad`` turns grad mode back on inside, and a
 jitted function called *inside* ``value_and_grad`` runs with grad mode as is.
+
+``jit(fn, jit_compile=True)`` (a pure ``fn``) is ``torch.compile`` over
+``fn``'s whole program, gradients and optimizer update included: ``make_fx``
+first records the ATen ops ``fn`` runs (Python runs as usual, so polykeras's
+own machinery is traced through, as ``jax.jit`` traces it), once per input
+signature, and Inductor compiles that graph.
 """
 
 from __future__ import annotations
@@ -101,7 +107,14 @@ class AutodiffMixin:
 
         return value_and_grad_fn
 
-    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = ()) -> Callable[..., Any]:
+    def jit_is_stateful(self, jit_compile: Any) -> bool:
+        return jit_compile is not True  # torch.compile's path traces pure functions
+
+    def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
+            jit_compile: Any = "auto") -> Callable[..., Any]:
+        if jit_compile is True:
+            return _graph_compiled(fn)
+
         @functools.wraps(fn)
         def compiled(*args: Any, **kwargs: Any) -> Any:
             if _differentiating.get():
@@ -110,3 +123,30 @@ class AutodiffMixin:
                 return fn(*args, **kwargs)
 
         return compiled
+
+
+def _signature(leaf: Any) -> Any:
+    if isinstance(leaf, T):
+        return (tuple(leaf.shape), leaf.dtype, leaf.device)
+    return (type(leaf).__name__, repr(leaf))
+
+
+def _graph_compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` traced to an ATen graph per input signature (shapes, dtypes and
+    the pytree structure), each graph compiled by ``torch.compile``."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from torch.utils import _pytree
+
+    graphs: dict[Any, Callable[..., Any]] = {}
+
+    @functools.wraps(fn)
+    def compiled(*args: Any) -> Any:
+        leaves, structure = _pytree.tree_flatten(args)
+        key = (structure, tuple(_signature(leaf) for leaf in leaves))
+        graph = graphs.get(key)
+        with torch.no_grad():
+            if graph is None:
+                graph = graphs[key] = torch.compile(make_fx(fn)(*args), dynamic=False)
+            return graph(*args)
+
+    return compiled
