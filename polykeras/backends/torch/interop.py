@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from polykeras.backends.base import in_abstract_evaluation
+
 __all__ = ["TorchBridge", "bridge"]
 
 
@@ -75,7 +77,8 @@ class TorchBridge:
         """``module(*args, **kwargs)`` computed with ``values`` (name ->
         tensor) as its parameters and buffers; train mode unless ``training``
         is False, as Keras's ``TorchModuleWrapper``."""
-        module.train(training is not False)
+        # a shape-only evaluation (a symbolic call) runs in eval mode: it must not move BatchNorm's statistics
+        module.train(training is not False and not in_abstract_evaluation())
         if not self.host:
             return torch.func.functional_call(module, values, args, kwargs, strict=False)
         names = list(values)
