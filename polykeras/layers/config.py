@@ -139,7 +139,7 @@ def json_safe_arguments(arguments: Mapping[str, Any], layer_name: str) -> dict[s
 
 
 def _family(module: str | None) -> dict[str, Any]:
-    from polykeras import activations, constraints, initializers, regularizers
+    from polykeras import activations, constraints, initializers, quantizers, regularizers
 
     module = module or ""
     for marker, table in (
@@ -147,6 +147,7 @@ def _family(module: str | None) -> dict[str, Any]:
         ("regularizers", regularizers.ALL_OBJECTS_DICT),
         ("constraints", constraints.ALL_OBJECTS_DICT),
         ("activations", activations.ALL_OBJECTS_DICT),
+        ("quantizers", quantizers.ALL_OBJECTS_DICT),
     ):
         if marker in module:
             return table

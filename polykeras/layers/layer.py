@@ -396,6 +396,20 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         if config and not self.built:
             self.build(tuples(config["input_shape"]))
 
+    def quantize(self, mode: str | None = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the layer's weights in place; layers that can (``Dense``,
+        ``EinsumDense``, ``Embedding``) override it. Here: the checks Keras 3
+        makes, then NotImplementedError. Example: ``dense.quantize("int8")``"""
+        from polykeras.quantizers import validate_and_resolve_config
+
+        mode = validate_and_resolve_config(mode, config).mode
+        if not self.built:
+            raise ValueError(f"Cannot quantize a layer that isn't yet built. Layer '{self.name}' (of type "
+                             f"'{type(self).__name__}') is not built yet.")
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize` method implemented. "
+                                  f"(layer '{self.name}', mode={mode!r}; the quantizable layers are Dense, "
+                                  "EinsumDense and Embedding)")
+
     # ------------------------------------------------------------- call
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses override it."""

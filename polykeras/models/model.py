@@ -211,6 +211,16 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
 
+    def quantize(self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
+        """Quantize the weights of every layer that supports it (``Dense``,
+        ``EinsumDense``, ``Embedding``), in place: ``"int8"``, ``"int4"``,
+        ``"float8"``, or a ``keras.quantizers.QuantizationConfig``. The model
+        must be built; ``filters`` (a name regex, a list of them, or a
+        callable on the layer) picks the layers. Example: ``model.quantize("int8")``"""
+        from polykeras.layers.core.quantization import quantize_model
+
+        quantize_model(self, mode, config=config, filters=filters, **kwargs)
+
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON. Example: ``text = model.to_json()``"""
         from polykeras.saving.serialization import to_json

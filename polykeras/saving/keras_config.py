@@ -157,12 +157,13 @@ class Translator:
         return found
 
     def _family(self, module: str) -> tuple[str, dict[str, Any]]:
-        from polykeras import activations, constraints, initializers, regularizers
+        from polykeras import activations, constraints, initializers, quantizers, regularizers
 
         for marker, table in (("initializers", initializers.ALL_OBJECTS_DICT),
                               ("regularizers", regularizers.ALL_OBJECTS_DICT),
                               ("constraints", constraints.ALL_OBJECTS_DICT),
-                              ("activations", activations.ALL_OBJECTS_DICT)):
+                              ("activations", activations.ALL_OBJECTS_DICT),
+                              ("quantizers", quantizers.ALL_OBJECTS_DICT)):
             if marker in module:
                 return marker, table
         return "layers", self.layers

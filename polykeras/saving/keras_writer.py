@@ -46,7 +46,7 @@ __all__ = ["KERAS_FORMAT_VERSION", "keras_archive_bytes", "keras_model_config", 
 KERAS_FORMAT_VERSION = "3.15.0"
 
 _FAMILIES = ("layers", "initializers", "regularizers", "constraints", "optimizers", "losses", "metrics",
-             "activations")
+             "activations", "quantizers")
 _COMPILE_KEYS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                  "steps_per_execution", "jit_compile")
 

@@ -78,8 +78,13 @@ def layer_paths(model: Any) -> list[tuple[str, Any]]:
 
 def own_weights(layer: Any) -> list[Any]:
     """The variables a layer holds itself (not through sub-layers).
-    Example: ``[v.name for v in own_weights(dense)]`` -> ``['kernel', 'bias']``"""
-    return list(layer._own_state()[0])
+    Example: ``[v.name for v in own_weights(dense)]`` -> ``['kernel', 'bias']``
+    A layer whose files order its variables otherwise than ``weights`` does
+    (a quantized Dense: kernel, bias, kernel_scale) reorders them in
+    ``_keras_variable_order``."""
+    variables = list(layer._own_state()[0])
+    reorder = getattr(layer, "_keras_variable_order", None)
+    return reorder(variables) if reorder is not None else variables
 
 
 def seed_variables(model: Any) -> list[Any]:
