@@ -47,6 +47,7 @@ _LAZY = {
     "Optimizer": ("polykeras.optimizers", "Optimizer"),
     "Initializer": ("polykeras.initializers", "Initializer"),
     "Regularizer": ("polykeras.regularizers", "Regularizer"),
+    "Quantizer": ("polykeras.quantizers", "Quantizer"),
     "StatelessScope": ("polykeras.variables", "StatelessScope"),
     "RematScope": ("polykeras.remat", "RematScope"),
     "KerasTensor": ("polykeras.keras_tensor", "KerasTensor"),
@@ -68,7 +69,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | {
         "activations", "callbacks", "constraints", "distribution", "initializers", "layers", "losses", "metrics",
-        "models", "optimizers", "random", "regularizers", "saving", "tree", "utils"})
+        "models", "optimizers", "quantizers", "random", "regularizers", "saving", "tree", "utils"})
 
 
 __all__ = ["Input", "Model", "Sequential", "Variable", "backend", "backends", "config", "ops", "version",
