@@ -42,6 +42,8 @@ _LAZY = {
     # taking its name by position, and every Layer counts as an Operation.
     "Operation": ("polykeras.layers.operation", "Operation"),
     "InputSpec": ("polykeras.layers", "InputSpec"),
+    "DTypePolicy": ("polykeras.dtype_policies", "DTypePolicy"),
+    "FloatDTypePolicy": ("polykeras.dtype_policies", "FloatDTypePolicy"),
     "Loss": ("polykeras.losses", "Loss"),
     "Metric": ("polykeras.metrics", "Metric"),
     "Optimizer": ("polykeras.optimizers", "Optimizer"),

@@ -22,15 +22,17 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from polykeras import backends
 from polykeras.backends.dtypes import floatx, set_floatx
 
 __all__ = [
-    "backend", "disable_flash_attention", "disable_interactive_logging", "disable_traceback_filtering",
+    "backend", "disable_flash_attention", "dtype_policy", "disable_interactive_logging", "disable_traceback_filtering",
     "enable_flash_attention", "enable_interactive_logging", "enable_traceback_filtering",
     "enable_unsafe_deserialization", "epsilon", "floatx", "image_data_format", "is_flash_attention_enabled",
     "is_interactive_logging_enabled", "is_nnx_enabled", "is_traceback_filtering_enabled", "max_epochs",
-    "max_steps_per_epoch", "set_backend", "set_epsilon", "set_floatx", "set_image_data_format",
+    "max_steps_per_epoch", "set_backend", "set_dtype_policy", "set_epsilon", "set_floatx", "set_image_data_format",
     "set_max_epochs", "set_max_steps_per_epoch",
 ]
 
@@ -178,3 +180,19 @@ def max_steps_per_epoch() -> int | None:
 def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
     """Cap the steps of each epoch (None: no cap). Example: ``set_max_steps_per_epoch(10)``"""
     _cap("max_steps_per_epoch", max_steps_per_epoch)
+
+
+def dtype_policy() -> Any:
+    """The global dtype policy (``DTypePolicy``): what layers made without
+    ``dtype=`` take. Example: ``polykeras.config.dtype_policy().name`` -> ``'float32'``"""
+    from polykeras.dtype_policies import policy
+
+    return policy.dtype_policy()
+
+
+def set_dtype_policy(policy: Any) -> None:
+    """Set the global dtype policy (a name such as ``"mixed_bfloat16"`` or a
+    ``DTypePolicy``). Example: ``polykeras.config.set_dtype_policy("mixed_float16")``"""
+    from polykeras.dtype_policies import policy as policies
+
+    policies.set_dtype_policy(policy)

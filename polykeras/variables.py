@@ -50,10 +50,11 @@ import numpy as np
 
 from polykeras import backends
 from polykeras.allocation import charge
-from polykeras.backends.dtypes import floatx, standardize_dtype
+from polykeras.backends.dtypes import floatx, is_float, standardize_dtype
 from polykeras.ops._dispatch import register_tensor_wrapper
 
 __all__ = [
+    "AutocastScope",
     "StatelessScope",
     "Variable",
     "current_path",
@@ -71,6 +72,8 @@ _scope: contextvars.ContextVar[StatelessScope | None] = contextvars.ContextVar("
 _names: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("polykeras_name_scope", default=())
 _frame: contextvars.ContextVar[_GatherFrame | None] = contextvars.ContextVar("polykeras_gather", default=None)
 _sharded_count = [0]  # variables ever given sharded storage and not unsharded since
+_autocast: contextvars.ContextVar[str | None] = contextvars.ContextVar("polykeras_autocast", default=None)
+_autocast_open = [0]  # autocast scopes open now (any thread): reads skip the context lookup at 0
 _exposed: set[tuple[Any, type]] = set()  # (engine, class) pairs the engine has seen (expose_variable_class)
 
 
@@ -219,6 +222,59 @@ def get_stateless_scope() -> StatelessScope | None:
 def in_stateless_scope() -> bool:
     """True inside a :class:`StatelessScope`."""
     return _scope.get() is not None
+
+
+# ------------------------------------------------------------------ autocast
+class AutocastScope:
+    """A block where reads of float variables (with ``autocast=True``) return
+    their value cast to ``dtype``; ``dtype=None`` turns casting off inside an
+    outer scope. Layers with a mixed dtype policy open one around ``call``,
+    so a ``mixed_bfloat16`` layer computes with bfloat16 copies of its
+    float32 weights (the weights themselves, and their gradients' targets,
+    stay float32).
+
+    Example:
+        >>> v = Variable(np.ones(2, "float32"), name="w")
+        >>> with AutocastScope("bfloat16"):
+        ...     v.value.dtype                     # bfloat16
+    """
+
+    def __init__(self, dtype: Any):
+        if dtype is not None:
+            dtype = standardize_dtype(dtype)
+            if not is_float(dtype):
+                raise ValueError(f"AutocastScope: expected a floating-point dtype such as 'float16', received "
+                                 f"dtype={dtype!r}.")
+        self.dtype: str | None = dtype
+        self._token: contextvars.Token[str | None] | None = None
+
+    def __enter__(self) -> AutocastScope:
+        self._token = enter_autocast(self.dtype)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._token is not None:
+            exit_autocast(self._token)
+        self._token = None
+
+
+def enter_autocast(dtype: str | None) -> contextvars.Token[str | None]:
+    """Open an :class:`AutocastScope` without a ``with`` block (the layer
+    call's path); pair with :func:`exit_autocast`. Example: ``token = enter_autocast("float16")``"""
+    _autocast_open[0] += 1
+    return _autocast.set(dtype)
+
+
+def exit_autocast(token: contextvars.Token[str | None]) -> None:
+    """Close the scope :func:`enter_autocast` opened. Example: ``exit_autocast(token)``"""
+    _autocast.reset(token)
+    _autocast_open[0] -= 1
+
+
+def autocast_dtype() -> str | None:
+    """The dtype float variables are read in here (None: their own).
+    Example: ``autocast_dtype()`` -> ``'bfloat16'`` inside a mixed_bfloat16 layer's call"""
+    return _autocast.get() if _autocast_open[0] else None
 
 
 # ----------------------------------------------------------- sharded reads
@@ -467,13 +523,32 @@ class Variable:
     @property
     def value(self) -> Any:
         """The current value: the innermost :class:`StatelessScope`'s, if one
-        maps this variable, else the handle."""
+        maps this variable, else the handle; cast to the dtype of an enclosing
+        :class:`AutocastScope` (a mixed-precision layer's call) when the
+        variable is a float with ``autocast=True``."""
+        if _autocast_open[0]:
+            return self._autocast(self._read())
         scope = _scope.get()
         if scope is not None:
             found = scope.get_current_value(self)
             if found is not None:
                 return found if self._sharding is None else _read_sharded(self, found)
         return self._handle if self._sharding is None else _read_sharded(self, self._handle)
+
+    def _read(self) -> Any:
+        """:attr:`value` without autocasting (the stored dtype)."""
+        scope = _scope.get()
+        if scope is not None:
+            found = scope.get_current_value(self)
+            if found is not None:
+                return found if self._sharding is None else _read_sharded(self, found)
+        return self._handle if self._sharding is None else _read_sharded(self, self._handle)
+
+    def _autocast(self, value: Any) -> Any:
+        dtype = _autocast.get()
+        if dtype is None or dtype == self._dtype or not self.autocast or not is_float(self._dtype):
+            return value
+        return self._engine.cast(value, dtype)
 
     def _set_storage(self, handle: Any, sharding: Any = None) -> None:
         """Replace the handle by ``handle`` holding the same value: a whole
@@ -484,7 +559,7 @@ class Variable:
 
     def numpy(self) -> np.ndarray:
         """A NumPy copy of :attr:`value`. Example: ``v.numpy()``"""
-        return self._engine.to_numpy(self.value)
+        return self._engine.to_numpy(self._read())
 
     # ---------------------------------------------------------- assignment
     def _coerce(self, value: Any, who: str) -> Any:
@@ -519,11 +594,11 @@ class Variable:
 
     def assign_add(self, value: Any) -> Any:
         """``v.assign(v + value)``. Example: ``step.assign_add(1)``"""
-        return self.assign(self._engine.add(self.value, _unwrap(value)))
+        return self.assign(self._engine.add(self._read(), _unwrap(value)))
 
     def assign_sub(self, value: Any) -> Any:
         """``v.assign(v - value)``. Example: ``w.assign_sub(lr * grad)``"""
-        return self.assign(self._engine.subtract(self.value, _unwrap(value)))
+        return self.assign(self._engine.subtract(self._read(), _unwrap(value)))
 
     def apply_constraint(self) -> None:
         """Project the value with :attr:`constraint` (no-op without one).

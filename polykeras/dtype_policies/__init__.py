@@ -23,6 +23,7 @@ from polykeras.dtype_policies.policy import (
     register_policy_class,
     set_dtype_policy,
 )
+from polykeras.dtype_policies.policy_map import DTypePolicyMap
 from polykeras.dtype_policies.quantized import (
     QUANTIZATION_MODES,
     AWQDTypePolicy,
@@ -40,6 +41,7 @@ __all__ = [
     "QuantizedDTypePolicy",
     "QuantizedFloat8DTypePolicy",
     "DTypePolicy",
+    "DTypePolicyMap",
     "FloatDTypePolicy",
     "deserialize",
     "dtype_policy",
@@ -58,7 +60,8 @@ def serialize(policy: DTypePolicy) -> dict[str, Any]:
         raise TypeError(f"dtype_policies.serialize: expected a DTypePolicy, received {policy!r}.")
     from polykeras.registry import to_json_safe
 
-    return {"module": "keras", "class_name": type(policy).__name__,
+    module = "keras" if type(policy) in (DTypePolicy, FloatDTypePolicy) else "keras.dtype_policies"
+    return {"module": module, "class_name": type(policy).__name__,
             "config": to_json_safe(policy.get_config(), "dtype policy config"), "registered_name": None}
 
 

@@ -44,7 +44,9 @@ from polykeras import initializers as initializers_lib
 from polykeras import regularizers as regularizers_lib
 from polykeras.remat import get_current_remat_mode
 from polykeras.remat import layer_call as remat_layer_call
-from polykeras.backends.dtypes import floatx, is_float, standardize_dtype
+from polykeras.backends.dtypes import is_float, standardize_dtype
+from polykeras.dtype_policies import DTypePolicy, DTypePolicyMap
+from polykeras.dtype_policies import get as get_policy
 from polykeras.layers import call_context, masking, native
 from polykeras.layers.config import LAYER_CLASSES, ConfigMixin, to_snake_case, unique_name
 from polykeras.layers.input_spec import InputSpec, assert_input_compatibility
@@ -58,8 +60,11 @@ from polykeras.symbolic import SymbolicTensor, any_symbolic, flatten, map_struct
 from polykeras.variables import (
     StatelessScope,
     Variable,
+    autocast_dtype,
+    enter_autocast,
     enter_gather_frame,
     enter_name_scope,
+    exit_autocast,
     exit_gather_frame,
     exit_name_scope,
     gather_frame,
@@ -94,8 +99,14 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     Args:
         trainable: whether the layer's weights are trained.
         name: unique name (default: snake_case class name, ``dense_1``...).
-        dtype: the variables' and computation's dtype (default float32).
-        autocast: cast floating-point inputs to ``dtype``.
+        dtype: the dtype policy: a :class:`~polykeras.dtype_policies.DTypePolicy`,
+            its name (``"float32"``, ``"mixed_bfloat16"``...), its config or a
+            ``DTypePolicyMap``; default: the global policy
+            (``polykeras.config.dtype_policy()``, float32). Variables are made
+            in its ``variable_dtype``; inside ``call`` floating inputs and
+            float variable reads are cast to its ``compute_dtype``.
+        autocast: cast floating-point inputs (and, under a mixed policy,
+            variable reads) to the compute dtype.
         activity_regularizer: a penalty on the outputs (divided by batch size).
         regularizers / constraints / initial_weights: Keraflow's generic
             forms, see :mod:`polykeras.layers.weight_options`.
@@ -110,6 +121,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     _untracked = frozenset({
         "_own_variables", "_created_trainable", "_losses", "_loss_ids", "_weight_options", "_init_args",
         "_input_spec", "activity_regularizer", "_build_shapes", "_path", "_dtype", "name", "_trainable",
+        "_dtype_policy", "_compute_dtype", "_mixed",
         "built", "autocast", "_building", "_pk_initialized", "_supports_masking", "_input_shape_arg",
         "_inbound_nodes", "_tracking_cache", "_loss_generation", "_call_generation", "_native_modules",
     })
@@ -146,7 +158,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             raise ValueError(f"{cls_name}: expected a non-empty name without '/', received name={name!r}.")
         state = self.__dict__
         state.update(
-            name=name, _dtype=_layer_dtype(dtype, name), _trainable=trainable, autocast=autocast, built=False,
+            name=name, _dtype_policy=_layer_policy(dtype, name), _trainable=trainable, autocast=autocast, built=False,
             _building=False, _path=name, _input_spec=None, _build_shapes=None,
             _supports_masking=type(self).compute_mask is not Layer.compute_mask,
             activity_regularizer=regularizers_lib.get(activity_regularizer),
@@ -156,6 +168,7 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             _input_shape_arg=input_shape_from(kwargs),
             _remat_mode=get_current_remat_mode(),
         )
+        self._resolve_policy()
         state["_pk_initialized"] = True
 
     # ------------------------------------------------------------ weights
@@ -306,16 +319,48 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
 
     # --------------------------------------------------------- properties
     @property
+    def dtype_policy(self) -> DTypePolicy:
+        """The layer's :class:`~polykeras.dtype_policies.DTypePolicy` (or
+        ``DTypePolicyMap``). Settable before the layer is built:
+        ``layer.dtype_policy = "mixed_bfloat16"``."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value: Any) -> None:
+        policy = _layer_policy(value, self.name)
+        current = self._dtype_policy
+        if isinstance(current, DTypePolicyMap) and not isinstance(policy, DTypePolicyMap):
+            if self._path in current:
+                del current[self._path]
+            current[self._path] = policy
+        else:
+            self.__dict__["_dtype_policy"] = policy
+        self._resolve_policy()
+
+    def _resolve_policy(self) -> None:
+        """Cache the policy's dtypes (a ``DTypePolicyMap`` is looked up by
+        the layer's path, which the build fixes)."""
+        policy = self._dtype_policy
+        if isinstance(policy, DTypePolicyMap):
+            policy = policy[self._path]
+        compute, variable = policy.compute_dtype, policy.variable_dtype
+        self.__dict__.update(_dtype=variable, _compute_dtype=compute,
+                             _mixed=compute != variable and is_float(compute) and is_float(variable))
+
+    @property
     def dtype(self) -> str:
-        """The variables' dtype (also the compute dtype)."""
+        """The variables' dtype (Keras 3: an alias of :attr:`variable_dtype`)."""
         return self._dtype
 
     @property
     def compute_dtype(self) -> str:
-        return self._dtype
+        """The dtype ``call`` computes in: floating inputs and float variable
+        reads are cast to it (the policy's ``compute_dtype``)."""
+        return self._compute_dtype
 
     @property
     def variable_dtype(self) -> str:
+        """The dtype of the layer's variables (the policy's ``variable_dtype``)."""
         return self._dtype
 
     @property
@@ -488,6 +533,9 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         # Sharded weights (fully sharded data parallelism) are gathered whole
         # for this call only.
         frame = enter_gather_frame() if sharded_variables_exist() else None
+        # Mixed precision: float variable reads inside call come in the
+        # compute dtype (an inner layer resets or changes the outer cast).
+        cast = self._autocast_scope() if self._mixed or autocast_dtype() is not None else None
         try:
             if self.__dict__.get("_remat_mode") is None:
                 outputs = self.call(*args, **kwargs)
@@ -496,6 +544,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             if self.activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:
+            if cast is not None:
+                exit_autocast(cast)
             if frame is not None:
                 exit_gather_frame(frame)
             exit_name_scope(names)
@@ -544,19 +594,34 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
                     loss = ops.divide(loss, float(shape[0]))
                 self.add_loss(loss)
 
+    def _autocast_scope(self) -> Any:
+        """The token of the autocast scope this call opens, or None when the
+        enclosing one already fits (Keras 3's rules: a layer with
+        ``autocast=False`` or a non-float compute dtype reads its variables
+        uncast; a mixed layer reads them in its compute dtype)."""
+        outer = autocast_dtype()
+        compute = self._compute_dtype
+        if not self.autocast or not is_float(compute):
+            wanted = None
+        elif outer is not None or self._mixed:
+            wanted = compute
+        else:
+            wanted = None
+        return enter_autocast(wanted) if wanted != outer else None
+
     def _convert(self, value: Any, engine: Any) -> Any:
         kind = type(value)
         if kind is Variable:
             value = value.value
         elif kind is np.ndarray:
             cast = self.autocast and value.dtype.kind == "f"
-            return engine.convert_to_tensor(value, self._dtype if cast else None)
+            return engine.convert_to_tensor(value, self._compute_dtype if cast else None)
         elif kind in _CONTAINERS:
             return map_structure(lambda leaf: self._convert(leaf, engine), value)
         if self.autocast and engine.is_tensor(value):
             dtype = engine.dtype(value)
-            if dtype != self._dtype and is_float(dtype):
-                return engine.cast(value, self._dtype)
+            if dtype != self._compute_dtype and is_float(dtype):
+                return engine.cast(value, self._compute_dtype)
         return value
 
     def _set_output_masks(self, inputs: Any, outputs: Any, previous_mask: Any) -> None:
@@ -594,15 +659,13 @@ def _masks_of(first: Any) -> Any:
     return masking.get_mask(first)
 
 
-def _layer_dtype(dtype: Any, layer: str) -> str:
-    if isinstance(dtype, dict):  # Keras 3's serialized DTypePolicy
-        dtype = (dtype.get("config") or {}).get("name", dtype)
-    if dtype is None:
-        return floatx()
+def _layer_policy(dtype: Any, layer: str) -> DTypePolicy:
+    """The policy ``dtype=`` names (None: the global one), with errors naming the layer."""
     try:
-        return standardize_dtype(dtype)
-    except ValueError as err:
-        raise ValueError(f"Layer '{layer}': {err}") from None
+        return get_policy(dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Layer '{layer}': expected dtype to be a dtype policy, its name (such as 'float32' or "
+                         f"'mixed_bfloat16') or its config; {err}") from None
 
 
 # The base class's own build gets the same wrapper as subclasses'.

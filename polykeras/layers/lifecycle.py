@@ -83,6 +83,7 @@ def wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with name_scope(self.name):
                 self.__dict__["_path"] = current_path()
+                self._resolve_policy()  # a DTypePolicyMap's entry for the path
                 build(self, *args, **kwargs)
         finally:
             self.__dict__["_building"] = False

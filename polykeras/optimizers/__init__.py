@@ -22,6 +22,7 @@ from polykeras.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from polykeras.optimizers.ftrl import Ftrl
 from polykeras.optimizers.lamb import Lamb
 from polykeras.optimizers.lion import Lion
+from polykeras.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from polykeras.optimizers.muon import Muon
 from polykeras.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm, global_norm
@@ -43,6 +44,7 @@ __all__ = [
     "Lamb",
     "LearningRateSchedule",
     "Lion",
+    "LossScaleOptimizer",
     "Muon",
     "MultiOptimizer",
     "Nadam",
@@ -67,6 +69,7 @@ BUILTINS: dict[str, type[Optimizer]] = {
 _LOWER = {name.lower(): cls for name, cls in BUILTINS.items()}
 # Found by class name in configs, never by a bare name: they need arguments.
 BUILTINS["MultiOptimizer"] = MultiOptimizer
+BUILTINS["LossScaleOptimizer"] = LossScaleOptimizer
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:

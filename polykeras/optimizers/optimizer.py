@@ -341,6 +341,14 @@ class Optimizer(AveragingMixin):
         pairs = list(grads_and_vars)
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
+    def scale_loss(self, loss: Tensor) -> Tensor:
+        """The loss the trainer differentiates: ``loss * loss_scale_factor``
+        (``apply`` divides the gradients back), or ``loss`` unchanged.
+        Example: ``opt.scale_loss(loss)``"""
+        if self.loss_scale_factor is None:
+            return loss
+        return ops.multiply(loss, self.loss_scale_factor)
+
     def apply(self, grads: Sequence[Tensor | None], trainable_variables: Sequence[Variable] | None = None) -> None:
         """One optimization step: unscale, clip, decay, update, constrain, and
         ``iterations += 1``. ``None`` gradients skip their variable (warning).

@@ -48,7 +48,6 @@ class Trainer(_Host):
     """The training half of :class:`~polykeras.Model` (see the module docstring)."""
 
     compiled = False
-    steps_per_execution = 1
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
@@ -63,26 +62,19 @@ class Trainer(_Host):
         (regularizers, ``add_loss``). Any callable ``fn(y_true, y_pred)`` is a
         loss or metric; only saving needs it registered
         (``@register_serializable``). ``run_eagerly=True`` skips compilation
-        (for debugging). ``jit_compile`` picks the engine's compiler:
-        ``True`` is XLA on TensorFlow, ``torch.compile`` on torch and
-        ``jax.jit`` on JAX; ``False`` the engine's plain step (``tf.function``
-        without XLA, eager torch, op-by-op JAX); ``"auto"`` the engine's
-        fastest default (``jax.jit``, ``tf.function``, eager torch).
-        ``steps_per_execution=N`` runs N steps in one compiled call; the
-        callbacks' batch hooks and the progress bar then see every N-th step.
-        ``auto_scale_loss`` is accepted as in Keras 3 (it acts only under a
-        ``mixed_float16`` policy, which polykeras does not have).
+        (for debugging); ``jit_compile`` asks TensorFlow for XLA.
+        ``auto_scale_loss=True`` wraps the optimizer in a
+        ``LossScaleOptimizer`` when the model's dtype policy is
+        ``mixed_float16`` (as Keras 3 does).
 
         Example: ``model.compile("adam", "mse", metrics=["mae"])``
         """
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
-                or steps_per_execution < 1:
-            raise ValueError(f"Model {self.name!r}.compile: expected steps_per_execution to be an integer >= 1, "
-                             f"received {steps_per_execution!r}.")
-        if jit_compile not in (True, False, "auto"):
-            raise ValueError(f"Model {self.name!r}.compile: expected jit_compile to be True, False or 'auto', "
-                             f"received {jit_compile!r}.")
         self.optimizer = optimizers_module.get(optimizer)
+        policy = getattr(self, "dtype_policy", None)
+        if auto_scale_loss and policy is not None and policy.name == "mixed_float16" \
+                and not isinstance(self.optimizer, optimizers_module.LossScaleOptimizer):
+            # float16 gradients underflow without loss scaling (Keras 3 wraps the same way).
+            self.optimizer = optimizers_module.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         names = self._output_names()
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
         self._compile_metrics = CompileMetrics(metrics, names, self._compile_loss or CompileLoss(None, None, names))
@@ -208,13 +200,14 @@ class Trainer(_Host):
         x, y, sample_weight = data_module.unpack(data)
         trainable = self.trainable_variables
 
-        def loss_fn(values: list[Any]) -> tuple[Any, tuple[Any, list[tuple[Any, Any]], dict[str, Any]]]:
+        def loss_fn(values: list[Any]) -> tuple[Any, tuple[Any, Any, list[tuple[Any, Any]], dict[str, Any]]]:
             with StatelessScope(zip(trainable, values)) as scope:
                 y_pred = self(x, training=True)
                 loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=True)
-            return loss, (y_pred, scope.updates, parts)
+            # Differentiated scaled (loss_scale_factor, LossScaleOptimizer); logged unscaled.
+            return self.optimizer.scale_loss(loss), (loss, y_pred, scope.updates, parts)
 
-        (loss, (y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
+        (_, (loss, y_pred, updates, parts)), grads = ops.value_and_grad(loss_fn, has_aux=True)(
             [v.value for v in trainable])
         for variable, value in updates:
             variable.assign(value)
@@ -283,8 +276,6 @@ class Trainer(_Host):
         fn = self._functions.get(kind)
         if fn is None:
             step = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}[kind]
-            if self.steps_per_execution > 1:
-                step = _in_sequence(step, gather=kind == "predict")
             state = [*self.trainable_variables, *self.non_trainable_variables]
             if kind != "predict":
                 state += self._metric_variables()
@@ -295,7 +286,7 @@ class Trainer(_Host):
                               gather_outputs=kind == "predict")
             if getattr(type(self), f"{kind}_step") is getattr(Trainer, f"{kind}_step"):
                 # The built-in steps call the model on the batch's x; a custom step may not.
-                fn = _checking_inputs(self, fn, grouped=self.steps_per_execution > 1)
+                fn = _checking_inputs(self, fn)
             self._functions[kind] = fn
         return fn
 
@@ -389,17 +380,16 @@ class Trainer(_Host):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            raw: Any = {}  # the logs stay on the device until a callback or the epoch's end reads them
-            for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
-                if first == 0 and not getattr(self, "_train_ready", False):
-                    self._prepare(batch[0] if self.steps_per_execution > 1 else batch, training=True)
+            logs = {}
+            for step, batch in enumerate(data.epoch()):
+                if step == 0 and not getattr(self, "_train_ready", False):
+                    self._prepare(batch, training=True)
                     self._train_ready = True
-                callback_list.on_train_batch_begin(first)
-                raw = self._function("train")(batch)
-                callback_list.on_train_batch_end(last, raw)
+                callback_list.on_train_batch_begin(step)
+                logs = _logs_to_floats(self._function("train")(batch))
+                callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-            logs = _logs_to_floats(raw)
             if validation is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
                 # As Keras 3: validation drives the fit's callbacks' test hooks.
                 callback_list.on_test_begin()
@@ -418,16 +408,17 @@ class Trainer(_Host):
     # ----------------------------------------------------------- evaluate
     def _evaluate_data(self, data: Any, callback_list: Any) -> dict[str, float]:
         self.reset_metrics()
-        raw: Any = {}
-        for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
-            if first == 0:
-                self._prepare(batch[0] if self.steps_per_execution > 1 else batch, training=False)
+        logs: dict[str, float] = {}
+        for step, batch in enumerate(data.epoch()):
+            if step == 0:
+                self._prepare(batch, training=False)
             if callback_list is not None:
-                callback_list.on_test_batch_begin(first)
+                callback_list.on_test_batch_begin(step)
             raw = self._function("test")(batch)
+            logs = _logs_to_floats(raw)
             if callback_list is not None:
-                callback_list.on_test_batch_end(last, raw)
-        return _logs_to_floats(raw)
+                callback_list.on_test_batch_end(step, logs)
+        return logs
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
@@ -466,14 +457,13 @@ class Trainer(_Host):
                                      verbose=verbose, epochs=1, steps=getattr(data, "steps", None))
         callback_list.on_predict_begin()
         outputs: list[Any] = []
-        grouped = self.steps_per_execution > 1
-        for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
-            callback_list.on_predict_batch_begin(first)
+        for step, batch in enumerate(data.epoch()):
+            callback_list.on_predict_batch_begin(step)
             if not self.built:
-                self(data_module.unpack(batch[0] if grouped else batch)[0], training=False)
+                self(data_module.unpack(batch)[0], training=False)
             predicted = self._predict_function()(batch)
-            outputs.extend(map_structure(ops.to_numpy, one) for one in (predicted if grouped else (predicted,)))
-            callback_list.on_predict_batch_end(last, {"outputs": outputs[-1]})
+            outputs.append(map_structure(ops.to_numpy, predicted))
+            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         return _concat(outputs)
 
@@ -553,47 +543,14 @@ def _batch_len(x: Any) -> int:
     return max(1, data_module.num_samples(x, "x"))
 
 
-def _checking_inputs(model: Any, fn: Any, grouped: bool = False) -> Any:
-    """``fn`` (a compiled step, of a batch or with ``grouped`` of a tuple of
-    batches) preceded by ``model._check_batch_inputs`` of each batch."""
+def _checking_inputs(model: Any, fn: Any) -> Any:
+    """``fn`` (a compiled step) preceded by ``model._check_batch_inputs``."""
 
     def run(batch: Any) -> Any:
-        for one in batch if grouped else (batch,):
-            model._check_batch_inputs(one)
+        model._check_batch_inputs(batch)
         return fn(batch)
 
     return run
-
-
-def _in_sequence(step: Any, gather: bool) -> Any:
-    """A step over a tuple of batches that runs ``step`` on each in turn
-    (``steps_per_execution``): compiled, the loop is unrolled into one
-    program. Returns the last logs, or with ``gather`` every batch's output."""
-
-    def steps(batches: tuple[Any, ...]) -> Any:
-        results = [step(batch) for batch in batches]
-        return tuple(results) if gather else results[-1]
-
-    return steps
-
-
-def _grouped(batches: Any, size: int) -> Any:
-    """``(first step, last step, batches)``: one batch at a time for
-    ``size`` 1, else tuples of up to ``size`` batches (the last may be
-    shorter), as ``steps_per_execution`` runs them."""
-    if size == 1:
-        for step, batch in enumerate(batches):
-            yield step, step, batch
-        return
-    group: list[Any] = []
-    first = 0
-    for step, batch in enumerate(batches):
-        group.append(batch)
-        if len(group) == size:
-            yield first, step, tuple(group)
-            first, group = step + 1, []
-    if group:
-        yield first, first + len(group) - 1, tuple(group)
 
 
 def _concat(batches: list[Any]) -> Any:

@@ -272,7 +272,11 @@ class NumpyMath(_Host):
 
     # ------------------------------------------------------ linear algebra
     def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
-        return self._binary(self.xp.matmul, x1, x2)
+        x1, x2 = self._operands(x1, x2)
+        out = self.xp.matmul(x1, x2)
+        if x1.dtype.kind == "V" and out.dtype != x1.dtype:
+            out = out.astype(x1.dtype)  # ml_dtypes' bfloat16 matmul answers in float32
+        return out
 
     def tensordot(self, x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor:
         x1, x2 = self._operands(self._tensor(x1), self._tensor(x2))
