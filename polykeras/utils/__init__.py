@@ -40,6 +40,7 @@ _ELSEWHERE = {
     "clear_session": "polykeras.backend", "is_keras_tensor": "polykeras.backend",
     "enable_interactive_logging": "polykeras.config", "disable_interactive_logging": "polykeras.config",
     "is_interactive_logging_enabled": "polykeras.config",
+    "native_module": "polykeras.layers.native",  # polykeras's own: a model as its engine's module object
 }
 
 
