@@ -181,6 +181,16 @@ class ConfigMixin:
         def dtype(self) -> str:
             raise NotImplementedError
 
+    def _dtype_config(self) -> Any:
+        """``dtype`` as configs hold it: a plain policy's name (``"float32"``,
+        ``"mixed_bfloat16"``), else the policy's Keras 3 config (maps, quantized)."""
+        from polykeras.dtype_policies import DTypePolicy, FloatDTypePolicy, serialize
+
+        policy = getattr(self, "_dtype_policy", None)
+        if policy is None or type(policy) in (DTypePolicy, FloatDTypePolicy):
+            return self.dtype if policy is None or not policy.is_mixed else policy.name
+        return serialize(policy)
+
     def _auto_config(self) -> bool:
         # Captured arguments are used when the class that defines __init__ is
         # below the one that defines get_config (it did not write its own).

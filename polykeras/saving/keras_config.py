@@ -123,6 +123,8 @@ def _same(value: Any, default: Any) -> bool:
 
 
 def _dtype(value: Any, label: str) -> Any:
+    if isinstance(value, dict) and value.get("class_name") not in ("DTypePolicy", "FloatDTypePolicy"):
+        return value  # a DTypePolicyMap or a quantized policy: the layer reads its config
     if isinstance(value, dict) and "DTypePolicy" in str(value.get("class_name", "")):
         name = (value.get("config") or {}).get("name")
         if not isinstance(name, str):

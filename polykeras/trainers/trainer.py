@@ -48,6 +48,7 @@ class Trainer(_Host):
     """The training half of :class:`~polykeras.Model` (see the module docstring)."""
 
     compiled = False
+    steps_per_execution = 1
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
@@ -62,13 +63,26 @@ class Trainer(_Host):
         (regularizers, ``add_loss``). Any callable ``fn(y_true, y_pred)`` is a
         loss or metric; only saving needs it registered
         (``@register_serializable``). ``run_eagerly=True`` skips compilation
-        (for debugging); ``jit_compile`` asks TensorFlow for XLA.
+        (for debugging). ``jit_compile`` picks the engine's compiler:
+        ``True`` is XLA on TensorFlow, ``torch.compile`` on torch and
+        ``jax.jit`` on JAX; ``False`` the engine's plain step (``tf.function``
+        without XLA, eager torch, op-by-op JAX); ``"auto"`` the engine's
+        fastest default (``jax.jit``, ``tf.function``, eager torch).
+        ``steps_per_execution=N`` runs N steps in one compiled call; the
+        callbacks' batch hooks and the progress bar then see every N-th step.
         ``auto_scale_loss=True`` wraps the optimizer in a
         ``LossScaleOptimizer`` when the model's dtype policy is
         ``mixed_float16`` (as Keras 3 does).
 
         Example: ``model.compile("adam", "mse", metrics=["mae"])``
         """
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
+                or steps_per_execution < 1:
+            raise ValueError(f"Model {self.name!r}.compile: expected steps_per_execution to be an integer >= 1, "
+                             f"received {steps_per_execution!r}.")
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"Model {self.name!r}.compile: expected jit_compile to be True, False or 'auto', "
+                             f"received {jit_compile!r}.")
         self.optimizer = optimizers_module.get(optimizer)
         policy = getattr(self, "dtype_policy", None)
         if auto_scale_loss and policy is not None and policy.name == "mixed_float16" \
@@ -276,6 +290,8 @@ class Trainer(_Host):
         fn = self._functions.get(kind)
         if fn is None:
             step = {"train": self.train_step, "test": self.test_step, "predict": self.predict_step}[kind]
+            if self.steps_per_execution > 1:
+                step = _in_sequence(step, gather=kind == "predict")
             state = [*self.trainable_variables, *self.non_trainable_variables]
             if kind != "predict":
                 state += self._metric_variables()
@@ -286,7 +302,7 @@ class Trainer(_Host):
                               gather_outputs=kind == "predict")
             if getattr(type(self), f"{kind}_step") is getattr(Trainer, f"{kind}_step"):
                 # The built-in steps call the model on the batch's x; a custom step may not.
-                fn = _checking_inputs(self, fn)
+                fn = _checking_inputs(self, fn, grouped=self.steps_per_execution > 1)
             self._functions[kind] = fn
         return fn
 
@@ -380,16 +396,17 @@ class Trainer(_Host):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            logs = {}
-            for step, batch in enumerate(data.epoch()):
-                if step == 0 and not getattr(self, "_train_ready", False):
-                    self._prepare(batch, training=True)
+            raw: Any = {}  # the logs stay on the device until a callback or the epoch's end reads them
+            for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
+                if first == 0 and not getattr(self, "_train_ready", False):
+                    self._prepare(batch[0] if self.steps_per_execution > 1 else batch, training=True)
                     self._train_ready = True
-                callback_list.on_train_batch_begin(step)
-                logs = _logs_to_floats(self._function("train")(batch))
-                callback_list.on_train_batch_end(step, logs)
+                callback_list.on_train_batch_begin(first)
+                raw = self._function("train")(batch)
+                callback_list.on_train_batch_end(last, raw)
                 if self.stop_training:
                     break
+            logs = _logs_to_floats(raw)
             if validation is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
                 # As Keras 3: validation drives the fit's callbacks' test hooks.
                 callback_list.on_test_begin()
@@ -408,17 +425,16 @@ class Trainer(_Host):
     # ----------------------------------------------------------- evaluate
     def _evaluate_data(self, data: Any, callback_list: Any) -> dict[str, float]:
         self.reset_metrics()
-        logs: dict[str, float] = {}
-        for step, batch in enumerate(data.epoch()):
-            if step == 0:
-                self._prepare(batch, training=False)
+        raw: Any = {}
+        for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
+            if first == 0:
+                self._prepare(batch[0] if self.steps_per_execution > 1 else batch, training=False)
             if callback_list is not None:
-                callback_list.on_test_batch_begin(step)
+                callback_list.on_test_batch_begin(first)
             raw = self._function("test")(batch)
-            logs = _logs_to_floats(raw)
             if callback_list is not None:
-                callback_list.on_test_batch_end(step, logs)
-        return logs
+                callback_list.on_test_batch_end(last, raw)
+        return _logs_to_floats(raw)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: list[Any] | None = None,
@@ -457,13 +473,14 @@ class Trainer(_Host):
                                      verbose=verbose, epochs=1, steps=getattr(data, "steps", None))
         callback_list.on_predict_begin()
         outputs: list[Any] = []
-        for step, batch in enumerate(data.epoch()):
-            callback_list.on_predict_batch_begin(step)
+        grouped = self.steps_per_execution > 1
+        for first, last, batch in _grouped(data.epoch(), self.steps_per_execution):
+            callback_list.on_predict_batch_begin(first)
             if not self.built:
-                self(data_module.unpack(batch)[0], training=False)
+                self(data_module.unpack(batch[0] if grouped else batch)[0], training=False)
             predicted = self._predict_function()(batch)
-            outputs.append(map_structure(ops.to_numpy, predicted))
-            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+            outputs.extend(map_structure(ops.to_numpy, one) for one in (predicted if grouped else (predicted,)))
+            callback_list.on_predict_batch_end(last, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         return _concat(outputs)
 
@@ -543,14 +560,47 @@ def _batch_len(x: Any) -> int:
     return max(1, data_module.num_samples(x, "x"))
 
 
-def _checking_inputs(model: Any, fn: Any) -> Any:
-    """``fn`` (a compiled step) preceded by ``model._check_batch_inputs``."""
+def _checking_inputs(model: Any, fn: Any, grouped: bool = False) -> Any:
+    """``fn`` (a compiled step, of a batch or with ``grouped`` of a tuple of
+    batches) preceded by ``model._check_batch_inputs`` of each batch."""
 
     def run(batch: Any) -> Any:
-        model._check_batch_inputs(batch)
+        for one in batch if grouped else (batch,):
+            model._check_batch_inputs(one)
         return fn(batch)
 
     return run
+
+
+def _in_sequence(step: Any, gather: bool) -> Any:
+    """A step over a tuple of batches that runs ``step`` on each in turn
+    (``steps_per_execution``): compiled, the loop is unrolled into one
+    program. Returns the last logs, or with ``gather`` every batch's output."""
+
+    def steps(batches: tuple[Any, ...]) -> Any:
+        results = [step(batch) for batch in batches]
+        return tuple(results) if gather else results[-1]
+
+    return steps
+
+
+def _grouped(batches: Any, size: int) -> Any:
+    """``(first step, last step, batches)``: one batch at a time for
+    ``size`` 1, else tuples of up to ``size`` batches (the last may be
+    shorter), as ``steps_per_execution`` runs them."""
+    if size == 1:
+        for step, batch in enumerate(batches):
+            yield step, step, batch
+        return
+    group: list[Any] = []
+    first = 0
+    for step, batch in enumerate(batches):
+        group.append(batch)
+        if len(group) == size:
+            yield first, step, tuple(group)
+            first, group = step + 1, []
+    if group:
+        yield first, first + len(group) - 1, tuple(group)
 
 
 def _concat(batches: list[Any]) -> Any:
