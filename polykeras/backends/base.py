@@ -363,11 +363,12 @@ class NativeHooks:
         """
         from polykeras import tree
 
+        engine: Any = self  # a Backend: NativeHooks is one of its bases
         if in_abstract_evaluation():  # shapes only: run on zeros of the inputs' shapes, keep the results' shapes
-            zeros = [None if a is None else np.zeros(tuple(a.shape), self.dtype(a)) for a in args]
-            return tree.map_structure(lambda r: self.zeros(np.shape(r), np.asarray(r).dtype.name), fn(*zeros))
-        arrays = [None if a is None else np.asarray(self.to_numpy(a)) for a in args]
-        return tree.map_structure(lambda r: self.convert_to_tensor(np.asarray(r)), fn(*arrays))
+            zeros = [None if a is None else np.zeros(tuple(a.shape), engine.dtype(a)) for a in args]
+            return tree.map_structure(lambda r: engine.zeros(np.shape(r), np.asarray(r).dtype.name), fn(*zeros))
+        arrays = [None if a is None else np.asarray(engine.to_numpy(a)) for a in args]
+        return tree.map_structure(lambda r: engine.convert_to_tensor(np.asarray(r)), fn(*arrays))
 
 
 class Backend(DistributionHooks, NativeHooks, TrainingHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
