@@ -120,7 +120,9 @@ class JaxLayer(Layer):
         return self._init_seed()
 
     def _call_rng(self, training: Any) -> Any:
-        return self._bridge.key(self.seed_generator.next()) if training else None
+        if not training or self.seed_generator is None:
+            return None
+        return self._bridge.key(self.seed_generator.next())
 
     def build(self, input_shape: Any) -> None:
         if self.init_fn is None or self._trees["params"] is not None or self._trees["state"] is not None:
@@ -226,7 +228,9 @@ class FlaxLayer(JaxLayer):
         return {"params": self._init_seed(), "dropout": self._init_seed()}
 
     def _call_rng(self, training: Any) -> Any:
-        return {"dropout": self._bridge.key(self.seed_generator.next())} if training else {}
+        if not training or self.seed_generator is None:
+            return {}
+        return {"dropout": self._bridge.key(self.seed_generator.next())}
 
     def get_config(self) -> dict[str, Any]:
         config = Layer.get_config(self)
