@@ -496,6 +496,11 @@ CASES: dict[str, list[LayerCase]] = {
     "CutMix": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                C({"seed": 1}, (4, 5, 3))],  # a single image: unchanged
     "MaxNumBoundingBoxes": [C({"max_number": 3}, (2, 4, 5, 3))],  # images alone pass unchanged
+    # deterministic, piecewise-linear lookups: forward only
+    "ContrastLimitedAdaptiveHistogramEqualization": [C({"tile_grid_size": (2, 2)}, (2, 6, 7, 3), prepare=_pixels,
+                                                       input_grad=False)],
+    "RandAugment": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
+    "AugMix": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
     "RandomPosterization": [C({"factor": 4, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],
     "RandomRotation": [C({"factor": 0.2, "seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False}),
                        C({"factor": (0.1, 0.1), "fill_mode": "constant"}, (2, 4, 5, 3))],

@@ -171,3 +171,11 @@ __all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
 from polykeras.layers.preprocessing import CutMix, MaxNumBoundingBoxes, RandomErasing  # noqa: E402
 
 __all__ += ["CutMix", "MaxNumBoundingBoxes", "RandomErasing"]
+
+from polykeras.layers.preprocessing import ContrastLimitedAdaptiveHistogramEqualization  # noqa: E402
+
+__all__ += ["ContrastLimitedAdaptiveHistogramEqualization"]
+
+from polykeras.layers.preprocessing import AugMix, RandAugment  # noqa: E402
+
+__all__ += ["AugMix", "RandAugment"]

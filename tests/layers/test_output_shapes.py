@@ -206,6 +206,9 @@ RECIPES: list[Recipe] = [
     ("RandomErasing", {"seed": 1}, ("b", "h", "w", 3)),
     ("CutMix", {"seed": 1}, ("b", "h", "w", 3)),
     ("MaxNumBoundingBoxes", {"max_number": 3}, ("b", "h", "w", 3)),
+    ("ContrastLimitedAdaptiveHistogramEqualization", {}, ("b", "h", "w", 3)),
+    ("RandAugment", {"seed": 1}, ("b", "h", "w", 3)),
+    ("AugMix", {"seed": 1}, ("b", "h", "w", 3)),
     ("Pipeline", {"layers": [_wrapped("Rescaling", scale=2.0), _wrapped("CenterCrop", height=2, width=3)]},
      ("b", "h", "w", 3)),
     # lookups and embeddings

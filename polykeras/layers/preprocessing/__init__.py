@@ -63,3 +63,9 @@ __all__ += ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
 from polykeras.layers.preprocessing.mixing import CutMix, MaxNumBoundingBoxes, RandomErasing  # noqa: E402
 
 __all__ += ["CutMix", "MaxNumBoundingBoxes", "RandomErasing"]
+from polykeras.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization  # noqa: E402
+
+__all__ += ["ContrastLimitedAdaptiveHistogramEqualization"]
+from polykeras.layers.preprocessing.policies import AugMix, RandAugment  # noqa: E402
+
+__all__ += ["AugMix", "RandAugment"]
