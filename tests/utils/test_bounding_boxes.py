@@ -1,6 +1,7 @@
 """``polykeras.utils.bounding_boxes`` on every engine against Keras 3's
 ``keras.utils.bounding_boxes``: every format pair, clipping (labels of empty
-boxes become -1), crop, pad and pairwise IoU, batched and not; errors."""
+boxes become -1), crop, pad, pairwise IoU, batched and not, affine moves,
+complete IoU and the anchor-delta encoding (and its round trip); errors."""
 
 from __future__ import annotations
 
@@ -59,6 +60,34 @@ def test_clip_crop_pad_and_iou_match_keras(engine):
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_affine_ciou_and_deltas_match_keras(engine):
+    kbb = _keras_bb()
+    rng = np.random.default_rng(3)
+    args = {"angle": rng.uniform(-30, 30, 2), "translate_x": rng.uniform(-0.2, 0.2, 2),
+            "translate_y": rng.uniform(-0.2, 0.2, 2), "scale": rng.uniform(0.8, 1.2, 2),
+            "shear_x": rng.uniform(-10, 10, 2), "shear_y": rng.uniform(-10, 10, 2)}
+    args = {k: v.astype("float32") for k, v in args.items()}
+    expected = np.asarray(kbb.affine_transform(_BOXES.copy(), **args, height=80, width=100))
+    actual = bb.affine_transform(ops.convert_to_tensor(_BOXES), **{k: ops.convert_to_tensor(v) for k, v in
+                                                                  args.items()}, height=80, width=100)
+    np.testing.assert_allclose(ops.to_numpy(actual), expected, rtol=1e-4, atol=1e-3)
+    expected = np.asarray(kbb.compute_ciou(_BOXES[0].copy(), _BOXES[1].copy(), "xyxy"))
+    actual = bb.compute_ciou(ops.convert_to_tensor(_BOXES[0]), ops.convert_to_tensor(_BOXES[1]), "xyxy")
+    np.testing.assert_allclose(ops.to_numpy(actual), expected, rtol=1e-5, atol=1e-6)
+    anchors = _BOXES[0]
+    for fmt, variance in (("center_yxhw", None), ("center_xywh", [0.1, 0.1, 0.2, 0.2])):
+        expected = np.asarray(kbb.encode_box_to_deltas(anchors.copy(), _BOXES.copy(), "xyxy", "xyxy",
+                                                       encoding_format=fmt, variance=variance))
+        deltas = bb.encode_box_to_deltas(ops.convert_to_tensor(anchors), ops.convert_to_tensor(_BOXES), "xyxy",
+                                         "xyxy", encoding_format=fmt, variance=variance)
+        np.testing.assert_allclose(ops.to_numpy(deltas), expected, rtol=1e-5, atol=1e-5)
+        decoded = bb.decode_deltas_to_boxes(ops.convert_to_tensor(anchors), deltas, "xyxy", "xyxy",
+                                            encoded_format=fmt, variance=variance)
+        np.testing.assert_allclose(ops.to_numpy(decoded), _BOXES, rtol=1e-4, atol=1e-3)  # the round trip
+    levels = bb.decode_deltas_to_boxes({"p3": anchors}, {"p3": np.zeros((5, 4), "float32")}, "xyxy", "xyxy")
+    np.testing.assert_allclose(ops.to_numpy(levels["p3"]), anchors, rtol=1e-5, atol=1e-4)
+
+
 def test_errors_name_the_function(engine):
     with pytest.raises(ValueError, match=r"convert_format.*target.*'xyz'"):
         bb.convert_format(_BOXES, "xyxy", "xyz")
@@ -70,3 +99,9 @@ def test_errors_name_the_function(engine):
         bb.clip_to_image_size({"boxes": _BOXES}, 10, 10, "xywh")
     with pytest.raises(ValueError, match=r"compute_iou.*image_shape"):
         bb.compute_iou(_BOXES, _BOXES, "rel_xyxy")
+    with pytest.raises(ValueError, match=r"encode_box_to_deltas.*variance.*length 4"):
+        bb.encode_box_to_deltas(_BOXES[0], _BOXES, "xyxy", "xyxy", variance=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"decode_deltas_to_boxes.*encoded_format.*'xyxy'"):
+        bb.decode_deltas_to_boxes(_BOXES[0], _BOXES, "xyxy", "xyxy", encoded_format="xyxy")
+    with pytest.raises(NotImplementedError, match=r"affine_transform.*'yxyx'"):
+        bb.affine_transform(_BOXES, 0, 0, 0, 1, 0, 0, 10, 10, bounding_box_format="yxyx")
