@@ -17,6 +17,7 @@ from polykeras import config, layers
 from polykeras.applications import imagenet_utils
 from polykeras.applications.mobilenet import decode_predictions, preprocess_input
 from polykeras.models import Functional
+from polykeras.scopes import name_scope
 from polykeras.utils.file_utils import get_file
 
 __all__ = ["NASNetLarge", "NASNetMobile", "decode_predictions", "preprocess_input"]
@@ -124,6 +125,12 @@ def _separable_conv_block(ip: Any, filters: int, kernel_size: tuple[int, int] = 
                           strides: tuple[int, int] = (1, 1), block_id: str = "") -> Any:
     """ReLU, separable conv (zero-padded and "valid" when strided), BN, then
     ReLU, separable conv, BN."""
+    with name_scope(f"separable_conv_block_{block_id}"):
+        return _separable_conv_layers(ip, filters, kernel_size, strides, block_id)
+
+
+def _separable_conv_layers(ip: Any, filters: int, kernel_size: tuple[int, int], strides: tuple[int, int],
+                           block_id: str) -> Any:
     x = layers.Activation("relu")(ip)
     if strides == (2, 2):
         x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size),
@@ -139,28 +146,39 @@ def _separable_conv_block(ip: Any, filters: int, kernel_size: tuple[int, int] = 
 
 def _adjust_block(p: Any, ip: Any, filters: int, block_id: str) -> Any:
     """Bring the previous cell's output ``p`` to ``ip``'s size (a factorised
-    stride-2 reduction) or to ``filters`` channels (a 1x1 projection)."""
+    stride-2 reduction) or to ``filters`` channels (a 1x1 projection). The
+    weights' paths carry Keras's name scopes."""
     if p is None:
         return ip
-    if p.shape[-2] != ip.shape[-2]:
-        p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
-        p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid", name=f"adjust_avg_pool_1_{block_id}")(p)
-        p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_1_{block_id}",
-                           kernel_initializer="he_normal")(p1)
-        p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
-        p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
-        p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
-                                     name=f"adjust_avg_pool_2_{block_id}")(p2)
-        p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_2_{block_id}",
-                           kernel_initializer="he_normal")(p2)
-        p = layers.concatenate([p1, p2], axis=-1)
-        return _bn(p, f"adjust_bn_{block_id}")
-    if p.shape[-1] != filters:
-        p = layers.Activation("relu")(p)
-        p = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"adjust_conv_projection_{block_id}",
-                          use_bias=False, kernel_initializer="he_normal")(p)
-        return _bn(p, f"adjust_bn_{block_id}")
+    with name_scope("adjust_block"):
+        if p.shape[-2] != ip.shape[-2]:
+            with name_scope(f"adjust_reduction_block_{block_id}"):
+                return _factorized_reduction(p, filters, block_id)
+        if p.shape[-1] != filters:
+            with name_scope(f"adjust_projection_block_{block_id}"):
+                p = layers.Activation("relu")(p)
+                p = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same",
+                                  name=f"adjust_conv_projection_{block_id}", use_bias=False,
+                                  kernel_initializer="he_normal")(p)
+                return _bn(p, f"adjust_bn_{block_id}")
     return p
+
+
+def _factorized_reduction(p: Any, filters: int, block_id: str) -> Any:
+    """Two stride-2 1x1 convolutions, the second on the input shifted by one
+    pixel, concatenated."""
+    p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
+    p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid", name=f"adjust_avg_pool_1_{block_id}")(p)
+    p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_1_{block_id}",
+                       kernel_initializer="he_normal")(p1)
+    p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
+    p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
+    p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
+                                 name=f"adjust_avg_pool_2_{block_id}")(p2)
+    p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_2_{block_id}",
+                       kernel_initializer="he_normal")(p2)
+    p = layers.concatenate([p1, p2], axis=-1)
+    return _bn(p, f"adjust_bn_{block_id}")
 
 
 def _avg3(x: Any, strides: int, padding: str, name: str) -> Any:
@@ -168,49 +186,58 @@ def _avg3(x: Any, strides: int, padding: str, name: str) -> Any:
 
 
 def _normal_a_cell(ip: Any, p: Any, filters: int, block_id: str) -> tuple[Any, Any]:
-    p = _adjust_block(p, ip, filters, block_id)
-    h = layers.Activation("relu")(ip)
-    h = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"normal_conv_1_{block_id}",
-                      use_bias=False, kernel_initializer="he_normal")(h)
-    h = _bn(h, f"normal_bn_1_{block_id}")
-    x1 = layers.add([_separable_conv_block(h, filters, (5, 5), block_id=f"normal_left1_{block_id}"),
-                     _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")],
-                    name=f"normal_add_1_{block_id}")
-    x2 = layers.add([_separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}"),
-                     _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")],
-                    name=f"normal_add_2_{block_id}")
-    x3 = layers.add([_avg3(h, 1, "same", f"normal_left3_{block_id}"), p], name=f"normal_add_3_{block_id}")
-    x4 = layers.add([_avg3(p, 1, "same", f"normal_left4_{block_id}"), _avg3(p, 1, "same", f"normal_right4_{block_id}")],
-                    name=f"normal_add_4_{block_id}")
-    x5 = layers.add([_separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}"), h],
-                    name=f"normal_add_5_{block_id}")
-    x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
+    with name_scope(f"normal_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = layers.Activation("relu")(ip)
+        h = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"normal_conv_1_{block_id}",
+                          use_bias=False, kernel_initializer="he_normal")(h)
+        h = _bn(h, f"normal_bn_1_{block_id}")
+        with name_scope("block_1"):
+            x1 = layers.add([_separable_conv_block(h, filters, (5, 5), block_id=f"normal_left1_{block_id}"),
+                             _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")],
+                            name=f"normal_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2 = layers.add([_separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}"),
+                             _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")],
+                            name=f"normal_add_2_{block_id}")
+        x3 = layers.add([_avg3(h, 1, "same", f"normal_left3_{block_id}"), p], name=f"normal_add_3_{block_id}")
+        x4 = layers.add([_avg3(p, 1, "same", f"normal_left4_{block_id}"),
+                         _avg3(p, 1, "same", f"normal_right4_{block_id}")], name=f"normal_add_4_{block_id}")
+        with name_scope("block_5"):
+            x5 = layers.add([_separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}"), h],
+                            name=f"normal_add_5_{block_id}")
+        x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
     return x, ip
 
 
 def _reduction_a_cell(ip: Any, p: Any, filters: int, block_id: str) -> tuple[Any, Any]:
-    p = _adjust_block(p, ip, filters, block_id)
-    h = layers.Activation("relu")(ip)
-    h = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"reduction_conv_1_{block_id}",
-                      use_bias=False, kernel_initializer="he_normal")(h)
-    h = _bn(h, f"reduction_bn_1_{block_id}")
-    h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
-    x1 = layers.add([
-        _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}"),
-        _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}"),
-    ], name=f"reduction_add_1_{block_id}")
-    x2 = layers.add([
-        layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3),
-        _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}"),
-    ], name=f"reduction_add_2_{block_id}")
-    x3 = layers.add([
-        _avg3(h3, 2, "valid", f"reduction_left3_{block_id}"),
-        _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}"),
-    ], name=f"reduction_add3_{block_id}")
-    x4 = layers.add([x2, _avg3(x1, 1, "same", f"reduction_left4_{block_id}")])
-    x5 = layers.add([
-        _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}"),
-        layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3),
-    ], name=f"reduction_add4_{block_id}")
-    x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
+    with name_scope(f"reduction_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = layers.Activation("relu")(ip)
+        h = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"reduction_conv_1_{block_id}",
+                          use_bias=False, kernel_initializer="he_normal")(h)
+        h = _bn(h, f"reduction_bn_1_{block_id}")
+        h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
+        with name_scope("block_1"):
+            x1 = layers.add([
+                _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}"),
+                _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}"),
+            ], name=f"reduction_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2 = layers.add([
+                layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3),
+                _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}"),
+            ], name=f"reduction_add_2_{block_id}")
+        with name_scope("block_3"):
+            x3 = layers.add([
+                _avg3(h3, 2, "valid", f"reduction_left3_{block_id}"),
+                _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}"),
+            ], name=f"reduction_add3_{block_id}")
+        x4 = layers.add([x2, _avg3(x1, 1, "same", f"reduction_left4_{block_id}")])
+        with name_scope("block_5"):
+            x5 = layers.add([
+                _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}"),
+                layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3),
+            ], name=f"reduction_add4_{block_id}")
+        x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
     return x, ip
