@@ -30,7 +30,6 @@ WEIGHTS = {
     331: {True: ("nasnet_large.h5", "NASNet-large.h5", "11577c9a518f0070763c2b964a382f17"),
           False: ("nasnet_large_no_top.h5", "NASNet-large-no-top.h5", "d81d89dc07e6e56530c4e77faddd61b5")},
 }
-_BN = {"axis": -1, "momentum": 0.9997, "epsilon": 1e-3}
 
 
 def _nasnet(app: str, input_shape: Any, penultimate_filters: int, num_blocks: int, stem_block_filters: int,
@@ -55,7 +54,7 @@ def _nasnet(app: str, input_shape: Any, penultimate_filters: int, num_blocks: in
 
     x = layers.Conv2D(stem_block_filters, (3, 3), strides=(2, 2), padding="valid", use_bias=False,
                       name="stem_conv1", kernel_initializer="he_normal")(img_input)
-    x = layers.BatchNormalization(name="stem_bn1", **_BN)(x)
+    x = _bn(x, "stem_bn1")
     p = None
     x, p = _reduction_a_cell(x, p, filters // filter_multiplier ** 2, block_id="stem_1")
     x, p = _reduction_a_cell(x, p, filters // filter_multiplier, block_id="stem_2")
@@ -118,7 +117,7 @@ def NASNetLarge(input_shape: Any = None, include_top: bool = True, weights: Any 
 
 
 def _bn(x: Any, name: str) -> Any:
-    return layers.BatchNormalization(name=name, **_BN)(x)
+    return layers.BatchNormalization(axis=-1, momentum=0.9997, epsilon=1e-3, name=name)(x)
 
 
 def _separable_conv_block(ip: Any, filters: int, kernel_size: tuple[int, int] = (3, 3),
