@@ -49,6 +49,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    if name == "bounding_boxes":  # a subpackage (box utilities), loaded on first use
+        import importlib
+
+        return importlib.import_module("polykeras.utils.bounding_boxes")
     raise AttributeError(f"module 'polykeras.utils' has no attribute {name!r}")
 
 
