@@ -39,6 +39,7 @@ import numpy as np
 from polykeras.backends import recurrent as _recurrent
 from polykeras.backends.attention import AttentionComposites
 from polykeras.backends.control_flow import ControlFlowComposites
+from polykeras.backends.exporting import ExportHooks
 from polykeras.backends.linalg_extra import LinalgExtraComposites
 from polykeras.backends.long_tail import LongTailComposites
 from polykeras.backends.numpy_family import NumpyFamily
@@ -371,8 +372,8 @@ class NativeHooks:
         return tree.map_structure(lambda r: engine.convert_to_tensor(np.asarray(r)), fn(*arrays))
 
 
-class Backend(DistributionHooks, NativeHooks, TrainingHooks, NumpyFamily, ControlFlowComposites, AttentionComposites,
-              LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
+class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyFamily, ControlFlowComposites,
+              AttentionComposites, LinalgExtraComposites, SignalComposites, LongTailComposites, abc.ABC):
     """A tensor engine. Subclass it, implement the abstract methods, and
     register the class (built-in, or the entry-point group
     ``polykeras.backends``).

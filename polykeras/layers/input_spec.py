@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from polykeras.backends.dtypes import standardize_dtype
 
 __all__ = ["InputSpec", "assert_input_compatibility"]
@@ -95,7 +97,9 @@ def _shape_of(x: Any) -> tuple[int | None, ...] | None:
     if shape is None:
         return None
     try:
-        return tuple(None if d is None else int(d) for d in shape)
+        # A symbolic size (an export's dynamic batch: torch SymInt, jax
+        # dimension variable) is unknown here; int() on it would pin it.
+        return tuple(int(d) if isinstance(d, (int, np.integer)) else None for d in shape)
     except (TypeError, ValueError):  # a TensorFlow trace's unknown rank cannot be iterated
         return None
 

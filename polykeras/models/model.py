@@ -211,6 +211,18 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name, **kwargs)
 
+    def export(self, filepath: Any, format: str = "tf_saved_model", verbose: bool | None = None,
+               input_signature: Any = None, **kwargs: Any) -> None:
+        """Export for inference, from whatever engine trained the model:
+        ``"tf_saved_model"`` (a folder with a ``serve`` endpoint), ``"onnx"``,
+        ``"torch"`` (a ``torch.export`` ``.pt2``) or ``"jax"`` (``jax.export``
+        serialized StableHLO). ``input_signature`` as Keras 3 (InputSpec,
+        tensor specs or shapes); the batch axis stays dynamic. Written
+        atomically. Example: ``model.export("model.onnx", format="onnx")``"""
+        from polykeras.export.archive import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def quantize(self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
         """Quantize the weights of every layer that supports it (``Dense``,
         ``EinsumDense``, ``Embedding``), in place: ``"int8"``, ``"int4"``,

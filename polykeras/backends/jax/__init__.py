@@ -21,6 +21,7 @@ from polykeras.backends.jax.attention import JaxAttention
 from polykeras.backends.jax.control_flow import JaxControlFlow
 from polykeras.backends.jax.core import JaxCore
 from polykeras.backends.jax.distribution import JaxDistribution
+from polykeras.backends.jax.export import JaxExport
 from polykeras.backends.jax.native import JaxNative
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
@@ -33,7 +34,7 @@ __all__ = ["JaxBackend"]
 
 
 class JaxBackend(JaxTraining, JaxNative, JaxDistribution, JaxControlFlow, JaxAttention, JaxCore, JaxNN, JaxRandom,
-                 JaxRecurrent, JaxSignal, NumpyBackend):
+                 JaxRecurrent, JaxSignal, JaxExport, NumpyBackend):
     """The JAX engine. Tensors and variables are ``jax.Array`` (``assign``
     returns the new array); ``jit`` is ``jax.jit`` with donation.
 

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from polykeras.backends.base import Backend  # noqa: E402
 from polykeras.backends.tensorflow.control_flow import TensorflowControlFlow  # noqa: E402
 from polykeras.backends.tensorflow.core import TensorflowCore  # noqa: E402
+from polykeras.backends.tensorflow.export import TensorflowExport  # noqa: E402
 from polykeras.backends.tensorflow.distribution import TensorflowDistribution  # noqa: E402
 from polykeras.backends.tensorflow.family import TensorflowFamilyKernels  # noqa: E402
 from polykeras.backends.tensorflow.linalg import TensorflowLinalg  # noqa: E402
@@ -41,7 +42,7 @@ class TensorflowBackend(
     TensorflowTraining, TensorflowDistribution, TensorflowCore, TensorflowMath, TensorflowLinalg, TensorflowShapes,
     TensorflowNN,
     TensorflowRandom, TensorflowOptimizers, TensorflowRecurrent, TensorflowNative, TensorflowControlFlow,
-    TensorflowFamilyKernels, TensorflowSignal, Backend,
+    TensorflowFamilyKernels, TensorflowSignal, TensorflowExport, Backend,
 ):
     """The TensorFlow engine. Variables are ``tf.Variable``; ``value_and_grad``
     uses ``tf.GradientTape``; ``jit`` is ``tf.function(reduce_retracing=True,

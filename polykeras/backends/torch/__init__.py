@@ -20,6 +20,7 @@ from polykeras.backends.torch.attention import TorchAttention
 from polykeras.backends.torch.control_flow import TorchControlFlow
 from polykeras.backends.torch.core import CoreMixin
 from polykeras.backends.torch.distribution import TorchDistribution
+from polykeras.backends.torch.export import TorchExport
 from polykeras.backends.torch.family import TorchFamilyKernels
 from polykeras.backends.torch.linalg import LinalgMixin
 from polykeras.backends.torch.math import MathMixin
@@ -37,7 +38,7 @@ __all__ = ["TorchBackend"]
 
 class TorchBackend(TorchTraining, TorchDistribution, CoreMixin, MathMixin, LinalgMixin, ShapesMixin, NNMixin,
                    RandomMixin, AutodiffMixin, OptimizerMixin, RecurrentMixin, NativeMixin, TorchControlFlow,
-                   TorchAttention, TorchFamilyKernels, TorchSignal, Backend):
+                   TorchAttention, TorchFamilyKernels, TorchSignal, TorchExport, Backend):
     """The PyTorch engine: eager torch kernels, autograd for gradients, and a
     ``jit`` that stays eager (the fast path on CPU) under ``torch.no_grad()``.
 

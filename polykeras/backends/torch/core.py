@@ -249,7 +249,12 @@ def axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def to_int(value: Any) -> int:
-    """A Python int from an int, NumPy scalar or 0-d tensor."""
+    """A Python int from an int, NumPy scalar or 0-d tensor; a symbolic size
+    (``torch.SymInt``, a dynamic dimension under ``torch.export``) stays symbolic."""
+    if type(value) is int:
+        return value
+    if isinstance(value, torch.SymInt):
+        return value  # type: ignore[return-value]
     return int(value.item()) if isinstance(value, T) else int(value)
 
 
