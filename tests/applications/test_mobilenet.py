@@ -82,7 +82,7 @@ def test_mobilenet_v3_small_imagenet_weights_from_a_local_server(engine, tmp_pat
     # a file whose hash does not match is refused, and nothing is kept
     monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, "small_224_1.0_float", (top_hash, "0" * 32))
     (keras_home / "models" / fname).unlink()
-    with pytest.raises(ValueError, match="hash does not match"):
+    with pytest.raises(ValueError, match="hash does not match"), pytest.warns(UserWarning, match="224"):
         mobilenet_v3.MobileNetV3Small(**{**kwargs, "weights": "imagenet"})
     assert not (keras_home / "models" / fname).exists()
 
