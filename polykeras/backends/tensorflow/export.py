@@ -46,10 +46,9 @@ class TensorflowExport:
         module = tf.__internal__.tracking.AutoTrackable()
         handles = [tf.Variable(w.value, trainable=w.trainable, name=w.path.replace("/", "_"))
                    for w in weights]
-        module.variables = handles  # type: ignore[misc]
-        module.trainable_variables = [h for h, w in zip(handles, weights) if w.trainable]  # type: ignore[misc]
-        module.non_trainable_variables = [  # type: ignore[misc]
-            h for h, w in zip(handles, weights) if not w.trainable]
+        module.variables = handles
+        module.trainable_variables = [h for h, w in zip(handles, weights) if w.trainable]
+        module.non_trainable_variables = [h for h, w in zip(handles, weights) if not w.trainable]
         for name, indices in collections.items():
             setattr(module, name, [handles[i] for i in indices])
         signatures: dict[str, Any] = {}
