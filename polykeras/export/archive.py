@@ -98,7 +98,13 @@ class ExportArchive:
         >>> archive.write_out("exported_model")            # tf.saved_model.load("exported_model").serve(x)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, format: str = "saved_model", **kwargs: Any) -> None:
+        if format not in ("saved_model", "tf_saved_model"):
+            raise ValueError(f"ExportArchive: expected format 'saved_model', received {format!r}"
+                             f"{' (a Keras 3 format polykeras does not write)' if format == 'neptune_model' else ''}"
+                             ". Other formats: Model.export(format=...).")
+        if kwargs:
+            raise TypeError(f"ExportArchive: unexpected keyword arguments {sorted(kwargs)}.")
         self._variables: list[Variable] = []
         self._index: dict[int, int] = {}
         self._tracked: list[Any] = []

@@ -3,6 +3,7 @@ from a model trained on any engine."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import polykeras as pk
 from polykeras import layers, ops
 from polykeras.export import ExportArchive
+from tests._keras_api import assert_same_signature
 
 
 def _model() -> pk.Model:
@@ -90,3 +92,19 @@ def test_a_layer_on_another_engine_must_travel_in_its_model(engine: Any, tmp_pat
     with pytest.raises(ValueError, match="layer 'loose' lives on engine 'numpy'.* track the model that holds it"):
         archive.write_out(tmp_path / "a", verbose=False)
     assert os.listdir(tmp_path) == []
+
+
+def test_the_api_is_keras_3s(engine: Any) -> None:
+    import keras
+
+    assert_same_signature(pk.Model.export, keras.Model.export, "Model.export")
+    def params(cls: Any) -> list[tuple[str, Any, Any]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert params(ExportArchive) == params(keras.export.ExportArchive)
+    for name in ("track", "add_endpoint", "add_variable_collection", "track_and_add_endpoint", "write_out"):
+        assert_same_signature(getattr(ExportArchive, name), getattr(keras.export.ExportArchive, name),
+                              f"ExportArchive.{name}")
+    with pytest.raises(ValueError, match="expected format 'saved_model', received 'neptune_model' \\(a Keras 3 "
+                                         "format polykeras does not write\\)"):
+        ExportArchive(format="neptune_model")
