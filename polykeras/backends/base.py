@@ -960,6 +960,13 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     # The time loop and the LSTM/GRU sequence kernels on it; written in
     # polykeras/backends/recurrent.py, bound here as composites.
     scan = _recurrent.scan
+
+    def unstack(self, x: Tensor, axis: int = 0) -> list[Tensor]:
+        """The slices of ``x`` along ``axis`` (``axis`` dropped), as a list;
+        engines override it with their one-op form (``torch.unbind``,
+        ``tf.unstack``). Example: ``engine.unstack(engine.ones((2, 3)))`` -> two ``(3,)`` tensors"""
+        return [self.squeeze(part, axis) for part in self.split(x, self.shape(x)[axis], axis=axis)]
+
     lstm = _recurrent.lstm
     gru = _recurrent.gru
 

@@ -89,13 +89,21 @@ def scan(self: Any, fn: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: An
     for leaf in leaves[1:]:
         if self.shape(leaf)[:1] != (length,):
             raise _error("scan", f"every tensor of xs with leading length {length}", f"shape {self.shape(leaf)}")
-    steps = [[self.squeeze(part, 0) for part in self.split(leaf, length, axis=0)] for leaf in leaves]
+    order = range(length - 1, -1, -1) if reverse else range(length)
     carry = init
     ys: list[Any] = [None] * length
-    for t in (range(length - 1, -1, -1) if reverse else range(length)):
-        carry, ys[t] = fn(carry, tree_unflatten(structure, [step[t] for step in steps]))
+    if structure is _LEAF:  # one tensor: no tree to rebuild per step (the loop's cost is per step)
+        xs_t = self.unstack(leaves[0], 0)
+        for t in order:
+            carry, ys[t] = fn(carry, xs_t[t])
+    else:
+        steps = [self.unstack(leaf, 0) for leaf in leaves]
+        for t in order:
+            carry, ys[t] = fn(carry, tree_unflatten(structure, [step[t] for step in steps]))
     if ys[0] is None:
         return carry, None
+    if self.is_tensor(ys[0]):
+        return carry, self.stack(ys, axis=0)
     flat = [tree_flatten(y)[0] for y in ys]
     stacked = [self.stack([row[i] for row in flat], axis=0) for i in range(len(flat[0]))]
     return carry, tree_unflatten(tree_flatten(ys[0])[1], stacked)

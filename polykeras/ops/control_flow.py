@@ -129,7 +129,7 @@ def unstack(x: Tensor, num: int | None = None, axis: int = 0) -> list[Tensor]:
     check(-len(shape) <= axis < len(shape), "unstack", f"axis within rank {len(shape)}", f"axis={axis}")
     size = shape[axis]
     check(num is None or num == size, "unstack", f"num equal to the size {size} of axis {axis}", f"num={num}")
-    return [engine.squeeze(part, axis) for part in engine.split(x, size, axis=axis)]
+    return engine.unstack(x, axis % len(shape))
 
 
 def _np_name(dtype: str) -> str:

@@ -143,6 +143,9 @@ class TensorflowShapes:
             return R.Pack(values=xs, axis=axis)
         return R.Pack(values=promote_all(xs), axis=axis)
 
+    def unstack(self, x: Tensor, axis: int = 0) -> list[Tensor]:
+        return tf.unstack(tensor(x), axis=axis)
+
     def split(self, x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
         x = tensor(x)
         length = x.shape[axis]

@@ -81,6 +81,9 @@ class ShapesMixin:
     def stack(self, xs: Sequence[Any], axis: int = 0) -> T:
         return torch.stack(tensors(xs), dim=to_int(axis))
 
+    def unstack(self, x: Any, axis: int = 0) -> list[T]:
+        return list(torch.unbind(_tensor(x), to_int(axis)))  # views, one op
+
     def split(self, x: Any, indices_or_sections: Any, axis: int = 0) -> list[T]:
         x = _tensor(x)
         axis = to_int(axis)
