@@ -107,7 +107,7 @@ def measure(script: str, engine: str, impl: str, model: str, steps: int, rounds:
 
 
 def print_header() -> None:
-    print(f"{'model':<5} {'engine':<11} {'native ms':>10} {'polykeras ms':>13} {'keras3 ms':>10} "
+    print(f"{'model':<12} {'engine':<11} {'native ms':>10} {'polykeras ms':>13} {'keras3 ms':>10} "
           f"{'pk/native':>10} {'keras/native':>13} {'pk/keras':>9}")
 
 
@@ -121,5 +121,5 @@ def print_row(model: str, engine: str, times: dict[str, float | None]) -> None:
     def ms(value: float | None) -> str:
         return f"{value:.2f}" if value else "-"
 
-    print(f"{model:<5} {engine:<11} {ms(native):>10} {ms(ours):>13} {ms(keras):>10} "
+    print(f"{model:<12} {engine:<11} {ms(native):>10} {ms(ours):>13} {ms(keras):>10} "
           f"{ratio(ours, native):>10} {ratio(keras, native):>13} {ratio(ours, keras):>9}", flush=True)
