@@ -223,7 +223,8 @@ class Model(Trainer, Layer):
 
         export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
-    def quantize(self, mode: str | None = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
+    def quantize(self, mode: str | None = None, config: Any = None,  # type: ignore[override]  # Keras 3's order
+                 filters: Any = None, **kwargs: Any) -> None:
         """Quantize the weights of every layer that supports it (``Dense``,
         ``EinsumDense``, ``Embedding``), in place: ``"int8"``, ``"int4"``,
         ``"float8"``, or a ``keras.quantizers.QuantizationConfig``. The model

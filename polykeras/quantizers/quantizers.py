@@ -173,14 +173,14 @@ class AbsMaxQuantizer(Quantizer):
                  epsilon: float = EPSILON, output_dtype: str = "int8"):
         Quantizer.__init__(self, output_dtype=output_dtype)
         self.axis = None if axis is None else ((axis,) if isinstance(axis, int) else tuple(axis))
-        self.value_range = tuple(value_range)
+        low, high = value_range
+        self.value_range: tuple[int, int] = (low, high)
         self.epsilon = epsilon
         if output_dtype == "int8" and (self.value_range[0] < -128 or self.value_range[1] > 127):
             raise ValueError(f"AbsMaxQuantizer: output_dtype='int8' requires value_range within [-128, 127], "
                              f"received value_range={value_range}.")
 
-    def __call__(self, x: Any, axis: int | Sequence[int] | None = None,  # type: ignore[override]
-                 to_numpy: bool = False) -> tuple[Any, Any]:
+    def __call__(self, x: Any, axis: int | Sequence[int] | None = None, to_numpy: bool = False) -> tuple[Any, Any]:
         if axis is None:
             axis = self.axis if self.axis is not None else -1
         return abs_max_quantize(x, axis, self.value_range, self.output_dtype, self.epsilon, to_numpy)
