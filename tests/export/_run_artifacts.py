@@ -3,7 +3,9 @@ write their predictions: ``python _run_artifacts.py FORMAT FOLDER``.
 
 FOLDER holds ``inputs.npz`` (arrays named ``<model>__<batch>``) and one
 artifact per model; ``outputs.npz`` gets the predictions under the same keys.
-The last line printed is a JSON object: which modules were imported.
+For SavedModels, Keras 3's ``TFSMLayer`` runs them too (keys prefixed
+``keras_tfsmlayer__``). The last line printed is a JSON object: whether
+polykeras was imported.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def main() -> None:
             artifact = next(os.path.join(folder, f) for f in os.listdir(folder) if f.startswith(model + "."))
             runners[model] = _runner(fmt, artifact)
         outputs[key] = runners[model][0](inputs[key])
+    if fmt == "tf_saved_model":
+        # Keras 3's own TFSMLayer (KERAS_BACKEND=tensorflow) reads the serve endpoint too.
+        import keras
+
+        for key in inputs.files:
+            model = key.split("__")[0]
+            artifact = next(os.path.join(folder, f) for f in os.listdir(folder) if f.startswith(model + "."))
+            layer = keras.layers.TFSMLayer(artifact, call_endpoint="serve")
+            outputs[f"keras_tfsmlayer__{key}"] = keras.ops.convert_to_numpy(layer(inputs[key]))
     np.savez(os.path.join(folder, "outputs.npz"), **outputs)
     print(json.dumps({"polykeras_imported": any(m.split(".")[0] == "polykeras" for m in sys.modules)}))
 
