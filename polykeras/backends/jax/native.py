@@ -103,7 +103,9 @@ class JaxNative:
             return hasattr(s, "shape") and hasattr(s, "dtype")
 
         flat = jax.tree_util.tree_leaves(result_specs, is_leaf=leaf)
-        if result_specs is None or any(d is None for s in flat for d in s.shape):
+        traced = any(isinstance(a, jax.core.Tracer) for a in args)
+        if not traced or result_specs is None or any(d is None for s in flat for d in s.shape):
+            # eager (or shapes unknown): a plain host call; pure_callback only stages it inside jax.jit
             return super().run_on_host(fn, args, result_specs)  # type: ignore[misc]
         shapes = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(tuple(s.shape), s.dtype), result_specs,
                                         is_leaf=leaf)
