@@ -4,7 +4,6 @@ dtypes, order, values) and outputs out, on every engine."""
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
@@ -82,7 +81,7 @@ EINSUMS = [("ab,bc->ac", 6, None, (None, 5)), ("abc,cde->abde", (None, 4, 3), "d
            ("btd,ndh->btnh", (None, 2, 3), "h", (None, 4, 5))]
 
 
-@pytest.mark.parametrize("case", ["int8", "int8_weight_only", "float8"])
+@pytest.mark.parametrize("case", ["int8", "int8_weight_only", "float8", "int4", "int4_per_channel", "int4_block4"])
 @pytest.mark.parametrize("equation,output_shape,bias_axes,shape", EINSUMS)
 def test_einsum_dense_matches_keras(engine, rng, case, equation, output_shape, bias_axes, shape):
     kwargs = {"equation": equation, "output_shape": output_shape, "bias_axes": bias_axes}

@@ -113,14 +113,15 @@ class EinsumDense(quant.QuantizableMixin, Layer):
         >>> [w.shape for w in layer.weights]
         [(16, 4, 8), (4, 8)]
 
-    ``quantize("int8" | "float8")`` quantizes the kernel in place, one scale
-    per output position (see :mod:`polykeras.layers.core.quantization`).
+    ``quantize("int8" | "int4" | "float8")`` quantizes the kernel in place,
+    one scale per output position (see :mod:`polykeras.layers.core.quantization`).
     """
 
-    _quantization_modes = ("int8", "float8")
+    _quantization_modes = ("int8", "int4", "float8")
     _serialization_spec = {
         None: ("kernel", "bias"),
         "int8": ("kernel", "bias", "kernel_scale"),
+        "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"),
         "float8": ("kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale", "kernel_amax_history",
                    "outputs_grad_scale", "outputs_grad_amax_history"),
     }
@@ -245,6 +246,76 @@ class EinsumDense(quant.QuantizableMixin, Layer):
 
         scale = ops.cast(ops.convert_to_tensor(self.kernel_scale), compute)
         return quant.straight_through(forward, backward)(inputs, ops.convert_to_tensor(self.kernel), scale)
+
+    # ------------------------------------------------------------- int4
+    def _int4_matrix(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """The kernel as Keras 3 flattens it for int4: (contracted sizes, the rest) by reshape."""
+        reduced = self._reduced_axes(self._specs[1])
+        rows = quant.product(shape[i] for i in reduced)
+        return rows, quant.product(shape) // rows
+
+    def _quantize_int4(self, config: Any) -> None:
+        value, shape = self._take_float_weight()
+        flat = value.reshape(self._int4_matrix(shape))
+        block = quant._int4_block_size(self, config)
+        zero = None
+        if block is None:
+            q, scale = quantizers.abs_max_quantize(flat, axis=0, value_range=(-8, 7), dtype="int8", to_numpy=True)
+            scale = ops.squeeze(scale, axis=0)
+        else:
+            q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(flat, block_size=block,
+                                                                                 to_numpy=True)
+        packed, _, _ = quantizers.pack_int4(q, axis=-1)
+        self._build_int4(shape, config)
+        self.kernel.assign(packed)
+        self.kernel_scale.assign(scale)
+        if zero is not None:
+            self.kernel_zero.assign(zero)
+
+    def _build_int4(self, shape: tuple[int, ...], config: Any = None) -> None:
+        rows, cols = self._int4_matrix(shape)
+        block = quant._int4_block_size(self, config)
+        self.kernel = self.add_weight(name="kernel", shape=(rows, (cols + 1) // 2), initializer="zeros",
+                                      dtype="int8", trainable=False)
+        scale_shape = (cols,) if block is None else (quant.n_groups(rows, block), cols)
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=scale_shape, initializer="ones",
+                                            trainable=False)
+        if block is not None:
+            self.kernel_zero = self.add_weight(name="kernel_zero", shape=scale_shape, initializer="zeros",
+                                               dtype="int8", trainable=False)
+            self.g_idx = self.add_weight(name="g_idx", shape=(rows,), trainable=False,
+                                         initializer=lambda shape, dtype=None: quant.group_index(shape[0], block))
+        self._int4_block = block
+        self._int4_shape = tuple(int(d) for d in shape)
+        self._quantized = "int4"
+
+    def _int4_call(self, inputs: Any, training: Any = None) -> Any:
+        in_spec, w_spec, out_spec = self._specs
+        equation = f"{in_spec},{w_spec}->{out_spec}"
+        compute = self.compute_dtype
+        shape = self.__dict__["_int4_shape"]
+        unpacked = quantizers.unpack_int4(self.kernel, quant.product(shape) // int(self.kernel.shape[0]), axis=-1)
+        if self.__dict__.get("_int4_block") is None:
+            float_kernel = ops.divide(ops.cast(unpacked, compute), ops.cast(ops.convert_to_tensor(self.kernel_scale),
+                                                                             compute))
+        else:
+            float_kernel = quant.grouped_dequantize(unpacked, self.kernel_scale, self.kernel_zero, self.g_idx, 0,
+                                                    compute)
+        float_kernel = ops.reshape(float_kernel, shape)
+        inputs_quantizer = self._inputs_quantizer()
+        input_axes = self._reduced_axes(in_spec)
+
+        def forward(x: Any, k: Any) -> Any:
+            if inputs_quantizer:
+                qx, x_scale = inputs_quantizer(x, axis=input_axes)
+                y = ops.einsum(equation, ops.cast(qx, compute), k)
+                return ops.divide(y, quant.aligned_scale(ops.cast(x_scale, compute), in_spec, out_spec))
+            return ops.einsum(equation, x, k)
+
+        def backward(upstream: Any, k: Any) -> Any:
+            return ops.einsum(f"{out_spec},{w_spec}->{in_spec}", upstream, k)
+
+        return quant.straight_through(forward, backward)(inputs, float_kernel)
 
     # ----------------------------------------------------------- float8
     def _quantize_float8(self, config: Any) -> None:
