@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from polykeras import config, layers
-from polykeras.applications import _weights, imagenet_utils
+from polykeras import layers
+from polykeras.applications import _builder, imagenet_utils
 
 _BN_EPSILON = 1.001e-5
 
 
 def _bn_axis() -> int:
-    return 1 if config.image_data_format() == "channels_first" else 3
+    return _builder.channel_axis()
 
 
 def build_resnet(stack_fn: Callable[[Any], Any], preact: bool, use_bias: bool, name: str,
@@ -37,14 +37,8 @@ def build_resnet(stack_fn: Callable[[Any], Any], preact: bool, use_bias: bool, n
         >>> build_resnet(lambda x: stack_residual_blocks_v1(x, 64, 2, name="conv2"), False, True, "tiny",
         ...              weights=None, input_shape=(32, 32, 3), application="ResNet", weights_key="resnet50")
     """
-    imagenet_utils.validate_weights(application, weights, include_top, classes)
-    if include_top:
-        imagenet_utils.validate_activation(classifier_activation, weights, application=application)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
-                                                    data_format=config.image_data_format(),
-                                                    require_flatten=include_top, weights=weights,
-                                                    application=application)
-    img_input = imagenet_utils.image_input(input_shape, input_tensor)
+    img_input = _builder.start(application, include_top, weights, input_tensor, input_shape, classes,
+                               classifier_activation, default_size=224, min_size=32)
     bn_axis = _bn_axis()
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
@@ -57,16 +51,8 @@ def build_resnet(stack_fn: Callable[[Any], Any], preact: bool, use_bias: bool, n
     if preact:
         x = layers.BatchNormalization(axis=bn_axis, epsilon=_BN_EPSILON, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = imagenet_utils.pooled(x, pooling)
-    from polykeras.models import Functional
-
-    model = Functional(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
-    _weights.load(model, weights, weights_key, include_top)
-    return model
+    return _builder.finish(x, img_input, input_tensor, include_top, pooling, weights, name, weights_key,
+                           classes=classes, classifier_activation=classifier_activation)
 
 
 def residual_block_v1(x: Any, filters: int, kernel_size: int = 3, stride: int = 1, conv_shortcut: bool = True,
