@@ -207,7 +207,11 @@ class ExportArchive:
                                  f"{resource.variables[0].engine.name!r}, but this format is written by the "
                                  f"{engine!r} engine; track the model that holds it (a model moves, a bare "
                                  "layer does not), or make the layer on that engine.")
-            copy = resource.to_backend(engine)
+            try:
+                copy = resource.to_backend(engine)
+            except Exception as err:  # noqa: BLE001 - re-raised saying why the model had to move
+                raise ValueError(f"{what}: this format is written by the {engine!r} engine, and moving "
+                                 f"{resource.name!r} there failed: {err}") from err
             for old_layer, new_layer in zip(resource._flatten_layers(include_self=True, recursive=True),
                                             copy._flatten_layers(include_self=True, recursive=True)):
                 moved[id(old_layer)] = new_layer
