@@ -54,6 +54,9 @@ class JaxLayer(Layer):
         params: a pytree of the trainable weights.
         state: a pytree of the non-trainable weights.
         seed: seed of the ``rng`` passed to ``call_fn`` in training.
+        native_serialization_platforms: Keras's jax2tf option for running on
+            TensorFlow; kept in the config, unused here (JaxLayer runs on the
+            jax engine, and through NumPy on the NumPy engine).
 
     Example:
         >>> def call_fn(params, inputs):
@@ -62,8 +65,9 @@ class JaxLayer(Layer):
     """
 
     def __init__(self, call_fn: Callable[..., Any], init_fn: Callable[..., Any] | None = None, params: Any = None,
-                 state: Any = None, seed: Any = None, **kwargs: Any):
+                 state: Any = None, seed: Any = None, native_serialization_platforms: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
+        self.native_serialization_platforms = native_serialization_platforms
         who = describe_layer(self)
         self._bridge = backends.active().interop("jax", who)
         self.call_fn, self.init_fn, self.seed = call_fn, init_fn, seed
@@ -168,6 +172,7 @@ class JaxLayer(Layer):
         for key in ("call_fn", "init_fn"):
             config[key] = registry.serialize(getattr(self, key), f"{who} {key}")
         config["seed"] = self.seed
+        config["native_serialization_platforms"] = self.native_serialization_platforms
         return config
 
     @classmethod
