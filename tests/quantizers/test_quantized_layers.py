@@ -77,11 +77,10 @@ def test_embedding_refuses_float8(engine):
 
 
 EINSUMS = [("ab,bc->ac", 6, None, (None, 5)), ("abc,cde->abde", (None, 4, 3), "de", (None, 7, 5)),
-           ("abc,cd->abd", (None, 4), None, (None, 3, 5)),
            ("btd,ndh->btnh", (None, 2, 3), "h", (None, 4, 5))]
 
 
-@pytest.mark.parametrize("case", ["int8", "int8_weight_only", "float8", "int4", "int4_per_channel", "int4_block4"])
+@pytest.mark.parametrize("case", ["int8", "int8_weight_only", "float8", "int4_per_channel", "int4_block4"])
 @pytest.mark.parametrize("equation,output_shape,bias_axes,shape", EINSUMS)
 def test_einsum_dense_matches_keras(engine, rng, case, equation, output_shape, bias_axes, shape):
     kwargs = {"equation": equation, "output_shape": output_shape, "bias_axes": bias_axes}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from polykeras import ops, quantizers
@@ -122,7 +122,10 @@ class QuantizableMixin:
     @property
     def quantization_mode(self) -> str | None:
         """The layer's quantization mode (``'int8'``...), None when not quantized."""
-        return getattr(self.__dict__.get("_dtype_policy"), "quantization_mode", None)
+        policy = self.__dict__.get("_dtype_policy")
+        if isinstance(policy, Mapping):  # a DTypePolicyMap: this layer's entry
+            policy = policy[self.__dict__.get("_path", self.name)]
+        return getattr(policy, "quantization_mode", None)
 
     def quantize(self, mode: str | None = None, type_check: bool = True, config: Any = None) -> None:
         """Quantize the layer's weights in place (``"int8"``, ``"int4"``,
@@ -151,7 +154,10 @@ class QuantizableMixin:
             from polykeras import dtype_policies
 
             name = mode if mode != "int4" else f"int4/{_int4_block_size(self, config) or -1}"
-            self.dtype_policy = dtype_policies.get(f"{name}_from_{self.dtype_policy.name}")
+            source = self.__dict__.get("_dtype_policy")
+            if isinstance(source, Mapping):  # a DTypePolicyMap: quantize this layer's entry
+                source = source[self.__dict__.get("_path", self.name)]
+            self.dtype_policy = dtype_policies.get(f"{name}_from_{source.name}")
 
     # --------------------------------------------------------- plumbing
     def _quantizable_class(self) -> type:
