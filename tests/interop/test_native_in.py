@@ -318,3 +318,26 @@ def test_tfsm_layer_bad_inputs(engine, tmp_path, tmp_path_factory):
     with pytest.raises(ValueError, match=r"TFSMLayer '.*': expected filepath to be a TensorFlow SavedModel "
                                          r"directory, received '.*nowhere'"):
         layers.TFSMLayer(str(tmp_path / "nowhere"))
+
+
+# --------------------------------------------------------------- shapes
+def test_symbolic_shapes_keep_the_batch_unknown(engine, tmp_path_factory):
+    """A functional model over each wrapper: the symbolic output and
+    compute_output_shape keep an unknown batch size unknown and give the
+    real call's other sizes (Keras builds these layers on their own
+    backends only, so tests/layers/test_output_shapes.py lists them)."""
+    path, _ = _saved_model(tmp_path_factory)
+    builders = {
+        "TorchModuleWrapper": lambda: layers.TorchModuleWrapper(_torch_module()),
+        "JaxLayer": lambda: layers.JaxLayer(affine_tanh, params=dict(W)),
+        "FlaxLayer": lambda: layers.FlaxLayer(_mlp_class()()),
+        "TFSMLayer": lambda: layers.TFSMLayer(path),
+    }
+    for name, build in builders.items():
+        if _refused(engine, build, name):
+            continue
+        layer = build()
+        inputs = polykeras.Input(batch_shape=(None, 4))
+        assert tuple(layer(inputs).shape) == (None, 2), name
+        assert tuple(layer.compute_output_shape((None, 4))) == (None, 2), name
+        assert tuple(polykeras.ops.to_numpy(layer(X)).shape) == (16, 2), name
