@@ -54,11 +54,11 @@ class ExportEndpoint:
 _OP = re.compile(r"\b(aten[.:]{1,2}[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)")
 
 
-def unsupported_op(format: str, err: BaseException) -> str:
-    """The operator a converter could not write in ``format``, named from its
-    error (``aten::linalg_eigh``...); the whole message when no name is found.
+def unsupported_op(err: BaseException) -> str:
+    """The operator a converter's error names as the one it could not write
+    (``aten.linalg_qr``, ``aten::linalg_eigh``...); ``""`` when it names none.
 
-    Example: ``unsupported_op("onnx", err)`` -> ``"aten.linalg_eigh.default"``
+    Example: ``unsupported_op(err)`` -> ``"aten.linalg_qr"``
     """
     found = _OP.search(str(err))
     return found.group(1) if found else ""

@@ -93,7 +93,7 @@ class TorchExport:
             onnx_program = torch.onnx.export(program, args, dynamic_shapes=shapes, dynamo=True, verbose=False,
                                              input_names=endpoint.names, external_data=False, **kwargs)
         except Exception as err:  # noqa: BLE001 - named and re-raised
-            op = unsupported_op(format, err)
+            op = unsupported_op(err)
             first = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()[0]
             if op:
                 raise ValueError(f"ONNX has no conversion for operator {op}, which this model uses "
