@@ -236,3 +236,44 @@ def test_autocast_scope_reads(engine):
             assert ops.dtype(v.value) == "float32"
     assert ops.dtype(v.value) == "float32"
     np.testing.assert_allclose(v.numpy(), 1.0001, rtol=1e-7)
+
+
+#: Layers whose mixed-precision choices Keras 3 makes per layer: normalizations compute in float32 and return the
+#: compute dtype, softmax and embeddings follow the compute dtype.
+_KERAS_LAYERS = [
+    ("Dense", {"units": 3, "activation": "relu"}, (2, 5)),
+    ("Conv2D", {"filters": 2, "kernel_size": 2}, (1, 4, 4, 3)),
+    ("BatchNormalization", {}, (4, 5)),
+    ("LayerNormalization", {}, (2, 5)),
+    ("GroupNormalization", {"groups": 1}, (2, 4, 2)),
+    ("Softmax", {}, (2, 5)),
+    ("Embedding", {"input_dim": 6, "output_dim": 3}, (2, 4)),
+]
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("class_name, kwargs, shape", _KERAS_LAYERS, ids=[c[0] for c in _KERAS_LAYERS])
+def test_layers_under_mixed_policies_match_keras(engine, policy, class_name, kwargs, shape):
+    from conformance.tolerances import assert_close
+
+    keras = import_keras()
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, shape).astype("int32") if class_name == "Embedding" else \
+        (rng.standard_normal(shape) * 2 + 0.5).astype("float32")
+    theirs = getattr(keras.layers, class_name)(dtype=policy, **kwargs)
+    ours = getattr(layers, class_name)(dtype=policy, **kwargs)
+    theirs(x)
+    ours(x)
+    weights = [(rng.uniform(0.5, 1.5, w.shape) if "variance" in w.name else rng.standard_normal(w.shape) * 0.5)
+               .astype("float32") for w in theirs.weights]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    for training in (False, True) if class_name == "BatchNormalization" else (False,):
+        expected = theirs(x, training=training) if class_name == "BatchNormalization" else theirs(x)
+        got = ours(x, training=training) if class_name == "BatchNormalization" else ours(x)
+        assert ops.dtype(got) == keras.backend.standardize_dtype(expected.dtype) == ours.compute_dtype
+        assert_close(ops.to_numpy(ops.cast(got, "float32")), np.asarray(expected).astype("float32"), "layer",
+                     ours.compute_dtype, err_msg=f"{class_name} {policy} training={training}")
+    assert [w.dtype for w in ours.weights] == [keras.backend.standardize_dtype(w.dtype) for w in theirs.weights]
+    for got, expected in zip(ours.get_weights(), theirs.get_weights()):  # BatchNormalization's moving statistics
+        np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-2, atol=1e-3)

@@ -9,6 +9,7 @@ from polykeras import backends, constraints, initializers, ops, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
+from polykeras.layers.normalization.layer_normalization import at_least_float32, in_compute_dtype
 
 __all__ = ["BatchNormalization"]
 
@@ -129,16 +130,29 @@ class BatchNormalization(Layer):
         return mean, ops.maximum(ops.subtract(ops.divide(squares, count), ops.square(mean)), 0.0)
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
+        # Under mixed precision the statistics are computed in float32 (Keras 3's choice: half-precision
+        # variances overflow); the output comes back in the compute dtype.
+        inputs = at_least_float32(inputs)
+        dtype = ops.dtype(inputs)
+
+        def read(variable: Any) -> Any:  # in the inputs' dtype (a mixed layer reads its weights in half)
+            if variable is None:
+                return None
+            value = variable.value
+            return value if ops.dtype(value) == dtype else ops.cast(value, dtype)
+
+        moving_mean, moving_variance = read(self.moving_mean), read(self.moving_variance)
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
             keep = self.momentum
-            self.moving_mean.assign(ops.add(ops.multiply(self.moving_mean, keep), ops.multiply(mean, 1.0 - keep)))
+            self.moving_mean.assign(ops.add(ops.multiply(moving_mean, keep), ops.multiply(mean, 1.0 - keep)))
             self.moving_variance.assign(
-                ops.add(ops.multiply(self.moving_variance, keep), ops.multiply(variance, 1.0 - keep)))
+                ops.add(ops.multiply(moving_variance, keep), ops.multiply(variance, 1.0 - keep)))
         else:
-            mean, variance = self.moving_mean, self.moving_variance
-        return ops.batch_normalization(inputs, mean, variance, axis=self._axis, offset=self.beta, scale=self.gamma,
-                                       epsilon=self.epsilon)
+            mean, variance = moving_mean, moving_variance
+        outputs = ops.batch_normalization(inputs, mean, variance, axis=self._axis, offset=read(self.beta),
+                                          scale=read(self.gamma), epsilon=self.epsilon)
+        return in_compute_dtype(self, outputs)
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return tuple(input_shape)

@@ -25,13 +25,31 @@ def _axes(axis: Any, ndim: int, who: str, input_shape: Sequence[Any]) -> tuple[i
     return tuple(sorted({a % ndim for a in values}))
 
 
+def at_least_float32(x: Any) -> Any:
+    """``x`` cast to float32 when it is float16 or bfloat16: normalizations
+    compute their statistics in at least float32 under mixed precision (Keras
+    3's choice; half-precision variances overflow or lose the mean).
+    Example: ``at_least_float32(ops.ones((2,), "bfloat16"))`` -> float32"""
+    return ops.cast(x, "float32") if ops.dtype(x) in ("float16", "bfloat16") else x
+
+
+def in_compute_dtype(layer: Layer, x: Any) -> Any:
+    """``x`` in ``layer.compute_dtype`` (a no-op when it already is).
+    Example: ``in_compute_dtype(self, outputs)``"""
+    return x if ops.dtype(x) == layer.compute_dtype else ops.cast(x, layer.compute_dtype)
+
+
 class _ScaleCenter(Layer):
-    """The ``gamma``/``beta`` arguments shared by the per-sample normalizations."""
+    """The ``gamma``/``beta`` arguments shared by the per-sample normalizations.
+    Like Keras 3's, they do not autocast: under a mixed policy they read their
+    float32 weights as stored, compute in at least float32 and return the
+    compute dtype."""
 
     def __init__(self, axis: Any, epsilon: float, center: bool, scale: bool, beta_initializer: Any,
                  gamma_initializer: Any, beta_regularizer: Any, gamma_regularizer: Any, beta_constraint: Any,
                  gamma_constraint: Any, **kwargs: Any):
         super().__init__(**kwargs)
+        self.autocast = False
         self.axis = list(axis) if isinstance(axis, tuple) else axis
         self.epsilon = float(epsilon)
         self.center = center
@@ -113,6 +131,7 @@ class LayerNormalization(_ScaleCenter):
             else ops.reshape(weight, self._broadcast)
 
     def call(self, inputs: Any) -> Any:
+        inputs = at_least_float32(inputs)
         mean, variance = ops.moments(inputs, axes=self._norm_axes, keepdims=True)
         centred = inputs if self.rms_scaling else ops.subtract(inputs, mean)
         outputs = ops.multiply(centred, ops.rsqrt(ops.add(variance, self.epsilon)))
@@ -120,7 +139,7 @@ class LayerNormalization(_ScaleCenter):
             outputs = ops.multiply(outputs, self._param(self.gamma))
         if self.beta is not None:
             outputs = ops.add(outputs, self._param(self.beta))
-        return outputs
+        return in_compute_dtype(self, outputs)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rms_scaling": self.rms_scaling}
@@ -173,7 +192,7 @@ class GroupNormalization(_ScaleCenter):
         shape = list(ops.shape(inputs))
         axis = self._channel_axis
         grouped_shape = [-1, *shape[1:axis], self._groups, shape[axis] // self._groups, *shape[axis + 1:]]
-        grouped = ops.reshape(inputs, grouped_shape)
+        grouped = ops.reshape(at_least_float32(inputs), grouped_shape)
         reduce = tuple(a for a in range(1, len(grouped_shape)) if a != axis)
         mean, variance = ops.moments(grouped, axes=reduce, keepdims=True)
         inv = ops.rsqrt(ops.add(variance, self.epsilon))
@@ -184,7 +203,7 @@ class GroupNormalization(_ScaleCenter):
         outputs = ops.multiply(ops.subtract(grouped, mean), inv)
         if self.beta is not None:
             outputs = ops.add(outputs, ops.reshape(self.beta, param_shape))
-        return ops.reshape(outputs, [-1, *shape[1:]])
+        return in_compute_dtype(self, ops.reshape(outputs, [-1, *shape[1:]]))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "groups": self.groups}
