@@ -222,6 +222,11 @@ def _crossed_features(rng: np.random.Generator) -> list[np.ndarray]:
     return [rng.integers(0, 50, (4,)).astype("int64"), rng.choice(np.array(["a", "b", "zz"]), (4,))]
 
 
+def _feature_space(cls: type, dtype: str) -> Any:
+    # the numeric features: FeatureSpace's string ones have no engine tensors (tests/utils/test_feature_space.py)
+    return cls({"a": cls.float_rescaled(scale=0.5, offset=1.0), "b": "float"}, dtype=dtype)
+
+
 def _hashing_to_ids(cls: type, dtype: str) -> Any:
     return cls(num_bins=5)  # its output is int64 ids whatever the case's float dtype (Keras refuses a float one)
 
@@ -456,6 +461,8 @@ CASES: dict[str, list[LayerCase]] = {
     "Normalization": [C({"mean": [0.1, -0.2, 0.3], "variance": [1.0, 2.0, 0.5]}, (2, 3)),
                       C(input_shape=(4, 3), make=_adapted_normalization)],
     "Pipeline": [C(input_shape=(2, 3), make=_pipeline)],
+    "FeatureSpace": [C(input_shape=[(3, 1), (3, 1)], make=_feature_space, check_shape=False,
+                       invoke=lambda layer, inputs, **kw: layer({"a": inputs[0], "b": inputs[1]}))],
     # the random augmentations at inference (identity): the engines' random streams differ, so a training
     # call's numbers are engine-specific; tests/layers/test_augmentation.py checks what training may do
     "RandomFlip": [C({"seed": 1}, (2, 4, 5, 3), call_kwargs={"training": False})],

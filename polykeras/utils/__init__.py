@@ -41,6 +41,7 @@ _ELSEWHERE = {
     "enable_interactive_logging": "polykeras.config", "disable_interactive_logging": "polykeras.config",
     "is_interactive_logging_enabled": "polykeras.config",
     "native_module": "polykeras.layers.native",  # polykeras's own: a model as its engine's module object
+    "FeatureSpace": "polykeras.layers.preprocessing.feature_space",
 }
 
 
@@ -66,6 +67,6 @@ __all__ = [
     "set_random_seed", "split_dataset", "standardize_dtype", "text_dataset_from_directory",
     "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight", "validate_file",
     # forwarded by __getattr__ (_ELSEWHERE)
-    "clear_session", "disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled",
-    "is_keras_tensor",
+    "FeatureSpace", "clear_session", "disable_interactive_logging", "enable_interactive_logging",
+    "is_interactive_logging_enabled", "is_keras_tensor",
 ]

@@ -69,3 +69,5 @@ __all__ += ["ContrastLimitedAdaptiveHistogramEqualization"]
 from polykeras.layers.preprocessing.policies import AugMix, RandAugment  # noqa: E402
 
 __all__ += ["AugMix", "RandAugment"]
+# keras.utils.FeatureSpace (a layer, registered for saving; not a keras.layers name)
+from polykeras.layers.preprocessing import feature_space as _feature_space  # noqa: E402, F401
