@@ -58,6 +58,9 @@ OPTIMIZER_CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                                                    "gradient_accumulation_steps": 2}),
     "Adam(use_ema, ema_overwrite_frequency)": ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.8,
                                                         "ema_overwrite_frequency": 2}),
+    "LossScaleOptimizer(SGD momentum)": ("LossScaleOptimizer", {
+        "inner_optimizer": ("SGD", {"learning_rate": 0.05, "momentum": 0.9}), "initial_scale": 8.0,
+        "dynamic_growth_steps": 2}),
     "AdamW(gradient_accumulation_steps, use_ema)": ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.05,
                                                               "gradient_accumulation_steps": 2, "use_ema": True,
                                                               "ema_momentum": 0.5}),
@@ -81,6 +84,9 @@ def _make(label: str) -> Any:
     if isinstance(kwargs.get("learning_rate"), dict):
         schedule = kwargs["learning_rate"]
         kwargs["learning_rate"] = getattr(optimizers.schedules, schedule["class_name"])(**schedule["config"])
+    if isinstance(kwargs.get("inner_optimizer"), tuple):  # a wrapper: (class name, arguments) of the inner one
+        inner_name, inner_kwargs = kwargs["inner_optimizer"]
+        kwargs["inner_optimizer"] = optimizers.BUILTINS[inner_name](**inner_kwargs)
     return optimizers.BUILTINS[cls_name](**kwargs)
 
 
