@@ -20,6 +20,7 @@ from polykeras.callbacks.lambda_callback import LambdaCallback
 from polykeras.callbacks.learning_rate_scheduler import LearningRateScheduler
 from polykeras.callbacks.model_checkpoint import ModelCheckpoint
 from polykeras.callbacks.monitor_callback import MonitorCallback
+from polykeras.callbacks.orbax_checkpoint import OrbaxCheckpoint
 from polykeras.callbacks.progbar_logger import ProgbarLogger
 from polykeras.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from polykeras.callbacks.remote_monitor import RemoteMonitor
@@ -39,6 +40,7 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "MonitorCallback",
+    "OrbaxCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "RemoteMonitor",
