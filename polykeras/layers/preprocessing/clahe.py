@@ -4,8 +4,9 @@ at ``clip_limit`` times the mean bin (the excess spread evenly), its
 normalised cumulative sum as the tile's mapping, and each pixel mapped by
 the bilinear blend of its four nearest tiles' mappings.
 
-The histograms are one ``bincount`` over (tile, value) pairs, so memory
-grows with the pixels, not with pixels x 256.
+The histograms are one ``segment_sum`` over (tile, value) pairs (a static
+length, so it compiles), so memory grows with the pixels, not with
+pixels x 256.
 """
 
 from __future__ import annotations
@@ -72,14 +73,15 @@ class ContrastLimitedAdaptiveHistogramEqualization(DataAugmentation):
         padded = images if pad_h == pad_w == 0 else ops.pad(images, [(0, 0), (0, pad_h), (0, pad_w), (0, 0)],
                                                             mode="symmetric")
         values = ops.clip(ops.cast(padded, "int32"), 0, 255)  # (batch, H, W, channels)
-        # one histogram per (image, tile row, tile column, channel): bincount of tile_id * 256 + value
+        # one histogram per (image, tile row, tile column, channel): counts of tile_id * 256 + value
         tiles = batch * grid_h * grid_w * channels
         tile_id = (np.arange(batch)[:, None, None, None] * grid_h + (np.arange(grid_h * tile_h) // tile_h)[
             None, :, None, None]) * grid_w + (np.arange(grid_w * tile_w) // tile_w)[None, None, :, None]
         tile_id = tile_id * channels + np.arange(channels)[None, None, None, :]
         flat = ops.add(ops.convert_to_tensor((tile_id * 256).astype("int32")), values)
-        hists = ops.cast(ops.reshape(ops.bincount(ops.reshape(flat, (-1,)), minlength=tiles * 256),
-                                     (batch, grid_h, grid_w, channels, 256)), "float32")
+        flat = ops.reshape(flat, (-1,))
+        hists = ops.reshape(ops.segment_sum(ops.ones_like(flat, dtype="float32"), flat, num_segments=tiles * 256),
+                            (batch, grid_h, grid_w, channels, 256))
         if self.clip_limit > 0:
             limit = self.clip_limit * (tile_h * tile_w) / 256.0
             clipped = ops.clip(hists, 0.0, limit)

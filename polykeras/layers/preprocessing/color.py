@@ -312,7 +312,8 @@ class Equalization(DataAugmentation):
         bins = self.bins
         x = to_range(channel, self.value_range, (0.0, 255.0))
         flat = ops.reshape(ops.clip(ops.cast(ops.multiply(x, (bins - 1) / 255.0), "int32"), 0, bins - 1), (-1,))
-        hist = ops.bincount(flat, minlength=bins)
+        # segment_sum with a static length compiles (bincount sizes its result from the values)
+        hist = ops.cast(ops.segment_sum(ops.ones_like(flat, dtype="float32"), flat, num_segments=bins), "int32")
         occupied = ops.count_nonzero(hist)
         cdf = ops.cast(ops.cumsum(hist), "int32")
         cdf_min = ops.take(cdf, ops.argmax(ops.cast(ops.greater(cdf, 0), "int32")))

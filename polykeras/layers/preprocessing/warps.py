@@ -190,7 +190,9 @@ class RandomElasticTransform(_Warp):
     """Elastic distortion (``ops.image.elastic_transform``) with probability
     drawn from ``factor``: a strength ``s`` drawn once per call from
     ``scale`` gives ``alpha = 0.1 s max(h, w)`` and ``sigma = 0.05 s min(h, w)``;
-    the result is clipped to ``value_range``. Boxes are refused (Keras 3 has
+    the result is clipped to ``value_range``. ``s`` sizes the field's Gaussian
+    kernel, so it is drawn on the host (seeded by ``seed``; fixed at trace
+    time inside a compiled step, while the field is drawn at every step). Boxes are refused (Keras 3 has
     no rule for them either).
 
     Example:
@@ -210,6 +212,7 @@ class RandomElasticTransform(_Warp):
         self.fill_value = fill_value
         self._range = self._parse_value_range(value_range)
         self.value_range = list(value_range) if isinstance(value_range, (list, tuple)) else value_range
+        self._strengths = np.random.default_rng(seed)
 
     def _transformation(self, images: Any) -> Any:
         if self.scale[1] == 0 or self.factor[1] == 0:
@@ -217,8 +220,9 @@ class RandomElasticTransform(_Warp):
         batch = ops.shape(images)[0]
         probability = self._uniform((batch,), *self.factor)
         apply = ops.less(ops.random.uniform((batch,), 0.0, 1.0, seed=self.generator), probability)
-        strength = float(ops.to_numpy(self._uniform((), *self.scale))) if self.scale[0] != self.scale[1] \
-            else self.scale[0]
+        # the strength sizes the field's Gaussian kernel, so it is a host number: drawn on the host from the
+        # layer's seed (fixed at trace time inside a compiled step; the field itself is drawn per call)
+        strength = float(self._strengths.uniform(*self.scale)) if self.scale[0] != self.scale[1] else self.scale[0]
         return apply, strength
 
     def _warp(self, images: Any, transformation: Any, interpolation: str) -> Any:

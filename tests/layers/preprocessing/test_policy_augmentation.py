@@ -78,3 +78,23 @@ def test_policy_errors_name_the_layer(engine):
         layers.AugMix(interpolation="cubic")
     with pytest.raises(ValueError, match=r"rand_augment.*3 channels"):
         layers.RandAugment(seed=1)(ops.convert_to_tensor(_X[..., :1]))
+
+
+def test_augmentations_train_inside_the_compiled_step(engine):
+    import polykeras as pk
+    import polykeras.backends as B
+
+    # the layers whose compiled form needs care: a static-length histogram (segment_sum, as in CLAHE, RandAugment
+    # and AugMix), the host-drawn elastic strength, a permutation of the batch
+    augment = [layers.Equalization(), layers.RandomElasticTransform(seed=9), layers.CutMix(seed=11)]
+    model = pk.Sequential([pk.Input((12, 12, 3)), *augment, layers.Rescaling(1 / 255.0),
+                           layers.GlobalAveragePooling2D(), layers.Dense(2)])
+    model.compile("adam", pk.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = (np.random.default_rng(2).random((8, 12, 12, 3)) * 255).astype("float32")
+    if not B.active().differentiable:  # the engine's own capability flag, as the conformance runner reads it
+        with pytest.raises(NotImplementedError, match="autodiff"):
+            model.fit(x, np.arange(8) % 2, epochs=1, batch_size=4, verbose=0)
+        return
+    history = model.fit(x, np.arange(8) % 2, epochs=1, batch_size=4, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x, verbose=0))  # inference: identity
