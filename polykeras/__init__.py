@@ -70,8 +70,8 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | {
-        "activations", "callbacks", "constraints", "distribution", "initializers", "layers", "losses", "metrics",
-        "models", "optimizers", "quantizers", "random", "regularizers", "saving", "tree", "utils"})
+        "activations", "applications", "callbacks", "constraints", "distribution", "initializers", "layers", "losses",
+        "metrics", "models", "optimizers", "quantizers", "random", "regularizers", "saving", "tree", "utils"})
 
 
 __all__ = ["Input", "Model", "Sequential", "Variable", "backend", "backends", "config", "ops", "version",
