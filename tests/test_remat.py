@@ -11,7 +11,7 @@ import pytest
 import polykeras as pk
 from conformance.tolerances import assert_close
 from polykeras import layers, ops
-from polykeras.remat import RematScope, get_current_remat_mode, remat
+from polykeras.rematerialization import RematScope, get_current_remat_mode, remat
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(8, 6)).astype("float32")
@@ -72,7 +72,7 @@ def test_modes_choose_layers_as_keras(engine):
         big, small = layers.Dense(20, name="big"), layers.Dense(2, name="small")
     assert get_current_remat_mode() is None
     calls: list[str] = []
-    import polykeras.remat as remat_module
+    import polykeras.rematerialization as remat_module
 
     original = remat_module._rematerialised_call
 
@@ -102,7 +102,7 @@ def test_remat_function_and_errors(engine):
     expected = ops.convert_to_numpy(ops.tanh(dense(x)))
     block = pk.remat(lambda t: ops.tanh(dense(t)))
     np.testing.assert_allclose(ops.convert_to_numpy(block(x)), expected, rtol=1e-6)
-    assert remat is not None and pk.RematScope is RematScope
+    assert pk.remat is remat and pk.RematScope is RematScope  # keras.remat is a function, as in Keras
     with pytest.raises(ValueError, match="expected mode to be one of"):
         RematScope("everything")
     with pytest.raises(ValueError, match="output_size_threshold"):

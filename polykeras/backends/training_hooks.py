@@ -4,7 +4,7 @@ mechanism. Kept out of :class:`~polykeras.backends.base.Backend`'s own
 namespace (like the distribution and export hooks) so they are not listed as
 op composites.
 
-The training floor (:mod:`polykeras.remat`, the TensorBoard callback) calls
+The training floor (:mod:`polykeras.rematerialization`, the TensorBoard callback) calls
 them; it never asks which engine is active.
 
 Example:

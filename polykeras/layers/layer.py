@@ -42,8 +42,8 @@ import numpy as np
 from polykeras import backends, ops
 from polykeras import initializers as initializers_lib
 from polykeras import regularizers as regularizers_lib
-from polykeras.remat import get_current_remat_mode
-from polykeras.remat import layer_call as remat_layer_call
+from polykeras.rematerialization import get_current_remat_mode
+from polykeras.rematerialization import layer_call as remat_layer_call
 from polykeras.backends.dtypes import is_float, standardize_dtype
 from polykeras.dtype_policies import DTypePolicy, DTypePolicyMap
 from polykeras.dtype_policies import get as get_policy

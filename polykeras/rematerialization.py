@@ -30,8 +30,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import math
-import sys
-import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -229,13 +227,3 @@ def _output_size(layer: Any, args: tuple, kwargs: dict) -> int:
 def _is_shape(x: Any) -> bool:
     return isinstance(x, (tuple, list)) and all(d is None or isinstance(d, int) for d in x)
 
-
-class _CallableModule(types.ModuleType):
-    """``polykeras.remat(f)`` is Keras's function even once this module is
-    imported (the package attribute is then the module)."""
-
-    def __call__(self, f: Callable[..., Any]) -> Callable[..., Any]:
-        return remat(f)
-
-
-sys.modules[__name__].__class__ = _CallableModule
