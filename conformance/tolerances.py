@@ -35,6 +35,14 @@ __all__ = ["FAMILIES", "TOLERANCES", "assert_close", "tolerance"]
 
 Tol = tuple[float, float]
 
+# float16 and bfloat16 (the half-precision rows of conformance/checks/half_precision.py: ops on half
+# tensors, layers under the float16, bfloat16, mixed_float16 and mixed_bfloat16 policies). The reference
+# sees the inputs (and a layer's weights) already rounded to the half dtype, so what counts is the op's
+# own rounding plus the rounding of its result: eps16 = 9.8e-4 (11 bits), eps_bf16 = 7.8e-3 (8 bits).
+# Engines accumulate half-precision contractions and reductions in float32 (oneDNN, Eigen, XLA) or in
+# the half dtype itself (NumPy with ml_dtypes), so matmul, conv and reductions get several ulp of room;
+# a layer chains a contraction, a bias and an activation (each rounded), and under a mixed policy also
+# the cast of the float32 weights, hence ~10 ulp at the layer level.
 #: family -> dtype -> (rtol, atol). Integer and bool results compare exactly.
 TOLERANCES: dict[str, dict[str, Tol]] = {
     # Correctly rounded IEEE ops (+, -, *, /, min, max, floor, casts). A few ulp

@@ -362,4 +362,7 @@ def _layer_check(name: str, cls: type | None) -> Any:
 
 def layer_checks() -> list[Check]:
     """One row per registered built-in layer class, in name order."""
-    return [Check(name, "layers", _layer_check(name, cls), (name,)) for name, cls in registered_layers().items()]
+    from conformance.checks import half_precision
+
+    checks = [Check(name, "layers", _layer_check(name, cls), (name,)) for name, cls in registered_layers().items()]
+    return checks + half_precision.layer_checks()  # float16, bfloat16 and the mixed policies

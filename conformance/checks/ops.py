@@ -208,6 +208,9 @@ def op_checks() -> list[Check]:
     checks += [Check(name, "ops", _random(name), (name,)) for name in ops_core.RANDOM_CHECKS]
     checks += [Check(f"{label}:grad", "ops", _gradient(label, case), (case.op,))
                for label, case in ops_gradients.CASES.items()]
+    from conformance.checks import half_precision
+
+    checks += half_precision.op_checks()  # float16 and bfloat16 rows of a representative set
     names = [c.name for c in checks]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

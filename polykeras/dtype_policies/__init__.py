@@ -53,9 +53,10 @@ __all__ = [
 ]
 
 
-def serialize(policy: DTypePolicy) -> dict[str, Any]:
+def serialize(dtype_policy: DTypePolicy) -> dict[str, Any]:
     """Keras 3's config of a policy: ``{"module", "class_name", "config",
     "registered_name"}``. Example: ``serialize(DTypePolicy("mixed_float16"))``"""
+    policy = dtype_policy
     if not isinstance(policy, DTypePolicy):
         raise TypeError(f"dtype_policies.serialize: expected a DTypePolicy, received {policy!r}.")
     from polykeras.registry import to_json_safe

@@ -44,7 +44,8 @@ def test_every_builtin_layer_class_has_a_case():
 
 
 def test_every_layer_class_is_a_row():
-    assert {c.name for c in layer_checks()} == set(registered_layers())
+    # ``<Layer>@half`` rows (conformance/checks/half_precision.py) come on top of one row per class.
+    assert {c.name for c in layer_checks() if not c.name.endswith("@half")} == set(registered_layers())
 
 
 def test_a_layer_without_a_case_is_a_failing_row(monkeypatch):

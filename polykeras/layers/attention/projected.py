@@ -100,7 +100,7 @@ class _ProjectedAttention(Layer):
             bias_initializer=self.bias_initializer, kernel_regularizer=self.kernel_regularizer,
             bias_regularizer=self.bias_regularizer, kernel_constraint=self.kernel_constraint,
             bias_constraint=self.bias_constraint, activity_regularizer=self.projection_activity_regularizer,
-            dtype=self.dtype)
+            dtype=self.dtype_policy)
 
     def _build_projections(self, shapes: tuple[tuple, tuple, tuple], query: Projection, key: Projection,
                            gate: Projection, value: Projection, output: Projection, output_input_shape: tuple) -> None:
