@@ -19,7 +19,7 @@ from polykeras.dtype_policies.policy import DTypePolicy, get, register_policy_cl
 __all__ = ["DTypePolicyMap"]
 
 
-class DTypePolicyMap(DTypePolicy, MutableMapping):  # type: ignore[misc]
+class DTypePolicyMap(DTypePolicy, MutableMapping):
     """A mapping from layer paths (exact, else regular expressions matched in
     full) to policies, with a default for paths no key matches; a layer given
     one takes the entry for its own path. It is itself a policy: its dtypes

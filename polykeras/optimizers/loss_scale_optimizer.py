@@ -100,7 +100,7 @@ class LossScaleOptimizer(Optimizer):
         """The inner optimizer's step counter (skipped steps do not count)."""
         return self.inner_optimizer.iterations
 
-    @property  # type: ignore[override]
+    @property
     def learning_rate(self) -> Any:
         """The inner optimizer's learning rate (settable)."""
         return self.inner_optimizer.learning_rate
