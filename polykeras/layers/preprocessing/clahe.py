@@ -18,12 +18,12 @@ import numpy as np
 
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.preprocessing.data_augmentation import DataAugmentation, to_range
+from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation, to_range
 
 __all__ = ["ContrastLimitedAdaptiveHistogramEqualization"]
 
 
-class ContrastLimitedAdaptiveHistogramEqualization(DataAugmentation):
+class ContrastLimitedAdaptiveHistogramEqualization(_DataAugmentation):
     """Contrast-limited adaptive histogram equalization (deterministic; it
     runs whatever ``training`` says, as Keras 3).
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.preprocessing.data_augmentation import DataAugmentation, to_range
+from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation, to_range
 from polykeras.ops import image as image_ops
 
 __all__ = ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "RandomGaussianBlur", "RandomHue",
@@ -27,7 +27,7 @@ __all__ = ["Equalization", "RandomColorDegeneration", "RandomColorJitter", "Rand
 _EPSILON = 1e-7
 
 
-class _ColorAugmentation(DataAugmentation):
+class _ColorAugmentation(_DataAugmentation):
     """A ``factor`` and a ``value_range``; images of 3 channels."""
 
     _NEEDS_RGB = True
@@ -169,7 +169,7 @@ class RandomSharpness(_ColorAugmentation):
         return ops.clip(out, self.value_range[0], self.value_range[1])
 
 
-class RandomColorJitter(DataAugmentation):
+class RandomColorJitter(_DataAugmentation):
     """Random brightness, contrast, saturation and hue, applied in that order
     (each with Keras 3's rules of ``RandomBrightness``, ``RandomContrast``,
     ``RandomSaturation`` and ``RandomHue``); a factor left ``None`` skips
@@ -224,7 +224,7 @@ class RandomColorJitter(DataAugmentation):
                 "saturation_factor": self.saturation_factor, "hue_factor": self.hue_factor}
 
 
-class RandomGaussianBlur(DataAugmentation):
+class RandomGaussianBlur(_DataAugmentation):
     """Blurs each image with probability drawn from ``factor`` (in
     ``[0, 1]``), with a ``kernel_size`` Gaussian (odd; a number or
     ``(width, height)``) of standard deviations drawn once per call from
@@ -286,7 +286,7 @@ class RandomGaussianBlur(DataAugmentation):
                 "sigma": self.sigma, "value_range": self.value_range}
 
 
-class Equalization(DataAugmentation):
+class Equalization(_DataAugmentation):
     """Histogram equalization, as Keras 3: per channel, one histogram of
     ``bins`` over the whole batch (on the ``[0, 255]`` scale of
     ``value_range``) maps each value through the normalised cumulative

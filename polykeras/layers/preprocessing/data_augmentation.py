@@ -1,6 +1,6 @@
 """The base of the image augmentation layers that take Keras 3's data dict.
 
-A layer built on :class:`DataAugmentation` is called on images (rank 3 or 4)
+A layer built on :class:`_DataAugmentation` is called on images (rank 3 or 4)
 or on a dict ``{"images", "labels", "bounding_boxes", "segmentation_masks"}``
 (any keys but ``"images"`` optional). One call draws one *transformation*
 (``_transformation``, from the layer's ``SeedGenerator``) and applies it to
@@ -20,15 +20,15 @@ from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer, standardize_data_format
 from polykeras.layers.preprocessing.augmentation import _ImageAugmentation
 
-__all__ = ["DataAugmentation"]
+__all__ = ["to_range"]  # and _DataAugmentation: private, the base of the layers and not a layer itself
 
 
-class DataAugmentation(_ImageAugmentation):
+class _DataAugmentation(_ImageAugmentation):
     """Shared parts of the dict-aware augmentation layers: ``data_format``,
     ``bounding_box_format``, factor parsing by name, value-range rescaling.
 
     Example:
-        >>> class Halve(DataAugmentation):
+        >>> class Halve(_DataAugmentation):
         ...     def _apply(self, images, transformation):
         ...         return ops.multiply(images, 0.5)
     """

@@ -15,12 +15,12 @@ import numpy as np
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
-from polykeras.layers.preprocessing.data_augmentation import DataAugmentation
+from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation
 
 __all__ = ["CutMix", "MaxNumBoundingBoxes", "RandomErasing"]
 
 
-class _Rectangles(DataAugmentation):
+class _Rectangles(_DataAugmentation):
     """One random axis-aligned rectangle per image, as a boolean mask."""
 
     _FACTOR_BOUNDS = (0.0, 1.0)

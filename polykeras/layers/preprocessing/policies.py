@@ -21,7 +21,7 @@ from polykeras.layers.preprocessing.augmentation import (
     AutoContrast, RandomBrightness, RandomContrast, RandomPosterization, Solarization,
 )
 from polykeras.layers.preprocessing.color import Equalization, RandomColorDegeneration, RandomSharpness
-from polykeras.layers.preprocessing.data_augmentation import DataAugmentation
+from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation
 from polykeras.layers.preprocessing.geometric import RandomRotation, RandomTranslation
 from polykeras.layers.preprocessing.warps import RandomShear
 
@@ -39,14 +39,14 @@ def _sub_seed(seed: int | None, index: int) -> int | None:
 
 def _run(layer: Any, images: Any) -> Any:
     """One sub-layer's augmentation of a rank-4 float batch."""
-    if isinstance(layer, DataAugmentation):
+    if isinstance(layer, _DataAugmentation):
         return layer._apply(images, layer._transformation(images))
     if isinstance(layer, AutoContrast):
         return layer.call(images)
     return layer._augment(images)
 
 
-class _Policy(DataAugmentation):
+class _Policy(_DataAugmentation):
     _FACTOR_BOUNDS = (0.0, 1.0)
 
     def _build_operations(self, value_range: Any, interpolation: str, names: Sequence[str]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.preprocessing.data_augmentation import DataAugmentation
+from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation
 from polykeras.ops import image as image_ops
 from polykeras.utils.bounding_boxes import clip_to_image_size, convert_format
 
@@ -26,7 +26,7 @@ __all__ = ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
-class _Warp(DataAugmentation):
+class _Warp(_DataAugmentation):
     """Interpolation and fill checks; the image size of a batch."""
 
     _FACTOR_BOUNDS = (0.0, 1.0)
