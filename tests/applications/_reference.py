@@ -158,6 +158,7 @@ def check_smallest_member(name: str, kwargs: dict[str, Any], x: np.ndarray, fold
     suffix = "_legacy.h5" if imagenet_key else ".weights.h5"
     path = str(folder / f"{name}_{abs(hash(json.dumps(kwargs, sort_keys=True)))}{suffix}")
     ref = keras_application(name, kwargs, x, files=(path,))
+    assert np.all(np.isfinite(ref["y"])) and np.std(ref["y"]) > 1e-6, f"{name}: a degenerate Keras reference"
     if imagenet_key:
         assert local_server is not None and monkeypatch is not None
         serve_as_imagenet(imagenet_key, bool(kwargs.get("include_top", True)), path, local_server, monkeypatch)
