@@ -62,8 +62,9 @@ def DenseNet(blocks: Sequence[int], include_top: bool = True, weights: Any = "im
         >>> model = DenseNet([6, 12, 24, 16], weights=None, include_top=False)
     """
     blocks = tuple(blocks)
-    application = {(6, 12, 24, 16): "DenseNet121", (6, 12, 32, 32): "DenseNet169",
-                   (6, 12, 48, 32): "DenseNet201"}.get(blocks, "DenseNet")
+    variants: dict[tuple[int, ...], str] = {(6, 12, 24, 16): "DenseNet121", (6, 12, 32, 32): "DenseNet169",
+                                            (6, 12, 48, 32): "DenseNet201"}
+    application = variants.get(blocks, "DenseNet")
     img_input = _builder.start(application, include_top, weights, input_tensor, input_shape, classes,
                                classifier_activation, default_size=224, min_size=32)
     axis = _builder.channel_axis()

@@ -147,7 +147,7 @@ def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, fl
     values = np.asarray(ops.convert_to_numpy(preds))
     results = []
     for row in values:
-        best = np.argsort(row, kind="stable")[-top:][::-1] if top > 0 else []
+        best = [int(i) for i in np.argsort(row, kind="stable")[::-1][:max(top, 0)]]
         found = [(*index[str(int(i))], row[i]) for i in best]
         found.sort(key=lambda entry: entry[2], reverse=True)
         results.append(found)

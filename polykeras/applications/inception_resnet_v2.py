@@ -64,7 +64,7 @@ def _chain(x: Any, specs: Sequence[tuple[Any, ...]]) -> Any:
     return x
 
 
-_BRANCHES = {
+_BRANCHES: dict[str, list[list[tuple[int, Any]]]] = {
     "block35": [[(32, 1)], [(32, 1), (32, 3)], [(32, 1), (48, 3), (64, 3)]],
     "block17": [[(192, 1)], [(128, 1), (160, [1, 7]), (192, [7, 1])]],
     "block8": [[(192, 1)], [(192, 1), (224, [1, 3]), (256, [3, 1])]],

@@ -66,27 +66,29 @@ def read_legacy_weights(group: h5py.Group, model: Any, where: str, by_name: bool
             saved.append((name, weight_names))
     layers = _weighted_layers(model)
     problems: list[str] = []
+    matches: list[tuple[Any, str, list[str] | None]]
     if by_name:
         found = dict(saved)
         matches = [(layer, layer.name, found.get(layer.name)) for layer in layers]
     else:
         if len(saved) != len(layers):
             problems.append(f"the model has {len(layers)} layers with weights, the file {len(saved)}")
-        matches = [(layer, *saved[i]) if i < len(saved) else (layer, "", None) for i, layer in enumerate(layers)]
+        matches = [(layer, saved[i][0], saved[i][1]) if i < len(saved) else (layer, "", None)
+                   for i, layer in enumerate(layers)]
     pairs: list[Pair] = []
-    for layer, source, weight_names in matches:
-        if weight_names is None:
+    for layer, source, listed in matches:
+        if listed is None:
             if by_name:
                 continue  # Keras leaves a layer the file lacks alone
             break
         variables = _legacy_weights(layer)
         node = group[source]
-        if len(variables) != len(weight_names):
+        if len(variables) != len(listed):
             problems.append(f"layer {layer.name!r} expects {len(variables)} weights, the file's layer {source!r} "
-                            f"holds {len(weight_names)}")
+                            f"holds {len(listed)}")
             continue
         layer_pairs, layer_problems = [], []
-        for variable, weight_name in zip(variables, weight_names, strict=True):
+        for variable, weight_name in zip(variables, listed, strict=True):
             dataset = node.get(weight_name)
             if not isinstance(dataset, h5py.Dataset):
                 layer_problems.append(f"layer {source!r} lists weight {weight_name!r} but holds no such dataset")
