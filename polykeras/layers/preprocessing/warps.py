@@ -19,11 +19,18 @@ from polykeras import ops
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.preprocessing.data_augmentation import _DataAugmentation
 from polykeras.ops import image as image_ops
-from polykeras.utils.bounding_boxes import clip_to_image_size, convert_format
 
 __all__ = ["RandomElasticTransform", "RandomPerspective", "RandomShear"]
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _boxes() -> Any:
+    """``polykeras.utils.bounding_boxes``, imported on the first box moved:
+    ``polykeras.utils`` brings the saving stack, which importing layers must not."""
+    from polykeras.utils import bounding_boxes
+
+    return bounding_boxes
 
 
 class _Warp(_DataAugmentation):
@@ -102,7 +109,7 @@ class RandomShear(_Warp):
 
     def _apply_boxes(self, boxes: Any, transformation: Any, images: Any) -> Any:
         height, width = self._hw(images)
-        rel = convert_format(boxes, self.bounding_box_format, "rel_xyxy", height, width, self.dtype)
+        rel = _boxes().convert_format(boxes, self.bounding_box_format, "rel_xyxy", height, width, self.dtype)
         sx, sy = (ops.reshape(t, (-1, 1)) for t in transformation)
         x1, y1, x2, y2 = (rel[..., i] for i in range(4))
         negative_x = ops.less(sx, 0.0)
@@ -111,8 +118,11 @@ class RandomShear(_Warp):
         positive_y = ops.greater(sy, 0.0)
         y1 = ops.where(positive_y, ops.subtract(y1, ops.multiply(sy, x2)), ops.subtract(y1, ops.multiply(sy, x1)))
         y2 = ops.where(positive_y, ops.subtract(y2, ops.multiply(sy, x1)), ops.subtract(y2, ops.multiply(sy, x2)))
-        clipped = clip_to_image_size({"boxes": ops.stack([x1, y1, x2, y2], axis=-1)}, bounding_box_format="rel_xyxy")
-        return convert_format(clipped["boxes"], "rel_xyxy", self.bounding_box_format, height, width, self.dtype)
+        boxes_module = _boxes()
+        clipped = boxes_module.clip_to_image_size({"boxes": ops.stack([x1, y1, x2, y2], axis=-1)},
+                                                  bounding_box_format="rel_xyxy")
+        return boxes_module.convert_format(clipped["boxes"], "rel_xyxy", self.bounding_box_format, height, width,
+                                           self.dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor,
@@ -162,7 +172,7 @@ class RandomPerspective(_Warp):
     def _apply_boxes(self, boxes: Any, transformation: Any, images: Any) -> Any:
         apply, start, end = transformation
         height, width = self._hw(images)
-        xyxy = convert_format(boxes, self.bounding_box_format, "xyxy", height, width, self.dtype)
+        xyxy = _boxes().convert_format(boxes, self.bounding_box_format, "xyxy", height, width, self.dtype)
         # the homography maps output points to input points; boxes go the other way: its inverse
         matrix = ops.concatenate([image_ops._homography(start, end), ops.ones((ops.shape(start)[0], 1), self.dtype)],
                                  axis=1)
@@ -178,8 +188,8 @@ class RandomPerspective(_Warp):
         moved_boxes = ops.stack([ops.min(xs, axis=-1), ops.min(ys, axis=-1), ops.max(xs, axis=-1),
                                  ops.max(ys, axis=-1)], axis=-1)
         xyxy = ops.where(ops.reshape(apply, (-1, 1, 1)), moved_boxes, xyxy)
-        clipped = clip_to_image_size({"boxes": xyxy}, height, width, "xyxy")
-        return convert_format(clipped["boxes"], "xyxy", self.bounding_box_format, height, width, self.dtype)
+        clipped = _boxes().clip_to_image_size({"boxes": xyxy}, height, width, "xyxy")
+        return _boxes().convert_format(clipped["boxes"], "xyxy", self.bounding_box_format, height, width, self.dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor, "scale": self.scale,
