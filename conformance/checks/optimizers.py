@@ -61,6 +61,8 @@ OPTIMIZER_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "LossScaleOptimizer(SGD momentum)": ("LossScaleOptimizer", {
         "inner_optimizer": ("SGD", {"learning_rate": 0.05, "momentum": 0.9}), "initial_scale": 8.0,
         "dynamic_growth_steps": 2}),
+    "MultiOptimizer(SGD, Adam for w0)": ("MultiOptimizer", {"optimizer_map": (
+        ("SGD", {"learning_rate": 0.05, "momentum": 0.9}), {"w0": ("Adam", {"learning_rate": 0.01})})}),
     "AdamW(gradient_accumulation_steps, use_ema)": ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.05,
                                                               "gradient_accumulation_steps": 2, "use_ema": True,
                                                               "ema_momentum": 0.5}),
@@ -87,6 +89,11 @@ def _make(label: str) -> Any:
     if isinstance(kwargs.get("inner_optimizer"), tuple):  # a wrapper: (class name, arguments) of the inner one
         inner_name, inner_kwargs = kwargs["inner_optimizer"]
         kwargs["inner_optimizer"] = optimizers.BUILTINS[inner_name](**inner_kwargs)
+    if isinstance(kwargs.get("optimizer_map"), tuple):  # (default, {variable path pattern: optimizer}), each a pair
+        (default_name, default_kwargs), chosen = kwargs["optimizer_map"]
+        kwargs["optimizer_map"] = optimizers.OptimizerMap(
+            optimizers.BUILTINS[default_name](**default_kwargs),
+            {pattern: optimizers.BUILTINS[name](**args) for pattern, (name, args) in chosen.items()})
     return optimizers.BUILTINS[cls_name](**kwargs)
 
 
