@@ -223,8 +223,12 @@ def _crossed_features(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def _feature_space(cls: type, dtype: str) -> Any:
-    # the numeric features: FeatureSpace's string ones have no engine tensors (tests/utils/test_feature_space.py)
-    return cls({"a": cls.float_rescaled(scale=0.5, offset=1.0), "b": "float"}, dtype=dtype)
+    # the numeric features (string ones have no engine tensors: tests/utils/test_feature_space.py), their
+    # preprocessors in the case's dtype (the named kinds make float32 layers, as Keras's do)
+    from polykeras.layers.config import LAYER_CLASSES
+
+    rescaled = cls.feature(dtype, LAYER_CLASSES["Rescaling"](0.5, offset=1.0, dtype=dtype), "float")
+    return cls({"a": rescaled, "b": cls.feature(dtype, LAYER_CLASSES["Identity"](dtype=dtype), "float")}, dtype=dtype)
 
 
 def _hashing_to_ids(cls: type, dtype: str) -> Any:
