@@ -46,7 +46,7 @@ class SwapEMAWeights(Callback):
         self._ema_weights_in_model = False
 
     def _pairs(self) -> list[tuple[Any, Any]]:
-        pairs = []
+        pairs: list[tuple[Any, Any]] = []
         for optimizer in _ema_optimizers(self.model.optimizer):
             if optimizer.built:
                 pairs.extend(zip(optimizer._trainable_variables, optimizer._averages))

@@ -31,7 +31,7 @@ def _check_inner(owner: str, optimizer: Any, what: str) -> Optimizer:
     return optimizer
 
 
-class OptimizerMap(MutableMapping):  # type: ignore[type-arg]
+class OptimizerMap(MutableMapping):
     """Variable paths (exact, else regular expressions matched with
     ``re.fullmatch``) to optimizers, with a default for unmatched variables.
     A path that two patterns match is an error, never a silent choice.
@@ -172,7 +172,7 @@ class MultiOptimizer(Optimizer):
             out.extend(optimizer.variables)
         return out
 
-    @property  # type: ignore[override]
+    @property
     def learning_rate(self) -> Any:
         raise AttributeError(f"MultiOptimizer {self.name!r}: a MultiOptimizer has no single learning rate; "
                              "read it on the sub-optimizers (`for opt in optimizer.optimizers`).")
@@ -182,7 +182,7 @@ class MultiOptimizer(Optimizer):
         raise AttributeError(f"MultiOptimizer {self.name!r}: a MultiOptimizer has no single learning rate; "
                              "set it on the sub-optimizers (`for opt in optimizer.optimizers`).")
 
-    @property  # type: ignore[override]
+    @property
     def loss_scale_factor(self) -> float | None:
         return getattr(self, "_loss_scale_factor", None)
 

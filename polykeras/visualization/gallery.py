@@ -68,9 +68,9 @@ def plot_image_gallery(images: Any, y_true: Any = None, y_pred: Any = None, labe
             axis.margins(x=0, y=0)
             title = []
             if y_true is not None and index < len(y_true):
-                title.append(f"Label: {label_map.get(y_true[index].item(), 'Unknown')}")
+                title.append(f"Label: {(label_map or {}).get(y_true[index].item(), 'Unknown')}")
             if y_pred is not None and index < len(y_pred):
-                title.append(f"Pred: {label_map.get(y_pred[index].item(), 'Unknown')}")
+                title.append(f"Pred: {(label_map or {}).get(y_pred[index].item(), 'Unknown')}")
             if title:
                 axis.set_title("  ".join(title), fontsize=8)
     if path is not None:
@@ -103,7 +103,7 @@ def plot_bounding_box_gallery(images: Any, bounding_box_format: str, y_true: Any
     if (data_format or config.image_data_format()) == "channels_first":
         images = images.transpose(0, 2, 3, 1)
     drawn = images
-    common = {"bounding_box_format": bounding_box_format, "line_thickness": line_thickness,
+    common: dict[str, Any] = {"bounding_box_format": bounding_box_format, "line_thickness": line_thickness,
               "text_thickness": text_thickness or 1, "font_scale": font_scale, "data_format": "channels_last"}
     if y_true is not None:
         drawn = draw_bounding_boxes(drawn, y_true, color=true_color,
@@ -116,8 +116,8 @@ def plot_bounding_box_gallery(images: Any, bounding_box_format: str, y_true: Any
             raise ValueError("visualization.plot_bounding_box_gallery: pass legend or legend_handles, received both.")
         from matplotlib import patches
 
-        legend_handles = [patches.Patch(color=np.array(true_color) / 255.0, label="Ground Truth"),
-                          patches.Patch(color=np.array(pred_color) / 255.0, label="Prediction")]
+        legend_handles = [patches.Patch(color=_unit_rgb(true_color), label="Ground Truth"),
+                          patches.Patch(color=_unit_rgb(pred_color), label="Prediction")]
     plot_image_gallery(drawn, value_range=value_range,
                        legend_handles=legend_handles, rows=rows, cols=cols, data_format="channels_last", **kwargs)
 
@@ -140,7 +140,7 @@ def plot_segmentation_mask_gallery(images: Any, num_classes: int, value_range: S
     channels_first = (data_format or config.image_data_format()) == "channels_first"
     if channels_first:
         images = images.transpose(0, 2, 3, 1)
-    draw = {"num_classes": num_classes, "color_mapping": color_mapping, "alpha": alpha, "blend": blend,
+    draw: dict[str, Any] = {"num_classes": num_classes, "color_mapping": color_mapping, "alpha": alpha, "blend": blend,
             "ignore_index": ignore_index, "data_format": "channels_last"}
     drawn = []
     for masks in (y_true, y_pred):
@@ -154,3 +154,9 @@ def plot_segmentation_mask_gallery(images: Any, num_classes: int, value_range: S
         gallery += [d[i].astype("float32") for d in drawn]
     plot_image_gallery(np.stack(gallery, axis=0), value_range=value_range, rows=images.shape[0], cols=1 + len(drawn),
                        data_format="channels_last", **kwargs)
+
+
+def _unit_rgb(color: Any) -> tuple[float, float, float]:
+    """An RGB colour in [0, 255] as matplotlib's [0, 1] triple."""
+    red, green, blue = (float(c) / 255.0 for c in list(color)[:3])
+    return red, green, blue

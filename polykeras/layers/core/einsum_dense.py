@@ -251,7 +251,7 @@ class EinsumDense(quant.QuantizableMixin, Layer):
     def _int4_matrix(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """The kernel as Keras 3 flattens it for int4: (contracted sizes, the rest) by reshape."""
         reduced = self._reduced_axes(self._specs[1])
-        rows = quant.product(shape[i] for i in reduced)
+        rows = quant.product([shape[i] for i in reduced])
         return rows, quant.product(shape) // rows
 
     def _quantize_int4(self, config: Any) -> None:

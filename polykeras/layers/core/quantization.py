@@ -157,6 +157,8 @@ class QuantizableMixin:
             source = self.__dict__.get("_dtype_policy")
             if isinstance(source, Mapping):  # a DTypePolicyMap: quantize this layer's entry
                 source = source[self.__dict__.get("_path", self.name)]
+            if source is None:
+                raise ValueError(f"Layer '{self.name}'.quantize: the layer has no dtype policy to quantize from.")
             self.dtype_policy = dtype_policies.get(f"{name}_from_{source.name}")
 
     # --------------------------------------------------------- plumbing

@@ -232,7 +232,8 @@ class RandomElasticTransform(_Warp):
         apply = ops.less(ops.random.uniform((batch,), 0.0, 1.0, seed=self.generator), probability)
         # the strength sizes the field's Gaussian kernel, so it is a host number: drawn on the host from the
         # layer's seed (fixed at trace time inside a compiled step; the field itself is drawn per call)
-        strength = float(self._strengths.uniform(*self.scale)) if self.scale[0] != self.scale[1] else self.scale[0]
+        low, high = self.scale
+        strength = float(self._strengths.uniform(low, high)) if low != high else low
         return apply, strength
 
     def _warp(self, images: Any, transformation: Any, interpolation: str) -> Any:

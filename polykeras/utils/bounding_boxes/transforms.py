@@ -55,10 +55,11 @@ def affine_transform(boxes: Any, angle: Any, translate_x: Any, translate_y: Any,
     if len(ops.shape(boxes)) != 3 or ops.shape(boxes)[-1] != 4:
         raise ValueError(f"bounding_boxes.affine_transform: expected boxes of shape (batch, N, 4), received shape "
                          f"{tuple(ops.shape(boxes))}.")
-    values = [ops.cast(ops.convert_to_tensor(v), "float32") for v in
-              (angle, translate_x, translate_y, scale, shear_x, shear_y)]
+    angle, translate_x, translate_y, scale, shear_x, shear_y = (
+        ops.cast(ops.convert_to_tensor(v), "float32")
+        for v in (angle, translate_x, translate_y, scale, shear_x, shear_y))
     matrix = _inverse_affine(0.5 if center_x is None else center_x, 0.5 if center_y is None else center_y,
-                             *values, float(height), float(width))
+                             angle, translate_x, translate_y, scale, shear_x, shear_y, float(height), float(width))
     x1, y1, x2, y2 = (boxes[..., i] for i in range(4))
     corners = ops.stack([ops.stack([x1, y1], -1), ops.stack([x2, y1], -1), ops.stack([x2, y2], -1),
                          ops.stack([x1, y2], -1)], axis=2)  # (batch, N, 4, 2)
