@@ -39,6 +39,21 @@ def dynamic_model(X, y, loss, out_activation_function="softmax", layers_=(8,), l
     return model
 
 
+class _Named:
+    """A model-building function with a repr of its name: scikit-learn names each check after the
+    estimator's repr, and a function's repr holds its address, which differs between pytest-xdist's
+    workers (they must collect the same test names)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return self.fn.__name__
+
+
 #: Keras 3.15's own list (keras/src/wrappers/sklearn_test.py), with its reasons.
 EXPECTED_FAILED_CHECKS = {
     "SKLearnClassifier": {
@@ -57,13 +72,14 @@ EXPECTED_FAILED_CHECKS = {
 
 # The checks fit hundreds of tiny models: run eagerly, so no step is compiled per fit (the suite's time).
 ESTIMATORS = [
-    SKLearnClassifier(model=dynamic_model, model_kwargs={"loss": "categorical_crossentropy", "run_eagerly": True},
+    SKLearnClassifier(model=_Named(dynamic_model),
+                      model_kwargs={"loss": "categorical_crossentropy", "run_eagerly": True},
                       fit_kwargs={"epochs": 2, "verbose": 0}),
     # a linear output trained long enough for check_regressors_train's R^2 > 0.5
-    SKLearnRegressor(model=dynamic_model, model_kwargs={"loss": "mse", "out_activation_function": "linear",
+    SKLearnRegressor(model=_Named(dynamic_model), model_kwargs={"loss": "mse", "out_activation_function": "linear",
                                                         "layers_": (), "learning_rate": 0.1, "run_eagerly": True},
                      fit_kwargs={"epochs": 10, "batch_size": 64, "verbose": 0}),
-    SKLearnTransformer(model=dynamic_model, model_kwargs={"loss": "mse", "run_eagerly": True},
+    SKLearnTransformer(model=_Named(dynamic_model), model_kwargs={"loss": "mse", "run_eagerly": True},
                        fit_kwargs={"verbose": 0}),
 ]
 
