@@ -49,6 +49,7 @@ from polykeras.dtype_policies import DTypePolicy, DTypePolicyMap
 from polykeras.dtype_policies import get as get_policy
 from polykeras.layers import call_context, masking, native
 from polykeras.layers.config import LAYER_CLASSES, ConfigMixin, to_snake_case, unique_name
+from polykeras.layers.host_calls import guard_call, in_data_pipeline, pipeline_call
 from polykeras.layers.input_spec import InputSpec, assert_input_compatibility
 from polykeras.layers.lifecycle import (
     SHAPE_KWARGS, LayerMeta, build_params, call_info, input_shape_from, is_shape, shape_of, spec_shapes, tuples,
@@ -130,6 +131,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
             cls.build = wrap_build(cls.__dict__["build"])  # type: ignore[method-assign]  # see wrap_build
+        if "__call__" in cls.__dict__:  # tf.data graph tensors take the host path here too
+            cls.__call__ = guard_call(cls.__dict__["__call__"])  # type: ignore[method-assign]
         if cls.__module__.startswith("polykeras.") and not cls.__name__.startswith("_"):
             LAYER_CLASSES.setdefault(cls.__name__, cls)
 
@@ -494,6 +497,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _has_symbolic(args, kwargs):
             return self._symbolic_call(*args, **kwargs)
+        if in_data_pipeline(args, kwargs):  # inside dataset.map: run on the host
+            return pipeline_call(self, args, kwargs)
         has_training, has_mask, training_default, first_name, training_at, mask_at = call_info(type(self).call)
         engine = backends.active()
         args = tuple(self._convert(a, engine) for a in args)
