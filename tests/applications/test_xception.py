@@ -15,7 +15,8 @@ X71 = np.random.default_rng(0).uniform(-1, 1, (2, 71, 71, 3)).astype("float32")
 
 def test_xception_matches_keras(engine, tmp_path_factory):
     kwargs = {"weights": None, "input_shape": (71, 71, 3), "classes": 7}
-    check_smallest_member("Xception", kwargs, X71, tmp_path_factory.getbasetemp())
+    model = check_smallest_member("Xception", kwargs, X71, tmp_path_factory.getbasetemp())
+    assert model.name == "xception" and model.output_shape == (None, 7)
 
 
 def test_preprocessing(engine):
