@@ -29,7 +29,7 @@ from polykeras import ops
 from polykeras.backends.base import Spec
 from polykeras.backends.data_pipeline import in_data_pipeline, run_on_host
 
-__all__ = ["guard_call", "in_data_pipeline", "pipeline_call"]
+__all__ = ["guard_call", "in_data_pipeline", "output_spec", "pipeline_call"]
 
 
 def pipeline_call(layer: Any, args: tuple, kwargs: dict) -> Any:
@@ -39,7 +39,7 @@ def pipeline_call(layer: Any, args: tuple, kwargs: dict) -> Any:
     Example: ``ds.map(lambda x: pipeline_call(norm, (x,), {}))`` (what ``ds.map(norm)`` does)
     """
     name = f"Layer '{layer.name}' ({type(layer).__name__})"
-    return run_on_host(name, layer, functools.partial(_output_spec, layer), _to_numpy, args, kwargs)
+    return run_on_host(name, layer, functools.partial(output_spec, layer), _to_numpy, args, kwargs)
 
 
 def guard_call(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +58,14 @@ def guard_call(method: Callable[..., Any]) -> Callable[..., Any]:
     return __call__
 
 
-def _output_spec(layer: Any, arg_specs: tuple, kwarg_specs: dict) -> Any:
+def output_spec(layer: Any, arg_specs: tuple, kwarg_specs: dict) -> Any:
+    """The output structure of ``layer(*arg_specs, **kwarg_specs)`` with
+    ``shape``/``dtype`` leaves, the tensors given as
+    :class:`~polykeras.backends.base.Spec`: the layer's own
+    ``compute_output_spec`` for one input, else a symbolic call (no kernel runs).
+
+    Example: ``output_spec(layers.Rescaling(2.0), (Spec((None, 3), "float32"),), {})``
+    """
     from polykeras.symbolic import SymbolicTensor, map_structure
 
     tensors = [s for s in (*arg_specs, *kwarg_specs.values()) if isinstance(s, (Spec, dict, list, tuple))]

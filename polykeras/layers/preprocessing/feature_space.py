@@ -371,6 +371,40 @@ class FeatureSpace(Layer):
     def call(self, inputs: Any) -> Any:
         return self(inputs)
 
+    def compute_output_spec(self, inputs: Any) -> Any:
+        """The encoded output's shape and dtype (a dict of them for
+        ``output_mode="dict"``) for a dict of column specs, computed from the
+        preprocessors' own output specs (so a ``tf.data`` map knows them ahead).
+
+        Example: ``space.compute_output_spec({"age": Spec((None,), "float32")})``
+        """
+        from polykeras.backends.base import Spec
+        from polykeras.layers.host_calls import output_spec
+
+        self._check_adapted()
+        columns, single = {}, False
+        for key, feature in self.features.items():
+            shape = tuple(inputs[key].shape)
+            single = single or len(shape) == 0
+            columns[key] = Spec((1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape, feature.dtype)
+        encoded = {key: output_spec(self.preprocessors[key], (columns[key],), {}) for key in self.features}
+        for cross in self.crosses:
+            encoded[cross.name] = self.crossers[cross.name].compute_output_spec(
+                [encoded[key] for key in cross.feature_names])
+        for key, encoder in self.one_hot_encoders.items():
+            encoded[key] = output_spec(encoder, (encoded[key],), {})
+
+        def unbatched(spec: Any) -> Spec:
+            shape = tuple(spec.shape)
+            return Spec(shape[1:] if single else shape, str(spec.dtype))
+
+        if self.output_mode == "dict":
+            return {key: unbatched(encoded[key]) for key in self._order()}
+        parts = [encoded[key] for key in self._order()]
+        widths = [tuple(part.shape)[-1] for part in parts]
+        width = None if any(w is None for w in widths) else builtins.sum(widths)
+        return unbatched(Spec((tuple(parts[0].shape)[0], width), str(parts[0].dtype)))
+
     # -------------------------------------------------------------- saving
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name,
