@@ -140,6 +140,12 @@ def run_on_host(name: str, call: Callable[..., Any], output_spec: Callable[[tupl
     return tf.nest.pack_sequence_as(spec, results)
 
 
+# AutoGraph converts a mapped function and what it calls; the bridge is plain
+# Python that must run as written (its host function most of all): AutoGraph
+# calls what carries this marker unconverted.
+run_on_host.autograph_info__ = frozenset()  # type: ignore[attr-defined]
+
+
 def _as_dtype(array: Any, dtype: Any, name: str) -> np.ndarray:
     array = np.asarray(array)
     if dtype.name == "string":

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
+from polykeras.backends.base import Spec
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.preprocessing.hashing import normalize_salt
 from polykeras.layers.preprocessing.index_lookup import _IndexLookup
@@ -151,6 +152,11 @@ class StringLookup(_IndexLookup):
         if self.output_mode == "int":
             return ops.convert_to_tensor(indices, "int64")
         return self._encode(ops.convert_to_tensor(indices.astype(np.int32)))
+
+    def compute_output_spec(self, inputs: Any) -> Spec:
+        """Indices as for every lookup; inverted, the tokens (strings)."""
+        spec = super().compute_output_spec(inputs)
+        return Spec(spec.shape, "string") if self.invert else spec
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "encoding": self.encoding, "oov_method": self.oov_method, "salt": self.salt}
