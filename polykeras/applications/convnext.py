@@ -33,7 +33,7 @@ MODEL_CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-class StochasticDepth(layers.Layer):
+class StochasticDepth(layers.Layer, builtin=False):
     """Drops the whole residual branch of a batch with probability
     ``drop_path_rate`` while training (scaling what is kept); identity
     otherwise.
@@ -66,7 +66,7 @@ class StochasticDepth(layers.Layer):
         return {**super().get_config(), "drop_path_rate": self.drop_path_rate}
 
 
-class LayerScale(layers.Layer):
+class LayerScale(layers.Layer, builtin=False):
     """Multiplies each channel by a learned ``gamma`` (``projection_dim``
     values, starting at ``init_values``).
 

@@ -20,7 +20,7 @@ from polykeras import layers
 from polykeras.applications import _builder, imagenet_utils
 
 
-class CustomScaleLayer(layers.Layer):
+class CustomScaleLayer(layers.Layer, builtin=False):
     """``inputs[0] + inputs[1] * scale``: a residual branch added to its
     shortcut after scaling, as Keras's layer of this name.
 

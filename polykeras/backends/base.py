@@ -394,16 +394,6 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     #: pure (JAX): the trainer then threads variable values through the step.
     stateful_jit: bool = True
 
-    def jit_is_stateful(self, jit_compile: Any) -> bool:
-        """Whether ``jit(fn, jit_compile=jit_compile)`` compiles functions
-        that assign variables in place (:attr:`stateful_jit` unless the
-        compiler that ``jit_compile`` picks needs pure functions: torch's
-        ``torch.compile`` path).
-
-        Example: ``engine.jit_is_stateful(True)`` -> ``False`` on torch
-        """
-        return self.stateful_jit
-
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod
     def version(self) -> str:
@@ -1160,3 +1150,4 @@ def composite_names() -> list[str]:
 @contextlib.contextmanager
 def _noop_scope() -> Iterator[None]:
     yield
+

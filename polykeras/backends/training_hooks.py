@@ -1,6 +1,6 @@
 """The training hooks of the backend protocol: gradient checkpointing
-(rematerialisation) and the profiler, each through the engine's own
-mechanism. Kept out of :class:`~polykeras.backends.base.Backend`'s own
+(rematerialisation), the profiler, and which compiler handles in-place
+assignment, each through the engine's own mechanism. Kept out of :class:`~polykeras.backends.base.Backend`'s own
 namespace (like the distribution and export hooks) so they are not listed as
 op composites.
 
@@ -25,6 +25,18 @@ class TrainingHooks:
     ``NotImplementedError``\\ s naming the feature and the engine."""
 
     name: str = ""
+    #: ``True`` where ``jit`` compiles functions that assign variables in place (see ``Backend``).
+    stateful_jit: bool = True
+
+    def jit_is_stateful(self, jit_compile: Any) -> bool:
+        """Whether ``jit(fn, jit_compile=jit_compile)`` compiles functions
+        that assign variables in place (:attr:`stateful_jit` unless the
+        compiler that ``jit_compile`` picks needs pure functions: torch's
+        ``torch.compile`` path).
+
+        Example: ``engine.jit_is_stateful(True)`` -> ``False`` on torch
+        """
+        return self.stateful_jit
 
     def remat(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` (positional engine tensors in, a structure of tensors out,

@@ -127,13 +127,15 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         "_inbound_nodes", "_tracking_cache", "_loss_generation", "_call_generation", "_native_modules",
     })
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, builtin: bool = True, **kwargs: Any) -> None:
+        # ``builtin=False``: a polykeras class that configs may not name without
+        # custom_objects (as Keras leaves its applications' helper layers).
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
             cls.build = wrap_build(cls.__dict__["build"])  # type: ignore[method-assign]  # see wrap_build
         if "__call__" in cls.__dict__:  # tf.data graph tensors take the host path here too
             cls.__call__ = guard_call(cls.__dict__["__call__"])  # type: ignore[method-assign]
-        if cls.__module__.startswith("polykeras.") and not cls.__name__.startswith("_"):
+        if builtin and cls.__module__.startswith("polykeras.") and not cls.__name__.startswith("_"):
             LAYER_CLASSES.setdefault(cls.__name__, cls)
 
     def __init__(

@@ -21,12 +21,6 @@ KERAS_TRACE = [([0.975] * 3, 4.0, 1, 1), ([0.95, 0.925, 0.9], 8.0, 0, 2), ([0.95
                ([0.925, 0.9, 0.875], 4.0, 1, 3)]
 
 
-@pytest.fixture(autouse=True)
-def _global_policy_restored():
-    yield
-    pk.config.set_dtype_policy("float32")
-
-
 def _trace(opt, w, apply):
     out = []
     for g in GRADS:

@@ -54,12 +54,6 @@ keras.config.set_dtype_policy("float32")
 _CACHE: dict[str, dict] = {}
 
 
-@pytest.fixture(autouse=True)
-def _global_policy_restored():
-    yield
-    pk.config.set_dtype_policy("float32")
-
-
 def _train(run: str):
     policy = run.split("_scale")[0]
     pk.config.set_dtype_policy(policy)

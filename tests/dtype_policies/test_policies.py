@@ -17,12 +17,6 @@ from layers.keras_reference import import_keras  # tests/ is on sys.path
 NAMES = ["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16", "int32"]
 
 
-@pytest.fixture(autouse=True)
-def _global_policy_restored():
-    yield
-    pk.config.set_dtype_policy("float32")
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_policy_matches_keras(engine, name):
     keras = import_keras()
