@@ -145,22 +145,7 @@ class Dense(quant.QuantizableMixin, Layer):
     # ------------------------------------------------------------- int4
     def _quantize_int4(self, config: Any) -> None:
         value, shape = self._take_float_weight()
-        block = quant._int4_block_size(self, config)
-        zero = None
-        if block is None:
-            weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
-                config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
-            q, scale = weight_quantizer(value, to_numpy=True)
-            scale = ops.squeeze(scale, axis=0)
-        else:
-            q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(value, block_size=block,
-                                                                                 to_numpy=True)
-        packed, _, _ = quantizers.pack_int4(q, axis=-1)
-        self._build_int4(shape, config)
-        self.kernel.assign(packed)
-        self.kernel_scale.assign(scale)
-        if zero is not None:
-            self.kernel_zero.assign(zero)
+        quant.quantize_int4_kernel(self, value, shape, config)
 
     def _build_int4(self, shape: tuple[int, ...], config: Any = None) -> None:
         input_dim, units = shape

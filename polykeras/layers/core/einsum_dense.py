@@ -256,21 +256,7 @@ class EinsumDense(quant.QuantizableMixin, Layer):
 
     def _quantize_int4(self, config: Any) -> None:
         value, shape = self._take_float_weight()
-        flat = value.reshape(self._int4_matrix(shape))
-        block = quant._int4_block_size(self, config)
-        zero = None
-        if block is None:
-            q, scale = quantizers.abs_max_quantize(flat, axis=0, value_range=(-8, 7), dtype="int8", to_numpy=True)
-            scale = ops.squeeze(scale, axis=0)
-        else:
-            q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(flat, block_size=block,
-                                                                                 to_numpy=True)
-        packed, _, _ = quantizers.pack_int4(q, axis=-1)
-        self._build_int4(shape, config)
-        self.kernel.assign(packed)
-        self.kernel_scale.assign(scale)
-        if zero is not None:
-            self.kernel_zero.assign(zero)
+        quant.quantize_int4_kernel(self, value.reshape(self._int4_matrix(shape)), shape, config)
 
     def _build_int4(self, shape: tuple[int, ...], config: Any = None) -> None:
         rows, cols = self._int4_matrix(shape)

@@ -221,6 +221,32 @@ class QuantizableMixin:
         return QuantizationConfig.activation_quantizer_or_default(config, default)
 
 
+def quantize_int4_kernel(layer: Any, matrix: Any, shape: tuple[int, ...], config: Any) -> None:
+    """Quantize a ``(rows, columns)`` float kernel ``matrix`` to int4 as
+    Keras 3 does (per-column abs-max scales from the config's weight
+    quantizer, or blocks of rows with zero points), build ``layer``'s int4
+    variables for the float kernel's ``shape`` and write them (Dense and
+    EinsumDense share it; EinsumDense passes its kernel flattened).
+
+    Example: ``quantize_int4_kernel(dense, kernel_value, (784, 10), None)``
+    """
+    block = _int4_block_size(layer, config)
+    zero = None
+    if block is None:
+        weight_quantizer = QuantizationConfig.weight_quantizer_or_default(
+            config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
+        q, scale = weight_quantizer(matrix, to_numpy=True)
+        scale = ops.squeeze(scale, axis=0)
+    else:
+        q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(matrix, block_size=block, to_numpy=True)
+    packed, _, _ = quantizers.pack_int4(q, axis=-1)
+    layer._build_int4(shape, config)
+    layer.kernel.assign(packed)
+    layer.kernel_scale.assign(scale)
+    if zero is not None:
+        layer.kernel_zero.assign(zero)
+
+
 def resolve_quantization_config(value: Any, who: str) -> Any:
     """A layer's ``quantization_config`` argument: None, a config or its serialized form."""
     if value is None or isinstance(value, QuantizationConfig):
