@@ -389,10 +389,6 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     name: str = ""
     #: ``True`` where ``value_and_grad`` and ``jit`` work.
     differentiable: bool = True
-    #: ``True`` where ``jit`` compiles functions that assign variables in place
-    #: (tf.function; torch eager). ``False`` where compiled functions must be
-    #: pure (JAX): the trainer then threads variable values through the step.
-    stateful_jit: bool = True
 
     # ------------------------------------------------------------------ meta
     @abc.abstractmethod

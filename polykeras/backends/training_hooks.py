@@ -25,7 +25,9 @@ class TrainingHooks:
     ``NotImplementedError``\\ s naming the feature and the engine."""
 
     name: str = ""
-    #: ``True`` where ``jit`` compiles functions that assign variables in place (see ``Backend``).
+    #: ``True`` where ``jit`` compiles functions that assign variables in place
+    #: (tf.function; torch eager). ``False`` where compiled functions must be
+    #: pure (JAX): the trainer then threads variable values through the step.
     stateful_jit: bool = True
 
     def jit_is_stateful(self, jit_compile: Any) -> bool:
