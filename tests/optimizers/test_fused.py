@@ -59,3 +59,22 @@ def test_update_step_runs_the_rule_on_one_variable(engine):
         np.abs(grads[0][1]) / (np.abs(grads[0][1]) + 1e-7 / np.sqrt(1e-3)))
     assert_close(variables[1].numpy(), expected.astype(np.float64), "transcendental", "float32")
     np.testing.assert_array_equal(variables[0].numpy(), weights[0])
+
+
+@pytest.mark.parametrize("amsgrad", [False, True], ids=["adam", "amsgrad"])
+def test_adam_on_transposed_gradients_matches_portable(engine, amsgrad):
+    # A transposed view is not contiguous on every engine: the fused kernels
+    # that walk memory in order must not take it.
+    weights, grads = fixed_data(7, shapes=[(3, 4), (4, 2)])
+
+    def train():
+        opt, variables = make("Adam", {"learning_rate": 0.01, "amsgrad": amsgrad}, weights)
+        for step in grads:
+            opt.apply([ops.transpose(ops.convert_to_tensor(np.ascontiguousarray(g.T))) for g in step], variables)
+        return [v.numpy() for v in variables + opt.variables]
+
+    native = train()
+    with B.composite():
+        portable = train()
+    for got, want in zip(native, portable):
+        assert_close(got, want.astype(np.float64), "transcendental", str(want.dtype), err_msg="transposed grads")
