@@ -91,6 +91,15 @@ def abstract_evaluation() -> Iterator[None]:
         _abstract.reset(token)
 
 
+class EngineUnusableError(RuntimeError):
+    """The engine cannot run in this process as it stands (JAX in a process
+    forked after its runtime started); the message says why and what to do
+    instead. Ops pass it through unchanged.
+
+    Example: ``raise EngineUnusableError("The jax engine cannot run in this process: ...")``
+    """
+
+
 def op_error(op: str, expected: str, received: str) -> ValueError:
     """The one shape of an op's input error: what it expected, what it got."""
     return ValueError(f"{op}: expected {expected}, received {received}.")

@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from polykeras.backends import active
+from polykeras.backends.base import EngineUnusableError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Passed through untouched: they already say what is wrong.
-_PASS_THROUGH = (NotImplementedError, KeyboardInterrupt, MemoryError)
+_PASS_THROUGH = (NotImplementedError, EngineUnusableError, KeyboardInterrupt, MemoryError)
 
 
 class OpError(ValueError):

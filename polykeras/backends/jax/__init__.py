@@ -22,6 +22,7 @@ from polykeras.backends.jax.control_flow import JaxControlFlow
 from polykeras.backends.jax.core import JaxCore
 from polykeras.backends.jax.distribution import JaxDistribution
 from polykeras.backends.jax.export import JaxExport
+from polykeras.backends.jax.fork import guard_forks
 from polykeras.backends.jax.native import JaxNative
 from polykeras.backends.jax.nn import JaxNN
 from polykeras.backends.jax.random import JaxRandom
@@ -47,3 +48,6 @@ class JaxBackend(JaxTraining, JaxNative, JaxDistribution, JaxControlFlow, JaxAtt
     name = "jax"
     differentiable = True
     stateful_jit = False
+
+
+guard_forks(JaxBackend)  # a process forked after JAX started refuses the engine instead of hanging
