@@ -802,21 +802,24 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
         offset: Tensor | None = None, scale: Tensor | None = None, epsilon: float = 1e-3,
     ) -> Tensor:
         """``(x - mean) / sqrt(variance + epsilon) * scale + offset``; the
-        statistics are vectors broadcast along ``axis``."""
+        statistics are vectors broadcast along ``axis``. Computed as
+        ``x * inv + (offset - mean * inv)``: the vector arithmetic first, then
+        two passes over ``x`` (a multiply and an add), as Keras 3 and
+        ``tf.nn.batch_normalization``."""
         ndim = len(self.shape(x))
         shape = [1] * ndim
         shape[axis] = -1
 
-        def along(v: Tensor) -> Tensor:
-            return self.reshape(v, shape)
+        def along(v: Tensor) -> Tensor:  # the last axis broadcasts as it is
+            return v if axis % ndim == ndim - 1 else self.reshape(v, shape)
 
-        inv = self.rsqrt(self.add(along(variance), epsilon))
+        inv = self.rsqrt(self.add(variance, epsilon))
         if scale is not None:
-            inv = self.multiply(inv, along(scale))
-        out = self.multiply(self.subtract(x, along(mean)), inv)
+            inv = self.multiply(inv, scale)
+        shift = self.negative(self.multiply(mean, inv))
         if offset is not None:
-            out = self.add(out, along(offset))
-        return out
+            shift = self.add(shift, offset)
+        return self.add(self.multiply(x, along(inv)), along(shift))
 
     @abc.abstractmethod
     def conv(

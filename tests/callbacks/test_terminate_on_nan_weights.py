@@ -85,3 +85,24 @@ def test_a_compiled_dense_relu_keeps_nan(diff_engine):
     out = ops.to_numpy(dense_relu(ops.convert_to_tensor(np.array([[np.nan, 1.0], [1.0, -3.0]], "float32"))))
     assert np.isnan(out[0]).all()
     np.testing.assert_array_equal(out[1], [0.0, 0.0])
+
+
+CHAINS = {
+    # the contraction + bias (+ residual) chains the guard covers, and a relu after
+    # a normalisation, which the optimiser cannot fuse and which runs unguarded
+    "conv_bias": lambda x, k, b: ops.add(ops.conv(x, k, padding="same"), b),
+    "conv_bias_residual": lambda x, k, b: ops.add(ops.add(ops.conv(x, k, padding="same"), b), x),
+    "normalised": lambda x, k, b: ops.batch_normalization(ops.conv(x, k, padding="same"), b, ops.ones((2,)),
+                                                          axis=-1),
+}
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+def test_a_compiled_conv_relu_keeps_nan(diff_engine, chain):
+    kernel, bias = ops.ones((1, 1, 2, 2)), ops.zeros((2,))
+    step = diff_engine.jit(lambda x: ops.relu(CHAINS[chain](x, kernel, bias)))
+    x = np.ones((1, 2, 2, 2), "float32")
+    x[0, 0, 0, 0] = np.nan
+    out = ops.to_numpy(step(ops.convert_to_tensor(x)))
+    assert np.isnan(out[0, 0, 0]).all()
+    assert np.isfinite(out[0, 1]).all() and (out[0, 1] >= 0).all()

@@ -43,6 +43,24 @@ def _activation(raw: Any, argument: str = "features") -> Any:
     return method
 
 
+#: The ops TF's graph optimiser fuses with a bias add (and an add) and a following activation.
+_CONTRACTIONS = frozenset({"MatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv3D", "DepthwiseConv2dNative"})
+_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
+
+
+def _fusable(x: Tensor, adds: int = 2) -> bool:
+    """Whether ``x`` is a traced contraction followed by up to ``adds`` adds
+    (bias, then a residual): the chain TF's remapper may fuse with an
+    activation into one oneDNN kernel. Eager tensors never are."""
+    try:
+        producer = x.op
+    except AttributeError:  # an eager tensor: no graph, no fusion
+        return False
+    if adds == 0 or producer.type not in _ADDS:
+        return False
+    return any(i.op.type in _CONTRACTIONS or _fusable(i, adds - 1) for i in producer.inputs)
+
+
 def _to_last(x: Tensor, data_format: str) -> Tensor:
     """channels_first -> channels_last (no-op for channels_last)."""
     if data_format != "channels_first":
@@ -192,11 +210,13 @@ class TensorflowNN(_Host):
         if type(x) not in TENSORS:
             x = tensor(x)
         out = R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
-        if x.dtype in INEXACT:
+        if x.dtype in INEXACT and _fusable(x):
             # NaN stays NaN, as on every engine: TF's graph optimiser fuses
             # MatMul/Conv + BiasAdd + Relu into one oneDNN kernel that turns
             # NaN into 0, so a compiled step saw a finite loss while its
-            # gradients (through the NaN input) turned the weights NaN.
+            # gradients (through the NaN input) turned the weights NaN. The
+            # guard (two more passes, forward and backward) goes only where
+            # that fusion can happen.
             out = R.SelectV2(condition=R.IsNan(x=x), t=x, e=out)
         return out
 
