@@ -137,10 +137,18 @@ class NNMixin:
 
     # ------------------------------------------------------------ normalisation
     def moments(self, x: Any, axes: Any, keepdims: bool = False) -> tuple[T, T]:
+        # Two passes (the mean, then the mean squared deviation from it) run
+        # several times faster on the CPU than torch.var_mean, forward and
+        # backward; half precision is summed in float32.
         x = floating(x)
+        dtype = x.dtype
+        if dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
         dims = _dims(axes, x.ndim)
-        variance, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=keepdims)
-        return mean, variance
+        mean = x.mean(dims, keepdim=True)
+        centred = x - mean.detach()  # the variance's gradient through the mean is zero
+        variance = (centred * centred).mean(dims, keepdim=keepdims)
+        return mean.reshape(variance.shape).to(dtype), variance.to(dtype)
 
     # ------------------------------------------------------------------- losses
     def sparse_categorical_crossentropy(self, target: Any, output: Any, from_logits: bool = False,
