@@ -38,6 +38,11 @@ def relu(x: Tensor, negative_slope: float = 0.0, max_value: float | None = None,
         return ops.relu(x)
     x = ops.convert_to_tensor(x)
     dtype = ops.dtype(x)
+    if negative_slope == 0.0 and threshold == 0.0:
+        # The engines' own kernels (one pass, NaN kept), as Keras 3: relu6 for a cap of 6.
+        if max_value == 6 and "float" in dtype:
+            return ops.relu6(x)
+        return ops.minimum(ops.relu(x), ops.cast(max_value, dtype))
     above = ops.greater(x, threshold) if threshold != 0.0 else ops.greater(x, 0.0)
     positive = ops.where(above, x, ops.zeros_like(x))
     if max_value is not None:

@@ -11,6 +11,7 @@ from polykeras import activations, ops
 from layers.helpers import run_keras  # tests/ is on sys.path (no __init__.py)
 
 X = np.concatenate([np.linspace(-7, 7, 29), [0.0, -0.5, 0.5]]).astype("float32").reshape(4, 8)
+XN = np.where(np.arange(32).reshape(4, 8) % 5 == 0, np.nan, X).astype("float32")  # NaN in places
 CALLS = {
     "relu": "relu(x)", "relu_params": "relu(x, negative_slope=0.1, max_value=3.0, threshold=0.5)",
     "relu_max": "relu(x, max_value=6.0)", "relu_slope": "relu(x, negative_slope=0.2)",
@@ -24,21 +25,23 @@ CALLS = {
     "hard_tanh": "hard_tanh(x)", "log_sigmoid": "log_sigmoid(x)", "soft_shrink": "soft_shrink(x)",
     "sparse_plus": "sparse_plus(x)", "sparse_sigmoid": "sparse_sigmoid(x)", "squareplus": "squareplus(x, b=2)",
     "tanh_shrink": "tanh_shrink(x)", "threshold": "threshold(x, 0.5, -1.0)",
+    # a capped relu keeps NaN, as Keras's (the engines' relu/relu6 kernels)
+    "relu_max_nan": "relu(xn, max_value=6.0)", "relu_cap_nan": "relu(xn, max_value=5.0)",
 }
 
 
 @pytest.fixture(scope="module")
 def keras_numbers():
-    code = "x = data['x']\n" + "".join(
+    code = "x, xn = data['x'], data['xn']\n" + "".join(
         f"out[{k!r}] = np.asarray(keras.activations.{v})\n" for k, v in CALLS.items()
     )
-    return run_keras(code, {"x": X})
+    return run_keras(code, {"x": X, "xn": XN})
 
 
 @pytest.mark.parametrize("case", list(CALLS))
 def test_numbers_match_keras_3(engine, case, keras_numbers):
-    x = ops.convert_to_tensor(X)
-    ours = ops.to_numpy(eval(f"activations.{CALLS[case]}", {"activations": activations, "x": x}))
+    x, xn = ops.convert_to_tensor(X), ops.convert_to_tensor(XN)
+    ours = ops.to_numpy(eval(f"activations.{CALLS[case]}", {"activations": activations, "x": x, "xn": xn}))
     np.testing.assert_allclose(ours, keras_numbers[case], rtol=2e-5, atol=2e-6)
 
 
