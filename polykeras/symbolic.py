@@ -14,6 +14,14 @@ kernel. An unknown dimension is
 evaluated at two sizes; an output size that differs between the two is
 unknown. Weights are built on the host first, from the symbolic shapes, so
 ``build`` sees ``None`` where a size is unknown.
+
+A symbolic tensor may have the dtype ``"string"`` (``Input(shape=(1,),
+dtype="string")``): the engines hold no strings, so only the layers that run
+on the host (``StringLookup``, ``Hashing``, ``HashedCrossing``,
+``TextVectorization``: their class sets ``runs_on_host = True``) take one; any
+other layer called on it is refused, naming the layer. A functional model
+computes those host layers on the data before its compiled step
+(:mod:`polykeras.models.host_stage`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,18 @@ from polykeras.symbolic_operators import SymbolicOperators
 Shape = tuple[int | None, ...]
 _names = itertools.count()
 
+#: The dtype of symbolic string tensors (host data: NumPy arrays of str/bytes).
+STRING = "string"
+
+
+def symbolic_dtype(dtype: Any) -> str:
+    """A symbolic tensor's dtype: an engine dtype's canonical name, or
+    :data:`STRING` for text (``"string"``, ``str``, ``bytes``).
+    Example: ``symbolic_dtype(str)`` -> ``'string'``"""
+    if dtype in (STRING, "str", str, bytes, "bytes", "object"):
+        return STRING
+    return standardize_dtype(dtype)
+
 
 class SymbolicTensor(SymbolicOperators):
     """A placeholder with a shape (``None`` for unknown sizes) and a dtype.
@@ -45,7 +65,7 @@ class SymbolicTensor(SymbolicOperators):
     def __init__(self, shape: Sequence[int | None], dtype: str = "float32", name: str | None = None,
                  node: Node | None = None, index: int = 0, has_mask: bool = False):
         self.shape: Shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = standardize_dtype(dtype)
+        self.dtype = symbolic_dtype(dtype)
         self.name = name or f"tensor_{next(_names)}"
         self.node = node  # the Node that produced it; None for an Input
         self.index = index  # position among that node's outputs
@@ -201,6 +221,7 @@ def trace_output_spec(fn: Callable[[Any], Any], inputs: Any) -> Any:
 
 __all__ = [
     "Node",
+    "STRING",
     "Spec",
     "SymbolicTensor",
     "any_symbolic",
@@ -209,6 +230,7 @@ __all__ = [
     "map_structure",
     "nodes_of",
     "symbolic_call",
+    "symbolic_dtype",
     "shape_structure",
     "trace_output_spec",
 ]
@@ -263,6 +285,7 @@ def layer_output_spec(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     """
     from polykeras.layers.layer import Layer
 
+    _check_strings(layer, args, kwargs)
     _build(layer, args, kwargs)
     cls = type(layer)
     if callable(getattr(cls, "compute_output_spec", None)):
@@ -289,6 +312,19 @@ def layer_output_spec(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     dtypes = iter([t.dtype for t in traced])
     return _refill(specs, iter([Spec(leaf.shape, next(dtypes)) if isinstance(leaf, Spec) else leaf
                                 for leaf in flatten(specs)]))
+
+
+def _check_strings(layer: Any, args: tuple, kwargs: dict[str, Any]) -> None:
+    """Refuse a string tensor given to a layer that computes with the engine
+    (only layers whose class sets ``runs_on_host`` read strings)."""
+    if getattr(layer, "runs_on_host", False):
+        return
+    for tensor in flatten((args, kwargs)):
+        if isinstance(tensor, SymbolicTensor) and tensor.dtype == STRING:
+            raise ValueError(
+                f"Layer '{layer.name}' ({type(layer).__name__}): expected a numeric input, received the string "
+                f"tensor {tensor.name!r} (dtype string, shape {tensor.shape}). Strings first go through a layer "
+                "that reads them on the host: StringLookup, Hashing, HashedCrossing or TextVectorization.")
 
 
 def _build(layer: Any, args: tuple, kwargs: dict[str, Any]) -> None:
@@ -356,4 +392,4 @@ def _shape_specs(shapes: Any, dtype: str) -> Any:
 def _as_spec(leaf: Any) -> Any:
     if isinstance(leaf, Spec) or leaf is None:
         return leaf
-    return Spec(tuple(None if d is None else int(d) for d in leaf.shape), standardize_dtype(leaf.dtype))
+    return Spec(tuple(None if d is None else int(d) for d in leaf.shape), symbolic_dtype(leaf.dtype))

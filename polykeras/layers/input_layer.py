@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras.backends.dtypes import standardize_dtype
 from polykeras.layers.layer import Layer
-from polykeras.symbolic import Node, SymbolicTensor, nodes_of
+from polykeras.symbolic import STRING, Node, SymbolicTensor, nodes_of, symbolic_dtype
 
 
 class InputLayer(Layer):
@@ -17,7 +16,9 @@ class InputLayer(Layer):
     Args:
         shape: the shape of one sample (no batch axis).
         batch_size: a fixed batch size, or None.
-        dtype: float32 by default.
+        dtype: float32 by default; ``"string"`` for text, which only the
+            host layers (``StringLookup``, ``Hashing``, ``HashedCrossing``,
+            ``TextVectorization``) read.
         sparse, ragged: only False/None (dense tensors); True raises
             ``NotImplementedError``.
         batch_shape: the full shape instead of ``shape`` + ``batch_size``.
@@ -37,6 +38,10 @@ class InputLayer(Layer):
                  dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None,
                  batch_shape: Sequence[int | None] | None = None, input_tensor: SymbolicTensor | None = None,
                  optional: bool = False, name: str | None = None, **kwargs: Any):
+        if dtype is not None and symbolic_dtype(dtype) == STRING:
+            dtype, string = None, True  # no dtype policy holds strings: the tensor keeps the dtype
+        else:
+            string = False
         super().__init__(name=name, dtype=dtype, **kwargs)
         for argument, value in (("sparse", sparse), ("ragged", ragged)):
             if value:
@@ -44,6 +49,8 @@ class InputLayer(Layer):
                                           f"expected {argument}=False or None (dense tensors).")
         if isinstance(shape, int):
             shape = (shape,)
+        if string:
+            dtype = STRING
         if input_tensor is not None:
             batch_shape, dtype = self._adopt(input_tensor, shape, batch_size, batch_shape, dtype)
         elif batch_shape is None:
@@ -73,7 +80,7 @@ class InputLayer(Layer):
                                       "produced can become an input.")
         given = {"shape": None if shape is None else tuple(shape), "batch_size": batch_size,
                  "batch_shape": None if batch_shape is None else tuple(batch_shape),
-                 "dtype": None if dtype is None else standardize_dtype(dtype)}
+                 "dtype": None if dtype is None else symbolic_dtype(dtype)}
         held = {"shape": tensor.shape[1:], "batch_size": tensor.shape[0] if tensor.shape else None,
                 "batch_shape": tensor.shape, "dtype": tensor.dtype}
         for argument, value in given.items():
@@ -103,7 +110,8 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
     Args:
         shape: the shape of one sample (no batch axis); ``None`` for unknown sizes.
         batch_size: a fixed batch size, or None.
-        dtype: float32 by default.
+        dtype: float32 by default; ``"string"`` for text columns (NumPy arrays of str/bytes), read by
+            ``StringLookup``, ``Hashing``, ``HashedCrossing`` and ``TextVectorization``.
         sparse, ragged: only False/None (dense tensors); True raises ``NotImplementedError``.
         batch_shape: the full shape instead of ``shape`` + ``batch_size``.
         name: a unique name; the model's input is addressed by it.
@@ -116,6 +124,8 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
         (None, 28, 28, 1)
         >>> Input((3,), 8, "int32").shape        # shape, batch_size, dtype
         (8, 3)
+        >>> Input((1,), dtype="string").dtype
+        'string'
     """
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, ragged=ragged,
                       batch_shape=batch_shape, input_tensor=tensor, optional=optional, name=name).output

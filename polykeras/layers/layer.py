@@ -621,6 +621,8 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         if kind is Variable:
             value = value.value
         elif kind is np.ndarray:
+            if value.dtype.kind in "USO":
+                return value  # text stays on the host, for the layers that read strings (or their error)
             cast = self.autocast and value.dtype.kind == "f"
             return engine.convert_to_tensor(value, self._compute_dtype if cast else None)
         elif kind in _CONTAINERS:

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from polykeras import ops
 from polykeras.layers.config import unique_name
 from polykeras.layers.input_layer import InputLayer
 from polykeras.layers.layer import Layer
-from polykeras.symbolic import Node, SymbolicTensor, flatten, map_structure, shape_structure, trace_output_spec
+from polykeras.models.host_stage import HOST_STAGED, HostPlan, boundary_values, host_plan, to_host
+from polykeras.symbolic import STRING, Node, SymbolicTensor, flatten, map_structure, shape_structure, trace_output_spec
 from polykeras.variables import StatelessScope
 
 __all__ = ["Function", "GraphMixin", "graph_nodes", "operation_order"]
@@ -181,7 +184,10 @@ class GraphMixin:
     def _check_input(self, spec: SymbolicTensor, value: Any) -> Any:
         """``value`` as a tensor, when its shape fits ``spec``'s. The batch
         axis is not checked (as in Keras 3): an input declared with a fixed
-        batch size still takes other batch sizes."""
+        batch size still takes other batch sizes. As in Keras 3, a value one
+        rank short of an input whose last size is 1 gets that axis (a column
+        of scalars for ``Input((1,))``), and one with an extra trailing axis
+        of size 1 loses it."""
         if value is None:
             if getattr(spec.node.layer if spec.node else None, "optional", False):
                 return None
@@ -189,9 +195,15 @@ class GraphMixin:
                              "received None (an input made by Input(..., optional=True) may be None).")
         if isinstance(value, SymbolicTensor):
             shape = value.shape
+        elif spec.dtype == STRING:
+            return to_host(spec, _adjust_rank(spec, np.asarray(value), np.shape, np.reshape), self._where())
         else:
+            if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
+                raise ValueError(f"{self._where()}: input {spec.name!r} expected numeric data (dtype {spec.dtype}), "
+                                 f"received an array of dtype {value.dtype}; only Input(dtype='string') takes text.")
             value = ops.convert_to_tensor(value) if not ops.is_tensor(value) else value
             try:
+                value = _adjust_rank(spec, value, ops.shape, ops.reshape)
                 shape = tuple(ops.shape(value))
             except ValueError as err:  # a trace's unknown rank (TensorFlow)
                 raise ValueError(f"{self._where()}: input {spec.name!r} expected shape {spec.shape}, received a "
@@ -211,15 +223,23 @@ class GraphMixin:
     def _run_graph(self, inputs: Any, training: bool | None = None) -> Any:
         """Replay every node on ``inputs`` (data or symbolic tensors) and
         return the outputs in the structure the graph was made with.
-        ``training`` goes to every layer call that did not fix it."""
-        values: dict[int, Any] = {}
-        for spec, value in zip(self.inputs, self._flat_inputs(inputs)):
-            values[id(spec)] = self._check_input(spec, value)
+        ``training`` goes to every layer call that did not fix it. Inputs
+        that :meth:`_stage_on_host` made run only the device stage."""
+        plan = self._host_plan() if isinstance(inputs, dict) and HOST_STAGED in inputs else None
+        if plan is not None:
+            values = {id(plan.boundary[key]): value for key, value in inputs[HOST_STAGED].items()}
+            return self._run_nodes(plan.device, values, training)
+        return self._run_nodes(self._nodes, self._input_values(inputs), training)
 
+    def _input_values(self, inputs: Any) -> dict[int, Any]:
+        return {id(spec): self._check_input(spec, value) for spec, value in zip(self.inputs, self._flat_inputs(inputs))}
+
+    def _run_nodes(self, nodes: list[Node], values: dict[int, Any], training: bool | None,
+                   outputs: bool = True) -> Any:
         def resolve(leaf: Any) -> Any:
             return values[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
 
-        for node in self._nodes:
+        for node in nodes:
             args = map_structure(resolve, node.args)
             kwargs = map_structure(resolve, node.kwargs)
             if training is not None and "training" not in kwargs and isinstance(node.layer, Layer):
@@ -227,7 +247,37 @@ class GraphMixin:
             produced = flatten(node.layer(*args, **kwargs))
             for tensor, value in zip(node.outputs, produced):
                 values[id(tensor)] = value
-        return map_structure(resolve, self._outputs_struct)
+        return map_structure(resolve, self._outputs_struct) if outputs else values
+
+    def _host_plan(self) -> HostPlan | None:
+        """How the graph splits around its host layers (see :mod:`.host_stage`); None without any."""
+        if "_host_plan_cache" not in self.__dict__:
+            self.__dict__["_host_plan_cache"] = host_plan(self.inputs, self.outputs, self._nodes, self._where())
+        return self.__dict__["_host_plan_cache"]
+
+    def _stage_on_host(self, inputs: Any, training: bool | None = None) -> Any:
+        """``inputs`` with the host stage computed: ``{HOST_STAGED: {key:
+        tensor}}``, what the compiled step's call reads (or ``inputs`` as
+        they are when the graph has no host stage).
+
+        Example: ``model._stage_on_host({"city": np.array([["a"]])})``
+        """
+        plan = self._host_plan()
+        if plan is None or (isinstance(inputs, dict) and HOST_STAGED in inputs):
+            return inputs
+        values = self._run_nodes(plan.host, self._input_values(inputs), training, outputs=False)
+        return {HOST_STAGED: boundary_values(plan, values)}
+
+
+def _adjust_rank(spec: SymbolicTensor, value: Any, shape_of: Any, reshape: Any) -> Any:
+    """``value`` with a trailing axis of size 1 added or dropped where that
+    alone makes its rank ``spec``'s (Keras 3's ``_adjust_input_rank``)."""
+    shape = tuple(shape_of(value))
+    if len(shape) == len(spec.shape) - 1 and spec.shape and spec.shape[-1] == 1:
+        return reshape(value, (*shape, 1))
+    if len(shape) == len(spec.shape) + 1 and shape and shape[-1] == 1:
+        return reshape(value, shape[:-1])
+    return value
 
 
 class Function(GraphMixin):

@@ -50,7 +50,8 @@ def _leaves_array(structure: Any) -> bool:
 
 
 def to_engine(structure: Any) -> Any:
-    """Every leaf as a tensor of the active engine (foreign tensors via NumPy)."""
+    """Every leaf as a tensor of the active engine (foreign tensors via
+    NumPy); string data stays a NumPy array, for a model's string inputs."""
 
     def convert(leaf: Any) -> Any:
         if leaf is None or ops.is_tensor(leaf):
@@ -58,6 +59,8 @@ def to_engine(structure: Any) -> Any:
         if hasattr(leaf, "numpy") and not isinstance(leaf, np.ndarray):
             leaf = leaf.numpy()
         array = np.asarray(leaf)
+        if array.dtype.kind in "USO":
+            return array  # strings stay on the host, for a model's string inputs (or its clear error)
         if array.dtype == np.float64:
             array = array.astype(np.float32)
         return ops.convert_to_tensor(array)
@@ -77,10 +80,12 @@ def _labelled_leaves(structure: Any, label: str) -> Iterator[tuple[str, Any]]:
         yield label, structure
 
 
-def check_numeric(structure: Any, what: str, names: Sequence[str | None] | None = None) -> None:
+def check_numeric(structure: Any, what: str, names: Sequence[str | None] | None = None,
+                  strings: bool = False) -> None:
     """Refuse, naming the array, data no engine can hold: strings, objects,
     dates (as Keras 3, which says ``Invalid dtype``). ``names`` are the
-    model's input names, shown beside an input's position.
+    model's input names, shown beside an input's position. With ``strings``
+    (a model with string inputs) text passes: the model checks each input.
 
     Example: ``check_numeric(np.array(["a"]), "x")`` raises ``ValueError``
     """
@@ -92,7 +97,7 @@ def check_numeric(structure: Any, what: str, names: Sequence[str | None] | None 
             if ops.is_tensor(leaf) or hasattr(leaf, "numpy"):
                 continue  # an engine's tensor has a numeric dtype already
             dtype = np.asarray(leaf).dtype
-        if dtype.kind in "biufc":
+        if dtype.kind in "biufc" or (strings and dtype.kind in "USO"):
             continue
         if names:
             position = label[len(what):]
@@ -155,12 +160,13 @@ class ArrayData:
 
     def __init__(self, x: Any, y: Any = None, sample_weight: Any = None, batch_size: int = 32,
                  shuffle: bool = False, steps: int | None = None,
-                 input_names: Sequence[str | None] | None = None):
+                 input_names: Sequence[str | None] | None = None, strings: bool = False):
         as_array = lambda leaf: None if leaf is None else np.asarray(leaf)  # noqa: E731
         self.x = map_structure(as_array, x)
         self.y = map_structure(as_array, y)
         self.sample_weight = map_structure(as_array, sample_weight)
-        check_numeric(self.x, "x", input_names)
+        self.strings = strings
+        check_numeric(self.x, "x", input_names, strings)
         check_numeric(self.y, "y")
         check_numeric(self.sample_weight, "sample_weight")
         self.size = num_samples(self.x, "x")
@@ -191,7 +197,8 @@ class ArrayData:
         parts = []
         for take in (head, tail):
             parts.append(ArrayData(map_structure(take, self.x), map_structure(take, self.y),
-                                   map_structure(take, self.sample_weight), self.batch_size, self.shuffle))
+                                   map_structure(take, self.sample_weight), self.batch_size, self.shuffle,
+                                   strings=self.strings))
         return parts[0], parts[1]
 
     def epoch(self) -> Iterator[Batch]:
@@ -367,11 +374,12 @@ def reset(data: Any) -> None:
 
 
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
-          shuffle: bool = False, steps: int | None = None,
-          input_names: Sequence[str | None] | None = None) -> ArrayData | IterableData | SequenceData:
+          shuffle: bool = False, steps: int | None = None, input_names: Sequence[str | None] | None = None,
+          strings: bool = False) -> ArrayData | IterableData | SequenceData:
     """The right adapter for ``x`` (and ``y``/``sample_weight`` with arrays).
     ``batch_size`` is a positive int or None (32 for arrays); ``input_names``
-    (the model's) label errors about an input.
+    (the model's) label errors about an input; ``strings`` lets text through
+    to a model with string inputs.
 
     Example: ``data = adapt(x_train, y_train, batch_size=64, shuffle=True)``
     """
@@ -393,7 +401,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | No
                              f"{type(x).__name__}.")
         return IterableData(x, steps)
     return ArrayData(x, y, sample_weight, 32 if batch_size is None else int(batch_size), shuffle, steps,
-                     input_names)
+                     input_names, strings)
 
 
 def class_weights_to_sample_weights(y: Any, class_weight: dict[int, float]) -> Callable[[Any], Any]:

@@ -23,7 +23,7 @@ from polykeras import losses as losses_module
 from polykeras import metrics as metrics_module
 from polykeras import ops
 from polykeras import optimizers as optimizers_module
-from polykeras.symbolic import flatten, map_structure
+from polykeras.symbolic import STRING, flatten, map_structure
 from polykeras.trainers import data as data_module
 from polykeras.trainers.compile_utils import CompileLoss, CompileMetrics, align
 from polykeras.trainers.step import compile_step
@@ -300,6 +300,7 @@ class Trainer(_Host):
             fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
                               refresh_logs=None if kind == "predict" else self._replica_logs,
                               gather_outputs=kind == "predict")
+            fn = _staging_on_host(self._input_graph(), fn, self.steps_per_execution > 1, kind == "train")
             if getattr(type(self), f"{kind}_step") is getattr(Trainer, f"{kind}_step"):
                 # The built-in steps call the model on the batch's x; a custom step may not.
                 fn = _checking_inputs(self, fn, grouped=self.steps_per_execution > 1)
@@ -313,18 +314,25 @@ class Trainer(_Host):
         unknown sizes, even unknown ranks) a wrong input would pass the
         model's own check and fail later with an error that never names it.
         Each distinct set of shapes is checked once."""
-        graph = self if hasattr(self, "_check_input") else getattr(self, "_graph", None)
-        if graph is None or not hasattr(graph, "_check_input") or not getattr(graph, "inputs", None):
+        graph = self._input_graph()
+        if graph is None or not getattr(graph, "inputs", None):
             return
         x = data_module.unpack(batch)[0]
         leaves = flatten(x) if isinstance(x, (list, tuple, dict)) else [x]
-        key = tuple(None if leaf is None else tuple(ops.shape(leaf)) for leaf in leaves)
+        key = tuple(None if leaf is None else np.shape(leaf) if isinstance(leaf, np.ndarray) else
+                    tuple(ops.shape(leaf)) for leaf in leaves)
         checked = self.__dict__.setdefault("_checked_input_shapes", set())
         if key in checked:
             return
         for spec, value in zip(graph.inputs, graph._flat_inputs(x)):
             graph._check_input(spec, value)
         checked.add(key)
+
+    def _input_graph(self) -> Any:
+        """The graph whose inputs a batch feeds (a functional model itself, a
+        Sequential's graph), or None (subclassed models)."""
+        graph = self if hasattr(self, "_check_input") else getattr(self, "_graph", None)
+        return graph if hasattr(graph, "_check_input") else None
 
     def _track_losses(self, loss: Any, parts: dict[str, Any], x: Any) -> None:
         # As Keras 3, each batch's mean loss weighs by its rows, so an epoch's
@@ -352,8 +360,10 @@ class Trainer(_Host):
                 raise ValueError("fit: class_weight needs a single array y.")
             weights = data_module.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else np.asarray(sample_weight) * weights
-        names = [getattr(t, "name", None) for t in getattr(self, "inputs", None) or []]
-        data = data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps, names or None)
+        inputs = getattr(self, "inputs", None) or []
+        names = [getattr(t, "name", None) for t in inputs]
+        strings = any(getattr(t, "dtype", None) == STRING for t in inputs)
+        data = data_module.adapt(x, y, sample_weight, batch_size, shuffle, steps, names or None, strings)
         if isinstance(data, data_module.ArrayData) and data.y is not None:
             _check_label_values(self, data.y)  # whole arrays, once: cheap next to an epoch
         return data
@@ -568,6 +578,24 @@ def _checking_inputs(model: Any, fn: Any, grouped: bool = False) -> Any:
         for one in batch if grouped else (batch,):
             model._check_batch_inputs(one)
         return fn(batch)
+
+    return run
+
+
+def _staging_on_host(graph: Any, fn: Any, grouped: bool, training: bool) -> Any:
+    """``fn`` given batches whose ``x`` went through the graph's host stage
+    first (its string layers, :mod:`polykeras.models.host_stage`); ``fn``
+    itself when the graph has none."""
+    if graph is None or graph._host_plan() is None:
+        return fn
+
+    def stage(batch: Any) -> Any:
+        if isinstance(batch, tuple):
+            return (graph._stage_on_host(batch[0], training), *batch[1:])
+        return graph._stage_on_host(batch, training)
+
+    def run(batch: Any) -> Any:
+        return fn(tuple(stage(one) for one in batch) if grouped else stage(batch))
 
     return run
 

@@ -380,5 +380,5 @@ def test_text_vectorization_errors(engine):
         layers.TextVectorization(vocabulary=["a"], name="t")([["a", "b"], ["c", "d"]])
     with pytest.raises(TypeError, match=r"TextVectorization 't'.*strings.*float32"):
         layers.TextVectorization(vocabulary=["a"], name="t")(np.ones(2, "float32"))
-    with pytest.raises(ValueError, match=r"TextVectorization 't'.*symbolic"):
+    with pytest.raises(TypeError, match=r"TextVectorization 't': expected a string input .*dtype float32"):
         layers.TextVectorization(vocabulary=["a"], name="t")(pk.Input((1,)))

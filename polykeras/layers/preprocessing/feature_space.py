@@ -11,7 +11,10 @@ float tensor (``output_mode="concat"``) or a dict of encoded features, in
 Keras's order: features by sorted name, then crosses by sorted name.
 
 The preprocessors are polykeras's own layers, so string columns work on
-every engine (they are read as NumPy arrays, as the lookup layers read them).
+every engine (they are read as NumPy arrays, as the lookup layers read them),
+called directly, in a ``tf.data`` map, or in a functional model built on
+:meth:`FeatureSpace.get_inputs` (string inputs, computed on the host before
+the model's compiled step).
 
 Example:
     >>> space = FeatureSpace({"age": "float_normalized", "city": "string_categorical",
@@ -298,18 +301,17 @@ class FeatureSpace(Layer):
     # -------------------------------------------------------------- calling
     def get_inputs(self) -> dict[str, Any]:
         """A symbolic ``Input`` of shape ``(1,)`` per feature, for a model
-        that takes the raw columns. String features have no symbolic form in
-        polykeras: they raise ``NotImplementedError``.
+        that takes the raw columns (string features get ``dtype="string"``
+        inputs: the model runs their lookups and hashes on the host before
+        its compiled step, on every engine).
 
-        Example: ``inputs = space.get_inputs()``
+        Example:
+            >>> inputs = space.get_inputs()
+            >>> model = Model(inputs, layers.Dense(1)(space.get_encoded_features()))
+            >>> model.fit({"age": ages, "city": cities}, labels)   # raw columns, strings included
         """
         from polykeras.layers.input_layer import Input
 
-        strings = [key for key, feature in self.features.items() if feature.dtype == "string"]
-        if strings:
-            raise NotImplementedError(f"FeatureSpace '{self.name}'.get_inputs: string features {strings} have no "
-                                      "symbolic Input in polykeras; call the FeatureSpace on the data (for "
-                                      "example in a tf.data map) and feed a model its encoded output.")
         self._check_adapted()
         if "_symbolic_inputs" not in self.__dict__:  # made once: a model's inputs are these very tensors
             self.__dict__["_symbolic_inputs"] = {key: Input(shape=(1,), dtype=feature.dtype, name=key)

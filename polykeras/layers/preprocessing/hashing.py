@@ -6,9 +6,9 @@ integers) hashed into a fixed number of bins, with the same bins as Keras 3
 Both run eagerly on host data like ``StringLookup`` (the engines have no
 string tensors): lists or NumPy arrays of ``str``/``bytes``, NumPy integers,
 or engine tensors of integers (read back to the host). On symbolic inputs
-they give their output shape, so they can sit in a functional model that is
-called eagerly; inside a compiled step they refuse, as Keras's do on engines
-other than TensorFlow.
+they give their output shape, so they sit in functional models (on
+``Input(dtype="string")`` too), which run them on the host before the
+compiled step; called inside a compiled step they refuse.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from polykeras.layers.layer import Layer
 from polykeras.layers.preprocessing.category_encoding import encode_categorical, encoded_shape
 from polykeras.layers.preprocessing.normalization import host_array
 from polykeras.layers.preprocessing.string_hash import fingerprint64, fingerprint_cat64, hash_bucket, to_bytes
-from polykeras.symbolic import any_symbolic
+from polykeras.symbolic import STRING, SymbolicTensor, any_symbolic, flatten
 
-__all__ = ["HashedCrossing", "Hashing", "host_values", "normalize_salt"]
+__all__ = ["HashedCrossing", "Hashing", "host_values", "normalize_salt", "require_strings"]
 
 #: ``tf.sparse.cross_hashed``'s default key, the first value folded.
 _CROSS_SEED = 0xDECAFCAFFE
@@ -44,6 +44,15 @@ def normalize_salt(salt: Any, who: str) -> list[int] | None:
     if isinstance(salt, (int, np.integer)) and not isinstance(salt, bool):
         return [int(salt), int(salt)]
     raise ValueError(f"{who}: expected salt to be None, an int or a tuple of 2 ints, received salt={salt!r}.")
+
+
+def require_strings(layer: Layer, inputs: Any) -> None:
+    """Refuse a symbolic input that is not a string tensor, for the layers
+    that read only text. Example: ``require_strings(lookup, Input((1,), dtype="string"))``"""
+    for tensor in flatten(inputs):
+        if isinstance(tensor, SymbolicTensor) and tensor.dtype != STRING:
+            raise TypeError(f"{describe_layer(layer)}: expected a string input (Input(dtype='string')), received "
+                            f"the symbolic tensor {tensor.name!r} of dtype {tensor.dtype}.")
 
 
 def host_values(layer: Layer, data: Any, encoding: str = "utf-8") -> np.ndarray:
@@ -99,6 +108,8 @@ class Hashing(Layer):
         >>> ops.to_numpy(layer([["A"], ["B"], ["C"], ["D"], ["E"]])).ravel().tolist()
         [1, 0, 1, 1, 2]
     """
+
+    runs_on_host = True  # reads strings: a functional model runs it before its compiled step
 
     def __init__(self, num_bins: int, mask_value: Any = None, salt: Any = None, output_mode: str = "int",
                  sparse: bool = False, **kwargs: Any):
@@ -192,6 +203,8 @@ class HashedCrossing(Layer):
         >>> ops.to_numpy(out).shape
         (3,)
     """
+
+    runs_on_host = True  # reads strings: a functional model runs it before its compiled step
 
     def __init__(self, num_bins: int, output_mode: str = "int", sparse: bool = False, name: str | None = None,
                  dtype: Any = None, **kwargs: Any):

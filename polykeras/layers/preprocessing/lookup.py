@@ -6,8 +6,9 @@ output modes. See :mod:`.index_lookup` for the index layout.
 models and compiled steps). ``StringLookup`` runs eagerly on host data: the
 engines have no string tensors, so it maps strings with a Python dict over
 NumPy arrays and returns an engine tensor of indices (or, inverted, a NumPy
-array of strings). Apply it to your data before the model (or in the input
-pipeline), not inside a compiled step or on symbolic inputs.
+array of strings). Apply it to your data before the model, in the input
+pipeline, or in a functional model on an ``Input(dtype="string")``, which
+runs it on the host before its compiled step.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from polykeras import ops
 from polykeras.backends.base import Spec
 from polykeras.layers.convolutional.arguments import describe_layer
-from polykeras.layers.preprocessing.hashing import normalize_salt
+from polykeras.layers.preprocessing.hashing import normalize_salt, require_strings
 from polykeras.layers.preprocessing.index_lookup import _IndexLookup
 from polykeras.layers.preprocessing.normalization import host_array
 from polykeras.layers.preprocessing.string_hash import hash_bucket
@@ -34,8 +35,9 @@ class StringLookup(_IndexLookup):
     It runs eagerly on host data (lists or NumPy arrays of ``str``/``bytes``;
     the engines have no string tensors) and returns an engine tensor of int64
     indices (float vectors in the encoding modes; NumPy strings when
-    inverted). Use it on the data before the model or in the input pipeline:
-    it cannot be called on symbolic inputs or inside a compiled step.
+    inverted). Use it on the data before the model, in the input pipeline,
+    or on an ``Input(dtype="string")`` of a functional model (which runs it
+    on the host before its compiled step); not inside a compiled step.
 
     Args:
         max_tokens: the largest vocabulary size (with the special tokens).
@@ -67,6 +69,8 @@ class StringLookup(_IndexLookup):
         >>> layer.get_vocabulary()
         ['[UNK]', 'a', 'b', 'c']
     """
+
+    runs_on_host = True  # reads strings: a functional model runs it before its compiled step
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1, mask_token: str | None = None,
                  oov_token: str = "[UNK]", vocabulary: Any = None, idf_weights: Any = None, invert: bool = False,
@@ -132,10 +136,10 @@ class StringLookup(_IndexLookup):
         return np.array(out, dtype=str).reshape(indices.shape)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if any_symbolic(inputs):
-            raise ValueError(f"{describe_layer(self)} runs eagerly on host data (the engines have no string "
-                             "tensors), so it cannot be called on symbolic inputs: apply it to the data before the "
-                             "model and feed the model the integer indices.")
+        if any_symbolic(inputs):  # a string Input: the model runs this layer on the host
+            if not self.invert:
+                require_strings(self, inputs)
+            return super().__call__(inputs, *args, **kwargs)
         kwargs.pop("training", None)
         if args or kwargs:
             raise TypeError(f"{describe_layer(self)}: expected only the inputs, received extra arguments "

@@ -16,7 +16,8 @@ computes them (TensorFlow's string ops, written for the host here):
 - then a ``StringLookup`` with mask token ``""`` maps tokens to indices.
 
 It runs eagerly on host data (the engines have no strings) and returns an
-engine tensor, like ``StringLookup``.
+engine tensor, like ``StringLookup``; on an ``Input(dtype="string")`` a
+functional model runs it on the host before its compiled step.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from polykeras.backends.base import Spec
 from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.layer import Layer
 from polykeras.layers.preprocessing.category_encoding import encode_categorical
+from polykeras.layers.preprocessing.hashing import require_strings
 from polykeras.layers.preprocessing.lookup import StringLookup
 from polykeras.layers.preprocessing.normalization import host_array
 from polykeras.registry import deserialize, serialize
@@ -80,6 +82,8 @@ class TextVectorization(Layer):
         >>> ops.to_numpy(layer(["the dog sat down"])).tolist()
         [[2, 4, 3, 1]]
     """
+
+    runs_on_host = True  # reads strings: a functional model runs it before its compiled step
 
     def __init__(self, max_tokens: int | None = None, standardize: Any = "lower_and_strip_punctuation",
                  split: Any = "whitespace", ngrams: Any = None, output_mode: str = "int",
@@ -256,10 +260,9 @@ class TextVectorization(Layer):
     # ------------------------------------------------------------- call
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         who = describe_layer(self)
-        if any_symbolic(inputs):
-            raise ValueError(f"{who} runs eagerly on host data (the engines have no string tensors), so it cannot "
-                             "be called on symbolic inputs: apply it to the data before the model and feed the "
-                             "model its outputs.")
+        if any_symbolic(inputs):  # a string Input: the model runs this layer on the host
+            require_strings(self, inputs)
+            return super().__call__(inputs, *args, **kwargs)
         kwargs.pop("training", None)
         if args or kwargs:
             raise TypeError(f"{who}: expected only the inputs, received extra arguments {list(kwargs) or len(args)}.")
