@@ -13,6 +13,12 @@ records names (Keras 3.x does), otherwise by Keras' keys (class names
 numbered in model order); each layer's variables are taken in order, and
 every count, shape and dtype is checked before anything is assigned.
 
+Metric state is not in Keras 3 files: Keras' ``Metric`` saves no variables,
+so a model it loads starts with fresh metrics (the loss tracker at zero, the
+compiled metrics built on their first update), and so does one loaded here.
+Groups beyond the layers and the optimizer (``metrics/...`` written by some
+other tool) are ignored, as Keras ignores them.
+
 The same safety rules hold as for ``.pkeras``: plain, bounded members; no
 code (Keras ``Lambda`` bytecode is refused always); only allow-listed
 classes; HDF5 links, external storage, virtual datasets and object dtypes

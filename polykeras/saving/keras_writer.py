@@ -15,7 +15,8 @@ model: a graph model's layers under ``layers/<key>`` (the class name in snake
 case, numbered from the second of a class on), a layer's own variables under
 ``vars/<i>`` with the layer's name as an attribute, a sub-layer under the
 attribute that holds it (``lstm/cell/vars``), and the optimizer's variables
-under ``optimizer/vars/<i>``.
+under ``optimizer/vars/<i>``. Like Keras, it writes no metric state: Keras
+starts a loaded model's metrics fresh.
 
 polykeras' own weights files carry the same layout as HDF5 hard links to their
 datasets (no second copy of the data), so one ``.weights.h5`` serves both
