@@ -323,9 +323,16 @@ def dot_product_attention(query: Tensor, key: Tensor, value: Tensor, bias: Tenso
     """
     e = active()
     query, key, value = (e.convert_to_tensor(t) for t in (query, key, value))
-    shapes = [tuple(e.shape(t)) for t in (query, key, value)]
-    check(all(len(s) == 4 for s in shapes) and shapes[1] == shapes[2] and shapes[0][0] == shapes[1][0]
-          and shapes[0][3] == shapes[1][3] and shapes[1][2] >= 1 and shapes[0][2] % shapes[1][2] == 0,
+    # Sizes a traced function knows only when it runs (TensorFlow's unknown batch) match anything.
+    shapes = [tuple(d if isinstance(d, int) else None for d in e.shape(t)) for t in (query, key, value)]
+
+    def same(a: int | None, b: int | None) -> bool:
+        return a is None or b is None or a == b
+
+    check(all(len(s) == 4 for s in shapes) and all(map(same, shapes[1], shapes[2]))
+          and same(shapes[0][0], shapes[1][0]) and same(shapes[0][3], shapes[1][3])
+          and shapes[1][2] is not None and shapes[0][2] is not None and shapes[1][2] >= 1
+          and shapes[0][2] % shapes[1][2] == 0,
           "dot_product_attention",
           "query (batch, T, heads, dim) and key, value of one shape (batch, S, kv_heads, dim) with heads a "
           "multiple of kv_heads", f"query {describe(query)}, key {describe(key)}, value {describe(value)}")

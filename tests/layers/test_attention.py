@@ -324,6 +324,30 @@ def test_multi_head_and_grouped_attention_match_keras(engine, case):
     y, scores = to_numpy_tree(layer(*inputs, return_attention_scores=True, **call))
     assert_close(y, ref[f"{case}_y"], "layer", err_msg=f"{case} outputs vs Keras 3")
     assert_close(scores, ref[f"{case}_scores"], "layer", err_msg=f"{case} scores vs Keras 3")
+    # Without the weights asked for, unmasked cases run the fused dot_product_attention.
+    assert_close(to_numpy_tree(layer(*inputs, **call)), ref[f"{case}_y"], "layer",
+                 err_msg=f"{case} outputs without scores vs Keras 3")
+
+
+@pytest.mark.parametrize("layer_name", ["MultiHeadAttention", "GroupedQueryAttention"])
+def test_attention_runs_the_fused_op_only_where_it_gives_the_same_numbers(engine, monkeypatch, layer_name):
+    from polykeras.layers.attention import projected
+
+    calls = []
+    fused = projected.ops.nn.dot_product_attention
+    monkeypatch.setattr(projected.ops.nn, "dot_product_attention", lambda *a, **k: calls.append(1) or fused(*a, **k))
+    x = _x((2, 4, 6))
+    for rate, kwargs, runs_fused in [(0.0, {}, True), (0.5, {"training": False}, True),
+                                     (0.0, {"return_attention_scores": True}, False),
+                                     (0.0, {"use_causal_mask": True}, False), (0.5, {"training": True}, False)]:
+        layer = (layers.MultiHeadAttention(2, 3, dropout=rate, seed=1) if layer_name == "MultiHeadAttention"
+                 else layers.GroupedQueryAttention(3, 4, 2, dropout=rate, seed=1))
+        explicit, _ = to_numpy_tree(layer(x, x, return_attention_scores=True))
+        calls.clear()
+        out = layer(x, x, **kwargs)
+        assert bool(calls) == runs_fused, f"{layer_name} dropout={rate} {kwargs}: fused op run {len(calls)} times"
+        if runs_fused:
+            assert_close(to_numpy_tree(out), explicit, "layer", err_msg=f"{layer_name} fused vs explicit")
 
 
 def test_multi_head_attention_in_a_functional_model(engine):

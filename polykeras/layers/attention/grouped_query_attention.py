@@ -94,7 +94,12 @@ class GroupedQueryAttention(_ProjectedAttention):
             output=("bquh,uhm->bqm", (None, self.feature_dim), "m"),
             output_input_shape=(None, None, self.num_query_heads, self.head_dim))
 
-    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any) -> tuple[Any, Any]:
+    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any,
+                weights_wanted: bool) -> tuple[Any, Any]:
+        output = self._fused_attention(query, key, value, mask, training, weights_wanted,
+                                       1.0 / math.sqrt(float(self.head_dim)))
+        if output is not None:
+            return output, None
         key = ops.repeat(key, self.num_repeats, axis=2)
         value = ops.repeat(value, self.num_repeats, axis=2)
         query = ops.multiply(query, ops.cast(1.0 / math.sqrt(float(self.head_dim)), ops.dtype(query)))

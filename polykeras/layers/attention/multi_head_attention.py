@@ -3,7 +3,9 @@ sub-layers named ``query``, ``key``, (``gate``,) ``value`` and
 ``attention_output`` with Keras' kernel and bias shapes and order, so
 ``set_weights(keras_layer.get_weights())`` gives Keras' outputs.
 
-The attention is always computed as scaled scores -> masked softmax ->
+Unmasked attention over one axis, without dropout and without returning the
+weights, runs ``ops.nn.dot_product_attention`` (the engine's fused kernel, as
+Keras 3 does); otherwise it is computed as scaled scores -> masked softmax ->
 dropout -> weighted values (Keras' explicit path); masked-out rows give zero
 weights.
 """
@@ -179,7 +181,13 @@ class MultiHeadAttention(_ProjectedAttention):
             output_input_shape=(*query_shape[:-1], self.num_heads, self.value_dim))
 
     # -------------------------------------------------------------- call
-    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any) -> tuple[Any, Any]:
+    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any,
+                weights_wanted: bool) -> tuple[Any, Any]:
+        if self._axes == (1,) and len(ops.shape(query)) == 4:  # (batch, steps, heads, features)
+            output = self._fused_attention(query, key, value, mask, training, weights_wanted,
+                                           1.0 / math.sqrt(float(self.key_dim)))
+            if output is not None:
+                return output, None
         query = ops.multiply(query, ops.cast(1.0 / math.sqrt(float(self.key_dim)), ops.dtype(query)))
         scores = ops.einsum(self._scores_equation, key, query)
         if mask is not None:

@@ -120,9 +120,23 @@ class _ProjectedAttention(Layer):
         self._output_dense.build(output_input_shape)
 
     # -------------------------------------------------------------- call
-    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any) -> tuple[Any, Any]:
-        """``(output, weights)`` of the projected query, key and value."""
+    def _attend(self, query: Any, key: Any, value: Any, mask: Any, training: Any,
+                weights_wanted: bool) -> tuple[Any, Any]:
+        """``(output, weights)`` of the projected query, key and value; the
+        weights may be None unless ``weights_wanted``."""
         raise NotImplementedError
+
+    def _fused_attention(self, query: Any, key: Any, value: Any, mask: Any, training: Any, weights_wanted: bool,
+                         scale: float) -> Any:
+        """The attention output by ``ops.dot_product_attention`` (each
+        engine's fused kernel, as Keras 3 uses it) where that gives the
+        explicit path's numbers and nobody needs the weights: no mask, no
+        dropout in this call, weights not returned, key and value heads of one
+        size (the op's contract). None otherwise."""
+        if weights_wanted or mask is not None or (training and self.dropout > 0) \
+                or ops.shape(key)[-1] != ops.shape(value)[-1]:
+            return None
+        return ops.nn.dot_product_attention(query, key, value, scale=scale)
 
     def _check_causal(self) -> None:
         """Raise if ``use_causal_mask`` cannot apply (the causal mask runs along axis 1)."""
@@ -146,7 +160,7 @@ class _ProjectedAttention(Layer):
             use_causal_mask=use_causal_mask, sliding_window=self.sliding_window)
         gate = self._gate_dense(query) if self.use_gate else None
         output, weights = self._attend(self._query_dense(query), self._key_dense(key), self._value_dense(value),
-                                       mask, training)
+                                       mask, training, return_attention_scores)
         if gate is not None:
             output = ops.multiply(output, gate)
         output = self._output_dense(output)
