@@ -237,27 +237,71 @@ open(sys.argv[4], "w").write(json.dumps(plain))
 
 
 def run_keras(code: str, data: dict[str, np.ndarray] | None = None, backend: str = "jax") -> dict[str, Any]:
-    """Run ``code`` with Keras 3 in a subprocess (so Keras never shares this
-    process) and return its ``out`` dict: arrays come back as NumPy arrays,
-    dicts/lists/strings as JSON. ``data`` is available to the code as ``data``.
+    """Run ``code`` with Keras 3 on ``backend`` and return its ``out`` dict:
+    arrays come back as NumPy arrays, dicts/lists/strings as JSON. ``data``
+    is available to the code as ``data`` (``keras``, ``ops``, ``np``,
+    ``json`` and ``sys`` too). Keras fixes its backend at import, so it runs
+    in a subprocess, except on NumPy where this process's own Keras runs on
+    NumPy (tests/conftest.py) or is not loaded yet: there the code runs here,
+    on a fresh Keras session, with the results a subprocess would give and
+    without its start-up (several seconds: Python, Keras, often TensorFlow).
     Skips the test when Keras is not installed.
 
     Example:
         >>> out = run_keras("out['y'] = keras.activations.gelu(data['x'])", {"x": x})
     """
     import importlib.util
-    import os
-    import subprocess
     import sys
-    import tempfile
 
     import pytest
 
     if importlib.util.find_spec("keras") is None or importlib.util.find_spec(backend) is None:
         pytest.skip(f"needs keras and {backend}")
+    loaded = sys.modules.get("keras")
+    if backend == "numpy" and (loaded is None or loaded.backend.backend() == "numpy"):
+        return _run_keras_here(code, data or {})
+    return _run_keras_subprocess(code, data or {}, backend)
+
+
+def _run_keras_here(code: str, data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """:func:`run_keras` in this process, on Keras' NumPy backend: the name
+    counters start afresh as in a new process, and the global state the code
+    may set (NumPy's and Python's seeds, Keras' floatx, epsilon and image
+    data format) is put back afterwards."""
+    import random
+    import sys
+
+    import keras
+
+    saved = (np.random.get_state(), random.getstate(), keras.config.floatx(), keras.config.epsilon(),
+             keras.config.image_data_format())
+    keras.backend.clear_session(free_memory=False)
+    scope = {"json": json, "sys": sys, "np": np, "keras": keras, "ops": keras.ops,
+             "data": {k: np.array(v) for k, v in data.items()}, "out": {}}
+    try:
+        exec(compile(code, "keras_code", "exec"), scope)
+    except Exception as err:
+        raise AssertionError(f"Keras reference failed: {type(err).__name__}: {err}") from err
+    finally:
+        np.random.set_state(saved[0])
+        random.setstate(saved[1])
+        keras.config.set_floatx(saved[2])
+        keras.config.set_epsilon(saved[3])
+        keras.config.set_image_data_format(saved[4])
+    out = scope["out"]
+    plain = {k: v for k, v in out.items() if isinstance(v, (dict, list, str))}
+    return {**{k: np.asarray(v) for k, v in out.items() if k not in plain}, **json.loads(json.dumps(plain))}
+
+
+def _run_keras_subprocess(code: str, data: dict[str, np.ndarray], backend: str) -> dict[str, Any]:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         paths = [os.path.join(tmp, name) for name in ("in.npz", "keras_case.py", "out.npz", "out.json", "run.py")]
-        np.savez(paths[0], **(data or {}))
+        np.savez(paths[0], **data)
         with open(paths[1], "w") as f:
             f.write(code)
         with open(paths[4], "w") as f:
