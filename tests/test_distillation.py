@@ -167,6 +167,20 @@ def test_config_round_trips_through_json(engine):
         assert again.get_config() == loss.get_config()
 
 
+def test_a_saved_distiller_reloads_compiled(diff_engine, tmp_path):
+    d = _distiller("logits_and_features")
+    d.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    d.save(tmp_path / "distiller.pkeras")
+    again = polykeras.saving.load_model(tmp_path / "distiller.pkeras")
+    assert type(again) is Distiller and again.compiled
+    assert [type(loss) for loss in again.distillation_losses] == [LogitsDistillation, FeatureDistillation]
+    np.testing.assert_allclose(again.predict(X, verbose=0), d.predict(X, verbose=0), rtol=1e-6)
+    for model in (d, again):  # the same next step: optimizer state and student loss came back
+        model.fit(X, Y, batch_size=len(X), epochs=1, shuffle=False, verbose=0)
+    for ours, theirs in zip(again.get_weights(), d.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
 def test_a_custom_distillation_loss(engine):
     class MeanGap(DistillationLoss):
         def compute_loss(self, teacher_outputs, student_outputs, **kwargs):

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from polykeras import layers as layers_module
+from polykeras import losses as losses_module
 from polykeras import ops, tree
 from polykeras.distillation.losses import DistillationLoss, FeatureDistillation, LogitsDistillation, _as_loss
 from polykeras.metrics import Mean
@@ -186,6 +187,14 @@ class Distiller(Model):
         super().reset_metrics()
         for tracker in (self.student_loss_tracker, self.distillation_loss_tracker, self.total_loss_tracker):
             tracker.reset_state()
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The compile config with the student's loss (``compile`` keeps it
+        apart from the trainer's), so a saved distiller reloads compiled."""
+        config = super().get_compile_config()
+        if config is not None and hasattr(self, "_student_loss"):
+            config["loss"] = tree.map_structure(losses_module.serialize, self._student_loss)
+        return config
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,

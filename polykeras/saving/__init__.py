@@ -20,6 +20,9 @@ from polykeras.saving.serialization import (
     load_from_file, model_from_config, model_from_json, model_from_yaml, save_to_file, to_json, to_yaml,
 )
 from polykeras.saving.weights import load_weights, save_weights
+from polykeras.layers.preprocessing.feature_space import set_archive_writer as _set_archive_writer
+
+_set_archive_writer(save_model)  # FeatureSpace.save writes through this floor
 
 register_keras_serializable = register_serializable  # Keras 3's name
 

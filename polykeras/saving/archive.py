@@ -211,7 +211,7 @@ def archive_memory_limit(weights: zipfile.ZipInfo, where: str) -> Any:
 
 def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, Any] | None, safe_mode: bool) -> Any:
     from polykeras.layers.config import LAYER_CLASSES
-    from polykeras.models.model import Model
+    from polykeras.layers.layer import Layer
     from polykeras.saving.registry import SerializationError, custom_object_scope, deserialize
 
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
@@ -220,14 +220,14 @@ def _rebuild(config: Any, where: str, compile: bool, custom_objects: dict[str, A
     try:
         with safe_mode_scope(effective(safe_mode)), custom_object_scope(custom_objects or {}):
             model = deserialize(config["model"], module_objects=LAYER_CLASSES, kind="model")
-            if not isinstance(model, Model):
+            if not isinstance(model, Layer):
                 raise ArchiveError(f"{where}: member 'config.json' field 'model' describes a "
-                                   f"{type(model).__name__}; expected a Model.")
+                                   f"{type(model).__name__}; expected a Model or another layer (a FeatureSpace).")
             build_config = config.get("build_config")
             if build_config and not model.built:
                 model.build_from_config(build_config)
             compile_config = config.get("compile_config")
-            if compile and compile_config:
+            if compile and compile_config and hasattr(model, "compile_from_config"):
                 model.compile_from_config(compile_config)
     except (ArchiveError, MemoryLimitError):
         raise

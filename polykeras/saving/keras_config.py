@@ -231,6 +231,36 @@ class Translator:
         return {"module": "polykeras.layers", "class_name": name, "config": config,
                 "registered_name": registered if self._custom(registered, name) is not None else None}
 
+    def feature_space(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A Keras ``FeatureSpace`` (``feature_space.save``): its features'
+        preprocessors translated as layers, its crosses and options kept."""
+        config = entry.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("features"), dict):
+            raise KerasConfigError(f"{self.where}: a FeatureSpace config needs a 'features' object.")
+        features = {}
+        for key, feature in config["features"].items():
+            inner = feature.get("config") if isinstance(feature, dict) else None
+            if not isinstance(inner, dict) or feature.get("class_name") != "Feature":
+                raise KerasConfigError(f"{self.where}: FeatureSpace feature {key!r}: expected a Feature entry, "
+                                       f"received {str(feature)[:80]!r}.")
+            preprocessor = self.layer(inner.get("preprocessor") or {}, f"feature {key!r} preprocessor")
+            preprocessor.pop("build", None)
+            features[key] = {"module": "polykeras.utils", "class_name": "Feature", "registered_name": None,
+                             "config": {"dtype": self.value(inner.get("dtype"), f"feature {key!r} dtype"),
+                                        "preprocessor": preprocessor, "output_mode": inner.get("output_mode")}}
+        crosses = []
+        for index, cross in enumerate(config.get("crosses") or []):
+            inner = cross.get("config") if isinstance(cross, dict) else None
+            if not isinstance(inner, dict) or cross.get("class_name") != "Cross":
+                raise KerasConfigError(f"{self.where}: FeatureSpace cross {index}: expected a Cross entry, "
+                                       f"received {str(cross)[:80]!r}.")
+            crosses.append({"module": "polykeras.utils", "class_name": "Cross", "registered_name": None,
+                            "config": {k: self.value(v, f"cross {index} {k!r}") for k, v in inner.items()}})
+        options = {k: self.value(v, f"FeatureSpace argument {k!r}") for k, v in config.items()
+                   if k in ("output_mode", "crossing_dim", "hashing_dim", "num_discretization_bins", "name")}
+        return {"module": "polykeras.utils", "class_name": "FeatureSpace", "registered_name": None,
+                "config": {**options, "features": features, "crosses": crosses}}
+
     def _lambda(self, config: dict[str, Any], where: str) -> dict[str, Any]:
         for key in ("function", "output_shape", "mask"):
             value = config.get(key)
@@ -407,16 +437,26 @@ class Translator:
 def translate_model(config: dict[str, Any], where: str,
                     custom_objects: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
     """``(polykeras model config, build input shape or None)`` for a Keras
-    model config (``config.json`` of a ``.keras`` archive).
+    model config (``config.json`` of a ``.keras`` archive), or for a saved
+    ``FeatureSpace`` (``(its config, its build config by feature)``).
 
     Example: ``ours, build = translate_model(json.loads(text), "model.keras")``
     """
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise KerasConfigError(f"{where}: member 'config.json' is not a Keras model config (no 'class_name').")
+    if config["class_name"] == "FeatureSpace":  # built from its preprocessors' build configs, by feature
+        top = config.get("build_config")
+        return Translator(where, custom_objects).feature_space(config), top if isinstance(top, dict) else None
+    translator = Translator(where, custom_objects)
     if config["class_name"] not in _MODELS:
-        raise KerasConfigError(f"{where}: member 'config.json' describes a {config['class_name']!r}; expected a "
-                               "Keras Functional or Sequential model.")
-    translated = Translator(where, custom_objects).model(config)
+        if translator._custom(config.get("registered_name"), config["class_name"]) is None:
+            raise KerasConfigError(f"{where}: member 'config.json' describes a {config['class_name']!r}; expected "
+                                   "a Keras Functional or Sequential model, a FeatureSpace, or a class registered "
+                                   "(register_keras_serializable) or given in custom_objects.")
+        translated = translator.layer(config, "the saved object")  # a registered subclassed model
+        translated["module"] = None
+    else:
+        translated = translator.model(config)
     build = translated.pop("build", None)
     top_build = config.get("build_config")
     if build is None and isinstance(top_build, dict) and isinstance(top_build.get("input_shape"), list):

@@ -95,7 +95,7 @@ def load_keras_archive(archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInf
 
 
 #: An adapted lookup's vocabulary, which Keras 3 writes as an asset of the layer's path.
-_VOCABULARY_ASSET = re.compile(r"assets/(?:layers/[a-z0-9_]+/)+vocabulary\.txt")
+_VOCABULARY_ASSET = re.compile(r"assets/(?:(?:layers|preprocessors)/[a-z0-9_]+/)+vocabulary\.txt")
 _VOCABULARY_LAYERS = ("StringLookup", "IntegerLookup", "TextVectorization")
 
 
@@ -118,8 +118,16 @@ def _add_vocabularies(config: Any, prefix: str, archive: zipfile.ZipFile, infos:
     in snake case numbered from its second occurrence."""
     inner = config.get("config") if isinstance(config, dict) else None
     layers = inner.get("layers") if isinstance(inner, dict) else None
-    if not isinstance(layers, list):
+    features = inner.get("features") if isinstance(inner, dict) and config.get("class_name") == "FeatureSpace" \
+        else None
+    if isinstance(features, dict):  # a FeatureSpace: its preprocessors' assets under preprocessors/<key>
+        layers = [f["config"].get("preprocessor") for f in features.values()
+                  if isinstance(f, dict) and isinstance(f.get("config"), dict)]
+        prefix += "preprocessors/"
+    elif not isinstance(layers, list):
         return
+    else:
+        prefix += "layers/"
     counts: dict[str, int] = {}
     for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("class_name"), str):
@@ -128,7 +136,7 @@ def _add_vocabularies(config: Any, prefix: str, archive: zipfile.ZipFile, infos:
         base = keras_snake_case(name)
         count = counts.get(base, 0)
         counts[base] = count + 1
-        path = f"{prefix}layers/{base if count == 0 else f'{base}_{count}'}/"
+        path = f"{prefix}{base if count == 0 else f'{base}_{count}'}/"
         asset = infos.get(f"assets/{path}vocabulary.txt")
         options = layer.get("config")
         if asset is not None and name in _VOCABULARY_LAYERS and isinstance(options, dict) and \
@@ -377,8 +385,8 @@ def _sublayer_groups(group: h5py.Group, layer: Any, where: str) -> dict[int, h5p
     for attribute, value in vars(layer).items():
         if isinstance(value, Layer) and isinstance(group.get(attribute), h5py.Group):
             found.setdefault(id(value), group[attribute])
-        elif isinstance(value, (list, tuple)) and isinstance(group.get(attribute), h5py.Group):
-            items = [v for v in value if isinstance(v, Layer)]
+        elif isinstance(value, (list, tuple, dict)) and isinstance(group.get(attribute), h5py.Group):
+            items = [v for v in (value.values() if isinstance(value, dict) else value) if isinstance(v, Layer)]
             for item, key in _key_map(group[attribute], items, where).items():
                 if isinstance(group[attribute].get(key), h5py.Group):
                     found.setdefault(item, group[attribute][key])

@@ -152,11 +152,38 @@ def _entry(layer: Any, entry: dict[str, Any]) -> dict[str, Any]:
         if layer.inputs:
             inner["build_input_shape"] = list(layer.inputs[0].shape)
         return {**entry, "module": "keras", "class_name": "Sequential", "registered_name": None, "config": inner}
+    if entry.get("class_name") == "FeatureSpace" and layer is not None:
+        return _feature_space_entry(layer, entry)
     translated = _objects(entry)
     build = layer.get_build_config() if layer is not None and hasattr(layer, "get_build_config") else None
     if build is not None:
         translated["build_config"] = _build_config(build)
     return translated
+
+
+#: Where Keras 3 keeps FeatureSpace's Feature and Cross classes (their registered names are the class names).
+_FEATURE_SPACE_MODULE = "keras.src.layers.preprocessing.feature_space"
+
+
+def _feature_space_entry(space: Any, entry: dict[str, Any]) -> dict[str, Any]:
+    """A FeatureSpace as Keras 3's ``feature_space.save`` writes it: each
+    feature's preprocessor a Keras layer entry, and the build config by
+    feature (Keras rebuilds each preprocessor from it, then loads the
+    statistics as weights)."""
+    from polykeras.saving.registry import serialize
+
+    def spelled(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+        return {"module": _FEATURE_SPACE_MODULE, "class_name": kind, "config": config, "registered_name": kind}
+
+    features = {key: spelled("Feature", {"dtype": feature.dtype, "output_mode": feature.output_mode,
+                                         "preprocessor": _entry(feature.preprocessor, serialize(feature.preprocessor))})
+                for key, feature in space.features.items()}
+    options = {k: v for k, v in entry["config"].items() if k not in ("features", "crosses", "name")}
+    config = {"features": features, "crosses": [spelled("Cross", cross.get_config()) for cross in space.crosses],
+              **options}
+    builds = {key: _build_config(build) if build else {} for key, build in space.get_build_config().items()}
+    return {"module": "keras.utils", "class_name": "FeatureSpace", "config": config, "registered_name": None,
+            "build_config": builds}
 
 
 def _op_entry(entry: dict[str, Any], tensor: Callable[[list[Any]], dict[str, Any]]) -> dict[str, Any]:
@@ -282,6 +309,8 @@ def _children(layer: Any) -> list[tuple[str, Any]]:
             found.append((attribute, value))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
             found.append((attribute, list(value)))
+        elif isinstance(value, dict) and value and all(isinstance(v, Layer) for v in value.values()):
+            found.append((attribute, list(value.values())))  # Keras walks a dict's values as a list
     if isinstance(layer, Model) and layer.layers:
         found.append(("layers", layer.layers))
     return sorted(found, key=lambda item: f"~{item[0]}" if item[0].startswith("_") else item[0])

@@ -104,8 +104,6 @@ def test_errors(engine):
     with pytest.raises(ValueError, match=r"missing \['s'\]"):
         space({"a": np.ones(2)})
     assert space.get_inputs()["s"].dtype == "string"  # string features have symbolic inputs
-    with pytest.raises(NotImplementedError, match="saving a FeatureSpace to a .keras file is not supported"):
-        space.save("unused.keras")
     ints = FeatureSpace({"z": FeatureSpace.integer_categorical(output_mode="int")})
     ints.adapt({"z": np.arange(3)})
     with pytest.raises(ValueError, match="cannot concatenate feature 'z': it is not encoded"):

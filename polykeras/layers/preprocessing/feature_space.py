@@ -34,7 +34,7 @@ import numpy as np
 from polykeras import ops, registry
 from polykeras.layers.layer import Layer
 
-__all__ = ["Cross", "Feature", "FeatureSpace"]
+__all__ = ["Cross", "Feature", "FeatureSpace", "set_archive_writer"]
 
 _FEATURE_KINDS = ("float", "float_normalized", "float_rescaled", "float_discretized", "integer_categorical",
                   "string_categorical", "integer_hashed", "string_hashed")
@@ -419,13 +419,47 @@ class FeatureSpace(Layer):
     def from_config(cls, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None) -> FeatureSpace:
         return cls(**config)
 
+    def get_build_config(self) -> dict[str, Any]:
+        """Each preprocessor's build config, by feature (Keras 3's layout);
+        a space rebuilt from it counts as adapted, as in Keras."""
+        return {key: layer.get_build_config() for key, layer in self.preprocessors.items()}
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build the preprocessors (their statistics then load as weights) and
+        the encoders. Example: ``space.build_from_config(other.get_build_config())``"""
+        for key, build in (config or {}).items():
+            layer = self.preprocessors.get(key)
+            if layer is not None and build and not layer.built:
+                layer.build_from_config(build)
+        self._is_adapted = True
+        self._build_encoders()
+
     def save(self, filepath: str) -> None:
-        """Keras saves a FeatureSpace to a ``.keras`` file; polykeras cannot
-        yet reload one (its archives hold models), so it refuses rather than
-        write a file it could not read. Keep the config (``get_config``) and
-        adapt again, or save a model that holds the encoded features."""
-        raise NotImplementedError(f"FeatureSpace '{self.name}'.save: saving a FeatureSpace to a .keras file is not "
-                                  "supported by polykeras yet (load_model reads models only).")
+        """Save the adapted space (its config, vocabularies and statistics) to
+        one archive, as Keras 3's ``FeatureSpace.save``; ``load_model`` returns
+        it ready to use. A ``.keras`` path gets Keras 3's format.
+
+        Example:
+            >>> space.save("features.keras")
+            >>> same = polykeras.saving.load_model("features.keras")
+        """
+        if _ARCHIVE_WRITER is None:
+            raise RuntimeError(f"FeatureSpace '{self.name}'.save: the saving floor is not loaded; import "
+                               "polykeras.saving (polykeras.utils does) before saving.")
+        _ARCHIVE_WRITER(self, filepath)
+
+
+#: Writes an object to an archive (``polykeras.saving.save_model``): the
+#: saving floor sits above this one and installs it when it loads (as
+#: ``polykeras.utils``, where FeatureSpace is public, loads it).
+_ARCHIVE_WRITER: Any = None
+
+
+def set_archive_writer(writer: Any) -> None:
+    """Install the function ``FeatureSpace.save`` writes with (``writer(space, filepath)``).
+    Example: ``set_archive_writer(polykeras.saving.save_model)``"""
+    global _ARCHIVE_WRITER
+    _ARCHIVE_WRITER = writer
 
 
 def _named(name: str | None, kind: str) -> str | None:
