@@ -98,6 +98,9 @@ def test_tensordot(engine, dtype):
 EINSUM = [
     "ij,jk->ik", "bij,bjk->bik", "i,i->", "i,j->ij", "ij->ji", "ij->", "ij->j", "bi,ij->bj",
     "bhqd,bhkd->bhqk", "ijk->kji", "...ij,...jk->...ik", "ii->i", "ij,ij->i", "abc,cd,de->abe",
+    # the layouts an engine may run as one matmul: EinsumDense, attention, operands read transposed
+    "abc,cde->abde", "abcd,cde->abe", "aecd,abcd->acbe", "acbe,aecd->abcd", "bjk,bij->bik", "ik,jk->ij",
+    "ij,jb->bi", "ia,ij->ja", "i,ij->j",
 ]
 
 
@@ -117,6 +120,18 @@ def test_einsum(engine, subscripts):
               what=f"einsum({subscripts!r}, {shapes})")
 
     prop()
+
+
+@pytest.mark.parametrize("subscripts", ["aecd,abcd->acbe", "abc,cde->abde"])
+def test_einsum_compiled_for_several_batch_sizes(diff_engine, subscripts):
+    # A step retraced for a new batch size may see the batch axis as unknown.
+    rng = np.random.default_rng(0)
+    step = diff_engine.jit(lambda x, y: ops.einsum(subscripts, x, y))
+    for batch in (2, 3, 5):
+        shapes = [(batch, 3, 2, 4), (batch, 4, 2, 4)] if subscripts.startswith("aecd") else [(batch, 3, 4), (4, 2, 3)]
+        arrays = [rng.standard_normal(shape).astype("float32") for shape in shapes]
+        expected = np.einsum(subscripts, *[f64(a) for a in arrays])
+        assert_close(ops.to_numpy(step(*[tensor(a) for a in arrays])), expected, "matmul", "float32")
 
 
 # ----------------------------------------------------------------- linalg

@@ -24,6 +24,77 @@ def _floats(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return a, b
 
 
+_MATMUL_FLOATS = frozenset({tf.float16, tf.bfloat16, tf.float32, tf.float64})
+
+
+def _einsum_as_matmul(subscripts: str, x: Tensor, y: Tensor) -> Tensor | None:
+    """A two-operand einsum as one (batched) matmul between transposes and
+    reshapes, or ``None`` where it is not one (an ellipsis, a repeated
+    index, an index summed within one operand, sizes that disagree). TF's
+    ``Einsum`` kernel and its gradients run about a third slower on the CPU
+    than the matmul they amount to (attention and ``EinsumDense``; Keras 3
+    rewrites the same equations).
+
+    Indices in both operands and the output are batch axes (B), in both but
+    not the output contracted (C), in one operand and the output free (F for
+    ``x``, G for ``y``): ``x`` as ``B F C`` times ``y`` as ``B C G`` gives
+    ``B F G``. An operand already laid out as ``B C F`` (or ``B G C``) is
+    read transposed by the matmul itself instead of being transposed."""
+    spec = subscripts.replace(" ", "")
+    if "->" not in spec or "." in spec:
+        return None
+    ins, out = spec.split("->")
+    terms = ins.split(",")
+    if len(terms) != 2:
+        return None
+    a, b = terms
+    if len(set(a)) != len(a) or len(set(b)) != len(b) or len(set(out)) != len(out) or not set(out) <= set(a + b):
+        return None
+    if x.shape.rank != len(a) or y.shape.rank != len(b):
+        return None
+    if any(c not in out and c not in b for c in a) or any(c not in out and c not in a for c in b):
+        return None  # summed within one operand
+    batch = [c for c in a if c in b and c in out]
+    contracted = [c for c in a if c in b and c not in out]
+    free_x = [c for c in a if c not in b]
+    free_y = [c for c in b if c not in a]
+    sizes: dict[str, Any] = {}
+    for term, operand in ((a, x), (b, y)):
+        for axis, c in enumerate(term):
+            static = operand.shape[axis]
+            if c in sizes and static is not None and isinstance(sizes[c], int) and sizes[c] != static:
+                return None  # unequal sizes (or broadcasting): tf.einsum decides
+            if static is not None or c not in sizes:
+                sizes[c] = static if static is not None else tf.shape(operand)[axis]
+
+    def size(letters: list[str]) -> Any:
+        total: Any = 1
+        for c in letters:
+            total = total * sizes[c]
+        return total
+
+    def arrange(operand: Tensor, term: str, first: list[str], second: list[str]) -> tuple[Tensor, bool]:
+        """``operand`` as ``[*B, |first|, |second|]``, or transposed (``True``)."""
+        if list(term) == batch + second + first:
+            return tf.reshape(operand, [sizes[c] for c in batch] + [size(second), size(first)]), True
+        order = batch + first + second
+        if list(term) != order:
+            operand = R.Transpose(x=operand, perm=[term.index(c) for c in order])
+        return tf.reshape(operand, [sizes[c] for c in batch] + [size(first), size(second)]), False
+
+    lhs, adj_x = arrange(x, a, free_x, contracted)
+    rhs, adj_y = arrange(y, b, contracted, free_y)
+    if batch:
+        product = R.BatchMatMulV2(x=lhs, y=rhs, adj_x=adj_x, adj_y=adj_y)
+    else:
+        product = R.MatMul(a=lhs, b=rhs, transpose_a=adj_x, transpose_b=adj_y)
+    order = batch + free_x + free_y
+    product = tf.reshape(product, [sizes[c] for c in order])
+    if list(out) != order:
+        product = R.Transpose(x=product, perm=[order.index(c) for c in out])
+    return product
+
+
 class TensorflowLinalg:
     """Products and linear algebra of the TensorFlow engine (see
     :class:`polykeras.backends.tensorflow.TensorflowBackend`)."""
@@ -67,6 +138,10 @@ class TensorflowLinalg:
         if promoted[0].dtype == BOOL:
             out = tf.einsum(subscripts, *(R.Cast(x=x, DstT=INT32) for x in promoted))
             return R.Cast(x=out, DstT=BOOL)
+        if len(promoted) == 2 and promoted[0].dtype in _MATMUL_FLOATS:
+            out = _einsum_as_matmul(subscripts, *promoted)
+            if out is not None:
+                return out
         return tf.einsum(subscripts, *promoted)
 
     def inv(self, x: Tensor) -> Tensor:
