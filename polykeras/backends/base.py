@@ -797,6 +797,19 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
             mean = self.squeeze(mean, axis=axes)
         return mean, variance
 
+    def layer_normalization(self, x: Tensor, gamma: Tensor | None, beta: Tensor | None, axes: Axis,
+                            epsilon: float) -> Tensor:
+        """``(x - mean) / sqrt(variance + epsilon) * gamma + beta`` with the
+        statistics of each sample over ``axes`` (a float ``x``); ``gamma`` and
+        ``beta`` (or None) broadcast to ``x``."""
+        mean, variance = self.moments(x, axes, keepdims=True)
+        out = self.multiply(self.subtract(x, mean), self.rsqrt(self.add(variance, epsilon)))
+        if gamma is not None:
+            out = self.multiply(out, gamma)
+        if beta is not None:
+            out = self.add(out, beta)
+        return out
+
     def batch_normalization(
         self, x: Tensor, mean: Tensor, variance: Tensor, axis: int,
         offset: Tensor | None = None, scale: Tensor | None = None, epsilon: float = 1e-3,

@@ -180,13 +180,8 @@ def layer_normalization(x: Tensor, gamma: Tensor | None = None, beta: Tensor | N
     e, x = active(), _float(x)
     eps = _default_epsilon() if epsilon is None else epsilon
     axes = as_axis(axis)
-    mean, variance = e.moments(x, axes, keepdims=True)
-    out = e.multiply(e.subtract(x, mean), e.rsqrt(e.add(variance, eps)))
-    if gamma is not None:
-        out = e.multiply(out, _along(e, gamma, x, axes))
-    if beta is not None:
-        out = e.add(out, _along(e, beta, x, axes))
-    return out
+    return e.layer_normalization(x, None if gamma is None else _along(e, gamma, x, axes),
+                                 None if beta is None else _along(e, beta, x, axes), axes, eps)
 
 
 @op("a tensor, an optional scale along axis and axes within its rank", body=True)

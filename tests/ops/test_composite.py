@@ -41,6 +41,11 @@ CASES = {
     "leaky_relu": ("nn", lambda: ops.leaky_relu(tensor(_X), 0.1)),
     "logical_xor": ("elementwise",
                     lambda: ops.logical_xor(tensor(_BOOL), tensor(np.ascontiguousarray(_BOOL[:, ::-1])))),
+    "layer_normalization": ("nn", lambda: ops.stack([
+        ops.layer_normalization(tensor(_X), tensor(_P[0]), tensor(_P[1]), epsilon=1e-3),
+        ops.layer_normalization(tensor(_X), tensor(_P[0, :3].reshape(3, 1, 1)), None, axis=(0, 2)),
+        ops.layer_normalization(tensor(_X), tensor(_P[None]), tensor(_P), axis=(1, 2)),
+        ops.layer_normalization(tensor(_X), None, tensor(_P[:, :1]), axis=(1, 2))])),
     "logsumexp": ("reduction", lambda: ops.logsumexp(tensor(_X), axis=(0, 2))),
     "mish": ("nn", lambda: ops.mish(tensor(_X))),
     "moments": ("reduction", lambda: ops.stack(list(ops.moments(tensor(_X), (0, 1))))),

@@ -150,6 +150,19 @@ class NNMixin:
         variance = (centred * centred).mean(dims, keepdim=keepdims)
         return mean.reshape(variance.shape).to(dtype), variance.to(dtype)
 
+    def layer_normalization(self, x: Any, gamma: Any, beta: Any, axes: Any, epsilon: float) -> T:
+        x = floating(x)
+        dims = _dims(axes, x.ndim) or ()
+        last = tuple(range(x.ndim - len(dims), x.ndim))
+        params = [p if p is None or type(p) is T else to_tensor(p) for p in (gamma, beta)]
+        if dims and tuple(sorted(dims)) == last and all(p is None or p.dtype is x.dtype for p in params):
+            # the normalised axes are the trailing ones: torch's fused kernel, forward and backward
+            shape = tuple(x.shape[a] for a in last)
+            if all(p is None or p.numel() == math.prod(shape) for p in params):
+                weight, bias = (None if p is None else p.reshape(shape) for p in params)
+                return F.layer_norm(x, shape, weight, bias, epsilon)
+        return super().layer_normalization(x, gamma, beta, axes, epsilon)  # type: ignore[misc]
+
     # ------------------------------------------------------------------- losses
     def sparse_categorical_crossentropy(self, target: Any, output: Any, from_logits: bool = False,
                                         axis: int = -1) -> T:

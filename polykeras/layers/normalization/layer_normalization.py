@@ -132,13 +132,14 @@ class LayerNormalization(_ScaleCenter):
 
     def call(self, inputs: Any) -> Any:
         inputs = at_least_float32(inputs)
-        mean, variance = ops.moments(inputs, axes=self._norm_axes, keepdims=True)
-        centred = inputs if self.rms_scaling else ops.subtract(inputs, mean)
-        outputs = ops.multiply(centred, ops.rsqrt(ops.add(variance, self.epsilon)))
+        if not self.rms_scaling:  # the engine's layer_normalization (torch: its fused kernel)
+            gamma, beta = (None if w is None else self._param(w) for w in (self.gamma, self.beta))
+            return in_compute_dtype(self, ops.layer_normalization(inputs, gamma, beta, axis=self._norm_axes,
+                                                                  epsilon=self.epsilon))
+        _, variance = ops.moments(inputs, axes=self._norm_axes, keepdims=True)  # rms_scaling: no centring
+        outputs = ops.multiply(inputs, ops.rsqrt(ops.add(variance, self.epsilon)))
         if self.gamma is not None:
             outputs = ops.multiply(outputs, self._param(self.gamma))
-        if self.beta is not None:
-            outputs = ops.add(outputs, self._param(self.beta))
         return in_compute_dtype(self, outputs)
 
     def get_config(self) -> dict[str, Any]:
