@@ -6,7 +6,7 @@
 Importing this package registers two hypothesis profiles and loads the one
 named by ``HYPOTHESIS_PROFILE`` (default ``"quick"``):
 
-* ``quick``: ~20 examples a property, derandomised, for CI and local runs on
+* ``quick``: 10 examples a property, derandomised, for CI and local runs on
   two cores.
 * ``full``: 200 examples a property, random, for a nightly or pre-release run.
 
@@ -33,7 +33,7 @@ def load_profile(name: str | None = None) -> str:
 
     # The engine fixture only activates an engine: safe to share across examples.
     relaxed = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
-    settings.register_profile("quick", max_examples=20, deadline=None, derandomize=True,
+    settings.register_profile("quick", max_examples=10, deadline=None, derandomize=True,
                               suppress_health_check=relaxed, print_blob=True)
     settings.register_profile("full", max_examples=200, deadline=None, suppress_health_check=relaxed,
                               print_blob=True)
