@@ -10,7 +10,6 @@ errors for bad arguments.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,6 @@ import pytest
 from polykeras import layers, ops
 
 from .helpers import check_layer, layer_outputs, run_keras
-from .keras_reference import import_keras
 
 
 def _x(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -115,14 +113,7 @@ def _keras(backend: str) -> dict[str, Any]:
     if backend not in _CACHE:
         cases = CASES if backend == "numpy" else {key: CASES[key] for key in SAME_ENGINE}
         code = f"CASES = {json.dumps(cases)!r}\n{_KERAS}"
-        loaded = sys.modules.get("keras")
-        if backend == "numpy" and (loaded is None or loaded.backend.backend() == "numpy"):
-            out: dict[str, Any] = {}  # Keras on NumPy is this process's in-process reference (tests/conftest.py)
-            with np.errstate(all="ignore"):
-                exec(compile(code, "keras_cases", "exec"), {"keras": import_keras(), "np": np, "data": DATA,
-                                                            "out": out})
-            _CACHE[backend] = out
-        else:
+        with np.errstate(all="ignore"):
             _CACHE[backend] = run_keras(code, DATA, backend=backend)
     return _CACHE[backend]
 

@@ -7,7 +7,6 @@ scores, dropout, functional models and bad inputs."""
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -298,14 +297,7 @@ def _keras_reference() -> dict:
     if not _KERAS_OUT:
         data = _keras_inputs()
         code = f"import json\nspec = {json.dumps(json.dumps(_KERAS_CASES))}\n{_KERAS_CODE}"
-        keras = sys.modules.get("keras")
-        if keras is None or keras.backend.backend() == "numpy":
-            keras = pytest.importorskip("keras")
-            out: dict = {}
-            exec(compile(code, "keras_attention", "exec"), {"keras": keras, "np": np, "data": data, "out": out})
-        else:
-            out = run_keras(code, data, backend="numpy")
-        _KERAS_OUT.update(out, data=data)
+        _KERAS_OUT.update(run_keras(code, data, backend="numpy"), data=data)
     return _KERAS_OUT
 
 

@@ -8,7 +8,6 @@ host strings, so it is checked directly rather than through ``check_layer``
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from polykeras import layers, ops
 from polykeras.saving import load_model, model_from_json
 
 from .helpers import check_layer, layer_outputs, run_keras
-from .keras_reference import import_keras  # also selects Keras' NumPy backend for in-process runs
 
 LAYER_TOL = dict(zip(("rtol", "atol"), tolerance("layer")))
 
@@ -90,15 +88,7 @@ def keras_numbers() -> dict:
     on Keras' NumPy backend when possible, else in a subprocess)."""
     if not _KERAS_OUT:
         code = f"import json\nspec = {json.dumps(json.dumps({'resize': RESIZE_CASES}))}\n{_KERAS_CODE}"
-        keras = sys.modules.get("keras")
-        if keras is None or keras.backend.backend() == "numpy":
-            keras = import_keras()
-            out: dict = {}
-            exec(compile(code, "keras_preprocessing", "exec"), {"keras": keras, "np": np, "data": _KERAS_DATA,
-                                                                 "out": out, "json": json})
-        else:
-            out = run_keras(code, _KERAS_DATA, backend="numpy")
-        _KERAS_OUT.update(out)
+        _KERAS_OUT.update(run_keras(code, _KERAS_DATA, backend="numpy"))
     return _KERAS_OUT
 
 
