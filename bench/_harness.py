@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 
 
-def timed(step: Callable[[], object], steps: int, rounds: int, sync: Callable[[], object] = lambda: None) -> float:
-    """Median milliseconds per ``step`` over ``rounds`` rounds, after 10 warm-up calls."""
-    for _ in range(10):
+def timed(step: Callable[[], object], steps: int, rounds: int, sync: Callable[[], object] = lambda: None,
+          warmup: int = 10) -> float:
+    """Median milliseconds per ``step`` over ``rounds`` rounds, after ``warmup`` warm-up calls."""
+    for _ in range(warmup):
         step()
     sync()
     samples = []
