@@ -167,11 +167,12 @@ def test_config_round_trips_through_json(engine):
         assert again.get_config() == loss.get_config()
 
 
-def test_a_saved_distiller_reloads_compiled(diff_engine, tmp_path):
+@pytest.mark.parametrize("suffix", [".pkeras", ".keras"])
+def test_a_saved_distiller_reloads_compiled(diff_engine, tmp_path, suffix):
     d = _distiller("logits_and_features")
     d.fit(X, Y, batch_size=8, epochs=1, verbose=0)
-    d.save(tmp_path / "distiller.pkeras")
-    again = polykeras.saving.load_model(tmp_path / "distiller.pkeras")
+    d.save(tmp_path / f"distiller{suffix}")
+    again = polykeras.saving.load_model(tmp_path / f"distiller{suffix}")
     assert type(again) is Distiller and again.compiled
     assert [type(loss) for loss in again.distillation_losses] == [LogitsDistillation, FeatureDistillation]
     np.testing.assert_allclose(again.predict(X, verbose=0), d.predict(X, verbose=0), rtol=1e-6)

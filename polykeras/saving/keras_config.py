@@ -191,9 +191,15 @@ class Translator:
             if not isinstance(function, str):
                 raise KerasConfigError(f"{self.where}: {label} names a function without a name: {value!r}.")
             return function.split(">")[-1] if function not in self.custom_objects else function
+        if "distillation" in str(value.get("module") or "") and isinstance(value.get("config"), dict):
+            # a Distiller's loss: Distiller.from_config builds it by class name, from its own table
+            return {"module": "polykeras.distillation", "class_name": name, "registered_name": None,
+                    "config": self.value(value["config"], f"{label}.config")}
         family, table = self._family(str(value.get("module") or ""))
-        if family == "layers" and isinstance(value.get("config"), dict):  # a wrapped layer, a cell
-            return self.layer(value, label)
+        if family == "layers" and isinstance(value.get("config"), dict):  # a wrapped layer, a cell, a model
+            translated = self.layer(value, label)
+            translated.pop("build", None)  # a nested Sequential builds from its InputLayer
+            return translated
         registered = value.get("registered_name")
         cls = self._custom(registered, name) or table.get(name)
         if cls is None:
@@ -449,12 +455,13 @@ def translate_model(config: dict[str, Any], where: str,
         return Translator(where, custom_objects).feature_space(config), top if isinstance(top, dict) else None
     translator = Translator(where, custom_objects)
     if config["class_name"] not in _MODELS:
-        if translator._custom(config.get("registered_name"), config["class_name"]) is None:
+        known = translator._custom(config.get("registered_name"), config["class_name"]) or \
+            translator.layers.get(config["class_name"])  # a built-in model class (Distiller)
+        if known is None:
             raise KerasConfigError(f"{where}: member 'config.json' describes a {config['class_name']!r}; expected "
                                    "a Keras Functional or Sequential model, a FeatureSpace, or a class registered "
                                    "(register_keras_serializable) or given in custom_objects.")
-        translated = translator.layer(config, "the saved object")  # a registered subclassed model
-        translated["module"] = None
+        translated = translator.layer(config, "the saved object")  # a registered subclassed model, a Distiller
     else:
         translated = translator.model(config)
     build = translated.pop("build", None)

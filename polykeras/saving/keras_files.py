@@ -262,6 +262,8 @@ def keras_weight_pairs(root: h5py.Group, model: Any, where: str, skip_mismatch: 
         _match_container(root, model, "", where, problems, pairs)
     else:
         _match_layer(root, model, model.name, where, problems, pairs)
+    loaded = {id(variable) for variable, _ in pairs}
+    problems = [p for p in problems if not (isinstance(p, _Missing) and p.weights <= loaded)]
     if problems:
         if not skip_mismatch:
             raise WeightsError(f"{where} (Keras 3 weights) does not fit model {model.name!r}; nothing was "
@@ -413,10 +415,19 @@ def _sublayer_groups(group: h5py.Group, layer: Any, where: str) -> dict[int, h5p
     return found
 
 
+class _Missing(str):
+    """A problem: a layer not in the file, unless its weights are all loaded
+    under another layer that shares them (a Distiller's feature extractor)."""
+
+    weights: frozenset[int] = frozenset()
+
+
 def _missing(layer: Any, path: str, problems: list[str]) -> None:
     if layer.weights:
-        problems.append(f"layer {path!r} ({type(layer).__name__}, weights "
-                        f"{[tuple(v.shape) for v in layer.weights]}) is not in the file")
+        problem = _Missing(f"layer {path!r} ({type(layer).__name__}, weights "
+                           f"{[tuple(v.shape) for v in layer.weights]}) is not in the file")
+        problem.weights = frozenset(id(v) for v in layer.weights)
+        problems.append(problem)
 
 
 def _holds_data(node: Any) -> bool:

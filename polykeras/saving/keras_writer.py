@@ -155,6 +155,13 @@ def _entry(layer: Any, entry: dict[str, Any]) -> dict[str, Any]:
     if entry.get("class_name") == "FeatureSpace" and layer is not None:
         return _feature_space_entry(layer, entry)
     translated = _objects(entry)
+    if layer is not None and isinstance(entry.get("config"), dict):
+        from polykeras.layers.layer import Layer
+
+        for key, value in entry["config"].items():  # a model held by an argument (a Distiller's teacher)
+            held = getattr(layer, key, None)
+            if isinstance(held, Layer) and isinstance(value, dict) and "class_name" in value:
+                translated["config"][key] = _entry(held, value)
     build = layer.get_build_config() if layer is not None and hasattr(layer, "get_build_config") else None
     if build is not None:
         translated["build_config"] = _build_config(build)
