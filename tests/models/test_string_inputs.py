@@ -120,3 +120,15 @@ def test_string_tensors_stop_at_numeric_layers(engine):
     with pytest.raises(ValueError, match=r"input 'number' expected numeric data \(dtype float32\), received an array "
                                          r"of dtype <U1; only Input\(dtype='string'\) takes text"):
         model.predict([np.full((2, 1), "a"), np.full((2, 1), "b")], verbose=0)
+
+
+def test_sequential_with_a_string_input(engine):
+    model = polykeras.Sequential([polykeras.Input((1,), dtype="string"),
+                                  layers.StringLookup(vocabulary=["a", "b"], output_mode="one_hot"), layers.Dense(1)])
+    x = np.array([["a"], ["b"], ["c"]])
+    np.testing.assert_allclose(model.predict(x, verbose=0), ops.to_numpy(model(x)), rtol=1e-6)
+    if engine.name != "numpy":
+        model.compile("sgd", "mse")
+        before = model.get_weights()[0].copy()
+        model.fit(x, np.ones((3, 1), "float32"), epochs=1, verbose=0)
+        assert not np.allclose(model.get_weights()[0], before)  # the Dense after the host lookup learns
