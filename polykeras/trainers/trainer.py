@@ -586,8 +586,16 @@ def _staging_on_host(graph: Any, fn: Any, grouped: bool, training: bool) -> Any:
     """``fn`` given batches whose ``x`` went through the graph's host stage
     first (its string layers, :mod:`polykeras.models.host_stage`); ``fn``
     itself when the graph has none."""
-    if graph is None or graph._host_plan() is None:
+    plan = None if graph is None else graph._host_plan()
+    if plan is None:
         return fn
+    if training:
+        trained = [node.layer.name for node in plan.host if getattr(node.layer, "trainable_weights", None)]
+        if trained:
+            raise ValueError(f"Model {graph.name!r}: layers {trained} run on the host, before the compiled step "
+                             "(they are fed strings or feed a string layer), so their trainable weights would "
+                             "receive no gradient; expected only weightless preprocessing there (freeze them "
+                             "with trainable=False, or move them after the string lookups).")
 
     def stage(batch: Any) -> Any:
         if isinstance(batch, tuple):

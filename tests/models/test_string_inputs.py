@@ -132,3 +132,22 @@ def test_sequential_with_a_string_input(engine):
         before = model.get_weights()[0].copy()
         model.fit(x, np.ones((3, 1), "float32"), epochs=1, verbose=0)
         assert not np.allclose(model.get_weights()[0], before)  # the Dense after the host lookup learns
+
+
+def test_weights_before_a_host_layer_are_refused_in_training(engine):
+    """A weighted layer upstream of a host layer would get no gradient: fit
+    says so instead of leaving it untrained; predict runs it."""
+    number = polykeras.Input((2,), name="number")
+    hashed = layers.Hashing(num_bins=3, output_mode="one_hot")(layers.Dense(1, name="scale")(number))
+    model = polykeras.Model(number, layers.Dense(1)(hashed))
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    assert model.predict(x, verbose=0).shape == (4, 1)
+    if not engine.differentiable:
+        return
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"layers \['scale'\] run on the host, before the compiled step .* would "
+                                         r"receive no gradient"):
+        model.fit(x, y, verbose=0)
+    model.get_layer("scale").trainable = False
+    model.compile("sgd", "mse")
+    model.fit(x, y, verbose=0)
