@@ -14,7 +14,8 @@ tensor per value the device stage reads.
 
 A model without such layers has no host stage, and its steps are untouched.
 Layers of the host stage get no gradient (they are preprocessing: lookups and
-hashes have no weights to train).
+hashes have no weights to train); ``fit`` refuses a host stage holding
+trainable weights rather than leave them untrained.
 
 Example:
     >>> city = Input((1,), dtype="string", name="city")
