@@ -113,7 +113,7 @@ class AutodiffMixin:
     def jit(self, fn: Callable[..., Any], donate_argnums: tuple[int, ...] = (),
             jit_compile: Any = "auto") -> Callable[..., Any]:
         if jit_compile is True:
-            return _graph_compiled(fn)
+            return _graph_compiled(fn, donated=0 in donate_argnums)
 
         @functools.wraps(fn)
         def compiled(*args: Any, **kwargs: Any) -> Any:
@@ -131,10 +131,16 @@ def _signature(leaf: Any) -> Any:
     return (type(leaf).__name__, repr(leaf))
 
 
-def _graph_compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _graph_compiled(fn: Callable[..., Any], donated: bool = False) -> Callable[..., Any]:
     """``fn`` traced to an ATen graph per input signature (shapes, dtypes and
-    the pytree structure), each graph compiled by ``torch.compile``."""
-    from torch.fx.experimental.proxy_tensor import make_fx
+    the pytree structure), each graph compiled by ``torch.compile``.
+
+    With ``donated`` (the first argument's buffers are given up, as with
+    ``jax.jit``'s ``donate_argnums=(0,)``), an ``fn`` whose first output
+    mirrors its first argument (a step's ``(new_state, logs)``) writes the new
+    values into the donated tensors inside the graph, where Inductor fuses
+    each write into the kernel computing the value, and returns those very
+    tensors: no copy pass over the state after the call."""
     from torch.utils import _pytree
 
     graphs: dict[Any, Callable[..., Any]] = {}
@@ -146,7 +152,41 @@ def _graph_compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
         graph = graphs.get(key)
         with torch.no_grad():
             if graph is None:
-                graph = graphs[key] = torch.compile(make_fx(fn)(*args), dynamic=False)
+                graph = graphs[key] = torch.compile(_traced(fn, args, donated), dynamic=False)
             return graph(*args)
 
     return compiled
+
+
+def _traced(fn: Callable[..., Any], args: tuple[Any, ...], donated: bool) -> Any:
+    """``make_fx``'s graph of ``fn`` on ``args``. The trace runs the ops on the
+    real tensors, so a writing ``fn`` is traced on copies of the state it
+    writes: tracing must not take a step."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    if not donated:
+        return make_fx(fn)(*args)
+    state = args[0]
+    copies = type(state)(t.clone() if isinstance(t, T) else t for t in state) if isinstance(state, (list, tuple)) \
+        else state
+    return make_fx(_writing(fn))(copies, *args[1:])
+
+
+def _writing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` writing its first output into its first argument, in place,
+    where the two have the same layout (checked while tracing)."""
+
+    def write(*args: Any) -> Any:
+        out = fn(*args)
+        state = args[0] if args else None
+        if not (isinstance(out, tuple) and out and isinstance(state, (list, tuple))
+                and isinstance(out[0], (list, tuple)) and len(out[0]) == len(state)
+                and all(isinstance(old, T) and isinstance(new, T) and old.shape == new.shape
+                        and old.dtype == new.dtype for old, new in zip(state, out[0]))):
+            return out
+        for old, new in zip(state, out[0]):
+            if new is not old:
+                old.copy_(new)
+        return (state, *out[1:])
+
+    return write

@@ -423,6 +423,8 @@ class CoreMixin:
             return [Spec(tuple(o.shape), FROM_TORCH[o.dtype]) if isinstance(o, T) else o for o in outputs]
 
     def assign(self, handle: T, value: Any) -> T:
+        if value is handle:  # written in place already (a compiled step's donated state)
+            return handle
         if type(value) is not T:
             value = to_tensor(value)
         if value.shape != handle.shape:
