@@ -60,10 +60,11 @@ def describe(value: Any) -> str:
 def _dims(shape: Any) -> Any:
     """``shape`` as a tuple of ints and ``None`` (unknown sizes), or the text
     ``<unknown rank>`` where the shape is not even a sequence (a TensorFlow
-    trace's unknown rank): describing a bad argument must never fail itself."""
+    trace's unknown rank): describing a bad argument must never fail itself.
+    A symbolic size (a ``torch.export`` trace's) shows as ``None``: reading
+    its value would pin the traced program to it."""
     try:
-        return tuple(d if d is None else int(d) if isinstance(d, (int, np.integer)) or hasattr(d, "__index__")
-                     else None for d in shape)
+        return tuple(int(d) if isinstance(d, (int, np.integer)) else None for d in shape)
     except (TypeError, ValueError):
         return "<unknown rank>"
 

@@ -165,7 +165,9 @@ def test_fully_sharded_fit_matches_single_process(sharded):
             np.testing.assert_allclose(result["history_fsdp"][key], values, rtol=1e-5, atol=1e-6)
         for key, value in result["eval_ref"].items():
             np.testing.assert_allclose(result["eval_fsdp"][key], value, rtol=1e-5, atol=1e-6)
-        assert result["predict_diff"] <= 1e-6, result["predict_diff"]
+        # The single process runs Adam as torch's fused kernel, the shards as foreach kernels: the
+        # weights agree within 1e-6 and the outputs computed from them within 1e-5, as on JAX.
+        assert result["predict_diff"] <= 1e-5, result["predict_diff"]
         assert result["custom_loop_diff"] <= 1e-6, result["custom_loop_diff"]
 
 
