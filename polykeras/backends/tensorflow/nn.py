@@ -61,6 +61,15 @@ def _fusable(x: Tensor, adds: int = 2) -> bool:
     return any(i.op.type in _CONTRACTIONS or _fusable(i, adds - 1) for i in producer.inputs)
 
 
+@tf.custom_gradient
+def _nan_keeping_relu(x: Tensor) -> Any:
+    """``maximum(x, 0)``, which keeps NaN and which TF's optimiser does not
+    fuse into a contraction, with Relu's own gradient kernel (``Maximum``'s
+    gradient would also reduce a gradient for the zero over the whole tensor)."""
+    out = R.Maximum(x=x, y=tf.zeros((), x.dtype))
+    return out, lambda dy: R.ReluGrad(gradients=dy, features=out)
+
+
 def _to_last(x: Tensor, data_format: str) -> Tensor:
     """channels_first -> channels_last (no-op for channels_last)."""
     if data_format != "channels_first":
@@ -209,16 +218,15 @@ class TensorflowNN(_Host):
     def relu(self, x: Tensor) -> Tensor:
         if type(x) not in TENSORS:
             x = tensor(x)
-        out = R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
         if x.dtype in INEXACT and _fusable(x):
             # NaN stays NaN, as on every engine: TF's graph optimiser fuses
             # MatMul/Conv + BiasAdd + Relu into one oneDNN kernel that turns
             # NaN into 0, so a compiled step saw a finite loss while its
-            # gradients (through the NaN input) turned the weights NaN. The
-            # guard (two more passes, forward and backward) goes only where
-            # that fusion can happen.
-            out = R.SelectV2(condition=R.IsNan(x=x), t=x, e=out)
-        return out
+            # gradients (through the NaN input) turned the weights NaN. Where
+            # that fusion could happen, relu is _nan_keeping_relu: one pass
+            # each way, as Relu, left unfused.
+            return _nan_keeping_relu(x)
+        return R.Relu(features=x)  # keeps integer dtypes, as ``maximum(x, 0)``
 
     def leaky_relu(self, x: Tensor, negative_slope: float = 0.2) -> Tensor:
         x = floating(x)
