@@ -133,23 +133,7 @@ class Embedding(quant.QuantizableMixin, Layer):
     # ------------------------------------------------------------- int4
     def _quantize_int4(self, config: Any) -> None:
         value, shape = self._take_float_weight()
-        block = quant._int4_block_size(self, config)
-        zero = None
-        if block is None:
-            weight_quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
-                config, quantizers.AbsMaxQuantizer(axis=-1, value_range=(-8, 7), output_dtype="int8"))
-            q, scale = weight_quantizer(value, to_numpy=True)
-            scale = ops.squeeze(scale, axis=-1)
-        else:  # groups run along each row: quantize the transpose, as Keras 3 does
-            q_t, scale_t, zero_t = quantizers.abs_max_quantize_grouped_with_zero_point(
-                value.T, block_size=block, to_numpy=True)
-            q, scale, zero = (ops.transpose(t) for t in (q_t, scale_t, zero_t))
-        packed, _, _ = quantizers.pack_int4(q, axis=-1)
-        self._build_int4(shape, config)
-        self.embeddings.assign(packed)
-        self.embeddings_scale.assign(scale)
-        if zero is not None:
-            self.embeddings_zero.assign(zero)
+        quant.quantize_int4_kernel(self, value, shape, config, axis=-1, name="embeddings")
 
     def _build_int4(self, shape: tuple[int, ...], config: Any = None) -> None:
         input_dim, output_dim = shape

@@ -221,12 +221,15 @@ class QuantizableMixin:
         return QuantizationConfig.activation_quantizer_or_default(config, default)
 
 
-def quantize_int4_kernel(layer: Any, matrix: Any, shape: tuple[int, ...], config: Any) -> None:
-    """Quantize a ``(rows, columns)`` float kernel ``matrix`` to int4 as
-    Keras 3 does (per-column abs-max scales from the config's weight
-    quantizer, or blocks of rows with zero points), build ``layer``'s int4
-    variables for the float kernel's ``shape`` and write them (Dense and
-    EinsumDense share it; EinsumDense passes its kernel flattened).
+def quantize_int4_kernel(layer: Any, matrix: Any, shape: tuple[int, ...], config: Any, axis: int = 0,
+                         name: str = "kernel") -> None:
+    """Quantize a ``(rows, columns)`` float ``matrix`` to int4 as Keras 3
+    does, build ``layer``'s int4 variables for the float weight's ``shape``
+    and write them to ``<name>``, ``<name>_scale`` and ``<name>_zero``. With
+    ``axis=0`` (Dense, EinsumDense with its kernel flattened) each column gets
+    an abs-max scale from the config's weight quantizer, or blocks of rows get
+    scales and zero points; ``axis=-1`` (Embedding) does the same per row.
+    The values are packed two to a byte along the last axis.
 
     Example: ``quantize_int4_kernel(dense, kernel_value, (784, 10), None)``
     """
@@ -234,17 +237,20 @@ def quantize_int4_kernel(layer: Any, matrix: Any, shape: tuple[int, ...], config
     zero = None
     if block is None:
         weight_quantizer = QuantizationConfig.weight_quantizer_or_default(
-            config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
+            config, quantizers.AbsMaxQuantizer(axis=axis, value_range=(-8, 7), output_dtype="int8"))
         q, scale = weight_quantizer(matrix, to_numpy=True)
-        scale = ops.squeeze(scale, axis=0)
-    else:
+        scale = ops.squeeze(scale, axis=axis)
+    elif axis == 0:
         q, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(matrix, block_size=block, to_numpy=True)
+    else:  # groups run along each row: quantize the transpose, as Keras 3 does
+        grouped = quantizers.abs_max_quantize_grouped_with_zero_point(matrix.T, block_size=block, to_numpy=True)
+        q, scale, zero = (ops.transpose(t) for t in grouped)
     packed, _, _ = quantizers.pack_int4(q, axis=-1)
     layer._build_int4(shape, config)
-    layer.kernel.assign(packed)
-    layer.kernel_scale.assign(scale)
+    getattr(layer, name).assign(packed)
+    getattr(layer, f"{name}_scale").assign(scale)
     if zero is not None:
-        layer.kernel_zero.assign(zero)
+        getattr(layer, f"{name}_zero").assign(zero)
 
 
 def resolve_quantization_config(value: Any, who: str) -> Any:
