@@ -206,6 +206,9 @@ class TorchDistribution:
 
     def distribution_shutdown(self) -> None:
         if torch_dist.is_initialized():
+            # every rank reaches this point before any tears its connections
+            # down: gloo aborts a process whose peer vanished mid-teardown
+            torch_dist.barrier()
             torch_dist.destroy_process_group()
 
     def process_index(self) -> int:
