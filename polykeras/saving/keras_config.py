@@ -491,8 +491,9 @@ def translate_compile_config(config: Any, where: str) -> dict[str, Any] | None:
         optimizer = {"module": "polykeras.optimizers", "class_name": cls.__name__, "config": inner,
                      "registered_name": None}
     return {"optimizer": optimizer, "loss": _plain(config.get("loss")), "loss_weights": config.get("loss_weights"),
-            "metrics": _plain(config.get("metrics")), "run_eagerly": bool(config.get("run_eagerly", False)),
-            "jit_compile": "auto"}
+            "metrics": _plain(config.get("metrics")), "weighted_metrics": _plain(config.get("weighted_metrics")),
+            "run_eagerly": bool(config.get("run_eagerly", False)),
+            "steps_per_execution": int(config.get("steps_per_execution") or 1), "jit_compile": "auto"}
 
 
 def _plain(value: Any) -> Any:

@@ -100,58 +100,89 @@ class CompileLoss:
         return total, parts
 
 
+def _metric_specs(metrics: Any, names: list[str], what: str) -> list[list[Any]]:
+    """``metrics`` (one, a list for every output, a list of lists by output
+    position, a dict by output name) as one list of metric specs per output."""
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, dict):
+        return [list(m) if isinstance(m, (list, tuple)) else ([] if m is None else [m])
+                for m in _per_output(metrics, names, what)]
+    if len(names) > 1 and isinstance(metrics, (list, tuple)) and all(
+            isinstance(m, (list, tuple)) or m is None for m in metrics):
+        return [list(m or []) for m in _per_output(metrics, names, what)]
+    single = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    return [single for _ in names]
+
+
 class CompileMetrics:
-    """The metrics of every output, named ``<output>_<metric>`` when several."""
+    """The metrics of every output, named ``<output>_<metric>`` when several.
+
+    As in Keras 3, ``metrics`` ignore sample weights (and class weights) and
+    ``weighted_metrics`` apply them; a weighted metric whose name an output's
+    unweighted one already has is named ``weighted_<name>``.
+    """
 
     name = "compile_metrics"  # as Keras 3 lists it in model.metrics
 
-    def __init__(self, metrics: Any, output_names: list[str], loss: CompileLoss):
+    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: list[str], loss: CompileLoss):
         self.output_names = output_names
         self._loss = loss
-        if metrics is None:
-            self._spec: list[list[Any]] = [[] for _ in output_names]
-        elif isinstance(metrics, dict):
-            self._spec = [list(m) if isinstance(m, (list, tuple)) else ([] if m is None else [m])
-                          for m in _per_output(metrics, output_names, "metrics")]
-        elif len(output_names) > 1 and isinstance(metrics, (list, tuple)) and all(
-                isinstance(m, (list, tuple)) or m is None for m in metrics):
-            self._spec = [list(m or []) for m in _per_output(metrics, output_names, "metrics")]
-        else:
-            single = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-            self._spec = [single for _ in output_names]
-        self.metrics: list[list[Any]] | None = None
+        self._specs = (_metric_specs(metrics, output_names, "metrics"),
+                       _metric_specs(weighted_metrics, output_names, "weighted_metrics"))
+        # per output, once built: (unweighted metrics, weighted metrics)
+        self.metrics: list[tuple[list[Any], list[Any]]] | None = None
+
+    @property
+    def specified(self) -> bool:
+        """Whether compile() named any metric (Keras lists this set only then)."""
+        return any(row for specs in self._specs for row in specs)
 
     def build(self, y_true: Any, y_pred: Any) -> None:
         trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)
         losses = self._loss.losses or [None] * len(preds)
         built = []
-        for name, specs, t, p, loss in zip(self.output_names, self._spec, trues, preds, losses):
-            row = []
-            for spec in specs if t is not None else []:
-                metric = metrics_module.resolve(spec, loss=loss, y_true_shape=_shape(t), y_pred_shape=_shape(p))
-                if len(self.output_names) > 1:
+        for index, (name, t, p, loss) in enumerate(zip(self.output_names, trues, preds, losses)):
+            pair: tuple[list[Any], list[Any]] = ([], [])
+            for weighted, specs in enumerate(self._specs):
+                for spec in specs[index] if t is not None else []:
+                    metric = metrics_module.resolve(spec, loss=loss, y_true_shape=_shape(t), y_pred_shape=_shape(p))
+                    if weighted and metric.name in {m.name for m in pair[0]}:
+                        metric.name = f"weighted_{metric.name}"
+                    pair[weighted].append(metric)
+            if len(self.output_names) > 1:  # "<output>_weighted_<name>"
+                for metric in (*pair[0], *pair[1]):
                     metric.name = f"{name}_{metric.name}"
-                row.append(metric)
-            built.append(row)
+            built.append(pair)
         self.metrics = built
+
+    def _all(self) -> list[Any]:
+        """Every built metric, in Keras's order: the unweighted ones output by
+        output, then the weighted ones."""
+        rows = self.metrics or []
+        return [m for unweighted, _ in rows for m in unweighted] + [m for _, weighted in rows for m in weighted]
 
     @property
     def variables(self) -> list[Any]:
-        return [v for row in self.metrics or [] for m in row for v in m.variables]
+        return [v for m in self._all() for v in m.variables]
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         weights = (align(sample_weight, y_pred, self.output_names, "sample weights") if sample_weight is not None
                    else [None])
         trues = align(y_true, y_pred, self.output_names)
-        for index, (row, t, p) in enumerate(zip(self.metrics or [], trues, flatten(y_pred))):
+        for index, ((unweighted, weighted), t, p) in enumerate(zip(self.metrics or [], trues, flatten(y_pred))):
+            for metric in unweighted:
+                metric.update_state(t, p)
             sw = weights[index] if len(weights) > 1 else weights[0]
-            for metric in row:
+            for metric in weighted:
                 metric.update_state(t, p, sample_weight=sw)
 
     def results(self) -> dict[str, Any]:
-        return {m.name: m.result() for row in self.metrics or [] for m in row}
+        if self.metrics is None and self.specified:
+            raise ValueError(f"Cannot get result() of {self.name!r}: its metrics are built on the first batch "
+                             "(run fit, evaluate or train_on_batch first).")
+        return {m.name: m.result() for m in self._all()}
 
     def reset_state(self) -> None:
-        for row in self.metrics or []:
-            for metric in row:
-                metric.reset_state()
+        for metric in self._all():
+            metric.reset_state()

@@ -62,7 +62,9 @@ class Trainer(_Host):
         ``loss_weights``-weighted sum plus the model's own losses
         (regularizers, ``add_loss``). Any callable ``fn(y_true, y_pred)`` is a
         loss or metric; only saving needs it registered
-        (``@register_serializable``). ``run_eagerly=True`` skips compilation
+        (``@register_serializable``). ``metrics`` ignore sample and class
+        weights; ``weighted_metrics`` apply them (as Keras 3: ``weighted_<name>``
+        where both sets name a metric). ``run_eagerly=True`` skips compilation
         (for debugging). ``jit_compile`` picks the engine's compiler:
         ``True`` is XLA on TensorFlow, ``torch.compile`` on torch and
         ``jax.jit`` on JAX; ``False`` the engine's plain step (``tf.function``
@@ -91,21 +93,22 @@ class Trainer(_Host):
             self.optimizer = optimizers_module.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         names = self._output_names()
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, names, self._compile_loss or CompileLoss(None, None, names))
-        self._weighted_metrics = weighted_metrics
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names,
+                                               self._compile_loss or CompileLoss(None, None, names))
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._part_trackers: dict[str, Any] | None = None  # per-output losses, made by the first batch
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
         self.auto_scale_loss = auto_scale_loss
         # Serialized when asked (saving): an unregistered function is a fine loss until then.
         self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
-                              "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
-                              "jit_compile": jit_compile}
+                              "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
+                              "steps_per_execution": steps_per_execution, "jit_compile": jit_compile}
         self.compiled = True
         self._functions: dict[str, Any] = {}
         self.stop_training = False
         self._prepared_outputs = self._train_ready = False
-        self.__dict__.pop("_loss_tracker", None)
         self.__dict__.pop("_sparse_label_ranges", None)
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -115,6 +118,7 @@ class Trainer(_Host):
                      loss=_deserialize_structure(config.get("loss"), losses_module.get),
                      loss_weights=config.get("loss_weights"),
                      metrics=_deserialize_structure(config.get("metrics"), metrics_module.get),
+                     weighted_metrics=_deserialize_structure(config.get("weighted_metrics"), metrics_module.get),
                      run_eagerly=config.get("run_eagerly", False),
                      steps_per_execution=config.get("steps_per_execution", 1),
                      jit_compile=config.get("jit_compile", "auto"))
@@ -172,7 +176,8 @@ class Trainer(_Host):
     @property
     def metrics(self) -> list[Any]:
         """Every metric the model tracks, as Keras 3 lists them: the loss
-        tracker(s), the compiled metrics, then each ``Metric`` held as an
+        tracker, the compiled metrics (when compile named any), the per-output
+        loss trackers (after the first batch), then each ``Metric`` held as an
         attribute of the model or its layers. Override it to add trackers of
         your own: their results join the logs and they reset each epoch.
 
@@ -181,10 +186,11 @@ class Trainer(_Host):
         from polykeras.metrics.metric import Metric
 
         found: list[Any] = []
-        if hasattr(self, "_loss_tracker"):
-            found += [self._loss_tracker, *self._part_trackers.values()]
-        if getattr(self, "_compile_metrics", None) is not None:
-            found.append(self._compile_metrics)
+        if self.compiled:
+            found.append(self._loss_tracker)
+            if self._compile_metrics.specified:
+                found.append(self._compile_metrics)
+            found += (self._part_trackers or {}).values()
         for owner in (self, *self._flatten_layers(include_self=False)):
             found += [value for value in vars(owner).values() if isinstance(value, Metric)]
         return list({id(m): m for m in found}.values())
@@ -194,8 +200,21 @@ class Trainer(_Host):
         """The names of :attr:`metrics`. Example: ``model.metrics_names`` -> ``['loss', 'compile_metrics']``"""
         return [m.name for m in self.metrics]
 
+    @property
+    def metrics_variables(self) -> list[Any]:
+        """The state variables of every metric in :attr:`metrics`.
+
+        Example: ``[v.path for v in model.metrics_variables]`` -> ``['loss/total', 'loss/count']``
+        """
+        return list({id(v): v for m in self.metrics for v in m.variables}.values())
+
     def get_metrics_result(self) -> dict[str, Any]:
-        """Every metric's current result (the compiled metrics by their own names)."""
+        """Every metric's current result (the compiled metrics by their own
+        names). Raises ``ValueError`` before the compiled metrics are built
+        (the first batch builds them), as Keras 3 does.
+
+        Example: ``model.get_metrics_result()`` -> ``{'loss': ..., 'mae': ...}``
+        """
         logs: dict[str, Any] = {}
         for metric in self.metrics:
             result = metric.results() if hasattr(metric, "results") else metric.result()
@@ -231,7 +250,6 @@ class Trainer(_Host):
         # reduced across replicas with the gradients.
         grads = backends.active().all_reduce_gradients(grads)
         self.optimizer.apply(grads, trainable)
-        logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return logs
 
     def test_step(self, data: Any) -> dict[str, Any]:
@@ -240,9 +258,7 @@ class Trainer(_Host):
         y_pred = self(x, training=False)
         loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
         self._track_losses(loss, parts, x)
-        logs = self.compute_metrics(x, y, y_pred, sample_weight)
-        logs.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
-        return logs
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data: Any) -> Any:
         """The model's output for one batch."""
@@ -253,8 +269,6 @@ class Trainer(_Host):
     def _prepare(self, batch: Any, training: bool) -> None:
         """Build everything that owns variables before the first compiled
         step: the model, the optimizer slots, the metrics."""
-        from polykeras.metrics import Mean
-
         x, y, _ = data_module.unpack(batch)
         if not self.built or not getattr(self, "_prepared_outputs", False):
             y_pred = self(x, training=False)
@@ -266,16 +280,13 @@ class Trainer(_Host):
                     self._compile_metrics.build(y, y_pred)
                     _check_labels(self, y, y_pred)
         if self._compile_metrics.metrics is None:
-            self._compile_metrics.metrics = [[] for _ in self._compile_metrics.output_names]
-        if not hasattr(self, "_loss_tracker"):
-            self._loss_tracker = Mean(name="loss")
+            self._compile_metrics.metrics = [([], []) for _ in self._compile_metrics.output_names]
+        if self._part_trackers is None:
             names = self._compile_loss.output_names if self._compile_loss is not None else []
-            self._part_trackers = {f"{n}_loss": Mean(name=f"{n}_loss") for n in names} if len(names) > 1 else {}
+            self._part_trackers = {f"{n}_loss": metrics_module.Mean(name=f"{n}_loss")
+                                   for n in names} if len(names) > 1 else {}
         if training and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
-
-    def _metric_variables(self) -> list[Any]:
-        return list({id(v): v for m in self.metrics for v in m.variables}.values())
 
     def _reset_metrics(self) -> None:
         for metric in self.metrics:
@@ -283,7 +294,7 @@ class Trainer(_Host):
 
     def reset_metrics(self) -> None:
         """Reset the loss tracker and every compiled metric."""
-        if hasattr(self, "_loss_tracker"):
+        if self.compiled:
             self._reset_metrics()
 
     def _function(self, kind: str) -> Any:
@@ -294,7 +305,7 @@ class Trainer(_Host):
                 step = _in_sequence(step, gather=kind == "predict")
             state = [*self.trainable_variables, *self.non_trainable_variables]
             if kind != "predict":
-                state += self._metric_variables()
+                state += self.metrics_variables
             if kind == "train":
                 state += self.optimizer.variables
             fn = compile_step(step, state, eager=self.run_eagerly, jit_compile=self.jit_compile,
@@ -341,8 +352,9 @@ class Trainer(_Host):
         leaves = [leaf for leaf in flatten(x) if leaf is not None]
         weight = ops.shape(leaves[0])[0] if leaves and len(ops.shape(leaves[0])) else None
         self._loss_tracker.update_state(loss, sample_weight=weight)
+        trackers = self._part_trackers or {}
         for name, value in parts.items():
-            self._part_trackers[name].update_state(value, sample_weight=weight)
+            trackers[name].update_state(value, sample_weight=weight)
 
     def _replica_logs(self, logs: Any) -> Any:
         """``logs`` with every metric re-read (after data-parallel replicas
@@ -350,7 +362,6 @@ class Trainer(_Host):
         if not isinstance(logs, dict):
             return logs
         fresh = self.get_metrics_result()
-        fresh.update({name: tracker.result() for name, tracker in self._part_trackers.items()})
         return {key: fresh.get(key, value) for key, value in logs.items()}
 
     def _adapt(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None, shuffle: bool,
@@ -541,6 +552,7 @@ class Trainer(_Host):
                 "loss": _serialize_structure(args["loss"], losses_module.serialize),
                 "loss_weights": args["loss_weights"],
                 "metrics": _serialize_structure(args["metrics"], metrics_module.serialize),
+                "weighted_metrics": _serialize_structure(args["weighted_metrics"], metrics_module.serialize),
                 "run_eagerly": args["run_eagerly"], "steps_per_execution": args["steps_per_execution"],
                 "jit_compile": args["jit_compile"]}
 

@@ -87,6 +87,74 @@ def callback_events(keras: Any) -> dict[str, Any]:
     return {"fit": fit_recorder.events, "evaluate": evaluate_recorder.events}
 
 
+def weighted_metrics(keras: Any) -> dict[str, Any]:
+    """``metrics`` ignore sample and class weights, ``weighted_metrics`` apply
+    them; a weighted metric named as an unweighted one becomes ``weighted_<name>``."""
+    x, y, _ = _data()
+    weights = np.linspace(0.0, 2.0, len(x)).astype("float32")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    _fill(model)
+    model.compile(keras.optimizers.SGD(0.01), loss="mse", metrics=["mae", "mse"], weighted_metrics=["mae"])
+    weighted = _floats(model.evaluate(x, y, sample_weight=weights, batch_size=8, verbose=0, return_dict=True))
+    history = model.fit(x, y, sample_weight=weights, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    config = model.get_compile_config()
+
+    labels = (x[:, :1] > 0).astype("float32")
+    classifier = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    _fill(classifier)
+    classifier.compile(keras.optimizers.SGD(0.01), loss="binary_crossentropy", metrics=["accuracy"],
+                       weighted_metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+    by_class = classifier.fit(x, labels, class_weight={0: 0.2, 1: 3.0}, batch_size=8, epochs=1, shuffle=False,
+                              verbose=0).history
+
+    model = two_outputs(keras)
+    model.compile(keras.optimizers.SGD(0.01), loss=["mse", "mae"], metrics=[["mae"], ["mse"]],
+                  weighted_metrics={"z_out": ["mae", "mse"], "a_out": "mse"})
+    _, yz, ya = _data()
+    # batches of equal size: Keras on TensorFlow averages the per-output losses of unequal ones unweighted
+    two = _floats(model.evaluate(x, [yz, ya], sample_weight=[weights, weights[::-1].copy()], batch_size=10,
+                                 verbose=0, return_dict=True))
+    return {"weighted": weighted, "history": {k: [float(v) for v in vs] for k, vs in history.items()},
+            "weights": [w.tolist() for w in model.get_weights()], "config": config["weighted_metrics"],
+            "class_weight": {k: [float(v) for v in vs] for k, vs in by_class.items()}, "two_outputs": two}
+
+
+def metric_bookkeeping(keras: Any) -> dict[str, Any]:
+    """What ``model.metrics``, ``metrics_variables`` and ``get_metrics_result``
+    hold from compile to after fit, with and without compiled metrics."""
+    x, yz, ya = _data()
+    out: dict[str, Any] = {}
+
+    def record(tag: str, model: Any) -> None:
+        out[f"{tag} metrics"] = [m.name for m in model.metrics]
+        out[f"{tag} variables"] = [v.name for v in model.metrics_variables]
+        try:
+            out[f"{tag} result"] = sorted(model.get_metrics_result())
+        except ValueError:
+            out[f"{tag} result"] = "ValueError"
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    record("uncompiled", model)
+    model.compile("sgd", "mse")
+    record("no metrics", model)
+    model.compile("sgd", "mse", metrics=["mae"])
+    record("compiled", model)
+    model.fit(x, yz, epochs=1, verbose=0)
+    record("fitted", model)
+    model.reset_metrics()
+    out["reset"] = {k: float(v) for k, v in model.get_metrics_result().items()}
+    model.compile("sgd", "mse", metrics=["mae"])
+    record("recompiled", model)
+    two = two_outputs(keras)
+    two.compile("sgd", ["mse", "mse"], metrics=[["mae"], []])
+    record("two compiled", two)
+    two.fit(x, [yz, ya], epochs=1, verbose=0)
+    record("two fitted", two)
+    return out
+
+
 def describe(data: Any) -> Any:
     """The structure of a batch: "T" for a tensor, lists for lists and tuples, dicts by key."""
     if isinstance(data, dict):
@@ -174,7 +242,8 @@ def batch_sequence(keras: Any, base: type) -> dict[str, Any]:
             "predict": predicted.tolist(), "weights": [w.tolist() for w in model.get_weights()]}
 
 
-SCENARIOS = {"dict_targets": dict_targets, "callback_events": callback_events, "step_data": step_data}
+SCENARIOS = {"dict_targets": dict_targets, "callback_events": callback_events, "step_data": step_data,
+             "weighted_metrics": weighted_metrics, "metric_bookkeeping": metric_bookkeeping}
 
 
 def run_keras_side(names: list[str]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def keras_side(engine: str, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 # Every scenario of one engine in one Keras run.
-_PER_ENGINE = ("dict_targets", "callback_events", "batch_sequence")
+_PER_ENGINE = ("dict_targets", "callback_events", "batch_sequence", "weighted_metrics", "metric_bookkeeping")
 
 
 def _close(ours: Any, theirs: Any, what: str) -> None:
@@ -91,6 +91,40 @@ def test_dict_targets_may_leave_out_an_output_without_loss(diff_engine):
     model.compile("sgd", loss={"a_out": "mae", "z_out": "mse"})
     with pytest.raises(ValueError, match="target for output 'z_out'"):
         model.evaluate(x, {"a_out": np.zeros((4, 1))}, verbose=0)
+
+
+@needs_keras
+def test_weighted_metrics_apply_sample_and_class_weights_and_metrics_do_not(diff_engine):
+    ours = _scenarios.weighted_metrics(pk)
+    theirs = keras_side(diff_engine.name, _PER_ENGINE)["weighted_metrics"]
+    for key in ("weighted", "history", "class_weight", "two_outputs"):
+        assert sorted(ours[key]) == sorted(theirs[key]), key
+        for name in theirs[key]:
+            _close(ours[key][name], theirs[key][name], f"{key} {name} vs Keras 3")
+    assert ours["weighted"]["mae"] != ours["weighted"]["weighted_mae"]  # the weights change one, not the other
+    for i, (a, b) in enumerate(zip(ours["weights"], theirs["weights"])):
+        _close(a, b, f"weight {i} after fit vs Keras 3")
+    assert ours["config"] == theirs["config"] == ["mae"]
+
+
+@needs_keras
+def test_metrics_variables_and_results_track_keras(diff_engine):
+    ours = _scenarios.metric_bookkeeping(pk)
+    theirs = keras_side(diff_engine.name, _PER_ENGINE)["metric_bookkeeping"]
+    assert ours == theirs
+    assert ours["compiled result"] == "ValueError"  # compiled metrics build on the first batch
+
+
+def test_weighted_metrics_survive_saving(diff_engine, tmp_path):
+    x, y, _ = _scenarios._data()
+    inputs = pk.Input((3,))
+    model = pk.Model(inputs, layers.Dense(1)(inputs))
+    model.compile("sgd", "mse", metrics=["mae"], weighted_metrics=["mae"])
+    model.save(tmp_path / "m.keras")
+    loaded = pk.saving.load_model(tmp_path / "m.keras")
+    logs = loaded.evaluate(x, y, sample_weight=np.arange(len(x), dtype="float32"), verbose=0, return_dict=True)
+    assert sorted(logs) == ["loss", "mae", "weighted_mae"]
+    assert logs["mae"] != logs["weighted_mae"]
 
 
 # ------------------------------------------------ 2. validation's test hooks

@@ -47,7 +47,7 @@ with dist.FullyShardedDataParallel() as fsdp:
                                               save_weights_only=True)  # every process gathers, one writes
     h_parallel = parallel.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False,
                               callbacks=[checkpoint]).history
-    state = parallel.variables + parallel.optimizer.variables + parallel._metric_variables()
+    state = parallel.variables + parallel.optimizer.variables + parallel.metrics_variables
     out["layouts"] = {v.path: layout(v) for v in state}
     inside = parallel.get_weights()
     out["eval_parallel"] = parallel.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
