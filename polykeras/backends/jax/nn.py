@@ -10,7 +10,6 @@ explicitly, so both engines pad the same way by construction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -19,7 +18,7 @@ import numpy as np
 from jax import lax
 
 from polykeras.backends.base import Axis, Tensor
-from polykeras.backends.jax.core import precision
+from polykeras.backends.jax.core import kernel, precision
 from polykeras.backends.numpy.nn import conv_padding, conv_transpose_padding, output_sizes
 
 
@@ -48,14 +47,14 @@ def _full_window(values: Sequence[Any], fill: Any, data_format: str) -> tuple:
 
 
 # jax.nn functions with a custom gradient re-trace on every eager call (hundreds
-# of microseconds); compiled once here, they dispatch in microseconds and inline
-# into an enclosing jit.
-_relu = jax.jit(jax.nn.relu)
-_relu6 = jax.jit(jax.nn.relu6)
-_gelu = jax.jit(jax.nn.gelu, static_argnames="approximate")
-_softmax = jax.jit(jax.nn.softmax, static_argnames="axis")
-_logsumexp = jax.jit(jax.nn.logsumexp, static_argnames=("axis", "keepdims"))
-_one_hot = jax.jit(jax.nn.one_hot, static_argnames=("num_classes", "dtype", "axis"))
+# of microseconds); compiled once here, they dispatch in microseconds, and run
+# inline under an enclosing trace.
+_relu = kernel(jax.nn.relu)
+_relu6 = kernel(jax.nn.relu6)
+_gelu = kernel(jax.nn.gelu, static_argnames="approximate")
+_softmax = kernel(jax.nn.softmax, static_argnames="axis")
+_logsumexp = kernel(jax.nn.logsumexp, static_argnames=("axis", "keepdims"))
+_one_hot = kernel(jax.nn.one_hot, static_argnames=("num_classes", "dtype", "axis"))
 
 
 class JaxNN(_Host):
@@ -167,8 +166,8 @@ class JaxNN(_Host):
 
 
 # Kernels: compiled once per static geometry, so an eager call is one XLA
-# dispatch; inside an enclosing jit they inline.
-@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+# dispatch; under an enclosing trace they run inline.
+@kernel(static_argnums=(2, 3, 4, 5, 6, 7))
 def _conv(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
           data_format: str, groups: int, precision: Any) -> Tensor:
     return lax.conv_general_dilated(
@@ -178,7 +177,7 @@ def _conv(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation:
     )
 
 
-@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+@kernel(static_argnums=(2, 3, 4, 5, 6))
 def _conv_transpose(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple, dilation: tuple,
                     data_format: str, precision: Any) -> Tensor:
     # A stride-dilated input convolved with the spatially flipped kernel, whose
@@ -191,7 +190,7 @@ def _conv_transpose(inputs: Tensor, kernel: Tensor, strides: tuple, pads: tuple,
     )
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
+@kernel(static_argnums=(1, 2, 3))
 def _max_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple) -> Tensor:
     lowest: float
     if x.dtype.kind in "iu":
@@ -204,7 +203,7 @@ def _max_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple) -> Tensor:
     return lax.reduce_window(x, np.asarray(lowest, x.dtype), lax.max, window, steps, pads)
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3, 4))
+@kernel(static_argnums=(1, 2, 3, 4))
 def _average_pool(x: Tensor, window: tuple, steps: tuple, pads: tuple, same: bool) -> Tensor:
     zero = np.asarray(0, x.dtype)
     total = lax.reduce_window(x, zero, lax.add, window, steps, pads)
