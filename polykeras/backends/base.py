@@ -843,6 +843,18 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
         ``strides``/``dilation_rate`` have one int per spatial axis; the group
         count is ``in_channels // kernel.shape[-2]``."""
 
+    def conv_bias(
+        self, inputs: Tensor, kernel: Tensor, bias: Tensor, strides: Sequence[int], padding: str,
+        data_format: str, dilation_rate: Sequence[int],
+    ) -> Tensor:
+        """:meth:`conv` plus a per-filter ``bias`` (the Conv layers' call): an
+        engine whose convolution kernel adds the bias itself overrides it, and
+        saves a pass over the output each way."""
+        out = self.conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+        if data_format == "channels_first":
+            bias = self.reshape(bias, (-1,) + (1,) * len(strides))
+        return self.add(out, bias)
+
     @abc.abstractmethod
     def depthwise_conv(
         self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,

@@ -167,3 +167,43 @@ def test_conv_bad_arguments_name_the_layer(engine):
     layer_outputs(conv, _x((1, 5, 5, 3)))
     with pytest.raises(ValueError, match=r"rank_check.*axis -1 of size 3.*\(1, 5, 5, 2\)"):
         conv(_x((1, 5, 5, 2)))
+
+
+#: Keras 3's standardized-weight convolution: a subclass overriding convolution_op.
+_STANDARDIZED = '''
+class Standardized(keras.layers.Conv2D):
+    def convolution_op(self, inputs, kernel):
+        mean, var = keras.ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+        return keras.ops.conv(inputs, (kernel - mean) / keras.ops.sqrt(var + 1e-5), padding="same",
+                              strides=self.strides, data_format=self.data_format)
+layer = Standardized(4, 3, activation="relu")
+layer.build((None, 6, 6, 3))
+layer.set_weights([data["kernel"], data["bias"]])
+out["y"] = keras.ops.convert_to_numpy(layer(data["x"]))
+'''
+
+
+def test_convolution_op_overrides_the_convolution_as_in_keras(engine):
+    """A subclass's ``convolution_op`` is the convolution the layer runs (the
+    bias and activation still follow), with Keras 3's numbers."""
+    from polykeras import ops
+
+    from .helpers import run_keras
+
+    class Standardized(Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean, var = ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return ops.conv(inputs, (kernel - mean) / ops.sqrt(var + 1e-5), padding="same", strides=self.strides,
+                            data_format=self.data_format)
+
+    data = {"x": _x((2, 6, 6, 3)), "kernel": _x((3, 3, 3, 4), seed=1), "bias": _x((4,), seed=2)}
+    layer = Standardized(4, 3, activation="relu")
+    layer.build((None, 6, 6, 3))
+    layer.set_weights([data["kernel"], data["bias"]])
+    got = layer_outputs(layer, data["x"])
+    assert got.shape == (2, 6, 6, 4)  # "same" from the override, where the layer's own padding is "valid"
+    assert_close(got, run_keras(_STANDARDIZED, data, backend="numpy")["y"], "layer")
+    plain = Conv2D(4, 3, padding="same", activation="relu")
+    plain.build((None, 6, 6, 3))
+    plain.set_weights([data["kernel"], data["bias"]])
+    assert not np.allclose(layer_outputs(plain, data["x"]), got)  # the override changed the numbers

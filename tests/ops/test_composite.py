@@ -123,6 +123,11 @@ CASES.update({
         lambda carry, x: (ops.add(ops.multiply(carry, 0.5), x), ops.square(carry)),
         tensor(np.zeros((2,), np.float32)), tensor(_X[:, 0, :2]), reverse=True)),
     "unstack": ("elementwise", lambda: _engine().unstack(tensor(_X[:, :2, 0]), 1)),
+    "conv_bias": ("conv", lambda: ops.stack([
+        _engine().conv_bias(tensor(_X[..., None]), *_params((3, 2, 1, 4), (4,)), (1, 2), "same", "channels_last",
+                            (1, 1)),
+        ops.moveaxis(_engine().conv_bias(tensor(_X[:, None]), *_params((3, 2, 1, 4), (4,)), (1, 2), "same",
+                                         "channels_first", (1, 1)), 1, -1)])),
     "lstm": ("layer", lambda: _engine().lstm(
         tensor(_X[:2, :, :3] / 4), *_params((2, 2), (2, 2), (3, 8), (2, 8), (8,)), go_backwards=True)),
     "gru": ("layer", lambda: _engine().gru(tensor(_X[:2, :, :3] / 4), *_params((2, 2), (3, 6), (2, 6), (2, 6)))),

@@ -185,13 +185,19 @@ class NNMixin:
     # --------------------------------------------------------------- convolution
     def conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
              data_format: str, dilation_rate: Sequence[int]) -> T:
+        return self.conv_bias(inputs, kernel, None, strides, padding, data_format, dilation_rate)
+
+    def conv_bias(self, inputs: Any, kernel: Any, bias: Any, strides: Sequence[int], padding: str,
+                  data_format: str, dilation_rate: Sequence[int]) -> T:
         x, k = _operands(inputs, kernel)
         rank = k.ndim - 2
         x = _channels_first(x, data_format)
         groups = x.shape[1] // k.shape[-2]
         weight = k.permute(rank + 1, rank, *range(rank))  # (filters, in / groups, *spatial)
+        if bias is not None and (type(bias) is not T or bias.dtype is not x.dtype):
+            bias = to_tensor(bias).to(x.dtype)
         x, pad = _padding(x, padding, k.shape[:rank], strides, dilation_rate)
-        out = _CONV[rank](x, weight, None, tuple(strides), pad, tuple(dilation_rate), groups)
+        out = _CONV[rank](x, weight, bias, tuple(strides), pad, tuple(dilation_rate), groups)
         return _restore(out, data_format)
 
     def depthwise_conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polykeras import ops
+from polykeras import backends, ops
 from polykeras.layers.convolutional.arguments import describe_layer, positive_int
 from polykeras.layers.convolutional.base import _BaseConv
 
@@ -52,9 +52,26 @@ class _Conv(_BaseConv):
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, name="kernel")
 
-    def _convolve(self, inputs: Any) -> Any:
-        return ops.conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
+    def convolution_op(self, inputs: Any, kernel: Any) -> Any:
+        """The convolution of ``inputs`` with ``kernel``, before bias and
+        activation. Override it for a convolution of your own (weight
+        standardisation, say), as in Keras 3.
+
+        Example: ``layer.convolution_op(images, layer.kernel)``
+        """
+        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding,
                         data_format=self.data_format, dilation_rate=self.dilation_rate)
+
+    def _convolve(self, inputs: Any) -> Any:
+        return self.convolution_op(inputs, self.kernel)
+
+    def call(self, inputs: Any) -> Any:
+        if self.bias is None or self.padding == "causal" or type(self).convolution_op is not _Conv.convolution_op:
+            return super().call(inputs)
+        # One kernel for the convolution and its bias where the engine has it.
+        outputs = backends.active().conv_bias(inputs, self.kernel.value, self.bias.value, self.strides,
+                                              self.padding, self.data_format, self.dilation_rate)
+        return self.activation(outputs) if self.activation is not None else outputs
 
 
 class Conv1D(_Conv):
