@@ -49,6 +49,7 @@ class Trainer(_Host):
 
     compiled = False
     steps_per_execution = 1
+    loss: Any = None  #: what compile() was given as ``loss`` (as Keras 3 keeps it)
 
     # ------------------------------------------------------------- compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
@@ -86,6 +87,7 @@ class Trainer(_Host):
             raise ValueError(f"Model {self.name!r}.compile: expected jit_compile to be True, False or 'auto', "
                              f"received {jit_compile!r}.")
         self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss
         policy = getattr(self, "dtype_policy", None)
         if auto_scale_loss and policy is not None and policy.name == "mixed_float16" \
                 and not isinstance(self.optimizer, optimizers_module.LossScaleOptimizer):
@@ -223,6 +225,78 @@ class Trainer(_Host):
             else:
                 logs[metric.name] = result
         return logs
+
+    def stateless_compute_loss(self, trainable_variables: list[Any], non_trainable_variables: list[Any],
+                               metrics_variables: list[Any], x: Any = None, y: Any = None, y_pred: Any = None,
+                               sample_weight: Any = None, training: bool = True) -> tuple[Any, tuple[list, list, list]]:
+        """:meth:`compute_loss` with the given values in place of the model's
+        variables (in the orders of ``trainable_variables``,
+        ``non_trainable_variables`` and :attr:`metrics_variables`), for a pure
+        custom step; returns ``(loss, (trainable, non_trainable, metrics))``,
+        the last two as ``compute_loss`` left them.
+
+        Example: ``loss, (tv, ntv, mv) = model.stateless_compute_loss(tv, ntv, mv, x, y, y_pred)``
+        """
+        groups = (("trainable_variables", self.trainable_variables, trainable_variables),
+                  ("non_trainable_variables", self.non_trainable_variables, non_trainable_variables),
+                  ("metrics_variables", self.metrics_variables, metrics_variables))
+        for name, variables, values in groups:
+            if len(values) != len(variables):
+                raise ValueError(f"Model {self.name!r}.stateless_compute_loss: expected {len(variables)} "
+                                 f"{name} values, received {len(values)}.")
+        with StatelessScope([pair for _, variables, values in groups for pair in zip(variables, values)]) as scope:
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return loss, (list(trainable_variables), [scope.get_current_value(v) for v in self.non_trainable_variables],
+                      [scope.get_current_value(v) for v in self.metrics_variables])
+
+    def get_state_tree(self, value_format: str = "backend_tensor") -> dict[str, Any]:
+        """Every variable's value as nested dicts by variable path, under
+        ``trainable_variables``, ``non_trainable_variables``,
+        ``optimizer_variables`` (once compiled) and ``metrics_variables``.
+        ``value_format`` is ``"backend_tensor"`` (the engine's tensors) or
+        ``"numpy_array"``.
+
+        Example: ``model.get_state_tree("numpy_array")["trainable_variables"]["sequential"]["dense"]["kernel"]``
+        """
+        if value_format not in ("backend_tensor", "numpy_array"):
+            raise ValueError(f"Model {self.name!r}.get_state_tree: expected value_format 'backend_tensor' or "
+                             f"'numpy_array', received {value_format!r}.")
+        read = ops.to_numpy if value_format == "numpy_array" else (lambda value: value)
+        tree: dict[str, Any] = {}
+        for group, variables in self._state_groups().items():
+            branch = tree[group] = {}
+            for variable in variables:
+                *parents, leaf = variable.path.split("/")
+                node = branch
+                for part in parents:
+                    node = node.setdefault(part, {})
+                node[leaf] = read(variable.value)
+        return tree
+
+    def set_state_tree(self, state_tree: dict[str, Any]) -> None:
+        """Assign the values of a (partial) tree shaped as :meth:`get_state_tree`'s.
+        A group or path that names no variable is refused, naming it.
+
+        Example: ``model.set_state_tree({"trainable_variables": tree["trainable_variables"]})``
+        """
+        groups = self._state_groups()
+        for group, branch in state_tree.items():
+            if group not in groups:
+                raise ValueError(f"Model {self.name!r}.set_state_tree: expected groups among {sorted(groups)}, "
+                                 f"received {group!r}.")
+            by_path = {v.path: v for v in groups[group]}
+            for path, value in _leaves(branch):
+                if path not in by_path:
+                    raise ValueError(f"Model {self.name!r}.set_state_tree: {group} has no variable {path!r}.")
+                by_path[path].assign(value)
+
+    def _state_groups(self) -> dict[str, list[Any]]:
+        groups = {"trainable_variables": self.trainable_variables,
+                  "non_trainable_variables": self.non_trainable_variables}
+        if self.compiled:
+            groups["optimizer_variables"] = self.optimizer.variables
+        groups["metrics_variables"] = self.metrics_variables
+        return groups
 
     def train_step(self, data: Any) -> dict[str, Any]:
         """One optimisation step on a batch; returns the logs (tensors).
@@ -555,6 +629,15 @@ class Trainer(_Host):
                 "weighted_metrics": _serialize_structure(args["weighted_metrics"], metrics_module.serialize),
                 "run_eagerly": args["run_eagerly"], "steps_per_execution": args["steps_per_execution"],
                 "jit_compile": args["jit_compile"]}
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``(path, value)`` for every leaf of nested dicts, the path joined by "/"."""
+    found = []
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        found += _leaves(value, f"{path}/") if isinstance(value, dict) else [(path, value)]
+    return found
 
 
 def _serialize_structure(value: Any, serialize: Any) -> Any:

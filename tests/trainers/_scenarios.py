@@ -155,6 +155,42 @@ def metric_bookkeeping(keras: Any) -> dict[str, Any]:
     return out
 
 
+def state_tree(keras: Any) -> dict[str, Any]:
+    """``get_state_tree`` / ``set_state_tree`` / ``stateless_compute_loss``
+    and ``model.loss`` on a trained model with moving statistics."""
+    x, y, _ = _data()
+    inputs = keras.Input((3,))
+    hidden = keras.layers.BatchNormalization(name="bn")(keras.layers.Dense(4, use_bias=False, name="d")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="head")(hidden), name="net")
+    _fill(model)
+    model.compile(keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    out: dict[str, Any] = {"loss_arg": model.loss}
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+
+    def shapes(tree: Any) -> Any:
+        return {k: shapes(v) for k, v in tree.items()} if isinstance(tree, dict) else list(np.shape(tree))
+
+    tree = model.get_state_tree("numpy_array")
+    out["shapes"] = shapes(tree)
+    out["values"] = {group: [np.asarray(v).tolist() for v in _leaf_values(tree[group])] for group in tree}
+    tree["trainable_variables"]["head"]["bias"] = np.full((1,), 3.0, "float32")
+    model.set_state_tree({"trainable_variables": tree["trainable_variables"]})
+    out["bias_after_set"] = np.asarray(model.get_weights()[-1]).tolist()
+
+    values = [[v.value for v in group] for group in (model.trainable_variables, model.non_trainable_variables,
+                                                       model.metrics_variables)]
+    loss, (_, non_trainable, metric_state) = model.stateless_compute_loss(*values, x=x, y=y, y_pred=model(x))
+    out["stateless_loss"] = float(np.asarray(keras.ops.convert_to_numpy(loss)))
+    out["stateless_counts"] = [len(non_trainable), len(metric_state)]
+    return out
+
+
+def _leaf_values(tree: Any) -> list[Any]:
+    if isinstance(tree, dict):
+        return [leaf for key in tree for leaf in _leaf_values(tree[key])]
+    return [tree]
+
+
 def describe(data: Any) -> Any:
     """The structure of a batch: "T" for a tensor, lists for lists and tuples, dicts by key."""
     if isinstance(data, dict):
@@ -243,7 +279,7 @@ def batch_sequence(keras: Any, base: type) -> dict[str, Any]:
 
 
 SCENARIOS = {"dict_targets": dict_targets, "callback_events": callback_events, "step_data": step_data,
-             "weighted_metrics": weighted_metrics, "metric_bookkeeping": metric_bookkeeping}
+             "weighted_metrics": weighted_metrics, "metric_bookkeeping": metric_bookkeeping, "state_tree": state_tree}
 
 
 def run_keras_side(names: list[str]) -> dict[str, Any]:

@@ -41,7 +41,8 @@ def keras_side(engine: str, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 # Every scenario of one engine in one Keras run.
-_PER_ENGINE = ("dict_targets", "callback_events", "batch_sequence", "weighted_metrics", "metric_bookkeeping")
+_PER_ENGINE = ("dict_targets", "callback_events", "batch_sequence", "weighted_metrics", "metric_bookkeeping",
+               "state_tree")
 
 
 def _close(ours: Any, theirs: Any, what: str) -> None:
@@ -113,6 +114,43 @@ def test_metrics_variables_and_results_track_keras(diff_engine):
     theirs = keras_side(diff_engine.name, _PER_ENGINE)["metric_bookkeeping"]
     assert ours == theirs
     assert ours["compiled result"] == "ValueError"  # compiled metrics build on the first batch
+
+
+@needs_keras
+def test_state_trees_and_stateless_loss_as_keras(diff_engine):
+    ours = _scenarios.state_tree(pk)
+    theirs = keras_side(diff_engine.name, _PER_ENGINE)["state_tree"]
+    assert ours["loss_arg"] == theirs["loss_arg"] == "mse"
+    # Optimizer slots nest by kind here ("adam/momentum/d/kernel"), where Keras names them
+    # flat ("adam/d_kernel_momentum"): the same variables, compared by their values.
+    slots = ours["shapes"].pop("optimizer_variables"), theirs["shapes"].pop("optimizer_variables")
+    assert ours["shapes"] == theirs["shapes"]
+    ours_slots, keras_slots = (sorted(map(np.ravel, values["optimizer_variables"]), key=lambda a: (a.size, a.sum()))
+                               for values in (ours["values"], theirs["values"]))
+    assert list(slots[0]) == list(slots[1]) == ["adam"] and len(ours_slots) == len(keras_slots) == 12
+    for i, (a, b) in enumerate(zip(ours_slots, keras_slots)):
+        _close(a, b, f"optimizer variable {i} vs Keras 3")
+    for group, values in theirs["values"].items():
+        if group != "optimizer_variables":
+            for i, (a, b) in enumerate(zip(ours["values"][group], values)):
+                _close(a, b, f"{group} leaf {i} vs Keras 3")
+    assert ours["bias_after_set"] == theirs["bias_after_set"] == [3.0]
+    _close(ours["stateless_loss"], theirs["stateless_loss"], "stateless_compute_loss vs Keras 3")
+    assert ours["stateless_counts"] == theirs["stateless_counts"]
+
+
+def test_state_tree_refuses_what_names_no_variable(diff_engine):
+    model = _scenarios.two_outputs(pk)
+    with pytest.raises(ValueError, match=r"value_format.*'torch'"):
+        model.get_state_tree("torch")
+    with pytest.raises(ValueError, match=r"groups among.*'bogus'"):
+        model.set_state_tree({"bogus": {}})
+    with pytest.raises(ValueError, match=r"trainable_variables has no variable 'hidden/nope'"):
+        model.set_state_tree({"trainable_variables": {"hidden": {"nope": np.zeros(4)}}})
+    assert "optimizer_variables" not in model.get_state_tree()  # not compiled yet
+    with pytest.raises(ValueError, match=r"stateless_compute_loss: expected 6 trainable_variables values, "
+                                         r"received 1"):
+        model.stateless_compute_loss([np.zeros(1)], [], [])
 
 
 def test_weighted_metrics_survive_saving(diff_engine, tmp_path):
