@@ -20,7 +20,6 @@ from polykeras.models.functional import Functional
 from polykeras.models.model import Model
 from polykeras.registry import custom_object_scope, deserialize, serialize
 from polykeras.symbolic import SymbolicTensor, nodes_of
-from polykeras.variables import name_scope
 
 
 class Sequential(Model):
@@ -85,9 +84,8 @@ class Sequential(Model):
         if self._input_layer is None:
             return
         tensor = self._input_layer.output
-        with name_scope(self.name):  # the layers' weights are "<model>/<layer>/<weight>", as in Keras 3
-            for layer in self._stack:
-                tensor = layer(tensor)
+        for layer in self._stack:
+            tensor = layer(tensor)
         if self._stack:
             # No casting of its own: the Sequential casts its inputs, each layer its own.
             self._graph = Functional(self._input_layer.output, tensor, name=f"{self.name}_graph", autocast=False)

@@ -219,17 +219,15 @@ def test_model_parallel_layouts(engine):
     mp = dist.ModelParallel(layout_map=_layout_map(mesh), device_mesh=mesh)  # Keras 3 ignores device_mesh
     assert mp.batch_dim_name == "data" and mp.num_model_replicas == 1 and mp.device_mesh is mesh
     assert dist.ModelParallel(layout_map=_layout_map(mesh), batch_dim_name="model").batch_dim_name == "model"
-    model = pk.Sequential([pk.layers.Input((3,)), pk.layers.Dense(4, name="hidden"), pk.layers.Dense(2, name="out")],
-                          name="seq")
+    model = pk.Sequential([pk.layers.Input((3,)), pk.layers.Dense(4, name="hidden"), pk.layers.Dense(2, name="out")])
     model.compile("adam", "mse")
     model.optimizer.build(model.trainable_variables)
     layouts = {v.path: mp.get_variable_layout(v).axes for v in model.variables + model.optimizer.variables}
-    # as in Keras 3, a Sequential's weights lie under its name ("seq/hidden/kernel")
-    assert layouts["seq/hidden/kernel"] == (None, "model") and layouts["seq/hidden/bias"] == ("model",)
-    assert layouts["seq/out/kernel"] == (None, None) and layouts["adam/iteration"] == ()
+    assert layouts["hidden/kernel"] == (None, "model") and layouts["hidden/bias"] == ("model",)
+    assert layouts["out/kernel"] == (None, None) and layouts["adam/iteration"] == ()
     # an optimizer slot lies as its variable does
-    assert layouts["adam/momentum/seq/hidden/kernel"] == layouts["adam/velocity/seq/hidden/kernel"] == (None, "model")
-    assert layouts["adam/momentum/seq/out/bias"] == (None,)
+    assert layouts["adam/momentum/hidden/kernel"] == layouts["adam/velocity/hidden/kernel"] == (None, "model")
+    assert layouts["adam/momentum/out/bias"] == (None,)
     assert mp.get_tensor_layout("hidden/bias").axes == ("model",) and mp.get_tensor_layout("x") is None
     assert mp.get_data_layout((8, 3)).axes == ("data", None)
 

@@ -64,8 +64,7 @@ def test_a_keras_archive_declaring_huge_variables_is_refused(engine, tmp_path):
     with zipfile.ZipFile(tmp_path / "huge.keras", "w") as archive:
         for name, payload in members.items():
             archive.writestr(name, payload)
-    with pytest.raises(MemoryLimitError,
-                       match=r"huge\.keras: variable '\w+/head/kernel' of shape \(4, 1000000000000\)"):
+    with pytest.raises(MemoryLimitError, match=r"huge\.keras: variable 'head/kernel' of shape \(4, 1000000000000\)"):
         load_model(tmp_path / "huge.keras")
 
 
@@ -76,7 +75,7 @@ def test_an_architecture_alone_is_bounded_by_the_machine(engine):
                    "config": {"batch_shape": [None, 8], "name": "x"}},
                   {"module": "polykeras.layers", "class_name": "Dense", "registered_name": None,
                    "config": {"units": 10**12, "name": "giant"}}]}}
-    with pytest.raises(MemoryLimitError, match=r"variable '\w+/giant/kernel' .* this machine's memory allows"):
+    with pytest.raises(MemoryLimitError, match=r"variable 'giant/kernel' .* this machine's memory allows"):
         model_from_json(json.dumps(config))
 
 
