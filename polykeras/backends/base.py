@@ -849,7 +849,10 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     ) -> Tensor:
         """:meth:`conv` plus a per-filter ``bias`` (the Conv layers' call): an
         engine whose convolution kernel adds the bias itself overrides it, and
-        saves a pass over the output each way."""
+        saves a pass over the output each way.
+
+        Example: ``engine.conv_bias(x, kernel, bias, (1, 1), "same", "channels_last", (1, 1))``
+        """
         out = self.conv(inputs, kernel, strides, padding, data_format, dilation_rate)
         if data_format == "channels_first":
             bias = self.reshape(bias, (-1,) + (1,) * len(strides))
