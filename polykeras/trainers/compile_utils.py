@@ -130,13 +130,10 @@ class CompileMetrics:
         self._loss = loss
         self._specs = (_metric_specs(metrics, output_names, "metrics"),
                        _metric_specs(weighted_metrics, output_names, "weighted_metrics"))
+        #: whether compile() named any metric (Keras lists this set only then)
+        self.specified = any(row for specs in self._specs for row in specs)
         # per output, once built: (unweighted metrics, weighted metrics)
         self.metrics: list[tuple[list[Any], list[Any]]] | None = None
-
-    @property
-    def specified(self) -> bool:
-        """Whether compile() named any metric (Keras lists this set only then)."""
-        return any(row for specs in self._specs for row in specs)
 
     def build(self, y_true: Any, y_pred: Any) -> None:
         trues, preds = align(y_true, y_pred, self.output_names), flatten(y_pred)

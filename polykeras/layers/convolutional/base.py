@@ -109,13 +109,18 @@ class _BaseConv(Layer):
                                         name="bias")
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
 
-    def call(self, inputs: Any) -> Any:
+    def _convolve_with_bias(self, inputs: Any) -> Any:
+        """The convolution plus the bias, before the activation."""
         outputs = self._convolve(inputs)
         if self.bias is not None:
             bias = self.bias
             if self.data_format == "channels_first":
                 bias = ops.reshape(bias, (-1,) + (1,) * self.rank)
             outputs = ops.add(outputs, bias)
+        return outputs
+
+    def call(self, inputs: Any) -> Any:
+        outputs = self._convolve_with_bias(inputs)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape: Any) -> tuple:

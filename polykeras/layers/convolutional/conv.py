@@ -65,13 +65,12 @@ class _Conv(_BaseConv):
     def _convolve(self, inputs: Any) -> Any:
         return self.convolution_op(inputs, self.kernel)
 
-    def call(self, inputs: Any) -> Any:
+    def _convolve_with_bias(self, inputs: Any) -> Any:
         if self.bias is None or self.padding == "causal" or type(self).convolution_op is not _Conv.convolution_op:
-            return super().call(inputs)
+            return super()._convolve_with_bias(inputs)
         # One kernel for the convolution and its bias where the engine has it.
-        outputs = backends.active().conv_bias(inputs, self.kernel.value, self.bias.value, self.strides,
-                                              self.padding, self.data_format, self.dilation_rate)
-        return self.activation(outputs) if self.activation is not None else outputs
+        return backends.active().conv_bias(inputs, self.kernel.value, self.bias.value, self.strides, self.padding,
+                                           self.data_format, self.dilation_rate)
 
 
 class Conv1D(_Conv):
