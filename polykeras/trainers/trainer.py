@@ -23,6 +23,7 @@ from polykeras import losses as losses_module
 from polykeras import metrics as metrics_module
 from polykeras import ops
 from polykeras import optimizers as optimizers_module
+from polykeras import tree as tree_module
 from polykeras.symbolic import STRING, flatten, map_structure
 from polykeras.trainers import data as data_module
 from polykeras.trainers.compile_utils import CompileLoss, CompileMetrics, align
@@ -256,7 +257,7 @@ class Trainer(_Host):
         ``value_format`` is ``"backend_tensor"`` (the engine's tensors) or
         ``"numpy_array"``.
 
-        Example: ``model.get_state_tree("numpy_array")["trainable_variables"]["sequential"]["dense"]["kernel"]``
+        Example: ``model.get_state_tree("numpy_array")["trainable_variables"]["dense"]["kernel"]``
         """
         if value_format not in ("backend_tensor", "numpy_array"):
             raise ValueError(f"Model {self.name!r}.get_state_tree: expected value_format 'backend_tensor' or "
@@ -280,15 +281,23 @@ class Trainer(_Host):
         Example: ``model.set_state_tree({"trainable_variables": tree["trainable_variables"]})``
         """
         groups = self._state_groups()
+        writes = []  # every entry checked before any is written: a bad tree changes nothing
         for group, branch in state_tree.items():
             if group not in groups:
                 raise ValueError(f"Model {self.name!r}.set_state_tree: expected groups among {sorted(groups)}, "
                                  f"received {group!r}.")
             by_path = {v.path: v for v in groups[group]}
-            for path, value in _leaves(branch):
-                if path not in by_path:
+            for keys, value in tree_module.flatten_with_path(branch):
+                path = "/".join(map(str, keys))
+                variable = by_path.get(path)
+                if variable is None:
                     raise ValueError(f"Model {self.name!r}.set_state_tree: {group} has no variable {path!r}.")
-                by_path[path].assign(value)
+                if tuple(np.shape(value)) != tuple(variable.shape):
+                    raise ValueError(f"Model {self.name!r}.set_state_tree: {group} {path!r} expected shape "
+                                     f"{tuple(variable.shape)}, received {tuple(np.shape(value))}.")
+                writes.append((variable, value))
+        for variable, value in writes:
+            variable.assign(value)
 
     def _state_groups(self) -> dict[str, list[Any]]:
         groups = {"trainable_variables": self.trainable_variables,
@@ -629,15 +638,6 @@ class Trainer(_Host):
                 "weighted_metrics": _serialize_structure(args["weighted_metrics"], metrics_module.serialize),
                 "run_eagerly": args["run_eagerly"], "steps_per_execution": args["steps_per_execution"],
                 "jit_compile": args["jit_compile"]}
-
-
-def _leaves(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    """``(path, value)`` for every leaf of nested dicts, the path joined by "/"."""
-    found = []
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        found += _leaves(value, f"{path}/") if isinstance(value, dict) else [(path, value)]
-    return found
 
 
 def _serialize_structure(value: Any, serialize: Any) -> Any:

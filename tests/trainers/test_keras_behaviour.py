@@ -147,6 +147,12 @@ def test_state_tree_refuses_what_names_no_variable(diff_engine):
         model.set_state_tree({"bogus": {}})
     with pytest.raises(ValueError, match=r"trainable_variables has no variable 'hidden/nope'"):
         model.set_state_tree({"trainable_variables": {"hidden": {"nope": np.zeros(4)}}})
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"'hidden/bias' expected shape \(4,\), received \(5,\)"):
+        model.set_state_tree({"trainable_variables": {"hidden": {"kernel": np.ones((3, 4), "float32"),
+                                                                 "bias": np.ones(5, "float32")}}})
+    for a, b in zip(model.get_weights(), before):  # nothing was written, the good kernel included
+        np.testing.assert_array_equal(a, b)
     assert "optimizer_variables" not in model.get_state_tree()  # not compiled yet
     with pytest.raises(ValueError, match=r"stateless_compute_loss: expected 6 trainable_variables values, "
                                          r"received 1"):
