@@ -302,7 +302,8 @@ class JaxCore(_Host):
 
 def kernel(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``fn`` compiled by ``jax.jit(fn, **options)`` for eager calls, and
-    ``fn`` itself when an argument is being traced.
+    ``fn`` itself when a positional argument is being traced (tensors go by
+    position; keyword arguments are static settings).
 
     Eagerly, the compiled kernel is one XLA dispatch instead of one per
     primitive. Under an enclosing trace a nested jit would stay one opaque
