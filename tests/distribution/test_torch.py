@@ -26,6 +26,14 @@ def test_two_ranks_joined(results):
     assert [(r["rank"], r["world"], r["chief"]) for r, _ in results] == [(0, 2, True), (1, 2, False)]
 
 
+def test_shutdown_stops_every_thread_of_the_process_group(results):
+    # after a run that built a model with a custom layer (its symbolic call
+    # loads torch._dynamo) no gloo or store thread outlives the group
+    for result, _ in results:
+        assert not [name for name in result["threads_after_shutdown"] if "gloo" in name or "tcpstore" in name], \
+            result["threads_after_shutdown"]
+
+
 def test_fit_matches_single_process_on_the_global_batch(results):
     for result, _ in results:
         assert result["weights_diff"] <= 1e-6, result["weights_diff"]

@@ -31,6 +31,7 @@ concatenated in rank order, so every rank returns the whole batch's outputs.
 from __future__ import annotations
 
 import datetime
+import importlib
 import math
 import weakref
 from collections.abc import Callable, Sequence
@@ -179,6 +180,11 @@ class TorchDistribution:
             raise RuntimeError("initialize: the torch engine already joined a run; call shutdown() first.")
         host, _, port = coordinator_address.rpartition(":")
         backend = "nccl" if torch.cuda.is_available() else "gloo"
+        # torch._dynamo (the symbolic shapes' FakeTensorMode loads it) takes a
+        # reference to every process group alive when it is first imported,
+        # which destroy_process_group cannot drop: the group's gloo threads then
+        # outlive it and abort the process at exit. Imported first, it takes none.
+        importlib.import_module("torch._dynamo")
         try:
             torch_dist.init_process_group(backend, init_method=f"tcp://{host}:{port}", rank=process_id,
                                           world_size=num_processes,

@@ -2,6 +2,7 @@
 rank 0 also trains the single-process reference. argv[1]: a scratch folder.
 Prints JSON."""
 
+import glob
 import json
 import os
 import sys
@@ -123,4 +124,6 @@ with dist.DataParallel():
 out["custom_loop_diff"] = diff(ref, got)
 out["files"] = sorted(os.listdir(scratch))
 dist.shutdown()
+# threads of the process group left running abort the process at exit
+out["threads_after_shutdown"] = sorted(open(task).read().strip() for task in glob.glob("/proc/self/task/*/comm"))
 print(json.dumps(out))
