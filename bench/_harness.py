@@ -1,8 +1,15 @@
 """What the benchmark scripts share: timing, one process per implementation
 (Keras 3 fixes its engine at import), and the results table.
 
+The implementations of one row run interleaved: each process warms up alone,
+then the processes take their timed rounds in turn (native, polykeras, Keras,
+native, ...), every other process blocked meanwhile. A change in the machine's
+load during the row (another job, thermal limits) so falls on every
+implementation alike instead of on whichever ran at that moment.
+
 Example (inside a script with ``RUNNERS = {"native": ..., "polykeras": ..., "keras": ...}``):
-    >>> ms = measure(__file__, "torch", "polykeras", "mlp", steps=20, rounds=5)
+    >>> ms = measure(__file__, "torch", ["native", "polykeras"], "mlp", steps=20, rounds=5)
+    >>> ms["polykeras"] / ms["native"]
 """
 
 from __future__ import annotations
@@ -13,18 +20,35 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+INTERLEAVED = "POLYKERAS_BENCH_INTERLEAVED"  # set by the parent in the worker processes it runs in turn
+READY, GO = "POLYKERAS_BENCH_READY", "GO"
+DEADLINE_S = 900  # longest a worker may take to reach its next round (or finish)
+_gated = False  # True in a worker that waits for the parent before each timed round
+
+
+def _turn() -> None:
+    """In an interleaved worker: wait until the parent hands this process its next round."""
+    if _gated:
+        print(READY, flush=True)
+        if sys.stdin.readline().strip() != GO:
+            raise SystemExit("benchmark: the parent process went away")
 
 
 def timed(step: Callable[[], object], steps: int, rounds: int, sync: Callable[[], object] = lambda: None,
           warmup: int = 10) -> float:
-    """Median milliseconds per ``step`` over ``rounds`` rounds, after ``warmup`` warm-up calls."""
+    """Median milliseconds per ``step`` over ``rounds`` rounds, after ``warmup``
+    warm-up calls. Under :func:`measure` each round waits for this process's turn."""
     for _ in range(warmup):
         step()
     sync()
     samples = []
     for _ in range(rounds):
+        _turn()
         start = time.perf_counter()
         for _ in range(steps):
             step()
@@ -54,7 +78,8 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
          engines: str, models: str, steps: int) -> None:
     """The command line every benchmark script shares: ``--engines``,
     ``--models``, ``--impls``, ``--steps``, ``--rounds``; each implementation
-    measured in its own process, one table row per model and engine."""
+    measured in its own process (interleaved, see :func:`measure`), one table
+    row per model and engine."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--engines", default=engines)
     parser.add_argument("--models", default=models)
@@ -70,8 +95,8 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
     print_header()
     for model in args.models.split(","):
         for engine in args.engines.split(","):
-            times = {impl: measure(script, engine, impl, model, args.steps, args.rounds) if impl in impls else None
-                     for impl in runners}
+            times = measure(script, engine, [impl for impl in runners if impl in impls], model, args.steps,
+                            args.rounds)
             print_row(model, engine, times)
 
 
@@ -86,6 +111,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
 def worker(runners: dict[str, Callable[[str, str, int, int], float]], args: argparse.Namespace) -> None:
     """Run one implementation in this process and print its figure as JSON
     (a second rank of a multi-process measurement, ``RANK`` > 0, prints nothing)."""
+    global _gated
+    _gated = os.environ.pop(INTERLEAVED, None) == "1"  # popped: processes this one starts run freely
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if args.impl == "keras":
         os.environ["KERAS_BACKEND"] = args.engine
@@ -94,17 +121,58 @@ def worker(runners: dict[str, Callable[[str, str, int, int], float]], args: argp
         print(json.dumps({"ms": ms}))
 
 
-def measure(script: str, engine: str, impl: str, model: str, steps: int, rounds: int) -> float | None:
-    """Milliseconds per step of one implementation, measured in a fresh process."""
-    command = [sys.executable, script, "--worker", "--engine", engine, "--impl", impl, "--model", model,
-               "--steps", str(steps), "--rounds", str(rounds)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)["ms"]
-    print(f"  {engine}/{impl}/{model} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-    return None
+class _Run:
+    """One implementation's worker process, driven round by round over its pipes."""
+
+    def __init__(self, script: str, engine: str, impl: str, model: str, steps: int, rounds: int):
+        self.name = f"{engine}/{impl}/{model}"
+        self.stderr = tempfile.TemporaryFile("w+")
+        command = [sys.executable, script, "--worker", "--engine", engine, "--impl", impl, "--model", model,
+                   "--steps", str(steps), "--rounds", str(rounds)]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **{INTERLEAVED: "1"}))
+        self.ms: float | None = None
+        self.reported = False  # printed its figure (None: the implementation has no such row)
+        self.waiting = False  # blocked before a timed round, waiting for GO
+
+    def advance(self) -> None:
+        """Let the worker run until it waits for its next round or exits."""
+        if self.waiting:
+            self.proc.stdin.write(GO + "\n")
+            self.proc.stdin.flush()
+        self.waiting = False
+        watchdog = threading.Timer(DEADLINE_S, self.proc.kill)
+        watchdog.start()
+        try:
+            for line in self.proc.stdout:
+                if line.strip() == READY:
+                    self.waiting = True
+                    return
+                if line.startswith("{"):
+                    self.ms, self.reported = json.loads(line)["ms"], True
+            self.proc.wait()
+        finally:
+            watchdog.cancel()
+        if not self.reported:
+            self.stderr.seek(0)
+            print(f"  {self.name} failed (rc {self.proc.returncode}):\n{self.stderr.read()[-2000:]}",
+                  file=sys.stderr)
+
+
+def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int
+            ) -> dict[str, float | None]:
+    """Milliseconds per step of each implementation, each in a fresh process:
+    the processes start (and warm up) one after another, then take their timed
+    rounds in turn, so that all of them see the same machine."""
+    runs = []
+    for impl in impls:
+        run = _Run(script, engine, impl, model, steps, rounds)
+        run.advance()  # imports, builds, compiles and warms up while the others wait
+        runs.append(run)
+    while live := [run for run in runs if run.waiting]:
+        for run in live:
+            run.advance()
+    return {impl: run.ms for impl, run in zip(impls, runs)}
 
 
 def print_header() -> None:

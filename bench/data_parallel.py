@@ -20,9 +20,9 @@ with the weights and optimizer state placed ``P("batch")`` on the mesh; Keras
 3 = ``keras.distribution.ModelParallel`` with every weight split on the batch
 axis (JAX only). TensorFlow has no fully sharded strategy (``-``).
 
-Each implementation runs in its own process (torch: its own pair); the median
-of ``--rounds`` rounds of ``--steps`` steps is reported with the ratio to the
-native loop.
+Each implementation runs in its own process (torch: its own pair), the
+implementations taking their rounds in turn; the median of ``--rounds`` rounds
+of ``--steps`` steps is reported with the ratio to the native loop.
 
     python bench/data_parallel.py [--engines tensorflow,torch,jax] [--models mlp,fsdp] [--steps 30] [--rounds 5]
 """

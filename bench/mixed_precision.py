@@ -96,7 +96,7 @@ def main() -> None:
           f"{'keras f32 ms':>13} {'keras bf16 ms':>14} {'keras bf16/f32':>15} {'pk/keras bf16':>14}")
     for model in args.models.split(","):
         for engine in args.engines.split(","):
-            t = {impl: measure(__file__, engine, impl, model, args.steps, args.rounds) for impl in RUNNERS}
+            t = measure(__file__, engine, list(RUNNERS), model, args.steps, args.rounds)
 
             def ms(v: float | None) -> str:
                 return f"{v:.2f}" if v else "-"

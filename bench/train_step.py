@@ -17,8 +17,10 @@ size, ``mlp@b32@spe8`` times a whole ``fit`` epoch of 64 batches with
 ``steps_per_execution=8`` per step (native: the same loop over the batches).
 
 For each engine, each implementation runs in its own process (Keras 3 fixes its
-engine at import), warms up, then times ``--steps`` steps; the median of
-``--rounds`` rounds is reported with the ratio to the native loop.
+engine at import) and warms up alone; then the processes take turns, one round
+of ``--steps`` steps each, so that a change in the machine's load falls on all
+of them. The median of ``--rounds`` rounds is reported with the ratio to the
+native loop.
 
     python bench/train_step.py [--engines torch,jax,tensorflow] [--models mlp,cnn,transformer,resnet]
     python bench/train_step.py --engines torch --models mlp@jit,cnn@jit
@@ -26,8 +28,6 @@ engine at import), warms up, then times ``--steps`` steps; the median of
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 from _harness import main, polykeras_step_ms, timed
@@ -99,14 +99,11 @@ def build(keras, name: str):
 
 def _fit_step_ms(model, x, y, batch: int, spe: int, rounds: int, sync=lambda: None) -> float:
     """Milliseconds per step of ``fit`` over one epoch (``EPOCH_BATCHES`` batches)."""
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)  # compile
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+
+    def epoch():
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        sync()
-        samples.append((time.perf_counter() - start) / EPOCH_BATCHES * 1e3)
-    return float(np.median(samples))
+
+    return timed(epoch, 1, rounds, sync, warmup=1) / EPOCH_BATCHES
 
 
 # ----------------------------------------------------------------- polykeras
