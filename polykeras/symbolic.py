@@ -288,7 +288,7 @@ def layer_output_spec(layer: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     _check_strings(layer, args, kwargs)
     _build(layer, args, kwargs)
     cls = type(layer)
-    if callable(getattr(cls, "compute_output_spec", None)):
+    if cls.compute_output_spec is not Layer.compute_output_spec:
         return map_structure(_as_spec, layer.compute_output_spec(*args, **kwargs))
 
     def call(structure: Any) -> Any:

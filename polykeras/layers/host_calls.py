@@ -66,11 +66,12 @@ def output_spec(layer: Any, arg_specs: tuple, kwarg_specs: dict) -> Any:
 
     Example: ``output_spec(layers.Rescaling(2.0), (Spec((None, 3), "float32"),), {})``
     """
+    from polykeras.layers.layer import Layer
     from polykeras.symbolic import SymbolicTensor, map_structure
 
     tensors = [s for s in (*arg_specs, *kwarg_specs.values()) if isinstance(s, (Spec, dict, list, tuple))]
-    own = getattr(type(layer), "compute_output_spec", None)
-    if own is not None and len(tensors) == 1:
+    own = type(layer).compute_output_spec
+    if own is not Layer.compute_output_spec and len(tensors) == 1:
         return own(layer, tensors[0])
 
     def symbolic(leaf: Any) -> Any:

@@ -496,6 +496,61 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
 
         return spec_shapes(trace_output_spec(run, inputs))
 
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """The outputs of calling the layer on symbolic ``args``, as
+        ``KerasTensor``\\ s with no graph history (nothing is recorded). The
+        default asks :meth:`compute_output_shape` where the layer overrides it,
+        else evaluates ``call`` abstractly on the engine (no kernel runs);
+        override it for a call that cannot be evaluated so.
+
+        Example: ``Dense(3).compute_output_spec(KerasTensor((None, 4))).shape`` -> ``(None, 3)``
+        """
+        from polykeras.backends.base import Spec
+        from polykeras.symbolic import layer_output_spec
+
+        return map_structure(lambda s: SymbolicTensor(s.shape, s.dtype) if isinstance(s, Spec) else s,
+                             layer_output_spec(self, args, kwargs))
+
+    def symbolic_call(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`compute_output_spec`, as Keras 3's ``Layer.symbolic_call``
+        (a call on symbolic tensors records its graph node in ``__call__``).
+
+        Example: ``Dense(3).symbolic_call(KerasTensor((None, 4))).shape`` -> ``(None, 3)``
+        """
+        return self.compute_output_spec(*args, **kwargs)
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype the layer converts its floating inputs to: the compute
+        dtype of its policy. Example: ``Dense(3, dtype="mixed_float16").input_dtype`` -> ``'float16'``"""
+        return self.compute_dtype
+
+    def add_metric(self, *args: Any, **kwargs: Any) -> None:
+        """Removed in Keras 3, and so here: raises ``NotImplementedError``."""
+        raise NotImplementedError(
+            f"Layer '{self.name}': add_metric() was removed in Keras 3. Name the metric in "
+            "Model.compile(metrics=[...]), or create a Metric in __init__() or build() and call its "
+            "update_state() in call().")
+
+    @property
+    def metrics(self) -> list[Any]:
+        """Every ``Metric`` held as an attribute of this layer or of its
+        sublayers, as Keras 3's ``Layer.metrics`` (a model lists its compiled
+        trackers first). Example: ``[m.name for m in layer.metrics]`` -> ``['mean']``"""
+        from polykeras.metrics.metric import Metric
+
+        found = [value for owner in self._flatten_layers() for value in vars(owner).values()
+                 if isinstance(value, Metric)]
+        return list({id(m): m for m in found}.values())
+
+    @property
+    def metrics_variables(self) -> list[Any]:
+        """The state variables of every metric in :attr:`metrics`.
+
+        Example: ``[v.path for v in model.metrics_variables]`` -> ``['loss/total', 'loss/count']``
+        """
+        return list({id(v): v for m in self.metrics for v in m.variables}.values())
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _has_symbolic(args, kwargs):
             return self._symbolic_call(*args, **kwargs)

@@ -57,6 +57,15 @@ class Functional(GraphMixin, Model):
         ``ops.mean(x)``) are operations but not layers."""
         return [op for op in self._graph_layers if isinstance(op, Layer) and getattr(op, "_listed_in_layers", True)]
 
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that make the outputs, in the order of
+        ``outputs`` (dict outputs too), as Keras 3's ``output_names``.
+
+        Example: ``Model(x, {"p": Dense(2, name="head")(x)}).output_names`` -> ``['head']``
+        """
+        return [t.node.layer.name if t.node is not None else t.name for t in self.outputs]
+
     # --------------------------------------------------------------- calling
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         return self._run_graph(inputs, training=training)

@@ -186,30 +186,19 @@ class Trainer(_Host):
 
         Example: ``[m.name for m in model.metrics]`` -> ``['loss', 'compile_metrics', 'penalty']``
         """
-        from polykeras.metrics.metric import Metric
-
         found: list[Any] = []
         if self.compiled:
             found.append(self._loss_tracker)
             if self._compile_metrics.specified:
                 found.append(self._compile_metrics)
             found += (self._part_trackers or {}).values()
-        for owner in (self, *self._flatten_layers(include_self=False)):
-            found += [value for value in vars(owner).values() if isinstance(value, Metric)]
+        found += super().metrics  # each Metric held by the model or its layers
         return list({id(m): m for m in found}.values())
 
     @property
     def metrics_names(self) -> list[str]:
         """The names of :attr:`metrics`. Example: ``model.metrics_names`` -> ``['loss', 'compile_metrics']``"""
         return [m.name for m in self.metrics]
-
-    @property
-    def metrics_variables(self) -> list[Any]:
-        """The state variables of every metric in :attr:`metrics`.
-
-        Example: ``[v.path for v in model.metrics_variables]`` -> ``['loss/total', 'loss/count']``
-        """
-        return list({id(v): v for m in self.metrics for v in m.variables}.values())
 
     def get_metrics_result(self) -> dict[str, Any]:
         """Every metric's current result (the compiled metrics by their own
@@ -593,6 +582,77 @@ class Trainer(_Host):
             self._functions = {}
             self.run_eagerly, self.jit_compile = False, "auto"
         return self._function("predict")
+
+    # ------------------------------------------------ the compiled steps
+    def make_train_function(self, force: bool = False) -> Any:
+        """The compiled step ``fit`` runs, made now unless :attr:`train_function`
+        holds one (``force`` makes it anew), as Keras 3's ``make_train_function``.
+        One call takes one batch as ``fit`` feeds it, ``(x, y, sample_weight)``
+        (``steps_per_execution`` batches stacked on a new first axis when above
+        1), updates the model and returns the logs.
+
+        Example: ``logs = model.make_train_function()((x, y, None))``
+        """
+        self._require_compiled("make_train_function")
+        return self._make_function("train", force)
+
+    def make_test_function(self, force: bool = False) -> Any:
+        """The compiled step ``evaluate`` runs (see :meth:`make_train_function`).
+
+        Example: ``logs = model.make_test_function()((x, y, None))``
+        """
+        self._require_compiled("make_test_function")
+        return self._make_function("test", force)
+
+    def make_predict_function(self, force: bool = False) -> Any:
+        """The compiled step ``predict`` runs; one call takes ``(x,)`` and
+        returns the outputs (see :meth:`make_train_function`).
+
+        Example: ``y = model.make_predict_function()((x,))``
+        """
+        if force and hasattr(self, "_functions"):
+            self._functions.pop("predict", None)
+        return self._predict_function()
+
+    def _make_function(self, kind: str, force: bool) -> Any:
+        if force:
+            self._functions.pop(kind, None)
+        fn = self._function(kind)
+        if getattr(fn, "prepares", False):
+            return fn
+        compiled, ready = fn, []
+
+        def step(batch: Any) -> Any:
+            # what fit and evaluate do before their first step: the loss and
+            # metric trackers and the optimizer slots, made from the batch
+            if not ready:
+                self._prepare(batch[0] if self.steps_per_execution > 1 else batch, training=kind == "train")
+                ready.append(True)
+            return compiled(batch)
+
+        step.prepares = True  # type: ignore[attr-defined]
+        self._functions[kind] = step
+        return step
+
+    def _step_function(kind: str) -> property:  # type: ignore[misc]  # noqa: N805 - builds class attributes
+        def get(self: Trainer) -> Any:
+            return getattr(self, "_functions", {}).get(kind)
+
+        def set_(self: Trainer, fn: Any) -> None:
+            if not hasattr(self, "_functions"):
+                self._functions = {}
+            if fn is None:
+                self._functions.pop(kind, None)
+            else:
+                self._functions[kind] = fn
+
+        return property(get, set_, doc=f"The compiled {kind} step once made (None before); set it to None "
+                                       f"to have the next call make it anew, as Keras 3's ``{kind}_function``.")
+
+    train_function = _step_function("train")
+    test_function = _step_function("test")
+    predict_function = _step_function("predict")
+    del _step_function
 
     # ---------------------------------------------------------- on batches
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,

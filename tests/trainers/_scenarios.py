@@ -278,8 +278,55 @@ def batch_sequence(keras: Any, base: type) -> dict[str, Any]:
             "predict": predicted.tolist(), "weights": [w.tolist() for w in model.get_weights()]}
 
 
+def model_surface(keras: Any) -> dict[str, Any]:
+    """Layer and model members Keras 3 programs reach for: output specs, input
+    dtypes, metrics held by layers, output names and the compiled steps."""
+    dense = keras.layers.Dense(3)
+    spec = dense.compute_output_spec(keras.KerasTensor((None, 4)))
+    called = keras.layers.Dense(2).symbolic_call(keras.KerasTensor((5, 4)))
+
+    class Counting(keras.layers.Layer):
+        def __init__(self) -> None:
+            super().__init__(name="counting")
+            self.seen = keras.metrics.Sum(name="seen")
+
+        def call(self, x: Any) -> Any:
+            self.seen.update_state(keras.ops.sum(x))
+            return x
+
+    inputs = keras.Input((3,))
+    counting = Counting()
+    head = keras.layers.Dense(1, name="head")(counting(inputs))
+    side = keras.layers.Dense(2, name="side")(inputs)
+    model = keras.Model(inputs, {"z": head, "a": side})
+    try:
+        counting.add_metric(1.0)
+        removed = "no error"
+    except NotImplementedError:
+        removed = "NotImplementedError"
+    x, y, _ = _data()
+    plain = keras.Model(inputs, keras.layers.Dense(1, name="out")(inputs))
+    _fill(plain)
+    plain.compile(keras.optimizers.SGD(0.1), "mse")
+    before = plain.train_function is None
+    plain.make_train_function()
+    made = plain.train_function is not None
+    plain.train_function = None
+    cleared = plain.train_function is None
+    plain.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return {"spec": [list(spec.shape), spec.dtype], "symbolic_call": list(called.shape),
+            "input_dtype": [dense.input_dtype, keras.layers.Dense(2, dtype="mixed_float16").input_dtype],
+            "layer_metrics": [m.name for m in counting.metrics],
+            "layer_metric_variables": [v.name for v in counting.metrics_variables],
+            "model_metrics": [m.name for m in model.metrics],
+            "output_names": [model.output_names, keras.Model(inputs, [side, head]).output_names],
+            "add_metric": removed, "train_function": [before, made, cleared, plain.train_function is not None],
+            "weights": [w.tolist() for w in plain.get_weights()]}
+
+
 SCENARIOS = {"dict_targets": dict_targets, "callback_events": callback_events, "step_data": step_data,
-             "weighted_metrics": weighted_metrics, "metric_bookkeeping": metric_bookkeeping, "state_tree": state_tree}
+             "weighted_metrics": weighted_metrics, "metric_bookkeeping": metric_bookkeeping, "state_tree": state_tree,
+             "model_surface": model_surface}
 
 
 def run_keras_side(names: list[str]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def keras_side(engine: str, names: tuple[str, ...]) -> dict[str, Any]:
 
 # Every scenario of one engine in one Keras run.
 _PER_ENGINE = ("dict_targets", "callback_events", "batch_sequence", "weighted_metrics", "metric_bookkeeping",
-               "state_tree")
+               "state_tree", "model_surface")
 
 
 def _close(ours: Any, theirs: Any, what: str) -> None:
@@ -351,3 +351,47 @@ def test_layers_shape_tensors_by_the_run_time_batch(diff_engine):
         history = model.fit(x, y, batch_size=batch_size, epochs=2, verbose=0, validation_split=0.2)
         assert np.isfinite(history.history["loss"]).all() and np.isfinite(history.history["val_auc"]).all()
     assert model.predict(x, batch_size=4, verbose=0).shape == (11, 1)
+
+
+# ------------------------------------------- layer and model members of Keras 3
+@needs_keras
+def test_layer_and_model_members_as_keras(diff_engine):
+    # compute_output_spec, symbolic_call, input_dtype, metrics held by a
+    # layer, add_metric refused, output_names, the compiled-step attributes
+    ours = _scenarios.model_surface(pk)
+    theirs = keras_side(diff_engine.name, _PER_ENGINE)["model_surface"]
+    for key in theirs:
+        if key != "weights":
+            assert ours[key] == theirs[key], key
+    for a, b in zip(ours["weights"], theirs["weights"]):
+        _close(a, b, "weights after fit with the train function made, cleared and made again")
+
+
+def test_make_functions_run_one_step_as_fit(diff_engine):
+    x, y, _ = _scenarios._data(8)
+    stepped, fitted = (_scenarios.two_outputs(pk) for _ in range(2))
+    for model in (stepped, fitted):
+        model.compile(pk.optimizers.SGD(0.1), "mse")
+    logs = stepped.make_train_function()((x, [y, y], None))
+    fitted.fit(x, [y, y], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(stepped.get_weights(), fitted.get_weights()):
+        _close(a, b, "one step of make_train_function against one batch of fit")
+    assert set(logs) >= {"loss"}
+    made = stepped.make_train_function()
+    assert made is stepped.train_function
+    assert stepped.make_train_function(force=True) is not made
+    stepped.reset_metrics()  # the trackers carry the train step's loss, as in Keras
+    test_logs = stepped.make_test_function()((x, [y, y], None))
+    np.testing.assert_allclose(float(test_logs["loss"]), stepped.evaluate(x, [y, y], verbose=0)[0], rtol=1e-5)
+    predicted = stepped.make_predict_function()((x,))
+    np.testing.assert_allclose(ops.to_numpy(predicted[0]), stepped.predict(x, verbose=0)[0], rtol=1e-5)
+
+
+def test_make_functions_need_compile_and_add_metric_is_removed(engine):
+    model = _scenarios.two_outputs(pk)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.make_train_function()
+    with pytest.raises(RuntimeError, match="compile"):
+        model.make_test_function()
+    with pytest.raises(NotImplementedError, match="add_metric.*compile"):
+        model.layers[1].add_metric(1.0)
