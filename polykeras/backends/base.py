@@ -647,6 +647,15 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
     @abc.abstractmethod
     def matmul(self, x1: Tensor, x2: Tensor) -> Tensor:
         """NumPy ``matmul`` (batched, broadcasting, 1-D promotion)."""
+    def matmul_bias(self, x: Tensor, kernel: Tensor, bias: Tensor) -> Tensor:
+        """``x @ kernel + bias`` for a 2-D ``kernel`` and a ``bias`` over its
+        columns (the dense layers' call): an engine whose matrix product adds
+        the bias itself overrides it, and saves a pass over the output.
+
+        Example: ``engine.matmul_bias(x, kernel, bias)`` (x ``(batch, ..., in)``, kernel ``(in, out)``, bias ``(out,)``)
+        """
+        return self.add(self.matmul(x, kernel), bias)
+
     @abc.abstractmethod
     def tensordot(self, x1: Tensor, x2: Tensor, axes: Any = 2) -> Tensor: ...
     @abc.abstractmethod

@@ -128,6 +128,9 @@ CASES.update({
                             (1, 1)),
         ops.moveaxis(_engine().conv_bias(tensor(_X[:, None]), *_params((3, 2, 1, 4), (4,)), (1, 2), "same",
                                          "channels_first", (1, 1)), 1, -1)])),
+    "matmul_bias": ("matmul", lambda: ops.stack([
+        _engine().matmul_bias(tensor(_X[:, :2, :3]), *_params((3, 4), (4,)))[:, :, :2],
+        _engine().matmul_bias(tensor(_X[:, :2, :3]), *_params((3, 2), (2,)))])),
     "lstm": ("layer", lambda: _engine().lstm(
         tensor(_X[:2, :, :3] / 4), *_params((2, 2), (2, 2), (3, 8), (2, 8), (8,)), go_backwards=True)),
     "gru": ("layer", lambda: _engine().gru(tensor(_X[:2, :, :3] / 4), *_params((2, 2), (3, 6), (2, 6), (2, 6)))),

@@ -26,6 +26,12 @@ class LinalgMixin:
         x1, x2 = pair(x1, x2, scalars=False)
         return torch.matmul(x1, x2)
 
+    def matmul_bias(self, x: Any, kernel: Any, bias: Any) -> T:
+        if (type(x) is T and type(kernel) is T and type(bias) is T and x.dtype is kernel.dtype is bias.dtype
+                and x.is_floating_point() and x.ndim >= 2 and kernel.ndim == 2 and bias.ndim == 1):
+            return torch.nn.functional.linear(x, kernel.t(), bias)  # addmm: the bias added in the product
+        return super().matmul_bias(x, kernel, bias)  # type: ignore[misc]
+
     def tensordot(self, x1: Any, x2: Any, axes: Any = 2) -> T:
         x1, x2 = pair(x1, x2, scalars=False)
         if isinstance(axes, int):
