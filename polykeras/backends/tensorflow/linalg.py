@@ -118,6 +118,14 @@ class TensorflowLinalg:
             x2 = R.ExpandDims(input=x2, axis=-1)
         if x1.shape.rank == 2 and x2.shape.rank == 2:
             out = R.MatMul(a=x1, b=x2)
+        elif x2.shape.rank == 2 and x1.dtype in _MATMUL_FLOATS and x1.shape.rank <= 12:
+            # (..., k) @ (k, n) as one 2-D product (Dense on sequences): a
+            # BatchMatMul broadcasting x2 computes x2's gradient as one product
+            # per batch entry, summed afterwards
+            lead = "abcdefghijkl"[:x1.shape.rank - 1]
+            out = _einsum_as_matmul(f"{lead}y,yz->{lead}z", x1, x2)
+            if out is None:  # sizes that disagree: the kernel's own error
+                out = R.BatchMatMulV2(x=x1, y=x2)
         else:
             out = R.BatchMatMulV2(x=x1, y=x2)
         if rank2 == 1:
