@@ -130,8 +130,8 @@ def windowed_output_shape(layer: Any, input_shape: Any, length: Callable[[int | 
 
 
 def refuse_unsupported(layer: Any, **arguments: Any) -> None:
-    """Accept Keras 3 arguments polykeras does not implement (LoRA,
-    quantization, ...) only at their off values, so Keras configs load."""
+    """Accept Keras 3 arguments polykeras does not implement (GPTQ sizes,
+    batch renormalization, ...) only at their off values, so Keras configs load."""
     for arg, value in arguments.items():
         if value not in (None, False):
             raise NotImplementedError(f"{describe_layer(layer)}: {arg} is not supported; expected {arg}=None, "

@@ -12,19 +12,23 @@ from typing import Any
 from polykeras import backends, ops
 from polykeras.layers.convolutional.arguments import describe_layer, positive_int
 from polykeras.layers.convolutional.base import _BaseConv
+from polykeras.layers.core.lora import LoraMixin, LoraWeight
+from polykeras.variables import Variable
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
 
-class _Conv(_BaseConv):
+class _Conv(LoraMixin, _BaseConv):
     """The N-D convolution shared by ``Conv1D/2D/3D`` (``rank`` spatial axes).
+    ``enable_lora(rank)`` (or the keyword ``lora_rank``) freezes the kernel
+    and trains a low-rank update instead (see :mod:`polykeras.layers.core.lora`).
 
     Example:
         >>> Conv2D(8, 3)   # see the subclasses
     """
 
     config_keys = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups")
-    get_config = _BaseConv.get_config  # this class's own config, not captured arguments: see there
+    kernel = LoraWeight()
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1, activation: Any = None,
@@ -43,6 +47,14 @@ class _Conv(_BaseConv):
             kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
             kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)
+        self._enable_lora_after_build()
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras 3's config, with ``lora_rank``/``lora_alpha`` when set."""
+        return {**_BaseConv.get_config(self), **self._lora_config()}
 
     def _build_kernels(self, input_shape: Any, channels: int) -> None:
         if channels % self.groups:
@@ -69,7 +81,9 @@ class _Conv(_BaseConv):
         if self.bias is None or self.padding == "causal" or type(self).convolution_op is not _Conv.convolution_op:
             return super()._convolve_with_bias(inputs)
         # One kernel for the convolution and its bias where the engine has it.
-        return backends.active().conv_bias(inputs, self.kernel.value, self.bias.value, self.strides, self.padding,
+        kernel = self.kernel  # the merged value when LoRA is on
+        kernel = kernel.value if isinstance(kernel, Variable) else kernel
+        return backends.active().conv_bias(inputs, kernel, self.bias.value, self.strides, self.padding,
                                            self.data_format, self.dilation_rate)
 
 

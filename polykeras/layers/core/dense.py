@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import activations, constraints, initializers, ops, quantizers, regularizers
-from polykeras.layers.convolutional.arguments import refuse_unsupported
 from polykeras.layers.core import quantization as quant
+from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -14,11 +14,13 @@ from polykeras.layers.layer import Layer
 FORWARD_FP8 = "float8_e4m3fn"
 
 
-class Dense(quant.QuantizableMixin, Layer):
+class Dense(LoraMixin, quant.QuantizableMixin, Layer):
     """A densely connected layer: ``activation(inputs @ kernel + bias)`` on the
     last axis. Kernel shape ``(input_dim, units)``, as Keras 3.
     ``quantize("int8" | "int4" | "float8")`` quantizes it in place (see
-    :mod:`polykeras.layers.core.quantization`).
+    :mod:`polykeras.layers.core.quantization`). ``enable_lora(rank)`` (or
+    ``lora_rank``) freezes the kernel and trains a low-rank update instead
+    (see :mod:`polykeras.layers.core.lora`).
 
     Example:
         >>> layer = Dense(4, activation="relu")
@@ -33,14 +35,16 @@ class Dense(quant.QuantizableMixin, Layer):
         "float8": ("kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale", "kernel_amax_history",
                    "outputs_grad_scale", "outputs_grad_amax_history"),
     }
+    _lora_alpha_kept_at_build = False  # Keras 3's Dense enables LoRA with lora_alpha = lora_rank when built
+    kernel = LoraWeight()
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, lora_rank: int | None = None,
                  lora_alpha: float | None = None, quantization_config: Any = None, **kwargs: Any):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha)
+        super().__init__(activity_regularizer=activity_regularizer, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                         **kwargs)
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: expected a positive integer units, received units={units!r}.")
         self.units = units
@@ -74,6 +78,7 @@ class Dense(quant.QuantizableMixin, Layer):
         if mode == "float8":
             self._build_float8()
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self._enable_lora_after_build()
 
     def call(self, inputs: Any, training: Any = None) -> Any:
         if self.__dict__.get("_quantized") is not None:
@@ -103,6 +108,7 @@ class Dense(quant.QuantizableMixin, Layer):
         }
         if self.quantization_config is not None:
             config.update(self._quantized_config())
+        config.update(self._lora_config())
         return config
 
     # ------------------------------------------------------------- int8

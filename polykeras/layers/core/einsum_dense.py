@@ -9,6 +9,7 @@ from typing import Any
 from polykeras import activations, constraints, initializers, ops, quantizers, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.core import quantization as quant
+from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
@@ -100,7 +101,7 @@ def full_specs(equation: str, ndim: int) -> tuple[str, str, str]:
     return in_spec.replace("...", extra), w_spec, out_spec.replace("...", extra)
 
 
-class EinsumDense(quant.QuantizableMixin, Layer):
+class EinsumDense(LoraMixin, quant.QuantizableMixin, Layer):
     """``activation(einsum(equation, inputs, kernel) + bias)``: a dense layer
     over any axes. ``output_shape`` gives the output's sizes without the batch
     axis (and without the axes ``...`` stands for); ``bias_axes`` names the
@@ -115,6 +116,8 @@ class EinsumDense(quant.QuantizableMixin, Layer):
 
     ``quantize("int8" | "int4" | "float8")`` quantizes the kernel in place,
     one scale per output position (see :mod:`polykeras.layers.core.quantization`).
+    ``enable_lora(rank)`` (or ``lora_rank``) freezes the kernel and trains a
+    low-rank update instead (see :mod:`polykeras.layers.core.lora`).
     """
 
     _quantization_modes = ("int8", "int4", "float8")
@@ -125,6 +128,7 @@ class EinsumDense(quant.QuantizableMixin, Layer):
         "float8": ("kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale", "kernel_amax_history",
                    "outputs_grad_scale", "outputs_grad_amax_history"),
     }
+    kernel = LoraWeight()
 
     def __init__(self, equation: str, output_shape: int | Sequence[int | None], activation: Any = None,
                  bias_axes: str | None = None, kernel_initializer: Any = "glorot_uniform",
@@ -132,9 +136,8 @@ class EinsumDense(quant.QuantizableMixin, Layer):
                  kernel_constraint: Any = None, bias_constraint: Any = None, lora_rank: int | None = None,
                  lora_alpha: float | None = None, gptq_unpacked_column_size: int | None = None,
                  quantization_config: Any = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha,
-                           gptq_unpacked_column_size=gptq_unpacked_column_size)
+        super().__init__(lora_rank=lora_rank, lora_alpha=lora_alpha, **kwargs)
+        refuse_unsupported(self, gptq_unpacked_column_size=gptq_unpacked_column_size)
         self.quantization_config = quant.resolve_quantization_config(quantization_config, describe_layer(self))
         if not isinstance(equation, str):
             raise ValueError(f"{describe_layer(self)}: expected equation as a string, received {equation!r}.")
@@ -168,6 +171,7 @@ class EinsumDense(quant.QuantizableMixin, Layer):
                                         name="bias")
         if mode == "float8":
             self._build_float8()
+        self._enable_lora_after_build()
 
     def call(self, inputs: Any, training: Any = None) -> Any:
         quantized = self.__dict__.get("_quantized")
@@ -200,6 +204,7 @@ class EinsumDense(quant.QuantizableMixin, Layer):
         }
         if self.quantization_config is not None:
             config.update(self._quantized_config())
+        config.update(self._lora_config())
         return config
 
     # ------------------------------------------------------------- int8

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from polykeras import constraints, initializers, ops, quantizers, regularizers
-from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
+from polykeras.layers.convolutional.arguments import describe_layer
 from polykeras.layers.core import quantization as quant
+from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.layer import Layer
 
 __all__ = ["Embedding"]
 
 
-class Embedding(quant.QuantizableMixin, Layer):
+class Embedding(LoraMixin, quant.QuantizableMixin, Layer):
     """Looks up row ``i`` of ``embeddings`` (shape ``(input_dim, output_dim)``)
     for each integer id ``i``: ``(batch, *dims)`` -> ``(batch, *dims, output_dim)``.
 
@@ -27,6 +28,9 @@ class Embedding(quant.QuantizableMixin, Layer):
 
     ``quantize("int8" | "int4")`` quantizes the matrix in place, one scale
     per row (see :mod:`polykeras.layers.core.quantization`).
+    ``enable_lora(rank)`` (or ``lora_rank``) freezes the matrix and trains a
+    low-rank update ``lora_embeddings_a @ lora_embeddings_b`` instead (see
+    :mod:`polykeras.layers.core.lora`).
 
     Example:
         >>> emb = Embedding(100, 8, mask_zero=True)
@@ -42,14 +46,19 @@ class Embedding(quant.QuantizableMixin, Layer):
         "int8": ("embeddings", "embeddings_scale"),
         "int4": ("embeddings", "embeddings_scale", "embeddings_zero", "g_idx"),
     }
+    _lora_weight = "embeddings"
+    _lora_constraint = "embeddings_constraint"
+    _lora_regularizer = "embeddings_regularizer"
+    _lora_alpha_kept_at_build = False  # Keras 3's Embedding enables LoRA with lora_alpha = lora_rank when built
+    embeddings = LoraWeight()
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None, mask_zero: bool = False,
                  weights: Any = None, lora_rank: int | None = None, lora_alpha: float | None = None,
                  quantization_config: Any = None, activity_regularizer: Any = None, **kwargs: Any):
         kwargs.pop("input_length", None)  # Keras 2's argument, not needed to build
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self, lora_rank=lora_rank, lora_alpha=lora_alpha)
+        super().__init__(activity_regularizer=activity_regularizer, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                         **kwargs)
         who = describe_layer(self)
         self.quantization_config = quant.resolve_quantization_config(quantization_config, who)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
@@ -71,11 +80,12 @@ class Embedding(quant.QuantizableMixin, Layer):
     def build(self, input_shape: Any = None) -> None:
         if self.quantization_mode is not None:
             self._build_quantized(self.quantization_mode, (self.input_dim, self.output_dim), self.quantization_config)
-            return
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint, name="embeddings")
+        else:
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              initializer=self.embeddings_initializer,
+                                              regularizer=self.embeddings_regularizer,
+                                              constraint=self.embeddings_constraint, name="embeddings")
+        self._enable_lora_after_build()
 
     def call(self, inputs: Any) -> Any:
         dtype = ops.dtype(inputs)
@@ -106,6 +116,7 @@ class Embedding(quant.QuantizableMixin, Layer):
         }
         if self.quantization_config is not None:
             config.update(self._quantized_config())
+        config.update(self._lora_config())
         return config
 
     # ------------------------------------------------------------- int8

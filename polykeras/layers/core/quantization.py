@@ -172,6 +172,11 @@ class QuantizableMixin:
         if not self.built:
             raise ValueError(f"Cannot quantize a layer that isn't yet built. Layer '{self.name}' (of type "
                              f"'{type(self).__name__}') is not built yet.")
+        if self.__dict__.get("lora_enabled"):
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}): quantizing a layer with LoRA enabled is not "
+                f"implemented in polykeras; expected a layer without LoRA, received "
+                f"lora_rank={self.__dict__.get('lora_rank')} and mode={mode!r}.")
         if self.quantization_mode is not None:
             raise ValueError(f"Layer '{self.name}' is already quantized with "
                              f"dtype_policy='{self.dtype_policy.name}'. Received: mode={mode}")
