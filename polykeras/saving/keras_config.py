@@ -26,9 +26,10 @@ from typing import Any
 
 __all__ = ["KerasConfigError", "translate_compile_config", "translate_model"]
 
-#: Keras-only arguments and the values for which they change nothing.
+#: Keras-only arguments and the values for which they change nothing. ``lora_rank``/``lora_alpha``
+#: are not among them: the layers Keras 3 gives LoRA take them (a rank > 0 enables LoRA when built).
 INERT: dict[str, tuple[Any, ...]] = {
-    "quantization_config": (None,), "lora_rank": (None, 0), "lora_alpha": (None,), "sparse": (False,),
+    "quantization_config": (None,), "sparse": (False,),
     "ragged": (False,), "optional": (False,), "synchronized": (False,), "renorm": (False,),
     "input_axes": (None,), "output_axes": (None,), "loss_scale_factor": (None, 1, 1.0),
     "gradient_accumulation_steps": (None, 1), "groups": (1,), "seed": (None,),

@@ -77,14 +77,18 @@ def layer_paths(model: Any) -> list[tuple[str, Any]]:
 
 
 def own_weights(layer: Any) -> list[Any]:
-    """The variables a layer holds itself (not through sub-layers).
+    """The variables a layer holds itself (not through sub-layers), as files hold them.
     Example: ``[v.name for v in own_weights(dense)]`` -> ``['kernel', 'bias']``
     A layer whose files order its variables otherwise than ``weights`` does
     (a quantized Dense: kernel, bias, kernel_scale) reorders them in
-    ``_keras_variable_order``."""
+    ``_keras_variable_order``; one whose files hold other values
+    (a LoRA layer: the merged kernel, no adapter matrices, as Keras 3 saves
+    it) substitutes them in ``_file_weights``."""
     variables = list(layer._own_state()[0])
     reorder = getattr(layer, "_keras_variable_order", None)
-    return reorder(variables) if reorder is not None else variables
+    variables = reorder(variables) if reorder is not None else variables
+    substitute = getattr(layer, "_file_weights", None)
+    return substitute(variables) if substitute is not None else variables
 
 
 def seed_variables(model: Any) -> list[Any]:
