@@ -188,6 +188,44 @@ class Optimizer(AveragingMixin):
         rule's slots, interleaved per trainable variable."""
         return list(self._variables)
 
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Assign ``weights`` (arrays, in the order of :attr:`variables`) to
+        the built optimizer's state, every shape checked before any is
+        written. Example: ``new.set_weights([v.numpy() for v in old.variables])``"""
+        if not self.built:
+            raise ValueError(f"{self.name}.set_weights: the optimizer is not built yet; call "
+                             f"optimizer.build(model.trainable_variables) first.")
+        weights = list(weights)
+        if len(weights) != len(self._variables):
+            raise ValueError(f"{self.name}.set_weights: expected {len(self._variables)} arrays (one per state "
+                             f"variable), received {len(weights)}.")
+        pairs = list(zip(self._variables, weights))
+        for variable, weight in pairs:
+            if tuple(variable.shape) != tuple(np.shape(weight)):
+                raise ValueError(f"{self.name}.set_weights: expected shape {tuple(variable.shape)} for "
+                                 f"{_label(variable)}, received an array of shape {tuple(np.shape(weight))}.")
+        for variable, weight in pairs:
+            variable.assign(weight)
+
+    def save_own_variables(self, store: Any) -> None:
+        """Write the state into ``store`` (a dict-like) under ``"0"``,
+        ``"1"``, ... in the order of :attr:`variables`, as Keras 3 does.
+        Example: ``store = {}; optimizer.save_own_variables(store)``"""
+        for index, variable in enumerate(self.variables):
+            store[str(index)] = variable.numpy()
+
+    def load_own_variables(self, store: Any) -> None:
+        """Read the state :meth:`save_own_variables` wrote. A store holding
+        another number of variables (an optimizer not built yet, or built
+        for other variables) changes nothing and warns, as Keras 3 does.
+        Example: ``optimizer.load_own_variables(store)``"""
+        if len(store.keys()) != len(self.variables):
+            warnings.warn(f"Skipping variable loading for optimizer '{self.name}': it has "
+                          f"{len(self.variables)} variables, the store holds {len(store.keys())}"
+                          + (" (the optimizer is not built yet)." if not self.variables else "."), stacklevel=2)
+            return
+        self.set_weights([store[str(index)] for index in range(len(self.variables))])
+
     def slots_for(self, variable: Variable) -> dict[str, Variable]:
         """The slot variables kept for ``variable``, by slot name.
 

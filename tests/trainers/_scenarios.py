@@ -314,7 +314,18 @@ def model_surface(keras: Any) -> dict[str, Any]:
     plain.train_function = None
     cleared = plain.train_function is None
     plain.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-    return {"spec": [list(spec.shape), spec.dtype], "symbolic_call": list(called.shape),
+    store: dict[str, Any] = {}
+    plain.optimizer.save_own_variables(store)
+    fresh = keras.optimizers.SGD(0.1)
+    fresh.build(plain.trainable_variables)
+    fresh.load_own_variables(store)
+    copied = keras.optimizers.SGD(0.1)
+    copied.build(plain.trainable_variables)
+    copied.set_weights([np.asarray(v) for v in store.values()])
+    return {"optimizer_store": [[key, list(np.shape(value)), float(np.sum(value))] for key, value in store.items()],
+            "optimizer_loaded": [float(np.sum(np.asarray(v))) for v in fresh.variables],
+            "optimizer_set": [float(np.sum(np.asarray(v))) for v in copied.variables],
+            "spec": [list(spec.shape), spec.dtype], "symbolic_call": list(called.shape),
             "input_dtype": [dense.input_dtype, keras.layers.Dense(2, dtype="mixed_float16").input_dtype],
             "layer_metrics": [m.name for m in counting.metrics],
             "layer_metric_variables": [v.name for v in counting.metrics_variables],

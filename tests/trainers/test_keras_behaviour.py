@@ -395,3 +395,21 @@ def test_make_functions_need_compile_and_add_metric_is_removed(engine):
         model.make_test_function()
     with pytest.raises(NotImplementedError, match="add_metric.*compile"):
         model.layers[1].add_metric(1.0)
+
+
+def test_optimizer_set_weights_refuses_what_does_not_fit(diff_engine):
+    model = _scenarios.two_outputs(pk)
+    optimizer = pk.optimizers.Adam()
+    with pytest.raises(ValueError, match="not built"):
+        optimizer.set_weights([])
+    optimizer.build(model.trainable_variables)
+    before = [v.numpy().copy() for v in optimizer.variables]
+    arrays = [np.ones(v.shape, v.dtype) for v in optimizer.variables]
+    with pytest.raises(ValueError, match=f"expected {len(arrays)} arrays.*received {len(arrays) - 1}"):
+        optimizer.set_weights(arrays[:-1])
+    with pytest.raises(ValueError, match=r"expected shape \(3, 4\).*received an array of shape \(4, 3\)"):
+        optimizer.set_weights(arrays[:2] + [np.ones((4, 3), "float32")] + arrays[3:])
+    for variable, value in zip(optimizer.variables, before):  # nothing written by a refused call
+        np.testing.assert_array_equal(variable.numpy(), value)
+    with pytest.warns(UserWarning, match="Skipping variable loading"):
+        optimizer.load_own_variables({"0": np.zeros(())})
