@@ -620,7 +620,8 @@ class Trainer(_Host):
         fn = self._function(kind)
         if getattr(fn, "prepares", False):
             return fn
-        compiled, ready = fn, []
+        compiled = fn
+        ready: list[bool] = []
 
         def step(batch: Any) -> Any:
             # what fit and evaluate do before their first step: the loss and
