@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from polykeras import activations, constraints, initializers, ops, quantizers, regularizers
+from polykeras import activations, backends, constraints, initializers, ops, quantizers, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.core import quantization as quant
+from polykeras.layers.core.dense import tensor_value
 from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
 
-__all__ = ["EinsumDense", "analyze_einsum"]
+__all__ = ["EinsumDense", "analyze_einsum", "matmul_split"]
 
 _FORMS = (
     (re.compile(r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$"), "none"),
     (re.compile(r"^\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)$"), "left"),
     (re.compile(r"^([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.$"), "right"),
 )
+
+
+def matmul_split(equation: str) -> int | None:
+    """How many trailing input axes ``equation`` contracts when it is a
+    matrix product in disguise: the input's trailing axes against the
+    kernel's leading ones, in order, giving the input's other axes then the
+    kernel's others (``abc,cde->abde``, ``abcd,cde->abe``, ``...b,bc->...c``).
+    None for any other equation.
+
+    Example: ``matmul_split("abcd,cde->abe")`` -> ``2``
+    """
+    ins, out = equation.replace(" ", "").split("->")
+    x, k = ins.split(",")
+    elided = x.startswith("...") and out.startswith("...")  # leading axes the product keeps
+    if elided:
+        x, out = x[3:], out[3:]
+    if "." in x + k + out or len(set(x)) != len(x) or len(set(k)) != len(k):
+        return None
+    split = sum(c not in out for c in x)
+    if not 0 < split <= len(x) - (not elided) or x[len(x) - split:] != k[:split] or out != x[:len(x) - split] + k[split:]:
+        return None
+    return split
 
 
 def analyze_einsum(equation: str, bias_axes: str | None, input_shape: Sequence[int | None],
@@ -172,9 +196,25 @@ class EinsumDense(LoraMixin, quant.QuantizableMixin, Layer):
         if mode == "float8":
             self._build_float8()
         self._enable_lora_after_build()
+        # A product with a bias over every kernel axis it keeps runs as a
+        # matmul with the bias added inside (Backend.matmul_bias).
+        split = matmul_split(self.equation)
+        self._matmul_split = split if (split is not None and bias_shape is not None
+                                       and tuple(bias_shape) == tuple(kernel_shape[split:])) else None
 
     def call(self, inputs: Any, training: Any = None) -> Any:
         quantized = self.__dict__.get("_quantized")
+        split = self.__dict__.get("_matmul_split")
+        if quantized is None and split is not None and self.bias is not None:
+            kernel = tensor_value(self.kernel)
+            kept = tuple(ops.shape(kernel)[split:])
+            shape = ops.shape(inputs)
+            flat = inputs if split == 1 else ops.reshape(inputs, (*shape[:-split], -1))
+            outputs = backends.active().matmul_bias(flat, ops.reshape(kernel, (-1, math.prod(kept))),
+                                                    ops.reshape(self.bias.value, (-1,)))
+            if len(kept) > 1:
+                outputs = ops.reshape(outputs, (*shape[:-split], *kept))
+            return self.activation(outputs) if self.activation is not None else outputs
         if quantized is not None:
             outputs = self._quantized_call(inputs, training)
         else:
