@@ -80,6 +80,22 @@ _symbolic_handler: Callable[..., Any] | None = None
 _CONTAINERS = (list, tuple, dict, TrackedList, TrackedDict)
 
 
+def variable_weights(layer: Any) -> list[Any]:
+    """The variables a layer holds itself (not through sub-layers), as weight
+    files hold them and :meth:`Layer.save_own_variables` stores them.
+    Example: ``[v.name for v in variable_weights(dense)]`` -> ``['kernel', 'bias']``
+    A layer whose files order its variables otherwise than ``weights`` does
+    (a quantized Dense: kernel, bias, kernel_scale) reorders them in
+    ``_keras_variable_order``; one whose files hold other values
+    (a LoRA layer: the merged kernel, no adapter matrices, as Keras 3 saves
+    it) substitutes them in ``_file_weights``."""
+    variables = list(layer._own_state()[0])
+    reorder = getattr(layer, "_keras_variable_order", None)
+    variables = reorder(variables) if reorder is not None else variables
+    substitute = getattr(layer, "_file_weights", None)
+    return substitute(variables) if substitute is not None else variables
+
+
 def set_symbolic_call_handler(handler: Callable[[Any, tuple, dict], Any] | None) -> None:
     """Install the function that calls layers on symbolic tensors
     (``handler(layer, args, kwargs)``). Example: ``set_symbolic_call_handler(graph_call)``"""
@@ -531,6 +547,39 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
             f"Layer '{self.name}': add_metric() was removed in Keras 3. Name the metric in "
             "Model.compile(metrics=[...]), or create a Metric in __init__() or build() and call its "
             "update_state() in call().")
+
+    def save_own_variables(self, store: Any) -> None:
+        """Put the layer's own state (not its sublayers') into ``store``, a
+        dict-like, under ``"0"``, ``"1"``, ... in the order weight files hold
+        it, as Keras 3 does. Override it, with :meth:`load_own_variables`, to
+        save state that is not a variable or to lay it out your own way: every
+        saving format (``.keras``, ``.pkeras``, ``.weights.h5``) then stores
+        the entries under their keys.
+
+        Example: ``store = {}; dense.save_own_variables(store); sorted(store)`` -> ``['0', '1']``
+        """
+        for index, weight in enumerate(variable_weights(self)):
+            store[str(index)] = weight
+
+    def load_own_variables(self, store: Any) -> None:
+        """Take back the state :meth:`save_own_variables` put into ``store``
+        (checked whole before any is assigned).
+
+        Example: ``dense.load_own_variables({"0": kernel, "1": bias})``
+        """
+        weights = variable_weights(self)
+        if len(store.keys()) != len(weights):
+            unbuilt = " (the layer is not built: its build() or build_from_config() creates them)" \
+                if not weights and not self.built else ""
+            raise ValueError(f"Layer '{self.name}' expected {len(weights)} variables "
+                             f"{[w.name for w in weights]}{unbuilt}, received {len(store.keys())} during loading.")
+        values = [store[str(index)] for index in range(len(weights))]
+        for weight, value in zip(weights, values):
+            if tuple(weight.shape) != tuple(np.shape(value)):
+                raise ValueError(f"Layer '{self.name}': expected shape {tuple(weight.shape)} for weight "
+                                 f"{weight.name!r}, received {tuple(np.shape(value))} during loading.")
+        for weight, value in zip(weights, values):
+            weight.assign(value)
 
     @property
     def metrics(self) -> list[Any]:

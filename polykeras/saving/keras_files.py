@@ -310,18 +310,21 @@ def derived_keys(layers: list[Any]) -> dict[int, str]:
     return keys
 
 
-def _datasets(group: h5py.Group, where: str) -> list[h5py.Dataset] | str:
-    """``vars/0``, ``vars/1``, ... in order, or why not."""
+def _datasets(group: h5py.Group, where: str, keys: list[str | None] | None = None) -> list[h5py.Dataset] | str:
+    """``vars/0``, ``vars/1``, ... in order, or why not. A layer saving its own
+    store (``keys`` all named) finds its entries under their keys instead."""
     variables = group.get("vars")
     if variables is None:
         return []
     if not isinstance(variables, h5py.Group):
         return "its 'vars' entry is not a group"
+    named = keys if keys and all(key is not None for key in keys) and len(keys) == len(variables) else None
     out = []
-    for index in range(len(variables)):
-        item = variables.get(str(index))
+    for key in named or [str(i) for i in range(len(variables))]:
+        item = variables.get(key)
         if not isinstance(item, h5py.Dataset):
-            return f"its variables are not numbered 0..{len(variables) - 1}"
+            return (f"its store has no entry {key!r} (it has {sorted(variables)})" if named else
+                    f"its variables are not numbered 0..{len(variables) - 1}")
         out.append(item)
     return out
 
@@ -449,8 +452,8 @@ def _holds_data(node: Any) -> bool:
 
 
 def _match_own(group: h5py.Group, layer: Any, path: str, where: str, problems: list[str], pairs: list[Pair]) -> None:
-    datasets = _datasets(group, where)
     ours = own_weights(layer)
+    datasets = _datasets(group, where, [getattr(w, "store_key", None) for w in ours])
     if isinstance(datasets, str):
         problems.append(f"layer {path!r}: {datasets}")
         return

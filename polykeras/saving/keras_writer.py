@@ -323,10 +323,13 @@ def _children(layer: Any) -> list[tuple[str, Any]]:
     return sorted(found, key=lambda item: f"~{item[0]}" if item[0].startswith("_") else item[0])
 
 
-def write_keras_layout(group: h5py.Group, model: Any, put: Put | None = None) -> None:
+def write_keras_layout(group: h5py.Group, model: Any, put: Put | None = None,
+                       weights_of: Callable[[Any], list[Any]] = own_weights) -> None:
     """Write ``model``'s weights into ``group`` in Keras 3's layout. ``put``
     stores one variable (default: a new dataset; polykeras' own files pass one
-    that hard-links their dataset instead).
+    that hard-links their dataset instead); ``weights_of`` gives a layer's own
+    weights (:func:`~polykeras.saving.weights.own_weights`). Each is stored
+    under its index, or its key in the layer's own store.
 
     Example: ``with h5py.File("m.weights.h5", "w") as f: write_keras_layout(f, model)``
     """
@@ -339,8 +342,8 @@ def write_keras_layout(group: h5py.Group, model: Any, put: Put | None = None) ->
         visited.add(id(layer))
         variables = parent.create_group("vars")
         variables.attrs["name"] = layer.name
-        for index, variable in enumerate(own_weights(layer)):
-            put(variables, str(index), variable)
+        for index, variable in enumerate(weights_of(layer)):
+            put(variables, getattr(variable, "store_key", str(index)), variable)
         for attribute, value in _children(layer):
             if isinstance(value, list):
                 container = parent.require_group(attribute)

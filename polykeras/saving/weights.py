@@ -77,18 +77,67 @@ def layer_paths(model: Any) -> list[tuple[str, Any]]:
 
 
 def own_weights(layer: Any) -> list[Any]:
-    """The variables a layer holds itself (not through sub-layers), as files hold them.
-    Example: ``[v.name for v in own_weights(dense)]`` -> ``['kernel', 'bias']``
-    A layer whose files order its variables otherwise than ``weights`` does
-    (a quantized Dense: kernel, bias, kernel_scale) reorders them in
-    ``_keras_variable_order``; one whose files hold other values
-    (a LoRA layer: the merged kernel, no adapter matrices, as Keras 3 saves
-    it) substitutes them in ``_file_weights``."""
-    variables = list(layer._own_state()[0])
-    reorder = getattr(layer, "_keras_variable_order", None)
-    variables = reorder(variables) if reorder is not None else variables
-    substitute = getattr(layer, "_file_weights", None)
-    return substitute(variables) if substitute is not None else variables
+    """What a weights file holds for ``layer`` itself (not its sub-layers), in
+    order: its variables (``polykeras.layers.layer.variable_weights``), or,
+    for a layer that overrides ``save_own_variables``/``load_own_variables``,
+    the entries of its store (:class:`StoreWeight`).
+
+    Example: ``[w.name for w in own_weights(dense)]`` -> ``['kernel', 'bias']``
+    """
+    from polykeras.layers.layer import Layer, variable_weights
+
+    cls = type(layer)
+    if (getattr(cls, "save_own_variables", Layer.save_own_variables) is Layer.save_own_variables
+            and getattr(cls, "load_own_variables", Layer.load_own_variables) is Layer.load_own_variables):
+        return variable_weights(layer)
+    store: dict[str, Any] = {}
+    layer.save_own_variables(store)
+    loading = _StoreLoading(layer, list(store))
+    return [StoreWeight(key, value, loading) for key, value in store.items()]
+
+
+class _StoreLoading:
+    """Collects the arrays read for a store-saving layer and hands them to
+    its ``load_own_variables`` once every entry has arrived."""
+
+    def __init__(self, layer: Any, keys: list[str]) -> None:
+        self.layer, self.keys = layer, keys
+        self.store: dict[str, Any] = {}
+
+    def receive(self, key: str, value: Any) -> None:
+        self.store[key] = value
+        if len(self.store) == len(self.keys):
+            self.layer.load_own_variables({key: self.store[key] for key in self.keys})
+
+
+class StoreWeight:
+    """One entry of a layer's ``save_own_variables`` store, as the weight
+    readers and writers take a variable: ``name`` is the store key, ``numpy()``
+    the saved value, and ``assign(value)`` hands the value read back to the
+    layer's ``load_own_variables`` (called once the whole store is read).
+
+    Example: ``[w.name for w in own_weights(layer_with_a_vocabulary)]`` -> ``['vocabulary']``
+    """
+
+    def __init__(self, key: str, value: Any, loading: _StoreLoading) -> None:
+        self.name = self.path = self.store_key = key
+        numpy = getattr(value, "numpy", None)
+        self._value = np.asarray(numpy() if callable(numpy) else value)
+        self._loading = loading
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return str(self._value.dtype)
+
+    def numpy(self) -> np.ndarray:
+        return self._value
+
+    def assign(self, value: Any) -> None:
+        self._loading.receive(self.name, value)
 
 
 def seed_variables(model: Any) -> list[Any]:
@@ -117,9 +166,10 @@ def write_weights(group: h5py.Group, model: Any) -> None:
         taken[path] = layer
     group.attrs["layers"] = [path for path, _ in paths]
     written: dict[int, h5py.Dataset] = {}
+    held = {id(layer): own_weights(layer) for _, layer in paths}  # asked once: a store's entries are made anew
     for path, layer in paths:
         layer_group = group.create_group(path)
-        weights = own_weights(layer)
+        weights = held[id(layer)]
         names = [w.name for w in weights]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -133,7 +183,7 @@ def write_weights(group: h5py.Group, model: Any) -> None:
         from polykeras.saving.keras_writer import write_keras_layout
 
         write_keras_layout(group, model, put=lambda parent, name, variable: parent.__setitem__(
-            name, written[id(variable)]))
+            name, written[id(variable)]), weights_of=lambda layer: held.get(id(layer)) or own_weights(layer))
 
 
 def write_variables(group: h5py.Group, variables: list[Any]) -> None:
@@ -196,8 +246,12 @@ def fits_dtype(variable_dtype: Any, dataset_dtype: np.dtype) -> bool:
 
 def check_pair(variable: Any, dataset: h5py.Dataset, label: str) -> str | None:
     """Why ``dataset`` cannot fill ``variable`` (shape, then dtype), else None.
-    Only the declared shape and dtype are looked at: no data is read.
+    Only the declared shape and dtype are looked at: no data is read. An
+    entry of a layer's own store (:class:`StoreWeight`) is the layer's
+    ``load_own_variables``'s to check.
     Example: ``check_pair(dense.kernel, f["dense/kernel"], "layer 'dense'")`` -> ``None``"""
+    if isinstance(variable, StoreWeight):
+        return None
     if tuple(dataset.shape) != tuple(variable.shape):
         return f"{label} expected shape {tuple(variable.shape)}, received {tuple(dataset.shape)}"
     if not fits_dtype(variable.dtype, dataset.dtype):

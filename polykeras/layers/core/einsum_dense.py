@@ -41,7 +41,8 @@ def matmul_split(equation: str) -> int | None:
     if "." in x + k + out or len(set(x)) != len(x) or len(set(k)) != len(k):
         return None
     split = sum(c not in out for c in x)
-    if not 0 < split <= len(x) - (not elided) or x[len(x) - split:] != k[:split] or out != x[:len(x) - split] + k[split:]:
+    kept = len(x) - split
+    if not 0 < split <= len(x) - (not elided) or x[kept:] != k[:split] or out != x[:kept] + k[split:]:
         return None
     return split
 

@@ -242,7 +242,7 @@ class LoraMixin:
     def _file_weights(self, variables: list[Any]) -> list[Any]:
         """``variables`` as files hold them (Keras 3's ``save_own_variables``):
         with LoRA on, the merged weight in place of the frozen one and no
-        adapter matrices (see :func:`polykeras.saving.weights.own_weights`)."""
+        adapter matrices (see :func:`polykeras.layers.layer.variable_weights`)."""
         if not self.lora_enabled:
             return variables
         base = self.__dict__[self._lora_weight]

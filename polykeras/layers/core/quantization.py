@@ -207,7 +207,7 @@ class QuantizableMixin:
         return getattr(self, f"_{self.quantization_mode}_call")(inputs, training)
 
     def _keras_variable_order(self, variables: list[Any]) -> list[Any]:
-        """``variables`` in Keras 3's file order for the current mode (see saving.weights.own_weights)."""
+        """``variables`` in Keras 3's file order for the current mode (see layers.layer.variable_weights)."""
         spec = self._serialization_spec.get(self.quantization_mode)
         if not spec:
             return variables
