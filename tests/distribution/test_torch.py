@@ -26,12 +26,15 @@ def test_two_ranks_joined(results):
     assert [(r["rank"], r["world"], r["chief"]) for r, _ in results] == [(0, 2, True), (1, 2, False)]
 
 
+def _group_threads(result):
+    return [name for name in result["threads_after_shutdown"] if "gloo" in name or "tcpstore" in name]
+
+
 def test_shutdown_stops_every_thread_of_the_process_group(results):
     # after a run that built a model with a custom layer (its symbolic call
     # loads torch._dynamo) no gloo or store thread outlives the group
     for result, _ in results:
-        assert not [name for name in result["threads_after_shutdown"] if "gloo" in name or "tcpstore" in name], \
-            result["threads_after_shutdown"]
+        assert not _group_threads(result), result["threads_after_shutdown"]
 
 
 def test_fit_matches_single_process_on_the_global_batch(results):
@@ -219,3 +222,9 @@ def test_two_ranks_join_from_keras_variables():
              "KERAS_DISTRIBUTION_PROCESS_ID": str(r)} for r in (0, 1)]
     runs = run_workers("join.py", envs, ["torch", "20"], deadline=60)
     assert [(last_json(out)["ok"], last_json(out).get("world")) for _, out, _ in runs] == [(True, 2), (True, 2)], runs
+
+
+def test_fully_sharded_shutdown_stops_every_thread_of_the_process_group(sharded):
+    # the run's device meshes (and torch's copies of them) hold the group
+    for result in sharded:
+        assert not _group_threads(result), result["threads_after_shutdown"]

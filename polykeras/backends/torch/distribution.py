@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import math
+import sys
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -215,6 +216,9 @@ class TorchDistribution:
             # every rank reaches this point before any tears its connections
             # down: gloo aborts a process whose peer vanished mid-teardown
             torch_dist.barrier()
+            sharding = sys.modules.get("polykeras.backends.torch.sharding")
+            if sharding is not None:  # a fully sharded run made meshes: they let go of the groups first
+                sharding.release_meshes()
             torch_dist.destroy_process_group()
 
     def process_index(self) -> int:

@@ -19,13 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 import torch.distributed as torch_dist
-from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
 from torch.distributed.tensor import DTensor, Partial, Shard, distribute_tensor
 
 from polykeras.backends.torch.core import INEXACT, is_dtensor
@@ -65,6 +66,19 @@ def shardable(variable: Any) -> bool:
     """Variables a fully sharded run stores sharded: trainable ones and
     optimizer slots, with at least one dimension."""
     return len(variable.shape) > 0 and (variable.trainable or variable.synchronization == "on_write")
+
+
+def release_meshes() -> None:
+    """Make every ``DeviceMesh`` of this process drop its process groups,
+    before the groups are destroyed. A mesh keeps its groups in a registry of
+    its own, and torch keeps copies of our meshes alive (DTensor specs,
+    caches): a group held so is never freed, and its gloo threads abort the
+    process at exit. Found by one walk of the garbage collector's objects,
+    once per run."""
+    for mesh in [obj for obj in gc.get_objects() if isinstance(obj, DeviceMesh)]:
+        registry = getattr(mesh, "_pg_registry", None)
+        if isinstance(registry, dict):
+            registry.clear()
 
 
 class Sharding:

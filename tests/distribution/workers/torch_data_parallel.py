@@ -2,7 +2,6 @@
 rank 0 also trains the single-process reference. argv[1]: a scratch folder.
 Prints JSON."""
 
-import glob
 import json
 import os
 import sys
@@ -14,7 +13,7 @@ import numpy as np  # noqa: E402
 import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
-from tests.distribution.workers._common import data, diff, make, make_synchronized, seeded  # noqa: E402
+from tests.distribution.workers._common import data, diff, make, make_synchronized, seeded, thread_names  # noqa: E402
 
 scratch = sys.argv[1]
 dist.initialize(timeout=60)
@@ -124,6 +123,5 @@ with dist.DataParallel():
 out["custom_loop_diff"] = diff(ref, got)
 out["files"] = sorted(os.listdir(scratch))
 dist.shutdown()
-# threads of the process group left running abort the process at exit
-out["threads_after_shutdown"] = sorted(open(task).read().strip() for task in glob.glob("/proc/self/task/*/comm"))
+out["threads_after_shutdown"] = thread_names()
 print(json.dumps(out))

@@ -15,7 +15,7 @@ import polykeras as pk  # noqa: E402
 import polykeras.distribution as dist  # noqa: E402
 from polykeras import ops  # noqa: E402
 from polykeras.trainers.step import compile_step  # noqa: E402
-from tests.distribution.workers._common import custom_loop, data, diff, seeded  # noqa: E402
+from tests.distribution.workers._common import custom_loop, data, diff, seeded, thread_names  # noqa: E402
 
 scratch = sys.argv[1]
 dist.initialize(timeout=60)
@@ -139,5 +139,6 @@ ref, _ = custom_loop(a, batches, 6)
 with dist.FullyShardedDataParallel():
     got, _ = custom_loop(b, batches, 6)
 out["custom_loop_diff"] = diff(ref, got)
-print(json.dumps(out))
 dist.shutdown()
+out["threads_after_shutdown"] = thread_names()
+print(json.dumps(out))
