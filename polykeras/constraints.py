@@ -18,17 +18,13 @@ from typing import Any
 
 from polykeras import ops
 from polykeras import registry
-from polykeras.variables import Variable
+from polykeras.variables import value_of
 from polykeras.config import epsilon
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get", "max_norm",
            "min_max_norm", "non_neg", "serialize", "unit_norm"]
 
 Axis = int | list[int] | tuple[int, ...]
-
-
-def _value(x: Any) -> Any:
-    return x.value if isinstance(x, Variable) else x
 
 
 def _norms(w: Any, axis: Axis) -> Any:
@@ -74,7 +70,7 @@ class MaxNorm(Constraint):
         self.max_value, self.axis = max_value, axis
 
     def __call__(self, w: Any) -> Any:
-        w = _value(w)
+        w = value_of(w)
         norms = _norms(w, self.axis)
         desired = ops.clip(norms, 0.0, self.max_value)
         return ops.multiply(w, ops.divide(desired, ops.add(norms, epsilon())))
@@ -91,7 +87,7 @@ class MinMaxNorm(Constraint):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
 
     def __call__(self, w: Any) -> Any:
-        w = _value(w)
+        w = value_of(w)
         norms = _norms(w, self.axis)
         desired = ops.add(
             ops.multiply(self.rate, ops.clip(norms, self.min_value, self.max_value)),
@@ -107,7 +103,7 @@ class NonNeg(Constraint):
     """Zero the negative entries. Example: ``NonNeg()``"""
 
     def __call__(self, w: Any) -> Any:
-        w = _value(w)
+        w = value_of(w)
         return ops.multiply(w, ops.cast(ops.greater_equal(w, 0.0), ops.dtype(w)))
 
 
@@ -118,7 +114,7 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w: Any) -> Any:
-        w = _value(w)
+        w = value_of(w)
         return ops.divide(w, ops.add(_norms(w, self.axis), epsilon()))
 
     def get_config(self) -> dict[str, Any]:

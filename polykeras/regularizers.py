@@ -18,7 +18,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras import registry
-from polykeras.variables import Variable
+from polykeras.variables import value_of
 from polykeras.config import epsilon
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
@@ -31,10 +31,6 @@ def _penalty(owner: str, name: str, value: Any) -> float:
             or value < 0):
         raise ValueError(f"{owner}: expected a non-negative float {name}, received {name}={value!r}.")
     return float(value)
-
-
-def _value(x: Any) -> Any:
-    return x.value if isinstance(x, Variable) else x
 
 
 class Regularizer:
@@ -70,7 +66,7 @@ class L1L2(Regularizer):
         self.l2 = _penalty("L1L2", "l2", l2)
 
     def __call__(self, x: Any) -> Any:
-        x = _value(x)
+        x = value_of(x)
         total = 0.0
         if self.l1:
             total = ops.multiply(self.l1, ops.sum(ops.abs(x)))
@@ -89,7 +85,7 @@ class L1(Regularizer):
         self.l1 = _penalty("L1", "l1", l1)
 
     def __call__(self, x: Any) -> Any:
-        return ops.multiply(self.l1, ops.sum(ops.abs(_value(x))))
+        return ops.multiply(self.l1, ops.sum(ops.abs(value_of(x))))
 
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
@@ -102,7 +98,7 @@ class L2(Regularizer):
         self.l2 = _penalty("L2", "l2", l2)
 
     def __call__(self, x: Any) -> Any:
-        return ops.multiply(self.l2, ops.sum(ops.square(_value(x))))
+        return ops.multiply(self.l2, ops.sum(ops.square(value_of(x))))
 
     def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
@@ -123,7 +119,7 @@ class OrthogonalRegularizer(Regularizer):
         self.mode = mode
 
     def __call__(self, x: Any) -> Any:
-        x = _value(x)
+        x = value_of(x)
         shape = ops.shape(x)
         if len(shape) != 2:
             raise ValueError(

@@ -594,11 +594,11 @@ class Variable:
 
     def assign_add(self, value: Any) -> Any:
         """``v.assign(v + value)``. Example: ``step.assign_add(1)``"""
-        return self.assign(self._engine.add(self._read(), _unwrap(value)))
+        return self.assign(self._engine.add(self._read(), value_of(value)))
 
     def assign_sub(self, value: Any) -> Any:
         """``v.assign(v - value)``. Example: ``w.assign_sub(lr * grad)``"""
-        return self.assign(self._engine.subtract(self._read(), _unwrap(value)))
+        return self.assign(self._engine.subtract(self._read(), value_of(value)))
 
     def apply_constraint(self) -> None:
         """Project the value with :attr:`constraint` (no-op without one).
@@ -663,8 +663,13 @@ def _expose(engine: backends.Backend, cls: type) -> None:
     _exposed.add((engine, cls))
 
 
-def _unwrap(value: Any) -> Any:
-    return value.value if isinstance(value, Variable) else value
+def value_of(x: Any) -> Any:
+    """A variable's current value, anything else unchanged (what an engine
+    kernel takes).
+
+    Example: ``ops.add(value_of(self.total), 1.0)``
+    """
+    return x.value if isinstance(x, Variable) else x
 
 
 def _binary(op_name: str, reflected: bool = False) -> Any:
@@ -672,7 +677,7 @@ def _binary(op_name: str, reflected: bool = False) -> Any:
         from polykeras import ops
 
         fn = getattr(ops, op_name)
-        return fn(_unwrap(other), self.value) if reflected else fn(self.value, _unwrap(other))
+        return fn(value_of(other), self.value) if reflected else fn(self.value, value_of(other))
 
     method.__name__ = op_name
     return method

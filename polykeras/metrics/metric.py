@@ -23,7 +23,7 @@ import numpy as np
 
 from polykeras import ops
 from polykeras.losses.loss import snake_case
-from polykeras.variables import StatelessScope, Variable, name_scope
+from polykeras.variables import StatelessScope, Variable, name_scope, value_of
 
 Tensor = Any
 
@@ -170,14 +170,6 @@ class Metric:
 def _current(scope: StatelessScope, variable: Variable, default: Any) -> Any:
     value = scope.get_current_value(variable)
     return default if value is None else value
-
-
-def value_of(x: Any) -> Tensor:
-    """A variable's current value, anything else unchanged.
-
-    Example: ``ops.add(value_of(self.total), 1.0)``
-    """
-    return x.value if isinstance(x, Variable) else x
 
 
 def to_float(x: Any, dtype: str = "float32") -> Tensor:

@@ -13,7 +13,7 @@ from polykeras import backends, ops
 from polykeras.layers.convolutional.arguments import describe_layer, positive_int
 from polykeras.layers.convolutional.base import _BaseConv
 from polykeras.layers.core.lora import LoraMixin, LoraWeight
-from polykeras.variables import Variable
+from polykeras.variables import value_of
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
@@ -81,8 +81,7 @@ class _Conv(LoraMixin, _BaseConv):
         if self.bias is None or self.padding == "causal" or type(self).convolution_op is not _Conv.convolution_op:
             return super()._convolve_with_bias(inputs)
         # One kernel for the convolution and its bias where the engine has it.
-        kernel = self.kernel  # the merged value when LoRA is on
-        kernel = kernel.value if isinstance(kernel, Variable) else kernel
+        kernel = value_of(self.kernel)  # the merged value when LoRA is on
         return backends.active().conv_bias(inputs, kernel, self.bias.value, self.strides, self.padding,
                                            self.data_format, self.dilation_rate)
 

@@ -9,13 +9,7 @@ from polykeras.layers.core import quantization as quant
 from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
-from polykeras.variables import Variable
-
-def tensor_value(weight: Any) -> Any:
-    """A weight as the engine tensor a backend kernel takes: a variable's
-    value, or the tensor itself (a LoRA kernel is a merged tensor)."""
-    return weight.value if isinstance(weight, Variable) else weight
-
+from polykeras.variables import value_of
 
 #: float8 formats of the forward pass (inputs, kernel) and their largest values.
 FORWARD_FP8 = "float8_e4m3fn"
@@ -91,7 +85,7 @@ class Dense(LoraMixin, quant.QuantizableMixin, Layer):
         if self.__dict__.get("_quantized") is not None:
             outputs = self._quantized_call(inputs, training)
         elif self.bias is not None:  # one kernel for the product and the bias where the engine has it
-            outputs = backends.active().matmul_bias(inputs, tensor_value(self.kernel), self.bias.value)
+            outputs = backends.active().matmul_bias(inputs, value_of(self.kernel), self.bias.value)
             return self.activation(outputs) if self.activation is not None else outputs
         else:
             outputs = ops.matmul(inputs, self.kernel)

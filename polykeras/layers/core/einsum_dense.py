@@ -10,10 +10,10 @@ from typing import Any
 from polykeras import activations, backends, constraints, initializers, ops, quantizers, regularizers
 from polykeras.layers.convolutional.arguments import describe_layer, refuse_unsupported
 from polykeras.layers.core import quantization as quant
-from polykeras.layers.core.dense import tensor_value
 from polykeras.layers.core.lora import LoraMixin, LoraWeight
 from polykeras.layers.input_spec import InputSpec
 from polykeras.layers.layer import Layer
+from polykeras.variables import value_of
 
 __all__ = ["EinsumDense", "analyze_einsum", "matmul_split"]
 
@@ -207,7 +207,7 @@ class EinsumDense(LoraMixin, quant.QuantizableMixin, Layer):
         quantized = self.__dict__.get("_quantized")
         split = self.__dict__.get("_matmul_split")
         if quantized is None and split is not None and self.bias is not None:
-            kernel = tensor_value(self.kernel)
+            kernel = value_of(self.kernel)
             kept = tuple(ops.shape(kernel)[split:])
             shape = ops.shape(inputs)
             flat = inputs if split == 1 else ops.reshape(inputs, (*shape[:-split], -1))
