@@ -249,10 +249,13 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         return variable
 
     def add_variable(self, shape: Sequence[int], initializer: Any = "zeros", dtype: Any = None,
-                     trainable: bool = True, name: str | None = None, **kwargs: Any) -> Variable:
-        """Like :meth:`add_weight`, with Keras 3's ``add_variable`` defaults (zeros)."""
+                     trainable: bool = True, autocast: bool = True, regularizer: Any = None, constraint: Any = None,
+                     name: str | None = None, **kwargs: Any) -> Variable:
+        """:meth:`add_weight` with Keras 3's ``add_variable`` order of
+        arguments (``initializer`` second; zeros by default).
+        Example: ``self.count = self.add_variable((), "zeros", trainable=False, name="count")``"""
         return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
-                               name=name, **kwargs)
+                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name, **kwargs)
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in :attr:`weights` order. Example: ``layer.get_weights()``"""
@@ -372,6 +375,16 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
     def dtype(self) -> str:
         """The variables' dtype (Keras 3: an alias of :attr:`variable_dtype`)."""
         return self._dtype
+
+    @property
+    def quantization_mode(self) -> str | None:
+        """The layer's quantization mode (``"int8"``, ``"float8"``...), None
+        when it is not quantized: its policy's (a policy map's entry for the
+        layer's path). Example: ``dense.quantize("int8"); dense.quantization_mode`` -> ``'int8'``"""
+        policy = self._dtype_policy
+        if isinstance(policy, DTypePolicyMap) and self.path:
+            policy = policy[self.path]
+        return policy.quantization_mode
 
     @property
     def compute_dtype(self) -> str:

@@ -115,6 +115,30 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------- structure
     @property
+    def run_eagerly(self) -> bool:
+        """Whether ``fit``/``evaluate``/``predict`` run their steps uncompiled
+        (``compile(run_eagerly=...)``; False before ``compile``), as Keras 3.
+        Settable; steps made already are kept until they are made anew
+        (``model.train_function = None``). Example: ``model.run_eagerly = True``"""
+        return bool(self.__dict__.get("_run_eagerly", False))
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        self.__dict__["_run_eagerly"] = value
+
+    @property
+    def jit_compile(self) -> Any:
+        """The compiler choice of the steps: ``compile(jit_compile=...)``,
+        True, False or ``"auto"`` (the default, before ``compile`` too: the
+        engine decides when the step is made; Keras 3 resolves ``"auto"`` to
+        a bool here). Settable, as ``run_eagerly``. Example: ``model.jit_compile = False``"""
+        return self.__dict__.get("_jit_compile", "auto")
+
+    @jit_compile.setter
+    def jit_compile(self, value: Any) -> None:
+        self.__dict__["_jit_compile"] = value
+
+    @property
     def layers(self) -> list[Layer]:
         """The model's direct sub-layers, in the order they were assigned."""
         return self._flatten_layers(include_self=False, recursive=False)

@@ -202,6 +202,27 @@ class MultiHeadAttention(_ProjectedAttention):
             return query_shape[:-1] + self._output_shape
         return query_shape
 
+    @property
+    def query_dense(self) -> Any:
+        """The query projection (an ``EinsumDense``; built with the layer),
+        as Keras 3. Example: ``mha.query_dense.enable_lora(4)``"""
+        return self._query_dense
+
+    @property
+    def key_dense(self) -> Any:
+        """The key projection (an ``EinsumDense``), as :attr:`query_dense`."""
+        return self._key_dense
+
+    @property
+    def value_dense(self) -> Any:
+        """The value projection (an ``EinsumDense``), as :attr:`query_dense`."""
+        return self._value_dense
+
+    @property
+    def output_dense(self) -> Any:
+        """The output projection (an ``EinsumDense``), as :attr:`query_dense`."""
+        return self._output_dense
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
