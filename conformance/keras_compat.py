@@ -24,10 +24,14 @@ Which names count:
   * names Keras re-exports in several places count once per place
     (``keras.ops.relu`` and ``keras.ops.nn.relu``): programs use both.
 
+Class members count too (``model.get_state_tree``, ``layer.quantize``): which
+ones, and how they are compared, is in :mod:`conformance.keras_members`; they
+share the table, keyed by their class's path (``keras.Model``).
+
 What "compatible" means: the rules in :mod:`conformance.keras_signatures`.
 
 Example:
-    $ python -m conformance.keras_compat            # coverage per namespace
+    $ python -m conformance.keras_compat            # coverage per namespace and per class
     $ python -m conformance.keras_compat --missing  # ... and every difference
     $ python -m conformance.keras_compat --write    # regenerate table and docs
 """
@@ -49,10 +53,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from conformance.keras_members import CORE, compare_member, dump_members, find_member, fresh_instance
 from conformance.keras_signatures import ABSENT, Entry, compare
 
-__all__ = ["NAMESPACES", "Finding", "check", "coverage", "keras_api", "keras_version", "load_table", "main",
-           "render_doc", "render_table", "table_changes", "write"]
+__all__ = ["NAMESPACES", "Finding", "check", "coverage", "keras_api", "keras_members", "keras_version", "load_table",
+           "main", "render_doc", "render_table", "table_changes", "write"]
 
 #: The Keras 3 namespaces checked, below ``keras``.
 NAMESPACES = (
@@ -90,8 +95,10 @@ Table = dict[tuple[str, str], tuple[str, str]]
 class Finding:
     """One Keras name: ``status`` is ``"ok"``, ``"missing"`` or
     ``"incompatible"``; ``detail`` says what differs; ``area`` owns it.
+    A class member's ``namespace`` is its class's path and ``member`` is true.
 
-    Example: ``Finding("keras.layers", "Dense", "ok", "", "layers/applications")``
+    Example: ``Finding("keras.layers", "Dense", "ok", "", "layers/applications")``,
+    ``Finding("keras.Model", "get_state_tree", "ok", "", "models", member=True)``
     """
 
     namespace: str
@@ -99,6 +106,7 @@ class Finding:
     status: str
     detail: str
     area: str
+    member: bool = False
 
     @property
     def default_reason(self) -> str:
@@ -110,9 +118,11 @@ class Finding:
 
 
 def _dump_keras() -> None:
-    """Print Keras's public names as JSON (run in a child interpreter)."""
+    """Print Keras's public names and class members as JSON (run in a child
+    interpreter)."""
     keras = importlib.import_module("keras")
     api: dict[str, dict[str, Any]] = {}
+    live: dict[str, dict[str, Any]] = {}
     pending = ["keras" + (f".{ns}" if ns else "") for ns in NAMESPACES]
     while pending:
         path = pending.pop(0)
@@ -120,11 +130,13 @@ def _dump_keras() -> None:
         names = {name: getattr(module, name) for name in sorted(dir(module)) if not name.startswith("_")}
         names.pop("src", None)
         api[path] = {name: Entry.of(value).to_json() for name, value in names.items()}
+        live[path] = names
         for name, value in names.items():
             sub = f"{path}.{name}"
             if isinstance(value, types.ModuleType) and path != "keras" and sub.removeprefix("keras.") not in NAMESPACES:
                 pending.append(sub)
-    print(json.dumps({"version": keras.__version__, "api": api}))
+    ordered = dict(sorted(live.items(), key=lambda item: _order(item[0])))
+    print(json.dumps({"version": keras.__version__, "api": api, "members": dump_members(keras, ordered)}))
 
 
 def _child(code: str, args: Sequence[str] = (), **env: str) -> str:
@@ -140,7 +152,7 @@ def _child(code: str, args: Sequence[str] = (), **env: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _keras() -> tuple[str, dict[str, dict[str, Entry]]]:
+def _keras() -> tuple[str, dict[str, dict[str, Entry]], dict[str, dict[str, dict[str, Any]]]]:
     try:
         found = json.loads(_child("from conformance.keras_compat import _dump_keras; _dump_keras()",
                                   KERAS_BACKEND="numpy"))
@@ -149,7 +161,7 @@ def _keras() -> tuple[str, dict[str, dict[str, Entry]]]:
             raise RuntimeError("The Keras 3 compatibility check needs Keras 3: pip install 'keras>=3'") from None
         raise
     api = {ns: {name: Entry.from_json(data) for name, data in names.items()} for ns, names in found["api"].items()}
-    return found["version"], dict(sorted(api.items(), key=lambda item: _order(item[0])))
+    return found["version"], dict(sorted(api.items(), key=lambda item: _order(item[0]))), found["members"]
 
 
 def keras_api() -> dict[str, dict[str, Entry]]:
@@ -159,6 +171,14 @@ def keras_api() -> dict[str, dict[str, Entry]]:
     and torch) show an engine subclass's ``(*args, **kwargs)``, and this
     process's Keras, if any, is left alone."""
     return _keras()[1]
+
+
+def keras_members() -> dict[str, dict[str, dict[str, Any]]]:
+    """The members of Keras 3's classes that are checked, by class path, as
+    :func:`conformance.keras_members.dump_members` reads them: ``{"keras.Model":
+    {"get_state_tree": {"kind": "function", "params": [...], "engines": [], ...}}}``;
+    the classes of :data:`~conformance.keras_members.CORE` first."""
+    return _keras()[2]
 
 
 def keras_version() -> str:
@@ -262,6 +282,32 @@ def check() -> list[Finding]:
                 except Exception as err:  # noqa: BLE001 - a broken lazy attribute is a finding, not a crash
                     status, detail = "incompatible", f"reaching it raised {type(err).__name__}: {err}"
             findings.append(Finding(namespace, name, status, detail, _area(namespace, theirs, name)))
+    return findings + _member_findings()
+
+
+def _member_findings() -> list[Finding]:
+    """Every checked member of each Keras class that polykeras has at the
+    same path; a class polykeras lacks is a name finding, its members are not
+    counted."""
+    findings = []
+    for path, members in keras_members().items():
+        namespace, name = path.rsplit(".", 1)
+        module = _module(namespace)
+        cls = ABSENT if module is ABSENT else getattr(module, name, ABSENT)
+        if not inspect.isclass(cls):
+            continue
+        instance = None
+        if path in CORE:
+            try:
+                instance = fresh_instance(cls, CORE[path])
+            except Exception as err:
+                raise RuntimeError(f"polykeras.{path.removeprefix('keras.')}(**{CORE[path]}) raised "
+                                   f"{type(err).__name__}: {err}; the member check needs a fresh instance") from err
+        for member, theirs in members.items():
+            status, detail = compare_member(theirs, find_member(cls, member, instance), Entry.from_json)
+            origin = theirs["origin"]
+            area = AREAS.get(origin, origin or "keras")
+            findings.append(Finding(path, member, status, detail, area, member=True))
     return findings
 
 
@@ -299,7 +345,7 @@ def table_changes(findings: Iterable[Finding], table: Table) -> list[str]:
         elif f.status != "ok" and listed and listed[0] != f.status:
             more = f" ({f.detail})" if f.detail else ""
             changes.append(f"move   {f.namespace} / {f.name} from {listed[0]} to {f.status}{more}")
-    changes += [f"remove {ns} / {status} / {name}: not a Keras {keras_version()} name"
+    changes += [f"remove {ns} / {status} / {name}: not a Keras {keras_version()} name or member"
                 for (ns, name), (status, _) in table.items() if (ns, name) not in seen]
     return changes
 
@@ -319,10 +365,16 @@ def render_table(findings: Sequence[Finding], table: Table) -> str:
         "# (keeping every reason) and docs/keras-compat.md. tests/test_keras_compat.py",
         f"# fails while it differs from the tree. Checked against Keras {keras_version()}.",
     ]
-    for namespace in dict.fromkeys(f.namespace for f in findings):
+    owners = {f.namespace: f.member for f in findings}
+    headed = False
+    for namespace, member in owners.items():
         mine = [f for f in findings if f.namespace == namespace and f.status != "ok"]
         if not mine:
             continue
+        if member and not headed:
+            headed = True
+            lines += ["", "# Members of Keras classes (the core classes' every member; other classes' own ones),",
+                      "# by class path: see conformance/keras_members.py for which count."]
         lines.append(f"{namespace}:")
         for status in STATUSES:
             rows = [f for f in mine if f.status == status]
@@ -337,10 +389,13 @@ def render_table(findings: Sequence[Finding], table: Table) -> str:
 # --- coverage and the rendered docs ----------------------------------------------------------------------
 
 
-def coverage(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
-    """Counts per namespace (and ``"total"``): total, ok, missing, incompatible."""
+def coverage(findings: Iterable[Finding], members: bool = False) -> dict[str, dict[str, int]]:
+    """Counts per namespace (and ``"total"``): total, ok, missing, incompatible;
+    with ``members``, per class, of the class members."""
     counts: dict[str, dict[str, int]] = {}
     for f in findings:
+        if f.member != members:
+            continue
         for key in (f.namespace, "total"):
             row = counts.setdefault(key, {"total": 0, "ok": 0, "missing": 0, "incompatible": 0})
             row["total"] += 1
@@ -353,21 +408,26 @@ def print_coverage(findings: Sequence[Finding], table: Table,
                    out: TextIO | None = None, details: bool = False) -> None:
     """The coverage command's report."""
     out = out or sys.stdout
-    listed = collections.Counter(ns for ns, _ in table)
-    print(f"Keras {keras_version()} names present and compatible in polykeras:", file=out)
-    print(f"  {'namespace':<40} {'compatible':>15} {'missing':>8} {'differs':>8} {'listed':>7}", file=out)
-    for ns, row in coverage(findings).items():
-        if ns == "total":
-            print(f"  {'-' * 82}", file=out)
-        ratio = f"{row['ok']}/{row['total']}"
-        pct = f"{100 * row['ok'] / row['total']:.0f}%" if row["total"] else "-"
-        n_listed = sum(listed.values()) if ns == "total" else listed.get(ns, 0)
-        print(f"  {ns:<40} {ratio:>10} {pct:>4} {row['missing']:>8} {row['incompatible']:>8} {n_listed:>7}", file=out)
-        if details and ns != "total":
-            for f in findings:
-                if f.namespace == ns and f.status != "ok":
-                    reason = table.get((ns, f.name), ("", "not listed"))[1]
-                    print(f"      {f.status:<12} {f.name}: {reason}{f' ({f.detail})' if f.detail else ''}", file=out)
+    for members, what, owner in ((False, "names", "namespace"), (True, "class members", "class")):
+        owners = {f.namespace for f in findings if f.member == members}
+        listed = collections.Counter(ns for ns, _ in table if ns in owners)
+        print(f"{chr(10) if members else ''}Keras {keras_version()} {what} present and compatible in polykeras:",
+              file=out)
+        print(f"  {owner:<50} {'compatible':>15} {'missing':>8} {'differs':>8} {'listed':>7}", file=out)
+        for ns, row in coverage(findings, members).items():
+            if ns == "total":
+                print(f"  {'-' * 92}", file=out)
+            ratio = f"{row['ok']}/{row['total']}"
+            pct = f"{100 * row['ok'] / row['total']:.0f}%" if row["total"] else "-"
+            n_listed = sum(listed.values()) if ns == "total" else listed.get(ns, 0)
+            print(f"  {ns:<50} {ratio:>10} {pct:>4} {row['missing']:>8} {row['incompatible']:>8} {n_listed:>7}",
+                  file=out)
+            if details and ns != "total":
+                for f in findings:
+                    if f.namespace == ns and f.status != "ok":
+                        reason = table.get((ns, f.name), ("", "not listed"))[1]
+                        print(f"      {f.status:<12} {f.name}: {reason}{f' ({f.detail})' if f.detail else ''}",
+                              file=out)
     changes = table_changes(findings, table)
     if changes:
         print(f"\n{len(changes)} differences between {TABLE.relative_to(ROOT)} and the tree "
@@ -382,7 +442,8 @@ def _cell(text: str) -> str:
 
 def render_doc(findings: Sequence[Finding], table: Table) -> str:
     """The generated part of ``docs/keras-compat.md`` (between its markers)."""
-    counts = coverage(findings)
+    name_findings = [f for f in findings if not f.member]
+    counts = coverage(name_findings)
     total = counts["total"]
     lines = [BEGIN, "", f"Against Keras {keras_version()}: **{total['ok']} of {total['total']}** names present and "
              f"compatible; {total['missing']} missing, {total['incompatible']} with another signature.", "",
@@ -391,8 +452,8 @@ def render_doc(findings: Sequence[Finding], table: Table) -> str:
         label = "**total**" if ns == "total" else f"`{ns}`"
         lines.append(f"| {label} | {row['ok']}/{row['total']} | {row['missing']} | {row['incompatible']} |")
     lines += ["", "### What is missing or differs, and why", ""]
-    for ns in dict.fromkeys(f.namespace for f in findings):
-        rows = [f for f in findings if f.namespace == ns and f.status != "ok"]
+    for ns in dict.fromkeys(f.namespace for f in name_findings):
+        rows = [f for f in name_findings if f.namespace == ns and f.status != "ok"]
         if not rows:
             continue
         lines += [f"#### `{ns}`", "", "| status | reason | names |", "| --- | --- | --- |"]
@@ -406,8 +467,49 @@ def render_doc(findings: Sequence[Finding], table: Table) -> str:
                 differing.append(f"| incompatible | {reason} | `{f.name}`: {_cell(f.detail)} |")
         lines += [f"| missing | {reason} | {', '.join(names)} |" for reason, names in missing.items()] + differing
         lines.append("")
+    lines += _render_members([f for f in findings if f.member], table)
     lines.append(END)
     return "\n".join(lines)
+
+
+def _render_members(findings: Sequence[Finding], table: Table) -> list[str]:
+    """The docs' member section: coverage per class (every core class, and
+    the other classes where something is missing or differs), then what is
+    missing or differs, grouped by reason and by the names it covers."""
+    if not findings:
+        return []
+    counts = coverage(findings, members=True)
+    total = counts["total"]
+    rest = {ns: row for ns, row in counts.items() if ns != "total" and ns not in CORE}
+    whole = [row for row in rest.values() if row["ok"] == row["total"]]
+    lines = ["### Class members", "",
+             f"**{total['ok']} of {total['total']}** members present and compatible; {total['missing']} missing, "
+             f"{total['incompatible']} with another signature. The core classes count every member Keras "
+             "gives them; the other classes count the members they define beyond their public base's.", "",
+             "| class | compatible | missing | signature differs |", "| --- | ---: | ---: | ---: |"]
+    for ns, row in counts.items():
+        if ns in CORE or (ns != "total" and row["ok"] < row["total"]):
+            lines.append(f"| `{ns}` | {row['ok']}/{row['total']} | {row['missing']} | {row['incompatible']} |")
+    if whole:
+        n = sum(row["total"] for row in whole)
+        lines.append(f"| {len(whole)} other classes, each in full | {n}/{n} | 0 | 0 |")
+    lines += [f"| **total** | {total['ok']}/{total['total']} | {total['missing']} | {total['incompatible']} |", "",
+              "#### Members missing or differing, and why", "",
+              "| status | reason | members | of |", "| --- | --- | --- | --- |"]
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for ns in dict.fromkeys(f.namespace for f in findings):
+        mine = [f for f in findings if f.namespace == ns and f.status != "ok"]
+        by_reason: dict[tuple[str, str], list[str]] = {}
+        for f in mine:
+            reason = _cell(table.get((ns, f.name), ("", f.default_reason))[1])
+            by_reason.setdefault((f.status, reason), []).append(
+                f"`{f.name}`" + (f": {_cell(f.detail)}" if f.detail else ""))
+        for (status, reason), names in by_reason.items():
+            groups.setdefault((status, reason, ", ".join(names)), []).append(f"`{ns}`")
+    lines += [f"| {status} | {reason} | {names_cell} | {', '.join(owners)} |"
+              for (status, reason, names_cell), owners in groups.items()]
+    lines.append("")
+    return lines
 
 
 def write(findings: Sequence[Finding], table_path: Path = TABLE, doc_path: Path = DOC) -> None:

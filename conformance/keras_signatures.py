@@ -92,7 +92,9 @@ def _literal(text: str) -> Any:
 
 def _same_default(theirs: Any, ours: Any) -> bool:
     if isinstance(theirs, _Text):
-        return repr(ours) == theirs
+        # A bare ``object()`` is a private "no default given" sentinel (MutableMapping.pop's): only its address differs.
+        sentinel = theirs.startswith("<object object at ") and type(ours) is object
+        return sentinel or repr(ours) == theirs
     if isinstance(theirs, bool) or isinstance(ours, bool):
         return type(theirs) is type(ours) and theirs == ours
     if isinstance(theirs, (tuple, list)) and isinstance(ours, (tuple, list)):

@@ -1,5 +1,5 @@
 """Keras 3 compatibility: the table ``conformance/keras_compat.yaml`` is the
-whole truth about which Keras 3 names polykeras lacks or has with another
+whole truth about which Keras 3 names and class members polykeras lacks or has with another
 signature, ``docs/keras-compat.md`` shows it as it is, the signature rules hold,
 and layer classes show their constructor's signature.
 
@@ -208,3 +208,110 @@ def test_layer_classes_show_their_constructor_signature(engine):
     assert inspect.signature(Doubled) == inspect.signature(Scale)
     assert Doubled(2.0).factor == 2.0  # construction itself is unchanged
     assert "(*args" not in str(inspect.signature(layers.Dropout))
+
+
+# --- class members -------------------------------------------------------------------------------------------
+
+
+def test_every_core_class_has_its_members_checked():
+    from conformance.keras_members import CORE
+
+    members = kc.keras_members()
+    assert list(members)[:len(CORE)] == list(CORE)
+    model = members["keras.Model"]
+    assert model["fit"]["kind"] == "function" and model["fit"]["engines"] == []
+    assert model["jax_state_sync"]["engines"] == ["jax"]                    # Keras on one engine only
+    assert sorted(model["train_step"]["engines"]) == ["jax", "tensorflow", "torch"]  # not on Keras's NumPy engine
+    assert "parameters" not in members["keras.Layer"]                       # torch.nn.Module's own: not counted
+    assert members["keras.Layer"]["name"]["kind"] == "value"                # a fresh instance's attribute
+    dense = members["keras.layers.Dense"]
+    assert set(dense) >= {"enable_lora", "kernel"} and "build" not in dense  # its own members, not Layer's
+    counts = kc.coverage(kc.check(), members=True)
+    assert all(counts[path]["total"] == len(members[path]) for path in CORE)
+
+
+def test_member_rules():
+    from conformance import keras_members as km
+
+    class Theirs:
+        size = 3
+
+        def __init__(self):
+            self.name = "x"
+
+        def call(self, x, training=None): ...
+
+        @property
+        def weights(self): ...
+
+        @classmethod
+        def from_config(cls, config): ...
+
+    class Ours:
+        def __init__(self):
+            self.name = "x"
+
+        def call(self, x, training=None, *, fast=False): ...
+
+        def weights(self): ...
+
+        @classmethod
+        def from_config(cls, config, custom_objects=None): ...
+
+        def build(self):
+            self.size = 3
+
+    dumped = {name: {**km.member_entry(Theirs, name, vars(Theirs)[name]).to_json(), "engines": []}
+              for name in ("size", "call", "weights", "from_config")}
+    assert str(km.member_entry(Theirs, "call", vars(Theirs)["call"]).signature) == "(x, training=None)"
+
+    def status(name, instance=None, theirs=None):
+        return km.compare_member(theirs or dumped[name], km.find_member(Ours, name, instance), ks.Entry.from_json)
+
+    assert status("call") == ("ok", "")
+    assert status("from_config") == ("ok", "")
+    assert status("weights") == ("incompatible", "an attribute or property in Keras, here a method")
+    assert status("size") == ("ok", "")                          # assigned by a method: found without an instance
+    assert status("size", instance=Ours()) == ("missing", "")    # a fresh instance decides where there is one
+    assert status("name", instance=Ours(), theirs={"kind": "value", "engines": []}) == ("ok", "")
+    only_jax = {**dumped["call"], "engines": ["jax"]}
+    assert km.compare_member(only_jax, ks.ABSENT, ks.Entry.from_json) == ("missing", "Keras on jax only")
+    state, data = ["state", "POSITIONAL_OR_KEYWORD", None], ["data", "POSITIONAL_OR_KEYWORD", None]
+    per_engine = {"kind": "function", "engines": ["jax", "torch"], "params": None,
+                  "variants": [["jax", {"kind": "function", "origin": "", "params": [state, data]}],
+                               ["torch", {"kind": "function", "origin": "", "params": [data]}]]}
+    assert status("call", theirs=per_engine) == (
+        "incompatible", "no parameter 'state'; no parameter 'data'; extra required parameter 'x' (Keras on jax); "
+                        "no parameter 'data'; extra required parameter 'x' (Keras on torch)")
+
+    class Step:
+        def call(self, data): ...
+
+    assert km.compare_member(per_engine, km.find_member(Step, "call"), ks.Entry.from_json) == ("ok", "")  # torch's
+
+
+_THEIR_SENTINEL, _OUR_SENTINEL = object(), object()
+
+
+def test_a_private_sentinel_default_is_the_same_everywhere():
+    def theirs(key, default=_THEIR_SENTINEL): ...
+
+    def ours(key, default=_OUR_SENTINEL): ...
+
+    entry = ks.Entry.from_json(json.loads(json.dumps(ks.Entry.of(theirs).to_json())))
+    assert ks.compare(entry, ours) == ("ok", "")
+
+
+def test_member_findings_are_rendered_by_reason():
+    findings = [kc.Finding("keras.Layer", "quantized_call", "missing", "", "layers", member=True),
+                kc.Finding("keras.Model", "quantized_call", "missing", "", "layers", member=True),
+                kc.Finding("keras.Model", "jax_state_sync", "missing", "Keras on jax only", "training", member=True),
+                kc.Finding("keras.Model", "fit", "ok", "", "training", member=True)]
+    table = {("keras.Layer", "quantized_call"): ("missing", "intentional: internal"),
+             ("keras.Model", "quantized_call"): ("missing", "intentional: internal"),
+             ("keras.Model", "jax_state_sync"): ("missing", "intentional: nothing to sync")}
+    lines = kc._render_members(findings, table)
+    assert "| `keras.Model` | 1/3 | 2 | 0 |" in lines
+    assert "| missing | intentional: internal | `quantized_call` | `keras.Layer`, `keras.Model` |" in lines  # one row
+    assert "| missing | intentional: nothing to sync | `jax_state_sync`: Keras on jax only | `keras.Model` |" in lines
+    assert "# Members of Keras classes" in kc.render_table(findings, table)
