@@ -126,8 +126,7 @@ def divide_no_nan(x: Tensor, y: Tensor) -> Tensor:
 
     Example: ``divide_no_nan(ops.ones(()), ops.zeros(()))`` -> 0.0
     """
-    zero = ops.equal(y, 0.0)
-    return ops.where(zero, ops.zeros_like(x), ops.divide(x, ops.where(zero, ops.ones_like(y), y)))
+    return ops.divide_no_nan(x, y)
 
 
 def broadcast_weights(owner: str, what: str, weights: Tensor, values: Tensor) -> Tensor:
@@ -154,8 +153,8 @@ def broadcast_weights(owner: str, what: str, weights: Tensor, values: Tensor) ->
     return weights
 
 
-def _count(values: Tensor, dtype: str) -> Tensor:
-    """The number of entries of ``values``: a constant when the shape is
+def _count(values: Tensor) -> Tensor | float:
+    """The number of entries of ``values``: a Python number when the shape is
     known, counted when an axis is unknown (a traced batch axis)."""
     shape = tuple(ops.shape(values))
     if not all(known(dim) for dim in shape):
@@ -163,7 +162,7 @@ def _count(values: Tensor, dtype: str) -> Tensor:
     count = 1
     for dim in shape:
         count *= int(dim)
-    return ops.convert_to_tensor(float(count), dtype)
+    return float(count)
 
 
 def reduce_weighted_values(
@@ -197,7 +196,9 @@ def reduce_weighted_values(
         return total
     if reduction == "mean_with_sample_weight" and weight is not None:
         return divide_no_nan(total, ops.sum(ops.multiply(weight, ops.ones_like(values))))
-    count = valid if valid is not None else _count(values, dtype)
+    count = valid if valid is not None else _count(values)
+    if isinstance(count, float) and count:  # known and not empty: a plain division
+        return ops.divide(total, count)
     return divide_no_nan(total, as_tensor(count, dtype))
 
 

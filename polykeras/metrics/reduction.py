@@ -13,10 +13,17 @@ from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 
 
 def _samplewise(values: Any, sample_weight: Any, reduce: Callable[..., Tensor], dtype: str,
-                owner: str) -> tuple[Tensor, Tensor | None]:
+                owner: str) -> tuple[Tensor, Tensor | float | None]:
     """Per-sample values (non-batch axes reduced with ``reduce``) times their
-    weights, and the per-sample weights, the way Keras 3 folds them."""
+    weights, and the per-sample weights, the way Keras 3 folds them. A
+    Python number weighs the values reduced to one (the trainer's loss
+    tracker weighs each batch's loss by its rows this way), and stays one."""
     values = to_float(values, dtype)
+    if isinstance(sample_weight, (int, float)) and not isinstance(sample_weight, bool):
+        rank = len(ops.shape(values))
+        if rank:
+            values = reduce(values, axis=tuple(range(rank)))
+        return ops.multiply(values, float(sample_weight)), float(sample_weight)
     weight = None
     if sample_weight is not None:
         weight = to_float(sample_weight, dtype)
@@ -83,11 +90,15 @@ class Mean(Metric):
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         values, weight = _samplewise(values, sample_weight, ops.mean, self.dtype, type(self).__name__)
-        self.total.assign(ops.add(self.total.value, ops.sum(values)))
-        if weight is not None:
+        shape = ops.shape(values)
+        self.total.assign(ops.add(self.total.value, ops.sum(values) if len(shape) else values))
+        count: Tensor | float
+        if isinstance(weight, float):
+            count = weight
+        elif weight is not None:
             count = ops.sum(weight)
-        elif len(ops.shape(values)) and isinstance(ops.shape(values)[0], int):  # not unknown while tracing
-            count = ops.convert_to_tensor(float(ops.shape(values)[0]), self.dtype)
+        elif len(shape) and isinstance(shape[0], int):  # not unknown while tracing
+            count = float(shape[0])
         else:  # a scalar, or a batch axis unknown while tracing
             count = ops.sum(ops.ones_like(values))
         self.count.assign(ops.add(self.count.value, count))

@@ -375,8 +375,8 @@ def where(condition: Tensor, x1: Tensor | None = None, x2: Tensor | None = None)
         from polykeras.ops.counting import nonzero
 
         return nonzero(condition)
-    check(x1 is not None and x2 is not None, "where", "both x1 and x2, or neither",
-          f"x1={describe(x1)}, x2={describe(x2)}")
+    if x1 is None or x2 is None:
+        check(False, "where", "both x1 and x2, or neither", f"x1={describe(x1)}, x2={describe(x2)}")
     return active().where(condition, x1, x2)
 
 
