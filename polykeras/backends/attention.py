@@ -50,7 +50,8 @@ class AttentionComposites(_Host):
         dtype = self.dtype(query)
         if scale is None:
             scale = 1.0 / float(np.sqrt(self.shape(query)[-1]))
-        logits = self.multiply(self.einsum("btnh,bsnh->bnts", query, key), float(scale))
+        # The queries take the scale: (T, h) entries where the logits have (T, S).
+        logits = self.einsum("btnh,bsnh->bnts", self.multiply(query, float(scale)), key)
         if attn_logits_soft_cap is not None:
             logits = self.multiply(self.tanh(self.divide(logits, attn_logits_soft_cap)), attn_logits_soft_cap)
         if bias is not None:

@@ -1,7 +1,9 @@
 """``dot_product_attention`` of the JAX engine: ``jax.nn.dot_product_attention``
-(XLA's fused attention; cuDNN's where the device and dtype allow). A logit
-soft cap and float64 inputs, which it does not take, fall back to the
-protocol's composite.
+(XLA's fused attention; cuDNN's where the device and dtype allow) on
+accelerators. On the CPU, and for a logit soft cap or float64 inputs, which
+it does not take, the protocol's composite: there XLA gets no fused kernel
+from it, and its layout (an extra group axis, the scale applied to the
+logits) makes more passes over the logits than the composite's einsums.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class JaxAttention:
                               scale: float | None = None, is_causal: bool = False,
                               attn_logits_soft_cap: float | None = None) -> Any:
         query, key, value = (jnp.asarray(t) for t in (query, key, value))
-        if attn_logits_soft_cap is not None or query.dtype == jnp.float64:
+        if attn_logits_soft_cap is not None or query.dtype == jnp.float64 or jax.default_backend() == "cpu":
             return super().dot_product_attention(  # type: ignore[misc]
                 query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
         bias = None if bias is None else _rank4(jnp.asarray(bias, query.dtype))
