@@ -10,11 +10,12 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
-__all__ = ["members"]
+__all__ = ["members", "summaries"]
 
 
 def members(keras: Any) -> dict[str, Any]:
@@ -49,4 +50,36 @@ def members(keras: Any) -> dict[str, Any]:
     kept = layer.add_variable((2,), "zeros", constraint=keras.constraints.NonNeg(), regularizer="l2", name="kept")
     out["add_variable"] = [[list(v.shape), v.trainable, v.name, np.asarray(v.numpy()).tolist(),
                             type(v.constraint).__name__, type(v.regularizer).__name__] for v in (count, kept)]
+    return out
+
+
+def summaries(keras: Any) -> dict[str, Any]:
+    """Which layers ``Model.summary`` shows with ``expand_nested``,
+    ``layer_range`` and ``positions``; ``Metric.add_weight`` and
+    ``Optimizer.add_variable`` in Keras's argument order."""
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="inner_a"),
+                              keras.layers.Dense(2, name="inner_b")], name="inner")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="first"), inner,
+                              keras.layers.Dense(1, name="last")], name="outer")
+    names = ("first", "inner", "inner_a", "inner_b", "last")
+
+    def shown(**kwargs: Any) -> list[str]:
+        lines: list[str] = []
+        model.summary(print_fn=lambda line, *args, **kw: lines.append(line), **kwargs)
+        text = "\n".join(lines)
+        return [name for name in names if re.search(rf"\b{name}\b", text)]
+
+    out: dict[str, Any] = {
+        "plain": shown(), "nested": shown(expand_nested=True),
+        "range": shown(layer_range=["inner", "last"]), "range_pattern": shown(layer_range=["fi.*", "inn"]),
+        "range_nested": shown(layer_range=["first", "inner"], expand_nested=True),
+        "positions": shown(positions=[0.4, 0.7, 1.0], line_length=80),
+    }
+    metric = keras.metrics.Mean()
+    weights = [metric.add_weight(initializer="zeros", dtype="float32", name="scalar"),
+               metric.add_weight((2,), "ones", "float32", "pair")]
+    out["metric_add_weight"] = [[list(w.shape), w.name, np.asarray(w.numpy()).tolist()] for w in weights]
+    optimizer = keras.optimizers.SGD(name="opt")
+    slot = optimizer.add_variable((3,), "ones", "float32", "none", None, "slot")
+    out["optimizer_add_variable"] = [list(slot.shape), slot.name, slot.path, np.asarray(slot.numpy()).tolist()]
     return out

@@ -17,7 +17,7 @@ import pytest
 
 import polykeras as pk
 
-from _member_scenarios import members
+from _member_scenarios import members, summaries
 
 needs_keras = pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs keras")
 
@@ -28,7 +28,7 @@ def keras_side(engine: str) -> dict[str, Any]:
     """The scenario run by Keras 3 with ``KERAS_BACKEND=engine`` (cached)."""
     if engine not in _RUNS:
         script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import keras, _member_scenarios; "
-                  "print(json.dumps(_member_scenarios.members(keras)))")
+                  "print(json.dumps({**_member_scenarios.members(keras), **_member_scenarios.summaries(keras)}))")
         env = {**os.environ, "KERAS_BACKEND": engine, "TF_CPP_MIN_LOG_LEVEL": "3"}
         done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent)], env=env,
                               capture_output=True, text=True, timeout=600, check=False)
@@ -42,6 +42,37 @@ def keras_side(engine: str) -> dict[str, Any]:
 def test_members_behave_as_keras(engine, what):
     ours = json.loads(json.dumps(members(pk)))
     assert ours[what] == keras_side(engine.name)[what]
+
+
+@needs_keras
+@pytest.mark.parametrize("what", ["plain", "nested", "range", "range_pattern", "range_nested", "positions",
+                                  "metric_add_weight", "optimizer_add_variable"])
+def test_summary_and_state_members_behave_as_keras(engine, what):
+    ours = json.loads(json.dumps(summaries(pk)))
+    assert ours[what] == keras_side(engine.name)[what]
+
+
+@pytest.mark.parametrize("layer_range, message", [
+    (["first"], "two layer names"), ("first", "two layer names"), (["nothing", "last"], "names no range"),
+    (["last", "first"], "names no range"),
+])
+def test_summary_refuses_a_layer_range_that_fits_no_layers(engine, layer_range, message):
+    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(4, name="first"), pk.layers.Dense(1, name="last")])
+    with pytest.raises(ValueError, match=message):
+        model.summary(print_fn=lambda line: None, layer_range=layer_range)
+
+
+@pytest.mark.parametrize("positions, message", [([0.5, 1.0], "expected 3 positions"),
+                                                ([0.6, 0.3, 1.0], "increasing positions")])
+def test_summary_refuses_positions_that_fit_no_columns(engine, positions, message):
+    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(1)])
+    with pytest.raises(ValueError, match=message):
+        model.summary(print_fn=lambda line: None, positions=positions)
+
+
+def test_optimizer_variable_with_a_layout_is_refused_by_name(engine):
+    with pytest.raises(NotImplementedError, match="layout"):
+        pk.optimizers.SGD().add_variable((2,), layout=object(), name="slot")
 
 
 def test_jit_compile_before_compile_is_auto(engine):

@@ -88,7 +88,11 @@ class Metric:
         self._variables.append(variable)
         return variable
 
-    add_weight = add_variable
+    def add_weight(self, shape: Sequence[int] = (), initializer: Any = None, dtype: str | None = None,
+                   name: str | None = None) -> Variable:
+        """:meth:`add_variable` in Keras 3's ``add_weight`` order: a scalar of
+        zeros by default. Example: ``self.total = self.add_weight(name="total")``"""
+        return self.add_variable(shape, "zeros" if initializer is None else initializer, dtype=dtype, name=name)
 
     def build(self, y_true_shape: Sequence[int | None], y_pred_shape: Sequence[int | None]) -> None:
         """Make state that depends on the data's shapes (no-op by default)."""

@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from polykeras import ops
@@ -293,14 +293,19 @@ class Model(Trainer, Layer):
             return load_model_bytes(data, where=f"model {self.name!r} moving to {name!r}")
 
     # -------------------------------------------------------------- summary
-    def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None,
-                expand_nested: bool = False, show_trainable: bool = False) -> None:
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Sequence[str] | None = None) -> None:
         """Print a table of the layers: name and type, output shape, parameter
-        count, and for graphs the layers each is connected to.
+        count, and for graphs the layers each is connected to. ``positions``
+        sets the columns' right edges (fractions of ``line_length``, or
+        characters); ``expand_nested`` lists a nested model's layers under
+        it; ``layer_range`` (two layer names or regular expressions) prints
+        the layers from the first to the second only.
 
-        Example: ``model.summary(print_fn=lines.append)``
+        Example: ``model.summary(print_fn=lines.append, layer_range=["conv1", "pool*"])``
         """
         from polykeras.models.summary import print_summary
 
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
-                      show_trainable=show_trainable)
+                      show_trainable=show_trainable, positions=positions, layer_range=layer_range)

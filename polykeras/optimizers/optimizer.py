@@ -146,15 +146,17 @@ class Optimizer(AveragingMixin):
         self._set_learning_rate(learning_rate, initial=True)
 
     # ------------------------------------------------------------------ state
-    def _new_variable(self, parts: Sequence[str], value: Any, dtype: str) -> Variable:
+    def _new_variable(self, parts: Sequence[str], value: Any, dtype: str, aggregation: str | None = None,
+                      layout: Any = None) -> Variable:
         """A non-trainable Variable whose path is exactly ``"/".join(parts)``."""
         *scopes, last = parts
+        if aggregation is None:
+            aggregation = "only_first_replica" if last == "iteration" else "none"
         with _nested_scopes(scopes):
             # Replicas apply identical updates to their copies: "on_write" tells
             # data parallelism there is nothing to average after a step.
             variable = Variable(value, shape=np.shape(value), dtype=dtype, trainable=False, name=last,
-                                aggregation="only_first_replica" if last == "iteration" else "none",
-                                synchronization="on_write")
+                                aggregation=aggregation, synchronization="on_write", layout=layout)
         expected = "/".join(parts)
         if variable.path != expected:  # created inside an outer scope, or a repeated component
             variable._path = expected
@@ -239,13 +241,16 @@ class Optimizer(AveragingMixin):
         return dict(self._slots.get(id(variable), {}))
 
     def add_variable(self, shape: Sequence[int], initializer: Any = "zeros", dtype: str | None = None,
-                     aggregation: str = "none", name: str | None = None) -> Variable:
-        """Add a state variable at path ``{optimizer name}/{name}``.
+                     aggregation: str = "none", layout: Any = None, name: str | None = None) -> Variable:
+        """Add a state variable at path ``{optimizer name}/{name}``. ``layout``
+        (a sharding layout) is refused as by :class:`~polykeras.Variable`:
+        ``polykeras.distribution`` places variables.
 
         Example: ``self._u_product = self.add_variable((), initializer=1.0, name="u_product")``
         """
         dtype = dtype or "float32"
-        return self._new_variable((self.name, name or "variable"), _initial(initializer, tuple(shape), dtype), dtype)
+        return self._new_variable((self.name, name or "variable"), _initial(initializer, tuple(shape), dtype), dtype,
+                                  aggregation, layout)
 
     def add_variable_from_reference(self, reference_variable: Variable, name: str | None = None,
                                     initializer: Any = "zeros") -> Variable:
