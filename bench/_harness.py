@@ -7,6 +7,13 @@ native, ...), every other process blocked meanwhile. A change in the machine's
 load during the row (another job, thermal limits) so falls on every
 implementation alike instead of on whichever ran at that moment.
 
+Every worker runs with glibc's heap neither trimmed nor grown by ``mmap``
+(:data:`ALLOCATOR`). Otherwise whether a process page-faults on every step
+depends on the history of its allocator: a step that frees and allocates
+megabytes (fresh gradients, an optimizer's temporaries) then maps them anew,
+and the same torch loop measured 1.2x to 1.6x slower from one process to the
+next. With the setting, each implementation is timed on its kernels.
+
 Example (inside a script with ``RUNNERS = {"native": ..., "polykeras": ..., "keras": ...}``):
     >>> ms = measure(__file__, "torch", ["native", "polykeras"], "mlp", steps=20, rounds=5)
     >>> ms["polykeras"] / ms["native"]
@@ -28,6 +35,8 @@ from collections.abc import Callable, Sequence
 INTERLEAVED = "POLYKERAS_BENCH_INTERLEAVED"  # set by the parent in the worker processes it runs in turn
 READY, GO = "POLYKERAS_BENCH_READY", "GO"
 DEADLINE_S = 900  # longest a worker may take to reach its next round (or finish)
+#: glibc's malloc settings for every worker: big blocks from the heap, the heap never trimmed
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
 _gated = False  # True in a worker that waits for the parent before each timed round
 
 
@@ -129,8 +138,9 @@ class _Run:
         self.stderr = tempfile.TemporaryFile("w+")
         command = [sys.executable, script, "--worker", "--engine", engine, "--impl", impl, "--model", model,
                    "--steps", str(steps), "--rounds", str(rounds)]
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **ALLOCATOR, **{INTERLEAVED: "1"})
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **{INTERLEAVED: "1"}))
+                                     text=True, env=env)
         self.ms: float | None = None
         self.reported = False  # printed its figure (None: the implementation has no such row)
         self.waiting = False  # blocked before a timed round, waiting for GO
