@@ -75,6 +75,15 @@ def test_to_numpy_shape_dtype(engine):
     assert ops.shape(ops.convert_to_tensor(1.0)) == ()
 
 
+@pytest.mark.parametrize(("value", "target"), [(0.1, "float64"), (2.7, "int32"), (-3, "float32"), (0.5, "bool")])
+def test_cast_of_a_python_number_keeps_its_digits(engine, value, target):
+    need(target)
+    out = ops.cast(value, target)
+    assert ops.dtype(out) == target
+    expected = np.asarray(value).astype(target)
+    assert numpy(out) == expected, (numpy(out), expected)
+
+
 @pytest.mark.parametrize(("source", "target"), [
     ("float32", "int32"), ("float32", "float64"), ("float32", "bool"), ("bool", "float32"), ("int32", "float32"),
     ("float64", "float32"), ("float32", "float16"), ("float32", "bfloat16"), ("int32", "int64"), ("int32", "uint8"),

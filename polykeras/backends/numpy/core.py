@@ -233,6 +233,8 @@ class NumpyCore(_Host):
 
     def cast(self, x: Tensor, dtype: str) -> Tensor:
         native = self._native_dtype(dtype)
+        if type(x) in (int, float, bool):  # a Python number, made at the target dtype (not through float32)
+            return self.xp.asarray(x, dtype=native)
         x = self._tensor(x)
         return x if x.dtype == native else x.astype(native)
 

@@ -346,6 +346,8 @@ class CoreMixin:
         return FROM_TORCH[x.dtype]
 
     def cast(self, x: Any, dtype: str) -> T:
+        if type(x) in (int, float, bool):  # a Python number, made at the target dtype (not through float32)
+            return torch.tensor(x, dtype=torch_dtype(dtype), device=_device.get())
         if type(x) is not T:
             x = to_tensor(x)
         return x.to(torch_dtype(dtype))
