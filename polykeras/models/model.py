@@ -303,7 +303,7 @@ class Model(Trainer, Layer):
         it; ``layer_range`` (two layer names or regular expressions) prints
         the layers from the first to the second only.
 
-        Example: ``model.summary(print_fn=lines.append, layer_range=["conv1", "pool*"])``
+        Example: ``model.summary(print_fn=lines.append, layer_range=["conv1", "pool.*"])``
         """
         from polykeras.models.summary import print_summary
 
