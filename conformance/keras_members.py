@@ -83,14 +83,10 @@ def member_entry(cls: type, name: str, raw: Any) -> Entry:
     """
     if isinstance(raw, (staticmethod, classmethod)) or inspect.isfunction(raw):
         fn = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
-        try:
-            signature: inspect.Signature | None = inspect.signature(fn)
-        except (TypeError, ValueError):
-            signature = None
+        signature = _signature_or_none(fn)
         if signature is not None and not isinstance(raw, staticmethod):
             signature = signature.replace(parameters=list(signature.parameters.values())[1:])
-        module = getattr(fn, "__module__", "") or ""
-        return Entry("function", module.split(".")[2] if module.startswith("keras.src.") else "", signature)
+        return Entry("function", _package(fn), signature)
     if callable(raw) and not inspect.isclass(raw) and not hasattr(raw, "__get__"):
         return Entry("function", "", _signature_or_none(raw))
     return Entry("value", "", None)
@@ -107,8 +103,10 @@ def _defined_in(cls: type, name: str) -> type | None:
     return next((base for base in cls.__mro__ if name in vars(base)), None)
 
 
-def _origin(cls: type) -> str:
-    module = cls.__module__ or ""
+def _package(obj: Any) -> str:
+    """The Keras package that defines ``obj`` (``"layers"`` for
+    ``keras.src.layers.core.dense``), or ``""`` outside ``keras.src``."""
+    module = getattr(obj, "__module__", "") or ""
     return module.split(".")[2] if module.startswith("keras.src.") else ""
 
 
@@ -128,7 +126,7 @@ def _class_members(cls: type, names: Any) -> dict[str, dict[str, Any]]:
         if base is None or name.startswith("_"):
             continue
         entry = member_entry(cls, name, vars(base)[name])
-        found[name] = {**entry.to_json(), "origin": _origin(base), "engines": []}
+        found[name] = {**entry.to_json(), "origin": _package(base), "engines": []}
     return found
 
 
@@ -172,7 +170,7 @@ def dump_members(keras: Any, api: dict[str, dict[str, Any]]) -> dict[str, dict[s
         instance = fresh_instance(cls, kwargs)
         for name in sorted(vars(instance)):
             if not name.startswith("_") and name not in members:
-                members[name] = {"kind": "value", "origin": _origin(cls), "params": None, "engines": []}
+                members[name] = {"kind": "value", "origin": _package(cls), "params": None, "engines": []}
         for role in _ROLES.get(path, ()):
             for name, data in _engine_members(role, set(members)).items():
                 members.setdefault(name, data)
@@ -207,11 +205,8 @@ def find_member(cls: type, name: str, instance: Any = None) -> Any:
     except AttributeError:
         held = name in vars(instance) if instance is not None else name in _assigned(cls)
         return _Value() if held else ABSENT
-    if isinstance(raw, (staticmethod, classmethod)) or inspect.isfunction(raw):
-        return _Method(member_entry(cls, name, raw).signature)
-    if callable(raw) and not inspect.isclass(raw) and not hasattr(raw, "__get__"):
-        return raw
-    return _Value()
+    entry = member_entry(cls, name, raw)
+    return _Method(entry.signature) if entry.kind == "function" else _Value()
 
 
 @functools.lru_cache(maxsize=None)

@@ -121,13 +121,6 @@ def align_same_shape(name: str, y_true: Tensor, y_pred: Tensor) -> tuple[Tensor,
     return y_true, y_pred
 
 
-def divide_no_nan(x: Tensor, y: Tensor) -> Tensor:
-    """``x / y`` with 0 where ``y == 0`` (and a finite gradient there).
-
-    Example: ``divide_no_nan(ops.ones(()), ops.zeros(()))`` -> 0.0
-    """
-    return ops.divide_no_nan(x, y)
-
 
 def broadcast_weights(owner: str, what: str, weights: Tensor, values: Tensor) -> Tensor:
     """``weights`` shaped to broadcast against ``values`` from the leading
@@ -195,11 +188,11 @@ def reduce_weighted_values(
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and weight is not None:
-        return divide_no_nan(total, ops.sum(ops.multiply(weight, ops.ones_like(values))))
+        return ops.divide_no_nan(total, ops.sum(ops.multiply(weight, ops.ones_like(values))))
     count = valid if valid is not None else _count(values)
     if isinstance(count, float) and count:  # known and not empty: a plain division
         return ops.divide(total, count)
-    return divide_no_nan(total, as_tensor(count, dtype))
+    return ops.divide_no_nan(total, as_tensor(count, dtype))
 
 
 class Loss:

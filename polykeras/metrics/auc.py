@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.losses.loss import divide_no_nan
 from polykeras.metrics.confusion import confusion_counts, evenly_spaced, parse_thresholds
 from polykeras.metrics.metric import Metric, Tensor, to_float
 from polykeras.config import epsilon
@@ -141,7 +140,7 @@ class AUC(Metric):
         if self.label_weights is None:
             return ops.mean(per_label)
         weights = ops.convert_to_tensor(np.asarray(self.label_weights, "float32"))
-        return divide_no_nan(ops.sum(ops.multiply(per_label, weights)), ops.sum(weights))
+        return ops.divide_no_nan(ops.sum(ops.multiply(per_label, weights)), ops.sum(weights))
 
     def _interpolate_pr(self, tp: Tensor, fp: Tensor, fn: Tensor) -> Tensor:
         """PR-AUC with precision interpolated between thresholds (Davis &
@@ -150,11 +149,11 @@ class AUC(Metric):
         dtp = ops.subtract(head(tp), tail(tp))
         p = ops.add(tp, fp)
         dp = ops.subtract(head(p), tail(p))
-        slope = divide_no_nan(dtp, ops.maximum(dp, 0.0))
+        slope = ops.divide_no_nan(dtp, ops.maximum(dp, 0.0))
         intercept = ops.subtract(tail(tp), ops.multiply(slope, tail(p)))
         both = ops.logical_and(ops.greater(head(p), 0.0), ops.greater(tail(p), 0.0))
-        ratio = ops.where(both, divide_no_nan(head(p), ops.maximum(tail(p), 0.0)), ops.ones_like(tail(p)))
-        increment = divide_no_nan(
+        ratio = ops.where(both, ops.divide_no_nan(head(p), ops.maximum(tail(p), 0.0)), ops.ones_like(tail(p)))
+        increment = ops.divide_no_nan(
             ops.multiply(slope, ops.add(dtp, ops.multiply(intercept, ops.log(ratio)))),
             ops.maximum(ops.add(tail(tp), tail(fn)), 0.0),
         )
@@ -167,16 +166,16 @@ class AUC(Metric):
         tn, fn = self.true_negatives.value, self.false_negatives.value
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr(tp, fp, fn)
-        recall = divide_no_nan(tp, ops.add(tp, fn))
+        recall = ops.divide_no_nan(tp, ops.add(tp, fn))
         if self.curve == "ROC":
-            x, y = divide_no_nan(fp, ops.add(fp, tn)), recall
+            x, y = ops.divide_no_nan(fp, ops.add(fp, tn)), recall
         elif self.curve == "PR":
-            x, y = recall, divide_no_nan(tp, ops.add(tp, fp))
+            x, y = recall, ops.divide_no_nan(tp, ops.add(tp, fp))
         else:
-            scale = divide_no_nan(ops.add(tp, fn), ops.add(tn, fp))
+            scale = ops.divide_no_nan(ops.add(tp, fn), ops.add(tn, fp))
             no_tp = ops.equal(tp, 0.0)
-            recall_gain = ops.subtract(1.0, ops.multiply(scale, divide_no_nan(fn, tp)))
-            precision_gain = ops.subtract(1.0, ops.multiply(scale, divide_no_nan(fp, tp)))
+            recall_gain = ops.subtract(1.0, ops.multiply(scale, ops.divide_no_nan(fn, tp)))
+            precision_gain = ops.subtract(1.0, ops.multiply(scale, ops.divide_no_nan(fp, tp)))
             x = ops.maximum(ops.where(no_tp, ops.zeros_like(tp), recall_gain), 0.0)
             y = ops.where(no_tp, ops.ones_like(tp), precision_gain)
         if self.summation_method == "interpolation":

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import ops
-from polykeras.losses.loss import divide_no_nan, same_shape, squeeze_or_expand_to_same_rank
+from polykeras.losses.loss import same_shape, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float
 from polykeras.config import epsilon
 
@@ -214,7 +214,7 @@ class Precision(_ConfusionBase):
 
     def result(self) -> Tensor:
         tp, fp = self._state["tp"].value, self._state["fp"].value
-        return self._single(divide_no_nan(tp, ops.add(tp, fp)))
+        return self._single(ops.divide_no_nan(tp, ops.add(tp, fp)))
 
 
 class Recall(_ConfusionBase):
@@ -227,7 +227,7 @@ class Recall(_ConfusionBase):
 
     def result(self) -> Tensor:
         tp, fn = self._state["tp"].value, self._state["fn"].value
-        return self._single(divide_no_nan(tp, ops.add(tp, fn)))
+        return self._single(ops.divide_no_nan(tp, ops.add(tp, fn)))
 
 
 
@@ -275,7 +275,7 @@ class _ConstrainedBase(Metric):
         tn, fn = self.true_negatives.value, self.false_negatives.value
         pairs = {"recall": (tp, fn), "precision": (tp, fp), "specificity": (tn, fp)}
         hit, miss = pairs[kind]
-        return divide_no_nan(hit, ops.add(hit, miss))
+        return ops.divide_no_nan(hit, ops.add(hit, miss))
 
     def _rates(self) -> tuple[Tensor, Tensor]:
         raise NotImplementedError

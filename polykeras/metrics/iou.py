@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from polykeras import ops
-from polykeras.losses.loss import divide_no_nan, same_shape
+from polykeras.losses.loss import same_shape
 from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 from polykeras.config import epsilon
 
@@ -91,7 +91,7 @@ class IoU(Metric):
         tp, denominator = self._per_class()
         valid = ops.greater(denominator, 1e-9)
         iou = ops.where(valid, ops.divide(tp, ops.add(denominator, epsilon())), ops.zeros_like(tp))
-        return divide_no_nan(ops.sum(iou), ops.sum(ops.cast(valid, "float32")))
+        return ops.divide_no_nan(ops.sum(iou), ops.sum(ops.cast(valid, "float32")))
 
     def get_config(self) -> dict[str, Any]:
         return {

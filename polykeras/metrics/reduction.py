@@ -8,7 +8,7 @@ from typing import Any
 
 from polykeras import ops
 from polykeras.layers.masking import get_mask
-from polykeras.losses.loss import LossInputError, divide_no_nan, squeeze_or_expand_to_same_rank
+from polykeras.losses.loss import LossInputError, squeeze_or_expand_to_same_rank
 from polykeras.metrics.metric import Metric, Tensor, to_float, value_of
 
 
@@ -104,7 +104,7 @@ class Mean(Metric):
         self.count.assign(ops.add(self.count.value, count))
 
     def result(self) -> Tensor:
-        return divide_no_nan(self.total.value, self.count.value)
+        return ops.divide_no_nan(self.total.value, self.count.value)
 
 
 class MeanMetricWrapper(Mean):
