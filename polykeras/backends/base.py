@@ -843,6 +843,23 @@ class Backend(DistributionHooks, NativeHooks, ExportHooks, TrainingHooks, NumpyF
             shift = self.add(shift, offset)
         return self.add(self.multiply(x, along(inv)), along(shift))
 
+    def fused_batch_normalization(
+        self, x: Tensor, axis: int, offset: Tensor | None = None, scale: Tensor | None = None,
+        epsilon: float = 1e-3,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Batch normalisation with the batch's own statistics (the
+        ``BatchNormalization`` layer while training): ``(outputs, mean,
+        variance)``, the statistics (population variance) taken over every
+        axis but ``axis`` and shaped ``(features,)``. The gradient reaches
+        ``x`` through the statistics too. An engine with a fused training
+        kernel overrides it.
+
+        Example: ``y, mean, var = engine.fused_batch_normalization(x, -1, beta, gamma, 1e-3)``
+        """
+        ndim = len(self.shape(x))
+        mean, variance = self.moments(x, tuple(i for i in range(ndim) if i != axis % ndim))
+        return self.batch_normalization(x, mean, variance, axis, offset, scale, epsilon), mean, variance
+
     @abc.abstractmethod
     def conv(
         self, inputs: Tensor, kernel: Tensor, strides: Sequence[int], padding: str,

@@ -38,13 +38,16 @@ def test_batch_normalization_checks(engine):
     check_layer(lambda: layers.BatchNormalization(axis=1, center=False), (4, 3, 2, 2), **LAYER_TOL)
 
 
-@pytest.mark.parametrize("kwargs, shape, params", [
-    (dict(), (4, 5), 20),
-    (dict(axis=1, epsilon=0.01, scale=False), (3, 4, 2, 2), 12),
+@pytest.mark.parametrize("kwargs, shape, params, training", [
+    (dict(), (4, 5), 20, False),
+    (dict(axis=1, epsilon=0.01, scale=False), (3, 4, 2, 2), 12, False),
+    # training: the batch's statistics (the engine's fused training kernel), features last and second
+    (dict(), (4, 3, 3, 5), 20, True),
+    (dict(axis=1, epsilon=0.01, center=False), (3, 4, 2, 2), 12, True),
 ], ids=str)
-def test_batch_normalization_matches_keras(engine, kwargs, shape, params):
+def test_batch_normalization_matches_keras(engine, kwargs, shape, params, training):
     layer = assert_matches_keras(lambda: layers.BatchNormalization(**kwargs), "BatchNormalization", kwargs,
-                                 _x(shape, shift=1.0))
+                                 _x(shape, shift=1.0), call_kwargs={"training": training} if training else None)
     assert layer.count_params() == params
 
 

@@ -136,6 +136,28 @@ CASES.update({
     "gru": ("layer", lambda: _engine().gru(tensor(_X[:2, :, :3] / 4), *_params((2, 2), (3, 6), (2, 6), (2, 6)))),
 })
 
+
+
+def _fused_batch_normalization():
+    """Outputs, statistics and (on a differentiable engine) the gradients of a
+    weighted sum of the outputs (x, scale, offset), for the features last and second."""
+    engine = _engine()
+    found = []
+    for axis, features in ((-1, 5), (1, 4)):
+        params = [tensor(_X), *_params((features,), (features,))]
+        found += engine.fused_batch_normalization(params[0], axis, params[2], params[1], 1e-3)
+
+        def weighted(values, axis=axis):
+            outputs = engine.fused_batch_normalization(values[0], axis, values[2], values[1], 1e-3)[0]
+            return ops.sum(ops.multiply(outputs, tensor(_X[::-1].copy())))
+
+        if engine.differentiable:
+            found += engine.value_and_grad(weighted)(params)[1]
+    return found
+
+
+CASES["fused_batch_normalization"] = ("nn", _fused_batch_normalization)
+
 _SEED = np.array([1, 2], np.int32)
 
 # Random draws: a composite and an engine's kernel draw different streams, so

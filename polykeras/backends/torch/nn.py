@@ -163,6 +163,23 @@ class NNMixin:
                 return F.layer_norm(x, shape, weight, bias, epsilon)
         return super().layer_normalization(x, gamma, beta, axes, epsilon)  # type: ignore[misc]
 
+    def fused_batch_normalization(self, x: Any, axis: int, offset: Any = None, scale: Any = None,
+                                  epsilon: float = 1e-3) -> tuple[T, T, T]:
+        # torch's training kernel: one pass for the statistics and one for the output, and one
+        # backward kernel, where the composite makes a dozen passes each way. The features go to
+        # dim 1 as a view (a channels_last image is torch's channels_last memory format).
+        x = floating(x)
+        params = [p if p is None or type(p) is T else to_tensor(p) for p in (scale, offset)]
+        if x.ndim < 2 or x.dtype not in (torch.float32, torch.float64) \
+                or any(p is not None and p.dtype is not x.dtype for p in params):
+            return super().fused_batch_normalization(x, axis, offset, scale, epsilon)  # type: ignore[misc]
+        axis %= x.ndim
+        moved = x if axis == 1 else x.movedim(axis, 1)
+        outputs, mean, invstd = torch.native_batch_norm(moved, params[0], params[1], None, None, True, 0.0, epsilon)
+        # the kernel keeps 1 / sqrt(variance + epsilon), summed in double precision
+        variance = (invstd.double().pow(-2) - epsilon).clamp_min(0.0).to(x.dtype)
+        return (outputs if axis == 1 else outputs.movedim(1, axis)), mean, variance
+
     # ------------------------------------------------------------------- losses
     def sparse_categorical_crossentropy(self, target: Any, output: Any, from_logits: bool = False,
                                         axis: int = -1) -> T:

@@ -142,17 +142,25 @@ class BatchNormalization(Layer):
             return value if ops.dtype(value) == dtype else ops.cast(value, dtype)
 
         moving_mean, moving_variance = read(self.moving_mean), read(self.moving_variance)
-        if training and self.trainable:
-            mean, variance = self._moments(inputs, mask)
-            keep = self.momentum
-            self.moving_mean.assign(ops.add(ops.multiply(moving_mean, keep), ops.multiply(mean, 1.0 - keep)))
-            self.moving_variance.assign(
-                ops.add(ops.multiply(moving_variance, keep), ops.multiply(variance, 1.0 - keep)))
+        offset, scale = read(self.beta), read(self.gamma)
+
+        def normalize(mean: Any, variance: Any) -> Any:
+            return in_compute_dtype(self, ops.batch_normalization(
+                inputs, mean, variance, axis=self._axis, offset=offset, scale=scale, epsilon=self.epsilon))
+
+        if not (training and self.trainable):
+            return normalize(moving_mean, moving_variance)
+        if mask is None and not self.synchronized:  # the engine's training kernel, statistics included
+            outputs, mean, variance = backends.active().fused_batch_normalization(
+                inputs, self._axis, offset, scale, self.epsilon)
+            outputs = in_compute_dtype(self, outputs)
         else:
-            mean, variance = moving_mean, moving_variance
-        outputs = ops.batch_normalization(inputs, mean, variance, axis=self._axis, offset=read(self.beta),
-                                          scale=read(self.gamma), epsilon=self.epsilon)
-        return in_compute_dtype(self, outputs)
+            mean, variance = self._moments(inputs, mask)
+            outputs = normalize(mean, variance)
+        keep = self.momentum
+        self.moving_mean.assign(ops.add(ops.multiply(moving_mean, keep), ops.multiply(mean, 1.0 - keep)))
+        self.moving_variance.assign(ops.add(ops.multiply(moving_variance, keep), ops.multiply(variance, 1.0 - keep)))
+        return outputs
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         return tuple(input_shape)
