@@ -200,8 +200,8 @@ class ElementwiseComposites(_Host):
         x1, x2 = self._nf_float_pair(x1, x2)
         x2 = self._nf_tensor(x2)
         zero = self.equal(x2, 0.0)
-        quotient = self.divide(x1, self.where(zero, self.ones_like(x2), x2))
-        return self.where(zero, self.zeros_like(quotient), quotient)
+        quotient = self.divide(x1, self.where(zero, 1.0, x2))
+        return self.where(zero, 0.0, quotient)
 
     # ------------------------------------------------------- NaN-aware extrema
     def fmax(self, x1: Tensor, x2: Tensor) -> Tensor:

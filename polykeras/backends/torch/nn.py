@@ -194,10 +194,12 @@ class NNMixin:
             output = output / output.sum(dim=axis, keepdim=True)
             log_prob = torch.log(torch.clamp(output, 1e-7, 1.0 - 1e-7))
         classes = output.shape[axis]
-        index = target.long().unsqueeze(axis)
-        valid = (index >= 0) & (index < classes)  # other ids give a zero loss, as a one-hot of zeros
-        picked = torch.gather(log_prob, axis, index.clamp(0, max(classes - 1, 0)))
-        return -torch.where(valid, picked, picked.new_zeros(())).squeeze(axis)
+        index = target.long()
+        # other ids give a zero loss, as a one-hot of zeros: nll_loss ignores the id -100
+        index = torch.where((index >= 0) & (index < classes), index, -100)
+        if log_prob.ndim > 1 and axis != 1:
+            log_prob = log_prob.movedim(axis, 1)  # nll_loss wants the classes second
+        return F.nll_loss(log_prob, index, reduction="none")
 
     # --------------------------------------------------------------- convolution
     def conv(self, inputs: Any, kernel: Any, strides: Sequence[int], padding: str,
