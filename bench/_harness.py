@@ -14,6 +14,12 @@ megabytes (fresh gradients, an optimizer's temporaries) then maps them anew,
 and the same torch loop measured 1.2x to 1.6x slower from one process to the
 next. With the setting, each implementation is timed on its kernels.
 
+A process can still land in a slower regime than the next one (where its
+buffers fall in memory, how the machine's host schedules it): the native
+torch MLP step measured 3.1 to 3.8 ms from one process to another.
+``--processes N`` runs every implementation in N processes, all interleaved,
+and reports the median over processes of each process's median.
+
 Example (inside a script with ``RUNNERS = {"native": ..., "polykeras": ..., "keras": ...}``):
     >>> ms = measure(__file__, "torch", ["native", "polykeras"], "mlp", steps=20, rounds=5)
     >>> ms["polykeras"] / ms["native"]
@@ -95,6 +101,8 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
     parser.add_argument("--impls", default=",".join(runners))
     parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes per implementation (their medians' median is reported)")
     add_worker_arguments(parser)
     args = parser.parse_args()
     if args.worker:
@@ -105,7 +113,7 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
     for model in args.models.split(","):
         for engine in args.engines.split(","):
             times = measure(script, engine, [impl for impl in runners if impl in impls], model, args.steps,
-                            args.rounds)
+                            args.rounds, args.processes)
             print_row(model, engine, times)
 
 
@@ -169,20 +177,23 @@ class _Run:
                   file=sys.stderr)
 
 
-def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int
-            ) -> dict[str, float | None]:
-    """Milliseconds per step of each implementation, each in a fresh process:
-    the processes start (and warm up) one after another, then take their timed
-    rounds in turn, so that all of them see the same machine."""
+def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int,
+            processes: int = 1) -> dict[str, float | None]:
+    """Milliseconds per step of each implementation, each in ``processes``
+    fresh processes: they start (and warm up) one after another, then take
+    their timed rounds in turn, so that all of them see the same machine. An
+    implementation's figure is the median of its processes' medians."""
     runs = []
-    for impl in impls:
-        run = _Run(script, engine, impl, model, steps, rounds)
-        run.advance()  # imports, builds, compiles and warms up while the others wait
-        runs.append(run)
-    while live := [run for run in runs if run.waiting]:
+    for _ in range(processes):
+        for impl in impls:
+            run = _Run(script, engine, impl, model, steps, rounds)
+            run.advance()  # imports, builds, compiles and warms up while the others wait
+            runs.append((impl, run))
+    while live := [run for _, run in runs if run.waiting]:
         for run in live:
             run.advance()
-    return {impl: run.ms for impl, run in zip(impls, runs)}
+    found = {impl: [run.ms for name, run in runs if name == impl and run.ms is not None] for impl in impls}
+    return {impl: statistics.median(figures) if figures else None for impl, figures in found.items()}
 
 
 def print_header() -> None:

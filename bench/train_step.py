@@ -20,7 +20,8 @@ For each engine, each implementation runs in its own process (Keras 3 fixes its
 engine at import) and warms up alone; then the processes take turns, one round
 of ``--steps`` steps each, so that a change in the machine's load falls on all
 of them. The median of ``--rounds`` rounds is reported with the ratio to the
-native loop.
+native loop; ``--processes 3`` runs each implementation in three processes and
+reports the median of their medians.
 
     python bench/train_step.py [--engines torch,jax,tensorflow] [--models mlp,cnn,transformer,resnet]
     python bench/train_step.py --engines torch --models mlp@jit,cnn@jit
