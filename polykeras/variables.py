@@ -408,6 +408,8 @@ class Variable:
     """
 
     __array_priority__ = 100  # NumPy defers ``ndarray + variable`` to us
+    #: An optimizer slot's variable (the path of the variable it is kept for): a sharded run lays it out so
+    _reference_path: str | None = None
 
     def __init__(
         self,

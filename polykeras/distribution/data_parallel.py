@@ -296,10 +296,9 @@ class ModelParallel(Distribution):
         layout = getattr(variable, "_layout", None)
         if layout is not None:
             return layout
-        parts = variable.path.split("/")
-        if variable.synchronization == "on_write" and len(parts) > 2:
-            # An optimizer slot lies at "{optimizer}/{slot}/{variable path}" and lies as its variable does.
-            layout = self._layout_map["/".join(parts[2:])]
+        reference = getattr(variable, "_reference_path", None)
+        if reference is not None:  # an optimizer slot lies as its variable does
+            layout = self._layout_map[reference]
             if layout is not None and len(layout.axes) <= len(variable.shape):
                 return layout
         return self._layout_map[variable.path]

@@ -58,10 +58,9 @@ class Adafactor(Optimizer):
         self.clip_threshold = float(clip_threshold)
         self.relative_step = bool(relative_step)
 
-    def _slot(self, variable: Variable, name: str, shape: tuple[int, ...], dtype: str) -> Variable:
-        slot = self._new_variable((self.name, name, *variable.path.split("/")), np.zeros(shape, dtype), dtype)
-        self._slots.setdefault(id(variable), {})[name] = slot
-        return slot
+    def _factor(self, variable: Variable, kind: str, shape: tuple[int, ...], dtype: str) -> Variable:
+        # Keras 3 names the row and column factors after the variable alone
+        return self._slot(variable, kind, variable.name, np.zeros(shape, dtype), dtype)
 
     def build(self, variables: Sequence[Variable]) -> None:
         """Creates ``row``, ``column`` and ``velocity`` slots per variable.
@@ -75,11 +74,11 @@ class Adafactor(Optimizer):
         for variable in variables:
             shape = tuple(variable.shape)
             if len(shape) < 2:
-                self._rows.append(self._slot(variable, "row", (), "int32"))
-                self._columns.append(self._slot(variable, "column", (), "int32"))
+                self._rows.append(self._factor(variable, "row", (), "int32"))
+                self._columns.append(self._factor(variable, "column", (), "int32"))
             else:
-                self._rows.append(self._slot(variable, "row", shape[:-1], variable.dtype))
-                self._columns.append(self._slot(variable, "column", shape[:-2] + shape[-1:], variable.dtype))
+                self._rows.append(self._factor(variable, "row", shape[:-1], variable.dtype))
+                self._columns.append(self._factor(variable, "column", shape[:-2] + shape[-1:], variable.dtype))
             self._velocities.append(self.add_variable_from_reference(variable, "velocity"))
 
     @staticmethod

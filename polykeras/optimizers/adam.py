@@ -33,7 +33,7 @@ class Adam(Optimizer):
         >>> opt = Adam(learning_rate=1e-3)
         >>> opt.apply(grads, model.trainable_variables)
         >>> opt.slots_for(model.trainable_variables[0])["momentum"].path
-        'adam/momentum/dense/kernel'
+        'adam/dense_kernel_momentum'
     """
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,

@@ -11,7 +11,7 @@ Nothing Python-side changes from one step to the next.
 
 Slot paths are derived from the variable's path, so optimizer state is
 addressable for saving: Adam's first moment of ``dense/kernel`` lives at
-``adam/momentum/dense/kernel``; the step counter at ``adam/iteration``.
+``adam/dense_kernel_momentum`` (Keras 3's name); the step counter at ``adam/iteration``.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class Optimizer(AveragingMixin):
 
         Example:
             >>> opt.slots_for(dense.kernel)
-            {'momentum': <Variable path='adam/momentum/dense/kernel' ...>, 'velocity': ...}
+            {'momentum': <Variable path='adam/dense_kernel_momentum' ...>, 'velocity': ...}
         """
         if id(variable) not in self._slots and id(variable) not in self._index:
             raise ValueError(f"{self.name}.slots_for: expected a variable the optimizer was built with, "
@@ -254,16 +254,25 @@ class Optimizer(AveragingMixin):
 
     def add_variable_from_reference(self, reference_variable: Variable, name: str | None = None,
                                     initializer: Any = "zeros") -> Variable:
-        """A slot shaped like ``reference_variable``, at path
-        ``{optimizer name}/{name}/{reference path}``.
+        """A slot shaped like ``reference_variable``, named as Keras 3 names
+        it: the reference's path with ``_`` for ``/``, then ``name``, under the
+        optimizer's name. A sharded run lays it out as its reference.
 
         Example: ``m = self.add_variable_from_reference(kernel, "momentum")``
+        -> a Variable at path ``"adam/dense_kernel_momentum"``
         """
-        name = name or "var"
+        kind = name or "var"
         shape, dtype = tuple(reference_variable.shape), reference_variable.dtype
-        parts = (self.name, name, *reference_variable.path.split("/"))
-        slot = self._new_variable(parts, _initial(initializer, shape, dtype), dtype)
-        self._slots.setdefault(id(reference_variable), {})[name] = slot
+        return self._slot(reference_variable, kind, f"{reference_variable.path.replace('/', '_')}_{kind}",
+                          _initial(initializer, shape, dtype), dtype)
+
+    def _slot(self, reference_variable: Variable, kind: str, name: str, value: Any, dtype: str) -> Variable:
+        """The state variable ``name`` kept for ``reference_variable`` (as
+        :meth:`slots_for` lists it under ``kind``), laid out as its reference
+        in a sharded run."""
+        slot = self._new_variable((self.name, name), value, dtype)
+        slot._reference_path = reference_variable.path
+        self._slots.setdefault(id(reference_variable), {})[kind] = slot
         return slot
 
     def add_optimizer_variables(self, trainable_variables: Sequence[Variable], name: str | Sequence[str],

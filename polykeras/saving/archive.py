@@ -251,10 +251,12 @@ def _load_weights(data: bytes, model: Any, where: str, compile: bool) -> None:
 
 
 def _slot_kind(path: str) -> str:
-    """``"adam/momentum/dense/kernel"`` -> ``"momentum"``: what a state variable is,
-    whatever the optimizer and the layers are called."""
+    """What a state variable is, whatever the optimizer and the layers are
+    called: the last word of its name, ``"adam/dense_kernel_momentum"`` ->
+    ``"momentum"`` (and of the second part in earlier files' paths,
+    ``"adam/momentum/dense/kernel"``)."""
     parts = path.split("/")
-    return parts[1] if len(parts) > 1 else parts[0]
+    return (parts[1] if len(parts) > 2 else parts[-1]).rsplit("_", 1)[-1]
 
 
 def _ordered_pairs(group: Any, ours: list[Any], where: str, what: str, kind: Any) -> list[tuple[Any, np.ndarray]]:

@@ -38,7 +38,7 @@ class FakeVariable:
 class FakeOptimizer:
     def __init__(self, learning_rate: float = 0.01) -> None:
         self.learning_rate: Any = learning_rate
-        self.variables = [FakeVariable(0.0, "sgd/iteration"), FakeVariable(np.zeros(3), "sgd/momentum/dense/kernel")]
+        self.variables = [FakeVariable(0.0, "sgd/iteration"), FakeVariable(np.zeros(3), "sgd/dense_kernel_momentum")]
 
 
 class SaveFailure(OSError):

@@ -226,8 +226,8 @@ def test_model_parallel_layouts(engine):
     assert layouts["hidden/kernel"] == (None, "model") and layouts["hidden/bias"] == ("model",)
     assert layouts["out/kernel"] == (None, None) and layouts["adam/iteration"] == ()
     # an optimizer slot lies as its variable does
-    assert layouts["adam/momentum/hidden/kernel"] == layouts["adam/velocity/hidden/kernel"] == (None, "model")
-    assert layouts["adam/momentum/out/bias"] == (None,)
+    assert layouts["adam/hidden_kernel_momentum"] == layouts["adam/hidden_kernel_velocity"] == (None, "model")
+    assert layouts["adam/out_bias_momentum"] == (None,)
     assert mp.get_tensor_layout("hidden/bias").axes == ("model",) and mp.get_tensor_layout("x") is None
     assert mp.get_data_layout((8, 3)).axes == ("data", None)
 

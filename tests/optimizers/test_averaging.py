@@ -184,10 +184,10 @@ def test_state_layout_follows_keras3(engine):
     # Keras 3: iteration, learning_rate, the averages, the accumulators, then the rule's slots.
     assert [v.path for v in opt.variables] == [
         "adam/iteration", "adam/learning_rate",
-        "adam/average/dense/kernel", "adam/average/dense/bias",
-        "adam/gradient_accumulator/dense/kernel", "adam/gradient_accumulator/dense/bias",
-        "adam/momentum/dense/kernel", "adam/velocity/dense/kernel",
-        "adam/momentum/dense/bias", "adam/velocity/dense/bias",
+        "adam/dense_kernel_average", "adam/dense_bias_average",
+        "adam/dense_kernel_gradient_accumulator", "adam/dense_bias_gradient_accumulator",
+        "adam/dense_kernel_momentum", "adam/dense_kernel_velocity",
+        "adam/dense_bias_momentum", "adam/dense_bias_velocity",
     ]
     assert sorted(opt.slots_for(kernel)) == ["average", "gradient_accumulator", "momentum", "velocity"]
     assert all(not v.trainable for v in opt.variables)
@@ -340,7 +340,8 @@ def test_save_and_load_restore_averages_and_accumulators(diff_engine, tmp_path):
     first = _dense(make_optimizer())
     first.fit(x[:12], y[:12], batch_size=4, epochs=1, shuffle=False, verbose=0)  # 3 calls: mid-accumulation
     state = {v.path: v.numpy() for v in first.optimizer.variables}
-    assert np.any(state["adam/gradient_accumulator/" + first.trainable_variables[0].path] != 0)
+    kernel = first.trainable_variables[0].path.replace("/", "_")
+    assert np.any(state[f"adam/{kernel}_gradient_accumulator"] != 0)
     first.save(tmp_path / "ema.pkeras")
     resumed = load_model(tmp_path / "ema.pkeras")
     assert resumed.optimizer.get_config() == first.optimizer.get_config()

@@ -137,16 +137,16 @@ def test_state_variables_have_stable_paths(engine):
         paths.append([v.path for v in opt.variables])
     assert paths[0] == paths[1] == [
         "adam/iteration", "adam/learning_rate",
-        "adam/momentum/dense/kernel", "adam/velocity/dense/kernel",
-        "adam/momentum/dense/bias", "adam/velocity/dense/bias",
-        "adam/velocity_hat/dense/kernel", "adam/velocity_hat/dense/bias",
+        "adam/dense_kernel_momentum", "adam/dense_kernel_velocity",
+        "adam/dense_bias_momentum", "adam/dense_bias_velocity",
+        "adam/dense_kernel_velocity_hat", "adam/dense_bias_velocity_hat",
     ]
     opt = optimizers.Adam(amsgrad=True)
     opt.build(variables)
     slots = opt.slots_for(variables[0])
     assert {k: v.path for k, v in slots.items()} == {
-        "momentum": "adam/momentum/dense/kernel", "velocity": "adam/velocity/dense/kernel",
-        "velocity_hat": "adam/velocity_hat/dense/kernel"}
+        "momentum": "adam/dense_kernel_momentum", "velocity": "adam/dense_kernel_velocity",
+        "velocity_hat": "adam/dense_kernel_velocity_hat"}
     assert all(not v.trainable for v in opt.variables)
     assert slots["momentum"].shape == (3, 2) and slots["momentum"].dtype == "float32"
     assert opt.iterations.dtype == "int32" and opt.iterations.shape == ()
@@ -158,7 +158,7 @@ def test_paths_do_not_depend_on_the_enclosing_name_scope(engine):
         opt = optimizers.SGD(momentum=0.9, name="sgd")
         opt.build(variables)
     assert [v.path for v in opt.variables] == [
-        "sgd/iteration", "sgd/learning_rate", "sgd/momentum/dense/kernel", "sgd/momentum/dense/bias"]
+        "sgd/iteration", "sgd/learning_rate", "sgd/dense_kernel_momentum", "sgd/dense_bias_momentum"]
 
 
 def test_nadam_keeps_u_product_and_adagrad_starts_its_accumulator(engine):

@@ -132,3 +132,49 @@ def test_custom_objects_are_needed_for_unregistered_classes(engine, tmp_path):
         load_model(tmp_path / "c.pkeras")
     model = load_model(tmp_path / "c.pkeras", custom_objects={"Offset": Offset})
     assert model.get_layer("offset").offset == 2.5
+
+
+def _with_optimizer_paths(source, target, rename):
+    """Copy the archive ``source`` to ``target`` with its optimizer state's
+    recorded paths passed through ``rename``."""
+    import io
+
+    import h5py
+
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buffer, "r+") as f:
+        group = f["__optimizer__"]
+        group.attrs["paths"] = [rename(str(p)) for p in group.attrs["paths"]]
+    members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+
+
+def test_optimizer_state_of_earlier_slot_paths_loads(diff_engine, tmp_path):
+    """Slots are named as Keras 3 names them (``adam/d1_kernel_momentum``);
+    archives that recorded them as ``adam/momentum/d1/kernel`` load the same
+    state, and a slot of another kind in its place is refused."""
+    x, y = data("sequential", n=8)
+    first = compiled("sequential")
+    first.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    first.save(tmp_path / "new.pkeras")
+    kinds = ("momentum", "velocity")
+
+    def earlier(path):
+        optimizer, name = path.split("/")
+        for kind in kinds:
+            if name.endswith(f"_{kind}"):
+                return f"{optimizer}/{kind}/{name[:-len(kind) - 1].replace('_', '/', 1)}"
+        return path
+
+    _with_optimizer_paths(tmp_path / "new.pkeras", tmp_path / "old.pkeras", earlier)
+    resumed = load_model(tmp_path / "old.pkeras")
+    for a, b in zip(_optimizer_state(resumed), _optimizer_state(first)):
+        np.testing.assert_array_equal(a, b)
+    _with_optimizer_paths(tmp_path / "new.pkeras", tmp_path / "swapped.pkeras",
+                          lambda path: path.replace("_momentum", "_velocity"))
+    with pytest.raises(Exception, match=r"expected a 'momentum' variable, received '.*_velocity'"):
+        load_model(tmp_path / "swapped.pkeras")
