@@ -1,9 +1,9 @@
 """Optimizers and learning-rate schedules (Keras 3 names, defaults and rules).
 
-Every optimizer keeps its state in Variables with paths derived from the
-variables it trains (``adam/dense_kernel_momentum``, as Keras 3 names them) and updates them only
-through ops, so one ``apply`` runs eagerly, under ``tf.function`` and under
-``jax.jit`` (see ``optimizer.py`` and README.md).
+Every optimizer keeps its state in Variables named after the variables it
+trains (``adam/dense_kernel_momentum``, as Keras 3 names them) and updates
+them only through ops, so one ``apply`` runs eagerly, under ``tf.function``
+and under ``jax.jit`` (see ``optimizer.py`` and README.md).
 
 Example:
     >>> from polykeras import optimizers
