@@ -57,16 +57,17 @@ def test_summary_and_state_members_behave_as_keras(engine, what):
     (["last", "first"], "names no range"),
 ])
 def test_summary_refuses_a_layer_range_that_fits_no_layers(engine, layer_range, message):
-    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(4, name="first"), pk.layers.Dense(1, name="last")])
-    with pytest.raises(ValueError, match=message):
+    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(4, name="first"), pk.layers.Dense(1, name="last")],
+                          name="net")
+    with pytest.raises(ValueError, match=rf"Model 'net'\.summary: .*{message}"):
         model.summary(print_fn=lambda line: None, layer_range=layer_range)
 
 
 @pytest.mark.parametrize("positions, message", [([0.5, 1.0], "expected 3 positions"),
                                                 ([0.6, 0.3, 1.0], "increasing positions")])
 def test_summary_refuses_positions_that_fit_no_columns(engine, positions, message):
-    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(1)])
-    with pytest.raises(ValueError, match=message):
+    model = pk.Sequential([pk.Input((4,)), pk.layers.Dense(1)], name="net")
+    with pytest.raises(ValueError, match=rf"Model 'net'\.summary: .*{message}"):
         model.summary(print_fn=lambda line: None, positions=positions)
 
 

@@ -87,7 +87,8 @@ def _rows(model: Any, expand_nested: bool = False, depth: int = 0
     return rows, functional, names
 
 
-def _in_range(rows: list[tuple[str, ...]], names: list[str | None], layer_range: Any) -> list[tuple[str, ...]]:
+def _in_range(rows: list[tuple[str, ...]], names: list[str | None], layer_range: Any, who: str
+              ) -> list[tuple[str, ...]]:
     """The rows from the first layer whose name matches ``layer_range[0]`` to
     the last matching ``layer_range[1]`` (``re.match`` patterns), with the
     rows of the nested layers under them, as Keras 3."""
@@ -95,12 +96,12 @@ def _in_range(rows: list[tuple[str, ...]], names: list[str | None], layer_range:
         return rows
     if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2 or not all(
             isinstance(pattern, str) for pattern in layer_range):
-        raise ValueError(f"summary: expected layer_range to be two layer names (or regular expressions), "
+        raise ValueError(f"{who}: expected layer_range to be two layer names (or regular expressions), "
                          f"received {layer_range!r}.")
     start = [i for i, name in enumerate(names) if name is not None and re.match(layer_range[0], name)]
     end = [i for i, name in enumerate(names) if name is not None and re.match(layer_range[1], name)]
     if not start or not end or start[0] > end[-1]:
-        raise ValueError(f"summary: layer_range {list(layer_range)} names no range of the layers "
+        raise ValueError(f"{who}: layer_range {list(layer_range)} names no range of the layers "
                          f"{[name for name in names if name is not None]}.")
     stop = end[-1] + 1
     while stop < len(names) and names[stop] is None:  # the nested rows under the last layer
@@ -108,17 +109,17 @@ def _in_range(rows: list[tuple[str, ...]], names: list[str | None], layer_range:
     return rows[start[0]:stop]
 
 
-def _widths(positions: Any, line_length: int | None, columns: int) -> list[int]:
+def _widths(positions: Any, line_length: int | None, columns: int, who: str) -> list[int]:
     """Column widths from Keras's ``positions``: each column's right edge,
     as fractions of ``line_length`` (all at most 1) or as character counts."""
     if len(positions) != columns:
-        raise ValueError(f"summary: expected {columns} positions (one per column), received {list(positions)}.")
+        raise ValueError(f"{who}: expected {columns} positions (one per column), received {list(positions)}.")
     if all(p <= 1 for p in positions):
         positions = [int((line_length or 98) * p) for p in positions]
     edges = [0, *positions]
     widths = [int(b) - int(a) - 2 for a, b in zip(edges, edges[1:])]
     if any(w < 1 for w in widths):
-        raise ValueError(f"summary: expected increasing positions, received {list(positions)}.")
+        raise ValueError(f"{who}: expected increasing positions, received {list(positions)}.")
     return widths
 
 
@@ -127,7 +128,8 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
                   layer_range: Any = None) -> None:
     """Print ``model``'s summary (see ``Model.summary``)."""
     rows, functional, names = _rows(model, expand_nested)
-    rows = _in_range(rows, names, layer_range)
+    who = f"Model {model.name!r}.summary"
+    rows = _in_range(rows, names, layer_range, who)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
     if show_trainable:
         headers.append("Trainable")
@@ -143,7 +145,7 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
         from rich.table import Table
 
         table = Table(title=title, width=line_length)
-        fixed = _widths(positions, line_length, len(headers)) if positions is not None else [None] * len(headers)
+        fixed = _widths(positions, line_length, len(headers), who) if positions is not None else [None] * len(headers)
         for header, width in zip(headers, fixed):
             table.add_column(header, justify="right" if header == "Param #" else "left", width=width)
         for row in rows:
@@ -156,7 +158,7 @@ def print_summary(model: Any, line_length: int | None = None, print_fn: Callable
     emit = print_fn or print
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     if positions is not None:  # cells wider than their column run over, as in Keras's plain text
-        widths = _widths(positions, line_length, len(headers))
+        widths = _widths(positions, line_length, len(headers), who)
     elif line_length:
         widths[-1] = max(widths[-1], line_length - sum(widths[:-1]) - 2 * (len(widths) - 1))
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
