@@ -59,3 +59,30 @@ def test_an_eager_call_runs_the_compiled_kernel(monkeypatch):
     np.testing.assert_array_equal(np.asarray(cube(x, 3)), x ** 3)
     np.testing.assert_array_equal(np.asarray(cube(x, 3)), x ** 3)
     assert len(calls) == 1  # traced once by jit, then the cached executable runs
+
+
+def _primitives(jaxpr) -> set[str]:
+    """Every primitive in a jaxpr, nested jaxprs (calls, custom rules) included."""
+    from jax.extend.core import subjaxprs
+
+    return {eqn.primitive.name for eqn in jaxpr.eqns}.union(*map(_primitives, subjaxprs(jaxpr)))
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_a_pool_whose_strides_are_its_window_differentiates_without_select_and_scatter(padding):
+    """XLA runs select-and-scatter (the gradient of a max reduce_window) as a
+    scatter on the CPU; a pool of non-overlapping windows is a reshape and a
+    max instead, whose gradient is elementwise. An overlapping pool keeps
+    reduce_window."""
+    import jax
+
+    engine = B.get("jax")
+    x = np.random.default_rng(0).standard_normal((2, 7, 7, 3)).astype("float32")
+
+    def grad_primitives(strides):
+        loss = lambda x: engine.sum(engine.max_pool(x, (2, 2), strides, padding, "channels_last"))  # noqa: E731
+        return _primitives(jax.make_jaxpr(jax.grad(loss))(x).jaxpr)
+
+    tiled, overlapping = grad_primitives((2, 2)), grad_primitives((1, 1))
+    assert not {"select_and_scatter_add", "reduce_window_max"} & tiled, sorted(tiled)
+    assert {"select_and_scatter_add", "reduce_window_max"} & overlapping, sorted(overlapping)
