@@ -58,6 +58,16 @@ KINKS = {
     "sort": (lambda x: ops.sort(x), [np.array([[2.0, 1.0, 2.0, 1.0]])]),
     "top_k": (lambda x: ops.top_k(x, 2)[0], [np.array([[2.0, 3.0, 3.0, 1.0]])]),
     "max_pool": (lambda x: ops.max_pool(x, 2), [np.ones((1, 2, 2, 1))]),
+    # ties in every window position, an odd edge, "same" padding, overlapping windows, 3-D
+    "max_pool_ties": (lambda x: ops.max_pool(x, 2), [np.array(
+        [[1, 1, 0, 2, 5], [1, 0, 2, 2, 5], [3, 3, 3, 1, 5], [3, 3, 1, 1, 5], [4, 4, 4, 4, 4]], float)[None, ..., None]
+    ]),
+    "max_pool_same": (lambda x: ops.max_pool(x, 2, padding="same", data_format="channels_first"),
+                      [np.array([[[2, 2, 1], [2, 0, 1], [1, 1, 1]]], float)[None]]),
+    "max_pool_overlapping": (lambda x: ops.max_pool(x, 2, strides=1), [np.array(
+        [[1, 1, 0], [1, 1, 0], [0, 1, 1]], float)[None, ..., None]]),
+    "max_pool_3d": (lambda x: ops.max_pool(x, (1, 2, 2)), [np.array(
+        [[[0, 0], [0, 0]], [[1, 1], [2, 2]]], float)[None, ..., None]]),
     "sqrt": (lambda x: ops.sqrt(x), [np.array([1.0, 4.0])]),
 }
 

@@ -394,9 +394,11 @@ class TensorflowNN(_Host):
 
 def _native_pool(kind: str, x: Tensor, pool_size: list[int], strides: list[int], padding: str) -> Tensor:
     """Channels_last pooling on the raw kernels (which, unlike ``tf.nn.pool``,
-    take strides larger than the window). 1-D runs as 2-D; 3-D on dtypes
-    without a 3-D kernel runs as 2-D over (H, W) then along D: both max and
-    the valid-cell average are separable, padding included."""
+    take strides larger than the window). 1-D runs as 2-D. 3-D max, and 3-D
+    average on dtypes without a 3-D kernel, run as 2-D over (H, W) then along
+    D: both are separable, padding included. (``MaxPool3D``'s gradient goes to
+    every tied maximum of a window; the separable one goes to the first, as
+    the 2-D kernel's and the other engines' do.)"""
     rank = len(pool_size)
     if rank == 1:
         out = _native_pool(kind, R.ExpandDims(input=x, axis=1), [1, *pool_size], [1, *strides], padding)
@@ -408,9 +410,8 @@ def _native_pool(kind: str, x: Tensor, pool_size: list[int], strides: list[int],
         return R.AvgPool(value=x, ksize=ksize, strides=stride, padding=padding)
     if rank != 3:
         raise op_error(f"{kind.lower()}_pool", "1, 2 or 3 spatial axes", f"shape {tuple(x.shape)}")
-    if x.dtype in (tf.float32, tf.bfloat16):
-        raw = R.MaxPool3D if kind == "MAX" else R.AvgPool3D
-        return raw(input=x, ksize=ksize, strides=stride, padding=padding)
+    if kind == "AVG" and x.dtype in (tf.float32, tf.bfloat16):
+        return R.AvgPool3D(input=x, ksize=ksize, strides=stride, padding=padding)
     _, depth, height, width, channels = x.shape
     planes = _native_pool(kind, R.Reshape(tensor=x, shape=[-1, height, width, channels]),
                           pool_size[1:], strides[1:], padding)
