@@ -76,7 +76,7 @@ class EarlyStopping(MonitorCallback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self._ensure_monitor_op()
-        current = self._monitor_value(logs, "early stopping")
+        current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -94,6 +94,18 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+
+    def get_monitor_value(self, logs: Logs | None) -> float | None:
+        """The value this epoch is judged by: ``logs[monitor]``, or None (with
+        a warning naming the keys there are). Override it to judge by
+        something else.
+
+        Example:
+            >>> class StopOnGap(EarlyStopping):
+            ...     def get_monitor_value(self, logs):
+            ...         return logs["val_loss"] - logs["loss"]
+        """
+        return self._monitor_value(logs, "early stopping")
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose > 0:

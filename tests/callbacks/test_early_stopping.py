@@ -111,3 +111,20 @@ def test_direction_from_model_metrics_and_names():
     assert infer_direction("val_loss") == infer_direction("output_1_loss") == "min"
     assert infer_direction("dense_accuracy") == infer_direction("auc") == "max"
     assert infer_direction("val_mae") == "min" and infer_direction("wobble") is None
+
+
+def test_get_monitor_value_reads_the_logs_and_a_subclass_can_judge_by_something_else():
+    stop = EarlyStopping(monitor="val_loss")
+    assert stop.get_monitor_value({"val_loss": 0.25}) == 0.25
+    with pytest.warns(UserWarning, match="val_loss"):
+        assert stop.get_monitor_value({"loss": 0.25}) is None
+
+    class StopOnGap(EarlyStopping):  # judged by how far validation trails training
+        def get_monitor_value(self, logs):
+            return logs["val_loss"] - logs["loss"]
+
+    stop = StopOnGap(patience=1, mode="min")
+    logs = [{"loss": 1.0, "val_loss": v} for v in (1.5, 1.25, 1.0, 1.5, 1.75, 0.5)]
+    history = simulate_fit(FakeModel(), [stop], logs)
+    assert history.epoch == [0, 1, 2, 3]  # the gap is best (0.0) at epoch 2 and worse at epoch 3
+    assert stop.best == 0.0 and stop.best_epoch == 2 and stop.stopped_epoch == 3
