@@ -142,9 +142,19 @@ class AUC(Metric):
         weights = ops.convert_to_tensor(np.asarray(self.label_weights, "float32"))
         return ops.divide_no_nan(ops.sum(ops.multiply(per_label, weights)), ops.sum(weights))
 
-    def _interpolate_pr(self, tp: Tensor, fp: Tensor, fn: Tensor) -> Tensor:
-        """PR-AUC with precision interpolated between thresholds (Davis &
-        Goadrich 2006): exact for the piecewise curve the counts imply."""
+    def interpolate_pr_auc(self) -> Tensor:
+        """The area under the precision-recall curve of the counts so far,
+        precision interpolated between thresholds (Davis & Goadrich 2006):
+        ``result()`` of a ``curve="PR"`` AUC, whatever this one's curve.
+
+        Example:
+            >>> auc = AUC()
+            >>> auc.update_state([0, 1, 1], [0.2, 0.6, 0.9])
+            >>> pr_auc = auc.interpolate_pr_auc()
+        """
+        if not self.built:
+            return ops.convert_to_tensor(0.0)
+        tp, fp, fn = self.true_positives.value, self.false_positives.value, self.false_negatives.value
         head, tail = self._head, self._tail
         dtp = ops.subtract(head(tp), tail(tp))
         p = ops.add(tp, fp)
@@ -162,10 +172,10 @@ class AUC(Metric):
     def result(self) -> Tensor:
         if not self.built:
             return ops.convert_to_tensor(0.0)
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self.interpolate_pr_auc()
         tp, fp = self.true_positives.value, self.false_positives.value
         tn, fn = self.true_negatives.value, self.false_negatives.value
-        if self.curve == "PR" and self.summation_method == "interpolation":
-            return self._interpolate_pr(tp, fp, fn)
         recall = ops.divide_no_nan(tp, ops.add(tp, fn))
         if self.curve == "ROC":
             x, y = ops.divide_no_nan(fp, ops.add(fp, tn)), recall

@@ -14,9 +14,10 @@ def close(actual, expected, rtol=1e-4, atol=1e-5):
     np.testing.assert_allclose(ops.to_numpy(actual), expected, rtol=rtol, atol=atol)
 
 
-def keras_metric(name: str, batches, **kwargs) -> np.ndarray:
-    """The result of a Keras 3 metric (NumPy backend) after ``update_state``
-    on each ``(y_true, y_pred[, sample_weight])`` in ``batches``."""
+def keras_metric(name: str, batches, method: str = "result", **kwargs) -> np.ndarray:
+    """The result (or another reading, ``method``) of a Keras 3 metric (NumPy
+    backend) after ``update_state`` on each ``(y_true, y_pred[, sample_weight])``
+    in ``batches``."""
     os.environ.setdefault("KERAS_BACKEND", "numpy")
     import keras
 
@@ -24,4 +25,4 @@ def keras_metric(name: str, batches, **kwargs) -> np.ndarray:
         metric = getattr(keras.metrics, name)(**kwargs)
         for batch in batches:
             metric.update_state(*batch)
-        return np.asarray(metric.result())
+        return np.asarray(getattr(metric, method)())

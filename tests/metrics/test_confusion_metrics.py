@@ -77,6 +77,17 @@ def test_auc_matches_keras(engine, rng, curve, method):
           rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("curve, multi_label", [("ROC", False), ("PR", False), ("ROC", True)])
+def test_auc_interpolate_pr_auc_matches_keras(engine, rng, curve, multi_label):
+    batches = _binary_batches(rng)
+    m = metrics.AUC(curve=curve, multi_label=multi_label)
+    close(m.interpolate_pr_auc(), 0.0)  # nothing counted yet
+    for batch in batches:
+        m.update_state(*batch)
+    expected = keras_metric("AUC", batches, method="interpolate_pr_auc", curve=curve, multi_label=multi_label)
+    close(m.interpolate_pr_auc(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_auc_approaches_sklearn_and_resets(engine, rng):
     from sklearn.metrics import roc_auc_score
 
