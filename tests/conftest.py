@@ -61,6 +61,15 @@ def diff_engine(request):
         yield active
 
 
+@pytest.fixture(autouse=True)
+def _fresh_names():
+    """Auto names (``dense``, ``adam``) count from scratch in every test, as
+    after ``clear_session``: what a test sees does not hang on what ran before."""
+    from polykeras.layers.config import reset_names
+
+    reset_names()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -365,8 +365,10 @@ def _match_container(group: h5py.Group, container: Any, prefix: str, where: str,
 def _match_layer(group: h5py.Group, layer: Any, path: str, where: str, problems: list[str],
                  pairs: list[Pair]) -> None:
     """One layer: its own ``vars``, then each sub-layer under the attribute
-    name that holds it (Keras' layout: ``lstm/cell/vars``), found by the
-    recorded name when the attribute names differ."""
+    name that holds it (Keras' layout: ``lstm/cell/vars``), else under
+    Keras' class-name key in ``layers`` (a subclassed model's), else by the
+    recorded name. (Names come second: auto names depend on what the writing
+    process built before, so another layer may carry the same one.)"""
     if _is_graph(layer):
         _match_container(group, layer, path + "/", where, problems, pairs)
         return
@@ -411,10 +413,10 @@ def _sublayer_groups(group: h5py.Group, layer: Any, where: str) -> dict[int, h5p
     for sub in subs:
         if id(sub) in found:
             continue
-        if sub.name in by_name:
+        if listed is not None and isinstance(listed.get(keys[id(sub)]), h5py.Group):
+            found[id(sub)] = listed[keys[id(sub)]]  # a subclassed model's layers walked as `layers`, as Keras does
+        elif sub.name in by_name:
             found[id(sub)] = by_name[sub.name]
-        elif listed is not None and isinstance(listed.get(keys[id(sub)]), h5py.Group):
-            found[id(sub)] = listed[keys[id(sub)]]  # a subclassed model's layers walked as `layers`
     return found
 
 
