@@ -52,7 +52,11 @@ def _optimizer_variables(model: Any) -> list[Any] | None:
 
 
 def _variable_key(variable: Any, index: int) -> str:
-    return str(getattr(variable, "path", None) or getattr(variable, "name", None) or index)
+    """A state variable's key: its path under the optimizer's name
+    (``dense_kernel_momentum`` of ``adam/dense_kernel_momentum``), which
+    another instance of the optimizer (``adam_1``) shares."""
+    path = str(getattr(variable, "path", None) or getattr(variable, "name", None) or index)
+    return path.split("/", 1)[-1]
 
 
 class BackupAndRestore(Callback):
@@ -61,7 +65,7 @@ class BackupAndRestore(Callback):
     What is saved, in ``backup_dir``: the model's weights
     (``model.save_weights``), the optimizer's state (every variable in
     ``model.optimizer.variables``, when it has any, as a NumPy ``.npz`` keyed
-    by variable path, never pickled) and ``training_metadata.json`` naming
+    by each variable's path under the optimizer's name, never pickled) and ``training_metadata.json`` naming
     those files, the epoch to resume from and the batch. Each backup is
     written to new files first; the metadata file is then replaced in one
     rename, so a crash at any moment leaves the previous backup valid.
@@ -156,6 +160,7 @@ class BackupAndRestore(Callback):
             optimizer.build(self.model.trainable_variables)  # slots exist only once built
         variables = _optimizer_variables(self.model) or []
         by_key = {_variable_key(v, i): v for i, v in enumerate(variables)}
+        by_key.update((str(v.path), v) for v in variables if getattr(v, "path", None))  # backups keyed by full path
         with np.load(path, allow_pickle=False) as archive:
             values = [archive[f"arr_{i}"] for i in range(len(keys))]
         problems = [key for key, value in zip(keys, values)

@@ -123,7 +123,7 @@ def test_mismatched_optimizer_state_warns_and_restores_the_rest(tmp_path):
     simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
     fresh = FakeModel()
     fresh.optimizer.variables = [FakeVariable(0.0, "adam/iteration")]
-    with pytest.warns(UserWarning, match="does not match the optimizer.*sgd/iteration"):
+    with pytest.warns(UserWarning, match="does not match the optimizer.*dense_kernel_momentum"):
         history = simulate_fit(fresh, [BackupAndRestore(folder)], LOGS[:2])
     assert history.epoch == [1]
 
