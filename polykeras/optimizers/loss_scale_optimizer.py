@@ -73,7 +73,7 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer = inner_optimizer
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = int(dynamic_growth_steps)
-        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer", **kwargs)
+        super().__init__(learning_rate=0.0, name=name, **kwargs)
         self.step_counter: Variable | None = None
         self.dynamic_scale: Variable | None = None
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from polykeras import backends, ops
+from polykeras.layers.config import to_snake_case, unique_name
 from polykeras.optimizers import schedules as schedules_module
 from polykeras.optimizers.averaging import AveragingMixin, check_arguments
 from polykeras.optimizers.clipping import clip_by_global_norm, clip_by_norm
@@ -72,7 +73,9 @@ class Optimizer(AveragingMixin):
             then counts updates (``calls // n``: Adam's bias correction uses it)
             while a learning-rate schedule sees the number of calls. None, 0 or
             1: no accumulation.
-        name: the first component of every state variable's path.
+        name: the first component of every state variable's path. Default:
+            the class name in snake case, numbered from the second on, as
+            Keras names it (``adam``, ``adam_1``, ``rm_sprop``, ``adam_w``).
 
     Example:
         >>> from polykeras import optimizers, ops
@@ -103,7 +106,7 @@ class Optimizer(AveragingMixin):
         if kwargs:
             raise ValueError(f"{owner}: argument(s) not recognized: {sorted(kwargs)}. "
                              f"Expected the arguments of {owner}.__init__.")
-        name = name or owner.lower()
+        name = name or unique_name(to_snake_case(owner))
         if not isinstance(name, str) or "/" in name:
             raise ValueError(f"{owner}: expected a name without '/', received name={name!r}.")
         self.name = name

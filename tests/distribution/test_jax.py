@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.distribution._launch import free_port, run_ok
+from tests.distribution._paths import optimizer_name
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
 
@@ -88,8 +89,9 @@ def test_fully_sharded_fit_matches_single_device_on_the_global_batch(sharded):
 def test_fully_sharded_trainable_variables_and_optimizer_slots_split_on_axis_0(sharded):
     for result in sharded:
         layouts = result["layouts"]
-        [kernel] = [p for p, layout in layouts.items() if layout["shape"] == [8, 16] and not p.startswith("adam/")]
-        slot = f"adam/{kernel.replace('/', '_')}"
+        adam = optimizer_name(layouts)
+        [kernel] = [p for p, layout in layouts.items() if layout["shape"] == [8, 16] and not p.startswith(f"{adam}/")]
+        slot = f"{adam}/{kernel.replace('/', '_')}"
         for path in (kernel, f"{slot}_momentum", f"{slot}_velocity"):
             assert _split_on_axis_0(layouts[path]), (path, layouts[path])
         assert _split_on_axis_0(result["kernel_after_predict"])
@@ -100,7 +102,7 @@ def test_fully_sharded_trainable_variables_and_optimizer_slots_split_on_axis_0(s
 def test_fully_sharded_keeps_other_state_replicated(sharded):
     for result in sharded:
         layouts = result["layouts"]
-        for suffix in ("loss/total", "adam/iteration", "moving_mean", "moving_variance"):  # metric, 0-d, statistics
+        for suffix in ("loss/total", f"{optimizer_name(layouts)}/iteration", "moving_mean", "moving_variance"):
             [path] = [p for p in layouts if p.endswith(suffix)]
             assert _replicated(layouts[path]), (path, layouts[path])
         indivisible = {p: layout for p, layout in layouts.items() if layout["shape"] == [3]}  # 4 does not divide 3

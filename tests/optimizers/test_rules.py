@@ -76,15 +76,33 @@ KERAS_DEFAULTS = {
     "Adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False,
              "name": "adam"},
     "AdamW": {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
-              "amsgrad": False, "name": "adamw"},
+              "amsgrad": False, "name": "adam_w"},
     "Adamax": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "name": "adamax"},
     "Nadam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "name": "nadam"},
     "RMSprop": {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False,
-                "name": "rmsprop"},
+                "name": "rm_sprop"},
     "Adagrad": {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7, "name": "adagrad"},
     "Adadelta": {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7, "name": "adadelta"},
     "Lion": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99, "name": "lion"},
 }
+
+
+def test_default_names_are_keras_3_names():
+    """Each optimizer's default name is Keras 3's: the class name in snake
+    case, numbered from the second instance on (Keras's own counter has run
+    in this process, so its number is dropped before comparing)."""
+    import re
+
+    keras = pytest.importorskip("keras")
+    names = sorted(n for n, cls in vars(keras.optimizers).items() if isinstance(cls, type)
+                   and issubclass(cls, keras.optimizers.Optimizer)
+                   and n not in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer"))
+    assert {"Adam", "AdamW", "RMSprop", "ScheduleFreeAdamW", "SGD"} <= set(names)
+    for name in names:
+        keras_name = re.sub(r"_\d+$", "", getattr(keras.optimizers, name)().name)
+        first, second = getattr(optimizers, name)(), getattr(optimizers, name)()
+        assert (first.name, second.name) == (keras_name, f"{keras_name}_1"), name
+    assert optimizers.LossScaleOptimizer(optimizers.SGD()).name == "loss_scale_optimizer"
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_DEFAULTS))
