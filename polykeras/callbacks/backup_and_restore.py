@@ -52,11 +52,14 @@ def _optimizer_variables(model: Any) -> list[Any] | None:
 
 
 def _variable_key(variable: Any, index: int) -> str:
-    """A state variable's key: its path under the optimizer's name
-    (``dense_kernel_momentum`` of ``adam/dense_kernel_momentum``), which
+    return str(getattr(variable, "path", None) or getattr(variable, "name", None) or index)
+
+
+def _under_optimizer(key: str) -> str:
+    """A state variable's path under its optimizer's name
+    (``dense_kernel_momentum`` of ``adam/dense_kernel_momentum``): what
     another instance of the optimizer (``adam_1``) shares."""
-    path = str(getattr(variable, "path", None) or getattr(variable, "name", None) or index)
-    return path.split("/", 1)[-1]
+    return key.split("/", 1)[-1]
 
 
 class BackupAndRestore(Callback):
@@ -64,8 +67,8 @@ class BackupAndRestore(Callback):
 
     What is saved, in ``backup_dir``: the model's weights
     (``model.save_weights``), the optimizer's state (every variable in
-    ``model.optimizer.variables``, when it has any, as a NumPy ``.npz`` keyed
-    by each variable's path under the optimizer's name, never pickled) and ``training_metadata.json`` naming
+    ``model.optimizer.variables``, when it has any, as a NumPy ``.npz`` in
+    order, with their paths, never pickled) and ``training_metadata.json`` naming
     those files, the epoch to resume from and the batch. Each backup is
     written to new files first; the metadata file is then replaced in one
     rename, so a crash at any moment leaves the previous backup valid.
@@ -159,19 +162,21 @@ class BackupAndRestore(Callback):
         if optimizer is not None and getattr(optimizer, "built", True) is False and hasattr(optimizer, "build"):
             optimizer.build(self.model.trainable_variables)  # slots exist only once built
         variables = _optimizer_variables(self.model) or []
-        by_key = {_variable_key(v, i): v for i, v in enumerate(variables)}
-        by_key.update((str(v.path), v) for v in variables if getattr(v, "path", None))  # backups keyed by full path
         with np.load(path, allow_pickle=False) as archive:
             values = [archive[f"arr_{i}"] for i in range(len(keys))]
-        problems = [key for key, value in zip(keys, values)
-                    if key not in by_key or tuple(np.shape(by_key[key])) != value.shape]
+        # In order, each under its optimizer's name: a restarted optimizer may
+        # be numbered (adam_1), and a wrapped one repeats `iteration`.
+        problems = [key for i, (key, value, variable) in enumerate(zip(keys, values, variables))
+                    if _under_optimizer(key) != _under_optimizer(_variable_key(variable, i))
+                    or tuple(np.shape(variable)) != value.shape]
+        problems += keys[len(variables):] + [_variable_key(v, i) for i, v in enumerate(variables)][len(keys):]
         if problems:
             warnings.warn(f"BackupAndRestore: the optimizer state in {path!r} does not match the optimizer "
                           f"(missing or reshaped: {', '.join(problems[:5])}); it was not restored, the "
                           "weights and epoch were.", stacklevel=3)
             return
-        for key, value in zip(keys, values):
-            by_key[key].assign(value)
+        for variable, value in zip(variables, values):
+            variable.assign(value)
 
     # --------------------------------------------------------------- save
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:

@@ -118,6 +118,21 @@ def test_optimizer_is_built_before_restoring_its_state(tmp_path):
     assert built_with == [["kernel"]]
 
 
+def test_optimizer_state_restores_in_order_into_renamed_and_nested_optimizers(tmp_path):
+    """A restarted optimizer may be numbered (adam -> adam_1), and a wrapper
+    holds two optimizers whose variables share names under them."""
+    folder = tmp_path / "b"
+    model = FakeModel()
+    model.optimizer.variables = [FakeVariable(3.0, "outer/iteration"), FakeVariable(7.0, "adam/iteration"),
+                                 FakeVariable(np.arange(3.0), "adam/dense_kernel_momentum")]
+    simulate_fit(model, [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
+    fresh = FakeModel()
+    fresh.optimizer.variables = [FakeVariable(0.0, "outer_1/iteration"), FakeVariable(0.0, "adam_1/iteration"),
+                                 FakeVariable(np.zeros(3), "adam_1/dense_kernel_momentum")]
+    simulate_fit(fresh, [BackupAndRestore(folder)], LOGS[:2])
+    assert [v.numpy().tolist() for v in fresh.optimizer.variables] == [3.0, 7.0, [0.0, 1.0, 2.0]]
+
+
 def test_mismatched_optimizer_state_warns_and_restores_the_rest(tmp_path):
     folder = tmp_path / "b"
     simulate_fit(FakeModel(), [BackupAndRestore(folder, delete_checkpoint=False)], LOGS[:1])
@@ -144,15 +159,18 @@ def test_bad_arguments_and_foreign_metadata(tmp_path):
         simulate_fit(unbuilt, [BackupAndRestore(folder)], LOGS[:1])
 
 
-def test_resumed_fit_ends_as_an_uninterrupted_one(diff_engine, tmp_path):
-    from polykeras import layers
+@pytest.mark.parametrize("wrapped", [False, True], ids=["adam", "loss-scaled-adam"])
+def test_resumed_fit_ends_as_an_uninterrupted_one(diff_engine, tmp_path, wrapped):
+    """Each model here has a new optimizer (adam, adam_1, ...), as a relaunched
+    process may; a loss-scaled one holds two optimizers' `iteration`."""
+    from polykeras import layers, optimizers
     from polykeras.models import Sequential
 
     def make():
         # named layers: the optimizer state is keyed by variable path, as in a relaunched process
         model = Sequential([layers.Input((4,)), layers.Dense(3, activation="relu", name="hidden"),
                             layers.Dense(1, name="out")])
-        model.compile(optimizer="adam", loss="mse")
+        model.compile(optimizer=optimizers.LossScaleOptimizer(optimizers.Adam()) if wrapped else "adam", loss="mse")
         draw = np.random.default_rng(7)
         model.set_weights([draw.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
         return model
@@ -176,6 +194,8 @@ def test_resumed_fit_ends_as_an_uninterrupted_one(diff_engine, tmp_path):
     assert history.epoch == [2, 3] and not folder.exists()
     for got, want in zip(resumed.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    for got, want in zip(resumed.optimizer.variables, reference.optimizer.variables, strict=True):  # counters too
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6, err_msg=got.path)
 
 
 def _raise_at_epoch(epoch: int, at: int) -> None:
