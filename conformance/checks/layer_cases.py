@@ -396,7 +396,9 @@ CASES: dict[str, list[LayerCase]] = {
     "MelSpectrogram": [C({"fft_length": 16, "sequence_stride": 8, "num_mel_bins": 4, "sampling_rate": 8000,
                           "power_to_db": False}, (2, 40))],
     # ------------------------------------------------------ normalization
-    "BatchNormalization": [C({}, (4, 3)), C({"axis": 1, "momentum": 0.9}, (4, 3, 2), call_kwargs={"training": True})],
+    # training: the batch's statistics, through an engine's training kernel with the features last
+    "BatchNormalization": [C({}, (4, 3)), C({"axis": 1, "momentum": 0.9}, (4, 3, 2), call_kwargs={"training": True}),
+                           C({"epsilon": 1e-5}, (3, 2, 2, 3), call_kwargs={"training": True})],
     "LayerNormalization": [C({}, _SEQ, mask=True), C({"axis": (1, 2), "scale": False}, _SEQ)],
     "GroupNormalization": [C({"groups": 2}, (2, 3, 4))],
     "UnitNormalization": [C({}, (2, 5))],

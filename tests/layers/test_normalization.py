@@ -140,6 +140,24 @@ def test_batch_normalization_moves_in_fit_not_in_evaluate(diff_engine):
     np.testing.assert_array_equal(model.layers[2].seed_generator.state.numpy(), [1, 4])  # a new mask each step
 
 
+@pytest.mark.parametrize("shape", [(3,), (2, 2, 3)], ids=["features", "images"])
+def test_batch_normalization_fits_batches_of_every_size(diff_engine, shape):
+    """Batches of 4, 4 and 1 rows through ``fit``: a compiled step that meets
+    a second batch size runs for any, and the one-row batch has variance 0
+    (an engine's training kernel may report NaN there, divided by rows - 1)."""
+    x = _x((9, *shape), scale=2.0, shift=1.0)
+    model = polykeras.Sequential([layers.Input(shape), layers.BatchNormalization(momentum=0.5)])
+    model.compile(optimizer=polykeras.optimizers.SGD(0.0), loss="mse")
+    model.fit(x, np.zeros_like(x), batch_size=4, epochs=1, shuffle=False, verbose=0)
+    mean, var = np.zeros(3), np.ones(3)
+    for start in (0, 4, 8):
+        rows = x[start:start + 4].reshape(-1, 3).astype(np.float64)
+        mean, var = 0.5 * mean + 0.5 * rows.mean(0), 0.5 * var + 0.5 * rows.var(0)
+    bn = model.layers[0]
+    assert_close(bn.moving_mean.numpy(), mean, "reduction", err_msg="moving_mean")
+    assert_close(bn.moving_variance.numpy(), var, "reduction", err_msg="moving_variance")
+
+
 def test_batch_normalization_bad_inputs_name_the_layer(engine):
     with pytest.raises(ValueError, match=r"BatchNormalization 'bn'.*axis.*rank 2"):
         layers.BatchNormalization(axis=3, name="bn")(_x((2, 3)))

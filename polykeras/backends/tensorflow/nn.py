@@ -261,6 +261,31 @@ class TensorflowNN(_Host):
             x = R.Cast(x=x, DstT=tf.int64 if x.dtype.is_integer else INT32)
         return tf.one_hot(x, int(num_classes), axis=axis, dtype=tf_dtype(dtype))
 
+    # ------------------------------------------------------ normalization
+    def fused_batch_normalization(self, x: Tensor, axis: int, offset: Tensor | None = None,
+                                  scale: Tensor | None = None, epsilon: float = 1e-3) -> tuple[Tensor, Tensor, Tensor]:
+        # TF's training kernel (oneDNN's on CPU): one pass for the statistics and one for the output,
+        # one backward kernel, where the composite runs a dozen ops each way. With the features last,
+        # any other rank folds its other axes into one (a free reshape) for the 4-D kernel.
+        x = tensor(x)
+        rank = x.shape.rank
+        features = x.shape[-1] if rank else None
+        rows = x.shape[:-1].num_elements() if rank else None  # None while a dimension is unknown
+        if (x.dtype != tf.float32 or not rank or rank < 2 or axis % rank != rank - 1 or features is None
+                or rows == 0
+                or any(p is not None and tensor(p).dtype != tf.float32 for p in (offset, scale))):
+            return super().fused_batch_normalization(x, axis, offset, scale, epsilon)
+        flat = x if rank == 4 else R.Reshape(tensor=x, shape=[-1, 1, 1, features])
+        y, mean, corrected, *_ = R.FusedBatchNormV3(
+            x=flat, scale=tf.ones((features,)) if scale is None else tensor(scale),
+            offset=tf.zeros((features,)) if offset is None else tensor(offset),
+            mean=tf.zeros((0,)), variance=tf.zeros((0,)), epsilon=float(epsilon),
+            exponential_avg_factor=1.0, data_format="NHWC", is_training=True)
+        # the kernel reports the sample variance (divided by rows - 1); the layer wants the population's
+        n = tf.cast(tf.size(x) // features, tf.float32) if rows is None else float(rows)
+        variance = corrected * ((n - 1.0) / n)
+        return (y if rank == 4 else R.Reshape(tensor=y, shape=tf.shape(x))), mean, variance
+
     # ------------------------------------------------------ cross-entropy
     # categorical_crossentropy stays the composite: TF's fused kernel's gradient
     # assumes targets that sum to 1.
