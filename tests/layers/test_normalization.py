@@ -143,8 +143,9 @@ def test_batch_normalization_moves_in_fit_not_in_evaluate(diff_engine):
 @pytest.mark.parametrize("shape", [(3,), (2, 2, 3)], ids=["features", "images"])
 def test_batch_normalization_fits_batches_of_every_size(diff_engine, shape):
     """Batches of 4, 4 and 1 rows through ``fit``: a compiled step that meets
-    a second batch size runs for any, and the one-row batch has variance 0
-    (an engine's training kernel may report NaN there, divided by rows - 1)."""
+    a second batch size runs for any, with the batch axis unknown until it
+    runs. An engine's training kernel that reports the sample variance
+    (divided by rows - 1) must be corrected with the rows counted then."""
     x = _x((9, *shape), scale=2.0, shift=1.0)
     model = polykeras.Sequential([layers.Input(shape), layers.BatchNormalization(momentum=0.5)])
     model.compile(optimizer=polykeras.optimizers.SGD(0.0), loss="mse")

@@ -268,17 +268,17 @@ class TensorflowNN(_Host):
         # one backward kernel, where the composite runs a dozen ops each way. With the features last,
         # any other rank folds its other axes into one (a free reshape) for the 4-D kernel.
         x = tensor(x)
+        scale, offset = (None if p is None else tensor(p) for p in (scale, offset))
         rank = x.shape.rank
         features = x.shape[-1] if rank else None
         rows = x.shape[:-1].num_elements() if rank else None  # None while a dimension is unknown
         if (x.dtype != tf.float32 or not rank or rank < 2 or axis % rank != rank - 1 or features is None
-                or rows == 0
-                or any(p is not None and tensor(p).dtype != tf.float32 for p in (offset, scale))):
+                or rows == 0 or any(p is not None and p.dtype != tf.float32 for p in (scale, offset))):
             return super().fused_batch_normalization(x, axis, offset, scale, epsilon)
         flat = x if rank == 4 else R.Reshape(tensor=x, shape=[-1, 1, 1, features])
         y, mean, corrected, *_ = R.FusedBatchNormV3(
-            x=flat, scale=tf.ones((features,)) if scale is None else tensor(scale),
-            offset=tf.zeros((features,)) if offset is None else tensor(offset),
+            x=flat, scale=tf.ones((features,)) if scale is None else scale,
+            offset=tf.zeros((features,)) if offset is None else offset,
             mean=tf.zeros((0,)), variance=tf.zeros((0,)), epsilon=float(epsilon),
             exponential_avg_factor=1.0, data_format="NHWC", is_training=True)
         # the kernel reports the sample variance (divided by rows - 1); the layer wants the population's
