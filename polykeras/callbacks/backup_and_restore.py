@@ -169,10 +169,11 @@ class BackupAndRestore(Callback):
         problems = [key for i, (key, value, variable) in enumerate(zip(keys, values, variables))
                     if _under_optimizer(key) != _under_optimizer(_variable_key(variable, i))
                     or tuple(np.shape(variable)) != value.shape]
-        problems += keys[len(variables):] + [_variable_key(v, i) for i, v in enumerate(variables)][len(keys):]
+        problems += keys[len(variables):]  # saved, no variable now
+        problems += [_variable_key(v, i) for i, v in enumerate(variables[len(keys):], len(keys))]  # new ones
         if problems:
             warnings.warn(f"BackupAndRestore: the optimizer state in {path!r} does not match the optimizer "
-                          f"(missing or reshaped: {', '.join(problems[:5])}); it was not restored, the "
+                          f"(missing, moved or reshaped: {', '.join(problems[:5])}); it was not restored, the "
                           "weights and epoch were.", stacklevel=3)
             return
         for variable, value in zip(variables, values):

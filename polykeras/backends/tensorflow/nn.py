@@ -272,7 +272,7 @@ class TensorflowNN(_Host):
         rank = x.shape.rank
         features = x.shape[-1] if rank else None
         rows = x.shape[:-1].num_elements() if rank else None  # None while a dimension is unknown
-        if (x.dtype != tf.float32 or not rank or rank < 2 or axis % rank != rank - 1 or features is None
+        if (x.dtype != tf.float32 or (rank or 0) < 2 or axis % rank != rank - 1 or features is None
                 or rows == 0 or any(p is not None and p.dtype != tf.float32 for p in (scale, offset))):
             return super().fused_batch_normalization(x, axis, offset, scale, epsilon)
         flat = x if rank == 4 else R.Reshape(tensor=x, shape=[-1, 1, 1, features])
