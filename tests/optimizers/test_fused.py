@@ -64,7 +64,7 @@ def test_update_step_runs_the_rule_on_one_variable(engine):
 @pytest.mark.parametrize("amsgrad", [False, True], ids=["adam", "amsgrad"])
 def test_adam_on_transposed_gradients_matches_portable(engine, amsgrad):
     # A transposed view is not contiguous on every engine: the fused kernels
-    # that walk memory in order must not take it.
+    # walk memory in order, so they must copy it first (or not take it).
     weights, grads = fixed_data(7, shapes=[(3, 4), (4, 2)])
 
     def train():

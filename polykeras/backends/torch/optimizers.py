@@ -147,8 +147,10 @@ class OptimizerMixin:
         momentums, velocities = list(momentums), list(velocities)
         hats = list(velocity_hats) if velocity_hats is not None else None
         like = variables[0]
-        if like.device.type == "cpu" and _contiguous(variables, grads, momentums, velocities, hats):
-            # one pass over memory per tensor; reading the step on the CPU costs no sync
+        if like.device.type == "cpu" and _contiguous(variables, momentums, velocities, hats):
+            # one pass over memory per tensor; reading the step on the CPU costs no sync. A
+            # transposed gradient (a kernel used as ``kernel.T``) is copied once, not walked six times
+            grads = [g.contiguous() for g in grads]
             _fused_adam(variables, grads, momentums, velocities, hats, learning_rate, step, beta_1, beta_2, epsilon)
             return variables, momentums, velocities, hats
         with torch.no_grad():

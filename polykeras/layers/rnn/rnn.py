@@ -59,6 +59,13 @@ def step_caller(cell: Any, training: Any) -> Any:
     return call
 
 
+def _drops(cell: Any) -> bool:
+    """Whether ``cell`` (or a cell it stacks) has input or recurrent dropout."""
+    if isinstance(cell, DropoutRNNCell):
+        return cell.dropout > 0 or cell.recurrent_dropout > 0
+    return isinstance(cell, StackedRNNCells) and any(_drops(inner) for inner in cell.cells)
+
+
 class RNN(Layer):
     """Runs ``cell`` (anything with ``state_size`` and
     ``call(inputs, states) -> (output, new_states)``; a list of cells is
@@ -218,7 +225,7 @@ class RNN(Layer):
         flat, structure = tree_flatten(initial_state)
         dtype = self.compute_dtype
         initial_state = tree_unflatten(structure, [s if ops.dtype(s) == dtype else ops.cast(s, dtype) for s in flat])
-        if training:
+        if training and _drops(self.cell):
             self._draw_dropout_masks(self.cell, ops.take(sequences, 0, axis=1), initial_state)
         try:
             last_output, outputs, states = self.inner_loop(sequences, initial_state, mask, training=training)
