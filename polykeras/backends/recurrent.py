@@ -9,11 +9,12 @@ where they do better: JAX with ``jax.lax.scan`` and TensorFlow with
 sequence kernels.
 
 Each step projects its own input (``x_t @ kernel``) beside the recurrent
-product, as Keras's cells do. Projecting every step at once before the loop
-reads better on paper, but measured slower in both compiled loops: XLA fuses
-the per-step slice of the projected sequence into the gates' elementwise
-kernel, which it then cannot vectorise, and ``tf.while_loop`` carries the
-projected sequence through its ``TensorArray`` each way.
+product, as Keras's cells do. One projection of every step before the loop
+measured slower in both compiled loops: XLA fuses the per-step slice of the
+projected sequence into the gates' elementwise kernel, which then ran ten
+times slower than on a materialised slice (batch 64, 128 units), and
+``tf.while_loop`` carries the projected sequence through its ``TensorArray``
+each way.
 
 Nested structures (``init``, ``xs``, the step's outputs) are tensors inside
 lists and tuples, flattened with :func:`tree_flatten`.
