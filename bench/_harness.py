@@ -18,7 +18,8 @@ A process can still land in a slower regime than the next one (where its
 buffers fall in memory, how the machine's host schedules it): the native
 torch MLP step measured 3.1 to 3.8 ms from one process to another.
 ``--processes N`` runs every implementation in N processes, all interleaved,
-and reports the median over processes of each process's median.
+and reports the median over processes of each process's median, with the
+lowest and highest of those medians on a line under the row.
 
 Example (inside a script with ``RUNNERS = {"native": ..., "polykeras": ..., "keras": ...}``):
     >>> ms = measure(__file__, "torch", ["native", "polykeras"], "mlp", steps=20, rounds=5)
@@ -43,6 +44,7 @@ READY, GO = "POLYKERAS_BENCH_READY", "GO"
 DEADLINE_S = 900  # longest a worker may take to reach its next round (or finish)
 #: glibc's malloc settings for every worker: big blocks from the heap, the heap never trimmed
 ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
+COLUMNS = ("native", "polykeras", "keras")  # the table's order
 _gated = False  # True in a worker that waits for the parent before each timed round
 
 
@@ -112,9 +114,11 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
     print_header()
     for model in args.models.split(","):
         for engine in args.engines.split(","):
-            times = measure(script, engine, [impl for impl in runners if impl in impls], model, args.steps,
-                            args.rounds, args.processes)
-            print_row(model, engine, times)
+            each = measure_each(script, engine, [impl for impl in runners if impl in impls], model, args.steps,
+                                args.rounds, args.processes)
+            print_row(model, engine, {impl: statistics.median(ms) if ms else None for impl, ms in each.items()})
+            if args.processes > 1:
+                print_spread(each)
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,10 +183,18 @@ class _Run:
 
 def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int,
             processes: int = 1) -> dict[str, float | None]:
-    """Milliseconds per step of each implementation, each in ``processes``
-    fresh processes: they start (and warm up) one after another, then take
-    their timed rounds in turn, so that all of them see the same machine. An
-    implementation's figure is the median of its processes' medians."""
+    """Milliseconds per step of each implementation: the median of its
+    processes' medians (see :func:`measure_each`)."""
+    found = measure_each(script, engine, impls, model, steps, rounds, processes)
+    return {impl: statistics.median(figures) if figures else None for impl, figures in found.items()}
+
+
+def measure_each(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int,
+                 processes: int = 1) -> dict[str, list[float]]:
+    """Every process's milliseconds per step, per implementation, each
+    implementation in ``processes`` fresh processes: they start (and warm up)
+    one after another, then take their timed rounds in turn, so that all of
+    them see the same machine."""
     runs = []
     for _ in range(processes):
         for impl in impls:
@@ -192,8 +204,7 @@ def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: i
     while live := [run for _, run in runs if run.waiting]:
         for run in live:
             run.advance()
-    found = {impl: [run.ms for name, run in runs if name == impl and run.ms is not None] for impl in impls}
-    return {impl: statistics.median(figures) if figures else None for impl, figures in found.items()}
+    return {impl: [run.ms for name, run in runs if name == impl and run.ms is not None] for impl in impls}
 
 
 def print_header() -> None:
@@ -213,3 +224,12 @@ def print_row(model: str, engine: str, times: dict[str, float | None]) -> None:
 
     print(f"{model:<12} {engine:<11} {ms(native):>10} {ms(ours):>13} {ms(keras):>10} "
           f"{ratio(ours, native):>10} {ratio(keras, native):>13} {ratio(ours, keras):>9}", flush=True)
+
+
+def print_spread(each: dict[str, list[float]]) -> None:
+    """Under a row measured in several processes, each implementation's
+    lowest and highest process median: a ratio that moves less than that
+    spread is within the machine's noise."""
+    order = sorted(each, key=lambda impl: COLUMNS.index(impl) if impl in COLUMNS else len(COLUMNS))
+    spans = [f"{impl} {min(each[impl]):.2f}-{max(each[impl]):.2f}" for impl in order if each[impl]]
+    print(f"{'':<24} per process: {', '.join(spans)}", flush=True)
