@@ -9,7 +9,8 @@ autograd through it. Only Keras' weight layout has to be mapped:
   ``weight_ih = kernel.T`` and ``weight_hh = recurrent_kernel.T``; Keras has
   one bias, torch two (the second is given as zeros).
 * GRU: torch's equations are Keras' ``reset_after=True`` ones, with the gates
-  in the order r, z, n against Keras' z, r, h: the columns are permuted.
+  in the order r, z, n against Keras' z, r, h: the gate blocks are reordered
+  in the same copy that transposes the kernels.
 
 The transposed weights are made contiguous (a small copy, through which the
 gradients flow) and ``train`` is set while autograd records: then torch may
@@ -35,9 +36,17 @@ def _prepare(inputs: Any, go_backwards: bool) -> T:
     return x.flip(1) if go_backwards else x
 
 
-def _zr_to_rz(w: T, units: int) -> T:
-    """Keras' gate blocks z, r, h along the last axis, reordered r, z, h."""
-    return torch.cat([w[..., units:2 * units], w[..., :units], w[..., 2 * units:]], dim=-1)
+def _rzh(w: T) -> T:
+    """The index putting Keras's GRU gate blocks z, r, h in torch's order r, z, n."""
+    return torch.tensor([1, 0, 2], device=w.device)
+
+
+def _gru_weight(w: T, units: int) -> T:
+    """A Keras GRU kernel ``(n, 3 * units)`` as torch's ``(3 * units, n)``,
+    gates reordered, in one copy (a transpose then a reorder would make two;
+    ``index_select``'s gradient is also cheaper than advanced indexing's)."""
+    n = w.shape[0]
+    return w.t().reshape(3, units, n).index_select(0, _rzh(w)).reshape(3 * units, n)
 
 
 class RecurrentMixin:
@@ -64,10 +73,10 @@ class RecurrentMixin:
             go_backwards: bool = False, unroll: bool = False, return_sequences: bool = True) -> tuple[T, T]:
         x = _prepare(inputs, go_backwards)
         units = int(to_tensor(recurrent_kernel).shape[0])
-        params = [_zr_to_rz(to_tensor(kernel), units).t().contiguous(),
-                  _zr_to_rz(to_tensor(recurrent_kernel), units).t().contiguous()]
+        params = [_gru_weight(to_tensor(kernel), units), _gru_weight(to_tensor(recurrent_kernel), units)]
         if bias is not None:
-            bias = _zr_to_rz(to_tensor(bias), units)
+            bias = to_tensor(bias)
+            bias = bias.reshape(2, 3, units).index_select(1, _rzh(bias)).reshape(2, 3 * units)
             params += [bias[0], bias[1]]
         outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0,
                                    torch.is_grad_enabled(), False, True)
