@@ -16,7 +16,8 @@ next. With the setting, each implementation is timed on its kernels.
 
 A process can still land in a slower regime than the next one (where its
 buffers fall in memory, how the machine's host schedules it): the native
-torch MLP step measured 3.1 to 3.8 ms from one process to another.
+torch MLP step measured 3.1 to 3.8 ms from one process to another, and
+on a busier day 3.75 to 6.70 ms.
 ``--processes N`` runs every implementation in N processes, all interleaved,
 and reports the median over processes of each process's median, with the
 lowest and highest of those medians on a line under the row.
@@ -116,7 +117,7 @@ def main(script: str, description: str, runners: dict[str, Callable[[str, str, i
         for engine in args.engines.split(","):
             each = measure_each(script, engine, [impl for impl in runners if impl in impls], model, args.steps,
                                 args.rounds, args.processes)
-            print_row(model, engine, {impl: statistics.median(ms) if ms else None for impl, ms in each.items()})
+            print_row(model, engine, _medians(each))
             if args.processes > 1:
                 print_spread(each)
 
@@ -185,8 +186,11 @@ def measure(script: str, engine: str, impls: Sequence[str], model: str, steps: i
             processes: int = 1) -> dict[str, float | None]:
     """Milliseconds per step of each implementation: the median of its
     processes' medians (see :func:`measure_each`)."""
-    found = measure_each(script, engine, impls, model, steps, rounds, processes)
-    return {impl: statistics.median(figures) if figures else None for impl, figures in found.items()}
+    return _medians(measure_each(script, engine, impls, model, steps, rounds, processes))
+
+
+def _medians(each: dict[str, list[float]]) -> dict[str, float | None]:
+    return {impl: statistics.median(figures) if figures else None for impl, figures in each.items()}
 
 
 def measure_each(script: str, engine: str, impls: Sequence[str], model: str, steps: int, rounds: int,
