@@ -219,6 +219,22 @@ def test_dropout_masks_are_shared_across_steps(engine):
     np.testing.assert_array_equal(layer_outputs(layer, x), x)
 
 
+def test_stacked_cells_share_their_dropout_masks_across_steps(diff_engine):
+    """A cell inside a stack draws its masks before the time loop too, also
+    in the compiled training step."""
+    x = np.ones((8, 4, 3), "float32")
+    cell = layers.SimpleRNNCell(3, activation=None, use_bias=False, kernel_initializer="identity",
+                                recurrent_initializer="zeros", dropout=0.5, seed=1)
+    layer = layers.RNN([cell], return_sequences=True)
+    y = layer_outputs(layer, x, training=True)
+    assert set(np.unique(y)) <= {0.0, 2.0} and 0 < (y == 0).mean() < 1
+    assert np.all(y == y[:, :1]), "one input mask for every step"
+    model = pk.Sequential([pk.Input((4, 3)), layer])
+    model.compile(pk.optimizers.SGD(0.0), "mse")
+    history = model.fit(x, np.zeros_like(x), batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_recurrent_dropout_trains_with_finite_gradients(diff_engine, kind):
     from polykeras.variables import StatelessScope

@@ -21,6 +21,7 @@ Python loop: eager torch runs it as fast as anything would.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -36,9 +37,11 @@ def _prepare(inputs: Any, go_backwards: bool) -> T:
     return x.flip(1) if go_backwards else x
 
 
-def _rzh(w: T) -> T:
-    """The index putting Keras's GRU gate blocks z, r, h in torch's order r, z, n."""
-    return torch.tensor([1, 0, 2], device=w.device)
+@functools.lru_cache(maxsize=None)
+def _gate_order(device: torch.device) -> T:
+    """The index putting Keras's GRU gate blocks z, r, h in torch's order r,
+    z, n: made once per device, not on every step."""
+    return torch.tensor([1, 0, 2], device=device)
 
 
 def _gru_weight(w: T, units: int) -> T:
@@ -46,7 +49,7 @@ def _gru_weight(w: T, units: int) -> T:
     gates reordered, in one copy (a transpose then a reorder would make two;
     ``index_select``'s gradient is also cheaper than advanced indexing's)."""
     n = w.shape[0]
-    return w.t().reshape(3, units, n).index_select(0, _rzh(w)).reshape(3 * units, n)
+    return w.t().reshape(3, units, n).index_select(0, _gate_order(w.device)).reshape(3 * units, n)
 
 
 class RecurrentMixin:
@@ -76,7 +79,7 @@ class RecurrentMixin:
         params = [_gru_weight(to_tensor(kernel), units), _gru_weight(to_tensor(recurrent_kernel), units)]
         if bias is not None:
             bias = to_tensor(bias)
-            bias = bias.reshape(2, 3, units).index_select(1, _rzh(bias)).reshape(2, 3 * units)
+            bias = bias.reshape(2, 3, units).index_select(1, _gate_order(bias.device)).reshape(2, 3 * units)
             params += [bias[0], bias[1]]
         outputs, h = torch._VF.gru(x, to_tensor(initial_h).unsqueeze(0), params, bias is not None, 1, 0.0,
                                    torch.is_grad_enabled(), False, True)
