@@ -100,6 +100,31 @@ def test_gradient_at_kinks_agrees_across_engines(request, name):
                          err_msg=f"{name}: d/d(input {i}) on {other} vs {first}: {b.tolist()} vs {a.tolist()}")
 
 
+POOLS = {name: case for name, case in KINKS.items() if name.startswith("max_pool")}
+# NaNs beside ties. Not across engines: TensorFlow's kernel skips a NaN (its window's maximum is 3 here).
+POOLS["max_pool_nan"] = (lambda x: ops.max_pool(x, 2), [np.array(
+    [[1, np.nan, 0, 0], [3, 3, 0, np.nan], [2, 2, 1, 1], [2, np.nan, 1, 1]], float)[None, ..., None]])
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_compiled_max_pool_sends_the_gradient_where_eager_does(request, diff_engine, name):
+    """A compiled step may pool another way than the eager kernel (torch.compile
+    gets windows that do not overlap as strided slices, which Inductor fuses):
+    the gradient must still reach the cell the eager kernel sends it to."""
+    if name == "max_pool_nan" and diff_engine.name == "tensorflow":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "TensorFlow's own kernel skips NaNs, XLA's keeps them: jit_compile changes the result there")))
+    call, arrays = POOLS[name]
+    params = [tensor(a.astype("float32")) for a in arrays]
+    shape = ops.shape(call(*params))
+    weights = [np.linspace(1.0, 2.0, int(np.prod(shape))).reshape(shape)]
+    gradients = ops.value_and_grad(_weighted_loss(call, weights, "float32"))
+    eager = [numpy(g) for g in gradients(params)[1]]
+    compiled = diff_engine.jit(lambda ps: gradients(ps)[1], jit_compile=True)
+    for a, b in zip(eager, compiled(params)):
+        np.testing.assert_array_equal(numpy(b), a, err_msg=f"{name} on {diff_engine.name}, compiled vs eager")
+
+
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
 def test_ties_split_the_whole_gradient_between_the_inputs(diff_engine, op):
     """At a tie of maximum/minimum the engines' kernels split the gradient

@@ -36,6 +36,19 @@ from polykeras.backends.torch.core import INEXACT, FROM_TORCH, T, to_tensor
 #: recording the graph.
 _differentiating: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_torch_grad", default=False)
 
+#: True while ``make_fx`` records a step for ``torch.compile``.
+_tracing: contextvars.ContextVar[bool] = contextvars.ContextVar("polykeras_torch_tracing", default=False)
+
+
+def compiling() -> bool:
+    """Whether the running ops are being recorded for ``torch.compile`` (a
+    ``jit_compile=True`` step, or a user's own ``torch.compile``), where a
+    formulation Inductor fuses well can beat ATen's eager kernel.
+
+    Example: ``compiling()`` -> ``False`` (outside any compiled step)
+    """
+    return _tracing.get() or torch.compiler.is_compiling()
+
 
 def _prepare(param: Any) -> T:
     """A leaf tensor requiring grad standing for ``param``."""
@@ -164,12 +177,16 @@ def _traced(fn: Callable[..., Any], args: tuple[Any, ...], donated: bool) -> Any
     writes: tracing must not take a step."""
     from torch.fx.experimental.proxy_tensor import make_fx
 
-    if not donated:
-        return make_fx(fn)(*args)
-    state = args[0]
-    copies = type(state)(t.clone() if isinstance(t, T) else t for t in state) if isinstance(state, (list, tuple)) \
-        else state
-    return make_fx(_writing(fn))(copies, *args[1:])
+    token = _tracing.set(True)
+    try:
+        if not donated:
+            return make_fx(fn)(*args)
+        state = args[0]
+        copies = type(state)(t.clone() if isinstance(t, T) else t for t in state) \
+            if isinstance(state, (list, tuple)) else state
+        return make_fx(_writing(fn))(copies, *args[1:])
+    finally:
+        _tracing.reset(token)
 
 
 def _writing(fn: Callable[..., Any]) -> Callable[..., Any]:

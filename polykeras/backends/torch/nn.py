@@ -10,14 +10,16 @@ end), applied with an explicit ``F.pad`` when it is asymmetric.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from polykeras.backends.numpy.nn import conv_transpose_padding, same_padding
+from polykeras.backends.torch.autodiff import compiling
 from polykeras.backends.torch.core import INEXACT, T, axes, floating, pair, to_tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -273,6 +275,8 @@ class NNMixin:
                 x = _pad_spatial(x, pads, value=low)
         elif padding.lower() != "valid":
             raise ValueError(f"expected padding 'valid' or 'same', received {padding!r}")
+        if tuple(pool_size) == tuple(strides) and x.dtype in INEXACT and compiling():
+            return _restore(_WindowMax.apply(x, tuple(pool_size)), data_format)
         out = _MAX_POOL[rank](x, tuple(pool_size), tuple(strides))
         return _restore(out, data_format)
 
@@ -297,6 +301,61 @@ class NNMixin:
 def _dims(axis: Any, ndim: int) -> Any:
     dims = axes(axis, ndim)
     return dims if dims else None
+
+
+class _WindowMax(torch.autograd.Function):
+    """Max pooling of windows that do not overlap (strides equal to the
+    window) over a channels_first ``x``. One pass over the window's strided
+    slices keeps each window's maximum and the offset of its first maximum
+    (or first NaN) in row-major order, which is where ATen's kernel sends
+    the gradient too; the gradient is then one elementwise pass over ``x``.
+
+    For compiled steps only: Inductor fuses these passes, and the ReLU before
+    them, into its own kernels, where ATen's pool and its index-scatter
+    gradient stay opaque to it. Forward and backward of a ReLU then a 2x2 pool
+    at (128, 32, 26, 26): 1.4-1.7 ms compiled this way, 6.0-7.3 ms compiled
+    with ATen's pool, 3.6-4.1 ms eager with ATen's. Eager, the slices cost
+    more than ATen's kernel. Overlapping windows keep the kernel: their
+    separable slices compiled took 10 ms against its 3.3-4.0 ms eager (3x3,
+    stride 2).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: T, window: tuple[int, ...]) -> T:
+        slices = _window_slices(x, window)
+        out = next(slices)
+        first = torch.zeros_like(out, dtype=torch.int32)
+        for offset, piece in enumerate(slices, 1):
+            later = (piece > out) | ((piece != piece) & (out == out))  # != is NaN, vectorised by Inductor
+            out = torch.where(later, piece, out)
+            first = torch.where(later, offset, first)
+        ctx.window, ctx.shape = window, x.shape
+        ctx.save_for_backward(first)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: T) -> tuple[T, None]:
+        (first,) = ctx.saved_tensors
+        window, shape = ctx.window, ctx.shape
+        counts = first.shape[2:]
+        # Indexed (N, C, count 1, offset 1, count 2, offset 2, ...): each cell
+        # takes its window's gradient where it holds the window's first maximum.
+        spread = (*first.shape[:2], *(d for n in counts for d in (n, 1)))
+        offsets = torch.arange(math.prod(window), device=grad.device, dtype=first.dtype)
+        offsets = offsets.reshape(*[d for k in window for d in (k, 1)][:-1])
+        cells = torch.where(offsets == first.reshape(spread), grad.reshape(spread), 0)
+        cells = cells.reshape(*shape[:2], *(n * k for n, k in zip(counts, window)))
+        rest = [(0, full - n * k) for full, n, k in zip(shape[2:], counts, window)]
+        return (_pad_spatial(cells, rest) if any(after for _, after in rest) else cells), None
+
+
+def _window_slices(x: T, window: Sequence[int]) -> Iterator[T]:
+    """For each offset in a window (row-major), the strided slice of ``x``
+    (channels_first) holding that cell of every whole window."""
+    counts = [n // k for n, k in zip(x.shape[2:], window)]
+    for offset in itertools.product(*(range(k) for k in window)):
+        yield x[(slice(None), slice(None),
+                 *(slice(i, n * k, k) for i, n, k in zip(offset, counts, window)))]
 
 
 def _sum_pool(x: T, window: Sequence[int], strides: Sequence[int]) -> T:
