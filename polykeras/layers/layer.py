@@ -601,9 +601,14 @@ class Layer(TrackingMixin, ConfigMixin, metaclass=LayerMeta):
         trackers first). Example: ``[m.name for m in layer.metrics]`` -> ``['mean']``"""
         from polykeras.metrics.metric import Metric
 
-        found = [value for owner in self._flatten_layers() for value in vars(owner).values()
-                 if isinstance(value, Metric)]
-        return list({id(m): m for m in found}.values())
+        def scan() -> list[Any]:
+            found = [value for owner in self._flatten_layers() for value in vars(owner).values()
+                     if isinstance(value, Metric)]
+            return list({id(m): m for m in found}.values())
+
+        # Read on every training step; the scan is redone after any change to
+        # the layers or to an attribute holding a metric.
+        return list(self._cached("metrics", scan))
 
     @property
     def metrics_variables(self) -> list[Any]:

@@ -170,6 +170,11 @@ def _trackable(value: Any) -> bool:
     return isinstance(value, (Variable, SeedGenerator, TrackingMixin, list, tuple, dict))
 
 
+def _is_metric(value: Any) -> bool:
+    # A class attribute of polykeras.metrics.Metric (importing it here would be circular).
+    return getattr(type(value), "_held_by_layers", False)
+
+
 def _walk(value: Any, depth: int) -> Iterator[Any]:
     if isinstance(value, (Variable, SeedGenerator, TrackingMixin)):
         yield value
@@ -210,8 +215,11 @@ class TrackingMixin:
     # -------------------------------------------------------- attributes
     def __setattr__(self, name: str, value: Any) -> None:
         state = self.__dict__
+        previous = state.get(name)
+        if _is_metric(value) or _is_metric(previous):
+            bump()  # Layer.metrics lists the metrics held as attributes, any attributes
         if "_own_variables" in state and name not in self._untracked:
-            if _trackable(value) or _trackable(state.get(name)):
+            if _trackable(value) or _trackable(previous):
                 value = wrap(value)
                 bump()
                 if isinstance(value, Variable):
@@ -219,7 +227,8 @@ class TrackingMixin:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        if _trackable(self.__dict__.get(name)):
+        held = self.__dict__.get(name)
+        if _trackable(held) or _is_metric(held):
             bump()
         object.__delattr__(self, name)
 

@@ -48,6 +48,10 @@ class Metric:
         >>> m = Count(); m.update_state(ops.ones((3,))); m.result()   # 3.0
     """
 
+    #: Setting or deleting a layer's attribute that holds a metric refreshes
+    #: the layer's cached :attr:`~polykeras.layers.Layer.metrics`.
+    _held_by_layers = True
+
     def __init__(self, dtype: str | None = None, name: str | None = None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: expected a string name, received {name!r}.")

@@ -116,6 +116,30 @@ def test_metrics_variables_and_results_track_keras(diff_engine):
     assert ours["compiled result"] == "ValueError"  # compiled metrics build on the first batch
 
 
+def test_layer_metrics_follow_attribute_changes(engine):
+    """``Layer.metrics``, read on every step, is cached: setting, replacing or
+    deleting an attribute that holds a metric, on the layer or a sub-layer
+    added later, shows at the next read."""
+    outer, inner = layers.Dense(2), layers.Dense(3)
+    assert outer.metrics == []
+    first, second, third = pk.metrics.Mean(name="first"), pk.metrics.Sum(name="second"), pk.metrics.Mean(name="third")
+    outer.tracker = first
+    assert [m.name for m in outer.metrics] == ["first"]
+    outer.tracker = second
+    assert [m.name for m in outer.metrics] == ["second"]
+    outer._hidden = first  # any attribute, private ones too
+    assert [m.name for m in outer.metrics] == ["second", "first"]
+    inner.extra = third
+    outer.child = inner
+    assert [m.name for m in outer.metrics] == ["second", "first", "third"]
+    del outer.tracker
+    inner.extra = None
+    assert [m.name for m in outer.metrics] == ["first"]
+    listed = outer.metrics
+    listed.clear()  # a fresh list each read
+    assert [m.name for m in outer.metrics] == ["first"]
+
+
 @needs_keras
 def test_state_trees_and_stateless_loss_as_keras(diff_engine):
     ours = _scenarios.state_tree(pk)
