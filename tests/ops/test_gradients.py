@@ -101,9 +101,10 @@ def test_gradient_at_kinks_agrees_across_engines(request, name):
 
 
 POOLS = {name: case for name, case in KINKS.items() if name.startswith("max_pool")}
-# NaNs beside ties. Not across engines: TensorFlow's kernel skips a NaN (its window's maximum is 3 here).
+# NaNs beside ties, two in one window. Not across engines: TensorFlow's kernel skips a NaN (its window's
+# maximum is 3 here), and torch sends a window's gradient to its last NaN where JAX sends it to the first.
 POOLS["max_pool_nan"] = (lambda x: ops.max_pool(x, 2), [np.array(
-    [[1, np.nan, 0, 0], [3, 3, 0, np.nan], [2, 2, 1, 1], [2, np.nan, 1, 1]], float)[None, ..., None]])
+    [[1, np.nan, np.nan, 0], [3, 3, 0, np.nan], [2, 2, 1, 1], [2, np.nan, 1, 1]], float)[None, ..., None]])
 
 
 @pytest.mark.parametrize("name", sorted(POOLS))

@@ -307,8 +307,9 @@ class _WindowMax(torch.autograd.Function):
     """Max pooling of windows that do not overlap (strides equal to the
     window) over a channels_first ``x``. One pass over the window's strided
     slices keeps each window's maximum and the offset of its first maximum
-    (or first NaN) in row-major order, which is where ATen's kernel sends
-    the gradient too; the gradient is then one elementwise pass over ``x``.
+    in row-major order (of its last NaN, if any), which is where ATen's
+    kernel sends the gradient too; the gradient is then one elementwise pass
+    over ``x``.
 
     For compiled steps only: Inductor fuses these passes, and the ReLU before
     them, into its own kernels, where ATen's pool and its index-scatter
@@ -326,7 +327,7 @@ class _WindowMax(torch.autograd.Function):
         out = next(slices)
         first = torch.zeros_like(out, dtype=torch.int32)
         for offset, piece in enumerate(slices, 1):
-            later = (piece > out) | ((piece != piece) & (out == out))  # != is NaN, vectorised by Inductor
+            later = (piece > out) | (piece != piece)  # ATen's rule; != is isnan, vectorised by Inductor
             out = torch.where(later, piece, out)
             first = torch.where(later, offset, first)
         ctx.window, ctx.shape = window, x.shape
